@@ -1,0 +1,1 @@
+//! FPGA synthesis flow (work in progress)

@@ -1,0 +1,1 @@
+//! RTL IR (work in progress)

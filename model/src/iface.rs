@@ -1,0 +1,195 @@
+//! The port-level contract shared by a unit's model, its RTL, its metadata and the
+//! co-simulation harness.
+//!
+//! A unit's [`Interface`] is derived from its parameters, in this crate, once. The RTL
+//! generator declares exactly these ports, the metadata JSON lists them, and the harness
+//! lays out beats by them.
+//!
+//! # Beat layout
+//! A *beat* is one clock cycle. Its inputs are the values of every input port except the
+//! clock, in declaration order; its outputs are the values of every output port, in
+//! declaration order. Each value occupies `ceil(width / 64)` little-endian `u64` words and
+//! holds the port's raw bits (two's complement, upper bits zero). A batch of `n` beats is
+//! `n` such records back to back.
+//!
+//! # Timing
+//! [`CycleModel::step`] takes the inputs held during one cycle, writes the outputs seen in
+//! that cycle once the inputs have settled (before the rising edge), then advances the
+//! state over the rising edge. Registered outputs therefore show the state left by the
+//! previous edge; combinational outputs follow the inputs of the same beat.
+
+use serde::Serialize;
+
+/// Port direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    In,
+    Out,
+}
+
+/// What a port is for, so that tools (testbenches, synthesis wrappers) need not guess.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The one clock, rising edge.
+    Clock,
+    /// Synchronous, active-high reset.
+    Reset,
+    /// Qualifies an input beat (`in_valid`).
+    InValid,
+    /// Starts a new accumulation with the current beat (`clear`).
+    Clear,
+    /// An operand or result value.
+    Data,
+    /// A sticky status flag.
+    Flag,
+    /// Marks an output beat (`out_valid`).
+    OutValid,
+}
+
+/// The numeric format of a data port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Format {
+    /// A single control or status bit.
+    Bit,
+    /// An integer of `bits` bits, two's complement when `signed`.
+    Int { bits: u32, signed: bool },
+}
+
+/// One port of a unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Port {
+    pub name: String,
+    pub dir: Dir,
+    pub width: u32,
+    pub signed: bool,
+    pub role: Role,
+    pub format: Format,
+}
+
+impl Port {
+    /// A one-bit port.
+    pub fn bit(name: &str, dir: Dir, role: Role) -> Port {
+        Port {
+            name: name.to_string(),
+            dir,
+            width: 1,
+            signed: false,
+            role,
+            format: Format::Bit,
+        }
+    }
+
+    /// An integer data port.
+    pub fn int(name: &str, dir: Dir, bits: u32, signed: bool) -> Port {
+        Port {
+            name: name.to_string(),
+            dir,
+            width: bits,
+            signed,
+            role: Role::Data,
+            format: Format::Int { bits, signed },
+        }
+    }
+
+    /// Number of `u64` words this port's value takes in a beat record.
+    pub fn words(&self) -> usize {
+        self.width.div_ceil(64) as usize
+    }
+}
+
+/// The ports of a unit, in declaration order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Interface {
+    pub ports: Vec<Port>,
+}
+
+impl Interface {
+    /// Input ports that carry beat data: every input except the clock.
+    pub fn beat_inputs(&self) -> impl Iterator<Item = &Port> {
+        self.ports
+            .iter()
+            .filter(|p| p.dir == Dir::In && p.role != Role::Clock)
+    }
+
+    /// Output ports, in order.
+    pub fn outputs(&self) -> impl Iterator<Item = &Port> {
+        self.ports.iter().filter(|p| p.dir == Dir::Out)
+    }
+
+    /// Words per beat of input.
+    pub fn in_words(&self) -> usize {
+        self.beat_inputs().map(Port::words).sum()
+    }
+
+    /// Words per beat of output.
+    pub fn out_words(&self) -> usize {
+        self.outputs().map(Port::words).sum()
+    }
+
+    /// Look a port up by name.
+    pub fn port(&self, name: &str) -> Option<&Port> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    /// Word offset of beat input `name` within an input record.
+    pub fn in_offset(&self, name: &str) -> Option<usize> {
+        offset_of(self.beat_inputs(), name)
+    }
+
+    /// Word offset of output `name` within an output record.
+    pub fn out_offset(&self, name: &str) -> Option<usize> {
+        offset_of(self.outputs(), name)
+    }
+}
+
+fn offset_of<'a>(ports: impl Iterator<Item = &'a Port>, name: &str) -> Option<usize> {
+    let mut off = 0;
+    for p in ports {
+        if p.name == name {
+            return Some(off);
+        }
+        off += p.words();
+    }
+    None
+}
+
+/// A cycle-accurate, bit-exact model of a unit, driven beat by beat.
+pub trait CycleModel {
+    /// The unit's ports.
+    fn interface(&self) -> &Interface;
+
+    /// Apply one beat: `inputs` holds [`Interface::in_words`] words, `outputs` receives
+    /// [`Interface::out_words`] words (see the module docs for layout and timing).
+    fn step(&mut self, inputs: &[u64], outputs: &mut [u64]);
+
+    /// Run a batch of beats back to back.
+    fn run(&mut self, inputs: &[u64], outputs: &mut [u64]) {
+        let (iw, ow) = (self.interface().in_words(), self.interface().out_words());
+        assert_eq!(inputs.len() % iw.max(1), 0, "input batch is not whole beats");
+        let beats = inputs.len() / iw.max(1);
+        assert_eq!(outputs.len(), beats * ow, "output buffer does not match the batch");
+        for (i, o) in inputs.chunks(iw).zip(outputs.chunks_mut(ow)) {
+            self.step(i, o);
+        }
+    }
+}
+
+/// The metadata JSON of an emitted unit (SPEC.md, "Metadata file").
+#[derive(Clone, Debug, Serialize)]
+pub struct Metadata<'a, P: Serialize> {
+    /// Verilog module name of the top level.
+    pub module: &'a str,
+    /// Unit kind, e.g. `mac`.
+    pub unit: &'a str,
+    /// The parameters the unit was built from.
+    pub params: &'a P,
+    /// Cycles from an input beat to its result on the outputs.
+    pub latency: u32,
+    /// Every port with direction, width, signedness, role and numeric format.
+    pub ports: &'a [Port],
+    /// Name and version of the generator that emitted it.
+    pub generator: String,
+}

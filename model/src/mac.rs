@@ -1,0 +1,478 @@
+//! Integer multiply-accumulate with a narrow accumulator (SPEC.md section 1).
+//!
+//! Per accepted beat: `base = clear ? 0 : acc`, `s = base + a*b` computed exactly, then
+//! `acc <= saturate_A(s)` or `wrap_A(s)` and `ovf <= (clear ? 0 : ovf) | (s outside the
+//! A-bit range)`. Saturation happens at every step, so the result depends on beat order.
+//!
+//! Choices SPEC.md leaves open, made here and mirrored by the RTL:
+//! - The accumulator has the operands' signedness: with `--unsigned` operands it is an
+//!   unsigned A-bit integer, saturating to `[0, 2^A - 1]`; otherwise two's complement,
+//!   saturating to `[-2^(A-1), 2^(A-1) - 1]`.
+//! - Pipeline depth `P` (0..=2) adds registers on the operands (P >= 1) and on the product
+//!   (P = 2); `in_valid` and `clear` travel alongside. The latency is `P + 1`: the beat
+//!   presented in cycle t shows on `acc`/`ovf` with `out_valid` high in cycle t + P + 1.
+//! - `out_valid` is high for exactly the cycles in which `acc` shows the result of a beat.
+//! - Reset clears `acc`, `ovf`, `out_valid` and every pipeline valid bit; operand and
+//!   product registers are not reset (they are never observed without their valid bit).
+
+use std::fmt;
+use std::ops::RangeInclusive;
+
+use clap::{Args, FromArgMatches, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use crate::iface::{CycleModel, Dir, Interface, Port, Role};
+use crate::int;
+
+/// Allowed operand widths.
+pub const IN_BITS: RangeInclusive<u32> = 2..=32;
+/// Allowed accumulator widths.
+pub const ACC_BITS: RangeInclusive<u32> = 2..=64;
+/// Allowed pipeline depths.
+pub const PIPELINE: RangeInclusive<u32> = 0..=2;
+
+/// What the accumulator does when an exact sum leaves its range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Overflow {
+    /// Clamp to the largest or smallest representable value.
+    Saturate,
+    /// Keep the low A bits (two's-complement wrap-around).
+    Wrap,
+}
+
+/// A parameter outside its allowed range, named as the command line names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamError {
+    /// The flag, e.g. `--acc`.
+    pub param: &'static str,
+    /// The rejected value.
+    pub value: String,
+    /// The allowed values, e.g. `2..=64`.
+    pub allowed: String,
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid value '{}' for '{}': allowed {}",
+            self.value, self.param, self.allowed
+        )
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+fn check_range(
+    param: &'static str,
+    value: u32,
+    range: &RangeInclusive<u32>,
+) -> Result<(), ParamError> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(ParamError {
+            param,
+            value: value.to_string(),
+            allowed: format!("{}..={}", range.start(), range.end()),
+        })
+    }
+}
+
+/// Parameters of the integer MAC. One value of this type gives the model, the RTL, the
+/// metadata and the command-line flags (`gen mac --help`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MacParams {
+    /// Operand width N, 2..=32.
+    pub in_bits: u32,
+    /// Operands (and accumulator) are two's complement; otherwise unsigned.
+    pub signed: bool,
+    /// Accumulator width A, 2..=64.
+    pub acc_bits: u32,
+    /// Overflow policy.
+    pub overflow: Overflow,
+    /// Pipeline registers before the accumulator, 0..=2.
+    pub pipeline: u32,
+}
+
+impl Default for MacParams {
+    /// An 8x8 signed MAC with a 12-bit saturating accumulator, not pipelined.
+    fn default() -> Self {
+        MacParams {
+            in_bits: 8,
+            signed: true,
+            acc_bits: 12,
+            overflow: Overflow::Saturate,
+            pipeline: 0,
+        }
+    }
+}
+
+impl MacParams {
+    /// Check every parameter against its range.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        check_range("--in", self.in_bits, &IN_BITS)?;
+        check_range("--acc", self.acc_bits, &ACC_BITS)?;
+        check_range("--pipeline", self.pipeline, &PIPELINE)
+    }
+
+    /// Cycles from an input beat to its result.
+    pub fn latency(&self) -> u32 {
+        self.pipeline + 1
+    }
+
+    /// Width of the exact product.
+    pub fn prod_bits(&self) -> u32 {
+        2 * self.in_bits
+    }
+
+    /// Width of the exact sum `base + product`: one bit more than the wider addend.
+    pub fn sum_bits(&self) -> u32 {
+        self.acc_bits.max(self.prod_bits()) + 1
+    }
+
+    /// Verilog module name, encoding the parameters, e.g. `mac_s8x8_acc12_sat`.
+    pub fn module_name(&self) -> String {
+        let s = if self.signed { 's' } else { 'u' };
+        let pol = match self.overflow {
+            Overflow::Saturate => "sat",
+            Overflow::Wrap => "wrap",
+        };
+        let mut name = format!(
+            "mac_{s}{n}x{n}_acc{a}_{pol}",
+            n = self.in_bits,
+            a = self.acc_bits
+        );
+        if self.pipeline > 0 {
+            name += &format!("_p{}", self.pipeline);
+        }
+        name
+    }
+
+    /// The unit's ports (SPEC.md section 1).
+    pub fn interface(&self) -> Interface {
+        Interface {
+            ports: vec![
+                Port::bit("clk", Dir::In, Role::Clock),
+                Port::bit("rst", Dir::In, Role::Reset),
+                Port::bit("in_valid", Dir::In, Role::InValid),
+                Port::bit("clear", Dir::In, Role::Clear),
+                Port::int("a", Dir::In, self.in_bits, self.signed),
+                Port::int("b", Dir::In, self.in_bits, self.signed),
+                Port::int("acc", Dir::Out, self.acc_bits, self.signed),
+                Port::bit("ovf", Dir::Out, Role::Flag),
+                Port::bit("out_valid", Dir::Out, Role::OutValid),
+            ],
+        }
+    }
+}
+
+/// One accumulation step, the arithmetic of SPEC.md section 1: returns the new
+/// `(acc, ovf)` from the old ones, `clear` and the operands (as integer values).
+pub fn mac_step(p: &MacParams, acc: i128, ovf: bool, clear: bool, a: i128, b: i128) -> (i128, bool) {
+    let base = if clear { 0 } else { acc };
+    let s = base + a * b;
+    let out_of_range = !int::fits(s, p.acc_bits, p.signed);
+    let next = match p.overflow {
+        Overflow::Saturate => int::saturate(s, p.acc_bits, p.signed),
+        Overflow::Wrap => int::wrap(s, p.acc_bits, p.signed),
+    };
+    (next, (ovf && !clear) || out_of_range)
+}
+
+/// The inputs of one beat, with operands as integer values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MacIn {
+    pub rst: bool,
+    pub in_valid: bool,
+    pub clear: bool,
+    pub a: i128,
+    pub b: i128,
+}
+
+/// The outputs seen in one cycle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MacOut {
+    pub acc: i128,
+    pub ovf: bool,
+    pub out_valid: bool,
+}
+
+/// A beat on its way through the pipeline.
+#[derive(Clone, Copy, Debug, Default)]
+struct InFlight {
+    valid: bool,
+    clear: bool,
+    a: i128,
+    b: i128,
+}
+
+/// Cycle model of the MAC, including its pipeline, reset and `out_valid`.
+#[derive(Clone, Debug)]
+pub struct Mac {
+    params: MacParams,
+    iface: Interface,
+    acc: i128,
+    ovf: bool,
+    out_valid: bool,
+    /// Pipeline stages, oldest last; `params.pipeline` entries.
+    stages: Vec<InFlight>,
+}
+
+impl Mac {
+    /// A MAC in its reset state. Fails when a parameter is out of range.
+    pub fn new(params: MacParams) -> Result<Mac, ParamError> {
+        params.validate()?;
+        Ok(Mac {
+            params,
+            iface: params.interface(),
+            acc: 0,
+            ovf: false,
+            out_valid: false,
+            stages: vec![InFlight::default(); params.pipeline as usize],
+        })
+    }
+
+    /// The parameters this model was built from.
+    pub fn params(&self) -> &MacParams {
+        &self.params
+    }
+
+    /// The registered outputs as they are now.
+    pub fn outputs(&self) -> MacOut {
+        MacOut {
+            acc: self.acc,
+            ovf: self.ovf,
+            out_valid: self.out_valid,
+        }
+    }
+
+    /// One clock cycle: returns the outputs seen during it, then takes the rising edge.
+    pub fn step(&mut self, i: MacIn) -> MacOut {
+        let seen = self.outputs();
+        if i.rst {
+            self.acc = 0;
+            self.ovf = false;
+            self.out_valid = false;
+            self.stages.iter_mut().for_each(|s| s.valid = false);
+            return seen;
+        }
+        let entering = InFlight {
+            valid: i.in_valid,
+            clear: i.clear,
+            a: i.a,
+            b: i.b,
+        };
+        // The beat reaching the accumulator is the oldest stage (or the input itself).
+        let beat = match self.stages.pop() {
+            Some(oldest) => {
+                self.stages.insert(0, entering);
+                oldest
+            }
+            None => entering,
+        };
+        if beat.valid {
+            let (acc, ovf) = mac_step(&self.params, self.acc, self.ovf, beat.clear, beat.a, beat.b);
+            self.acc = acc;
+            self.ovf = ovf;
+        }
+        self.out_valid = beat.valid;
+        seen
+    }
+}
+
+impl CycleModel for Mac {
+    fn interface(&self) -> &Interface {
+        &self.iface
+    }
+
+    fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
+        // Beat inputs in interface order: rst, in_valid, clear, a, b (one word each).
+        let (n, s) = (self.params.in_bits, self.params.signed);
+        let beat = MacIn {
+            rst: inputs[0] & 1 == 1,
+            in_valid: inputs[1] & 1 == 1,
+            clear: inputs[2] & 1 == 1,
+            a: int::from_bits(inputs[3] as u128, n, s),
+            b: int::from_bits(inputs[4] as u128, n, s),
+        };
+        let o = Mac::step(self, beat);
+        outputs[0] = int::to_bits(o.acc, self.params.acc_bits) as u64;
+        outputs[1] = o.ovf as u64;
+        outputs[2] = o.out_valid as u64;
+    }
+}
+
+/// Command-line form of [`MacParams`]: `--in`, `--signed`/`--unsigned`, `--acc`,
+/// `--overflow`, `--pipeline`. Kept private; `MacParams` implements clap's traits by
+/// converting from it, so the flags and the parameter type cannot drift apart.
+#[derive(Args, Debug, Clone)]
+struct MacArgs {
+    /// Operand width N in bits (both operands), 2..=32.
+    #[arg(long = "in", value_name = "BITS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(2..=32))]
+    in_bits: u32,
+    /// Two's-complement operands and accumulator (the default).
+    #[arg(long, overrides_with = "unsigned")]
+    signed: bool,
+    /// Unsigned operands and an unsigned accumulator.
+    #[arg(long, overrides_with = "signed")]
+    unsigned: bool,
+    /// Accumulator width A in bits, 2..=64.
+    #[arg(long = "acc", value_name = "BITS", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(2..=64))]
+    acc_bits: u32,
+    /// What the accumulator does when a sum leaves its range.
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = Overflow::Saturate)]
+    overflow: Overflow,
+    /// Pipeline registers before the accumulator, 0..=2: 1 registers the operands,
+    /// 2 also the product. Latency is pipeline + 1 cycles.
+    #[arg(long, value_name = "DEPTH", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=2))]
+    pipeline: u32,
+}
+
+impl From<MacArgs> for MacParams {
+    fn from(a: MacArgs) -> Self {
+        MacParams {
+            in_bits: a.in_bits,
+            signed: !a.unsigned,
+            acc_bits: a.acc_bits,
+            overflow: a.overflow,
+            pipeline: a.pipeline,
+        }
+    }
+}
+
+impl FromArgMatches for MacParams {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        MacArgs::from_arg_matches(m).map(MacParams::from)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = MacParams::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for MacParams {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        MacArgs::augment_args(cmd)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        MacArgs::augment_args_for_update(cmd)
+    }
+}
+
+// The ranges in the clap attributes above must be the constants' ranges.
+const _: () = {
+    assert!(*IN_BITS.start() == 2 && *IN_BITS.end() == 32);
+    assert!(*ACC_BITS.start() == 2 && *ACC_BITS.end() == 64);
+    assert!(*PIPELINE.start() == 0 && *PIPELINE.end() == 2);
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beat(clear: bool, a: i128, b: i128) -> MacIn {
+        MacIn { rst: false, in_valid: true, clear, a, b }
+    }
+
+    #[test]
+    fn default_is_the_readme_mac() {
+        let p = MacParams::default();
+        assert_eq!(p.module_name(), "mac_s8x8_acc12_sat");
+        assert_eq!(p.latency(), 1);
+        assert_eq!(p.sum_bits(), 17);
+    }
+
+    #[test]
+    fn saturates_at_every_step_and_order_matters() {
+        let p = MacParams::default();
+        // 127*127 = 16129 saturates to 2047; then -128*16 = -2048 gives -1.
+        let mut m = Mac::new(p).unwrap();
+        m.step(beat(true, 127, 127));
+        m.step(beat(false, -128, 16));
+        let o = m.step(MacIn::default());
+        assert_eq!((o.acc, o.ovf, o.out_valid), (-1, true, true));
+        // The other order: -2048 exactly, then +16129 saturates to 2047.
+        let mut m = Mac::new(p).unwrap();
+        m.step(beat(true, -128, 16));
+        assert_eq!(m.outputs().ovf, false);
+        m.step(beat(false, 127, 127));
+        assert_eq!((m.outputs().acc, m.outputs().ovf), (2047, true));
+    }
+
+    #[test]
+    fn wraps_and_flags() {
+        let p = MacParams { overflow: Overflow::Wrap, ..MacParams::default() };
+        let (acc, ovf) = mac_step(&p, 2000, false, false, 10, 10);
+        assert_eq!((acc, ovf), (2100 - 4096, true));
+        // clear starts a new sum and drops the sticky flag.
+        assert_eq!(mac_step(&p, 5, true, true, 3, 4), (12, false));
+        // ovf is sticky without clear.
+        assert_eq!(mac_step(&p, 5, true, false, 3, 4), (17, true));
+    }
+
+    #[test]
+    fn unsigned_accumulator() {
+        let p = MacParams { signed: false, acc_bits: 8, ..MacParams::default() };
+        assert_eq!(mac_step(&p, 250, false, false, 2, 3), (255, true));
+        let w = MacParams { overflow: Overflow::Wrap, ..p };
+        assert_eq!(mac_step(&w, 250, false, false, 2, 3), (0, true));
+    }
+
+    #[test]
+    fn widest_case_is_exact() {
+        let p = MacParams { in_bits: 32, acc_bits: 64, ..MacParams::default() };
+        let min = i32::MIN as i128;
+        let (acc, ovf) = mac_step(&p, i64::MAX as i128, false, false, min, min);
+        assert_eq!((acc, ovf), (i64::MAX as i128, true));
+        let u = MacParams { signed: false, ..p };
+        let m = u32::MAX as i128;
+        assert_eq!(mac_step(&u, 0, false, true, m, m), (m * m, false));
+    }
+
+    #[test]
+    fn pipeline_latency_and_reset() {
+        for depth in 0..=2u32 {
+            let p = MacParams { pipeline: depth, ..MacParams::default() };
+            let mut m = Mac::new(p).unwrap();
+            let mut seen = vec![m.step(beat(true, 3, 4))];
+            for _ in 0..4 {
+                seen.push(m.step(MacIn::default()));
+            }
+            let l = p.latency() as usize;
+            for (t, o) in seen.iter().enumerate() {
+                assert_eq!(o.out_valid, t == l, "depth {depth} cycle {t}");
+                assert_eq!(o.acc, if t >= l { 12 } else { 0 });
+            }
+            // A beat in flight when reset comes is dropped.
+            let mut m = Mac::new(p).unwrap();
+            m.step(beat(true, 3, 4));
+            m.step(MacIn { rst: true, ..MacIn::default() });
+            for _ in 0..4 {
+                let o = m.step(MacIn::default());
+                assert_eq!((o.acc, o.ovf, o.out_valid), (0, false, false));
+            }
+        }
+    }
+
+    #[test]
+    fn bad_parameters_name_the_flag() {
+        let e = MacParams { acc_bits: 65, ..MacParams::default() }.validate().unwrap_err();
+        assert_eq!(e.param, "--acc");
+        assert_eq!(e.to_string(), "invalid value '65' for '--acc': allowed 2..=64");
+        assert!(Mac::new(MacParams { in_bits: 1, ..MacParams::default() }).is_err());
+    }
+
+    #[test]
+    fn params_round_trip_through_json() {
+        let p = MacParams { pipeline: 2, overflow: Overflow::Wrap, ..MacParams::default() };
+        let j = serde_json::to_string(&p).unwrap();
+        assert_eq!(j, r#"{"in_bits":8,"signed":true,"acc_bits":12,"overflow":"wrap","pipeline":2}"#);
+        assert_eq!(serde_json::from_str::<MacParams>(&j).unwrap(), p);
+    }
+}

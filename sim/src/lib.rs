@@ -1,0 +1,1 @@
+//! Verilator co-simulation harness (work in progress)
