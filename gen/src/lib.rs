@@ -1,3 +1,5 @@
-//! The `gen` command-line tool as a library: argument parsing, output and the FPGA flow.
+//! The `gen` command-line tool as a library: argument parsing and output ([`cli`]) and the
+//! FPGA synthesis flow ([`synth`]). `main.rs` only forwards to [`cli::run`].
 
+pub mod cli;
 pub mod synth;

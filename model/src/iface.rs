@@ -168,9 +168,17 @@ pub trait CycleModel {
     /// Run a batch of beats back to back.
     fn run(&mut self, inputs: &[u64], outputs: &mut [u64]) {
         let (iw, ow) = (self.interface().in_words(), self.interface().out_words());
-        assert_eq!(inputs.len() % iw.max(1), 0, "input batch is not whole beats");
+        assert_eq!(
+            inputs.len() % iw.max(1),
+            0,
+            "input batch is not whole beats"
+        );
         let beats = inputs.len() / iw.max(1);
-        assert_eq!(outputs.len(), beats * ow, "output buffer does not match the batch");
+        assert_eq!(
+            outputs.len(),
+            beats * ow,
+            "output buffer does not match the batch"
+        );
         for (i, o) in inputs.chunks(iw).zip(outputs.chunks_mut(ow)) {
             self.step(i, o);
         }

@@ -10,5 +10,7 @@
 pub mod iface;
 pub mod int;
 pub mod mac;
+pub mod unit;
 
 pub use iface::{CycleModel, Dir, Interface, Port, Role};
+pub use unit::{ParamError, UnitParams};

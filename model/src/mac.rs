@@ -15,7 +15,6 @@
 //! - Reset clears `acc`, `ovf`, `out_valid` and every pipeline valid bit; operand and
 //!   product registers are not reset (they are never observed without their valid bit).
 
-use std::fmt;
 use std::ops::RangeInclusive;
 
 use clap::{Args, FromArgMatches, ValueEnum};
@@ -23,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::iface::{CycleModel, Dir, Interface, Port, Role};
 use crate::int;
+use crate::unit::{check_range, ParamError, UnitParams};
 
 /// Allowed operand widths.
 pub const IN_BITS: RangeInclusive<u32> = 2..=32;
@@ -39,45 +39,6 @@ pub enum Overflow {
     Saturate,
     /// Keep the low A bits (two's-complement wrap-around).
     Wrap,
-}
-
-/// A parameter outside its allowed range, named as the command line names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParamError {
-    /// The flag, e.g. `--acc`.
-    pub param: &'static str,
-    /// The rejected value.
-    pub value: String,
-    /// The allowed values, e.g. `2..=64`.
-    pub allowed: String,
-}
-
-impl fmt::Display for ParamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid value '{}' for '{}': allowed {}",
-            self.value, self.param, self.allowed
-        )
-    }
-}
-
-impl std::error::Error for ParamError {}
-
-fn check_range(
-    param: &'static str,
-    value: u32,
-    range: &RangeInclusive<u32>,
-) -> Result<(), ParamError> {
-    if range.contains(&value) {
-        Ok(())
-    } else {
-        Err(ParamError {
-            param,
-            value: value.to_string(),
-            allowed: format!("{}..={}", range.start(), range.end()),
-        })
-    }
 }
 
 /// Parameters of the integer MAC. One value of this type gives the model, the RTL, the
@@ -111,18 +72,6 @@ impl Default for MacParams {
 }
 
 impl MacParams {
-    /// Check every parameter against its range.
-    pub fn validate(&self) -> Result<(), ParamError> {
-        check_range("--in", self.in_bits, &IN_BITS)?;
-        check_range("--acc", self.acc_bits, &ACC_BITS)?;
-        check_range("--pipeline", self.pipeline, &PIPELINE)
-    }
-
-    /// Cycles from an input beat to its result.
-    pub fn latency(&self) -> u32 {
-        self.pipeline + 1
-    }
-
     /// Width of the exact product.
     pub fn prod_bits(&self) -> u32 {
         2 * self.in_bits
@@ -132,9 +81,23 @@ impl MacParams {
     pub fn sum_bits(&self) -> u32 {
         self.acc_bits.max(self.prod_bits()) + 1
     }
+}
 
-    /// Verilog module name, encoding the parameters, e.g. `mac_s8x8_acc12_sat`.
-    pub fn module_name(&self) -> String {
+impl UnitParams for MacParams {
+    const KIND: &'static str = "mac";
+
+    fn validate(&self) -> Result<(), ParamError> {
+        check_range("--in", self.in_bits, &IN_BITS)?;
+        check_range("--acc", self.acc_bits, &ACC_BITS)?;
+        check_range("--pipeline", self.pipeline, &PIPELINE)
+    }
+
+    fn latency(&self) -> u32 {
+        self.pipeline + 1
+    }
+
+    /// e.g. `mac_s8x8_acc12_sat`, with `_p<depth>` when pipelined.
+    fn module_name(&self) -> String {
         let s = if self.signed { 's' } else { 'u' };
         let pol = match self.overflow {
             Overflow::Saturate => "sat",
@@ -151,8 +114,8 @@ impl MacParams {
         name
     }
 
-    /// The unit's ports (SPEC.md section 1).
-    pub fn interface(&self) -> Interface {
+    /// SPEC.md section 1: clk, rst, in_valid, clear, a, b -> acc, ovf, out_valid.
+    fn interface(&self) -> Interface {
         Interface {
             ports: vec![
                 Port::bit("clk", Dir::In, Role::Clock),
@@ -167,11 +130,22 @@ impl MacParams {
             ],
         }
     }
+
+    fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
+        Ok(Box::new(Mac::new(*self)?))
+    }
 }
 
 /// One accumulation step, the arithmetic of SPEC.md section 1: returns the new
 /// `(acc, ovf)` from the old ones, `clear` and the operands (as integer values).
-pub fn mac_step(p: &MacParams, acc: i128, ovf: bool, clear: bool, a: i128, b: i128) -> (i128, bool) {
+pub fn mac_step(
+    p: &MacParams,
+    acc: i128,
+    ovf: bool,
+    clear: bool,
+    a: i128,
+    b: i128,
+) -> (i128, bool) {
     let base = if clear { 0 } else { acc };
     let s = base + a * b;
     let out_of_range = !int::fits(s, p.acc_bits, p.signed);
@@ -377,7 +351,13 @@ mod tests {
     use super::*;
 
     fn beat(clear: bool, a: i128, b: i128) -> MacIn {
-        MacIn { rst: false, in_valid: true, clear, a, b }
+        MacIn {
+            rst: false,
+            in_valid: true,
+            clear,
+            a,
+            b,
+        }
     }
 
     #[test]
@@ -407,7 +387,10 @@ mod tests {
 
     #[test]
     fn wraps_and_flags() {
-        let p = MacParams { overflow: Overflow::Wrap, ..MacParams::default() };
+        let p = MacParams {
+            overflow: Overflow::Wrap,
+            ..MacParams::default()
+        };
         let (acc, ovf) = mac_step(&p, 2000, false, false, 10, 10);
         assert_eq!((acc, ovf), (2100 - 4096, true));
         // clear starts a new sum and drops the sticky flag.
@@ -418,15 +401,26 @@ mod tests {
 
     #[test]
     fn unsigned_accumulator() {
-        let p = MacParams { signed: false, acc_bits: 8, ..MacParams::default() };
+        let p = MacParams {
+            signed: false,
+            acc_bits: 8,
+            ..MacParams::default()
+        };
         assert_eq!(mac_step(&p, 250, false, false, 2, 3), (255, true));
-        let w = MacParams { overflow: Overflow::Wrap, ..p };
+        let w = MacParams {
+            overflow: Overflow::Wrap,
+            ..p
+        };
         assert_eq!(mac_step(&w, 250, false, false, 2, 3), (0, true));
     }
 
     #[test]
     fn widest_case_is_exact() {
-        let p = MacParams { in_bits: 32, acc_bits: 64, ..MacParams::default() };
+        let p = MacParams {
+            in_bits: 32,
+            acc_bits: 64,
+            ..MacParams::default()
+        };
         let min = i32::MIN as i128;
         let (acc, ovf) = mac_step(&p, i64::MAX as i128, false, false, min, min);
         assert_eq!((acc, ovf), (i64::MAX as i128, true));
@@ -438,7 +432,10 @@ mod tests {
     #[test]
     fn pipeline_latency_and_reset() {
         for depth in 0..=2u32 {
-            let p = MacParams { pipeline: depth, ..MacParams::default() };
+            let p = MacParams {
+                pipeline: depth,
+                ..MacParams::default()
+            };
             let mut m = Mac::new(p).unwrap();
             let mut seen = vec![m.step(beat(true, 3, 4))];
             for _ in 0..4 {
@@ -452,7 +449,10 @@ mod tests {
             // A beat in flight when reset comes is dropped.
             let mut m = Mac::new(p).unwrap();
             m.step(beat(true, 3, 4));
-            m.step(MacIn { rst: true, ..MacIn::default() });
+            m.step(MacIn {
+                rst: true,
+                ..MacIn::default()
+            });
             for _ in 0..4 {
                 let o = m.step(MacIn::default());
                 assert_eq!((o.acc, o.ovf, o.out_valid), (0, false, false));
@@ -462,17 +462,36 @@ mod tests {
 
     #[test]
     fn bad_parameters_name_the_flag() {
-        let e = MacParams { acc_bits: 65, ..MacParams::default() }.validate().unwrap_err();
+        let e = MacParams {
+            acc_bits: 65,
+            ..MacParams::default()
+        }
+        .validate()
+        .unwrap_err();
         assert_eq!(e.param, "--acc");
-        assert_eq!(e.to_string(), "invalid value '65' for '--acc': allowed 2..=64");
-        assert!(Mac::new(MacParams { in_bits: 1, ..MacParams::default() }).is_err());
+        assert_eq!(
+            e.to_string(),
+            "invalid value '65' for '--acc': allowed 2..=64"
+        );
+        assert!(Mac::new(MacParams {
+            in_bits: 1,
+            ..MacParams::default()
+        })
+        .is_err());
     }
 
     #[test]
     fn params_round_trip_through_json() {
-        let p = MacParams { pipeline: 2, overflow: Overflow::Wrap, ..MacParams::default() };
+        let p = MacParams {
+            pipeline: 2,
+            overflow: Overflow::Wrap,
+            ..MacParams::default()
+        };
         let j = serde_json::to_string(&p).unwrap();
-        assert_eq!(j, r#"{"in_bits":8,"signed":true,"acc_bits":12,"overflow":"wrap","pipeline":2}"#);
+        assert_eq!(
+            j,
+            r#"{"in_bits":8,"signed":true,"acc_bits":12,"overflow":"wrap","pipeline":2}"#
+        );
         assert_eq!(serde_json::from_str::<MacParams>(&j).unwrap(), p);
     }
 }

@@ -1,0 +1,201 @@
+//! Command-line interface of `gen`.
+//!
+//! `gen [FLAGS]` with no subcommand builds the default unit, the integer MAC, so that
+//! `gen --acc 12` and `gen mac --acc 12` are the same design. Everything is built in
+//! memory first; files are written atomically (temporary file, then rename) and the
+//! Verilog goes to stdout last, so an error never leaves half-written output.
+//!
+//! Exit codes: 0 success, 2 bad command line or parameters (message on stderr naming the
+//! parameter and its allowed range, nothing on stdout), 1 any other failure.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use hdl::{design_verilog, Generate, Header};
+use model::iface::Metadata;
+use model::mac::MacParams;
+use model::UnitParams;
+
+/// Generate lint-clean Verilog for low-precision DNN arithmetic units, with a bit-exact
+/// reference model behind every design.
+#[derive(Parser, Debug)]
+#[command(
+    name = "gen",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "With no subcommand, gen builds an integer MAC: `gen --acc 12 > mac.v` writes an \
+8x8 signed multiply-accumulate with a 12-bit saturating accumulator.\n\
+Run `gen <SUBCOMMAND> --help` for each unit's flags."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    mac: MacParams,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Integer multiply-accumulate with a narrow saturating or wrapping accumulator
+    /// (SPEC.md section 1). The default unit.
+    Mac {
+        #[command(flatten)]
+        params: MacParams,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+}
+
+/// Where the outputs go.
+#[derive(Args, Debug, Clone, Default)]
+struct OutputArgs {
+    /// Write the Verilog to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also write the unit's metadata JSON (module, parameters, ports with roles and
+    /// formats, latency) to FILE.
+    #[arg(long, value_name = "FILE")]
+    meta: Option<PathBuf>,
+}
+
+/// A failure with the exit code it should give.
+struct Failure {
+    code: i32,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    fn io(what: &Path, e: std::io::Error) -> Failure {
+        Failure {
+            code: 1,
+            message: format!("cannot write {}: {e}", what.display()),
+        }
+    }
+}
+
+/// The generator's name and version, as written into every file.
+pub fn generator_id() -> String {
+    format!("lowbit gen {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Run `gen` with `args` (including the program name); returns the exit code.
+pub fn run<I, T>(args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let text = e.render().to_string();
+            let _ = if e.use_stderr() {
+                write!(stderr, "{text}")
+            } else {
+                write!(stdout, "{text}")
+            };
+            return e.exit_code();
+        }
+    };
+    let command_line = command_line(&args);
+    let result = match cli.command {
+        Some(Command::Mac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        None => emit_unit(&cli.mac, &cli.out, &command_line, stdout),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(f) => {
+            let _ = writeln!(stderr, "error: {}", f.message);
+            f.code
+        }
+    }
+}
+
+/// The command line as it will appear in the file header, program name as `gen`.
+fn command_line(args: &[OsString]) -> String {
+    let mut words = vec!["gen".to_string()];
+    for a in args.iter().skip(1) {
+        let a = a.to_string_lossy();
+        let plain = a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=.,/:+".contains(c));
+        words.push(if plain && !a.is_empty() {
+            a.into_owned()
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        });
+    }
+    words.join(" ")
+}
+
+/// Build a unit, write its metadata if asked, then its Verilog.
+fn emit_unit<P: Generate>(
+    params: &P,
+    out: &OutputArgs,
+    command_line: &str,
+    stdout: &mut dyn Write,
+) -> Result<(), Failure> {
+    params
+        .validate()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let module = params.rtl().map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })?;
+    let header = Header {
+        generator: generator_id(),
+        command: Some(command_line.to_string()),
+    };
+    let verilog = design_verilog(&module, &header);
+    if let Some(path) = &out.meta {
+        write_atomically(path, metadata_json(params).as_bytes())?;
+    }
+    match &out.output {
+        Some(path) => write_atomically(path, verilog.as_bytes()),
+        None => stdout.write_all(verilog.as_bytes()).map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot write to stdout: {e}"),
+        }),
+    }
+}
+
+/// The metadata JSON of a unit (SPEC.md, "Metadata file"), pretty-printed.
+pub fn metadata_json<P: UnitParams>(params: &P) -> String {
+    let module = params.module_name();
+    let iface = params.interface();
+    let meta = Metadata {
+        module: &module,
+        unit: P::KIND,
+        params,
+        latency: params.latency(),
+        ports: &iface.ports,
+        generator: generator_id(),
+    };
+    serde_json::to_string_pretty(&meta).expect("metadata serializes") + "\n"
+}
+
+/// Write a whole file or nothing: a temporary file beside it, then a rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("'{}' is not a file name", path.display())))?;
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, bytes).map_err(|e| Failure::io(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Failure::io(path, e)
+    })
+}
