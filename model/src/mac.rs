@@ -286,7 +286,8 @@ impl CycleModel for Mac {
 struct MacArgs {
     /// Operand width N in bits (both operands), 2..=32.
     #[arg(long = "in", value_name = "BITS", default_value_t = 8,
-          value_parser = clap::value_parser!(u32).range(2..=32))]
+          allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(2..=32))]
     in_bits: u32,
     /// Two's-complement operands and accumulator (the default).
     #[arg(long, overrides_with = "unsigned")]
@@ -296,7 +297,8 @@ struct MacArgs {
     unsigned: bool,
     /// Accumulator width A in bits, 2..=64.
     #[arg(long = "acc", value_name = "BITS", default_value_t = 12,
-          value_parser = clap::value_parser!(u32).range(2..=64))]
+          allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(2..=64))]
     acc_bits: u32,
     /// What the accumulator does when a sum leaves its range.
     #[arg(long, value_enum, value_name = "POLICY", default_value_t = Overflow::Saturate)]
@@ -304,7 +306,8 @@ struct MacArgs {
     /// Pipeline registers before the accumulator, 0..=2: 1 registers the operands,
     /// 2 also the product. Latency is pipeline + 1 cycles.
     #[arg(long, value_name = "DEPTH", default_value_t = 0,
-          value_parser = clap::value_parser!(u32).range(0..=2))]
+          allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(0..=2))]
     pipeline: u32,
 }
 
