@@ -1,1 +1,154 @@
-//! Shared helpers for the workspace-level tests.
+//! Shared helpers for the workspace-level tests: external tools (Verilator lint, Yosys,
+//! Icarus), scratch folders, and random beat streams shaped by port roles.
+//!
+//! A missing tool fails the test with the command that installs it; nothing is skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hdl::{design_files, Generate, Header};
+use model::iface::{Interface, Role};
+
+/// How to get the tools the tests need.
+pub const INSTALL_HINT: &str =
+    "run `make tools` (or `sudo apt-get install verilator yosys iverilog nextpnr-ice40 fpga-icestorm`)";
+
+/// Panic with an install hint unless `tool` is on the PATH.
+pub fn require(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(found, "`{tool}` is not installed: {INSTALL_HINT}");
+}
+
+/// A fresh folder under the target directory for one test's files.
+pub fn scratch(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-scratch");
+    let dir = root.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+/// Emitted files of a unit: one `<module>.v` per module, as the CLI writes them.
+pub fn emitted_files<P: Generate>(p: &P) -> Vec<(String, String)> {
+    let top = p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    let header = Header { generator: "lowbit tests".into(), command: None };
+    design_files(&top, &header)
+}
+
+fn write_files(dir: &Path, files: &[(String, String)]) -> Vec<PathBuf> {
+    files
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).expect("write source");
+            path
+        })
+        .collect()
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("{what}: cannot start: {e}: {INSTALL_HINT}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("{what} failed:\n{text}"))
+    }
+}
+
+/// `verilator --lint-only -Wall` with no waivers; any warning is a failure.
+pub fn verilator_lint(dir: &Path, files: &[(String, String)], top: &str) -> Result<(), String> {
+    require("verilator");
+    let paths = write_files(dir, files);
+    let text = run(
+        Command::new("verilator").args(["--lint-only", "-Wall", "--top-module", top]).args(&paths),
+        "verilator --lint-only -Wall",
+    )?;
+    if text.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("verilator lint printed:\n{text}"))
+    }
+}
+
+/// Read the design into Yosys and run `synth_ice40` on it.
+pub fn yosys_synth_ice40(dir: &Path, files: &[(String, String)], top: &str) -> Result<(), String> {
+    require("yosys");
+    let paths = write_files(dir, files);
+    let reads: Vec<String> = paths.iter().map(|p| format!("read_verilog {};", p.display())).collect();
+    let script = format!("{} synth_ice40 -top {top}; check -assert", reads.join(" "));
+    run(Command::new("yosys").args(["-q", "-p", &script]), "yosys synth_ice40").map(|_| ())
+}
+
+/// Compile the design with Icarus Verilog.
+pub fn iverilog_compile(dir: &Path, files: &[(String, String)], top: &str) -> Result<(), String> {
+    require("iverilog");
+    let paths = write_files(dir, files);
+    let out = dir.join("a.vvp");
+    run(
+        Command::new("iverilog").args(["-g2005", "-Wall", "-s", top, "-o"]).arg(&out).args(&paths),
+        "iverilog",
+    )
+    .map(|_| ())
+}
+
+/// xorshift64*: small, fast and reproducible from a seed.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// True with probability 1/n.
+    pub fn one_in(&mut self, n: u64) -> bool {
+        self.next_u64() % n == 0
+    }
+}
+
+/// A random value of `width` bits, biased towards the corners (0, ±1, the extremes) where
+/// saturation and overflow live.
+pub fn corner_biased(rng: &mut Rng, width: u32) -> u64 {
+    let mask = if width >= 64 { u64::MAX } else { (1u64 << width) - 1 };
+    let v = match rng.next_u64() % 8 {
+        0 => 0,
+        1 => 1,
+        2 => mask,                      // -1, or the unsigned maximum
+        3 => mask >> 1,                 // signed maximum
+        4 => (mask >> 1) + 1,           // signed minimum
+        _ => rng.next_u64(),
+    };
+    v & mask
+}
+
+/// A random stream of `beats` beats for `iface`: rare resets, mostly valid beats, some
+/// clears, idle cycles, and corner-biased data. Layout as in `model::iface`.
+pub fn random_stimulus(iface: &Interface, beats: usize, seed: u64) -> Vec<u64> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(beats * iface.in_words());
+    for _ in 0..beats {
+        for p in iface.beat_inputs() {
+            let words = p.words();
+            match p.role {
+                Role::Reset => out.push(rng.one_in(97) as u64),
+                Role::InValid => out.push(!rng.one_in(5) as u64),
+                Role::Clear => out.push(rng.one_in(13) as u64),
+                _ => {
+                    for w in 0..words {
+                        let bits = (p.width - 64 * w as u32).min(64);
+                        out.push(corner_biased(&mut rng, bits));
+                    }
+                }
+            }
+        }
+    }
+    out
+}

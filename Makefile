@@ -1,0 +1,60 @@
+# lowbit: generated, proven RTL for low-precision DNN arithmetic.
+#
+#   make test                      install missing tools, then run every test
+#   make synth [ACC=12] [IN=8] [DEVICE=up5k|hx8k] [DSP=1] [REF=1] [PIPELINE=0]
+#                                  iCE40 synthesis, place and route, bitstream, report
+#   make bench                     co-simulation throughput, exhaustive-check time,
+#                                  synthesis table (acc 12/32, with/without DSP, vs hand-written)
+#   make lint                      rustfmt and clippy, as CI expects them
+#   make tools                     only install the external tools
+
+SHELL := /bin/bash
+CARGO ?= cargo
+
+# Debian packages and a command each provides.
+PACKAGES := verilator yosys nextpnr-ice40 fpga-icestorm iverilog g++ make
+COMMANDS := verilator yosys nextpnr-ice40 icepack iverilog g++
+
+ACC ?= 12
+IN ?= 8
+DEVICE ?= up5k
+PIPELINE ?= 0
+DSP ?= 0
+REF ?= 0
+
+.PHONY: all test tools synth bench lint clean
+
+all: test
+
+tools:
+	@missing=""; \
+	for c in $(COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	echo "missing tools:$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGES); \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGES); \
+	else \
+	  echo "install them with: sudo apt-get install $(PACKAGES)"; exit 1; \
+	fi
+
+test: tools
+	$(CARGO) test --workspace --release
+
+synth: tools
+	$(CARGO) run --release -q -p gen -- synth --in $(IN) --acc $(ACC) --pipeline $(PIPELINE) \
+	  --device $(DEVICE) $(if $(filter 1,$(DSP)),--dsp) $(if $(filter 1,$(REF)),--reference)
+
+bench: tools
+	$(CARGO) run --release -q -p sim --example cosim_bench
+	$(CARGO) test --release -q -p lowbit-tests --test exhaustive -- --nocapture --test-threads 1
+	$(CARGO) run --release -q -p gen -- synth-table
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
+	rm -rf build
