@@ -383,7 +383,7 @@ mod tests {
         // The other order: -2048 exactly, then +16129 saturates to 2047.
         let mut m = Mac::new(p).unwrap();
         m.step(beat(true, -128, 16));
-        assert_eq!(m.outputs().ovf, false);
+        assert!(!m.outputs().ovf);
         m.step(beat(false, 127, 127));
         assert_eq!((m.outputs().acc, m.outputs().ovf), (2047, true));
     }
