@@ -1,1 +1,489 @@
-//! Verilator co-simulation harness (work in progress)
+//! Verilator co-simulation harness.
+//!
+//! [`Verilated::build`] turns emitted Verilog into a shared library: Verilator generates
+//! C++ for the top module, [`glue`] adds five C functions generated from the unit's
+//! ports, and g++ links both with Verilator's runtime (compiled once and cached). The
+//! library is loaded into this process with `libloading`; builds are cached by content
+//! hash (see [`build`]), so repeated test runs do not rebuild.
+//!
+//! An [`Instance`] evaluates a whole batch of beats per FFI call ([`Instance::run`]), in
+//! the beat layout and timing of `model::iface`: inputs applied, outputs read with the
+//! clock low, then the rising edge. [`cosim`] drives the RTL and a `CycleModel` with the
+//! same stimulus in batches and compares every output word; on the first difference it
+//! reruns a fresh instance with tracing on and writes a VCD of the window around it, and
+//! returns a [`Mismatch`] naming the beat, every input and every differing output.
+//!
+//! Every instance has its own `VerilatedContext`, and each library hides Verilator's
+//! runtime symbols, so several designs and instances can run in one process and in
+//! parallel threads.
+
+pub mod build;
+pub mod glue;
+
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use libloading::Library;
+use model::iface::{CycleModel, Interface, Port};
+
+pub use build::{cache_dir, require_tool, verilator_version, INSTALL_HINT};
+
+/// Everything that can go wrong in the harness.
+#[derive(Clone, Debug)]
+pub enum SimError {
+    /// A tool is not installed.
+    ToolMissing { tool: String, hint: String },
+    /// A build step failed; `log` is its output.
+    Build { step: String, log: String },
+    /// The built library could not be loaded or lacks a symbol.
+    Load(String),
+    /// The interface does not fit the stimulus or the model.
+    Layout(String),
+    /// RTL and model disagree.
+    Mismatch(Box<Mismatch>),
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::ToolMissing { tool, hint } => write!(f, "`{tool}` is not installed: {hint}"),
+            SimError::Build { step, log } => {
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                write!(f, "{step} failed:\n{}", tail.join("\n"))
+            }
+            SimError::Load(m) => write!(f, "cannot load the Verilated model: {m}"),
+            SimError::Layout(m) => write!(f, "{m}"),
+            SimError::Mismatch(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+type NewFn = unsafe extern "C" fn() -> *mut c_void;
+type FreeFn = unsafe extern "C" fn(*mut c_void);
+type RunFn = unsafe extern "C" fn(*mut c_void, u64, *const u64, *mut u64, c_int);
+type TraceOpenFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
+
+/// The glue's entry points, kept together with the library that holds them.
+struct Api {
+    new: NewFn,
+    free: FreeFn,
+    run: RunFn,
+    trace_open: TraceOpenFn,
+    trace_close: FreeFn,
+    _lib: Library,
+}
+
+/// A built and loaded Verilated model of one module.
+pub struct Verilated {
+    api: Arc<Api>,
+    top: String,
+    iface: Interface,
+    path: PathBuf,
+}
+
+impl Verilated {
+    /// Verilate `sources` (file name and text) for module `top` with ports `iface`,
+    /// compile, cache and load it.
+    pub fn build(
+        sources: &[(&str, &str)],
+        top: &str,
+        iface: &Interface,
+    ) -> Result<Verilated, SimError> {
+        let glue = glue::glue(top, iface);
+        let path = build::build(sources, top, build::Artifact::Library { glue: &glue })?;
+        let api = load(&path)?;
+        Ok(Verilated {
+            api: Arc::new(api),
+            top: top.to_string(),
+            iface: iface.clone(),
+            path,
+        })
+    }
+
+    /// The ports this model was built for.
+    pub fn interface(&self) -> &Interface {
+        &self.iface
+    }
+
+    /// The top module's name.
+    pub fn top(&self) -> &str {
+        &self.top
+    }
+
+    /// Path of the cached shared library.
+    pub fn library_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A fresh instance, registers at Verilator's power-up values (zero).
+    pub fn instance(&self) -> Result<Instance, SimError> {
+        // SAFETY: `lowbit_new` allocates and returns a fresh simulation object.
+        let handle = unsafe { (self.api.new)() };
+        if handle.is_null() {
+            return Err(SimError::Load("lowbit_new returned null".into()));
+        }
+        Ok(Instance {
+            api: self.api.clone(),
+            handle,
+            in_words: self.iface.in_words(),
+            out_words: self.iface.out_words(),
+        })
+    }
+}
+
+fn load(path: &Path) -> Result<Api, SimError> {
+    let load_err = |e: libloading::Error| SimError::Load(format!("{}: {e}", path.display()));
+    // SAFETY: the library is one this harness built from its own glue; loading runs only
+    // C++ static initializers of Verilator's runtime and the model.
+    unsafe {
+        let lib = Library::new(path).map_err(load_err)?;
+        let new = *lib.get::<NewFn>(b"lowbit_new\0").map_err(load_err)?;
+        let free = *lib.get::<FreeFn>(b"lowbit_free\0").map_err(load_err)?;
+        let run = *lib.get::<RunFn>(b"lowbit_run\0").map_err(load_err)?;
+        let trace_open = *lib
+            .get::<TraceOpenFn>(b"lowbit_trace_open\0")
+            .map_err(load_err)?;
+        let trace_close = *lib
+            .get::<FreeFn>(b"lowbit_trace_close\0")
+            .map_err(load_err)?;
+        Ok(Api {
+            new,
+            free,
+            run,
+            trace_open,
+            trace_close,
+            _lib: lib,
+        })
+    }
+}
+
+/// One running simulation of a [`Verilated`] model.
+pub struct Instance {
+    api: Arc<Api>,
+    handle: *mut c_void,
+    in_words: usize,
+    out_words: usize,
+}
+
+// SAFETY: an instance owns its simulation object (with its own VerilatedContext) and is
+// only used through `&mut self`, so it may move to another thread.
+unsafe impl Send for Instance {}
+
+impl Instance {
+    fn run_raw(&mut self, inputs: &[u64], outputs: &mut [u64], dump: bool) {
+        let beats = inputs.len() / self.in_words.max(1);
+        assert_eq!(
+            inputs.len(),
+            beats * self.in_words,
+            "input batch is not whole beats"
+        );
+        assert_eq!(
+            outputs.len(),
+            beats * self.out_words,
+            "output buffer does not match the batch"
+        );
+        // SAFETY: the buffers hold exactly `beats` records of the sizes the glue expects.
+        unsafe {
+            (self.api.run)(
+                self.handle,
+                beats as u64,
+                inputs.as_ptr(),
+                outputs.as_mut_ptr(),
+                dump as c_int,
+            )
+        }
+    }
+
+    /// Evaluate a batch of beats in one call (layout and timing as in `model::iface`).
+    pub fn run(&mut self, inputs: &[u64], outputs: &mut [u64]) {
+        self.run_raw(inputs, outputs, false);
+    }
+
+    /// Open a VCD file; beats run with [`Instance::run_traced`] are written to it.
+    pub fn trace_open(&mut self, path: &Path) -> Result<(), SimError> {
+        let c = CString::new(path.to_string_lossy().as_bytes())
+            .map_err(|e| SimError::Load(e.to_string()))?;
+        // SAFETY: valid handle and NUL-terminated path.
+        let rc = unsafe { (self.api.trace_open)(self.handle, c.as_ptr()) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(SimError::Load(format!(
+                "cannot open VCD file {}",
+                path.display()
+            )))
+        }
+    }
+
+    /// Like [`Instance::run`], dumping every edge to the open VCD file.
+    pub fn run_traced(&mut self, inputs: &[u64], outputs: &mut [u64]) {
+        self.run_raw(inputs, outputs, true);
+    }
+
+    /// Flush and close the VCD file.
+    pub fn trace_close(&mut self) {
+        // SAFETY: valid handle.
+        unsafe { (self.api.trace_close)(self.handle) }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from `lowbit_new` and is freed once.
+        unsafe { (self.api.free)(self.handle) }
+    }
+}
+
+/// How [`cosim`] runs.
+#[derive(Clone, Debug)]
+pub struct CosimOptions {
+    /// Beats per FFI call.
+    pub batch: usize,
+    /// Beats traced before the first mismatch.
+    pub window_before: usize,
+    /// Beats traced after it.
+    pub window_after: usize,
+    /// Where failure VCDs go; default `<cache>/failures`.
+    pub vcd_dir: Option<PathBuf>,
+}
+
+impl Default for CosimOptions {
+    fn default() -> Self {
+        CosimOptions {
+            batch: 4096,
+            window_before: 16,
+            window_after: 4,
+            vcd_dir: None,
+        }
+    }
+}
+
+/// What a passing co-simulation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CosimStats {
+    pub beats: u64,
+}
+
+/// The first beat where RTL and model disagree.
+#[derive(Clone, Debug)]
+pub struct Mismatch {
+    pub top: String,
+    /// Beat index from the start of the stimulus (cycle number).
+    pub beat: u64,
+    /// First beat of the input history below.
+    pub history_from: u64,
+    /// Every beat input: name and its values from `history_from` to `beat`.
+    pub inputs: Vec<(String, Vec<String>)>,
+    /// Every output: name, expected (model) and got (RTL).
+    pub outputs: Vec<(String, String, String)>,
+    /// VCD of the window around the beat, if it could be written.
+    pub vcd: Option<PathBuf>,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: RTL differs from the model at beat {} (0-based clock cycle)",
+            self.top, self.beat
+        )?;
+        write!(f, "  inputs, beats {}..={}:", self.history_from, self.beat)?;
+        writeln!(f, " (outputs lag their inputs by the unit's latency)")?;
+        for (n, vs) in &self.inputs {
+            let cols: Vec<String> = vs.iter().map(|v| format!("{v:>18}")).collect();
+            writeln!(f, "    {n:<12} {}", cols.join(" "))?;
+        }
+        writeln!(
+            f,
+            "  outputs:            model (expected)         RTL (got)"
+        )?;
+        for (n, e, g) in &self.outputs {
+            let mark = if e == g { "" } else { "   <-- differs" };
+            writeln!(f, "    {n:<12} {e:>24} {g:>24}{mark}")?;
+        }
+        match &self.vcd {
+            Some(p) => write!(f, "  waveform of the window around it: {}", p.display()),
+            None => write!(f, "  (no waveform could be written)"),
+        }
+    }
+}
+
+/// A port's value from its words, as `12'h7ff (2047)`.
+fn show(p: &Port, words: &[u64]) -> String {
+    let hex: String = words.iter().rev().map(|w| format!("{w:016x}")).collect();
+    let digits = p.width.div_ceil(4) as usize;
+    let hex = &hex[hex.len() - digits..];
+    if p.width <= 64 {
+        let raw = words[0];
+        let value = if p.signed {
+            model::int::from_bits(raw as u128, p.width, true)
+        } else {
+            raw as i128
+        };
+        format!("{}'h{hex} ({value})", p.width)
+    } else {
+        format!("{}'h{hex}", p.width)
+    }
+}
+
+fn named_values<'a>(
+    ports: impl Iterator<Item = &'a Port>,
+    record: &[u64],
+) -> Vec<(String, String)> {
+    let mut off = 0;
+    ports
+        .map(|p| {
+            let v = show(p, &record[off..off + p.words()]);
+            off += p.words();
+            (p.name.clone(), v)
+        })
+        .collect()
+}
+
+/// Beats of input history shown in a mismatch report.
+const HISTORY: usize = 4;
+
+/// Drive `dut` and `model` with `stimulus` (whole input records) and compare every output
+/// word. See the crate docs.
+pub fn cosim(
+    dut: &Verilated,
+    model: &mut dyn CycleModel,
+    stimulus: &[u64],
+    opts: &CosimOptions,
+) -> Result<CosimStats, SimError> {
+    let iface = dut.interface();
+    if model.interface() != iface {
+        return Err(SimError::Layout(format!(
+            "{}: the model's ports differ from the RTL's",
+            dut.top
+        )));
+    }
+    let (iw, ow) = (iface.in_words(), iface.out_words());
+    if iw == 0 || stimulus.len() % iw != 0 {
+        return Err(SimError::Layout(format!(
+            "stimulus of {} words is not whole beats of {iw} words",
+            stimulus.len()
+        )));
+    }
+    let mut rtl = dut.instance()?;
+    let (mut got, mut expected) = (Vec::new(), Vec::new());
+    let mut done = 0usize;
+    for chunk in stimulus.chunks(opts.batch.max(1) * iw) {
+        let beats = chunk.len() / iw;
+        got.resize(beats * ow, 0);
+        expected.resize(beats * ow, 0);
+        rtl.run(chunk, &mut got);
+        model.run(chunk, &mut expected);
+        if let Some(i) = (0..got.len()).find(|&i| got[i] != expected[i]) {
+            let beat = done + i / ow;
+            return Err(mismatch(
+                dut,
+                stimulus,
+                beat,
+                &expected[i / ow * ow..][..ow],
+                &got[i / ow * ow..][..ow],
+                opts,
+            ));
+        }
+        done += beats;
+    }
+    Ok(CosimStats { beats: done as u64 })
+}
+
+fn mismatch(
+    dut: &Verilated,
+    stimulus: &[u64],
+    beat: usize,
+    expected: &[u64],
+    got: &[u64],
+    opts: &CosimOptions,
+) -> SimError {
+    let iface = dut.interface();
+    let iw = iface.in_words();
+    let history_from = beat.saturating_sub(HISTORY - 1);
+    let mut inputs: Vec<(String, Vec<String>)> = iface
+        .beat_inputs()
+        .map(|p| (p.name.clone(), Vec::new()))
+        .collect();
+    for b in history_from..=beat {
+        let record = &stimulus[b * iw..(b + 1) * iw];
+        for (slot, (_, v)) in inputs
+            .iter_mut()
+            .zip(named_values(iface.beat_inputs(), record))
+        {
+            slot.1.push(v);
+        }
+    }
+    let exp = named_values(iface.outputs(), expected);
+    let got = named_values(iface.outputs(), got);
+    let outputs = exp
+        .into_iter()
+        .zip(got)
+        .map(|((n, e), (_, g))| (n, e, g))
+        .collect();
+    let vcd = write_window_vcd(dut, stimulus, beat, opts).ok();
+    SimError::Mismatch(Box::new(Mismatch {
+        top: dut.top.clone(),
+        beat: beat as u64,
+        history_from: history_from as u64,
+        inputs,
+        outputs,
+        vcd,
+    }))
+}
+
+/// Rerun from beat 0 on a fresh instance and trace only the window around `beat`.
+fn write_window_vcd(
+    dut: &Verilated,
+    stimulus: &[u64],
+    beat: usize,
+    opts: &CosimOptions,
+) -> Result<PathBuf, SimError> {
+    let iface = dut.interface();
+    let (iw, ow) = (iface.in_words(), iface.out_words());
+    let total = stimulus.len() / iw;
+    let start = beat.saturating_sub(opts.window_before);
+    let end = (beat + opts.window_after + 1).min(total);
+    let dir = opts
+        .vcd_dir
+        .clone()
+        .unwrap_or_else(|| cache_dir().join("failures"));
+    std::fs::create_dir_all(&dir).map_err(|e| SimError::Load(e.to_string()))?;
+    let path = dir.join(format!("{}-beat{beat}.vcd", dut.top));
+    let mut rtl = dut.instance()?;
+    let mut out = vec![0u64; start * ow];
+    rtl.run(&stimulus[..start * iw], &mut out);
+    rtl.trace_open(&path)?;
+    let mut out = vec![0u64; (end - start) * ow];
+    rtl.run_traced(&stimulus[start * iw..end * iw], &mut out);
+    rtl.trace_close();
+    Ok(path)
+}
+
+/// Build the plain C++ benchmark loop for `top` (see [`glue::plain_loop`]) and run it for
+/// `beats` beats; returns its beats per second.
+pub fn plain_cpp_beats_per_second(
+    sources: &[(&str, &str)],
+    top: &str,
+    iface: &Interface,
+    beats: u64,
+) -> Result<f64, SimError> {
+    let main = glue::plain_loop(top, iface);
+    let exe = build::build(sources, top, build::Artifact::Program { main: &main })?;
+    let out = build::run(
+        std::process::Command::new(&exe).arg(beats.to_string()),
+        "plain C++ loop",
+    )?;
+    out.lines()
+        .find_map(|l| l.strip_prefix("beats_per_second "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| SimError::Build {
+            step: "plain C++ loop output".into(),
+            log: out.clone(),
+        })
+}

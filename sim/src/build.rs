@@ -1,0 +1,287 @@
+//! Building Verilated models into shared libraries, with a content-addressed cache.
+//!
+//! Verilator's runtime (`verilated.cpp` and friends) is compiled once per Verilator
+//! version into `runtime-<hash>/libverilated.a`. Each design is then Verilated and compiled
+//! with its glue into `<top>-<hash>/model.so`, where the hash covers the sources, the top,
+//! the glue, the Verilator version and the harness version: a repeated test run loads the
+//! cached library without running Verilator or the compiler. Builds happen in a private
+//! temporary folder that is renamed into place, so parallel builds never see half a build.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+use crate::SimError;
+
+/// Bumped whenever the glue or the build recipe changes meaning.
+const HARNESS_VERSION: &str = "lowbit-sim-1";
+
+/// How to install what the harness needs.
+pub const INSTALL_HINT: &str =
+    "run `make tools`, or `sudo apt-get install verilator g++` (Debian's Verilator 5.006 is what CI uses)";
+
+/// Defines Verilator's own makefiles pass when compiling generated code with VCD tracing.
+const DEFINES: &[&str] = &[
+    "-DVM_COVERAGE=0",
+    "-DVM_SC=0",
+    "-DVM_TRACE=1",
+    "-DVM_TRACE_FST=0",
+    "-DVM_TRACE_VCD=1",
+];
+
+/// Full path of `tool` on the PATH, or an error saying how to install it.
+pub fn require_tool(tool: &str) -> Result<PathBuf, SimError> {
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(tool))
+                .find(|f| f.is_file())
+        })
+        .ok_or_else(|| SimError::ToolMissing {
+            tool: tool.to_string(),
+            hint: INSTALL_HINT.to_string(),
+        })
+}
+
+/// `verilator --version`, e.g. `Verilator 5.006 2023-01-22 rev (Debian 5.006-3)`.
+pub fn verilator_version() -> Result<String, SimError> {
+    static VERSION: OnceLock<Result<String, SimError>> = OnceLock::new();
+    VERSION
+        .get_or_init(|| {
+            require_tool("verilator")?;
+            let out = run(
+                Command::new("verilator").arg("--version"),
+                "verilator --version",
+            )?;
+            Ok(out.trim().to_string())
+        })
+        .clone()
+}
+
+/// Verilator's include folder, from `verilator --getenv VERILATOR_ROOT`.
+fn verilator_include() -> Result<PathBuf, SimError> {
+    let root = run(
+        Command::new("verilator").args(["--getenv", "VERILATOR_ROOT"]),
+        "verilator --getenv",
+    )?;
+    Ok(PathBuf::from(root.trim()).join("include"))
+}
+
+/// Where built models live: `$LOWBIT_SIM_CACHE`, or `target/sim-cache` in the workspace.
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os("LOWBIT_SIM_CACHE") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/sim-cache"),
+    }
+}
+
+/// Run a command; its combined output on success, a build error with the log otherwise.
+pub(crate) fn run(cmd: &mut Command, step: &str) -> Result<String, SimError> {
+    let out = cmd.output().map_err(|e| SimError::Build {
+        step: step.to_string(),
+        log: e.to_string(),
+    })?;
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        Ok(log)
+    } else {
+        Err(SimError::Build {
+            step: step.to_string(),
+            log,
+        })
+    }
+}
+
+fn io(step: &str, e: std::io::Error) -> SimError {
+    SimError::Build {
+        step: step.to_string(),
+        log: e.to_string(),
+    }
+}
+
+fn hex_digest(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize()
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Build `final_dir` with `make` (which fills a fresh temporary folder), unless it exists.
+fn cached(
+    final_dir: &Path,
+    make: impl FnOnce(&Path) -> Result<(), SimError>,
+) -> Result<(), SimError> {
+    if final_dir.is_dir() {
+        return Ok(());
+    }
+    let parent = final_dir.parent().expect("cache entries have a parent");
+    std::fs::create_dir_all(parent).map_err(|e| io("create cache folder", e))?;
+    let tmp = parent.join(format!(
+        ".tmp-{}-{:?}-{}",
+        std::process::id(),
+        std::thread::current().id(),
+        final_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("build")
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| io("create build folder", e))?;
+    let result = make(&tmp);
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return result;
+    }
+    // Another builder may have won the race; its result is as good as ours.
+    if std::fs::rename(&tmp, final_dir).is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        if !final_dir.is_dir() {
+            return Err(SimError::Build {
+                step: "move build into the cache".into(),
+                log: final_dir.display().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn cxx_flags(include: &Path) -> Vec<String> {
+    let mut f: Vec<String> = vec![
+        "-std=c++17".into(),
+        "-O2".into(),
+        "-fPIC".into(),
+        "-fvisibility=hidden".into(),
+    ];
+    f.push(format!("-I{}", include.display()));
+    f.push(format!("-I{}", include.join("vltstd").display()));
+    f.extend(DEFINES.iter().map(|d| d.to_string()));
+    f
+}
+
+/// Verilator's runtime as a static archive, built once per Verilator version.
+pub(crate) fn runtime_archive() -> Result<PathBuf, SimError> {
+    require_tool("g++")?;
+    require_tool("ar")?;
+    let version = verilator_version()?;
+    let include = verilator_include()?;
+    let dir = cache_dir().join(format!(
+        "runtime-{}",
+        hex_digest(&[HARNESS_VERSION.as_bytes(), version.as_bytes()])
+    ));
+    cached(&dir, |tmp| {
+        let units = [
+            "verilated.cpp",
+            "verilated_vcd_c.cpp",
+            "verilated_threads.cpp",
+        ];
+        let mut objects = Vec::new();
+        for u in units {
+            let obj = tmp.join(u.replace(".cpp", ".o"));
+            run(
+                Command::new("g++")
+                    .args(cxx_flags(&include))
+                    .arg("-c")
+                    .arg(include.join(u))
+                    .arg("-o")
+                    .arg(&obj),
+                &format!("compile Verilator runtime {u}"),
+            )?;
+            objects.push(obj);
+        }
+        run(
+            Command::new("ar")
+                .arg("rcs")
+                .arg(tmp.join("libverilated.a"))
+                .args(&objects),
+            "archive Verilator runtime",
+        )?;
+        Ok(())
+    })?;
+    Ok(dir.join("libverilated.a"))
+}
+
+/// What to link the Verilated design into.
+pub(crate) enum Artifact<'a> {
+    /// A shared library with the harness glue.
+    Library { glue: &'a str },
+    /// A stand-alone program (the benchmark's plain C++ loop).
+    Program { main: &'a str },
+}
+
+/// Verilate `sources` for `top` and compile them with the glue or program; returns the
+/// path of the cached `model.so` or `program`.
+pub(crate) fn build(
+    sources: &[(&str, &str)],
+    top: &str,
+    artifact: Artifact,
+) -> Result<PathBuf, SimError> {
+    require_tool("verilator")?;
+    let version = verilator_version()?;
+    let archive = runtime_archive()?;
+    let (cpp, out_name, kind) = match artifact {
+        Artifact::Library { glue } => (glue, "model.so", "lib"),
+        Artifact::Program { main } => (main, "program", "exe"),
+    };
+    let mut parts: Vec<&[u8]> = vec![
+        HARNESS_VERSION.as_bytes(),
+        version.as_bytes(),
+        top.as_bytes(),
+        cpp.as_bytes(),
+        kind.as_bytes(),
+    ];
+    for (name, text) in sources {
+        parts.push(name.as_bytes());
+        parts.push(text.as_bytes());
+    }
+    let dir = cache_dir().join(format!("{top}-{kind}-{}", hex_digest(&parts)));
+    let include = verilator_include()?;
+    cached(&dir, |tmp| {
+        let src_dir = tmp.join("src");
+        std::fs::create_dir_all(&src_dir).map_err(|e| io("write sources", e))?;
+        let mut paths = Vec::new();
+        for (name, text) in sources {
+            let p = src_dir.join(name);
+            std::fs::write(&p, text).map_err(|e| io("write sources", e))?;
+            paths.push(p);
+        }
+        let obj = tmp.join("obj");
+        run(
+            Command::new("verilator")
+                .args(["--cc", "--trace", "-O3", "--top-module", top, "-Mdir"])
+                .arg(&obj)
+                .args(&paths),
+            "verilator --cc",
+        )?;
+        let main = tmp.join("harness.cpp");
+        std::fs::write(&main, cpp).map_err(|e| io("write glue", e))?;
+        let mut generated: Vec<PathBuf> = std::fs::read_dir(&obj)
+            .map_err(|e| io("list Verilator output", e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+            .collect();
+        generated.sort();
+        let mut cmd = Command::new("g++");
+        cmd.args(cxx_flags(&include))
+            .arg(format!("-I{}", obj.display()));
+        if matches!(kind, "lib") {
+            cmd.args(["-shared", "-Wl,--exclude-libs,ALL"]);
+        }
+        cmd.arg(&main)
+            .args(&generated)
+            .arg(&archive)
+            .args(["-pthread", "-o"])
+            .arg(tmp.join(out_name));
+        run(&mut cmd, "g++ (Verilated model)")?;
+        Ok(())
+    })?;
+    Ok(dir.join(out_name))
+}
