@@ -364,7 +364,7 @@ pub fn cosim(
         )));
     }
     let (iw, ow) = (iface.in_words(), iface.out_words());
-    if iw == 0 || stimulus.len() % iw != 0 {
+    if iw == 0 || !stimulus.len().is_multiple_of(iw) {
         return Err(SimError::Layout(format!(
             "stimulus of {} words is not whole beats of {iw} words",
             stimulus.len()
