@@ -5,14 +5,19 @@
 //!
 //! The check is generic over units ([`check_unit`]); each unit adds a parameter strategy.
 
-use lowbit_tests::{emitted_files, iverilog_compile, random_stimulus, scratch, verilator_lint, yosys_synth_ice40};
+use lowbit_tests::{
+    emitted_files, iverilog_compile, random_stimulus, scratch, verilator_lint, yosys_synth_ice40,
+};
 use model::mac::{MacParams, Overflow};
-use model::UnitParams;
 use proptest::prelude::*;
 use sim::{cosim, CosimOptions, Verilated};
 
 /// Lint, synthesize and co-simulate one parameter set on `beats` random beats.
-fn check_unit<P: hdl::Generate + Send + Sync + 'static>(p: P, seed: u64, beats: usize) -> Result<(), String> {
+fn check_unit<P: hdl::Generate + Send + Sync + 'static>(
+    p: P,
+    seed: u64,
+    beats: usize,
+) -> Result<(), String> {
     let top = p.module_name();
     let files = emitted_files(&p);
     // The static checks run beside the Verilator build and co-simulation.
@@ -25,24 +30,39 @@ fn check_unit<P: hdl::Generate + Send + Sync + 'static>(p: P, seed: u64, beats: 
             iverilog_compile(&dir, &files, &top)
         })
     };
-    let sources: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let sources: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
     let iface = p.interface();
     let dut = Verilated::build(&sources, &top, &iface).map_err(|e| e.to_string())?;
     let mut model = p.model().map_err(|e| e.to_string())?;
     let stimulus = random_stimulus(&iface, beats, seed);
-    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default()).map_err(|e| format!("{p:?}: {e}"))?;
-    static_checks.join().map_err(|_| "static checks panicked".to_string())?.map_err(|e| format!("{p:?}: {e}"))
+    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+        .map_err(|e| format!("{p:?}: {e}"))?;
+    static_checks
+        .join()
+        .map_err(|_| "static checks panicked".to_string())?
+        .map_err(|e| format!("{p:?}: {e}"))
 }
 
 fn mac_params() -> impl Strategy<Value = MacParams> {
-    (2u32..=32, any::<bool>(), 2u32..=64, prop_oneof![Just(Overflow::Saturate), Just(Overflow::Wrap)], 0u32..=2)
-        .prop_map(|(in_bits, signed, acc_bits, overflow, pipeline)| MacParams {
-            in_bits,
-            signed,
-            acc_bits,
-            overflow,
-            pipeline,
-        })
+    (
+        2u32..=32,
+        any::<bool>(),
+        2u32..=64,
+        prop_oneof![Just(Overflow::Saturate), Just(Overflow::Wrap)],
+        0u32..=2,
+    )
+        .prop_map(
+            |(in_bits, signed, acc_bits, overflow, pipeline)| MacParams {
+                in_bits,
+                signed,
+                acc_bits,
+                overflow,
+                pipeline,
+            },
+        )
 }
 
 proptest! {
@@ -69,7 +89,13 @@ fn mac_corners_match_model() {
         (8, 16, false, Saturate, 1),
     ];
     for (i, (in_bits, acc_bits, signed, overflow, pipeline)) in corners.into_iter().enumerate() {
-        let p = MacParams { in_bits, signed, acc_bits, overflow, pipeline };
+        let p = MacParams {
+            in_bits,
+            signed,
+            acc_bits,
+            overflow,
+            pipeline,
+        };
         check_unit(p, i as u64, 4000).unwrap_or_else(|e| panic!("{e}"));
     }
 }

@@ -29,7 +29,13 @@ fn operand(bits: u32) -> i128 {
 /// `target = 16 q + r`, `clear` with 16 * q, then add r * 1 (never out of range).
 fn jump(target: i128, beats: &mut Vec<MacIn>) {
     let (q, r) = (target.div_euclid(16), target.rem_euclid(16));
-    let beat = |clear, a, b| MacIn { rst: false, in_valid: true, clear, a, b };
+    let beat = |clear, a, b| MacIn {
+        rst: false,
+        in_valid: true,
+        clear,
+        a,
+        b,
+    };
     beats.push(beat(true, 16, q));
     if r != 0 {
         beats.push(beat(false, r, 1));
@@ -47,7 +53,13 @@ struct Walk {
 
 impl Walk {
     fn new(p: MacParams) -> Walk {
-        Walk { model: Mac::new(p).unwrap(), next_pair: vec![0; STATES], scan: 0, clear_sweep: 0, beats: 0 }
+        Walk {
+            model: Mac::new(p).unwrap(),
+            next_pair: vec![0; STATES],
+            scan: 0,
+            clear_sweep: 0,
+            beats: 0,
+        }
     }
 
     fn state_index(&self) -> usize {
@@ -59,14 +71,26 @@ impl Walk {
         if self.clear_sweep < PAIRS {
             let k = self.clear_sweep;
             self.clear_sweep += 1;
-            out.push(MacIn { rst: false, in_valid: true, clear: true, a: operand(k >> N), b: operand(k & 0xff) });
+            out.push(MacIn {
+                rst: false,
+                in_valid: true,
+                clear: true,
+                a: operand(k >> N),
+                b: operand(k & 0xff),
+            });
             return;
         }
         let s = self.state_index();
         if self.next_pair[s] < PAIRS {
             let k = self.next_pair[s];
             self.next_pair[s] += 1;
-            out.push(MacIn { rst: false, in_valid: true, clear: false, a: operand(k >> N), b: operand(k & 0xff) });
+            out.push(MacIn {
+                rst: false,
+                in_valid: true,
+                clear: false,
+                a: operand(k >> N),
+                b: operand(k & 0xff),
+            });
             return;
         }
         while self.scan < STATES && self.next_pair[self.scan] == PAIRS {
@@ -92,7 +116,11 @@ impl Walk {
                 inputs.extend([b.rst as u64, b.in_valid as u64, b.clear as u64]);
                 inputs.extend([int::to_bits(b.a, N) as u64, int::to_bits(b.b, N) as u64]);
                 let o = self.model.step(*b);
-                expected.extend([int::to_bits(o.acc, A) as u64, o.ovf as u64, o.out_valid as u64]);
+                expected.extend([
+                    int::to_bits(o.acc, A) as u64,
+                    o.ovf as u64,
+                    o.out_valid as u64,
+                ]);
                 self.beats += 1;
             }
         }
@@ -105,10 +133,17 @@ impl Walk {
 
 fn exhaustive(overflow: Overflow) {
     require("verilator");
-    let p = MacParams { overflow, ..MacParams::default() };
+    let p = MacParams {
+        overflow,
+        ..MacParams::default()
+    };
     let files = lowbit_tests::emitted_files(&p);
-    let sources: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-    let dut = Verilated::build(&sources, &p.module_name(), &p.interface()).unwrap_or_else(|e| panic!("{e}"));
+    let sources: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let dut = Verilated::build(&sources, &p.module_name(), &p.interface())
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut rtl = dut.instance().unwrap_or_else(|e| panic!("{e}"));
     let mut walk = Walk::new(p);
     let (mut inputs, mut expected, mut got) = (Vec::new(), Vec::new(), Vec::new());
@@ -135,7 +170,11 @@ fn exhaustive(overflow: Overflow) {
             );
         }
     }
-    assert_eq!(walk.triples_done(), STATES as u64 * PAIRS as u64, "every triple applied");
+    assert_eq!(
+        walk.triples_done(),
+        STATES as u64 * PAIRS as u64,
+        "every triple applied"
+    );
     eprintln!(
         "exhaustive {overflow:?}: {} triples in {} beats, {:.1} s",
         walk.triples_done(),

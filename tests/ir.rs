@@ -46,9 +46,13 @@ fn pair() -> Module {
     let c = m.input("c", W).unwrap();
     m.output("y", W).unwrap();
     m.output("z", W).unwrap();
-    let first = m.instance(&child, "u_first", &[("a", a), ("b", b)]).unwrap();
+    let first = m
+        .instance(&child, "u_first", &[("a", a), ("b", b)])
+        .unwrap();
     let y = m.register("y_q", first["y"], clk, None, None).unwrap();
-    let second = m.instance(&child, "u_second", &[("a", y), ("b", c)]).unwrap();
+    let second = m
+        .instance(&child, "u_second", &[("a", y), ("b", c)])
+        .unwrap();
     let z = m.register("z_q", second["y"], clk, None, None).unwrap();
     m.drive_output("y", y).unwrap();
     m.drive_output("z", z).unwrap();
@@ -91,12 +95,23 @@ impl CycleModel for PairModel {
 #[test]
 fn instances_emit_lint_synthesize_and_simulate() {
     let top = pair();
-    let header = Header { generator: "lowbit tests".into(), command: None };
+    let header = Header {
+        generator: "lowbit tests".into(),
+        command: None,
+    };
     let files = design_files(&top, &header);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["sat_add.v", "sat_pair.v"], "children first, one file each");
+    assert_eq!(
+        names,
+        ["sat_add.v", "sat_pair.v"],
+        "children first, one file each"
+    );
     let single = design_verilog(&top, &header);
-    assert_eq!(single.matches("\nmodule sat_add (").count(), 1, "the child is emitted once");
+    assert_eq!(
+        single.matches("\nmodule sat_add (").count(),
+        1,
+        "the child is emitted once"
+    );
     assert!(single.contains("    sat_add u_second (\n        .a(y_q),\n        .b(c),\n        .y(u_second_y)\n    );"), "{single}");
 
     let dir = scratch("ir-instances");
@@ -104,9 +119,16 @@ fn instances_emit_lint_synthesize_and_simulate() {
     yosys_synth_ice40(&dir, &files, "sat_pair").unwrap();
     iverilog_compile(&dir, &files, "sat_pair").unwrap();
 
-    let sources: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let sources: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
     let dut = Verilated::build(&sources, "sat_pair", &iface()).unwrap_or_else(|e| panic!("{e}"));
-    let mut model = PairModel { iface: iface(), y: 0, z: 0 };
+    let mut model = PairModel {
+        iface: iface(),
+        y: 0,
+        z: 0,
+    };
     // Registers without reset power up at zero in Verilator and in the model; the first
     // beats after power-up are compared too.
     let stimulus = random_stimulus(&iface(), 20_000, 7);

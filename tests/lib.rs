@@ -33,7 +33,10 @@ pub fn scratch(name: &str) -> PathBuf {
 /// Emitted files of a unit: one `<module>.v` per module, as the CLI writes them.
 pub fn emitted_files<P: Generate>(p: &P) -> Vec<(String, String)> {
     let top = p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
-    let header = Header { generator: "lowbit tests".into(), command: None };
+    let header = Header {
+        generator: "lowbit tests".into(),
+        command: None,
+    };
     design_files(&top, &header)
 }
 
@@ -49,8 +52,11 @@ fn write_files(dir: &Path, files: &[(String, String)]) -> Vec<PathBuf> {
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| format!("{what}: cannot start: {e}: {INSTALL_HINT}"))?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot start: {e}: {INSTALL_HINT}"))?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     if out.status.success() {
         Ok(text)
     } else {
@@ -63,7 +69,9 @@ pub fn verilator_lint(dir: &Path, files: &[(String, String)], top: &str) -> Resu
     require("verilator");
     let paths = write_files(dir, files);
     let text = run(
-        Command::new("verilator").args(["--lint-only", "-Wall", "--top-module", top]).args(&paths),
+        Command::new("verilator")
+            .args(["--lint-only", "-Wall", "--top-module", top])
+            .args(&paths),
         "verilator --lint-only -Wall",
     )?;
     if text.trim().is_empty() {
@@ -77,9 +85,16 @@ pub fn verilator_lint(dir: &Path, files: &[(String, String)], top: &str) -> Resu
 pub fn yosys_synth_ice40(dir: &Path, files: &[(String, String)], top: &str) -> Result<(), String> {
     require("yosys");
     let paths = write_files(dir, files);
-    let reads: Vec<String> = paths.iter().map(|p| format!("read_verilog {};", p.display())).collect();
+    let reads: Vec<String> = paths
+        .iter()
+        .map(|p| format!("read_verilog {};", p.display()))
+        .collect();
     let script = format!("{} synth_ice40 -top {top}; check -assert", reads.join(" "));
-    run(Command::new("yosys").args(["-q", "-p", &script]), "yosys synth_ice40").map(|_| ())
+    run(
+        Command::new("yosys").args(["-q", "-p", &script]),
+        "yosys synth_ice40",
+    )
+    .map(|_| ())
 }
 
 /// Compile the design with Icarus Verilog.
@@ -88,7 +103,10 @@ pub fn iverilog_compile(dir: &Path, files: &[(String, String)], top: &str) -> Re
     let paths = write_files(dir, files);
     let out = dir.join("a.vvp");
     run(
-        Command::new("iverilog").args(["-g2005", "-Wall", "-s", top, "-o"]).arg(&out).args(&paths),
+        Command::new("iverilog")
+            .args(["-g2005", "-Wall", "-s", top, "-o"])
+            .arg(&out)
+            .args(&paths),
         "iverilog",
     )
     .map(|_| ())
@@ -110,20 +128,24 @@ impl Rng {
     }
     /// True with probability 1/n.
     pub fn one_in(&mut self, n: u64) -> bool {
-        self.next_u64() % n == 0
+        self.next_u64().is_multiple_of(n)
     }
 }
 
 /// A random value of `width` bits, biased towards the corners (0, ±1, the extremes) where
 /// saturation and overflow live.
 pub fn corner_biased(rng: &mut Rng, width: u32) -> u64 {
-    let mask = if width >= 64 { u64::MAX } else { (1u64 << width) - 1 };
+    let mask = if width >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
+    };
     let v = match rng.next_u64() % 8 {
         0 => 0,
         1 => 1,
-        2 => mask,                      // -1, or the unsigned maximum
-        3 => mask >> 1,                 // signed maximum
-        4 => (mask >> 1) + 1,           // signed minimum
+        2 => mask,            // -1, or the unsigned maximum
+        3 => mask >> 1,       // signed maximum
+        4 => (mask >> 1) + 1, // signed minimum
         _ => rng.next_u64(),
     };
     v & mask

@@ -13,6 +13,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+use model::mac::Overflow;
+
+use crate::synth::{self, Device, SynthArgs, SynthError, SynthReport};
 use hdl::{design_verilog, Generate, Header};
 use model::iface::Metadata;
 use model::mac::MacParams;
@@ -47,6 +50,21 @@ enum Command {
         params: MacParams,
         #[command(flatten)]
         out: OutputArgs,
+    },
+    /// Synthesize a MAC for an iCE40 (Yosys, nextpnr-ice40, icepack) inside a 4-pin
+    /// register wrapper and report LUTs, carries, flip-flops, DSPs and post-route Fmax.
+    Synth {
+        #[command(flatten)]
+        params: MacParams,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
+    /// Synthesize the comparison table on the UP5K: the generated MAC against the
+    /// hand-written reference, accumulators of 12 and 32 bits, with and without DSPs.
+    SynthTable {
+        /// Also write the table (Markdown) to FILE.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -110,6 +128,8 @@ where
     let command_line = command_line(&args);
     let result = match cli.command {
         Some(Command::Mac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::Synth { params, synth }) => synth_mac(&params, &synth, stdout, stderr),
+        Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
         None => emit_unit(&cli.mac, &cli.out, &command_line, stdout),
     };
     match result {
@@ -197,5 +217,149 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Failure::io(path, e)
+    })
+}
+
+impl From<SynthError> for Failure {
+    fn from(e: SynthError) -> Failure {
+        let code = if matches!(e, SynthError::Usage(_)) {
+            2
+        } else {
+            1
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Run the iCE40 flow on the generated MAC, or on the hand-written reference.
+fn run_flow(
+    params: &MacParams,
+    args: &SynthArgs,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
+    params
+        .validate()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let mut progress = |line: &str| {
+        let _ = writeln!(stderr, "[synth] {line}");
+    };
+    if args.reference {
+        let plain = MacParams {
+            in_bits: params.in_bits,
+            acc_bits: params.acc_bits,
+            ..MacParams::default()
+        };
+        if *params != plain {
+            return Err(Failure::usage(
+                "'--reference' is the hand-written signed, saturating MAC without pipeline: \
+                 only --in and --acc may change",
+            ));
+        }
+        let n = [
+            ("N", u64::from(params.in_bits)),
+            ("A", u64::from(params.acc_bits)),
+        ];
+        let sources = [synth::reference_source()];
+        return Ok(synth::synthesize(
+            &sources,
+            "mac_ref",
+            &params.interface(),
+            &n,
+            args,
+            &mut progress,
+        )?);
+    }
+    let module = params.rtl().map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })?;
+    let header = Header {
+        generator: generator_id(),
+        command: None,
+    };
+    let sources = hdl::design_files(&module, &header);
+    Ok(synth::synthesize(
+        &sources,
+        &module.name,
+        &params.interface(),
+        &[],
+        args,
+        &mut progress,
+    )?)
+}
+
+fn synth_mac(
+    params: &MacParams,
+    args: &SynthArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let report = run_flow(params, args, stderr)?;
+    writeln!(stdout, "{report}").map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })
+}
+
+/// The generated-vs-hand-written table of issue #2.
+fn synth_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut table = String::from(
+        "| design | acc | DSP | LUTs | carries | FFs | DSPs | LCs (with wrapper) | Fmax MHz |\n\
+         | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for acc_bits in [12, 32] {
+        for dsp in [false, true] {
+            for reference in [false, true] {
+                let params = MacParams {
+                    acc_bits,
+                    overflow: Overflow::Saturate,
+                    ..MacParams::default()
+                };
+                let args = SynthArgs {
+                    device: Device::Up5k,
+                    dsp,
+                    freq: 100.0,
+                    seed: 1,
+                    out: None,
+                    reference,
+                    json: None,
+                };
+                let r = run_flow(&params, &args, stderr)?;
+                let line = format!(
+                    "| {} | {acc_bits} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+                    if reference {
+                        "hand-written mac_ref"
+                    } else {
+                        r.design.as_str()
+                    },
+                    if dsp { "yes" } else { "no" },
+                    r.unit.luts,
+                    r.unit.carries,
+                    r.unit.ffs,
+                    r.unit.dsps,
+                    r.logic_cells.0,
+                    r.fmax_mhz
+                );
+                let _ = write!(stderr, "{line}");
+                table += &line;
+            }
+        }
+    }
+    table += "\nLUTs, carries, FFs and DSPs: the unit synthesized alone (Yosys 0.23 synth_ice40). \
+              LCs and Fmax: unit inside the 4-pin wrapper after nextpnr-ice40 place and route \
+              on the iCE40 UP5K (SG48), seed 1.\n";
+    if let Some(path) = output {
+        write_atomically(path, table.as_bytes())?;
+    }
+    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
     })
 }

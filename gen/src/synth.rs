@@ -1,1 +1,525 @@
-//! FPGA synthesis flow (work in progress)
+//! The iCE40 flow: Yosys `synth_ice40`, nextpnr-ice40 place and route with a pin file from
+//! `constraints/`, `icepack` to a bitstream, and a report of LUTs, carries, flip-flops,
+//! DSPs, logic cells and the post-route Fmax.
+//!
+//! # The wrapper
+//! A unit's buses rarely fit a package (a 32-bit accumulator MAC has 54 signal pins), and
+//! timing should be measured register to register. So the flow synthesizes the unit inside
+//! a wrapper, generated with the IR for any unit's ports, that has four pins:
+//! - `si` feeds a shift register as long as all the unit's inputs together (`clk` aside);
+//!   its bits drive the unit's inputs.
+//! - the unit's outputs are loaded into a second shift register while `ld` is high and
+//!   shifted out through `so` otherwise.
+//!
+//! Every input and output bit of the unit stays live (Yosys cannot prune logic), every
+//! path starts and ends at a flip-flop, and the pins fit any package. The wrapper adds one
+//! flip-flop per input bit and one flip-flop plus one LUT per output bit; the report
+//! therefore also gives the unit synthesized alone (same script, no wrapper), which is the
+//! number to compare designs by.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::{Args, ValueEnum};
+use hdl::ir::{PortDecl, PortDir};
+use hdl::{design_verilog, Header, Module, ModuleBuilder};
+use model::iface::{Dir, Interface, Role};
+use serde::Serialize;
+
+/// Where the tools come from.
+pub const INSTALL_HINT: &str =
+    "run `make tools`, or `sudo apt-get install yosys nextpnr-ice40 fpga-icestorm`";
+
+/// An iCE40 part and package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// iCE40 UltraPlus UP5K, SG48 package (iCEBreaker, UPduino): 5280 LCs, 8 SB_MAC16.
+    Up5k,
+    /// iCE40 HX8K, CT256 package (iCE40-HX8K breakout board): 7680 LCs, no DSPs.
+    Hx8k,
+}
+
+impl Device {
+    fn nextpnr_args(self) -> [&'static str; 3] {
+        match self {
+            Device::Up5k => ["--up5k", "--package", "sg48"],
+            Device::Hx8k => ["--hx8k", "--package", "ct256"],
+        }
+    }
+
+    /// The pin file in `constraints/`.
+    pub fn pcf(self) -> PathBuf {
+        let name = match self {
+            Device::Up5k => "up5k-sg48.pcf",
+            Device::Hx8k => "hx8k-ct256.pcf",
+        };
+        workspace().join("constraints").join(name)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Device::Up5k => "up5k",
+            Device::Hx8k => "hx8k",
+        }
+    }
+}
+
+/// Flags of `gen synth`.
+#[derive(Args, Debug, Clone)]
+pub struct SynthArgs {
+    /// Target part.
+    #[arg(long, value_enum, default_value_t = Device::Up5k)]
+    pub device: Device,
+    /// Map multipliers onto SB_MAC16 DSP blocks (UP5K only).
+    #[arg(long)]
+    pub dsp: bool,
+    /// Clock target in MHz for timing-driven place and route; the report gives the
+    /// achieved Fmax whether or not it meets this.
+    #[arg(long, value_name = "MHZ", default_value_t = 100.0)]
+    pub freq: f64,
+    /// nextpnr placement seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Folder for scripts, logs and the bitstream [default: build/synth/<design>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Synthesize the hand-written reference MAC (tests/ref/mac_ref.v) with the same
+    /// --in/--acc instead of the generated unit, for comparison.
+    #[arg(long)]
+    pub reference: bool,
+    /// Also write the report as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// Cell counts of a synthesized netlist.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Cells {
+    pub luts: u64,
+    pub carries: u64,
+    pub ffs: u64,
+    pub dsps: u64,
+    pub rams: u64,
+}
+
+/// What the flow measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct SynthReport {
+    /// The unit's module name (or `mac_ref` for the hand-written reference).
+    pub design: String,
+    pub device: Device,
+    pub dsp: bool,
+    /// The unit synthesized alone.
+    pub unit: Cells,
+    /// Unit and wrapper, as placed.
+    pub total: Cells,
+    /// Logic cells used and available after place and route.
+    pub logic_cells: (u64, u64),
+    /// Post-route maximum clock frequency.
+    pub fmax_mhz: f64,
+    pub yosys: String,
+    pub nextpnr: String,
+    pub bitstream: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl fmt::Display for SynthReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dsp = if self.dsp { ", DSP" } else { "" };
+        writeln!(
+            f,
+            "{} on iCE40 {}{dsp}",
+            self.design,
+            self.device.name().to_uppercase()
+        )?;
+        writeln!(f, "              LUTs  carries  FFs  DSPs")?;
+        for (what, c) in [("unit alone", self.unit), ("with wrapper", self.total)] {
+            writeln!(
+                f,
+                "  {what:<12} {:>4}  {:>7}  {:>3}  {:>4}",
+                c.luts, c.carries, c.ffs, c.dsps
+            )?;
+        }
+        writeln!(
+            f,
+            "  logic cells  {} / {}",
+            self.logic_cells.0, self.logic_cells.1
+        )?;
+        writeln!(
+            f,
+            "  Fmax         {:.2} MHz (post-route, register to register)",
+            self.fmax_mhz
+        )?;
+        writeln!(f, "  bitstream    {}", self.bitstream.display())?;
+        write!(f, "  tools        {}; {}", self.yosys, self.nextpnr)
+    }
+}
+
+/// A failure of the flow.
+#[derive(Debug)]
+pub enum SynthError {
+    /// A bad combination of options (exit code 2).
+    Usage(String),
+    /// A tool is not installed.
+    ToolMissing(String),
+    /// A tool failed; the command and the tail of its log.
+    Tool {
+        tool: String,
+        command: String,
+        log: String,
+    },
+    /// A file could not be written or read.
+    Io(String),
+}
+
+impl fmt::Display for SynthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SynthError::Usage(m) | SynthError::Io(m) => write!(f, "{m}"),
+            SynthError::ToolMissing(t) => write!(f, "`{t}` is not installed: {INSTALL_HINT}"),
+            SynthError::Tool { tool, command, log } => {
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                write!(f, "{tool} failed: {command}\n{}", tail.join("\n"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for SynthError {}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The hand-written reference MAC's source.
+pub fn reference_source() -> (String, String) {
+    (
+        "mac_ref.v".into(),
+        include_str!("../../tests/ref/mac_ref.v").into(),
+    )
+}
+
+/// The wrapper of the module above, for a unit `top` with ports `iface`, instantiated
+/// with `params` (for hand-written units). Its name is `<top>_synth`.
+pub fn wrapper(
+    top: &str,
+    iface: &Interface,
+    params: &[(&str, u64)],
+) -> Result<Module, hdl::HdlError> {
+    let ports = iface
+        .ports
+        .iter()
+        .map(|p| PortDecl {
+            name: p.name.clone(),
+            dir: if p.dir == Dir::In {
+                PortDir::Input
+            } else {
+                PortDir::Output
+            },
+            width: p.width,
+        })
+        .collect();
+    let unit = Module::external(top, ports);
+    let mut m = ModuleBuilder::new(&format!("{top}_synth"));
+    m.comment(format!(
+        "Synthesis wrapper of {top}: inputs from a shift chain on 'si', outputs"
+    ));
+    m.comment("captured while 'ld' is high and shifted out on 'so'. Every path is register");
+    m.comment("to register and the design needs four pins whatever the unit's bus widths.");
+    let clk = m.input("clk", 1)?;
+    let si = m.input("si", 1)?;
+    let ld = m.input("ld", 1)?;
+    m.output("so", 1)?;
+
+    let in_bits: u32 = iface.beat_inputs().map(|p| p.width).sum();
+    let chain = m.reg("in_chain", in_bits, clk, None)?;
+    let next = if in_bits == 1 {
+        si
+    } else {
+        let kept = m.slice(chain, in_bits - 2, 0)?;
+        m.concat(&[kept, si])?
+    };
+    m.drive_reg(chain, next, None)?;
+
+    let mut conns = Vec::new();
+    let mut lo = 0;
+    for p in iface.beat_inputs() {
+        conns.push((p.name.as_str(), m.slice(chain, lo + p.width - 1, lo)?));
+        lo += p.width;
+    }
+    let clock = iface
+        .ports
+        .iter()
+        .find(|p| p.role == Role::Clock)
+        .map(|p| p.name.as_str());
+    if let Some(c) = clock {
+        conns.push((c, clk));
+    }
+    let outs = m.instance_with_params(&unit, "u_unit", params, &conns)?;
+    let captured: Vec<_> = iface.outputs().map(|p| outs[&p.name]).collect();
+    let captured = m.concat(&captured)?;
+    let out_bits = captured.width();
+    let shift = m.reg("out_shift", out_bits, clk, None)?;
+    let shifted = if out_bits == 1 {
+        m.zero(1)?
+    } else {
+        let kept = m.slice(shift, out_bits - 2, 0)?;
+        let zero = m.zero(1)?;
+        m.concat(&[kept, zero])?
+    };
+    let next = m.mux(ld, captured, shifted)?;
+    m.drive_reg(shift, next, None)?;
+    let so = m.msb(shift)?;
+    m.drive_output("so", so)?;
+    m.finish()
+}
+
+fn require(tool: &str) -> Result<(), SynthError> {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+    if found {
+        Ok(())
+    } else {
+        Err(SynthError::ToolMissing(tool.into()))
+    }
+}
+
+/// Run a tool, logging to `log`; an error with the log's tail on failure.
+fn run_tool(tool: &str, args: &[String], dir: &Path, log: &Path) -> Result<String, SynthError> {
+    require(tool)?;
+    let out = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| SynthError::Io(format!("cannot start {tool}: {e}")))?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    std::fs::write(log, &text).map_err(|e| SynthError::Io(format!("{}: {e}", log.display())))?;
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(SynthError::Tool {
+            tool: tool.into(),
+            command: format!("{tool} {}", args.join(" ")),
+            log: text,
+        })
+    }
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, SynthError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SynthError::Io(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| SynthError::Io(format!("{}: {e}", path.display())))
+}
+
+/// Cell counts from Yosys's `stat -json`.
+fn parse_cells(stat: &serde_json::Value) -> Cells {
+    let mut c = Cells::default();
+    if let Some(types) = stat["design"]["num_cells_by_type"].as_object() {
+        for (name, n) in types {
+            let n = n.as_u64().unwrap_or(0);
+            match name.as_str() {
+                "SB_LUT4" => c.luts += n,
+                "SB_CARRY" => c.carries += n,
+                "SB_MAC16" => c.dsps += n,
+                t if t.starts_with("SB_DFF") => c.ffs += n,
+                t if t.starts_with("SB_RAM") || t == "SB_SPRAM256KA" => c.rams += n,
+                _ => {}
+            }
+        }
+    }
+    c
+}
+
+/// Run `synth_ice40` on `top` from `files` and return the cell counts.
+fn yosys_synth(
+    dir: &Path,
+    files: &[String],
+    setup: &str,
+    top: &str,
+    dsp: bool,
+    json_out: Option<&str>,
+    tag: &str,
+) -> Result<Cells, SynthError> {
+    let mut reads: Vec<String> = files.iter().map(|f| format!("read_verilog {f};")).collect();
+    reads.push(setup.to_string());
+    let dsp = if dsp { " -dsp" } else { "" };
+    let json = json_out.map(|j| format!(" -json {j}")).unwrap_or_default();
+    let stat = format!("stat_{tag}.json");
+    let script = format!(
+        "{} synth_ice40 -top {top}{dsp}{json}; tee -q -o {stat} stat -json",
+        reads.join(" ")
+    );
+    run_tool(
+        "yosys",
+        &["-q".into(), "-p".into(), script],
+        dir,
+        &dir.join(format!("yosys_{tag}.log")),
+    )?;
+    Ok(parse_cells(&read_json(&dir.join(stat))?))
+}
+
+fn tool_version(tool: &str, arg: &str) -> String {
+    Command::new(tool)
+        .arg(arg)
+        .output()
+        .map(|o| {
+            let t = String::from_utf8_lossy(&o.stdout).to_string()
+                + &String::from_utf8_lossy(&o.stderr);
+            t.lines().next().unwrap_or("").trim().to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Synthesize, place, route and pack `top` (from `sources`, file name and text), with
+/// `params` passed to it as Verilog parameters. `progress` receives one line per step.
+pub fn synthesize(
+    sources: &[(String, String)],
+    top: &str,
+    iface: &Interface,
+    params: &[(&str, u64)],
+    args: &SynthArgs,
+    progress: &mut dyn FnMut(&str),
+) -> Result<SynthReport, SynthError> {
+    if args.dsp && args.device == Device::Hx8k {
+        return Err(SynthError::Usage(
+            "--dsp needs --device up5k: the HX8K has no DSP blocks".into(),
+        ));
+    }
+    for t in ["yosys", "nextpnr-ice40", "icepack"] {
+        require(t)?;
+    }
+    let dsp_tag = if args.dsp { "_dsp" } else { "" };
+    let dir = args.out.clone().unwrap_or_else(|| {
+        workspace()
+            .join("build/synth")
+            .join(format!("{top}_{}{dsp_tag}", args.device.name()))
+    });
+    std::fs::create_dir_all(&dir).map_err(|e| SynthError::Io(format!("{}: {e}", dir.display())))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| SynthError::Io(e.to_string()))?;
+
+    let wrap = wrapper(top, iface, params).map_err(|e| SynthError::Usage(e.to_string()))?;
+    let header = Header {
+        generator: crate::cli::generator_id(),
+        command: None,
+    };
+    let mut files = Vec::new();
+    for (name, text) in sources
+        .iter()
+        .cloned()
+        .chain([(format!("{}.v", wrap.name), design_verilog(&wrap, &header))])
+    {
+        std::fs::write(dir.join(&name), text)
+            .map_err(|e| SynthError::Io(format!("{name}: {e}")))?;
+        files.push(name);
+    }
+    // The unit alone, with a hand-written unit's parameters applied by chparam.
+    let unit_files = &files[..sources.len()];
+    let sets: Vec<String> = params
+        .iter()
+        .map(|(n, v)| format!("-set {n} {v}"))
+        .collect();
+    let setup = if params.is_empty() {
+        String::new()
+    } else {
+        format!("chparam {} {top};", sets.join(" "))
+    };
+    progress(&format!("yosys: synth_ice40 of {top} alone"));
+    let unit = yosys_synth(&dir, unit_files, &setup, top, args.dsp, None, "unit")?;
+    progress(&format!(
+        "yosys: synth_ice40 of {} (wrapper and unit)",
+        wrap.name
+    ));
+    let total = yosys_synth(
+        &dir,
+        &files,
+        "",
+        &wrap.name,
+        args.dsp,
+        Some("design.json"),
+        "design",
+    )?;
+
+    progress(&format!(
+        "nextpnr-ice40: place and route on {}",
+        args.device.name()
+    ));
+    let mut np: Vec<String> = args
+        .device
+        .nextpnr_args()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    np.extend(
+        [
+            "--json",
+            "design.json",
+            "--asc",
+            "design.asc",
+            "--report",
+            "report.json",
+            "--timing-allow-fail",
+        ]
+        .map(String::from),
+    );
+    np.extend(["--pcf".into(), args.device.pcf().display().to_string()]);
+    np.extend([
+        "--freq".into(),
+        format!("{}", args.freq),
+        "--seed".into(),
+        args.seed.to_string(),
+    ]);
+    run_tool("nextpnr-ice40", &np, &dir, &dir.join("nextpnr.log"))?;
+    let report = read_json(&dir.join("report.json"))?;
+    let lc = &report["utilization"]["ICESTORM_LC"];
+    let logic_cells = (
+        lc["used"].as_u64().unwrap_or(0),
+        lc["available"].as_u64().unwrap_or(0),
+    );
+    let fmax_mhz = report["fmax"]
+        .as_object()
+        .and_then(|m| {
+            m.values()
+                .filter_map(|v| v["achieved"].as_f64())
+                .reduce(f64::min)
+        })
+        .ok_or_else(|| {
+            SynthError::Io(format!("no Fmax in {}", dir.join("report.json").display()))
+        })?;
+
+    progress("icepack: bitstream");
+    run_tool(
+        "icepack",
+        &["design.asc".into(), "design.bin".into()],
+        &dir,
+        &dir.join("icepack.log"),
+    )?;
+
+    let report = SynthReport {
+        design: top.to_string(),
+        device: args.device,
+        dsp: args.dsp,
+        unit,
+        total,
+        logic_cells,
+        fmax_mhz,
+        yosys: tool_version("yosys", "-V"),
+        nextpnr: tool_version("nextpnr-ice40", "--version").replace(
+            "nextpnr-ice40 -- Next Generation Place and Route ",
+            "nextpnr-ice40 ",
+        ),
+        bitstream: dir.join("design.bin"),
+        dir,
+    };
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
+        std::fs::write(path, text)
+            .map_err(|e| SynthError::Io(format!("{}: {e}", path.display())))?;
+    }
+    Ok(report)
+}

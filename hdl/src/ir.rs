@@ -166,6 +166,8 @@ pub struct Register {
 pub struct Instance {
     pub module: String,
     pub name: String,
+    /// Verilog parameter overrides (`#(.N(8))`), for external modules.
+    pub params: Vec<(String, u64)>,
     /// Input port connections, in the child's port order.
     pub inputs: Vec<(String, Sig)>,
     /// Output ports used, in the child's port order.
@@ -187,9 +189,28 @@ pub struct Module {
     pub outputs: Vec<(String, Sig)>,
     /// Modules instantiated, so a design can emit them first.
     pub children: Vec<Module>,
+    /// Defined elsewhere (hand-written Verilog): only its ports are known here, and it is
+    /// not emitted.
+    pub external: bool,
 }
 
 impl Module {
+    /// A module defined outside the IR (hand-written Verilog), known by its ports only.
+    /// It can be instantiated, with parameter overrides, but is not emitted.
+    pub fn external(name: &str, ports: Vec<PortDecl>) -> Module {
+        Module {
+            name: name.to_string(),
+            comments: Vec::new(),
+            ports,
+            nodes: Vec::new(),
+            regs: Vec::new(),
+            instances: Vec::new(),
+            outputs: Vec::new(),
+            children: Vec::new(),
+            external: true,
+        }
+    }
+
     /// The node behind a signal.
     pub fn node(&self, s: Sig) -> &Node {
         let i = self
@@ -798,12 +819,28 @@ impl ModuleBuilder {
         self.instances.push(Instance {
             module: child.name.clone(),
             name: name.to_string(),
+            params: Vec::new(),
             inputs,
             outputs: out_names,
         });
         if !self.children.iter().any(|c| c.name == child.name) {
             self.children.push(child.clone());
         }
+        Ok(outs)
+    }
+
+    /// Like [`ModuleBuilder::instance`], with Verilog parameter overrides for an
+    /// [external](Module::external) module.
+    pub fn instance_with_params(
+        &mut self,
+        child: &Module,
+        name: &str,
+        params: &[(&str, u64)],
+        connections: &[(&str, Sig)],
+    ) -> Result<BTreeMap<String, Sig>> {
+        let outs = self.instance(child, name, connections)?;
+        let inst = self.instances.last_mut().expect("just added");
+        inst.params = params.iter().map(|(n, v)| (n.to_string(), *v)).collect();
         Ok(outs)
     }
 
@@ -823,6 +860,7 @@ impl ModuleBuilder {
             instances: self.instances,
             outputs,
             children: self.children,
+            external: false,
         })
     }
 

@@ -247,7 +247,17 @@ pub fn module_verilog(m: &Module) -> String {
         s.push_str(&always);
     }
     for inst in &m.instances {
-        let _ = writeln!(s, "\n    {} {} (", inst.module, inst.name);
+        let params: Vec<String> = inst
+            .params
+            .iter()
+            .map(|(n, v)| format!(".{n}({v})"))
+            .collect();
+        let params = if params.is_empty() {
+            String::new()
+        } else {
+            format!(" #({})", params.join(", "))
+        };
+        let _ = writeln!(s, "\n    {}{params} {} (", inst.module, inst.name);
         let mut conns: Vec<String> = inst
             .inputs
             .iter()
@@ -277,7 +287,7 @@ pub fn modules(top: &Module) -> Vec<&Module> {
         for c in &m.children {
             walk(c, out);
         }
-        if !out.iter().any(|o| o.name == m.name) {
+        if !m.external && !out.iter().any(|o| o.name == m.name) {
             out.push(m);
         }
     }
