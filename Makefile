@@ -1,6 +1,7 @@
 # lowbit: generated, proven RTL for low-precision DNN arithmetic.
 #
 #   make test                      install missing tools, then run every test
+#   make setup                     install missing tools and build the workspace
 #   make synth [ACC=12] [IN=8] [DEVICE=up5k|hx8k] [DSP=1] [REF=1] [PIPELINE=0]
 #                                  iCE40 synthesis, place and route, bitstream, report
 #   make bench                     co-simulation throughput, exhaustive-check time,
@@ -22,7 +23,7 @@ PIPELINE ?= 0
 DSP ?= 0
 REF ?= 0
 
-.PHONY: all test tools synth bench lint clean
+.PHONY: all setup test tools synth bench lint clean
 
 all: test
 
@@ -38,6 +39,9 @@ tools:
 	else \
 	  echo "install them with: sudo apt-get install $(PACKAGES)"; exit 1; \
 	fi
+
+setup: tools
+	$(CARGO) build --workspace --release
 
 test: tools
 	$(CARGO) test --workspace --release
