@@ -158,6 +158,17 @@ fn command_line(args: &[OsString]) -> String {
     words.join(" ")
 }
 
+/// Validate the parameters (a usage error, exit 2) and build the unit's RTL.
+fn build_rtl<P: Generate>(params: &P) -> Result<hdl::Module, Failure> {
+    params
+        .validate()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    params.rtl().map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })
+}
+
 /// Build a unit, write its metadata if asked, then its Verilog.
 fn emit_unit<P: Generate>(
     params: &P,
@@ -165,13 +176,7 @@ fn emit_unit<P: Generate>(
     command_line: &str,
     stdout: &mut dyn Write,
 ) -> Result<(), Failure> {
-    params
-        .validate()
-        .map_err(|e| Failure::usage(e.to_string()))?;
-    let module = params.rtl().map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })?;
+    let module = build_rtl(params)?;
     let header = Header {
         generator: generator_id(),
         command: Some(command_line.to_string()),
@@ -272,10 +277,7 @@ fn run_flow(
             &mut progress,
         )?);
     }
-    let module = params.rtl().map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })?;
+    let module = build_rtl(params)?;
     let header = Header {
         generator: generator_id(),
         command: None,
