@@ -8,7 +8,7 @@
 //! beat where the target is not a product). Every beat of the walk, jumps included, is
 //! checked, and the walk also covers every (a, b) under `clear`.
 
-use lowbit_tests::require;
+use lowbit_tests::{iverilog_compile, require, scratch, verilator_lint, yosys_synth_ice40};
 use model::int;
 use model::mac::{Mac, MacIn, MacParams, Overflow};
 use model::UnitParams;
@@ -138,6 +138,10 @@ fn exhaustive(overflow: Overflow) {
         ..MacParams::default()
     };
     let files = lowbit_tests::emitted_files(&p);
+    let dir = scratch(&format!("exhaustive/{}", p.module_name()));
+    verilator_lint(&dir, &files, &p.module_name()).unwrap();
+    yosys_synth_ice40(&dir, &files, &p.module_name()).unwrap();
+    iverilog_compile(&dir, &files, &p.module_name()).unwrap();
     let sources: Vec<(&str, &str)> = files
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
