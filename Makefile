@@ -43,8 +43,13 @@ tools:
 setup: tools
 	$(CARGO) build --workspace --release
 
+# Ends with one "N passed, N failed" line totalling every test binary.
 test: tools
-	$(CARGO) test --workspace --release
+	@mkdir -p build
+	@set -o pipefail; $(CARGO) test --workspace --release 2>&1 | tee build/test.log; status=$$?; \
+	awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($$i ~ /^passed;?$$/) p += $$(i-1); \
+	  if ($$i ~ /^failed;?$$/) f += $$(i-1) } } END { printf "%d passed, %d failed\n", p, f }' build/test.log; \
+	exit $$status
 
 synth: tools
 	$(CARGO) run --release -q -p gen -- synth --in $(IN) --acc $(ACC) --pipeline $(PIPELINE) \
