@@ -192,6 +192,9 @@ pub struct Module {
     /// Defined elsewhere (hand-written Verilog): only its ports are known here, and it is
     /// not emitted.
     pub external: bool,
+    /// Body comments: each goes before the first declared node with an id at or above its
+    /// own.
+    pub notes: Vec<(usize, String)>,
 }
 
 impl Module {
@@ -208,6 +211,7 @@ impl Module {
             outputs: Vec::new(),
             children: Vec::new(),
             external: true,
+            notes: Vec::new(),
         }
     }
 
@@ -250,6 +254,7 @@ pub struct ModuleBuilder {
     instances: Vec<Instance>,
     children: Vec<Module>,
     outputs: Vec<(String, Option<Sig>)>,
+    notes: Vec<(usize, String)>,
 }
 
 /// Words needed for `width` bits.
@@ -365,6 +370,7 @@ impl ModuleBuilder {
             instances: Vec::new(),
             children: Vec::new(),
             outputs: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -401,6 +407,12 @@ impl ModuleBuilder {
             id: self.nodes.len() - 1,
             width,
         })
+    }
+
+    /// A comment placed in the module body before the signals made after this call, to
+    /// mark a stage of the datapath.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.notes.push((self.nodes.len(), text.into()));
     }
 
     /// Add a comment line above the module (a description, the latency, ...).
@@ -861,6 +873,7 @@ impl ModuleBuilder {
             outputs,
             children: self.children,
             external: false,
+            notes: self.notes,
         })
     }
 

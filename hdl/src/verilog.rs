@@ -145,6 +145,8 @@ impl Names<'_> {
                     let sign = self.bit(*a, a.width() - 1);
                     if a.width() == 1 {
                         format!("{{{}{{{sign}}}}}", n.width)
+                    } else if k == 1 {
+                        format!("{{{sign}, {}}}", self.r(*a))
                     } else {
                         format!("{{{{{k}{{{sign}}}}}, {}}}", self.r(*a))
                     }
@@ -219,7 +221,13 @@ pub fn module_verilog(m: &Module) -> String {
 
     let mut body = String::new();
     let mut always = String::new();
-    for (_, n) in &m.nodes {
+    let mut notes = m.notes.iter().peekable();
+    for (id, n) in &m.nodes {
+        let declared = !matches!(&n.op, Op::Input) && !n.inline;
+        while declared && notes.peek().is_some_and(|(at, _)| at <= id) {
+            let (_, text) = notes.next().expect("peeked");
+            let _ = writeln!(body, "\n    // {text}");
+        }
         match &n.op {
             Op::Input => {}
             Op::Const(_) if n.inline => {}

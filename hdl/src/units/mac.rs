@@ -32,6 +32,7 @@ impl Generate for MacParams {
         let io = declare_ports(&mut m, &self.interface())?;
         let (clk, rst) = (io["clk"], io["rst"]);
 
+        m.note("Stage 1: operands (registered when pipeline >= 1).");
         let mut beat = Beat {
             valid: io["in_valid"],
             clear: io["clear"],
@@ -46,6 +47,7 @@ impl Generate for MacParams {
                 b: m.register("b_1", beat.b, clk, None, None)?,
             };
         }
+        m.note("Stage 2: exact product (registered when pipeline = 2).");
         let prod = m.mul(beat.a, beat.b, self.signed)?;
         let mut prod = m.name(prod, "prod")?;
         let (mut valid, mut clear) = (beat.valid, beat.clear);
@@ -55,12 +57,14 @@ impl Generate for MacParams {
             prod = m.register("prod_2", prod, clk, None, None)?;
         }
 
+        m.note("Stage 3: accumulator state.");
         let acc = m.reg("acc_q", self.acc_bits, clk, Some((rst, 0)))?;
         let ovf = m.reg("ovf_q", 1, clk, Some((rst, 0)))?;
         let sum = exact_sum(&mut m, self, acc, clear, prod)?;
         let (next, in_range) = apply_policy(&mut m, self, sum)?;
         m.drive_reg(acc, next, Some(valid))?;
 
+        m.note("Stage 6: sticky overflow flag and out_valid.");
         let kept = m.not(clear)?;
         let kept = m.and(ovf, kept)?;
         let out_of_range = m.not(in_range)?;
@@ -98,12 +102,15 @@ fn describe(m: &mut ModuleBuilder, p: &MacParams) {
 
 /// `(clear ? 0 : acc) + prod`, exact.
 fn exact_sum(m: &mut ModuleBuilder, p: &MacParams, acc: Sig, clear: Sig, prod: Sig) -> Result<Sig> {
+    m.note("Stage 4: exact sum (clear ? 0 : acc) + prod, one bit wider than either addend.");
     let zero = m.zero(p.acc_bits)?;
     let base = m.mux(clear, zero, acc)?;
     let base = m.name(base, "base")?;
     let w = p.sum_bits();
     let base_x = m.ext(base, w, p.signed)?;
+    let base_x = m.name(base_x, "base_x")?;
     let prod_x = m.ext(prod, w, p.signed)?;
+    let prod_x = m.name(prod_x, "prod_x")?;
     let sum = m.add(base_x, prod_x)?;
     m.name(sum, "sum")
 }
@@ -111,6 +118,7 @@ fn exact_sum(m: &mut ModuleBuilder, p: &MacParams, acc: Sig, clear: Sig, prod: S
 /// The accumulator's next value and whether the exact sum was in range.
 fn apply_policy(m: &mut ModuleBuilder, p: &MacParams, sum: Sig) -> Result<(Sig, Sig)> {
     let (w, a) = (p.sum_bits(), p.acc_bits);
+    m.note("Stage 5: range check and overflow policy.");
     let in_range = if p.signed {
         // In range iff bits [w-1 : a-1] are all ones or all zeros.
         let top = m.slice(sum, w - 1, a - 1)?;
@@ -127,6 +135,7 @@ fn apply_policy(m: &mut ModuleBuilder, p: &MacParams, sum: Sig) -> Result<(Sig, 
     };
     let in_range = m.name(in_range, "in_range")?;
     let low = m.slice(sum, a - 1, 0)?;
+    let low = m.name(low, "sum_low")?;
     let next = match p.overflow {
         Overflow::Wrap => low,
         Overflow::Saturate => {
@@ -159,7 +168,9 @@ mod tests {
             v.contains("wire [15:0] prod = $signed(a) * $signed(b);"),
             "{v}"
         );
-        assert!(v.contains("wire [16:0] sum = "), "{v}");
+        assert!(v.contains("wire [16:0] sum = base_x + prod_x;"), "{v}");
+        assert!(v.contains("\n    // Stage 4: exact sum"), "stage notes: {v}");
+        assert!(v.contains("wire [16:0] prod_x = {prod[15], prod};"), "{v}");
         assert!(
             v.contains("wire [11:0] limit = sum_negative ? 12'h800 : 12'h7ff;"),
             "{v}"
