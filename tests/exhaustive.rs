@@ -1,153 +1,199 @@
-//! Exhaustive co-simulation of the default MAC (8x8 signed, 12-bit accumulator), for both
-//! overflow policies: every (a, b, accumulator state) triple is applied in one step and
-//! the RTL's outputs are compared with the model's, beat by beat.
+//! Exhaustive co-simulation of the MAC: for a parameter set, every
+//! (a, b, accumulator state) triple is applied in one step, and the RTL's outputs are
+//! compared with the model's beat by beat.
 //!
-//! That is 256 * 256 * 4096 = 2^28 triples per policy. They are covered by one walk per
-//! policy: from the current accumulator state, apply the next untried (a, b) of that state;
-//! when a state has none left, jump to a state that has, with a `clear` beat (and one more
-//! beat where the target is not a product). Every beat of the walk, jumps included, is
-//! checked, and the walk also covers every (a, b) under `clear`.
+//! For the default MAC (8x8 signed, 12-bit accumulator) that is 256 * 256 * 4096 = 2^28
+//! triples per policy; a few smaller parameter sets (unsigned, pipelined, an accumulator
+//! wider than the product) are covered the same way.
+//!
+//! The triples are covered by one walk: from the current accumulator state, apply the next
+//! untried (a, b) of that state; when a state has none left, jump to a state that has, with
+//! a `clear` beat and as few further beats as reach it without leaving the range. Every beat
+//! of the walk, jumps included, is checked, and the walk starts by applying every (a, b)
+//! under `clear`. Beats are issued back to back, so with a pipeline they reach the
+//! accumulator in the same order and the walk's state tracking (the model's `mac_step`)
+//! holds whatever the depth.
 
 use lowbit_tests::{iverilog_compile, require, scratch, verilator_lint, yosys_synth_ice40};
 use model::int;
-use model::mac::{Mac, MacIn, MacParams, Overflow};
+use model::mac::{mac_step, Mac, MacIn, MacParams, Overflow};
 use model::UnitParams;
 use sim::Verilated;
 
-const N: u32 = 8;
-const A: u32 = 12;
-const STATES: usize = 1 << A;
-const PAIRS: u32 = 1 << (2 * N);
 /// Beats per FFI call.
 const BATCH: usize = 1 << 20;
 
-fn operand(bits: u32) -> i128 {
-    int::from_bits(bits as u128, N, true)
-}
-
-/// Beats that take the accumulator from anywhere to `target`: with
-/// `target = 16 q + r`, `clear` with 16 * q, then add r * 1 (never out of range).
-fn jump(target: i128, beats: &mut Vec<MacIn>) {
-    let (q, r) = (target.div_euclid(16), target.rem_euclid(16));
-    let beat = |clear, a, b| MacIn {
-        rst: false,
-        in_valid: true,
-        clear,
-        a,
-        b,
-    };
-    beats.push(beat(true, 16, q));
-    if r != 0 {
-        beats.push(beat(false, r, 1));
-    }
-}
-
-/// The covering walk, produced in batches so memory stays small.
+/// The covering walk for one parameter set, produced in batches so memory stays small.
 struct Walk {
+    p: MacParams,
+    /// The cycle model, for the expected outputs.
     model: Mac,
+    /// The accumulator after every beat issued so far (in issue order).
+    acc: i128,
+    ovf: bool,
+    /// Per state: how many (a, b) pairs have been applied from it.
     next_pair: Vec<u32>,
+    /// Every product value with one (a, b) that makes it, sorted by value.
+    products: Vec<(i128, i128, i128)>,
     scan: usize,
     clear_sweep: u32,
+    drained: bool,
     beats: u64,
 }
 
 impl Walk {
     fn new(p: MacParams) -> Walk {
+        let mut products: Vec<(i128, i128, i128)> = (0..Self::pairs_of(&p))
+            .map(|k| {
+                let (a, b) = Self::operands_of(&p, k);
+                (a * b, a, b)
+            })
+            .collect();
+        products.sort();
+        products.dedup_by_key(|t| t.0);
         Walk {
+            p,
             model: Mac::new(p).unwrap(),
-            next_pair: vec![0; STATES],
+            acc: 0,
+            ovf: false,
+            next_pair: vec![0; 1 << p.acc_bits],
+            products,
             scan: 0,
             clear_sweep: 0,
+            drained: false,
             beats: 0,
         }
     }
 
-    fn state_index(&self) -> usize {
-        (self.model.outputs().acc + (STATES as i128 / 2)) as usize
+    fn pairs_of(p: &MacParams) -> u32 {
+        1 << (2 * p.in_bits)
+    }
+
+    fn operands_of(p: &MacParams, k: u32) -> (i128, i128) {
+        let n = p.in_bits;
+        let a = int::from_bits(u128::from(k >> n), n, p.signed);
+        let b = int::from_bits(u128::from(k & ((1 << n) - 1)), n, p.signed);
+        (a, b)
+    }
+
+    fn state_index(&self, acc: i128) -> usize {
+        (acc - int::min_value(self.p.acc_bits, self.p.signed)) as usize
+    }
+
+    fn state_value(&self, index: usize) -> i128 {
+        index as i128 + int::min_value(self.p.acc_bits, self.p.signed)
+    }
+
+    fn beat(&self, clear: bool, a: i128, b: i128) -> MacIn {
+        MacIn {
+            rst: false,
+            in_valid: true,
+            clear,
+            a,
+            b,
+        }
+    }
+
+    /// The product of largest magnitude between 0 and `r` (0 is always a product).
+    fn toward(&self, r: i128) -> (i128, i128, i128) {
+        if r >= 0 {
+            self.products[self.products.partition_point(|t| t.0 <= r) - 1]
+        } else {
+            self.products[self.products.partition_point(|t| t.0 < r)]
+        }
+    }
+
+    /// Beats from anywhere to `target`: `clear` with the nearest product, then products
+    /// of shrinking size; every partial sum lies between 0 and the target.
+    fn jump(&self, target: i128, out: &mut Vec<MacIn>) {
+        let (p, a, b) = self.toward(target);
+        out.push(self.beat(true, a, b));
+        let mut rest = target - p;
+        while rest != 0 {
+            let (p, a, b) = self.toward(rest);
+            assert_ne!(p, 0, "cannot reach {target}");
+            out.push(self.beat(false, a, b));
+            rest -= p;
+        }
     }
 
     /// Next beats of the walk; empty when every triple has been applied.
     fn next_beats(&mut self, out: &mut Vec<MacIn>) {
-        if self.clear_sweep < PAIRS {
-            let k = self.clear_sweep;
+        let pairs = Self::pairs_of(&self.p);
+        if self.clear_sweep < pairs {
+            let (a, b) = Self::operands_of(&self.p, self.clear_sweep);
             self.clear_sweep += 1;
-            out.push(MacIn {
-                rst: false,
-                in_valid: true,
-                clear: true,
-                a: operand(k >> N),
-                b: operand(k & 0xff),
-            });
+            out.push(self.beat(true, a, b));
             return;
         }
-        let s = self.state_index();
-        if self.next_pair[s] < PAIRS {
-            let k = self.next_pair[s];
+        let s = self.state_index(self.acc);
+        if self.next_pair[s] < pairs {
+            let (a, b) = Self::operands_of(&self.p, self.next_pair[s]);
             self.next_pair[s] += 1;
-            out.push(MacIn {
-                rst: false,
-                in_valid: true,
-                clear: false,
-                a: operand(k >> N),
-                b: operand(k & 0xff),
-            });
+            out.push(self.beat(false, a, b));
             return;
         }
-        while self.scan < STATES && self.next_pair[self.scan] == PAIRS {
+        while self.scan < self.next_pair.len() && self.next_pair[self.scan] == pairs {
             self.scan += 1;
         }
-        if self.scan < STATES {
-            jump(self.scan as i128 - STATES as i128 / 2, out);
+        if self.scan < self.next_pair.len() {
+            self.jump(self.state_value(self.scan), out);
         }
     }
 
-    /// Fill `inputs`/`expected` with up to `BATCH` beats in the harness layout.
+    /// Fill `inputs`/`expected` with about `BATCH` beats in the harness layout; the last
+    /// batch ends with idle beats that drain the pipeline.
     fn batch(&mut self, inputs: &mut Vec<u64>, expected: &mut Vec<u64>) {
         inputs.clear();
         expected.clear();
-        let mut pending = Vec::with_capacity(2);
-        while inputs.len() / 5 < BATCH {
+        let (n, a) = (self.p.in_bits, self.p.acc_bits);
+        let mut pending = Vec::new();
+        while inputs.len() < BATCH * 5 {
             pending.clear();
             self.next_beats(&mut pending);
             if pending.is_empty() {
-                break;
+                if self.drained {
+                    break;
+                }
+                // Idle beats let the last valid beats reach the outputs.
+                self.drained = true;
+                pending.extend((0..=self.p.pipeline).map(|_| MacIn::default()));
             }
             for b in &pending {
                 inputs.extend([b.rst as u64, b.in_valid as u64, b.clear as u64]);
-                inputs.extend([int::to_bits(b.a, N) as u64, int::to_bits(b.b, N) as u64]);
+                inputs.extend([int::to_bits(b.a, n) as u64, int::to_bits(b.b, n) as u64]);
                 let o = self.model.step(*b);
                 expected.extend([
-                    int::to_bits(o.acc, A) as u64,
+                    int::to_bits(o.acc, a) as u64,
                     o.ovf as u64,
                     o.out_valid as u64,
                 ]);
+                if b.in_valid {
+                    (self.acc, self.ovf) = mac_step(&self.p, self.acc, self.ovf, b.clear, b.a, b.b);
+                }
                 self.beats += 1;
             }
         }
     }
 
     fn triples_done(&self) -> u64 {
-        self.next_pair.iter().map(|&n| n as u64).sum()
+        self.next_pair.iter().map(|&n| u64::from(n)).sum()
     }
 }
 
-fn exhaustive(overflow: Overflow) {
+fn exhaustive(p: MacParams) {
     require("verilator");
-    let p = MacParams {
-        overflow,
-        ..MacParams::default()
-    };
+    let top = p.module_name();
     let files = lowbit_tests::emitted_files(&p);
-    let dir = scratch(&format!("exhaustive/{}", p.module_name()));
-    verilator_lint(&dir, &files, &p.module_name()).unwrap();
-    yosys_synth_ice40(&dir, &files, &p.module_name()).unwrap();
-    iverilog_compile(&dir, &files, &p.module_name()).unwrap();
+    let dir = scratch(&format!("exhaustive/{top}"));
+    verilator_lint(&dir, &files, &top).unwrap();
+    yosys_synth_ice40(&dir, &files, &top).unwrap();
+    iverilog_compile(&dir, &files, &top).unwrap();
     let sources: Vec<(&str, &str)> = files
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
-    let dut = Verilated::build(&sources, &p.module_name(), &p.interface())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let dut = Verilated::build(&sources, &top, &p.interface()).unwrap_or_else(|e| panic!("{e}"));
     let mut rtl = dut.instance().unwrap_or_else(|e| panic!("{e}"));
     let mut walk = Walk::new(p);
     let (mut inputs, mut expected, mut got) = (Vec::new(), Vec::new(), Vec::new());
@@ -162,11 +208,11 @@ fn exhaustive(overflow: Overflow) {
         rtl.run(&inputs, &mut got);
         if let Some(i) = (0..got.len()).find(|&i| got[i] != expected[i]) {
             let beat = i / 3;
-            let b = &inputs[beat * 5..beat * 5 + 5];
+            let history = &inputs[beat.saturating_sub(3) * 5..beat * 5 + 5];
             panic!(
-                "{overflow:?}: RTL differs from the model at beat {} (rst, in_valid, clear, a, b = {b:?}): \
-                 output word {} expected {:#x} got {:#x}; rerun `cargo test -p lowbit-tests --test cosim` \
-                 for a VCD of a random stream",
+                "{top}: RTL differs from the model at beat {} of the walk: output word {} \
+                 (0 acc, 1 ovf, 2 out_valid) expected {:#x} got {:#x}; inputs of the last \
+                 beats (rst, in_valid, clear, a, b): {history:?}",
                 first_beat + beat as u64,
                 i % 3,
                 expected[i],
@@ -174,13 +220,14 @@ fn exhaustive(overflow: Overflow) {
             );
         }
     }
+    let states = 1u64 << p.acc_bits;
     assert_eq!(
         walk.triples_done(),
-        STATES as u64 * PAIRS as u64,
+        states * u64::from(Walk::pairs_of(&p)),
         "every triple applied"
     );
     eprintln!(
-        "exhaustive {overflow:?}: {} triples in {} beats, {:.1} s",
+        "exhaustive {top}: {} triples in {} beats, {:.1} s",
         walk.triples_done(),
         walk.beats,
         started.elapsed().as_secs_f64()
@@ -188,11 +235,40 @@ fn exhaustive(overflow: Overflow) {
 }
 
 #[test]
-fn every_triple_saturating() {
-    exhaustive(Overflow::Saturate);
+fn every_triple_8x8_acc12_saturating() {
+    exhaustive(MacParams {
+        overflow: Overflow::Saturate,
+        ..MacParams::default()
+    });
 }
 
 #[test]
-fn every_triple_wrapping() {
-    exhaustive(Overflow::Wrap);
+fn every_triple_8x8_acc12_wrapping() {
+    exhaustive(MacParams {
+        overflow: Overflow::Wrap,
+        ..MacParams::default()
+    });
+}
+
+/// Small parameter sets, each with at most 2^20 triples: unsigned, pipelined, an
+/// accumulator narrower and wider than the product.
+#[test]
+fn every_triple_small_configurations() {
+    use Overflow::{Saturate, Wrap};
+    for (in_bits, signed, acc_bits, overflow, pipeline) in [
+        (4, false, 7, Saturate, 1),
+        (4, true, 6, Wrap, 2),
+        (3, true, 10, Saturate, 0),
+        (5, false, 9, Wrap, 0),
+        (6, true, 8, Saturate, 2),
+        (2, true, 2, Saturate, 1),
+    ] {
+        exhaustive(MacParams {
+            in_bits,
+            signed,
+            acc_bits,
+            overflow,
+            pipeline,
+        });
+    }
 }

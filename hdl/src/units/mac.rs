@@ -169,7 +169,10 @@ mod tests {
             "{v}"
         );
         assert!(v.contains("wire [16:0] sum = base_x + prod_x;"), "{v}");
-        assert!(v.contains("\n    // Stage 4: exact sum"), "stage notes: {v}");
+        assert!(
+            v.contains("\n    // Stage 4: exact sum"),
+            "stage notes: {v}"
+        );
         assert!(v.contains("wire [16:0] prod_x = {prod[15], prod};"), "{v}");
         assert!(
             v.contains("wire [11:0] limit = sum_negative ? 12'h800 : 12'h7ff;"),
