@@ -349,7 +349,7 @@ fn synth_table(
                     r.logic_cells.0,
                     r.fmax_mhz
                 );
-                let _ = write!(stderr, "{line}");
+                let _ = write!(stderr, "[synth] row {line}");
                 table += &line;
             }
         }
