@@ -53,7 +53,7 @@ impl Exact {
     /// operand here: format values and exact integer products). Bits more than 100
     /// places below the larger operand's leading bit are kept only as a sticky bit,
     /// which decides every rounding here exactly as the full sum would.
-    pub fn add(a: Exact, b: Exact) -> Exact {
+    pub fn sum(a: Exact, b: Exact) -> Exact {
         if a.sig == 0 {
             return b;
         }
@@ -254,7 +254,7 @@ mod tests {
     }
 
     fn add(f: &FloatFormat, a: u64, b: u64, mode: Rounding) -> Rounded {
-        f.round(Exact::add(f.decode(a), f.decode(b)), mode)
+        f.round(Exact::sum(f.decode(a), f.decode(b)), mode)
     }
 
     #[test]
