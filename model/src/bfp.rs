@@ -1,0 +1,463 @@
+//! Block floating point, HBFP style (SPEC.md section 3): one shared exponent `E_s` per
+//! block of `n` values, each value an `m`-bit two's-complement integer `q_i` clamped to the
+//! symmetric range `[-(2^(m-1)-1), 2^(m-1)-1]`; `value_i = q_i * 2^E_s`.
+//!
+//! This module is the arithmetic of the converter ([`quantize`]), the block dot product
+//! ([`dot`], [`DotAccumulator`]) and the shared-exponent block adder ([`add`]). Choices
+//! SPEC.md leaves open, made here:
+//! - `E_s` is clamped to the range of its `exp_bits`-bit two's-complement field; an
+//!   all-zero block gets the minimum. (With the default 10 bits no binary32 input clamps.)
+//! - Stochastic rounding (SR) takes `rnd_bits` random bits per element: the scaled value is
+//!   cut to `rnd_bits` fraction bits (truncating), `rnd` is added there, and the fraction
+//!   is dropped. In the converter this acts on the magnitude (sign-magnitude input); in
+//!   the adder on the two's-complement value (a floor), both unbiased.
+//! - The adder rounds twice at most: aligning the smaller-exponent block (random bits in
+//!   `rnd`'s low `rnd_bits`), and the one renormalising shift (the next `rnd_bits`).
+//! - The dot product's binary32 accumulator saturates at `f32::MAX` and flushes below
+//!   `f32::MIN_POSITIVE`, with sticky `of`/`uf` flags, like `fpacc` (SPEC.md section 2).
+
+use serde::{Deserialize, Serialize};
+
+use crate::float::{Exact, FloatFormat, Rounding};
+use crate::int;
+
+/// Rounding of the converter and the adder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BfpRounding {
+    /// Round to nearest, ties to even.
+    Rne,
+    /// Round toward zero.
+    Rz,
+    /// Stochastic: add random bits below the kept LSB, then truncate.
+    Sr,
+}
+
+/// The shape of one HBFP format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BfpFormat {
+    /// Mantissa bits m, two's complement, symmetric range.
+    pub mant_bits: u32,
+    /// Width of the shared exponent, two's complement.
+    pub exp_bits: u32,
+}
+
+impl BfpFormat {
+    /// Largest mantissa magnitude, `2^(m-1) - 1`.
+    pub fn qmax(&self) -> i64 {
+        (1 << (self.mant_bits - 1)) - 1
+    }
+    pub fn exp_min(&self) -> i32 {
+        int::min_value(self.exp_bits, true) as i32
+    }
+    pub fn exp_max(&self) -> i32 {
+        int::max_value(self.exp_bits, true) as i32
+    }
+    fn clamp_q(&self, q: i64) -> i64 {
+        q.clamp(-self.qmax(), self.qmax())
+    }
+}
+
+/// One block: shared exponent and mantissas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub exp: i32,
+    pub q: Vec<i64>,
+}
+
+/// `v / 2^shift` rounded, for a non-negative `v`: the converter's magnitude rounding.
+fn round_magnitude(v: u128, shift: i32, mode: BfpRounding, rnd: u64, rnd_bits: u32) -> u128 {
+    if shift <= 0 {
+        return v << (-shift).min(64);
+    }
+    if shift >= 127 {
+        // Below every rounding threshold: only SR with a carry could reach 1, and it cannot
+        // since the kept fraction truncates to zero.
+        return 0;
+    }
+    let s = shift as u32;
+    match mode {
+        BfpRounding::Rz => v >> s,
+        BfpRounding::Rne => {
+            let (kept, rest, half) = (v >> s, v & ((1 << s) - 1), 1u128 << (s - 1));
+            kept + u128::from(rest > half || (rest == half && kept & 1 == 1))
+        }
+        BfpRounding::Sr => {
+            let frac = if s >= rnd_bits {
+                v >> (s - rnd_bits)
+            } else {
+                v << (rnd_bits - s)
+            };
+            (frac + u128::from(rnd)) >> rnd_bits
+        }
+    }
+}
+
+/// `v / 2^shift` rounded, for a signed `v`: the adder's alignment and renormalisation.
+pub fn shift_round(v: i64, shift: u32, mode: BfpRounding, rnd: u64, rnd_bits: u32) -> i64 {
+    if shift == 0 {
+        return v;
+    }
+    match mode {
+        BfpRounding::Rne | BfpRounding::Rz => {
+            let mag = round_magnitude(
+                u128::from(v.unsigned_abs()),
+                shift.min(126) as i32,
+                mode,
+                0,
+                0,
+            ) as i64;
+            if v < 0 {
+                -mag
+            } else {
+                mag
+            }
+        }
+        BfpRounding::Sr => {
+            // floor(v * 2^(rnd_bits - shift)), plus rnd, then floor by 2^rnd_bits.
+            let wide = i128::from(v) << rnd_bits;
+            let frac = wide >> shift.min(126);
+            ((frac + i128::from(rnd)) >> rnd_bits) as i64
+        }
+    }
+}
+
+/// The converter's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quantized {
+    pub block: Block,
+    /// Some input was NaN or infinity.
+    pub inv: bool,
+}
+
+/// Convert a block of binary32 values (as bits) to HBFP (SPEC.md section 3, `bfp_quant`).
+/// `rnd` holds one random word per element (used with [`BfpRounding::Sr`] only).
+pub fn quantize(
+    f: &BfpFormat,
+    x: &[u32],
+    mode: BfpRounding,
+    rnd: &[u64],
+    rnd_bits: u32,
+) -> Quantized {
+    let mut inv = false;
+    // (negative, significand with the hidden one, unbiased exponent) of each nonzero input.
+    let parts: Vec<Option<(bool, u128, i32)>> = x
+        .iter()
+        .map(|&bits| {
+            let neg = bits >> 31 == 1;
+            let (field, man) = ((bits >> 23) & 0xff, bits & 0x7f_ffff);
+            match field {
+                0 => None, // zero or subnormal: zero
+                255 => {
+                    inv = true; // NaN or infinity: the largest finite magnitude
+                    Some((neg, 0xff_ffff, 127))
+                }
+                _ => Some((neg, u128::from(man | 0x80_0000), field as i32 - 127)),
+            }
+        })
+        .collect();
+    let Some(max_exp) = parts.iter().flatten().map(|p| p.2).max() else {
+        return Quantized {
+            block: Block {
+                exp: f.exp_min(),
+                q: vec![0; x.len()],
+            },
+            inv,
+        };
+    };
+    let exp = (max_exp - (f.mant_bits as i32 - 2)).clamp(f.exp_min(), f.exp_max());
+    let q = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match p {
+            None => 0,
+            Some((neg, sig, e)) => {
+                // |x| / 2^exp = sig * 2^(e - 23 - exp).
+                let r = rnd.get(i).copied().unwrap_or(0);
+                let mag = round_magnitude(*sig, 23 + exp - e, mode, r, rnd_bits)
+                    .min(f.qmax() as u128) as i64;
+                if *neg {
+                    -mag
+                } else {
+                    mag
+                }
+            }
+        })
+        .collect();
+    Quantized {
+        block: Block { exp, q },
+        inv,
+    }
+}
+
+/// Width of the exact integer dot product of two blocks of `n` m-bit mantissas:
+/// `2(m-1) + ceil(log2 n) + 1`.
+pub fn dot_width(mant_bits: u32, n: u32) -> u32 {
+    2 * (mant_bits - 1) + n.next_power_of_two().trailing_zeros() + 1
+}
+
+/// Exact dot product of two blocks: integer sum of products and exponent `E_a + E_b`.
+pub fn dot(a: &Block, b: &Block) -> (i64, i32) {
+    let sum = a.q.iter().zip(&b.q).map(|(x, y)| x * y).sum();
+    (sum, a.exp + b.exp)
+}
+
+/// The cross-block binary32 accumulator of `bfp_dot`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DotAccumulator {
+    /// binary32 bits.
+    pub acc: u32,
+    pub uf: bool,
+    pub of: bool,
+}
+
+impl DotAccumulator {
+    /// Add one block pair: the exact block dot product is converted to binary32 (RNE, no
+    /// subnormals), then added to the accumulator (RNE, no subnormals); `clear` starts a
+    /// new dot product (and clears the flags).
+    pub fn step(&mut self, clear: bool, a: &Block, b: &Block) {
+        let f = FloatFormat::BINARY32;
+        let (sum, exp) = dot(a, b);
+        let v = f.round(Exact::from_int(sum.into(), exp), Rounding::Rne);
+        let (base, uf, of) = if clear {
+            (0, false, false)
+        } else {
+            (self.acc, self.uf, self.of)
+        };
+        let r = f.round(
+            Exact::sum(f.decode(base.into()), f.decode(v.bits)),
+            Rounding::Rne,
+        );
+        *self = DotAccumulator {
+            acc: r.bits as u32,
+            uf: uf || v.underflow || r.underflow,
+            of: of || v.overflow || r.overflow,
+        };
+    }
+}
+
+/// Shared-exponent block adder (SPEC.md section 3, `bfp_add`). `rnd` holds one random
+/// word per element: its low `rnd_bits` for the alignment, the next `rnd_bits` for the
+/// renormalising shift (SR only).
+pub fn add(
+    f: &BfpFormat,
+    a: &Block,
+    b: &Block,
+    mode: BfpRounding,
+    rnd: &[u64],
+    rnd_bits: u32,
+) -> Block {
+    let (big, small) = if a.exp >= b.exp { (a, b) } else { (b, a) };
+    let d = (big.exp - small.exp) as u32;
+    let mask = (1u64 << rnd_bits) - 1;
+    let r = |i: usize, k: u32| rnd.get(i).map_or(0, |w| (w >> (k * rnd_bits)) & mask);
+    let mut sums: Vec<i64> = big
+        .q
+        .iter()
+        .zip(&small.q)
+        .enumerate()
+        .map(|(i, (x, y))| x + shift_round(*y, d, mode, r(i, 0), rnd_bits))
+        .collect();
+    let mut exp = big.exp;
+    if sums.iter().any(|s| s.abs() > f.qmax()) && exp < f.exp_max() {
+        sums = sums
+            .iter()
+            .enumerate()
+            .map(|(i, s)| shift_round(*s, 1, mode, r(i, 1), rnd_bits))
+            .collect();
+        exp += 1;
+    }
+    Block {
+        exp,
+        q: sums.into_iter().map(|s| f.clamp_q(s)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const HBFP4: BfpFormat = BfpFormat {
+        mant_bits: 4,
+        exp_bits: 10,
+    };
+
+    fn q(x: &[f32], mode: BfpRounding) -> Block {
+        let bits: Vec<u32> = x.iter().map(|v| v.to_bits()).collect();
+        quantize(&HBFP4, &bits, mode, &[], 0).block
+    }
+
+    #[test]
+    fn spec_worked_cases() {
+        assert_eq!(
+            q(&[1.5, -0.3, 0.05, 0.9], BfpRounding::Rne),
+            Block {
+                exp: -2,
+                q: vec![6, -1, 0, 4]
+            }
+        );
+        assert_eq!(q(&[1.5, -0.3, 0.05, 0.9], BfpRounding::Rz).q[3], 3);
+        assert_eq!(
+            q(&[1.0, 0.3], BfpRounding::Rne),
+            Block {
+                exp: -2,
+                q: vec![4, 1]
+            }
+        );
+        assert_eq!(q(&[1.5, 0.375, 0.625], BfpRounding::Rne).q, vec![6, 2, 2]);
+        let w = q(&[0.5, 0.5, -1.0, 0.25], BfpRounding::Rne);
+        assert_eq!(
+            w,
+            Block {
+                exp: -2,
+                q: vec![2, 2, -4, 1]
+            }
+        );
+        let x = q(&[1.5, -0.3, 0.05, 0.9], BfpRounding::Rne);
+        assert_eq!(dot(&x, &w), (14, -4));
+        let mut acc = DotAccumulator::default();
+        acc.step(true, &x, &w);
+        assert_eq!(f32::from_bits(acc.acc), 0.875);
+        // Clamp: 1.99 / 2^-2 = 7.96 rounds to 8 and clamps to 7.
+        assert_eq!(
+            q(&[1.99, 0.5], BfpRounding::Rne),
+            Block {
+                exp: -2,
+                q: vec![7, 2]
+            }
+        );
+    }
+
+    #[test]
+    fn zeros_subnormals_and_specials() {
+        let all_zero = quantize(&HBFP4, &[0, 0x8000_0000, 1], BfpRounding::Rne, &[], 0);
+        assert_eq!(
+            all_zero,
+            Quantized {
+                block: Block {
+                    exp: -512,
+                    q: vec![0, 0, 0]
+                },
+                inv: false
+            }
+        );
+        let inf = quantize(
+            &HBFP4,
+            &[f32::NEG_INFINITY.to_bits(), 1.0f32.to_bits()],
+            BfpRounding::Rne,
+            &[],
+            0,
+        );
+        assert!(inf.inv);
+        assert_eq!(
+            inf.block,
+            Block {
+                exp: 125,
+                q: vec![-7, 0]
+            }
+        );
+        let nan = quantize(&HBFP4, &[f32::NAN.to_bits()], BfpRounding::Rz, &[], 0);
+        assert!(nan.inv && nan.block.q == vec![7]);
+    }
+
+    #[test]
+    fn stochastic_rounding_uses_the_random_bits() {
+        // 0.9 / 2^-2 = 3.6: with 8 random bits, r < 0.4 * 256 keeps 3, larger rounds up.
+        let bits = [1.5f32.to_bits(), 0.9f32.to_bits()];
+        let at = |r: u64| quantize(&HBFP4, &bits, BfpRounding::Sr, &[0, r], 8).block.q[1];
+        assert_eq!((at(0), at(102), at(103), at(255)), (3, 3, 4, 4));
+        // Signed SR in the adder is a floor after adding the random bits.
+        assert_eq!(shift_round(-3, 1, BfpRounding::Sr, 0, 4), -2);
+        assert_eq!(shift_round(-3, 1, BfpRounding::Sr, 8, 4), -1);
+        assert_eq!(shift_round(-3, 1, BfpRounding::Rne, 0, 0), -2);
+        assert_eq!(shift_round(-3, 1, BfpRounding::Rz, 0, 0), -1);
+    }
+
+    #[test]
+    fn block_adder_aligns_and_renormalises() {
+        let a = Block {
+            exp: 0,
+            q: vec![6, -7, 1],
+        };
+        let b = Block {
+            exp: -1,
+            q: vec![3, -1, 7],
+        };
+        // b aligned: [1.5 -> 2, -0.5 -> 0, 3.5 -> 4]; sums [8, -7, 5]; 8 > 7: shift once.
+        let s = add(&HBFP4, &a, &b, BfpRounding::Rne, &[], 0);
+        assert_eq!(
+            s,
+            Block {
+                exp: 1,
+                q: vec![4, -4, 2]
+            }
+        );
+        let same = add(&HBFP4, &b, &b, BfpRounding::Rz, &[], 0);
+        assert_eq!(
+            same,
+            Block {
+                exp: 0,
+                q: vec![3, -1, 7]
+            }
+        );
+    }
+
+    fn block_values() -> impl Strategy<Value = Vec<f32>> {
+        prop::collection::vec(
+            (-30i32..30, -1.0f32..1.0).prop_map(|(e, v)| v * 2f32.powi(e)),
+            1..16,
+        )
+    }
+
+    proptest! {
+        /// RNE error is at most half a step unless the value clamps at the top.
+        #[test]
+        fn rne_error_is_half_a_step(x in block_values(), m in 2u32..=8) {
+            let f = BfpFormat { mant_bits: m, exp_bits: 10 };
+            let bits: Vec<u32> = x.iter().map(|v| v.to_bits()).collect();
+            let b = quantize(&f, &bits, BfpRounding::Rne, &[], 0).block;
+            let step = 2f64.powi(b.exp);
+            for (v, q) in x.iter().zip(&b.q) {
+                prop_assert!(q.abs() <= f.qmax());
+                let v = f64::from(*v);
+                let err = (v - *q as f64 * step).abs();
+                let clamped = v.abs() > (f.qmax() as f64 + 0.5) * step;
+                prop_assert!(clamped || err <= step / 2.0, "{} -> {} * 2^{}", v, q, b.exp);
+            }
+        }
+
+        /// The dot product is exact and fits its documented width.
+        #[test]
+        fn dot_is_exact(x in block_values(), w in block_values(), m in 2u32..=8) {
+            let f = BfpFormat { mant_bits: m, exp_bits: 10 };
+            let n = x.len().min(w.len());
+            let qa = quantize(&f, &x[..n].iter().map(|v| v.to_bits()).collect::<Vec<_>>(), BfpRounding::Rne, &[], 0).block;
+            let qb = quantize(&f, &w[..n].iter().map(|v| v.to_bits()).collect::<Vec<_>>(), BfpRounding::Rne, &[], 0).block;
+            let (sum, exp) = dot(&qa, &qb);
+            let want: f64 = qa.q.iter().zip(&qb.q).map(|(a, b)| (*a * *b) as f64).sum::<f64>() * 2f64.powi(exp);
+            prop_assert_eq!(sum as f64 * 2f64.powi(exp), want);
+            prop_assert!(int::fits(sum.into(), dot_width(m, n as u32), true));
+        }
+
+        /// The accumulator agrees with f32 arithmetic in the normal range.
+        #[test]
+        fn accumulator_matches_f32(blocks in prop::collection::vec((block_values(), block_values()), 1..8)) {
+            let mut acc = DotAccumulator::default();
+            let mut want = 0f32;
+            for (i, (x, w)) in blocks.iter().enumerate() {
+                let n = x.len().min(w.len());
+                let qa = q(&x[..n], BfpRounding::Rne);
+                let qb = q(&w[..n], BfpRounding::Rne);
+                let (sum, exp) = dot(&qa, &qb);
+                let v = (sum as f64 * 2f64.powi(exp)) as f32;
+                want = if i == 0 { v } else { want + v };
+                acc.step(i == 0, &qa, &qb);
+                prop_assume!(want == 0.0 || want.abs() >= f32::MIN_POSITIVE);
+                prop_assume!(v == 0.0 || v.abs() >= f32::MIN_POSITIVE);
+                let w = if want == 0.0 { 0f32 } else { want };
+                prop_assert_eq!(acc.acc, w.to_bits());
+            }
+        }
+    }
+}
