@@ -3,48 +3,12 @@
 //! (`synth_ice40`), compiles in Icarus, and its Verilator build matches the model on a
 //! random beat stream with resets, clears and idle cycles.
 //!
-//! The check is generic over units ([`check_unit`]); each unit adds a parameter strategy.
+//! The check is generic over units (`lowbit_tests::check_unit`); each unit adds a
+//! parameter strategy.
 
-use lowbit_tests::{
-    emitted_files, iverilog_compile, random_stimulus, scratch, verilator_lint, yosys_synth_ice40,
-};
+use lowbit_tests::check_unit;
 use model::mac::{MacParams, Overflow};
 use proptest::prelude::*;
-use sim::{cosim, CosimOptions, Verilated};
-
-/// Lint, synthesize and co-simulate one parameter set on `beats` random beats.
-fn check_unit<P: hdl::Generate + Send + Sync + 'static>(
-    p: P,
-    seed: u64,
-    beats: usize,
-) -> Result<(), String> {
-    let top = p.module_name();
-    let files = emitted_files(&p);
-    // The static checks run beside the Verilator build and co-simulation.
-    let static_checks = {
-        let (files, top) = (files.clone(), top.clone());
-        std::thread::spawn(move || -> Result<(), String> {
-            let dir = scratch(&format!("props/{top}"));
-            verilator_lint(&dir, &files, &top)?;
-            yosys_synth_ice40(&dir, &files, &top)?;
-            iverilog_compile(&dir, &files, &top)
-        })
-    };
-    let sources: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    let iface = p.interface();
-    let dut = Verilated::build(&sources, &top, &iface).map_err(|e| e.to_string())?;
-    let mut model = p.model().map_err(|e| e.to_string())?;
-    let stimulus = random_stimulus(&iface, beats, seed);
-    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
-        .map_err(|e| format!("{p:?}: {e}"))?;
-    static_checks
-        .join()
-        .map_err(|_| "static checks panicked".to_string())?
-        .map_err(|e| format!("{p:?}: {e}"))
-}
 
 fn mac_params() -> impl Strategy<Value = MacParams> {
     (

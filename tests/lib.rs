@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hdl::{design_files, Generate, Header};
-use model::iface::{Interface, Role};
+use model::iface::{set_field, Format, Interface, Port, Role};
+use sim::{cosim, CosimOptions, Verilated};
 
 /// How to get the tools the tests need.
 pub const INSTALL_HINT: &str =
@@ -151,26 +152,115 @@ pub fn corner_biased(rng: &mut Rng, width: u32) -> u64 {
     v & mask
 }
 
+/// A binary32 value for a block whose largest exponent is near `base`: zeros,
+/// subnormals, NaN and infinity, powers of two, values just below a power of two (they
+/// round up into the clamp), and ordinary normals a few octaves down, of either sign.
+pub fn block_float(rng: &mut Rng, base: i32) -> u32 {
+    let sign = ((rng.next_u64() & 1) as u32) << 31;
+    let normal =
+        |e: i32, man: u32| sign | ((e + 127).clamp(1, 254) as u32) << 23 | (man & 0x7f_ffff);
+    let (r, below, man) = (
+        rng.next_u64() % 32,
+        (rng.next_u64() % 12) as i32,
+        rng.next_u64() as u32,
+    );
+    match r {
+        0..=3 => sign,                                       // zero
+        4 => sign | (man & 0x7f_ffff).max(1),                // subnormal
+        5 => sign | 0x7f80_0000 | (man % 3),                 // infinity or NaN
+        6..=10 => normal(base - below % 4, 0),               // power of two
+        11..=13 => normal(base, 0x7f_ffff - man % 0x4_0000), // just below a power of two
+        _ => normal(base - below, man),                      // ordinary
+    }
+}
+
+/// Values for one data port.
+fn data_value(rng: &mut Rng, p: &Port, out: &mut Vec<u64>) {
+    let start = out.len();
+    out.resize(start + p.words(), 0);
+    let words = &mut out[start..];
+    match p.format {
+        Format::Binary32 { count } => {
+            // Mostly a common scale per beat, sometimes the extremes of the range.
+            let base = match rng.next_u64() % 8 {
+                0 => 127,
+                1 => -126,
+                _ => (rng.next_u64() % 81) as i32 - 40,
+            };
+            for i in 0..count {
+                set_field(words, 32 * i, 32, u64::from(block_float(rng, base)));
+            }
+        }
+        _ => {
+            for (w, word) in words.iter_mut().enumerate() {
+                let bits = (p.width - 64 * w as u32).min(64);
+                *word = corner_biased(rng, bits);
+            }
+        }
+    }
+}
+
 /// A random stream of `beats` beats for `iface`: rare resets, mostly valid beats, some
-/// clears, idle cycles, and corner-biased data. Layout as in `model::iface`.
+/// clears, idle cycles, uniform random bits, and data shaped by each port's format.
+/// Layout as in `model::iface`.
 pub fn random_stimulus(iface: &Interface, beats: usize, seed: u64) -> Vec<u64> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::with_capacity(beats * iface.in_words());
     for _ in 0..beats {
         for p in iface.beat_inputs() {
-            let words = p.words();
             match p.role {
                 Role::Reset => out.push(rng.one_in(97) as u64),
                 Role::InValid => out.push(!rng.one_in(5) as u64),
                 Role::Clear => out.push(rng.one_in(13) as u64),
-                _ => {
-                    for w in 0..words {
+                Role::Random => {
+                    for w in 0..p.words() {
                         let bits = (p.width - 64 * w as u32).min(64);
-                        out.push(corner_biased(&mut rng, bits));
+                        let mask = if bits == 64 {
+                            u64::MAX
+                        } else {
+                            (1u64 << bits) - 1
+                        };
+                        out.push(rng.next_u64() & mask);
                     }
                 }
+                _ => data_value(&mut rng, p, &mut out),
             }
         }
     }
     out
+}
+
+/// Lint (Verilator `-Wall`), synthesize (Yosys `synth_ice40`), compile (Icarus) and
+/// co-simulate one parameter set of any unit on `beats` random beats.
+pub fn check_unit<P: Generate + Send + Sync + 'static>(
+    p: P,
+    seed: u64,
+    beats: usize,
+) -> Result<(), String> {
+    let top = p.module_name();
+    let files = emitted_files(&p);
+    // The static checks run beside the Verilator build and co-simulation.
+    let static_checks = {
+        let (files, top) = (files.clone(), top.clone());
+        std::thread::spawn(move || -> Result<(), String> {
+            let dir = scratch(&format!("props/{top}"));
+            verilator_lint(&dir, &files, &top)?;
+            yosys_synth_ice40(&dir, &files, &top)?;
+            iverilog_compile(&dir, &files, &top)
+        })
+    };
+    let sources: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let iface = p.interface();
+    let dut = Verilated::build(&sources, &top, &iface).map_err(|e| e.to_string())?;
+    let mut model = p.model().map_err(|e| e.to_string())?;
+    let stimulus = random_stimulus(&iface, beats, seed);
+    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+        .map_err(|e| format!("{p:?}: {e}"))?;
+    static_checks
+        .join()
+        .map_err(|_| "static checks panicked".to_string())?
+        .map_err(|e| format!("{p:?}: {e}"))
 }

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+use model::bfp::BfpQuantParams;
 use model::mac::Overflow;
 
 use crate::synth::{self, Device, SynthArgs, SynthError, SynthReport};
@@ -48,6 +49,15 @@ enum Command {
     Mac {
         #[command(flatten)]
         params: MacParams,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// FP32 to block floating point (HBFP) converter: blocks of n binary32 values to one
+    /// shared exponent and n m-bit mantissas (SPEC.md section 3).
+    #[command(name = "bfp-quant", alias = "bfp_quant")]
+    BfpQuant {
+        #[command(flatten)]
+        params: BfpQuantParams,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -128,6 +138,7 @@ where
     let command_line = command_line(&args);
     let result = match cli.command {
         Some(Command::Mac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::BfpQuant { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::Synth { params, synth }) => synth_mac(&params, &synth, stdout, stderr),
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
         None => emit_unit(&cli.mac, &cli.out, &command_line, stdout),

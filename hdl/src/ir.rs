@@ -129,6 +129,12 @@ pub enum Op {
         a: Sig,
         signed: bool,
     },
+    /// Logical shift of `a` by the unsigned `amount`, left or right; zeros shift in.
+    Shift {
+        a: Sig,
+        amount: Sig,
+        left: bool,
+    },
     /// Output port `port` of instance `inst` (index into [`Module::instances`]).
     InstOut {
         inst: usize,
@@ -255,6 +261,7 @@ pub struct ModuleBuilder {
     children: Vec<Module>,
     outputs: Vec<(String, Option<Sig>)>,
     notes: Vec<(usize, String)>,
+    discards: Vec<Sig>,
 }
 
 /// Words needed for `width` bits.
@@ -371,6 +378,7 @@ impl ModuleBuilder {
             children: Vec::new(),
             outputs: Vec::new(),
             notes: Vec::new(),
+            discards: Vec::new(),
         }
     }
 
@@ -407,6 +415,17 @@ impl ModuleBuilder {
             id: self.nodes.len() - 1,
             width,
         })
+    }
+
+    /// Declare that the bits of `s` are intentionally ignored (e.g. mantissa bits that
+    /// truncation drops). They are OR-reduced into a wire named `unused_<label>`, the
+    /// name Verilator's lint expects for such signals; synthesis removes it. Everything
+    /// not discarded this way must still be used.
+    pub fn discard(&mut self, s: Sig, label: &str) -> Result<()> {
+        let r = self.reduce_or(s)?;
+        self.name(r, &format!("unused_{label}"))?;
+        self.discards.push(r);
+        Ok(())
     }
 
     /// A comment placed in the module body before the signals made after this call, to
@@ -677,6 +696,40 @@ impl ModuleBuilder {
         self.push(Op::Ext { a, signed }, width)
     }
 
+    /// Logical right shift of `a` by the unsigned `amount` (same width as `a`).
+    pub fn shr(&mut self, a: Sig, amount: Sig) -> Result<Sig> {
+        self.check_owned(a)?;
+        self.check_owned(amount)?;
+        self.push(
+            Op::Shift {
+                a,
+                amount,
+                left: false,
+            },
+            a.width,
+        )
+    }
+
+    /// Logical left shift of `a` by the unsigned `amount` (same width as `a`).
+    pub fn shl(&mut self, a: Sig, amount: Sig) -> Result<Sig> {
+        self.check_owned(a)?;
+        self.check_owned(amount)?;
+        self.push(
+            Op::Shift {
+                a,
+                amount,
+                left: true,
+            },
+            a.width,
+        )
+    }
+
+    /// Unsigned maximum of two equal-width signals.
+    pub fn umax(&mut self, a: Sig, b: Sig) -> Result<Sig> {
+        let a_less = self.lt(a, b, false)?;
+        self.mux(a_less, b, a)
+    }
+
     /// Sign-extend.
     pub fn sext(&mut self, a: Sig, width: u32) -> Result<Sig> {
         self.ext(a, width, true)
@@ -860,8 +913,14 @@ impl ModuleBuilder {
     pub fn finish(self) -> Result<Module> {
         let outputs = self.checked_outputs()?;
         let regs = self.checked_regs()?;
-        let live = self.liveness(&outputs, &regs);
-        self.check_all_bits_used(&live, &outputs, &regs)?;
+        // Discarded signals are roots like outputs: kept, and counted as read.
+        let roots: Vec<(String, Sig)> = outputs
+            .iter()
+            .cloned()
+            .chain(self.discards.iter().map(|s| (String::new(), *s)))
+            .collect();
+        let live = self.liveness(&roots, &regs);
+        self.check_all_bits_used(&live, &roots, &regs)?;
         let nodes = self.named_nodes(&live)?;
         Ok(Module {
             name: self.name,
@@ -912,6 +971,7 @@ impl ModuleBuilder {
             Op::Input | Op::Const(_) | Op::Reg(_) | Op::InstOut { .. } => vec![],
             Op::Unary(_, a) | Op::Slice { a, .. } | Op::Ext { a, .. } => vec![*a],
             Op::Binary(_, a, b) | Op::Mul { a, b, .. } => vec![*a, *b],
+            Op::Shift { a, amount, .. } => vec![*a, *amount],
             Op::Mux { sel, t, f } => vec![*sel, *t, *f],
             Op::Concat(parts) => parts.clone(),
         }
@@ -1103,6 +1163,8 @@ fn op_word(op: &Op) -> &'static str {
         Op::Concat(_) => "cat",
         Op::Ext { signed: true, .. } => "sext",
         Op::Ext { signed: false, .. } => "zext",
+        Op::Shift { left: true, .. } => "shl",
+        Op::Shift { left: false, .. } => "shr",
         Op::InstOut { .. } => "inst",
     }
 }

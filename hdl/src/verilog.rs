@@ -135,6 +135,10 @@ impl Names<'_> {
                     format!("{}[{}:{lo}]", self.r(*a), lo + n.width - 1)
                 }
             }
+            Op::Shift { a, amount, left } => {
+                let sym = if *left { "<<" } else { ">>" };
+                format!("{} {sym} {}", self.r(*a), self.r(*amount))
+            }
             Op::Concat(parts) => {
                 let p: Vec<String> = parts.iter().map(|s| self.r(*s)).collect();
                 format!("{{{}}}", p.join(", "))

@@ -16,10 +16,14 @@
 //! - The dot product's binary32 accumulator saturates at `f32::MAX` and flushes below
 //!   `f32::MIN_POSITIVE`, with sticky `of`/`uf` flags, like `fpacc` (SPEC.md section 2).
 
+use std::ops::RangeInclusive;
+
 use serde::{Deserialize, Serialize};
 
 use crate::float::{Exact, FloatFormat, Rounding};
+use crate::iface::{get_field, set_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
+use crate::unit::{check_range, ParamError, UnitParams};
 
 /// Rounding of the converter and the adder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -273,6 +277,242 @@ pub fn add(
     }
 }
 
+/// Allowed block sizes n.
+pub const BLOCK: RangeInclusive<u32> = 1..=64;
+/// Allowed mantissa widths m.
+pub const MANT_BITS: RangeInclusive<u32> = 2..=8;
+/// Allowed shared-exponent widths: 9 bits hold every exponent a binary32 block can have.
+pub const EXP_BITS: RangeInclusive<u32> = 9..=16;
+/// Allowed random bits per element for stochastic rounding.
+pub const RND_BITS: RangeInclusive<u32> = 1..=16;
+
+/// Parameters of the FP32-to-HBFP converter `bfp_quant` (SPEC.md section 3).
+///
+/// Beats carry `lanes` binary32 values on `x`; every `block / lanes` valid beats make one
+/// block, and one cycle after a block's last beat `e`, `q` and `inv` show its conversion
+/// with `out_valid` high (latency 1 from the last beat). `inv` tells that the block had a
+/// NaN or infinity. With `--rounding sr` the unit has an input `rnd` of `rnd_bits` random
+/// bits per element, sampled with the block's last beat; the other modes have no `rnd`.
+/// Reset clears the outputs and drops a partly received block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct BfpQuantParams {
+    /// Block size n: values sharing one exponent, 1..=64.
+    #[arg(long, value_name = "N", default_value_t = 16, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub block: u32,
+    /// Mantissa bits m (two's complement, symmetric range), 2..=8.
+    #[arg(long = "mant", value_name = "BITS", default_value_t = 4, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(2..=8))]
+    pub mant_bits: u32,
+    /// Width of the signed shared exponent, 9..=16.
+    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 10, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(9..=16))]
+    pub exp_bits: u32,
+    /// Rounding of the mantissas.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = BfpRounding::Rne)]
+    pub rounding: BfpRounding,
+    /// Random bits per element for --rounding sr, 1..=16.
+    #[arg(long = "rnd-bits", value_name = "BITS", default_value_t = 8, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub rnd_bits: u32,
+    /// Values accepted per beat, a divisor of --block [default: the whole block].
+    #[arg(long, value_name = "L", allow_negative_numbers = true)]
+    pub lanes: Option<u32>,
+}
+
+impl Default for BfpQuantParams {
+    /// HBFP4, blocks of 16, the whole block per beat, RNE.
+    fn default() -> Self {
+        BfpQuantParams {
+            block: 16,
+            mant_bits: 4,
+            exp_bits: 10,
+            rounding: BfpRounding::Rne,
+            rnd_bits: 8,
+            lanes: None,
+        }
+    }
+}
+
+impl BfpQuantParams {
+    /// Values per beat.
+    pub fn lanes(&self) -> u32 {
+        self.lanes.unwrap_or(self.block)
+    }
+
+    /// Beats per block.
+    pub fn beats_per_block(&self) -> u32 {
+        self.block / self.lanes()
+    }
+
+    /// The HBFP format.
+    pub fn format(&self) -> BfpFormat {
+        BfpFormat {
+            mant_bits: self.mant_bits,
+            exp_bits: self.exp_bits,
+        }
+    }
+
+    /// Whether the unit has an `rnd` input.
+    pub fn stochastic(&self) -> bool {
+        self.rounding == BfpRounding::Sr
+    }
+}
+
+impl UnitParams for BfpQuantParams {
+    const KIND: &'static str = "bfp_quant";
+
+    fn validate(&self) -> Result<(), ParamError> {
+        check_range("--block", self.block, &BLOCK)?;
+        check_range("--mant", self.mant_bits, &MANT_BITS)?;
+        check_range("--exp-bits", self.exp_bits, &EXP_BITS)?;
+        check_range("--rnd-bits", self.rnd_bits, &RND_BITS)?;
+        let lanes = self.lanes();
+        if lanes == 0 || lanes > self.block || !self.block.is_multiple_of(lanes) {
+            let divisors: Vec<String> = (1..=self.block)
+                .filter(|d| self.block.is_multiple_of(*d))
+                .map(|d| d.to_string())
+                .collect();
+            return Err(ParamError {
+                param: "--lanes",
+                value: lanes.to_string(),
+                allowed: format!(
+                    "a divisor of --block {}: {}",
+                    self.block,
+                    divisors.join(", ")
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// e.g. `bfp_quant_n16_m4_e10_rne`, `bfp_quant_n16_m4_e10_sr8_l4`.
+    fn module_name(&self) -> String {
+        let r = match self.rounding {
+            BfpRounding::Rne => "rne".to_string(),
+            BfpRounding::Rz => "rz".to_string(),
+            BfpRounding::Sr => format!("sr{}", self.rnd_bits),
+        };
+        let mut name = format!(
+            "bfp_quant_n{}_m{}_e{}_{r}",
+            self.block, self.mant_bits, self.exp_bits
+        );
+        if self.lanes() < self.block {
+            name += &format!("_l{}", self.lanes());
+        }
+        name
+    }
+
+    /// clk, rst, in_valid, x[32L-1:0], rnd (SR only) -> e, q[m*n-1:0], inv, out_valid.
+    fn interface(&self) -> Interface {
+        let mut ports = vec![
+            Port::bit("clk", Dir::In, Role::Clock),
+            Port::bit("rst", Dir::In, Role::Reset),
+            Port::bit("in_valid", Dir::In, Role::InValid),
+            Port::binary32("x", Dir::In, self.lanes()),
+        ];
+        if self.stochastic() {
+            ports.push(Port::random("rnd", self.rnd_bits * self.block));
+        }
+        ports.extend([
+            Port::int("e", Dir::Out, self.exp_bits, true),
+            Port::int_vec("q", Dir::Out, self.mant_bits, true, self.block),
+            Port::bit("inv", Dir::Out, Role::Flag),
+            Port::bit("out_valid", Dir::Out, Role::OutValid),
+        ]);
+        Interface { ports }
+    }
+
+    fn latency(&self) -> u32 {
+        1
+    }
+
+    fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
+        Ok(Box::new(BfpQuant::new(*self)?))
+    }
+}
+
+/// Cycle model of `bfp_quant`.
+#[derive(Clone, Debug)]
+pub struct BfpQuant {
+    p: BfpQuantParams,
+    iface: Interface,
+    /// Values of the block being received.
+    pending: Vec<u32>,
+    e: i32,
+    q: Vec<i64>,
+    inv: bool,
+    out_valid: bool,
+}
+
+impl BfpQuant {
+    pub fn new(p: BfpQuantParams) -> Result<BfpQuant, ParamError> {
+        p.validate()?;
+        Ok(BfpQuant {
+            p,
+            iface: p.interface(),
+            pending: Vec::new(),
+            e: 0,
+            q: vec![0; p.block as usize],
+            inv: false,
+            out_valid: false,
+        })
+    }
+}
+
+impl CycleModel for BfpQuant {
+    fn interface(&self) -> &Interface {
+        &self.iface
+    }
+
+    fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
+        let p = self.p;
+        let mut out = split(self.iface.outputs(), outputs)
+            .into_iter()
+            .map(<[u64]>::to_vec)
+            .collect::<Vec<_>>();
+        out[0][0] = int::to_bits(self.e.into(), p.exp_bits) as u64;
+        for (i, q) in self.q.iter().enumerate() {
+            set_field(
+                &mut out[1],
+                i as u32 * p.mant_bits,
+                p.mant_bits,
+                int::to_bits((*q).into(), p.mant_bits) as u64,
+            );
+        }
+        out[2][0] = self.inv as u64;
+        out[3][0] = self.out_valid as u64;
+        outputs.copy_from_slice(&out.concat());
+
+        let ins = split(self.iface.beat_inputs(), inputs);
+        let (rst, valid) = (ins[0][0] & 1 == 1, ins[1][0] & 1 == 1);
+        self.out_valid = false;
+        if rst {
+            *self = BfpQuant::new(p).expect("validated");
+            return;
+        }
+        if !valid {
+            return;
+        }
+        self.pending
+            .extend((0..p.lanes()).map(|i| get_field(ins[2], 32 * i, 32) as u32));
+        if self.pending.len() < p.block as usize {
+            return;
+        }
+        let rnd: Vec<u64> = if p.stochastic() {
+            (0..p.block)
+                .map(|i| get_field(ins[3], i * p.rnd_bits, p.rnd_bits))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let r = quantize(&p.format(), &self.pending, p.rounding, &rnd, p.rnd_bits);
+        self.pending.clear();
+        (self.e, self.q, self.inv, self.out_valid) = (r.block.exp, r.block.q, r.inv, true);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,6 +640,48 @@ mod tests {
                 exp: 0,
                 q: vec![3, -1, 7]
             }
+        );
+    }
+
+    #[test]
+    fn cycle_model_collects_lanes_then_converts() {
+        let p = BfpQuantParams {
+            block: 4,
+            lanes: Some(2),
+            ..BfpQuantParams::default()
+        };
+        assert_eq!(p.module_name(), "bfp_quant_n4_m4_e10_rne_l2");
+        let mut m = BfpQuant::new(p).unwrap();
+        let x = [1.5f32, -0.3, 0.05, 0.9].map(f32::to_bits);
+        let beat = |v: bool, a: u32, b: u32| [0, v as u64, u64::from(a) | u64::from(b) << 32];
+        let mut o = [0u64; 4];
+        m.step(&beat(true, x[0], x[1]), &mut o);
+        m.step(&beat(false, 0, 0), &mut o); // an idle beat inside the block
+        m.step(&beat(true, x[2], x[3]), &mut o);
+        assert_eq!(o[3], 0);
+        m.step(&beat(false, 0, 0), &mut o);
+        // e = -2 in 10 bits; q = [6, -1, 0, 4] in 4-bit fields.
+        assert_eq!(o, [0x3fe, 0x40f6, 0, 1]);
+        m.step(&beat(false, 0, 0), &mut o);
+        assert_eq!(
+            o,
+            [0x3fe, 0x40f6, 0, 0],
+            "outputs hold, out_valid for one cycle"
+        );
+    }
+
+    #[test]
+    fn lanes_must_divide_the_block() {
+        let e = BfpQuantParams {
+            block: 12,
+            lanes: Some(5),
+            ..BfpQuantParams::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value '5' for '--lanes': allowed a divisor of --block 12: 1, 2, 3, 4, 6, 12"
         );
     }
 

@@ -46,6 +46,8 @@ pub enum Role {
     Flag,
     /// Marks an output beat (`out_valid`).
     OutValid,
+    /// Random bits for stochastic rounding (`rnd`), uniform.
+    Random,
 }
 
 /// The numeric format of a data port.
@@ -56,6 +58,12 @@ pub enum Format {
     Bit,
     /// An integer of `bits` bits, two's complement when `signed`.
     Int { bits: u32, signed: bool },
+    /// `count` integers of `bits` bits each, element i at bits `[bits*i + bits-1 : bits*i]`.
+    IntVec { bits: u32, signed: bool, count: u32 },
+    /// `count` IEEE binary32 values, element i at bits `[32*i + 31 : 32*i]`.
+    Binary32 { count: u32 },
+    /// Uniform random bits.
+    Random { bits: u32 },
 }
 
 /// One port of a unit.
@@ -91,6 +99,46 @@ impl Port {
             signed,
             role: Role::Data,
             format: Format::Int { bits, signed },
+        }
+    }
+
+    /// A port of `count` packed integers.
+    pub fn int_vec(name: &str, dir: Dir, bits: u32, signed: bool, count: u32) -> Port {
+        Port {
+            name: name.to_string(),
+            dir,
+            width: bits * count,
+            signed: false,
+            role: Role::Data,
+            format: Format::IntVec {
+                bits,
+                signed,
+                count,
+            },
+        }
+    }
+
+    /// A port of `count` packed binary32 values.
+    pub fn binary32(name: &str, dir: Dir, count: u32) -> Port {
+        Port {
+            name: name.to_string(),
+            dir,
+            width: 32 * count,
+            signed: false,
+            role: Role::Data,
+            format: Format::Binary32 { count },
+        }
+    }
+
+    /// An input of uniform random bits (stochastic rounding).
+    pub fn random(name: &str, bits: u32) -> Port {
+        Port {
+            name: name.to_string(),
+            dir: Dir::In,
+            width: bits,
+            signed: false,
+            role: Role::Random,
+            format: Format::Random { bits },
         }
     }
 
@@ -145,6 +193,30 @@ impl Interface {
     }
 }
 
+/// Bits `[lo + width - 1 : lo]` (`width <= 64`) of a little-endian word slice.
+pub fn get_field(words: &[u64], lo: u32, width: u32) -> u64 {
+    debug_assert!((1..=64).contains(&width));
+    let (w, b) = ((lo / 64) as usize, lo % 64);
+    let mut v = words[w] >> b;
+    if b != 0 && b + width > 64 {
+        v |= words[w + 1] << (64 - b);
+    }
+    if width == 64 {
+        v
+    } else {
+        v & ((1u64 << width) - 1)
+    }
+}
+
+/// Write `value` (its low `width <= 64` bits) at bits `[lo + width - 1 : lo]`.
+pub fn set_field(words: &mut [u64], lo: u32, width: u32, value: u64) {
+    for i in 0..width {
+        let bit = (value >> i) & 1;
+        let (w, b) = (((lo + i) / 64) as usize, (lo + i) % 64);
+        words[w] = (words[w] & !(1u64 << b)) | (bit << b);
+    }
+}
+
 fn offset_of<'a>(ports: impl Iterator<Item = &'a Port>, name: &str) -> Option<usize> {
     let mut off = 0;
     for p in ports {
@@ -154,6 +226,17 @@ fn offset_of<'a>(ports: impl Iterator<Item = &'a Port>, name: &str) -> Option<us
         off += p.words();
     }
     None
+}
+
+/// A beat record split into its ports' word slices, in interface order.
+pub fn split<'a>(ports: impl Iterator<Item = &'a Port>, mut words: &[u64]) -> Vec<&[u64]> {
+    let mut out = Vec::new();
+    for p in ports {
+        let (head, tail) = words.split_at(p.words());
+        out.push(head);
+        words = tail;
+    }
+    out
 }
 
 /// A cycle-accurate, bit-exact model of a unit, driven beat by beat.
@@ -200,4 +283,20 @@ pub struct Metadata<'a, P: Serialize> {
     pub ports: &'a [Port],
     /// Name and version of the generator that emitted it.
     pub generator: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_across_word_boundaries() {
+        let mut w = [0u64; 3];
+        set_field(&mut w, 60, 8, 0xab);
+        assert_eq!((w[0] >> 60, w[1] & 0xf), (0xb, 0xa));
+        assert_eq!(get_field(&w, 60, 8), 0xab);
+        set_field(&mut w, 64, 64, u64::MAX);
+        assert_eq!(get_field(&w, 64, 64), u64::MAX);
+        assert_eq!(get_field(&w, 0, 60), 0);
+    }
 }

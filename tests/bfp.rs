@@ -1,0 +1,136 @@
+//! Block floating point units against their models: SPEC.md section 3's worked cases on
+//! the RTL itself, and property tests over parameters and random blocks.
+
+use lowbit_tests::{check_unit, emitted_files};
+use model::bfp::{BfpQuantParams, BfpRounding};
+use model::iface::{get_field, set_field};
+use model::int;
+use model::UnitParams;
+use proptest::prelude::*;
+use sim::{cosim, CosimOptions, Verilated};
+
+/// Convert one block on the RTL (one beat, all lanes) and return `(e, q)`; the same
+/// stream is also co-simulated against the model.
+fn convert_on_rtl(p: BfpQuantParams, x: &[f32]) -> (i64, Vec<i64>) {
+    assert_eq!(p.lanes(), p.block);
+    let iface = p.interface();
+    let files = emitted_files(&p);
+    let sources: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let dut =
+        Verilated::build(&sources, &p.module_name(), &iface).unwrap_or_else(|e| panic!("{e}"));
+    // Beat 0: the block (rst = 0, in_valid = 1, x); beat 1: idle, outputs show it.
+    let xw = iface.port("x").unwrap().words();
+    let mut stimulus = vec![0u64; 2 * iface.in_words()];
+    stimulus[1] = 1;
+    for (i, v) in x.iter().enumerate() {
+        set_field(
+            &mut stimulus[2..2 + xw],
+            32 * i as u32,
+            32,
+            u64::from(v.to_bits()),
+        );
+    }
+    let mut out = vec![0u64; 2 * iface.out_words()];
+    dut.instance().unwrap().run(&stimulus, &mut out);
+    let mut model = p.model().unwrap();
+    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let o = &out[iface.out_words()..];
+    let (e_port, q_port) = (iface.port("e").unwrap(), iface.port("q").unwrap());
+    let e = int::from_bits(u128::from(o[0]), e_port.width, true) as i64;
+    let qw = &o[1..1 + q_port.words()];
+    let q = (0..p.block)
+        .map(|i| {
+            int::from_bits(
+                u128::from(get_field(qw, i * p.mant_bits, p.mant_bits)),
+                p.mant_bits,
+                true,
+            ) as i64
+        })
+        .collect();
+    assert_eq!(o[o.len() - 1], 1, "out_valid one cycle after the block");
+    (e, q)
+}
+
+fn hbfp4(block: u32, rounding: BfpRounding) -> BfpQuantParams {
+    BfpQuantParams {
+        block,
+        mant_bits: 4,
+        rounding,
+        ..BfpQuantParams::default()
+    }
+}
+
+#[test]
+fn spec_worked_cases_on_the_rtl() {
+    let x = [1.5, -0.3, 0.05, 0.9];
+    assert_eq!(
+        convert_on_rtl(hbfp4(4, BfpRounding::Rne), &x),
+        (-2, vec![6, -1, 0, 4])
+    );
+    assert_eq!(convert_on_rtl(hbfp4(4, BfpRounding::Rz), &x).1[3], 3);
+    assert_eq!(
+        convert_on_rtl(hbfp4(2, BfpRounding::Rne), &[1.0, 0.3]),
+        (-2, vec![4, 1])
+    );
+    assert_eq!(
+        convert_on_rtl(hbfp4(3, BfpRounding::Rne), &[1.5, 0.375, 0.625]).1,
+        vec![6, 2, 2]
+    );
+    assert_eq!(
+        convert_on_rtl(hbfp4(4, BfpRounding::Rne), &[0.5, 0.5, -1.0, 0.25]),
+        (-2, vec![2, 2, -4, 1])
+    );
+    assert_eq!(
+        convert_on_rtl(hbfp4(2, BfpRounding::Rne), &[1.99, 0.5]),
+        (-2, vec![7, 2])
+    );
+}
+
+fn quant_params() -> impl Strategy<Value = BfpQuantParams> {
+    let shape = prop_oneof![1u32..=8, Just(12u32), Just(16u32)].prop_flat_map(|block| {
+        let divisors: Vec<u32> = (1..=block).filter(|d| block.is_multiple_of(*d)).collect();
+        (Just(block), prop::sample::select(divisors))
+    });
+    let rounding = prop_oneof![
+        Just(BfpRounding::Rne),
+        Just(BfpRounding::Rz),
+        Just(BfpRounding::Sr)
+    ];
+    (shape, 2u32..=8, 9u32..=16, rounding, 1u32..=16).prop_map(
+        |((block, lanes), mant_bits, exp_bits, rounding, rnd_bits)| BfpQuantParams {
+            block,
+            mant_bits,
+            exp_bits,
+            rounding,
+            rnd_bits,
+            lanes: Some(lanes),
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, max_shrink_iters: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn bfp_quant_rtl_matches_model(p in quant_params(), seed in any::<u64>()) {
+        check_unit(p, seed, 3000).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// The widest blocks, whole and in lanes, every run.
+#[test]
+fn bfp_quant_wide_blocks_match_model() {
+    for (lanes, rounding) in [(64, BfpRounding::Rne), (8, BfpRounding::Sr)] {
+        let p = BfpQuantParams {
+            block: 64,
+            lanes: Some(lanes),
+            rounding,
+            ..BfpQuantParams::default()
+        };
+        check_unit(p, u64::from(lanes), 2000).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
