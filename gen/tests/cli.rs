@@ -195,3 +195,85 @@ fn help_documents_every_flag_with_its_range() {
         assert!(h.contains(needle), "help lacks {needle}: {h}");
     }
 }
+
+#[test]
+fn bfp_quant_subcommand() {
+    let o = gen(&[
+        "bfp-quant",
+        "--block",
+        "16",
+        "--mant",
+        "4",
+        "--lanes",
+        "4",
+        "--rounding",
+        "sr",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(v.contains("module bfp_quant_n16_m4_e10_sr8_l4 ("), "{v}");
+    assert!(
+        v.contains("input  wire [127:0] rnd,"),
+        "SR has 8 random bits per element: {v}"
+    );
+    // The underscore spelling of SPEC.md works too.
+    assert_eq!(gen(&["bfp_quant"]).status.code(), Some(0));
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["bfp-quant", "--block", "12", "--lanes", "5"],
+            &["--lanes", "a divisor of --block 12: 1, 2, 3, 4, 6, 12"],
+        ),
+        (&["bfp-quant", "--block", "65"], &["--block", "1..=64"]),
+        (&["bfp-quant", "--mant", "9"], &["--mant", "2..=8"]),
+        (&["bfp-quant", "--exp-bits", "8"], &["--exp-bits", "9..=16"]),
+        (
+            &["bfp-quant", "--rounding", "up"],
+            &["--rounding", "rne", "rz", "sr"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let o = gen(args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?} printed to stdout");
+        for n in *needles {
+            assert!(err.contains(n), "{args:?}: '{n}' missing from: {err}");
+        }
+    }
+}
+
+#[test]
+fn bfp_quant_metadata_describes_the_vectors() {
+    let dir = scratch("bfp-meta");
+    let m = dir.join("q.json");
+    let o = gen(&[
+        "bfp-quant",
+        "--block",
+        "8",
+        "--lanes",
+        "2",
+        "--meta",
+        m.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    assert_eq!(meta["unit"], "bfp_quant");
+    assert_eq!(meta["params"]["lanes"], 2);
+    let ports = meta["ports"].as_array().unwrap();
+    let x = ports.iter().find(|p| p["name"] == "x").unwrap();
+    assert_eq!(
+        (
+            x["width"].as_u64(),
+            &x["format"]["kind"],
+            &x["format"]["count"]
+        ),
+        (Some(64), &"binary32".into(), &2.into())
+    );
+    let q = ports.iter().find(|p| p["name"] == "q").unwrap();
+    assert_eq!(q["format"]["kind"], "intvec");
+    assert_eq!(
+        (q["format"]["bits"].as_u64(), q["format"]["count"].as_u64()),
+        (Some(4), Some(8))
+    );
+}
