@@ -23,6 +23,21 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Each command line must exit 2, print nothing on stdout, and say every needle on
+/// stderr (the flag, its allowed values), without a panic.
+fn assert_usage_errors(cases: &[(&[&str], &[&str])]) {
+    for (args, needles) in cases {
+        let o = gen(args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?} printed to stdout");
+        for n in *needles {
+            assert!(err.contains(n), "{args:?}: '{n}' missing from: {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
 #[test]
 fn default_is_the_8x8_signed_mac_with_12_bit_saturating_accumulator() {
     let o = gen(&["--acc", "12"]);
@@ -93,16 +108,7 @@ fn bad_parameters_exit_2_name_the_flag_and_print_nothing_on_stdout() {
         (&["--frobnicate"], &["--frobnicate"]),
         (&["mac", "--acc", "99"], &["--acc", "2..=64"]),
     ];
-    for (args, needles) in cases {
-        let o = gen(args);
-        let err = text(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(o.stdout.is_empty(), "{args:?} printed to stdout");
-        for n in *needles {
-            assert!(err.contains(n), "{args:?}: '{n}' missing from: {err}");
-        }
-        assert!(!err.contains("panicked"), "{err}");
-    }
+    assert_usage_errors(cases);
 }
 
 #[test]
@@ -231,15 +237,7 @@ fn bfp_quant_subcommand() {
             &["--rounding", "rne", "rz", "sr"],
         ),
     ];
-    for (args, needles) in cases {
-        let o = gen(args);
-        let err = text(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(o.stdout.is_empty(), "{args:?} printed to stdout");
-        for n in *needles {
-            assert!(err.contains(n), "{args:?}: '{n}' missing from: {err}");
-        }
-    }
+    assert_usage_errors(cases);
 }
 
 #[test]

@@ -40,6 +40,18 @@ pub fn declare_ports(
     Ok(inputs)
 }
 
+/// The common start of every generator: check the parameters, open a module named after
+/// them and declare the unit's ports. Returns the builder and the input signals by name.
+pub fn start_unit<P: UnitParams>(
+    p: &P,
+) -> Result<(ModuleBuilder, BTreeMap<String, Sig>), HdlError> {
+    let name = p.module_name();
+    p.validate().map_err(|e| param_error(&name, e))?;
+    let mut m = ModuleBuilder::new(&name);
+    let inputs = declare_ports(&mut m, &p.interface())?;
+    Ok((m, inputs))
+}
+
 /// Turn a parameter error into an RTL error for the module being built.
 pub fn param_error(module: &str, e: model::ParamError) -> HdlError {
     HdlError {

@@ -19,7 +19,7 @@ use model::bfp::{BfpQuantParams, BfpRounding};
 use model::int;
 
 use crate::ir::{ModuleBuilder, Result, Sig};
-use crate::{declare_ports, param_error, Generate, Module, UnitParams};
+use crate::{start_unit, Generate, Module};
 
 /// One decoded binary32 element.
 struct Element {
@@ -34,11 +34,8 @@ struct Element {
 
 impl Generate for BfpQuantParams {
     fn rtl(&self) -> Result<Module> {
-        let name = self.module_name();
-        self.validate().map_err(|e| param_error(&name, e))?;
-        let mut m = ModuleBuilder::new(&name);
+        let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
-        let io = declare_ports(&mut m, &self.interface())?;
         let (clk, rst) = (io["clk"], io["rst"]);
 
         m.note("Stage 1: collect the block's beats.");

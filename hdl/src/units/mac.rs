@@ -13,7 +13,7 @@
 use model::mac::{MacParams, Overflow};
 
 use crate::ir::{ModuleBuilder, Result, Sig};
-use crate::{declare_ports, param_error, Generate, Module, UnitParams};
+use crate::{start_unit, Generate, Module, UnitParams};
 
 /// Operands and control of the beat that reaches the product stage.
 struct Beat {
@@ -25,11 +25,8 @@ struct Beat {
 
 impl Generate for MacParams {
     fn rtl(&self) -> Result<Module> {
-        let name = self.module_name();
-        self.validate().map_err(|e| param_error(&name, e))?;
-        let mut m = ModuleBuilder::new(&name);
+        let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
-        let io = declare_ports(&mut m, &self.interface())?;
         let (clk, rst) = (io["clk"], io["rst"]);
 
         m.note("Stage 1: operands (registered when pipeline >= 1).");
