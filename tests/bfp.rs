@@ -2,7 +2,7 @@
 //! the RTL itself, and property tests over parameters and random blocks.
 
 use lowbit_tests::{check_unit, emitted_files};
-use model::bfp::{BfpQuantParams, BfpRounding};
+use model::bfp::{BfpAddParams, BfpQuantParams, BfpRounding};
 use model::iface::{get_field, set_field};
 use model::int;
 use model::UnitParams;
@@ -132,5 +132,136 @@ fn bfp_quant_wide_blocks_match_model() {
             ..BfpQuantParams::default()
         };
         check_unit(p, u64::from(lanes), 2000).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// Stimulus records for `bfp_add` with n = 2: every (qa, qb) pair for each exponent pair.
+fn add_exhaustive_stimulus(p: &BfpAddParams, exps: &[(i64, i64)], seed: u64) -> Vec<u64> {
+    let iface = p.interface();
+    let mut rng = lowbit_tests::Rng::new(seed);
+    let m = p.mant_bits;
+    let mut s = Vec::new();
+    for &(ea, eb) in exps {
+        for qa in 0..1u64 << (2 * m) {
+            for qb in 0..1u64 << (2 * m) {
+                s.extend([
+                    0,
+                    1,
+                    int::to_bits(ea.into(), p.exp_bits) as u64,
+                    qa,
+                    int::to_bits(eb.into(), p.exp_bits) as u64,
+                    qb,
+                ]);
+                if iface.port("rnd").is_some() {
+                    s.push(rng.next_u64() & ((1 << (4 * p.rnd_bits)) - 1));
+                }
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn bfp_add_exhaustive_n2_m4() {
+    // Exponent pairs: equal, each side larger by 1..=5 and by far, and at the top of the
+    // exponent range (where the sum clamps instead of renormalising).
+    let exps = [
+        (0, 0),
+        (1, 0),
+        (0, 1),
+        (2, 0),
+        (0, 3),
+        (4, 0),
+        (0, 5),
+        (7, -9),
+        (-300, 200),
+        (511, 511),
+        (511, 509),
+    ];
+    for rounding in [BfpRounding::Rne, BfpRounding::Rz, BfpRounding::Sr] {
+        let p = BfpAddParams {
+            block: 2,
+            mant_bits: 4,
+            rounding,
+            rnd_bits: 4,
+            ..BfpAddParams::default()
+        };
+        let files = emitted_files(&p);
+        let sources: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let dut = Verilated::build(&sources, &p.module_name(), &p.interface())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut model = p.model().unwrap();
+        let stimulus = add_exhaustive_stimulus(&p, &exps, 3);
+        let stats = cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stats.beats, exps.len() as u64 * (1 << 16));
+    }
+}
+
+#[test]
+fn bfp_add_worked_case_on_the_rtl() {
+    // exp 0 [6, -7, 1] + exp -1 [3, -1, 7]: aligned [2, 0, 4], sums [8, -7, 5], one
+    // renormalising shift: exp 1 [4, -4, 2] (ties to even).
+    let p = BfpAddParams {
+        block: 3,
+        ..BfpAddParams::default()
+    };
+    let pack = |q: [i64; 3]| {
+        q.iter().enumerate().fold(0u64, |acc, (i, v)| {
+            acc | (int::to_bits((*v).into(), 4) as u64) << (4 * i)
+        })
+    };
+    let stimulus = vec![
+        0,
+        1,
+        0,
+        pack([6, -7, 1]),
+        int::to_bits(-1, 10) as u64,
+        pack([3, -1, 7]),
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ];
+    let files = emitted_files(&p);
+    let sources: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let dut = Verilated::build(&sources, &p.module_name(), &p.interface())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = vec![0u64; 6];
+    dut.instance().unwrap().run(&stimulus, &mut out);
+    assert_eq!(&out[3..], &[1, pack([4, -4, 2]), 1]);
+}
+
+fn add_params() -> impl Strategy<Value = BfpAddParams> {
+    let rounding = prop_oneof![
+        Just(BfpRounding::Rne),
+        Just(BfpRounding::Rz),
+        Just(BfpRounding::Sr)
+    ];
+    (1u32..=16, 2u32..=8, 2u32..=16, rounding, 1u32..=16).prop_map(
+        |(block, mant_bits, exp_bits, rounding, rnd_bits)| BfpAddParams {
+            block,
+            mant_bits,
+            exp_bits,
+            rounding,
+            rnd_bits,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, max_shrink_iters: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn bfp_add_rtl_matches_model(p in add_params(), seed in any::<u64>()) {
+        check_unit(p, seed, 3000).map_err(TestCaseError::fail)?;
     }
 }

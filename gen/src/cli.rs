@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
-use model::bfp::BfpQuantParams;
+use model::bfp::{BfpAddParams, BfpQuantParams};
 use model::mac::Overflow;
 
 use crate::synth::{self, Device, SynthArgs, SynthError, SynthReport};
@@ -58,6 +58,15 @@ enum Command {
     BfpQuant {
         #[command(flatten)]
         params: BfpQuantParams,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Shared-exponent block adder: two HBFP blocks aligned, added, renormalised and
+    /// clamped (SPEC.md section 3).
+    #[command(name = "bfp-add", alias = "bfp_add")]
+    BfpAdd {
+        #[command(flatten)]
+        params: BfpAddParams,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -139,6 +148,7 @@ where
     let result = match cli.command {
         Some(Command::Mac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::BfpQuant { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::BfpAdd { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::Synth { params, synth }) => synth_mac(&params, &synth, stdout, stderr),
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
         None => emit_unit(&cli.mac, &cli.out, &command_line, stdout),

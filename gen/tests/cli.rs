@@ -275,3 +275,29 @@ fn bfp_quant_metadata_describes_the_vectors() {
         (Some(4), Some(8))
     );
 }
+
+#[test]
+fn bfp_add_subcommand() {
+    let o = gen(&[
+        "bfp-add",
+        "--block",
+        "8",
+        "--mant",
+        "6",
+        "--rounding",
+        "sr",
+        "--rnd-bits",
+        "4",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(v.contains("module bfp_add_n8_m6_e10_sr4 ("), "{v}");
+    assert!(
+        v.contains("input  wire [63:0] rnd,"),
+        "two 4-bit random fields per element: {v}"
+    );
+    assert_usage_errors(&[
+        (&["bfp-add", "--block", "0"], &["--block", "1..=64"]),
+        (&["bfp-add", "--exp-bits", "1"], &["--exp-bits", "2..=16"]),
+    ]);
+}

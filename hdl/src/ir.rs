@@ -129,11 +129,13 @@ pub enum Op {
         a: Sig,
         signed: bool,
     },
-    /// Logical shift of `a` by the unsigned `amount`, left or right; zeros shift in.
+    /// Shift of `a` by the unsigned `amount`: left, logical right (zeros shift in), or
+    /// arithmetic right (copies of the sign shift in).
     Shift {
         a: Sig,
         amount: Sig,
         left: bool,
+        arith: bool,
     },
     /// Output port `port` of instance `inst` (index into [`Module::instances`]).
     InstOut {
@@ -705,6 +707,22 @@ impl ModuleBuilder {
                 a,
                 amount,
                 left: false,
+                arith: false,
+            },
+            a.width,
+        )
+    }
+
+    /// Arithmetic right shift of the two's-complement `a` by the unsigned `amount`.
+    pub fn ashr(&mut self, a: Sig, amount: Sig) -> Result<Sig> {
+        self.check_owned(a)?;
+        self.check_owned(amount)?;
+        self.push(
+            Op::Shift {
+                a,
+                amount,
+                left: false,
+                arith: true,
             },
             a.width,
         )
@@ -719,6 +737,7 @@ impl ModuleBuilder {
                 a,
                 amount,
                 left: true,
+                arith: false,
             },
             a.width,
         )
@@ -1164,6 +1183,7 @@ fn op_word(op: &Op) -> &'static str {
         Op::Ext { signed: true, .. } => "sext",
         Op::Ext { signed: false, .. } => "zext",
         Op::Shift { left: true, .. } => "shl",
+        Op::Shift { arith: true, .. } => "ashr",
         Op::Shift { left: false, .. } => "shr",
         Op::InstOut { .. } => "inst",
     }

@@ -135,7 +135,15 @@ impl Names<'_> {
                     format!("{}[{}:{lo}]", self.r(*a), lo + n.width - 1)
                 }
             }
-            Op::Shift { a, amount, left } => {
+            Op::Shift {
+                a,
+                amount,
+                arith: true,
+                ..
+            } => format!("{} >>> {}", self.signed(*a), self.r(*amount)),
+            Op::Shift {
+                a, amount, left, ..
+            } => {
                 let sym = if *left { "<<" } else { ">>" };
                 format!("{} {sym} {}", self.r(*a), self.r(*amount))
             }
