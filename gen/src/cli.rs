@@ -70,9 +70,13 @@ enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
-    /// Synthesize a MAC for an iCE40 (Yosys, nextpnr-ice40, icepack) inside a 4-pin
+    /// Synthesize a unit for an iCE40 (Yosys, nextpnr-ice40, icepack) inside a 4-pin
     /// register wrapper and report LUTs, carries, flip-flops, DSPs and post-route Fmax.
+    /// With MAC flags and no unit, the MAC (`gen synth --acc 32 --dsp`).
+    #[command(args_conflicts_with_subcommands = true)]
     Synth {
+        #[command(subcommand)]
+        unit: Option<SynthUnit>,
         #[command(flatten)]
         params: MacParams,
         #[command(flatten)]
@@ -84,6 +88,34 @@ enum Command {
         /// Also write the table (Markdown) to FILE.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+}
+
+/// The unit `gen synth` builds.
+#[derive(Subcommand, Debug)]
+enum SynthUnit {
+    /// The integer MAC (the default).
+    Mac {
+        #[command(flatten)]
+        params: MacParams,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
+    /// The FP32-to-HBFP converter.
+    #[command(name = "bfp-quant", alias = "bfp_quant")]
+    BfpQuant {
+        #[command(flatten)]
+        params: BfpQuantParams,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
+    /// The shared-exponent block adder.
+    #[command(name = "bfp-add", alias = "bfp_add")]
+    BfpAdd {
+        #[command(flatten)]
+        params: BfpAddParams,
+        #[command(flatten)]
+        synth: SynthArgs,
     },
 }
 
@@ -149,7 +181,20 @@ where
         Some(Command::Mac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::BfpQuant { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::BfpAdd { params, out }) => emit_unit(&params, &out, &command_line, stdout),
-        Some(Command::Synth { params, synth }) => synth_mac(&params, &synth, stdout, stderr),
+        Some(Command::Synth {
+            unit,
+            params,
+            synth,
+        }) => match unit {
+            None => synth_mac(&params, &synth, stdout, stderr),
+            Some(SynthUnit::Mac { params, synth }) => synth_mac(&params, &synth, stdout, stderr),
+            Some(SynthUnit::BfpQuant { params, synth }) => {
+                synth_unit(&params, &synth, stdout, stderr)
+            }
+            Some(SynthUnit::BfpAdd { params, synth }) => {
+                synth_unit(&params, &synth, stdout, stderr)
+            }
+        },
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
         None => emit_unit(&cli.mac, &cli.out, &command_line, stdout),
     };
@@ -266,44 +311,56 @@ fn run_flow(
     args: &SynthArgs,
     stderr: &mut dyn Write,
 ) -> Result<SynthReport, Failure> {
+    if !args.reference {
+        return run_unit_flow(params, args, stderr);
+    }
     params
         .validate()
         .map_err(|e| Failure::usage(e.to_string()))?;
+    let plain = MacParams {
+        in_bits: params.in_bits,
+        acc_bits: params.acc_bits,
+        ..MacParams::default()
+    };
+    if *params != plain {
+        return Err(Failure::usage(
+            "'--reference' is the hand-written signed, saturating MAC without pipeline: \
+             only --in and --acc may change",
+        ));
+    }
+    let n = [
+        ("N", u64::from(params.in_bits)),
+        ("A", u64::from(params.acc_bits)),
+    ];
+    let sources = [synth::reference_source()];
     let mut progress = |line: &str| {
         let _ = writeln!(stderr, "[synth] {line}");
     };
-    if args.reference {
-        let plain = MacParams {
-            in_bits: params.in_bits,
-            acc_bits: params.acc_bits,
-            ..MacParams::default()
-        };
-        if *params != plain {
-            return Err(Failure::usage(
-                "'--reference' is the hand-written signed, saturating MAC without pipeline: \
-                 only --in and --acc may change",
-            ));
-        }
-        let n = [
-            ("N", u64::from(params.in_bits)),
-            ("A", u64::from(params.acc_bits)),
-        ];
-        let sources = [synth::reference_source()];
-        return Ok(synth::synthesize(
-            &sources,
-            "mac_ref",
-            &params.interface(),
-            &n,
-            args,
-            &mut progress,
-        )?);
-    }
+    Ok(synth::synthesize(
+        &sources,
+        "mac_ref",
+        &params.interface(),
+        &n,
+        args,
+        &mut progress,
+    )?)
+}
+
+/// Run the iCE40 flow on any generated unit.
+fn run_unit_flow<P: Generate>(
+    params: &P,
+    args: &SynthArgs,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
     let module = build_rtl(params)?;
     let header = Header {
         generator: generator_id(),
         command: None,
     };
     let sources = hdl::design_files(&module, &header);
+    let mut progress = |line: &str| {
+        let _ = writeln!(stderr, "[synth] {line}");
+    };
     Ok(synth::synthesize(
         &sources,
         &module.name,
@@ -314,6 +371,7 @@ fn run_flow(
     )?)
 }
 
+/// `gen synth` for the MAC (which alone has `--reference`): the report on stdout.
 fn synth_mac(
     params: &MacParams,
     args: &SynthArgs,
@@ -321,6 +379,26 @@ fn synth_mac(
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
     let report = run_flow(params, args, stderr)?;
+    print_report(&report, stdout)
+}
+
+/// `gen synth` for any other unit: the report on stdout.
+fn synth_unit<P: Generate>(
+    params: &P,
+    args: &SynthArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    if args.reference {
+        return Err(Failure::usage(
+            "'--reference' exists only for the MAC (the hand-written tests/ref/mac_ref.v)",
+        ));
+    }
+    let report = run_unit_flow(params, args, stderr)?;
+    print_report(&report, stdout)
+}
+
+fn print_report(report: &SynthReport, stdout: &mut dyn Write) -> Result<(), Failure> {
     writeln!(stdout, "{report}").map_err(|e| Failure {
         code: 1,
         message: e.to_string(),

@@ -301,3 +301,21 @@ fn bfp_add_subcommand() {
         (&["bfp-add", "--exp-bits", "1"], &["--exp-bits", "2..=16"]),
     ]);
 }
+
+#[test]
+fn synth_reference_is_only_for_the_mac() {
+    assert_usage_errors(&[
+        (
+            &["synth", "bfp-add", "--reference"],
+            &["--reference", "only for the MAC"],
+        ),
+        (
+            &["synth", "--reference", "--unsigned"],
+            &["--reference", "only --in and --acc"],
+        ),
+        (
+            &["synth", "--device", "ecp5"],
+            &["--device", "up5k", "hx8k"],
+        ),
+    ]);
+}
