@@ -100,14 +100,31 @@ fn quant_params() -> impl Strategy<Value = BfpQuantParams> {
         Just(BfpRounding::Rz),
         Just(BfpRounding::Sr)
     ];
-    (shape, 2u32..=8, 9u32..=16, rounding, 1u32..=16).prop_map(
-        |((block, lanes), mant_bits, exp_bits, rounding, rnd_bits)| BfpQuantParams {
-            block,
-            mant_bits,
-            exp_bits,
-            rounding,
-            rnd_bits,
-            lanes: Some(lanes),
+    // Sometimes a mixed-mantissa unit: random narrower widths beside --mant.
+    (shape, 2u32..=8, 9u32..=16, rounding, 1u32..=16, any::<u8>()).prop_map(
+        |((block, lanes), mant_bits, exp_bits, rounding, rnd_bits, pick)| {
+            let narrower: Vec<String> = (2..mant_bits)
+                .filter(|w| pick >> w & 1 == 1)
+                .map(|w| w.to_string())
+                .collect();
+            let modes = if pick & 1 == 1 && !narrower.is_empty() {
+                Some(
+                    format!("{},{mant_bits}", narrower.join(","))
+                        .parse()
+                        .unwrap(),
+                )
+            } else {
+                None
+            };
+            BfpQuantParams {
+                block,
+                mant_bits,
+                exp_bits,
+                rounding,
+                rnd_bits,
+                lanes: Some(lanes),
+                modes,
+            }
         },
     )
 }
@@ -263,5 +280,87 @@ proptest! {
     #[test]
     fn bfp_add_rtl_matches_model(p in add_params(), seed in any::<u64>()) {
         check_unit(p, seed, 3000).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// Build and load a unit.
+fn verilate<P: hdl::Generate>(p: &P) -> Verilated {
+    let files = emitted_files(p);
+    let sources: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    Verilated::build(&sources, &p.module_name(), &p.interface()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A mixed-mantissa converter (`--mant 6 --modes 4,6`) in 4-bit mode gives the outputs
+/// of a converter built with `--mant 4`, its 4-bit mantissas sign-extended to 6 bits;
+/// in 6-bit mode those of `--mant 6`. RTL against RTL, for every rounding mode.
+#[test]
+fn mixed_mantissa_modes_equal_the_fixed_units() {
+    let modes: model::bfp::Modes = "4,6".parse().unwrap();
+    for rounding in [BfpRounding::Rne, BfpRounding::Rz, BfpRounding::Sr] {
+        let mixed = BfpQuantParams {
+            block: 8,
+            lanes: Some(4),
+            mant_bits: 6,
+            rounding,
+            modes: Some(modes),
+            ..BfpQuantParams::default()
+        };
+        let mixed_rtl = verilate(&mixed);
+        for (mode, width) in [(0u64, 4u32), (1, 6)] {
+            let fixed = BfpQuantParams {
+                mant_bits: width,
+                modes: None,
+                ..mixed
+            };
+            let fixed_iface = fixed.interface();
+            let stimulus = lowbit_tests::random_stimulus(&fixed_iface, 4000, 11 + mode);
+            // The same beats with the mode appended (it is the mixed unit's last input).
+            let iw = fixed_iface.in_words();
+            let mixed_stimulus: Vec<u64> = stimulus
+                .chunks(iw)
+                .flat_map(|b| b.iter().copied().chain([mode]))
+                .collect();
+            let mut fixed_out = vec![0u64; 4000 * fixed_iface.out_words()];
+            verilate(&fixed)
+                .instance()
+                .unwrap()
+                .run(&stimulus, &mut fixed_out);
+            let mut mixed_out = vec![0u64; 4000 * mixed.interface().out_words()];
+            mixed_rtl
+                .instance()
+                .unwrap()
+                .run(&mixed_stimulus, &mut mixed_out);
+            // Outputs per beat: e, q (one word each here), inv, out_valid.
+            let mut valid_blocks = 0;
+            for (beat, (f, x)) in fixed_out.chunks(4).zip(mixed_out.chunks(4)).enumerate() {
+                assert_eq!(
+                    (f[0], f[2], f[3]),
+                    (x[0], x[2], x[3]),
+                    "{rounding:?} mode {mode}: e/inv/out_valid at beat {beat}"
+                );
+                for i in 0..8 {
+                    let narrow = int::from_bits(
+                        u128::from(get_field(&f[1..2], i * width, width)),
+                        width,
+                        true,
+                    );
+                    let wide = int::from_bits(u128::from(get_field(&x[1..2], i * 6, 6)), 6, true);
+                    assert_eq!(
+                        narrow, wide,
+                        "{rounding:?} mode {mode}: q[{i}] at beat {beat}"
+                    );
+                }
+                valid_blocks += f[3];
+            }
+            assert!(
+                valid_blocks > 100,
+                "the comparison covered {valid_blocks} blocks"
+            );
+        }
+        // And the mixed unit against its own model, with the mode changing at random.
+        check_unit(mixed, 5, 3000).unwrap_or_else(|e| panic!("{e}"));
     }
 }

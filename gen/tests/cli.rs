@@ -319,3 +319,33 @@ fn synth_reference_is_only_for_the_mac() {
         ),
     ]);
 }
+
+#[test]
+fn mixed_mantissa_flags() {
+    let o = gen(&["bfp-quant", "--mant", "6", "--modes", "4,6", "--block", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(
+        v.contains("module bfp_quant_n4_m6_e10_rne_modes4_6 ("),
+        "{v}"
+    );
+    assert!(
+        v.lines()
+            .any(|l| l.trim_start().starts_with("input") && l.ends_with(" mode,")),
+        "{v}"
+    );
+    assert_usage_errors(&[
+        (
+            &["bfp-quant", "--modes", "4,6"],
+            &["--modes", "the widest equal to --mant 4"],
+        ),
+        (
+            &["bfp-quant", "--mant", "6", "--modes", "4,x"],
+            &["--modes", "'x' is not a width"],
+        ),
+        (
+            &["bfp-quant", "--mant", "6", "--modes", "6"],
+            &["--modes", "two or more widths"],
+        ),
+    ]);
+}

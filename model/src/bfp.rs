@@ -286,6 +286,71 @@ pub const EXP_BITS: RangeInclusive<u32> = 9..=16;
 /// Allowed random bits per element for stochastic rounding.
 pub const RND_BITS: RangeInclusive<u32> = 1..=16;
 
+/// Mantissa widths a mixed-mantissa unit can switch between at run time, e.g. `4,6`
+/// (HBFP4 for most layers, HBFP6 where accuracy needs it). A set of widths in 2..=8;
+/// written and serialized as the ascending list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Modes(u16);
+
+impl Modes {
+    /// The widths, ascending.
+    pub fn list(&self) -> Vec<u32> {
+        (2..=8).filter(|m| self.0 >> m & 1 == 1).collect()
+    }
+
+    /// Bits of the `mode` input: enough to index every width.
+    pub fn select_bits(&self) -> u32 {
+        let n = self.list().len() as u32;
+        (32 - (n - 1).leading_zeros()).max(1)
+    }
+
+    /// The width `mode` selects: the mode-th smallest; indexes past the list select the
+    /// widest.
+    pub fn width(&self, mode: u64) -> u32 {
+        let l = self.list();
+        l[(mode as usize).min(l.len() - 1)]
+    }
+}
+
+impl std::str::FromStr for Modes {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Modes, String> {
+        let mut bits = 0u16;
+        for part in text.split(',') {
+            let m: u32 = part
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{part}' is not a width; give widths such as 4,6"))?;
+            if !MANT_BITS.contains(&m) {
+                return Err(format!("width {m} is outside 2..=8"));
+            }
+            bits |= 1 << m;
+        }
+        Ok(Modes(bits))
+    }
+}
+
+impl std::fmt::Display for Modes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let l: Vec<String> = self.list().iter().map(u32::to_string).collect();
+        write!(f, "{}", l.join(","))
+    }
+}
+
+impl Serialize for Modes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.list().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Modes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Modes, D::Error> {
+        let l = Vec::<u32>::deserialize(d)?;
+        let text: Vec<String> = l.iter().map(u32::to_string).collect();
+        text.join(",").parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Parameters of the FP32-to-HBFP converter `bfp_quant` (SPEC.md section 3).
 ///
 /// Beats carry `lanes` binary32 values on `x`; every `block / lanes` valid beats make one
@@ -319,6 +384,11 @@ pub struct BfpQuantParams {
     /// Values accepted per beat, a divisor of --block [default: the whole block].
     #[arg(long, value_name = "L", allow_negative_numbers = true)]
     pub lanes: Option<u32>,
+    /// Mixed mantissa: widths a `mode` input selects at run time, e.g. 4,6 with --mant 6
+    /// (--mant must be the widest). Mode k selects the k-th smallest width.
+    #[arg(long, value_name = "M,M,..")]
+    #[serde(default)]
+    pub modes: Option<Modes>,
 }
 
 impl Default for BfpQuantParams {
@@ -331,6 +401,7 @@ impl Default for BfpQuantParams {
             rounding: BfpRounding::Rne,
             rnd_bits: 8,
             lanes: None,
+            modes: None,
         }
     }
 }
@@ -368,6 +439,19 @@ impl UnitParams for BfpQuantParams {
         check_range("--mant", self.mant_bits, &MANT_BITS)?;
         check_range("--exp-bits", self.exp_bits, &EXP_BITS)?;
         check_range("--rnd-bits", self.rnd_bits, &RND_BITS)?;
+        if let Some(modes) = self.modes {
+            let l = modes.list();
+            if l.len() < 2 || l.last() != Some(&self.mant_bits) {
+                return Err(ParamError {
+                    param: "--modes",
+                    value: modes.to_string(),
+                    allowed: format!(
+                        "two or more widths in 2..={m}, the widest equal to --mant {m}",
+                        m = self.mant_bits
+                    ),
+                });
+            }
+        }
         let lanes = self.lanes();
         if lanes == 0 || lanes > self.block || !self.block.is_multiple_of(lanes) {
             let divisors: Vec<String> = (1..=self.block)
@@ -401,10 +485,14 @@ impl UnitParams for BfpQuantParams {
         if self.lanes() < self.block {
             name += &format!("_l{}", self.lanes());
         }
+        if let Some(modes) = self.modes {
+            name += &format!("_modes{}", modes.to_string().replace(',', "_"));
+        }
         name
     }
 
-    /// clk, rst, in_valid, x[32L-1:0], rnd (SR only) -> e, q[m*n-1:0], inv, out_valid.
+    /// clk, rst, in_valid, x[32L-1:0], rnd (SR only), mode (mixed mantissa only) ->
+    /// e, q[m*n-1:0], inv, out_valid.
     fn interface(&self) -> Interface {
         let mut ports = vec![
             Port::bit("clk", Dir::In, Role::Clock),
@@ -414,6 +502,9 @@ impl UnitParams for BfpQuantParams {
         ];
         if self.stochastic() {
             ports.push(Port::random("rnd", self.rnd_bits * self.block));
+        }
+        if let Some(modes) = self.modes {
+            ports.push(Port::int("mode", Dir::In, modes.select_bits(), false));
         }
         ports.extend([
             Port::int("e", Dir::Out, self.exp_bits, true),
@@ -507,7 +598,16 @@ impl CycleModel for BfpQuant {
         } else {
             Vec::new()
         };
-        let r = quantize(&p.format(), &self.pending, p.rounding, &rnd, p.rnd_bits);
+        // A mixed-mantissa unit converts with the width `mode` selects; the m-bit result
+        // sits sign-extended in the --mant-bit field.
+        let format = match p.modes {
+            Some(modes) => BfpFormat {
+                mant_bits: modes.width(ins[ins.len() - 1][0]),
+                ..p.format()
+            },
+            None => p.format(),
+        };
+        let r = quantize(&format, &self.pending, p.rounding, &rnd, p.rnd_bits);
         self.pending.clear();
         (self.e, self.q, self.inv, self.out_valid) = (r.block.exp, r.block.q, r.inv, true);
     }
@@ -860,6 +960,38 @@ mod tests {
             [0x3fe, 0x40f6, 0, 0],
             "outputs hold, out_valid for one cycle"
         );
+    }
+
+    #[test]
+    fn modes_parse_validate_and_name() {
+        let m: Modes = "6,4".parse().unwrap();
+        assert_eq!(
+            (
+                m.list(),
+                m.select_bits(),
+                m.width(0),
+                m.width(1),
+                m.width(3)
+            ),
+            (vec![4, 6], 1, 4, 6, 6)
+        );
+        assert_eq!(serde_json::to_string(&m).unwrap(), "[4,6]");
+        assert!("4,9".parse::<Modes>().is_err() && "4,x".parse::<Modes>().is_err());
+        let p = BfpQuantParams {
+            mant_bits: 6,
+            modes: Some(m),
+            ..BfpQuantParams::default()
+        };
+        assert_eq!(p.module_name(), "bfp_quant_n16_m6_e10_rne_modes4_6");
+        assert!(p.validate().is_ok());
+        let bad = BfpQuantParams {
+            mant_bits: 8,
+            modes: Some(m),
+            ..BfpQuantParams::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(bad.param, "--modes");
     }
 
     #[test]

@@ -21,6 +21,49 @@ use model::int;
 use crate::ir::{ModuleBuilder, Result, Sig};
 use crate::{start_unit, Generate, Module};
 
+/// What the mantissa width changes: the extra right shift (widest width minus the one in
+/// use), the shared-exponent offset `125 + m`, and the clamp limit `2^(m-1) - 1`. Constants
+/// for a single width, muxes on `mode` for a mixed-mantissa unit.
+struct Width {
+    extra_shift: Option<Sig>,
+    exp_offset: Sig,
+    qmax: Sig,
+}
+
+/// The widths' constants, selected by `mode` when there are several.
+fn select_width(m: &mut ModuleBuilder, p: &BfpQuantParams, mode: Option<Sig>) -> Result<Width> {
+    let (mb, w) = (p.mant_bits, p.exp_bits);
+    let qmax_of = |width: u32| (1i128 << (width - 1)) - 1;
+    let (Some(modes), Some(mode)) = (p.modes, mode) else {
+        return Ok(Width {
+            extra_shift: None,
+            exp_offset: m.lit(w, 125 + i128::from(mb))?,
+            qmax: m.lit(mb, qmax_of(mb))?,
+        });
+    };
+    let widths = modes.list();
+    // Start from the widest (also for mode values past the list), then earlier widths.
+    let widest = *widths.last().expect("two or more widths");
+    let mut extra = m.lit(3, 0)?;
+    let mut offset = m.lit(w, 125 + i128::from(widest))?;
+    let mut qmax = m.lit(mb, qmax_of(widest))?;
+    for (k, width) in widths.iter().enumerate().rev().skip(1) {
+        let index = m.lit(mode.width(), k as i128)?;
+        let chosen = m.eq(mode, index)?;
+        let e = m.lit(3, i128::from(mb - width))?;
+        extra = m.mux(chosen, e, extra)?;
+        let o = m.lit(w, 125 + i128::from(*width))?;
+        offset = m.mux(chosen, o, offset)?;
+        let q = m.lit(mb, qmax_of(*width))?;
+        qmax = m.mux(chosen, q, qmax)?;
+    }
+    Ok(Width {
+        extra_shift: Some(m.name(extra, "mode_extra_shift")?),
+        exp_offset: m.name(offset, "mode_exp_offset")?,
+        qmax: m.name(qmax, "mode_qmax")?,
+    })
+}
+
 /// One decoded binary32 element.
 struct Element {
     sign: Sig,
@@ -50,12 +93,13 @@ impl Generate for BfpQuantParams {
             .collect::<Result<Vec<_>>>()?;
 
         m.note("Stage 3: shared exponent from the largest exponent field.");
+        let width = select_width(&mut m, self, io.get("mode").copied())?;
         let max_field = max_tree(
             &mut m,
             &elements.iter().map(|e| e.field).collect::<Vec<_>>(),
         )?;
         let max_field = m.name(max_field, "max_field")?;
-        let e = shared_exponent(&mut m, self, max_field)?;
+        let e = shared_exponent(&mut m, self, max_field, width.exp_offset)?;
 
         m.note("Stage 4: mantissas, rounded, clamped and signed.");
         let mut qs = Vec::new();
@@ -66,7 +110,7 @@ impl Generate for BfpQuantParams {
             } else {
                 None
             };
-            qs.push(mantissa(&mut m, self, i, el, max_field, rnd)?);
+            qs.push(mantissa(&mut m, self, i, el, max_field, &width, rnd)?);
         }
         qs.reverse(); // element 0 in the low bits
         let q = m.concat(&qs)?;
@@ -107,6 +151,15 @@ fn describe(m: &mut ModuleBuilder, p: &BfpQuantParams) {
     m.comment(
         "E_s = floor(log2(max|x|)) - (m-2); q_i = round(x_i / 2^E_s) clamped; NaN/inf set inv.",
     );
+    if let Some(modes) = p.modes {
+        m.comment(format!(
+            "Mixed mantissa: 'mode' k selects the k-th of the widths {modes} (past the list: the widest);"
+        ));
+        m.comment(format!(
+            "narrower mantissas are sign-extended in their {}-bit fields.",
+            p.mant_bits
+        ));
+    }
     m.comment(format!(
         "Latency: 1 cycle from a block's last beat ({} beat(s) per block) to out_valid.",
         p.beats_per_block()
@@ -184,10 +237,14 @@ fn max_tree(m: &mut ModuleBuilder, xs: &[Sig]) -> Result<Sig> {
 }
 
 /// `E_s = max_field - 127 - (m - 2)`, or the minimum for an all-zero block.
-fn shared_exponent(m: &mut ModuleBuilder, p: &BfpQuantParams, max_field: Sig) -> Result<Sig> {
+fn shared_exponent(
+    m: &mut ModuleBuilder,
+    p: &BfpQuantParams,
+    max_field: Sig,
+    offset: Sig,
+) -> Result<Sig> {
     let w = p.exp_bits; // >= 9: every binary32 block exponent fits
     let wide = m.zext(max_field, w)?;
-    let offset = m.lit(w, 125 + i128::from(p.mant_bits))?;
     let e = m.sub(wide, offset)?;
     let any = m.reduce_or(max_field)?;
     let min = m.lit(w, int::min_value(w, true))?;
@@ -202,6 +259,7 @@ fn mantissa(
     index: usize,
     el: &Element,
     max_field: Sig,
+    width: &Width,
     rnd: Option<Sig>,
 ) -> Result<Sig> {
     let mb = p.mant_bits;
@@ -215,6 +273,15 @@ fn mantissa(
     let top = m.slice(el.sig, 23, cut)?; // m - 1 + frac bits
     let low = m.slice(el.sig, cut - 1, 0)?;
     let distance = m.sub(max_field, el.field)?;
+    let distance = match width.extra_shift {
+        // A narrower mode drops (widest - width) more bits.
+        Some(extra) => {
+            let d = m.zext(distance, 9)?;
+            let x = m.zext(extra, 9)?;
+            m.add(d, x)?
+        }
+        None => distance,
+    };
     let shifted = m.shr(top, distance)?;
     let mag = match p.rounding {
         BfpRounding::Rz => {
@@ -253,12 +320,14 @@ fn mantissa(
             m.add(whole, carry)?
         }
     };
-    let qmax = m.lit(mb, (1i128 << (mb - 1)) - 1)?;
     let mag = if p.rounding == BfpRounding::Rz {
         mag // at most 2^(m-1) - 1 already
+    } else if p.modes.is_some() {
+        let over = m.lt(width.qmax, mag, false)?; // rounded up past the mode's limit
+        m.mux(over, width.qmax, mag)?
     } else {
         let over = m.msb(mag)?; // only 2^(m-1) can get here
-        m.mux(over, qmax, mag)?
+        m.mux(over, width.qmax, mag)?
     };
     let zero = m.zero(mb)?;
     let negated = m.sub(zero, mag)?;
