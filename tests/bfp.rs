@@ -1,26 +1,20 @@
 //! Block floating point units against their models: SPEC.md section 3's worked cases on
 //! the RTL itself, and property tests over parameters and random blocks.
 
-use lowbit_tests::{check_unit, emitted_files};
+use lowbit_tests::{check_unit, verilate};
 use model::bfp::{BfpAddParams, BfpQuantParams, BfpRounding};
 use model::iface::{get_field, set_field};
 use model::int;
 use model::UnitParams;
 use proptest::prelude::*;
-use sim::{cosim, CosimOptions, Verilated};
+use sim::{cosim, CosimOptions};
 
 /// Convert one block on the RTL (one beat, all lanes) and return `(e, q)`; the same
 /// stream is also co-simulated against the model.
 fn convert_on_rtl(p: BfpQuantParams, x: &[f32]) -> (i64, Vec<i64>) {
     assert_eq!(p.lanes(), p.block);
     let iface = p.interface();
-    let files = emitted_files(&p);
-    let sources: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    let dut =
-        Verilated::build(&sources, &p.module_name(), &iface).unwrap_or_else(|e| panic!("{e}"));
+    let dut = verilate(&p);
     // Beat 0: the block (rst = 0, in_valid = 1, x); beat 1: idle, outputs show it.
     let xw = iface.port("x").unwrap().words();
     let mut stimulus = vec![0u64; 2 * iface.in_words()];
@@ -203,13 +197,7 @@ fn bfp_add_exhaustive_n2_m4() {
             rnd_bits: 4,
             ..BfpAddParams::default()
         };
-        let files = emitted_files(&p);
-        let sources: Vec<(&str, &str)> = files
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .collect();
-        let dut = Verilated::build(&sources, &p.module_name(), &p.interface())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let dut = verilate(&p);
         let mut model = p.model().unwrap();
         let stimulus = add_exhaustive_stimulus(&p, &exps, 3);
         let stats = cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
@@ -245,13 +233,7 @@ fn bfp_add_worked_case_on_the_rtl() {
         0,
         0,
     ];
-    let files = emitted_files(&p);
-    let sources: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    let dut = Verilated::build(&sources, &p.module_name(), &p.interface())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let dut = verilate(&p);
     let mut out = vec![0u64; 6];
     dut.instance().unwrap().run(&stimulus, &mut out);
     assert_eq!(&out[3..], &[1, pack([4, -4, 2]), 1]);
@@ -281,16 +263,6 @@ proptest! {
     fn bfp_add_rtl_matches_model(p in add_params(), seed in any::<u64>()) {
         check_unit(p, seed, 3000).map_err(TestCaseError::fail)?;
     }
-}
-
-/// Build and load a unit.
-fn verilate<P: hdl::Generate>(p: &P) -> Verilated {
-    let files = emitted_files(p);
-    let sources: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    Verilated::build(&sources, &p.module_name(), &p.interface()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A mixed-mantissa converter (`--mant 6 --modes 4,6`) in 4-bit mode gives the outputs

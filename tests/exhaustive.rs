@@ -14,11 +14,12 @@
 //! accumulator in the same order and the walk's state tracking (the model's `mac_step`)
 //! holds whatever the depth.
 
-use lowbit_tests::{iverilog_compile, require, scratch, verilator_lint, yosys_synth_ice40};
+use lowbit_tests::{
+    iverilog_compile, require, scratch, verilate, verilator_lint, yosys_synth_ice40,
+};
 use model::int;
 use model::mac::{mac_step, Mac, MacIn, MacParams, Overflow};
 use model::UnitParams;
-use sim::Verilated;
 
 /// Beats per FFI call.
 const BATCH: usize = 1 << 20;
@@ -189,11 +190,7 @@ fn exhaustive(p: MacParams) {
     verilator_lint(&dir, &files, &top).unwrap();
     yosys_synth_ice40(&dir, &files, &top).unwrap();
     iverilog_compile(&dir, &files, &top).unwrap();
-    let sources: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    let dut = Verilated::build(&sources, &top, &p.interface()).unwrap_or_else(|e| panic!("{e}"));
+    let dut = verilate(&p);
     let mut rtl = dut.instance().unwrap_or_else(|e| panic!("{e}"));
     let mut walk = Walk::new(p);
     let (mut inputs, mut expected, mut got) = (Vec::new(), Vec::new(), Vec::new());

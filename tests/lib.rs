@@ -41,6 +41,16 @@ pub fn emitted_files<P: Generate>(p: &P) -> Vec<(String, String)> {
     design_files(&top, &header)
 }
 
+/// A unit's emitted Verilog, built and loaded with Verilator (cached).
+pub fn verilate<P: Generate>(p: &P) -> Verilated {
+    let files = emitted_files(p);
+    let sources: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    Verilated::build(&sources, &p.module_name(), &p.interface()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn write_files(dir: &Path, files: &[(String, String)]) -> Vec<PathBuf> {
     files
         .iter()
