@@ -5,6 +5,7 @@
 //! A unit's generator is an implementation of [`Generate`] on the unit's parameter type
 //! from `model`, next to that type's cycle model: the same value gives both.
 
+pub mod float;
 pub mod ir;
 pub mod units;
 pub mod verilog;

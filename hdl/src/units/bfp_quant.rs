@@ -188,17 +188,7 @@ fn collect(
         m.concat(&[x, older])?
     };
     m.drive_reg(held, shifted, Some(valid))?;
-    let count_bits = (32 - (beats - 1).leading_zeros()).max(1);
-    let count = m.reg("beat_count", count_bits, clk, Some((rst, 0)))?;
-    let final_count = m.lit(count_bits, i128::from(beats - 1))?;
-    let at_last = m.eq(count, final_count)?;
-    let one = m.lit(count_bits, 1)?;
-    let incremented = m.add(count, one)?;
-    let zero = m.zero(count_bits)?;
-    let count_next = m.mux(at_last, zero, incremented)?;
-    m.drive_reg(count, count_next, Some(valid))?;
-    let last = m.and(valid, at_last)?;
-    let last = m.name(last, "block_last")?;
+    let last = super::block_last(m, beats, clk, rst, valid)?;
     let block = m.concat(&[x, held])?;
     Ok((block, last))
 }
