@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
-use model::bfp::{BfpAddParams, BfpQuantParams};
+use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams};
 use model::mac::Overflow;
 
 use crate::synth::{self, Device, SynthArgs, SynthError, SynthReport};
@@ -70,6 +70,16 @@ enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Block dot product of two HBFP block streams: exact integer products and adder tree,
+    /// one binary32 conversion per block, binary32 accumulation with `clear`; lanes and
+    /// mixed mantissa as flags (SPEC.md section 3).
+    #[command(name = "bfp-dot", alias = "bfp_dot")]
+    BfpDot {
+        #[command(flatten)]
+        params: BfpDotParams,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Synthesize a unit for an iCE40 (Yosys, nextpnr-ice40, icepack) inside a 4-pin
     /// register wrapper and report LUTs, carries, flip-flops, DSPs and post-route Fmax.
     /// With MAC flags and no unit, the MAC (`gen synth --acc 32 --dsp`).
@@ -114,6 +124,14 @@ enum SynthUnit {
     BfpAdd {
         #[command(flatten)]
         params: BfpAddParams,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
+    /// The block dot product.
+    #[command(name = "bfp-dot", alias = "bfp_dot")]
+    BfpDot {
+        #[command(flatten)]
+        params: BfpDotParams,
         #[command(flatten)]
         synth: SynthArgs,
     },
@@ -181,6 +199,7 @@ where
         Some(Command::Mac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::BfpQuant { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::BfpAdd { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::BfpDot { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::Synth {
             unit,
             params,
@@ -192,6 +211,9 @@ where
                 synth_unit(&params, &synth, stdout, stderr)
             }
             Some(SynthUnit::BfpAdd { params, synth }) => {
+                synth_unit(&params, &synth, stdout, stderr)
+            }
+            Some(SynthUnit::BfpDot { params, synth }) => {
                 synth_unit(&params, &synth, stdout, stderr)
             }
         },
