@@ -5,7 +5,10 @@
 #   make synth [ACC=12] [IN=8] [DEVICE=up5k|hx8k] [DSP=1] [REF=1] [PIPELINE=0]
 #                                  iCE40 synthesis, place and route, bitstream, report
 #   make bench                     co-simulation throughput, exhaustive-check time,
-#                                  synthesis table (acc 12/32, with/without DSP, vs hand-written)
+#                                  synthesis table (acc 12/32, with/without DSP, vs hand-written),
+#                                  and the density table (make density)
+#   make density                   HBFP block dot products vs the integer MAC: LUTs, Fmax,
+#                                  MACs per cycle per LUT (build/density.md; tens of minutes)
 #   make lint                      rustfmt and clippy, as CI expects them
 #   make tools                     only install the external tools
 
@@ -23,7 +26,7 @@ PIPELINE ?= 0
 DSP ?= 0
 REF ?= 0
 
-.PHONY: all setup test tools synth bench lint clean
+.PHONY: all setup test tools synth bench density lint clean
 
 all: test
 
@@ -59,6 +62,12 @@ bench: tools
 	$(CARGO) run --release -q -p sim --example cosim_bench
 	$(CARGO) test --release -q -p lowbit-tests --test exhaustive -- --nocapture --test-threads 1
 	$(CARGO) run --release -q -p gen -- synth-table
+	@mkdir -p build
+	$(CARGO) run --release -q -p gen -- density --output build/density.md
+
+density: tools
+	@mkdir -p build
+	$(CARGO) run --release -q -p gen -- density --output build/density.md
 
 lint:
 	$(CARGO) fmt --all -- --check

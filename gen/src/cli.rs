@@ -92,6 +92,18 @@ enum Command {
         #[command(flatten)]
         synth: SynthArgs,
     },
+    /// Arithmetic density of block floating point: synthesize `bfp_dot` for n in 8, 16,
+    /// 32 and m in 4, 6, 8 (one block per cycle), the mixed 4/6 unit, and the integer MAC
+    /// (acc 12 and 32), and tabulate LUTs, Fmax and multiply-accumulates per cycle per
+    /// LUT. UP5K, or HX8K for designs the UP5K cannot hold. Takes tens of minutes.
+    Density {
+        /// Also write the table (Markdown) to FILE.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Only the smallest rows (n = 8 and 16 at m = 4, the mixed unit, the MAC).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Synthesize the comparison table on the UP5K: the generated MAC against the
     /// hand-written reference, accumulators of 12 and 32 bits, with and without DSPs.
     SynthTable {
@@ -218,6 +230,9 @@ where
             }
         },
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
+        Some(Command::Density { output, quick }) => {
+            density_table(output.as_deref(), quick, stdout, stderr)
+        }
         None => emit_unit(&cli.mac, &cli.out, &command_line, stdout),
     };
     match result {
@@ -478,6 +493,153 @@ fn synth_table(
     table += "\nLUTs, carries, FFs and DSPs: the unit synthesized alone (Yosys 0.23 synth_ice40). \
               LCs and Fmax: unit inside the 4-pin wrapper after nextpnr-ice40 place and route \
               on the iCE40 UP5K (SG48), seed 1.\n";
+    if let Some(path) = output {
+        write_atomically(path, table.as_bytes())?;
+    }
+    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })
+}
+
+/// One row of the density table: a design, its multiply-accumulates per cycle, and its
+/// flow result.
+struct DensityRow {
+    label: String,
+    macs_per_cycle: u32,
+    report: SynthReport,
+}
+
+/// Run the flow on the UP5K; if that fails (a design too large for its 5280 cells), on
+/// the HX8K.
+fn flow_up5k_or_hx8k<P: Generate>(
+    params: &P,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
+    let mut args = SynthArgs {
+        device: Device::Up5k,
+        dsp: false,
+        freq: 100.0,
+        seed: 1,
+        out: None,
+        reference: false,
+        json: None,
+    };
+    match run_unit_flow(params, &args, stderr) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            let _ = writeln!(
+                stderr,
+                "[density] {} did not fit or route on the UP5K ({}); trying the HX8K",
+                params.module_name(),
+                e.message.lines().next().unwrap_or("")
+            );
+            args.device = Device::Hx8k;
+            run_unit_flow(params, &args, stderr)
+        }
+    }
+}
+
+/// The arithmetic-density table of issue #3: HBFP block dot products against the
+/// integer MAC, multiply-accumulates per cycle per LUT.
+fn density_table(
+    output: Option<&Path>,
+    quick: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut rows = Vec::new();
+    for acc_bits in [12, 32] {
+        let mac = MacParams {
+            acc_bits,
+            ..MacParams::default()
+        };
+        rows.push(DensityRow {
+            label: format!("int8 MAC, acc {acc_bits} sat"),
+            macs_per_cycle: 1,
+            report: flow_up5k_or_hx8k(&mac, stderr)?,
+        });
+    }
+    let shapes: &[(u32, u32)] = if quick {
+        &[(8, 4), (16, 4)]
+    } else {
+        &[
+            (8, 4),
+            (8, 6),
+            (8, 8),
+            (16, 4),
+            (16, 6),
+            (16, 8),
+            (32, 4),
+            (32, 6),
+            (32, 8),
+        ]
+    };
+    let mut dots: Vec<(String, BfpDotParams)> = shapes
+        .iter()
+        .map(|&(block, mant_bits)| {
+            (
+                format!("HBFP{mant_bits} dot, n {block}"),
+                BfpDotParams {
+                    block,
+                    mant_bits,
+                    ..BfpDotParams::default()
+                },
+            )
+        })
+        .collect();
+    dots.push((
+        "HBFP4/6 mixed dot, n 16".to_string(),
+        BfpDotParams {
+            block: 16,
+            mant_bits: 6,
+            modes: Some("4,6".parse().expect("valid modes")),
+            ..BfpDotParams::default()
+        },
+    ));
+    for (label, p) in dots {
+        let _ = writeln!(stderr, "[density] {label}: {}", p.module_name());
+        rows.push(DensityRow {
+            label,
+            macs_per_cycle: p.lanes(),
+            report: flow_up5k_or_hx8k(&p, stderr)?,
+        });
+    }
+    let base = &rows[0];
+    let base_per_lut = f64::from(base.macs_per_cycle) / base.report.unit.luts.max(1) as f64;
+    let base_per_lut_s = base_per_lut * base.report.fmax_mhz;
+    let mut table = String::from(
+        "| design | module | device | LUTs | carries | FFs | LCs | Fmax MHz | MAC/cycle \
+         | MAC/cycle per 1k LUTs | vs int8 MAC | GMAC/s | vs int8 MAC (MAC/s per LUT) |\n\
+         | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for r in &rows {
+        let luts = r.report.unit.luts.max(1) as f64;
+        let per_lut = f64::from(r.macs_per_cycle) / luts;
+        let gmacs = f64::from(r.macs_per_cycle) * r.report.fmax_mhz / 1000.0;
+        table += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.2} | {:.2}x | {:.3} | {:.2}x |\n",
+            r.label,
+            r.report.design,
+            r.report.device.name(),
+            r.report.unit.luts,
+            r.report.unit.carries,
+            r.report.unit.ffs,
+            r.report.logic_cells.0,
+            r.report.fmax_mhz,
+            r.macs_per_cycle,
+            1000.0 * per_lut,
+            per_lut / base_per_lut,
+            gmacs,
+            per_lut * r.report.fmax_mhz / base_per_lut_s,
+        );
+    }
+    table += "\nOne block (n element products) per cycle for bfp_dot (lanes = n), one product per \
+              cycle for the MAC. LUTs, carries, FFs: the unit alone (Yosys 0.23 synth_ice40, no \
+              DSPs); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40 place and route, \
+              seed 1. \"vs int8 MAC\" compares with the first row. The FP32 and bfloat16 \
+              accumulator baselines come with the fpacc unit (issue #5) and are not in this \
+              table yet.\n";
     if let Some(path) = output {
         write_atomically(path, table.as_bytes())?;
     }

@@ -58,7 +58,7 @@ impl Device {
         workspace().join("constraints").join(name)
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Device::Up5k => "up5k",
             Device::Hx8k => "hx8k",

@@ -303,6 +303,37 @@ fn bfp_add_subcommand() {
 }
 
 #[test]
+fn bfp_dot_subcommand() {
+    let o = gen(&[
+        "bfp-dot", "--block", "16", "--lanes", "4", "--mant", "6", "--modes", "4,6",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(v.contains("module bfp_dot_n16_m6_e10_l4_modes4_6 ("), "{v}");
+    for port in [
+        "input  wire [23:0] qa,",
+        "input  wire        mode,",
+        "output wire [31:0] acc,",
+        "output wire        uf,",
+    ] {
+        assert!(v.contains(port), "{port} in {v}");
+    }
+    assert_usage_errors(&[
+        (&["bfp-dot", "--block", "65"], &["--block", "1..=64"]),
+        (&["bfp-dot", "--mant", "9"], &["--mant", "2..=8"]),
+        (
+            &["bfp-dot", "--block", "12", "--lanes", "5"],
+            &["--lanes", "1, 2, 3, 4, 6, 12"],
+        ),
+        (
+            &["bfp-dot", "--mant", "4", "--modes", "4,6"],
+            &["--modes", "--mant 4"],
+        ),
+        (&["bfp-dot", "--exp-bits", "17"], &["--exp-bits", "2..=16"]),
+    ]);
+}
+
+#[test]
 fn synth_reference_is_only_for_the_mac() {
     assert_usage_errors(&[
         (

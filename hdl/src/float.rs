@@ -238,9 +238,25 @@ pub fn add(
     let distance = m.sub(big_field, small_field)?;
 
     m.note("Align the smaller significand: guard, round and sticky bits.");
+    // Shifts of p + 3 or more all leave only a sticky bit: clamp the distance so the
+    // shifter has just enough stages.
+    let limit = p + 3;
+    let dw = count_bits(limit);
+    let distance = if e > dw {
+        let cap = m.lit(e, limit.into())?;
+        let far = m.lt(cap, distance, false)?;
+        let near = m.slice(distance, dw - 1, 0)?;
+        let cap = m.lit(dw, limit.into())?;
+        let high = m.slice(distance, e - 1, dw)?;
+        m.discard(high, &format!("{tag}_far_distance"))?; // covered by `far`
+        m.mux(far, cap, near)?
+    } else {
+        distance
+    };
     let three = m.zero(3)?;
     let small_ext = m.concat(&[small_sig, three])?; // p + 3 bits
     let shifted = m.shr(small_ext, distance)?;
+    // Sticky: any bit below the shift distance.
     let ones = m.lit(p + 3, (1i128 << (p + 3)) - 1)?;
     let kept_mask = m.shl(ones, distance)?;
     let lost_mask = m.not(kept_mask)?;
