@@ -302,6 +302,32 @@ fn bfp_add_subcommand() {
     ]);
 }
 
+/// Every unit's Verilog is byte-for-byte the same on every run.
+#[test]
+fn every_unit_is_deterministic() {
+    for args in [
+        &[
+            "bfp-quant",
+            "--block",
+            "8",
+            "--rounding",
+            "sr",
+            "--lanes",
+            "2",
+        ][..],
+        &["bfp-add", "--block", "4", "--mant", "6"],
+        &[
+            "bfp-dot", "--block", "8", "--lanes", "4", "--mant", "6", "--modes", "4,6",
+        ],
+        &["mac", "--unsigned", "--overflow", "wrap"],
+    ] {
+        let (a, b) = (gen(args), gen(args));
+        assert_eq!(a.status.code(), Some(0), "{args:?}: {}", text(&a.stderr));
+        assert!(!a.stdout.is_empty());
+        assert_eq!(a.stdout, b.stdout, "{args:?}");
+    }
+}
+
 #[test]
 fn bfp_dot_subcommand() {
     let o = gen(&[
