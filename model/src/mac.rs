@@ -146,12 +146,27 @@ pub fn mac_step(
     a: i128,
     b: i128,
 ) -> (i128, bool) {
+    accumulate(acc, ovf, clear, a * b, p.acc_bits, p.signed, p.overflow)
+}
+
+/// One accumulator step shared by the integer accumulators (`mac`, `lns_mac`):
+/// `s = (clear ? 0 : acc) + term` exactly, then the policy into `acc_bits` bits; the
+/// sticky flag restarts on `clear` and records any `s` outside the range.
+pub fn accumulate(
+    acc: i128,
+    ovf: bool,
+    clear: bool,
+    term: i128,
+    acc_bits: u32,
+    signed: bool,
+    overflow: Overflow,
+) -> (i128, bool) {
     let base = if clear { 0 } else { acc };
-    let s = base + a * b;
-    let out_of_range = !int::fits(s, p.acc_bits, p.signed);
-    let next = match p.overflow {
-        Overflow::Saturate => int::saturate(s, p.acc_bits, p.signed),
-        Overflow::Wrap => int::wrap(s, p.acc_bits, p.signed),
+    let s = base + term;
+    let out_of_range = !int::fits(s, acc_bits, signed);
+    let next = match overflow {
+        Overflow::Saturate => int::saturate(s, acc_bits, signed),
+        Overflow::Wrap => int::wrap(s, acc_bits, signed),
     };
     (next, (ovf && !clear) || out_of_range)
 }

@@ -9,6 +9,8 @@
 //!    (unsigned) upwards are all copies of the sign (or all zero);
 //! 5. policy: wrap keeps the low `A` bits; saturate picks the limit on the sum's side;
 //! 6. state: `acc`, the sticky `ovf` and `out_valid`, loaded on a valid beat.
+//!
+//! Stages 3 to 6 are [`accumulator`], shared with `lns_mac`.
 
 use model::mac::{MacParams, Overflow};
 
@@ -54,21 +56,19 @@ impl Generate for MacParams {
             prod = m.register("prod_2", prod, clk, None, None)?;
         }
 
-        m.note("Stage 3: accumulator state.");
-        let acc = m.reg("acc_q", self.acc_bits, clk, Some((rst, 0)))?;
-        let ovf = m.reg("ovf_q", 1, clk, Some((rst, 0)))?;
-        let sum = exact_sum(&mut m, self, acc, clear, prod)?;
-        let (next, in_range) = apply_policy(&mut m, self, sum)?;
-        m.drive_reg(acc, next, Some(valid))?;
-
-        m.note("Stage 6: sticky overflow flag and out_valid.");
-        let kept = m.not(clear)?;
-        let kept = m.and(ovf, kept)?;
-        let out_of_range = m.not(in_range)?;
-        let ovf_next = m.or(kept, out_of_range)?;
-        let ovf_next = m.name(ovf_next, "ovf_next")?;
-        m.drive_reg(ovf, ovf_next, Some(valid))?;
-        let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
+        let (acc, ovf, out_valid) = accumulator(
+            &mut m,
+            Accumulator {
+                clk,
+                rst,
+                valid,
+                clear,
+                term: prod,
+                acc_bits: self.acc_bits,
+                signed: self.signed,
+                overflow: self.overflow,
+            },
+        )?;
 
         m.drive_output("acc", acc)?;
         m.drive_output("ovf", ovf)?;
@@ -98,24 +98,63 @@ fn describe(m: &mut ModuleBuilder, p: &MacParams) {
 }
 
 /// `(clear ? 0 : acc) + prod`, exact.
-fn exact_sum(m: &mut ModuleBuilder, p: &MacParams, acc: Sig, clear: Sig, prod: Sig) -> Result<Sig> {
-    m.note("Stage 4: exact sum (clear ? 0 : acc) + prod, one bit wider than either addend.");
-    let zero = m.zero(p.acc_bits)?;
-    let base = m.mux(clear, zero, acc)?;
+/// The accumulator stage shared by the integer accumulators (`mac`, `lns_mac`), the RTL
+/// of `model::mac::accumulate`.
+pub(crate) struct Accumulator {
+    pub clk: Sig,
+    pub rst: Sig,
+    pub valid: Sig,
+    pub clear: Sig,
+    /// The exact addend (product or term), two's complement if `signed`.
+    pub term: Sig,
+    pub acc_bits: u32,
+    pub signed: bool,
+    pub overflow: Overflow,
+}
+
+/// Accumulator and sticky flag registers, loaded on valid beats, and `out_valid` one
+/// cycle later. Returns `(acc, ovf, out_valid)`.
+pub(crate) fn accumulator(m: &mut ModuleBuilder, a: Accumulator) -> Result<(Sig, Sig, Sig)> {
+    m.note("Accumulator: state.");
+    let acc = m.reg("acc_q", a.acc_bits, a.clk, Some((a.rst, 0)))?;
+    let ovf = m.reg("ovf_q", 1, a.clk, Some((a.rst, 0)))?;
+    let sum = exact_sum(m, &a, acc)?;
+    let (next, in_range) = apply_policy(m, &a, sum)?;
+    m.drive_reg(acc, next, Some(a.valid))?;
+
+    m.note("Accumulator: sticky overflow flag and out_valid.");
+    let kept = m.not(a.clear)?;
+    let kept = m.and(ovf, kept)?;
+    let out_of_range = m.not(in_range)?;
+    let ovf_next = m.or(kept, out_of_range)?;
+    let ovf_next = m.name(ovf_next, "ovf_next")?;
+    m.drive_reg(ovf, ovf_next, Some(a.valid))?;
+    let out_valid = m.register("out_valid_q", a.valid, a.clk, Some(a.rst), None)?;
+    Ok((acc, ovf, out_valid))
+}
+
+/// Width of the exact sum `base + term`: one bit more than the wider addend.
+fn sum_bits(a: &Accumulator) -> u32 {
+    a.acc_bits.max(a.term.width()) + 1
+}
+
+fn exact_sum(m: &mut ModuleBuilder, a: &Accumulator, acc: Sig) -> Result<Sig> {
+    m.note("Accumulator: exact sum (clear ? 0 : acc) + term, one bit wider than either addend.");
+    let zero = m.zero(a.acc_bits)?;
+    let base = m.mux(a.clear, zero, acc)?;
     let base = m.name(base, "base")?;
-    let w = p.sum_bits();
-    let base_x = m.ext(base, w, p.signed)?;
+    let w = sum_bits(a);
+    let base_x = m.ext(base, w, a.signed)?;
     let base_x = m.name(base_x, "base_x")?;
-    let prod_x = m.ext(prod, w, p.signed)?;
-    let prod_x = m.name(prod_x, "prod_x")?;
-    let sum = m.add(base_x, prod_x)?;
+    let term_x = m.ext(a.term, w, a.signed)?;
+    let term_x = m.name(term_x, "term_x")?;
+    let sum = m.add(base_x, term_x)?;
     m.name(sum, "sum")
 }
 
-/// The accumulator's next value and whether the exact sum was in range.
-fn apply_policy(m: &mut ModuleBuilder, p: &MacParams, sum: Sig) -> Result<(Sig, Sig)> {
-    let (w, a) = (p.sum_bits(), p.acc_bits);
-    m.note("Stage 5: range check and overflow policy.");
+fn apply_policy(m: &mut ModuleBuilder, p: &Accumulator, sum: Sig) -> Result<(Sig, Sig)> {
+    let (w, a) = (sum_bits(p), p.acc_bits);
+    m.note("Accumulator: range check and overflow policy.");
     let in_range = if p.signed {
         // In range iff bits [w-1 : a-1] are all ones or all zeros.
         let top = m.slice(sum, w - 1, a - 1)?;
@@ -165,12 +204,12 @@ mod tests {
             v.contains("wire [15:0] prod = $signed(a) * $signed(b);"),
             "{v}"
         );
-        assert!(v.contains("wire [16:0] sum = base_x + prod_x;"), "{v}");
+        assert!(v.contains("wire [16:0] sum = base_x + term_x;"), "{v}");
         assert!(
-            v.contains("\n    // Stage 4: exact sum"),
+            v.contains("\n    // Accumulator: exact sum"),
             "stage notes: {v}"
         );
-        assert!(v.contains("wire [16:0] prod_x = {prod[15], prod};"), "{v}");
+        assert!(v.contains("wire [16:0] term_x = {prod[15], prod};"), "{v}");
         assert!(
             v.contains("wire [11:0] limit = sum_negative ? 12'h800 : 12'h7ff;"),
             "{v}"
