@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams};
+use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::Overflow;
 
 use crate::synth::{self, Device, SynthArgs, SynthError, SynthReport};
@@ -77,6 +78,24 @@ enum Command {
     BfpDot {
         #[command(flatten)]
         params: BfpDotParams,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Log-domain (LNS) multiplier: sign xor and exact exponent-code add of two
+    /// (sign, zero, exponent) codes; combinational (SPEC.md section 4).
+    #[command(name = "lns-mul", alias = "lns_mul")]
+    LnsMul {
+        #[command(flatten)]
+        params: LnsMulParams,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// LNS multiply-accumulate: log-domain product, 2^F-entry table to linear, shift,
+    /// signed A-bit accumulator with the MAC's saturate|wrap policy (SPEC.md section 4).
+    #[command(name = "lns-mac", alias = "lns_mac")]
+    LnsMac {
+        #[command(flatten)]
+        params: LnsMacParams,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -147,6 +166,22 @@ enum SynthUnit {
         #[command(flatten)]
         synth: SynthArgs,
     },
+    /// The log-domain multiplier.
+    #[command(name = "lns-mul", alias = "lns_mul")]
+    LnsMul {
+        #[command(flatten)]
+        params: LnsMulParams,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
+    /// The LNS multiply-accumulate.
+    #[command(name = "lns-mac", alias = "lns_mac")]
+    LnsMac {
+        #[command(flatten)]
+        params: LnsMacParams,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
 }
 
 /// Where the outputs go.
@@ -212,6 +247,8 @@ where
         Some(Command::BfpQuant { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::BfpAdd { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::BfpDot { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::LnsMul { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::LnsMac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::Synth {
             unit,
             params,
@@ -226,6 +263,12 @@ where
                 synth_unit(&params, &synth, stdout, stderr)
             }
             Some(SynthUnit::BfpDot { params, synth }) => {
+                synth_unit(&params, &synth, stdout, stderr)
+            }
+            Some(SynthUnit::LnsMul { params, synth }) => {
+                synth_unit(&params, &synth, stdout, stderr)
+            }
+            Some(SynthUnit::LnsMac { params, synth }) => {
                 synth_unit(&params, &synth, stdout, stderr)
             }
         },

@@ -320,6 +320,7 @@ fn every_unit_is_deterministic() {
             "bfp-dot", "--block", "8", "--lanes", "4", "--mant", "6", "--modes", "4,6",
         ],
         &["mac", "--unsigned", "--overflow", "wrap"],
+        &["lns-mac", "--exp-min", "-5"],
     ] {
         let (a, b) = (gen(args), gen(args));
         assert_eq!(a.status.code(), Some(0), "{args:?}: {}", text(&a.stderr));
@@ -356,6 +357,46 @@ fn bfp_dot_subcommand() {
             &["--modes", "--mant 4"],
         ),
         (&["bfp-dot", "--exp-bits", "17"], &["--exp-bits", "2..=16"]),
+    ]);
+}
+
+#[test]
+fn lns_subcommands() {
+    let o = gen(&["lns-mul", "--exp-bits", "8"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(v.contains("module lns_mul_k8 ("), "{v}");
+    assert!(v.contains("output wire [8:0] e"), "{v}");
+    let o = gen(&[
+        "lns-mac",
+        "--frac-bits",
+        "3",
+        "--table-bits",
+        "10",
+        "--acc",
+        "20",
+        "--overflow",
+        "wrap",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(v.contains("module lns_mac_k6_f3_t10_acc20_wrap ("), "{v}");
+    assert!(v.contains("output wire [19:0] acc,"), "{v}");
+    assert_usage_errors(&[
+        (&["lns-mul", "--exp-bits", "17"], &["--exp-bits", "2..=16"]),
+        (
+            &["lns-mul", "--exp-bits", "3", "--frac-bits", "4"],
+            &["--frac-bits", "at most --exp-bits 3"],
+        ),
+        (
+            &["lns-mac", "--table-bits", "4", "--frac-bits", "4"],
+            &["--frac-bits", "below --table-bits 4"],
+        ),
+        (&["lns-mac", "--acc", "65"], &["--acc", "2..=64"]),
+        (
+            &["lns-mac", "--exp-min", "100000"],
+            &["--exp-min", "-65536..=65536"],
+        ),
     ]);
 }
 

@@ -11,6 +11,7 @@ pub mod bfp;
 pub mod float;
 pub mod iface;
 pub mod int;
+pub mod lns;
 pub mod mac;
 pub mod unit;
 

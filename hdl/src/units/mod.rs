@@ -4,6 +4,8 @@
 pub mod bfp_add;
 pub mod bfp_dot;
 pub mod bfp_quant;
+pub mod lns_mac;
+pub mod lns_mul;
 pub mod mac;
 
 use crate::ir::{ModuleBuilder, Result, Sig};

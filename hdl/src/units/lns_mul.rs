@@ -1,0 +1,38 @@
+//! RTL of the log-domain multiplier `lns_mul` (SPEC.md section 4; the model is
+//! `model::lns::mul`): sign xor, exact exponent-code add, canonical zero. Combinational.
+
+use model::lns::LnsMulParams;
+
+use crate::ir::Result;
+use crate::{start_unit, Generate, Module};
+
+impl Generate for LnsMulParams {
+    fn rtl(&self) -> Result<Module> {
+        let (mut m, io) = start_unit(self)?;
+        let k = self.exp_bits;
+        m.comment(format!(
+            "LNS multiplier: {k}-bit exponent codes ({} fractional bits, code 0 = 2^({}/2^{})),",
+            self.frac_bits,
+            self.exp_min(),
+            self.frac_bits
+        ));
+        m.comment(format!(
+            "product code e = ea + eb ({} bits, offset doubled), s = sa ^ sb; a zero operand",
+            k + 1
+        ));
+        m.comment(
+            "gives the canonical zero (z = 1, s = 0, e = 0). Combinational (SPEC.md section 4).",
+        );
+        let z = m.or(io["za"], io["zb"])?;
+        let nonzero = m.not(z)?;
+        let sign = m.xor(io["sa"], io["sb"])?;
+        let s = m.and(sign, nonzero)?;
+        let sum = m.add_exact(io["ea"], io["eb"], false)?;
+        let zero = m.zero(k + 1)?;
+        let e = m.mux(z, zero, sum)?;
+        m.drive_output("s", s)?;
+        m.drive_output("z", z)?;
+        m.drive_output("e", e)?;
+        m.finish()
+    }
+}

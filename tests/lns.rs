@@ -1,0 +1,162 @@
+//! Log-domain units against their models (SPEC.md section 4).
+
+use lowbit_tests::{check_unit, verilate};
+use model::lns::{exp2_table, LnsMacParams, LnsMulParams};
+use model::mac::Overflow;
+use model::UnitParams;
+use num_bigint::BigUint;
+use proptest::prelude::*;
+use sim::{cosim, CosimOptions};
+
+/// Every pair of codes with 8-bit exponents: (sign, zero, exponent) x (sign, zero,
+/// exponent), 2^20 beats, RTL against model.
+#[test]
+fn lns_mul_exhaustive_8_bit_exponents() {
+    let p = LnsMulParams {
+        exp_bits: 8,
+        frac_bits: 3,
+        exp_min: None,
+    };
+    let mut stimulus = Vec::with_capacity(6 << 20);
+    for a in 0..1u64 << 10 {
+        for b in 0..1u64 << 10 {
+            stimulus.extend([a & 1, a >> 1 & 1, a >> 2, b & 1, b >> 1 & 1, b >> 2]);
+        }
+    }
+    let dut = verilate(&p);
+    let mut model = p.model().unwrap();
+    let stats = cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stats.beats, 1 << 20);
+    // Spot check of the RTL's own outputs: (+, 200) x (-, 100) = (-, 300).
+    let mut out = [0u64; 3];
+    dut.instance()
+        .unwrap()
+        .run(&[0, 0, 200, 1, 0, 100], &mut out);
+    assert_eq!(out, [1, 0, 300]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, max_shrink_iters: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn lns_mul_rtl_matches_model(k in 2u32..=16, f in 0u32..=8, seed in any::<u64>()) {
+        let p = LnsMulParams { exp_bits: k, frac_bits: f.min(k), exp_min: None };
+        check_unit(p, seed, 2000).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// Every table the CLI accepts (F in 0..=8, L in 2..=24, F < L), every entry, checked with exact
+/// integers: entry `t` of `j` is `RNE(x)` for `x = 2^(L-1 + j/2^F)` iff
+/// `(2t-1)^(2^F) < (2x)^(2^F) = 2^(L*2^F + j) < (2t+1)^(2^F)` (no ties: `x` is an integer
+/// or irrational).
+#[test]
+fn table_constants_are_exactly_rounded() {
+    let mut checked = 0;
+    for f in 0..=8u32 {
+        let n = 1u32 << f;
+        for l in (f + 1).max(2)..=24u32 {
+            for (j, t) in exp2_table(f, l).iter().enumerate() {
+                let two_x = BigUint::from(1u32) << (l * n + j as u32) as usize;
+                let below = BigUint::from(2 * t - 1).pow(n);
+                let above = BigUint::from(2 * t + 1).pow(n);
+                assert!(below < two_x && two_x < above, "F={f} L={l} j={j}: {t}");
+                assert!(*t < 1 << l, "F={f} L={l} j={j}: {t} fits L bits");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 8677);
+    // Independently computed by hand: 2^(1/4) * 128 = 152.2, 2^(3/4) * 2^15 = 55109.3.
+    assert_eq!(exp2_table(2, 8)[1], 152);
+    assert_eq!(exp2_table(2, 16)[3], 55109);
+}
+
+/// Code pairs for a small `lns_mac`: every (sign, zero, exponent) x (sign, zero,
+/// exponent) with 4-bit exponents (2^12 pairs), first each under `clear` (the term alone
+/// through the policy), then each added to the running accumulator, RTL against model.
+#[test]
+fn lns_mac_exhaustive_code_pairs() {
+    for (overflow, exp_min) in [(Overflow::Saturate, None), (Overflow::Wrap, Some(-3))] {
+        {
+            let p = LnsMacParams {
+                exp_bits: 4,
+                frac_bits: 1,
+                exp_min,
+                table_bits: 4,
+                acc_bits: 8,
+                overflow,
+            };
+            let mut stimulus = Vec::new();
+            for clear in [1, 0] {
+                for a in 0..1u64 << 6 {
+                    for b in 0..1u64 << 6 {
+                        stimulus.extend([0, 1, clear, a & 1, a >> 1 & 1, a >> 2]);
+                        stimulus.extend([b & 1, b >> 1 & 1, b >> 2]);
+                    }
+                }
+            }
+            let dut = verilate(&p);
+            let mut model = p.model().unwrap();
+            let stats = cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+                .unwrap_or_else(|e| panic!("{p:?}: {e}"));
+            assert_eq!(stats.beats, 2 << 12);
+        }
+    }
+}
+
+/// A worked LNS MAC case on the RTL: 2^0.5 * 2^1 + (-2^0 * 2^0) with K = 4, F = 1, L = 4,
+/// e_min = -8: 22 - 8 = 14 units of 2^-3, that is 1.75.
+#[test]
+fn lns_mac_worked_case_on_the_rtl() {
+    let p = LnsMacParams {
+        exp_bits: 4,
+        frac_bits: 1,
+        table_bits: 4,
+        acc_bits: 8,
+        ..LnsMacParams::default()
+    };
+    // rst, in_valid, clear, sa, za, ea, sb, zb, eb
+    let stimulus = [
+        [0, 1, 1, 0, 0, 9, 0, 0, 10],
+        [0, 1, 0, 1, 0, 8, 0, 0, 8],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ]
+    .concat();
+    let dut = verilate(&p);
+    let mut out = [0u64; 9];
+    dut.instance().unwrap().run(&stimulus, &mut out);
+    assert_eq!(&out[3..], &[22, 0, 1, 14, 0, 1]);
+}
+
+fn mac_params() -> impl Strategy<Value = LnsMacParams> {
+    (
+        2u32..=10,
+        0u32..=6,
+        prop::option::of(-600i32..600),
+        2u32..=16,
+        2u32..=40,
+        any::<bool>(),
+    )
+        .prop_map(|(k, f, exp_min, l, a, wrap)| LnsMacParams {
+            exp_bits: k,
+            frac_bits: f.min(k).min(l - 1),
+            exp_min,
+            table_bits: l,
+            acc_bits: a,
+            overflow: if wrap {
+                Overflow::Wrap
+            } else {
+                Overflow::Saturate
+            },
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, max_shrink_iters: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn lns_mac_rtl_matches_model(p in mac_params(), seed in any::<u64>()) {
+        check_unit(p, seed, 3000).map_err(TestCaseError::fail)?;
+    }
+}
