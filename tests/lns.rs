@@ -1,6 +1,7 @@
 //! Log-domain units against their models (SPEC.md section 4).
 
 use lowbit_tests::{check_unit, verilate};
+use model::expq::ExpqDotParams;
 use model::lns::{exp2_table, LnsMacParams, LnsMulParams};
 use model::mac::Overflow;
 use model::UnitParams;
@@ -158,5 +159,72 @@ proptest! {
     #[test]
     fn lns_mac_rtl_matches_model(p in mac_params(), seed in any::<u64>()) {
         check_unit(p, seed, 3000).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// SPEC.md section 4's worked case on the RTL: b = 2, weights (+,1), (-,2), (+,0) with
+/// activations (+,2), (+,0), (+,1): counters c3 = +1, c2 = -1, c1 = +1, y = 8 - 4 + 2 = 6.
+#[test]
+fn expq_dot_worked_case_on_the_rtl() {
+    let p = ExpqDotParams {
+        frac_bits: 0,
+        k_max: 3,
+        ..ExpqDotParams::default()
+    };
+    // rst, in_valid, flush, sw, zw, ew, sa, za, ea; the last pair comes with flush.
+    let mut stimulus = vec![
+        [0, 1, 0, 0, 0, 1, 0, 0, 2],
+        [0, 1, 0, 1, 0, 2, 0, 0, 0],
+        [0, 1, 1, 0, 0, 0, 0, 0, 1],
+    ]
+    .concat();
+    stimulus.extend([0u64; 9 * 17]);
+    let beats = stimulus.len() / 9;
+    let dut = verilate(&p);
+    let mut out = vec![0u64; 2 * beats];
+    dut.instance().unwrap().run(&stimulus, &mut out);
+    // 15 counters walked after the flush beat (beat 2): y valid in beat 2 + 16.
+    let valid: Vec<usize> = (0..beats).filter(|b| out[2 * b + 1] == 1).collect();
+    assert_eq!(valid, vec![18]);
+    assert_eq!(out[2 * 18], 6);
+    assert_eq!(out[2 * 19], 6, "y holds");
+    let mut model = p.model().unwrap();
+    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn expq_params() -> impl Strategy<Value = ExpqDotParams> {
+    let base = prop::sample::select(vec!["2", "1.5", "1.1892", "3", "1.25", "16"]);
+    (
+        1u32..=4,
+        base,
+        -6i32..=3,
+        0u32..=12,
+        1u32..=300,
+        any::<bool>(),
+    )
+        .prop_map(|(exp_bits, base, exp_min, frac_bits, k_max, wider)| {
+            let mut p = ExpqDotParams {
+                exp_bits,
+                base: base.parse().unwrap(),
+                exp_min,
+                frac_bits,
+                k_max,
+                out_bits: None,
+            };
+            if wider {
+                p.out_bits = Some((p.min_out_bits() + 3).min(96));
+            }
+            p
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, max_shrink_iters: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn expq_dot_rtl_matches_model(p in expq_params(), seed in any::<u64>()) {
+        prop_assume!(p.validate().is_ok());
+        check_unit(p, seed, 4000).map_err(TestCaseError::fail)?;
     }
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams};
+use model::expq::ExpqDotParams;
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::Overflow;
 
@@ -96,6 +97,16 @@ enum Command {
     LnsMac {
         #[command(flatten)]
         params: LnsMacParams,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// DNA-TEQ exponent-domain dot product: one signed counter per exponent sum, then a
+    /// flush walks them and accumulates c_k * RNE(b^k * 2^F) for any base b (SPEC.md
+    /// section 4).
+    #[command(name = "expq-dot", alias = "expq_dot")]
+    ExpqDot {
+        #[command(flatten)]
+        params: ExpqDotParams,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -182,6 +193,14 @@ enum SynthUnit {
         #[command(flatten)]
         synth: SynthArgs,
     },
+    /// The DNA-TEQ exponent-domain dot product.
+    #[command(name = "expq-dot", alias = "expq_dot")]
+    ExpqDot {
+        #[command(flatten)]
+        params: ExpqDotParams,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
 }
 
 /// Where the outputs go.
@@ -249,6 +268,7 @@ where
         Some(Command::BfpDot { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::LnsMul { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::LnsMac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::ExpqDot { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::Synth {
             unit,
             params,
@@ -269,6 +289,9 @@ where
                 synth_unit(&params, &synth, stdout, stderr)
             }
             Some(SynthUnit::LnsMac { params, synth }) => {
+                synth_unit(&params, &synth, stdout, stderr)
+            }
+            Some(SynthUnit::ExpqDot { params, synth }) => {
                 synth_unit(&params, &synth, stdout, stderr)
             }
         },

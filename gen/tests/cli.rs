@@ -321,6 +321,7 @@ fn every_unit_is_deterministic() {
         ],
         &["mac", "--unsigned", "--overflow", "wrap"],
         &["lns-mac", "--exp-min", "-5"],
+        &["expq-dot", "--base", "1.25", "--exp-bits", "2"],
     ] {
         let (a, b) = (gen(args), gen(args));
         assert_eq!(a.status.code(), Some(0), "{args:?}: {}", text(&a.stderr));
@@ -397,6 +398,33 @@ fn lns_subcommands() {
             &["lns-mac", "--exp-min", "100000"],
             &["--exp-min", "-65536..=65536"],
         ),
+    ]);
+}
+
+#[test]
+fn expq_dot_subcommand() {
+    let o = gen(&[
+        "expq-dot",
+        "--base",
+        "1.5",
+        "--exp-min",
+        "-2",
+        "--k-max",
+        "100",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(v.contains("module expq_dot_e3_b1p5_f8_k100_emm2 ("), "{v}");
+    assert!(v.contains("input  wire        flush,"), "{v}");
+    assert_usage_errors(&[
+        (&["expq-dot", "--base", "1"], &["--base", "outside (1, 16]"]),
+        (
+            &["expq-dot", "--base", "two"],
+            &["--base", "not a decimal base"],
+        ),
+        (&["expq-dot", "--exp-bits", "7"], &["--exp-bits", "1..=6"]),
+        (&["expq-dot", "--out", "8"], &["--out", "30..=96"]),
+        (&["expq-dot", "--k-max", "0"], &["--k-max", "1..=65536"]),
     ]);
 }
 

@@ -8,6 +8,7 @@
 //! unit's port [`iface::Interface`], its cycle model, and (in `hdl`) its RTL.
 
 pub mod bfp;
+pub mod expq;
 pub mod float;
 pub mod iface;
 pub mod int;

@@ -10,7 +10,7 @@
 
 use model::lns::LnsMacParams;
 
-use crate::ir::{ModuleBuilder, Result, Sig};
+use crate::ir::{ModuleBuilder, Result};
 use crate::units::mac::{accumulator, Accumulator};
 use crate::{start_unit, Generate, Module, UnitParams};
 
@@ -57,7 +57,8 @@ impl Generate for LnsMacParams {
             m.lit(l, table[0].into())?
         } else {
             let p_frac = m.slice(exp, f - 1, 0)?;
-            lookup(&mut m, &table, l, p_frac)?
+            let table: Vec<u128> = table.iter().map(|t| u128::from(*t)).collect();
+            super::rom(&mut m, &table, l, p_frac)?
         };
         let entry = m.name(entry, "table_entry")?;
 
@@ -109,22 +110,6 @@ impl Generate for LnsMacParams {
         m.drive_output("out_valid", out_valid)?;
         m.finish()
     }
-}
-
-/// A mux tree over the table's constants, indexed by `index` (bit 0 at the leaves).
-fn lookup(m: &mut ModuleBuilder, table: &[u64], width: u32, index: Sig) -> Result<Sig> {
-    let mut level = table
-        .iter()
-        .map(|t| m.lit(width, (*t).into()))
-        .collect::<Result<Vec<_>>>()?;
-    for bit in 0..index.width() {
-        let sel = m.bit(index, bit)?;
-        level = level
-            .chunks(2)
-            .map(|pair| m.mux(sel, pair[1], pair[0]))
-            .collect::<Result<Vec<_>>>()?;
-    }
-    Ok(level[0])
 }
 
 fn describe(m: &mut ModuleBuilder, p: &LnsMacParams) {

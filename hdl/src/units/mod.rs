@@ -4,6 +4,7 @@
 pub mod bfp_add;
 pub mod bfp_dot;
 pub mod bfp_quant;
+pub mod expq_dot;
 pub mod lns_mac;
 pub mod lns_mul;
 pub mod mac;
@@ -33,4 +34,29 @@ pub(crate) fn block_last(
     m.drive_reg(count, count_next, Some(valid))?;
     let last = m.and(valid, at_last)?;
     m.name(last, "block_last")
+}
+
+/// `items[index]` as a tree of 2:1 muxes (bit 0 of `index` at the leaves). Indexes past
+/// the end select zero. All items have one width.
+pub(crate) fn select(m: &mut ModuleBuilder, items: &[Sig], index: Sig) -> Result<Sig> {
+    let width = items[0].width();
+    let mut level = items.to_vec();
+    level.resize(1 << index.width(), m.zero(width)?);
+    for bit in 0..index.width() {
+        let sel = m.bit(index, bit)?;
+        level = level
+            .chunks(2)
+            .map(|pair| m.mux(sel, pair[1], pair[0]))
+            .collect::<Result<Vec<_>>>()?;
+    }
+    Ok(level[0])
+}
+
+/// A constant table read at `index`: [`select`] over `width`-bit literals.
+pub(crate) fn rom(m: &mut ModuleBuilder, table: &[u128], width: u32, index: Sig) -> Result<Sig> {
+    let items = table
+        .iter()
+        .map(|t| m.lit(width, *t as i128))
+        .collect::<Result<Vec<_>>>()?;
+    select(m, &items, index)
 }
