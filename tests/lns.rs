@@ -172,8 +172,8 @@ fn expq_dot_worked_case_on_the_rtl() {
         ..ExpqDotParams::default()
     };
     // rst, in_valid, flush, sw, zw, ew, sa, za, ea; the last pair comes with flush.
-    let mut stimulus = vec![
-        [0, 1, 0, 0, 0, 1, 0, 0, 2],
+    let mut stimulus = [
+        [0u64, 1, 0, 0, 0, 1, 0, 0, 2],
         [0, 1, 0, 1, 0, 2, 0, 0, 0],
         [0, 1, 1, 0, 0, 0, 0, 0, 1],
     ]
