@@ -1,7 +1,7 @@
 //! Log-domain units against their models (SPEC.md section 4).
 
 use lowbit_tests::{check_unit, verilate};
-use model::expq::ExpqDotParams;
+use model::expq::{ExpqDotParams, ExpqQuantParams};
 use model::lns::{exp2_table, LnsMacParams, LnsMulParams};
 use model::mac::Overflow;
 use model::UnitParams;
@@ -226,5 +226,62 @@ proptest! {
     fn expq_dot_rtl_matches_model(p in expq_params(), seed in any::<u64>()) {
         prop_assume!(p.validate().is_ok());
         check_unit(p, seed, 4000).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// Every 12-bit input of three quantizers (base 2, base 1.5 with alpha 0.75, base 1.1892
+/// with levels above the input range), RTL thresholds against the model's exact
+/// nearest-level search.
+#[test]
+fn expq_quant_exhaustive_12_bit_inputs() {
+    for (exp_bits, base, alpha, exp_min, in_frac) in [
+        (3, "2", "1", -4, 6),
+        (2, "1.5", "0.75", -1, 4),
+        (5, "1.1892", "3.2", 2, 0),
+    ] {
+        let p: ExpqQuantParams = ExpqQuantParams {
+            in_bits: 12,
+            in_frac,
+            exp_bits,
+            base: base.parse().unwrap(),
+            alpha: alpha_of(alpha),
+            exp_min,
+        };
+        let mut stimulus: Vec<u64> = (0..1u64 << 12).flat_map(|x| [0, 1, x]).collect();
+        stimulus.extend([0, 0, 0]);
+        let dut = verilate(&p);
+        let mut model = p.model().unwrap();
+        let stats = cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+            .unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        assert_eq!(stats.beats, (1 << 12) + 1);
+    }
+}
+
+fn alpha_of(text: &str) -> model::expq::Scale {
+    model::expq::parse_scale(text).unwrap()
+}
+
+fn quant_params() -> impl Strategy<Value = ExpqQuantParams> {
+    let base = prop::sample::select(vec!["2", "1.5", "1.1892", "3", "16"]);
+    let alpha = prop::sample::select(vec!["1", "0.75", "3.2", "0.001"]);
+    (2u32..=32, 0u32..=32, 1u32..=6, base, alpha, -20i32..=20).prop_map(
+        |(in_bits, in_frac, exp_bits, base, alpha, exp_min)| ExpqQuantParams {
+            in_bits,
+            in_frac: in_frac.min(in_bits),
+            exp_bits,
+            base: base.parse().unwrap(),
+            alpha: alpha_of(alpha),
+            exp_min,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, max_shrink_iters: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn expq_quant_rtl_matches_model(p in quant_params(), seed in any::<u64>()) {
+        prop_assume!(p.validate().is_ok());
+        check_unit(p, seed, 3000).map_err(TestCaseError::fail)?;
     }
 }

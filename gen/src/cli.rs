@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams};
-use model::expq::ExpqDotParams;
+use model::expq::{ExpqDotParams, ExpqQuantParams};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::Overflow;
 
@@ -110,6 +110,16 @@ enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Exponential (DNA-TEQ) quantizer: fixed-point input to (sign, zero, exponent)
+    /// codes, nearest level alpha * b^(e + e_min) in the linear domain, ties to the smaller
+    /// magnitude (SPEC.md section 4).
+    #[command(name = "expq-quant", alias = "expq_quant")]
+    ExpqQuant {
+        #[command(flatten)]
+        params: ExpqQuantParams,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Synthesize a unit for an iCE40 (Yosys, nextpnr-ice40, icepack) inside a 4-pin
     /// register wrapper and report LUTs, carries, flip-flops, DSPs and post-route Fmax.
     /// With MAC flags and no unit, the MAC (`gen synth --acc 32 --dsp`).
@@ -201,6 +211,14 @@ enum SynthUnit {
         #[command(flatten)]
         synth: SynthArgs,
     },
+    /// The exponential quantizer.
+    #[command(name = "expq-quant", alias = "expq_quant")]
+    ExpqQuant {
+        #[command(flatten)]
+        params: ExpqQuantParams,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
 }
 
 /// Where the outputs go.
@@ -269,6 +287,7 @@ where
         Some(Command::LnsMul { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::LnsMac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::ExpqDot { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::ExpqQuant { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::Synth {
             unit,
             params,
@@ -292,6 +311,9 @@ where
                 synth_unit(&params, &synth, stdout, stderr)
             }
             Some(SynthUnit::ExpqDot { params, synth }) => {
+                synth_unit(&params, &synth, stdout, stderr)
+            }
+            Some(SynthUnit::ExpqQuant { params, synth }) => {
                 synth_unit(&params, &synth, stdout, stderr)
             }
         },
