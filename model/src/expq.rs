@@ -484,7 +484,7 @@ fn level(alpha: &Scale, base: &Base, k: i64, frac: u32) -> (BigUint, BigUint) {
     } else {
         (bd.pow((-k) as u32), bn.pow((-k) as u32))
     };
-    let num = BigUint::from(alpha.num) * bn << frac as usize;
+    let num = (BigUint::from(alpha.num) * bn) << frac as usize;
     (num, BigUint::from(alpha.den) * bd)
 }
 
