@@ -7,8 +7,9 @@
 #   make bench                     co-simulation throughput, exhaustive-check time,
 #                                  synthesis table (acc 12/32, with/without DSP, vs hand-written),
 #                                  and the density table (make density)
-#   make density                   HBFP block dot products vs the integer MAC: LUTs, Fmax,
-#                                  MACs per cycle per LUT (build/density.md; tens of minutes)
+#   make density                   HBFP dot products, LNS MAC and DNA-TEQ dot product vs the
+#                                  integer MAC: LUTs, Fmax, MACs per cycle per LUT
+#                                  (build/density.md, build/density-lns.md; about 20 minutes)
 #   make lint                      rustfmt and clippy, as CI expects them
 #   make tools                     only install the external tools
 
@@ -62,12 +63,12 @@ bench: tools
 	$(CARGO) run --release -q -p sim --example cosim_bench
 	$(CARGO) test --release -q -p lowbit-tests --test exhaustive -- --nocapture --test-threads 1
 	$(CARGO) run --release -q -p gen -- synth-table
-	@mkdir -p build
-	$(CARGO) run --release -q -p gen -- density --output build/density.md
+	$(MAKE) density
 
 density: tools
 	@mkdir -p build
-	$(CARGO) run --release -q -p gen -- density --output build/density.md
+	$(CARGO) run --release -q -p gen -- density bfp --output build/density.md
+	$(CARGO) run --release -q -p gen -- density lns --output build/density-lns.md
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -120,6 +120,13 @@ enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Fit DNA-TEQ exponential quantization (base, scale, exponent range) to a tensor
+    /// (.npy or text) or a synthetic one, for every bit width up to --bits, and print the
+    /// errors next to INT8 and INT4 uniform quantization (SPEC.md section 4).
+    Fit {
+        #[command(flatten)]
+        args: crate::fit::FitArgs,
+    },
     /// Synthesize a unit for an iCE40 (Yosys, nextpnr-ice40, icepack) inside a 4-pin
     /// register wrapper and report LUTs, carries, flip-flops, DSPs and post-route Fmax.
     /// With MAC flags and no unit, the MAC (`gen synth --acc 32 --dsp`).
@@ -132,11 +139,15 @@ enum Command {
         #[command(flatten)]
         synth: SynthArgs,
     },
-    /// Arithmetic density of block floating point: synthesize `bfp_dot` for n in 8, 16,
-    /// 32 and m in 4, 6, 8 (one block per cycle), the mixed 4/6 unit, and the integer MAC
-    /// (acc 12 and 32), and tabulate LUTs, Fmax and multiply-accumulates per cycle per
-    /// LUT. UP5K, or HX8K for designs the UP5K cannot hold. Takes tens of minutes.
+    /// Arithmetic density tables against the integer MAC (acc 12 and 32): `bfp`
+    /// synthesizes `bfp_dot` for n in 8, 16, 32 and m in 4, 6, 8 (one block per cycle)
+    /// and the mixed 4/6 unit; `lns` synthesizes `lns_mac` and `expq_dot` at 4-, 5- and
+    /// 6-bit codes. LUTs, Fmax and multiply-accumulates per cycle per LUT; UP5K, or HX8K
+    /// for designs the UP5K cannot hold. `bfp` takes about 15 minutes.
     Density {
+        /// Which family of units.
+        #[arg(value_enum, default_value_t = Family::Bfp)]
+        family: Family,
         /// Also write the table (Markdown) to FILE.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -151,6 +162,15 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+/// The unit families `gen density` compares with the integer MAC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Family {
+    /// Block floating point dot products (issue #3).
+    Bfp,
+    /// Log-domain MAC and exponent-domain dot product (issue #4).
+    Lns,
 }
 
 /// The unit `gen synth` builds.
@@ -318,9 +338,20 @@ where
             }
         },
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
-        Some(Command::Density { output, quick }) => {
-            density_table(output.as_deref(), quick, stdout, stderr)
+        Some(Command::Fit { args }) => {
+            crate::fit::run(&args, stdout, stderr).map_err(|e| Failure {
+                code: 1,
+                message: e.0,
+            })
         }
+        Some(Command::Density {
+            family,
+            output,
+            quick,
+        }) => match family {
+            Family::Bfp => density_table(output.as_deref(), quick, stdout, stderr),
+            Family::Lns => lns_density_table(output.as_deref(), stdout, stderr),
+        },
         None => emit_unit(&cli.mac, &cli.out, &command_line, stdout),
     };
     match result {
@@ -594,7 +625,8 @@ fn synth_table(
 /// flow result.
 struct DensityRow {
     label: String,
-    macs_per_cycle: u32,
+    /// Products per cycle, sustained.
+    macs_per_cycle: f64,
     report: SynthReport,
 }
 
@@ -644,7 +676,7 @@ fn density_table(
         };
         rows.push(DensityRow {
             label: format!("int8 MAC, acc {acc_bits} sat"),
-            macs_per_cycle: 1,
+            macs_per_cycle: 1.0,
             report: flow_up5k_or_hx8k(&mac, stderr)?,
         });
     }
@@ -689,39 +721,11 @@ fn density_table(
         let _ = writeln!(stderr, "[density] {label}: {}", p.module_name());
         rows.push(DensityRow {
             label,
-            macs_per_cycle: p.lanes(),
+            macs_per_cycle: f64::from(p.lanes()),
             report: flow_up5k_or_hx8k(&p, stderr)?,
         });
     }
-    let base = &rows[0];
-    let base_per_lut = f64::from(base.macs_per_cycle) / base.report.unit.luts.max(1) as f64;
-    let base_per_lut_s = base_per_lut * base.report.fmax_mhz;
-    let mut table = String::from(
-        "| design | module | device | LUTs | carries | FFs | LCs | Fmax MHz | MAC/cycle \
-         | MAC/cycle per 1k LUTs | vs int8 MAC | GMAC/s | vs int8 MAC (MAC/s per LUT) |\n\
-         | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
-    );
-    for r in &rows {
-        let luts = r.report.unit.luts.max(1) as f64;
-        let per_lut = f64::from(r.macs_per_cycle) / luts;
-        let gmacs = f64::from(r.macs_per_cycle) * r.report.fmax_mhz / 1000.0;
-        table += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.2} | {:.2}x | {:.3} | {:.2}x |\n",
-            r.label,
-            r.report.design,
-            r.report.device.name(),
-            r.report.unit.luts,
-            r.report.unit.carries,
-            r.report.unit.ffs,
-            r.report.logic_cells.0,
-            r.report.fmax_mhz,
-            r.macs_per_cycle,
-            1000.0 * per_lut,
-            per_lut / base_per_lut,
-            gmacs,
-            per_lut * r.report.fmax_mhz / base_per_lut_s,
-        );
-    }
+    let mut table = render_density(&rows);
     table += "\nOne block (n element products) per cycle for bfp_dot (lanes = n), one product per \
               cycle for the MAC. LUTs, carries, FFs: the unit alone (Yosys 0.23 synth_ice40, no \
               DSPs); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40 place and route, \
@@ -735,4 +739,102 @@ fn density_table(
         code: 1,
         message: e.to_string(),
     })
+}
+
+/// The log-domain density table of issue #4: `lns_mac` and `expq_dot` at 4-, 5- and
+/// 6-bit codes (a sign bit and 3, 4, 5 exponent bits; the zero flag on its own wire)
+/// against the integer MAC at 8 bits.
+fn lns_density_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut rows = Vec::new();
+    for acc_bits in [12, 24] {
+        let mac = MacParams {
+            acc_bits,
+            ..MacParams::default()
+        };
+        rows.push(DensityRow {
+            label: format!("int8 MAC, acc {acc_bits} sat"),
+            macs_per_cycle: 1.0,
+            report: flow_up5k_or_hx8k(&mac, stderr)?,
+        });
+    }
+    for exp_bits in [3, 4, 5] {
+        let p = LnsMacParams {
+            exp_bits,
+            ..LnsMacParams::default()
+        };
+        let _ = writeln!(stderr, "[density] {}", p.module_name());
+        rows.push(DensityRow {
+            label: format!("LNS MAC, {}-bit codes, acc 24", exp_bits + 1),
+            macs_per_cycle: 1.0,
+            report: flow_up5k_or_hx8k(&p, stderr)?,
+        });
+    }
+    for exp_bits in [3, 4, 5] {
+        let p = ExpqDotParams {
+            exp_bits,
+            ..ExpqDotParams::default()
+        };
+        let _ = writeln!(stderr, "[density] {}", p.module_name());
+        // K_max products, then the walk over every counter.
+        let k = f64::from(p.k_max);
+        rows.push(DensityRow {
+            label: format!("DNA-TEQ dot, {}-bit codes, K 64", exp_bits + 1),
+            macs_per_cycle: k / (k + f64::from(p.latency())),
+            report: flow_up5k_or_hx8k(&p, stderr)?,
+        });
+    }
+    let mut table = render_density(&rows);
+    table += "\nCodes: a sign bit and 3, 4 or 5 exponent bits (the zero flag is a separate wire). \
+              lns_mac: base 2^(1/4), 8-bit table, 24-bit saturating accumulator, one product per \
+              cycle. expq_dot: base 2, 8 fractional bits, dot products of K = 64 pairs, one pair \
+              per cycle and then a walk of one cycle per counter, so it sustains K / (K + walk) \
+              products per cycle. LUTs, carries, FFs, DSPs: the unit alone (Yosys 0.23 \
+              synth_ice40); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40, seed 1. \
+              \"vs int8 MAC\" compares with the first row.\n";
+    if let Some(path) = output {
+        write_atomically(path, table.as_bytes())?;
+    }
+    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })
+}
+
+/// The density table's Markdown rows; "vs int8 MAC" compares with the first row.
+fn render_density(rows: &[DensityRow]) -> String {
+    let base = &rows[0];
+    let base_per_lut = base.macs_per_cycle / base.report.unit.luts.max(1) as f64;
+    let base_per_lut_s = base_per_lut * base.report.fmax_mhz;
+    let mut table = String::from(
+        "| design | module | device | LUTs | carries | FFs | DSPs | LCs | Fmax MHz | MAC/cycle \
+         | MAC/cycle per 1k LUTs | vs int8 MAC | GMAC/s | vs int8 MAC (MAC/s per LUT) |\n\
+         | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for r in rows {
+        let luts = r.report.unit.luts.max(1) as f64;
+        let per_lut = r.macs_per_cycle / luts;
+        let gmacs = r.macs_per_cycle * r.report.fmax_mhz / 1000.0;
+        table += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2}x | {:.3} | {:.2}x |\n",
+            r.label,
+            r.report.design,
+            r.report.device.name(),
+            r.report.unit.luts,
+            r.report.unit.carries,
+            r.report.unit.ffs,
+            r.report.unit.dsps,
+            r.report.logic_cells.0,
+            r.report.fmax_mhz,
+            r.macs_per_cycle,
+            1000.0 * per_lut,
+            per_lut / base_per_lut,
+            gmacs,
+            per_lut * r.report.fmax_mhz / base_per_lut_s,
+        );
+    }
+    table
 }

@@ -2,4 +2,5 @@
 //! FPGA synthesis flow ([`synth`]). `main.rs` only forwards to [`cli::run`].
 
 pub mod cli;
+pub mod fit;
 pub mod synth;

@@ -429,6 +429,57 @@ fn expq_dot_subcommand() {
 }
 
 #[test]
+fn fit_reads_text_and_synthetic_tensors() {
+    let dir = std::env::temp_dir().join(format!("lowbit-fit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.txt");
+    // Powers of two: a 4-bit exponential code is exact, INT4 is not.
+    std::fs::write(&file, "8, 4 2 1\n0.5 0.25 -0.125 -8").unwrap();
+    let o = gen(&["fit", file.to_str().unwrap(), "--bits", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    let dnateq4 = v.lines().find(|l| l.contains("| DNA-TEQ | 4 |")).unwrap();
+    let int4 = v.lines().find(|l| l.contains("| INT4 uniform |")).unwrap();
+    let rmse = |line: &str| -> f64 {
+        line.trim_end_matches(" |")
+            .rsplit("| ")
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(rmse(dnateq4) < 0.01 && rmse(int4) > 0.02, "{v}");
+    let o = gen(&[
+        "fit",
+        "--synthetic",
+        "laplacian",
+        "--count",
+        "2000",
+        "--bits",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout)
+            .lines()
+            .filter(|l| l.contains("| laplacian |"))
+            .count(),
+        4
+    );
+    assert_usage_errors(&[
+        (
+            &["fit", "--bits", "9", "--synthetic", "gaussian"],
+            &["--bits", "2..=8"],
+        ),
+        (&["fit"], &["FILE"]),
+    ]);
+    let o = gen(&["fit", dir.join("missing.npy").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn synth_reference_is_only_for_the_mac() {
     assert_usage_errors(&[
         (
