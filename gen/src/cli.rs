@@ -647,6 +647,7 @@ fn flow_up5k_or_hx8k<P: Generate>(
     };
     match run_unit_flow(params, &args, stderr) {
         Ok(r) => Ok(r),
+        Err(e) if e.code == 2 => Err(e),
         Err(e) => {
             let _ = writeln!(
                 stderr,
@@ -774,8 +775,10 @@ fn lns_density_table(
         });
     }
     for exp_bits in [3, 4, 5] {
+        // Exponents centred on zero, so the table stays within 64 bits at 5 bits.
         let p = ExpqDotParams {
             exp_bits,
+            exp_min: 1 - (1 << (exp_bits - 1)),
             ..ExpqDotParams::default()
         };
         let _ = writeln!(stderr, "[density] {}", p.module_name());
@@ -790,7 +793,8 @@ fn lns_density_table(
     let mut table = render_density(&rows);
     table += "\nCodes: a sign bit and 3, 4 or 5 exponent bits (the zero flag is a separate wire). \
               lns_mac: base 2^(1/4), 8-bit table, 24-bit saturating accumulator, one product per \
-              cycle. expq_dot: base 2, 8 fractional bits, dot products of K = 64 pairs, one pair \
+              cycle. expq_dot: base 2, codes centred on 1.0 (e_min = 1 - 2^(E-1)), 8 fractional bits, \
+              dot products of K = 64 pairs, one pair \
               per cycle and then a walk of one cycle per counter, so it sustains K / (K + walk) \
               products per cycle. LUTs, carries, FFs, DSPs: the unit alone (Yosys 0.23 \
               synth_ice40); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40, seed 1. \

@@ -682,14 +682,13 @@ pub fn quantize_to_levels(x: f64, levels: &[f64]) -> f64 {
         return 0.0;
     }
     let i = levels.partition_point(|l| *l < m);
+    // Below the first level, above the last, or between two: the nearer, ties down.
     let q = if i == 0 {
         levels[0]
-    } else if i == levels.len() {
-        levels[i - 1]
-    } else if m - levels[i - 1] <= levels[i] - m {
-        levels[i - 1]
-    } else {
+    } else if i < levels.len() && levels[i] - m < m - levels[i - 1] {
         levels[i]
+    } else {
+        levels[i - 1]
     };
     q.copysign(x)
 }
