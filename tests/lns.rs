@@ -73,36 +73,91 @@ fn table_constants_are_exactly_rounded() {
     assert_eq!(exp2_table(2, 16)[3], 55109);
 }
 
-/// Code pairs for a small `lns_mac`: every (sign, zero, exponent) x (sign, zero,
-/// exponent) with 4-bit exponents (2^12 pairs), first each under `clear` (the term alone
-/// through the policy), then each added to the running accumulator, RTL against model.
+/// Every (code pair, accumulator state) triple of a small `lns_mac` (K = 4, F = 1, L = 4,
+/// A = 8: 2^12 pairs times 256 states = 2^20 triples), saturating and wrapping, RTL
+/// against model. One walk covers them: from the current state apply its next untried
+/// pair; when a state has none left, jump to one that has with `clear` and terms of
+/// shrinking size (the term 1 exists, so every state is reachable, and every partial sum
+/// lies between 0 and the target).
 #[test]
-fn lns_mac_exhaustive_code_pairs() {
-    for (overflow, exp_min) in [(Overflow::Saturate, None), (Overflow::Wrap, Some(-3))] {
-        {
-            let p = LnsMacParams {
-                exp_bits: 4,
-                frac_bits: 1,
-                exp_min,
-                table_bits: 4,
-                acc_bits: 8,
-                overflow,
-            };
-            let mut stimulus = Vec::new();
-            for clear in [1, 0] {
-                for a in 0..1u64 << 6 {
-                    for b in 0..1u64 << 6 {
-                        stimulus.extend([0, 1, clear, a & 1, a >> 1 & 1, a >> 2]);
-                        stimulus.extend([b & 1, b >> 1 & 1, b >> 2]);
-                    }
-                }
+fn lns_mac_every_pair_from_every_state() {
+    use model::int;
+    use model::lns::Code;
+    use model::mac::accumulate;
+    for overflow in [Overflow::Saturate, Overflow::Wrap] {
+        let p = LnsMacParams {
+            exp_bits: 4,
+            frac_bits: 1,
+            exp_min: None,
+            table_bits: 4,
+            acc_bits: 8,
+            overflow,
+        };
+        let table = p.table();
+        let code = |c: u64| Code {
+            sign: c & 1 == 1,
+            zero: c >> 1 & 1 == 1,
+            exp: c >> 2,
+        };
+        let pairs = 1u64 << 12;
+        let term_of = |k: u64| p.term(&table, code(k >> 6), code(k & 63));
+        // One pair per term value, sorted by value, for the jumps.
+        let mut terms: Vec<(i128, u64)> = (0..pairs).map(|k| (term_of(k), k)).collect();
+        terms.sort();
+        terms.dedup_by_key(|t| t.0);
+        assert!(
+            terms.iter().any(|t| t.0 == 1),
+            "the term 1 makes every state reachable"
+        );
+        let toward = |r: i128| -> (i128, u64) {
+            if r >= 0 {
+                terms[terms.partition_point(|t| t.0 <= r) - 1]
+            } else {
+                terms[terms.partition_point(|t| t.0 < r)]
             }
-            let dut = verilate(&p);
-            let mut model = p.model().unwrap();
-            let stats = cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
-                .unwrap_or_else(|e| panic!("{p:?}: {e}"));
-            assert_eq!(stats.beats, 2 << 12);
+        };
+        let (min, states) = (int::min_value(8, true), 256usize);
+        let mut next = vec![0u64; states];
+        let (mut acc, mut ovf) = (0i128, false);
+        let mut stimulus = Vec::new();
+        let mut issue = |clear: bool, k: u64, acc: &mut i128, ovf: &mut bool| {
+            let (a, b) = (k >> 6, k & 63);
+            stimulus.extend([0, 1, clear as u64, a & 1, a >> 1 & 1, a >> 2]);
+            stimulus.extend([b & 1, b >> 1 & 1, b >> 2]);
+            (*acc, *ovf) = accumulate(*acc, *ovf, clear, term_of(k), 8, true, overflow);
+        };
+        let mut scan = 0;
+        loop {
+            let s = (acc - min) as usize;
+            if next[s] < pairs {
+                issue(false, next[s], &mut acc, &mut ovf);
+                next[s] += 1;
+                continue;
+            }
+            while scan < states && next[scan] == pairs {
+                scan += 1;
+            }
+            if scan == states {
+                break;
+            }
+            let target = scan as i128 + min;
+            let (t, k) = toward(target);
+            issue(true, k, &mut acc, &mut ovf);
+            let mut rest = target - t;
+            while rest != 0 {
+                let (t, k) = toward(rest);
+                issue(false, k, &mut acc, &mut ovf);
+                rest -= t;
+            }
+            assert_eq!(acc, target);
         }
+        stimulus.extend([0u64; 9]);
+        let dut = verilate(&p);
+        let mut model = p.model().unwrap();
+        let stats = cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+            .unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        assert!(stats.beats > (1 << 20), "{} beats", stats.beats);
+        assert!(next.iter().all(|n| *n == pairs), "every triple applied");
     }
 }
 
