@@ -274,3 +274,14 @@ pub fn check_unit<P: Generate + Send + Sync + 'static>(
         .map_err(|_| "static checks panicked".to_string())?
         .map_err(|e| format!("{p:?}: {e}"))
 }
+
+/// Property-test cases per run: `default`, times `LOWBIT_PROPTEST_SCALE` when set (e.g.
+/// `LOWBIT_PROPTEST_SCALE=10 make test` for a deeper run than CI's).
+pub fn cases(default: u32) -> u32 {
+    let scale = std::env::var("LOWBIT_PROPTEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .unwrap_or(1.0);
+    ((f64::from(default) * scale).round() as u32).max(1)
+}
