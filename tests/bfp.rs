@@ -124,7 +124,7 @@ fn quant_params() -> impl Strategy<Value = BfpQuantParams> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(10), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(8), max_shrink_iters: 16, ..ProptestConfig::default() })]
 
     #[test]
     fn bfp_quant_rtl_matches_model(p in quant_params(), seed in any::<u64>()) {
@@ -267,11 +267,12 @@ proptest! {
 
 /// A mixed-mantissa converter (`--mant 6 --modes 4,6`) in 4-bit mode gives the outputs
 /// of a converter built with `--mant 4`, its 4-bit mantissas sign-extended to 6 bits;
-/// in 6-bit mode those of `--mant 6`. RTL against RTL, for every rounding mode.
+/// in 6-bit mode those of `--mant 6`. RTL against RTL.
 #[test]
 fn mixed_mantissa_modes_equal_the_fixed_units() {
     let modes: model::bfp::Modes = "4,6".parse().unwrap();
-    for rounding in [BfpRounding::Rne, BfpRounding::Rz, BfpRounding::Sr] {
+    // RNE and SR (the one with random bits); RZ mixed units are in the property tests.
+    for rounding in [BfpRounding::Rne, BfpRounding::Sr] {
         let mixed = BfpQuantParams {
             block: 8,
             lanes: Some(4),
