@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::SimError;
 
 /// Bumped whenever the glue or the build recipe changes meaning.
-const HARNESS_VERSION: &str = "lowbit-sim-1";
+const HARNESS_VERSION: &str = "lowbit-sim-3";
 
 /// How to install what the harness needs.
 pub const INSTALL_HINT: &str =
@@ -269,18 +269,39 @@ pub(crate) fn build(
             .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
             .collect();
         generated.sort();
-        let mut cmd = Command::new("g++");
-        cmd.args(cxx_flags(&include))
-            .arg(format!("-I{}", obj.display()));
-        if matches!(kind, "lib") {
-            cmd.args(["-shared", "-Wl,--exclude-libs,ALL"]);
+        // One translation unit: every Verilated file and the glue included into one
+        // file, so g++ parses Verilator's headers once instead of once per file (a
+        // 16-element block dot product compiles in about 2 s instead of 9 s). Should a
+        // Verilator version ever emit files that clash when joined, the per-file build
+        // below still runs.
+        let unity = tmp.join("unity.cpp");
+        let mut text = String::new();
+        // Names, not paths: the glue sits next to this file and the Verilated sources
+        // are on the include path, so the cached folder stays valid after the rename.
+        for p in std::iter::once(&main).chain(&generated) {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            text.push_str(&format!("#include \"{name}\"\n"));
         }
-        cmd.arg(&main)
-            .args(&generated)
-            .arg(&archive)
-            .args(["-pthread", "-o"])
-            .arg(tmp.join(out_name));
-        run(&mut cmd, "g++ (Verilated model)")?;
+        std::fs::write(&unity, text).map_err(|e| io("write unity source", e))?;
+        let compile = |files: &[&Path]| {
+            let mut cmd = Command::new("g++");
+            cmd.args(cxx_flags(&include))
+                .arg(format!("-I{}", obj.display()));
+            if matches!(kind, "lib") {
+                cmd.args(["-shared", "-Wl,--exclude-libs,ALL"]);
+            }
+            cmd.args(files)
+                .arg(&archive)
+                .args(["-pthread", "-o"])
+                .arg(tmp.join(out_name));
+            run(&mut cmd, "g++ (Verilated model)")
+        };
+        if let Err(e) = compile(&[unity.as_path()]) {
+            eprintln!("note: single-unit build of {top} failed, compiling file by file: {e}");
+            let mut files: Vec<&Path> = vec![main.as_path()];
+            files.extend(generated.iter().map(|p| p.as_path()));
+            compile(&files)?;
+        }
         Ok(())
     })?;
     Ok(dir.join(out_name))
