@@ -17,6 +17,13 @@ enum Op {
     Add,
     /// `a * 2^b` for a signed `a` of `value_bits` bits and a signed `b` of `exp_bits`.
     FromInt { value_bits: u32, exp_bits: u32 },
+    /// `a + b` with `a` in the format, `b` in `b_format`, the sum rounded into `result`.
+    AddMixed {
+        #[serde(skip)]
+        b_format: FloatFormat,
+        #[serde(skip)]
+        result: FloatFormat,
+    },
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -32,6 +39,7 @@ impl Probe {
     fn operand_bits(&self) -> (u32, u32) {
         match self.op {
             Op::Add => (self.format.width(), self.format.width()),
+            Op::AddMixed { b_format, .. } => (self.format.width(), b_format.width()),
             Op::FromInt {
                 value_bits,
                 exp_bits,
@@ -39,10 +47,21 @@ impl Probe {
         }
     }
 
+    /// The format of the result.
+    fn result(&self) -> FloatFormat {
+        match self.op {
+            Op::AddMixed { result, .. } => result,
+            _ => self.format,
+        }
+    }
+
     fn compute(&self, a: u64, b: u64) -> model::float::Rounded {
         let f = self.format;
         match self.op {
             Op::Add => f.round(Exact::sum(f.decode(a), f.decode(b)), self.mode),
+            Op::AddMixed { b_format, result } => {
+                result.round(Exact::sum(f.decode(a), b_format.decode(b)), self.mode)
+            }
             Op::FromInt {
                 value_bits,
                 exp_bits,
@@ -64,8 +83,15 @@ impl UnitParams for Probe {
 
     fn module_name(&self) -> String {
         let f = self.format;
+        let tag = |f: &FloatFormat| {
+            let bias = f.bias.to_string().replace('-', "m");
+            format!("e{}m{}b{bias}", f.exp_bits, f.man_bits)
+        };
         let op = match self.op {
             Op::Add => "add".to_string(),
+            Op::AddMixed { b_format, result } => {
+                format!("add_{}_to_{}", tag(&b_format), tag(&result))
+            }
             Op::FromInt {
                 value_bits,
                 exp_bits,
@@ -94,7 +120,7 @@ impl UnitParams for Probe {
                 Port::bit("in_valid", Dir::In, Role::InValid),
                 Port::int("a", Dir::In, wa, false),
                 Port::int("b", Dir::In, wb, false),
-                Port::int("s", Dir::Out, self.format.width(), false),
+                Port::int("s", Dir::Out, self.result().width(), false),
                 Port::bit("uf", Dir::Out, Role::Flag),
                 Port::bit("of", Dir::Out, Role::Flag),
             ],
@@ -157,6 +183,9 @@ fn datapath(
 ) -> HdlResult<float::FloatSig> {
     match p.op {
         Op::Add => float::add(m, "add", &p.format, a, b, p.mode),
+        Op::AddMixed { b_format, result } => {
+            float::add_formats(m, "add", (&p.format, a), (&b_format, b), &result, p.mode)
+        }
         Op::FromInt { .. } => float::from_scaled_int(m, "conv", &p.format, a, b, p.mode),
     }
 }
@@ -207,6 +236,44 @@ fn adder_is_exact_rounding_on_every_pair() {
                 format: f,
                 mode,
                 op: Op::Add,
+            });
+        }
+    }
+}
+
+/// Operands of two formats, the sum rounded into a third (`fpacc` adds products of one
+/// format into an accumulator of another): wider and narrower precision, range and bias
+/// on each side, including negative biases.
+#[test]
+fn mixed_format_adder_is_exact_rounding_on_every_pair() {
+    for (fa, fb, fr) in [
+        // accumulator E4M7 + product E3M4 -> E4M7
+        (
+            format(4, 7, 10, false),
+            format(3, 4, 2, false),
+            format(4, 7, 10, false),
+        ),
+        // narrow + wide -> a third format with a negative bias
+        (
+            format(3, 2, 3, false),
+            format(5, 6, 15, true),
+            format(3, 4, -2, false),
+        ),
+        // product more precise than the result
+        (
+            format(4, 3, 7, false),
+            format(4, 9, 4, false),
+            format(4, 3, 7, false),
+        ),
+    ] {
+        for mode in [Rounding::Rne, Rounding::Rz] {
+            exhaustive(&Probe {
+                format: fa,
+                mode,
+                op: Op::AddMixed {
+                    b_format: fb,
+                    result: fr,
+                },
             });
         }
     }

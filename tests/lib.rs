@@ -247,6 +247,15 @@ pub fn check_unit<P: Generate + Send + Sync + 'static>(
     seed: u64,
     beats: usize,
 ) -> Result<(), String> {
+    let stimulus = random_stimulus(&p.interface(), beats, seed);
+    check_unit_with(p, &stimulus)
+}
+
+/// [`check_unit`] on a given stimulus (beats laid out as in `model::iface`).
+pub fn check_unit_with<P: Generate + Send + Sync + 'static>(
+    p: P,
+    stimulus: &[u64],
+) -> Result<(), String> {
     let top = p.module_name();
     let files = emitted_files(&p);
     // The static checks run beside the Verilator build and co-simulation.
@@ -266,8 +275,7 @@ pub fn check_unit<P: Generate + Send + Sync + 'static>(
     let iface = p.interface();
     let dut = Verilated::build(&sources, &top, &iface).map_err(|e| e.to_string())?;
     let mut model = p.model().map_err(|e| e.to_string())?;
-    let stimulus = random_stimulus(&iface, beats, seed);
-    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+    cosim(&dut, model.as_mut(), stimulus, &CosimOptions::default())
         .map_err(|e| format!("{p:?}: {e}"))?;
     static_checks
         .join()

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams};
 use model::expq::{ExpqDotParams, ExpqQuantParams};
+use model::fpacc::FpaccParams;
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::Overflow;
 
@@ -117,6 +118,15 @@ enum Command {
     ExpqQuant {
         #[command(flatten)]
         params: ExpqQuantParams,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Low-precision floating-point accumulator: acc <= Q_acc(Q_prod(a*b) + acc), no
+    /// subnormals (flush, sticky uf), saturating (sticky of), optional chunks; presets
+    /// acc12 (E4M7), bf16 and fp32 (SPEC.md section 2).
+    Fpacc {
+        #[command(flatten)]
+        params: FpaccParams,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -239,6 +249,13 @@ enum SynthUnit {
         #[command(flatten)]
         synth: SynthArgs,
     },
+    /// The floating-point accumulator.
+    Fpacc {
+        #[command(flatten)]
+        params: FpaccParams,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
 }
 
 /// Where the outputs go.
@@ -308,6 +325,7 @@ where
         Some(Command::LnsMac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::ExpqDot { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::ExpqQuant { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::Fpacc { params, out }) => emit_unit(&params, &out, &command_line, stdout),
         Some(Command::Synth {
             unit,
             params,
@@ -336,6 +354,7 @@ where
             Some(SynthUnit::ExpqQuant { params, synth }) => {
                 synth_unit(&params, &synth, stdout, stderr)
             }
+            Some(SynthUnit::Fpacc { params, synth }) => synth_unit(&params, &synth, stdout, stderr),
         },
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
         Some(Command::Fit { args }) => {

@@ -322,6 +322,15 @@ fn every_unit_is_deterministic() {
         &["mac", "--unsigned", "--overflow", "wrap"],
         &["lns-mac", "--exp-min", "-5"],
         &["expq-dot", "--base", "1.25", "--exp-bits", "2"],
+        &[
+            "fpacc",
+            "--preset",
+            "bf16",
+            "--chunk",
+            "16",
+            "--pipeline",
+            "2",
+        ],
     ] {
         let (a, b) = (gen(args), gen(args));
         assert_eq!(a.status.code(), Some(0), "{args:?}: {}", text(&a.stderr));
@@ -398,6 +407,66 @@ fn lns_subcommands() {
             &["lns-mac", "--exp-min", "100000"],
             &["--exp-min", "-65536..=65536"],
         ),
+    ]);
+}
+
+#[test]
+fn fpacc_subcommand() {
+    let o = gen(&["fpacc"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(v.contains("module fpacc_i8_e4m7b10_rne ("), "{v}");
+    assert!(v.contains("output wire [11:0] acc,"), "{v}");
+    let o = gen(&[
+        "fpacc",
+        "--preset",
+        "fp32",
+        "--chunk",
+        "16",
+        "--pipeline",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(v.contains("module fpacc_i8_e8m23b127r_rne_c16_p1 ("), "{v}");
+    assert!(v.contains("Latency: 3 cycle(s)"), "{v}");
+    // Float operands, a separate product format and overridden accumulator fields.
+    let o = gen(&[
+        "fpacc",
+        "--in-float",
+        "4,3",
+        "--prod-exp",
+        "5",
+        "--prod-man",
+        "6",
+        "--exp",
+        "5",
+        "--man",
+        "10",
+        "--rounding",
+        "rz",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(
+        v.contains("module fpacc_e4m3b7_pe5m6b15_e5m10b15_rz ("),
+        "{v}"
+    );
+    assert!(v.contains("input  wire [7:0]  a,"), "{v}");
+    assert_usage_errors(&[
+        (&["fpacc", "--man", "24"], &["--man", "1..=23"]),
+        (&["fpacc", "--exp", "1"], &["--exp", "2..=8"]),
+        (&["fpacc", "--bias", "300"], &["--bias", "-128..=255"]),
+        (&["fpacc", "--prod-man", "0"], &["--prod-man", "1..=23"]),
+        (&["fpacc", "--in", "17"], &["--in", "2..=16"]),
+        (
+            &["fpacc", "--in-float", "4,11"],
+            &["--in-float", "M in 1..=10"],
+        ),
+        (&["fpacc", "--in-float", "four"], &["--in-float", "not E,M"]),
+        (&["fpacc", "--chunk", "70000"], &["--chunk", "0..=65535"]),
+        (&["fpacc", "--pipeline", "3"], &["--pipeline", "0..=2"]),
+        (&["fpacc", "--preset", "fp64"], &["--preset", "acc12"]),
     ]);
 }
 

@@ -174,6 +174,21 @@ pub fn from_scaled_int(
     let zero_d = m.zero(d)?;
     let negated = m.sub(zero_d, value)?;
     let magnitude = m.mux(neg, negated, value)?; // |value| <= 2^(d-1) fits d bits unsigned
+    from_sign_magnitude(m, tag, f, neg, magnitude, exp, mode)
+}
+
+/// `(-1)^neg * magnitude * 2^exp` rounded into `f`, for an unsigned `magnitude` and a
+/// signed `exp`. A zero magnitude gives +0 without flags.
+pub fn from_sign_magnitude(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    f: &FloatFormat,
+    neg: Sig,
+    magnitude: Sig,
+    exp: Sig,
+    mode: Rounding,
+) -> Result<FloatSig> {
+    let d = magnitude.width();
     let any = m.reduce_or(magnitude)?;
     let zero = m.not(any)?;
     let (norm, lz) = normalize(m, magnitude)?;
@@ -195,7 +210,7 @@ pub fn from_scaled_int(
 
 /// Fields of a format value: sign, exponent field, and the significand with its hidden
 /// bit (zero when the exponent field is zero, whatever the stored mantissa).
-fn unpack(m: &mut ModuleBuilder, f: &FloatFormat, x: Sig) -> Result<(Sig, Sig, Sig)> {
+pub fn unpack(m: &mut ModuleBuilder, f: &FloatFormat, x: Sig) -> Result<(Sig, Sig, Sig)> {
     let (e, mb) = (f.exp_bits, f.man_bits);
     let sign = m.bit(x, e + mb)?;
     let field = m.slice(x, e + mb - 1, mb)?;
@@ -208,12 +223,6 @@ fn unpack(m: &mut ModuleBuilder, f: &FloatFormat, x: Sig) -> Result<(Sig, Sig, S
 }
 
 /// `a + b` rounded into `f` (`FloatFormat::round(Exact::sum(decode(a), decode(b)))`).
-///
-/// Classic three-extra-bit adder: order by magnitude, align the smaller significand with
-/// guard, round and sticky bits, add or subtract, normalise, round, range-check. With
-/// guard and round bits plus a sticky bit the result is the correctly rounded exact sum:
-/// a shift of two or more places cancels at most one leading bit, and a shift of one or
-/// none loses nothing.
 pub fn add(
     m: &mut ModuleBuilder,
     tag: &str,
@@ -222,17 +231,75 @@ pub fn add(
     b: Sig,
     mode: Rounding,
 ) -> Result<FloatSig> {
-    let (e, p) = (f.exp_bits, f.man_bits + 1);
-    let (sa, fa, ga) = unpack(m, f, a)?;
-    let (sb, fb, gb) = unpack(m, f, b)?;
+    add_formats(m, tag, (f, a), (f, b), f, mode)
+}
+
+/// Exponent fields of two formats on one scale: `field + (B - bias)` with
+/// `B = max(bias_a, bias_b)`, so every nonzero value has a common exponent of at least
+/// one and zero stays zero. Returns the common exponents (one width) and `B`.
+fn common_exponents(
+    m: &mut ModuleBuilder,
+    (fa, field_a): (&FloatFormat, Sig),
+    (fb, field_b): (&FloatFormat, Sig),
+) -> Result<(Sig, Sig, i32)> {
+    let big = fa.bias.max(fb.bias);
+    let top = |f: &FloatFormat| i64::from((1i32 << f.exp_bits) - 1 + big - f.bias);
+    let width = count_bits(top(fa).max(top(fb)) as u32);
+    let one = |m: &mut ModuleBuilder, f: &FloatFormat, field: Sig| -> Result<Sig> {
+        let field = m.zext(field, width)?;
+        if f.bias == big {
+            return Ok(field);
+        }
+        let nonzero = m.reduce_or(field)?;
+        let offset = m.lit(width, i128::from(big - f.bias))?;
+        let moved = m.add(field, offset)?;
+        let zero = m.zero(width)?;
+        m.mux(nonzero, moved, zero)
+    };
+    let ca = one(m, fa, field_a)?;
+    let cb = one(m, fb, field_b)?;
+    Ok((ca, cb, big))
+}
+
+/// `a + b` for `a` in format `fa` and `b` in `fb`, rounded into `fr`:
+/// `fr.round(Exact::sum(fa.decode(a), fb.decode(b)))`.
+///
+/// Classic three-extra-bit adder: order by magnitude, align the smaller significand with
+/// guard, round and sticky bits, add or subtract, normalise, round, range-check. Both
+/// significands are widened to the largest precision P of the three formats. With guard
+/// and round bits plus a sticky bit the result is the correctly rounded exact sum: a
+/// shift of two or more places cancels at most one leading bit, a shift of one or none
+/// loses nothing, and rounding to P or fewer bits never looks below the sticky bit.
+pub fn add_formats(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    (fa, a): (&FloatFormat, Sig),
+    (fb, b): (&FloatFormat, Sig),
+    fr: &FloatFormat,
+    mode: Rounding,
+) -> Result<FloatSig> {
+    let p = (fa.man_bits.max(fb.man_bits).max(fr.man_bits)) + 1;
+    let (sa, fa_field, ga) = unpack(m, fa, a)?;
+    let (sb, fb_field, gb) = unpack(m, fb, b)?;
+    let widen = |m: &mut ModuleBuilder, g: Sig| -> Result<Sig> {
+        if g.width() == p {
+            return Ok(g);
+        }
+        let pad = m.zero(p - g.width())?;
+        m.concat(&[g, pad])
+    };
+    let ga = widen(m, ga)?;
+    let gb = widen(m, gb)?;
+    let (ca, cb, common_bias) = common_exponents(m, (fa, fa_field), (fb, fb_field))?;
+    let e = ca.width();
 
     m.note("Order the operands by magnitude.");
-    let key_a = m.concat(&[fa, ga])?;
-    let key_b = m.concat(&[fb, gb])?;
+    let key_a = m.concat(&[ca, ga])?;
+    let key_b = m.concat(&[cb, gb])?;
     let a_smaller = m.lt(key_a, key_b, false)?;
     let big_sign = m.mux(a_smaller, sb, sa)?;
-    let big_field = m.mux(a_smaller, fb, fa)?;
-    let small_field = m.mux(a_smaller, fa, fb)?;
+    let big_field = m.mux(a_smaller, cb, ca)?;
+    let small_field = m.mux(a_smaller, ca, cb)?;
     let big_sig = m.mux(a_smaller, gb, ga)?;
     let small_sig = m.mux(a_smaller, ga, gb)?;
     let distance = m.sub(big_field, small_field)?;
@@ -281,18 +348,19 @@ pub fn add(
 
     m.note("Normalise and round.");
     let (norm, lz) = normalize(m, total)?;
-    let (man, carry) = round_significand(m, tag, f, norm, mode)?;
+    let (man, carry) = round_significand(m, tag, fr, norm, mode)?;
     // Leading one at bit p+2 (no carry, no cancellation) keeps big's exponent:
-    // biased = big_field + 1 - lz + carry.
-    let lo = -i64::from((1u32 << lz.width()) - 1);
-    let hi = i64::from((1u32 << e) + 1);
-    let ew = signed_bits(lo, hi).max(e + 2);
+    // biased = big_field - common_bias + bias_r + 1 - lz + carry.
+    let shift = i64::from(fr.bias - common_bias + 1);
+    let lo = -i64::from((1u32 << lz.width()) - 1) + shift.min(0);
+    let hi = i64::from((1u32 << e) + 1) + shift.max(0);
+    let ew = signed_bits(lo, hi).max(fr.exp_bits + 2);
     let big_field = m.zext(big_field, ew)?;
-    let one = m.lit(ew, 1)?;
+    let shift = m.lit(ew, shift.into())?;
     let lz = m.zext(lz, ew)?;
     let carry = m.zext(carry, ew)?;
-    let biased = m.add(big_field, one)?;
+    let biased = m.add(big_field, shift)?;
     let biased = m.sub(biased, lz)?;
     let biased = m.add(biased, carry)?;
-    pack(m, tag, f, big_sign, biased, man, zero)
+    pack(m, tag, fr, big_sign, biased, man, zero)
 }

@@ -107,7 +107,7 @@ impl Exact {
 }
 
 /// A rounded value and what happened on the way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rounded {
     /// `sign | biased exponent | mantissa`.
     pub bits: u64,

@@ -64,6 +64,15 @@ pub enum Format {
     Binary32 { count: u32 },
     /// Uniform random bits.
     Random { bits: u32 },
+    /// A floating-point value of `model::float::FloatFormat`: `sign | biased exponent |
+    /// mantissa`, exponent field 0 is zero (no subnormals), no NaN or infinity; the
+    /// all-ones exponent field is finite unless `reserve_top`.
+    Float {
+        exp_bits: u32,
+        man_bits: u32,
+        bias: i32,
+        reserve_top: bool,
+    },
 }
 
 /// One port of a unit.
@@ -127,6 +136,23 @@ impl Port {
             signed: false,
             role: Role::Data,
             format: Format::Binary32 { count },
+        }
+    }
+
+    /// A floating-point data port of format `f`.
+    pub fn float(name: &str, dir: Dir, f: &crate::float::FloatFormat) -> Port {
+        Port {
+            name: name.to_string(),
+            dir,
+            width: f.width(),
+            signed: false,
+            role: Role::Data,
+            format: Format::Float {
+                exp_bits: f.exp_bits,
+                man_bits: f.man_bits,
+                bias: f.bias,
+                reserve_top: f.reserve_top_exponent,
+            },
         }
     }
 

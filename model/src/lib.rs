@@ -10,6 +10,7 @@
 pub mod bfp;
 pub mod expq;
 pub mod float;
+pub mod fpacc;
 pub mod iface;
 pub mod int;
 pub mod lns;

@@ -6,6 +6,7 @@ pub mod bfp_dot;
 pub mod bfp_quant;
 pub mod expq_dot;
 pub mod expq_quant;
+pub mod fpacc;
 pub mod lns_mac;
 pub mod lns_mul;
 pub mod mac;

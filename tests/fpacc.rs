@@ -1,0 +1,336 @@
+//! The floating-point accumulator `fpacc` (SPEC.md section 2): the worked cases on the
+//! RTL, the fp32 preset against Rust's own `f32` arithmetic, and property tests over
+//! formats, rounding, chunking and pipelining on streams built to underflow, overflow,
+//! cancel, tie and swamp.
+
+use lowbit_tests::{cases, check_unit_with, verilate, Rng};
+use model::float::{FloatFormat, Rounding};
+use model::fpacc::{FpaccParams, Operand, Preset, BIAS};
+use model::int;
+use model::UnitParams;
+use proptest::prelude::*;
+use sim::{cosim, CosimOptions};
+
+/// One beat: rst, in_valid, clear, a, b.
+fn beat(valid: bool, clear: bool, a: u64, b: u64) -> [u64; 5] {
+    [0, valid.into(), clear.into(), a, b]
+}
+
+/// Run a stimulus on the RTL, check it against the model on every beat, and return the
+/// RTL's outputs (acc, uf, of, out_valid per beat).
+fn run(p: &FpaccParams, stimulus: &[u64]) -> Vec<u64> {
+    let dut = verilate(p);
+    let mut model = p.model().unwrap();
+    cosim(&dut, model.as_mut(), stimulus, &CosimOptions::default())
+        .unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    let mut out = vec![0u64; stimulus.len() / 5 * 4];
+    dut.instance().unwrap().run(stimulus, &mut out);
+    out
+}
+
+/// The last beat's outputs: (acc value, uf, of, out_valid).
+fn last(p: &FpaccParams, out: &[u64]) -> (f64, bool, bool, bool) {
+    let o = &out[out.len() - 4..];
+    (p.acc.decode(o[0]).to_f64(), o[1] == 1, o[2] == 1, o[3] == 1)
+}
+
+/// SPEC.md section 2, on the RTL: E4M7 bias 10 accumulator, RNE. 1.0 plus 2^-8 added
+/// 256 times is 1.0 without chunks and 2.0 with chunks of 16; 63.75 + 1 saturates with
+/// `of`; 2^-10 alone flushes with `uf`.
+#[test]
+fn spec_worked_cases_on_the_rtl() {
+    // E5M2 operands (bias 15): 1.0 * 1.0 and 2^-4 * 2^-4 = 2^-8 exactly.
+    let e5m2 = FloatFormat {
+        exp_bits: 5,
+        man_bits: 2,
+        bias: 15,
+        reserve_top_exponent: false,
+    };
+    let pow2 = |e: i32| ((e + 15) as u64) << 2;
+    for (chunk, want) in [(0, 1.0), (16, 2.0)] {
+        let p = FpaccParams {
+            operand: Operand::Float { format: e5m2 },
+            chunk,
+            ..FpaccParams::default()
+        };
+        let mut s: Vec<u64> = beat(true, true, pow2(0), pow2(0)).to_vec();
+        if chunk > 0 {
+            // 1.0 enters as a chunk of its own: 1.0 and 15 zero products.
+            for _ in 1..chunk {
+                s.extend(beat(true, false, 0, 0));
+            }
+        }
+        for _ in 0..256 {
+            s.extend(beat(true, false, pow2(-4), pow2(-4)));
+        }
+        for _ in 0..=p.latency() {
+            s.extend(beat(false, false, 0, 0));
+        }
+        let out = run(&p, &s);
+        assert_eq!(last(&p, &out), (want, false, false, false), "chunk {chunk}");
+    }
+
+    // 63.75 + 1 -> 63.75 with `of`: 10-bit operands with one fraction bit, 255/2 * 1/2.
+    let p = FpaccParams {
+        operand: Operand::Int { bits: 10, frac: 1 },
+        ..FpaccParams::default()
+    };
+    let mut s = beat(true, true, 255, 1).to_vec();
+    s.extend(beat(false, false, 0, 0));
+    s.extend(beat(true, false, 2, 2));
+    s.extend(beat(false, false, 0, 0));
+    let out = run(&p, &s);
+    assert_eq!(p.acc.decode(out[8]).to_f64(), 63.75);
+    assert_eq!(&out[9..11], &[0, 0]);
+    assert_eq!(last(&p, &out), (63.75, false, true, true));
+
+    // 2^-10 alone flushes to zero with `uf`: 8-bit operands with 5 fraction bits, 1 * 1.
+    let p = FpaccParams {
+        operand: Operand::Int { bits: 8, frac: 5 },
+        ..FpaccParams::default()
+    };
+    let mut s = beat(true, true, 1, 1).to_vec();
+    s.extend(beat(false, false, 0, 0));
+    let out = run(&p, &s);
+    assert_eq!(last(&p, &out), (0.0, true, false, true));
+}
+
+/// An operand value for stream generation: mostly ordinary, often an extreme.
+fn operand(rng: &mut Rng, op: &Operand) -> u64 {
+    match op {
+        Operand::Int { bits, .. } => {
+            let (lo, hi) = (int::min_value(*bits, true), int::max_value(*bits, true));
+            let v = match rng.next_u64() % 8 {
+                0 => 0,
+                1 => 1,
+                2 => -1,
+                3 => hi,
+                4 => lo,
+                5 => (rng.next_u64() % 8) as i128 - 4,
+                _ => lo + (rng.next_u64() as i128).rem_euclid(hi - lo + 1),
+            };
+            int::to_bits(v, *bits) as u64
+        }
+        Operand::Float { format } => {
+            let (e, m) = (format.exp_bits, format.man_bits);
+            let top = (1u64 << e) - 1;
+            let field = match rng.next_u64() % 8 {
+                0 => 0,
+                1 => 1,
+                2 => top,
+                _ => rng.next_u64() % (top + 1),
+            };
+            let sign = rng.next_u64() & 1;
+            (sign << (e + m)) | (field << m) | (rng.next_u64() & ((1 << m) - 1))
+        }
+    }
+}
+
+/// The same operand with the other sign (so that `a*b` cancels a previous product).
+fn negate(op: &Operand, a: u64) -> u64 {
+    match op {
+        Operand::Int { bits, .. } => {
+            let v = int::from_bits(a.into(), *bits, true);
+            int::to_bits(int::saturate(-v, *bits, true), *bits) as u64
+        }
+        Operand::Float { format } => a ^ (1 << (format.exp_bits + format.man_bits)),
+    }
+}
+
+/// A stream of `beats` beats that exercises the accumulator's corners: runs of one small
+/// product after a large one (swamping, ties), products followed by their negation
+/// (cancellation), extremes (overflow, underflow), clears, idle cycles and rare resets.
+fn stream(p: &FpaccParams, beats: usize, seed: u64) -> Vec<u64> {
+    let mut rng = Rng::new(seed);
+    let mut s = Vec::with_capacity(beats * 5);
+    while s.len() < beats * 5 {
+        let clear = rng.one_in(40);
+        match rng.next_u64() % 10 {
+            0 => {
+                // A run of one product: swamping and repeated ties.
+                let (a, b) = (operand(&mut rng, &p.operand), operand(&mut rng, &p.operand));
+                for _ in 0..(8 + rng.next_u64() % 56) {
+                    s.extend(beat(!rng.one_in(9), false, a, b));
+                }
+            }
+            1 => {
+                // A product and its negation.
+                let (a, b) = (operand(&mut rng, &p.operand), operand(&mut rng, &p.operand));
+                s.extend(beat(true, clear, a, b));
+                s.extend(beat(true, false, negate(&p.operand, a), b));
+            }
+            2 => s.extend(beat(false, false, 0, 0)),
+            3 if rng.one_in(20) => s.extend([1, 1, 0, 0, 0]),
+            _ => {
+                let (a, b) = (operand(&mut rng, &p.operand), operand(&mut rng, &p.operand));
+                s.extend(beat(true, clear, a, b));
+            }
+        }
+    }
+    s.truncate(beats * 5);
+    s
+}
+
+/// Exponent of the smallest nonzero product magnitude.
+fn smallest_product_exp(op: &Operand) -> i32 {
+    match op {
+        Operand::Int { frac, .. } => -2 * *frac as i32,
+        Operand::Float { format } => 2 * (1 - format.bias),
+    }
+}
+
+/// A format of `exp_bits`/`man_bits` whose smallest normal sits `offset` octaves above
+/// `floor`, with or without a reserved top exponent.
+fn format_near(
+    exp_bits: u32,
+    man_bits: u32,
+    floor: i32,
+    offset: i32,
+    reserve: bool,
+) -> FloatFormat {
+    FloatFormat {
+        exp_bits,
+        man_bits,
+        bias: (1 - floor - offset).clamp(*BIAS.start(), *BIAS.end()),
+        reserve_top_exponent: reserve,
+    }
+}
+
+fn params() -> impl Strategy<Value = FpaccParams> {
+    let operand = prop_oneof![
+        (2u32..=16, 0u32..=12).prop_map(|(bits, frac)| Operand::Int { bits, frac }),
+        (2u32..=6, 1u32..=10, -3i32..=3).prop_map(|(e, m, db)| Operand::Float {
+            format: FloatFormat {
+                exp_bits: e,
+                man_bits: m,
+                bias: (1 << (e - 1)) - 1 + db,
+                reserve_top_exponent: false,
+            },
+        }),
+    ];
+    let format = (2u32..=8, 1u32..=23, -3i32..=6, any::<bool>());
+    (
+        operand,
+        format.clone(),
+        prop::option::of(format),
+        prop_oneof![Just(Rounding::Rne), Just(Rounding::Rz)],
+        prop_oneof![Just(0u32), Just(1), Just(2), Just(3), Just(5), Just(16)],
+        0u32..=2,
+    )
+        .prop_map(
+            |(operand, (e, m, off, r), prod, rounding, chunk, pipeline)| {
+                let floor = smallest_product_exp(&operand);
+                let acc = format_near(e, m, floor, off, r);
+                let product = prod.map_or(acc, |(e, m, off, _)| format_near(e, m, floor, off, r));
+                FpaccParams {
+                    operand,
+                    product,
+                    acc,
+                    rounding,
+                    chunk,
+                    pipeline,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(8), max_shrink_iters: 16, ..ProptestConfig::default() })]
+
+    /// Any formats, rounding, chunk size and pipeline depth: the RTL matches the model
+    /// on every beat, lints, synthesizes and compiles in Icarus.
+    #[test]
+    fn fpacc_rtl_matches_model(p in params(), seed in any::<u64>()) {
+        prop_assume!(p.validate().is_ok());
+        let s = stream(&p, 3000, seed);
+        check_unit_with(p, &s).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// `Q_prod` and `Q_acc` of the fp32 preset with Rust's `f32` (RNE): the product rounded
+/// once from its exact value, then one IEEE addition per beat (and per chunk).
+struct F32Reference {
+    chunk: u32,
+    outer: f32,
+    inner: f32,
+    pos: u32,
+}
+
+impl F32Reference {
+    fn push(&mut self, clear: bool, product: f32) {
+        if clear {
+            (self.outer, self.pos) = (0.0, 0);
+        }
+        if self.chunk == 0 {
+            self.outer += product;
+            return;
+        }
+        self.inner = if self.pos == 0 {
+            product
+        } else {
+            self.inner + product
+        };
+        self.pos += 1;
+        if self.pos == self.chunk {
+            self.outer += self.inner;
+            self.pos = 0;
+        }
+    }
+}
+
+/// f32 value of an operand pair's exact product, rounded once (f64 holds it exactly).
+fn f32_product(op: &Operand, a: u64, b: u64) -> f32 {
+    match op {
+        Operand::Int { bits, frac } => {
+            let v = |x: u64| int::from_bits(x.into(), *bits, true) as f64;
+            (v(a) * v(b) * 2f64.powi(-2 * *frac as i32)) as f32
+        }
+        Operand::Float { format } => (format.decode(a).to_f64() * format.decode(b).to_f64()) as f32,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(6), max_shrink_iters: 8, ..ProptestConfig::default() })]
+
+    /// The fp32 preset is IEEE binary32 arithmetic: with operands whose products and sums
+    /// stay in the normal range (16-bit fixed point, or E5M10 floats), the RTL's
+    /// accumulator after every beat equals Rust's own `f32` sums, bit for bit.
+    #[test]
+    fn fp32_preset_is_ieee_f32(
+        float_operands in any::<bool>(),
+        frac in 0u32..=12,
+        chunk in prop_oneof![Just(0u32), Just(4), Just(16)],
+        pipeline in 0u32..=2,
+        seed in any::<u64>(),
+    ) {
+        let operand = if float_operands {
+            Operand::Float { format: FloatFormat { exp_bits: 5, man_bits: 10, bias: 15, reserve_top_exponent: false } }
+        } else {
+            Operand::Int { bits: 16, frac }
+        };
+        let f = Preset::Fp32.format();
+        let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, chunk, pipeline };
+        // No resets: the reference follows valid beats and clears only.
+        let mut s = stream(&p, 4000, seed);
+        for b in s.chunks_mut(5) {
+            b[0] = 0;
+        }
+        let out = run(&p, &s);
+        let mut reference = F32Reference { chunk, outer: 0.0, inner: 0.0, pos: 0 };
+        let mut expected = std::collections::VecDeque::new();
+        let mut checked = 0;
+        for (i, (b, o)) in s.chunks(5).zip(out.chunks(4)).enumerate() {
+            if o[3] == 1 {
+                let want: f32 = expected.pop_front().expect("out_valid without a beat");
+                let want = if want == 0.0 { 0.0 } else { want }; // the unit gives +0
+                prop_assert_eq!(o[0] as u32, want.to_bits(), "beat {}: {} vs {}", i, f32::from_bits(o[0] as u32), want);
+                checked += 1;
+            }
+            if b[1] == 1 {
+                reference.push(b[2] == 1, f32_product(&p.operand, b[3], b[4]));
+                expected.push_back(reference.outer);
+            }
+        }
+        prop_assert!(checked > 3000, "only {} results checked", checked);
+    }
+}
