@@ -6,10 +6,12 @@
 #                                  iCE40 synthesis, place and route, bitstream, report
 #   make bench                     co-simulation throughput, exhaustive-check time,
 #                                  synthesis table (acc 12/32, with/without DSP, vs hand-written),
-#                                  and the density table (make density)
-#   make density                   HBFP dot products, LNS MAC and DNA-TEQ dot product vs the
-#                                  integer MAC: LUTs, Fmax, MACs per cycle per LUT
-#                                  (build/density.md, build/density-lns.md; about 20 minutes)
+#                                  the accumulator accuracy table (build/acc-error.md)
+#                                  and the density tables (make density)
+#   make density                   HBFP dot products, LNS MAC, DNA-TEQ dot product and the
+#                                  floating-point accumulators vs the integer MAC: LUTs, Fmax,
+#                                  MACs per cycle per LUT (build/density.md, density-lns.md,
+#                                  density-fpacc.md; about 30 minutes)
 #   make lint                      rustfmt and clippy, as CI expects them
 #   make tools                     only install the external tools
 
@@ -63,12 +65,15 @@ bench: tools
 	$(CARGO) run --release -q -p sim --example cosim_bench
 	$(CARGO) test --release -q -p lowbit-tests --test exhaustive -- --nocapture --test-threads 1
 	$(CARGO) run --release -q -p gen -- synth-table
+	@mkdir -p build
+	$(CARGO) run --release -q -p gen -- acc-error --output build/acc-error.md
 	$(MAKE) density
 
 density: tools
 	@mkdir -p build
 	$(CARGO) run --release -q -p gen -- density bfp --output build/density.md
 	$(CARGO) run --release -q -p gen -- density lns --output build/density-lns.md
+	$(CARGO) run --release -q -p gen -- density fpacc --output build/density-fpacc.md
 
 lint:
 	$(CARGO) fmt --all -- --check

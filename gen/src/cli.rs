@@ -130,6 +130,21 @@ enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// The narrowest integer accumulator that cannot overflow, for a dot-product length K
+    /// or a file of weights (worst case over all activations), beside A2Q's data-type
+    /// bound and its bound on the weights' L1 norm for a given accumulator width.
+    Accwidth {
+        #[command(flatten)]
+        args: crate::accwidth::AccWidthArgs,
+    },
+    /// Accuracy of narrow accumulators from the models alone: mean and worst relative
+    /// error of dot products (K = 256, 1024, 4096) of Gaussian int8 operands in acc12
+    /// with and without chunks, bf16, fp32 and 12/16-bit saturating integer MACs.
+    #[command(name = "acc-error", alias = "acc_error")]
+    AccError {
+        #[command(flatten)]
+        args: crate::accerror::AccErrorArgs,
+    },
     /// Fit DNA-TEQ exponential quantization (base, scale, exponent range) to a tensor
     /// (.npy or text) or a synthetic one, for every bit width up to --bits, and print the
     /// errors next to INT8 and INT4 uniform quantization (SPEC.md section 4).
@@ -152,8 +167,9 @@ enum Command {
     /// Arithmetic density tables against the integer MAC (acc 12 and 32): `bfp`
     /// synthesizes `bfp_dot` for n in 8, 16, 32 and m in 4, 6, 8 (one block per cycle)
     /// and the mixed 4/6 unit; `lns` synthesizes `lns_mac` and `expq_dot` at 4-, 5- and
-    /// 6-bit codes. LUTs, Fmax and multiply-accumulates per cycle per LUT; UP5K, or HX8K
-    /// for designs the UP5K cannot hold. `bfp` takes about 15 minutes.
+    /// 6-bit codes; `fpacc` the acc12, bf16 and fp32 accumulators fed by 8x8 products,
+    /// with and without DSPs. LUTs, Fmax and multiply-accumulates per cycle per LUT; UP5K,
+    /// or HX8K for designs the UP5K cannot hold. `bfp` takes about 15 minutes.
     Density {
         /// Which family of units.
         #[arg(value_enum, default_value_t = Family::Bfp)]
@@ -181,6 +197,9 @@ enum Family {
     Bfp,
     /// Log-domain MAC and exponent-domain dot product (issue #4).
     Lns,
+    /// Floating-point accumulators acc12, bf16 and fp32 fed by 8x8 integer products,
+    /// against the integer MAC at 12 and 32 bits (issue #5).
+    Fpacc,
 }
 
 /// The unit `gen synth` builds.
@@ -357,6 +376,18 @@ where
             Some(SynthUnit::Fpacc { params, synth }) => synth_unit(&params, &synth, stdout, stderr),
         },
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
+        Some(Command::Accwidth { args }) => {
+            crate::accwidth::run(&args, stdout).map_err(|e| Failure {
+                code: 1,
+                message: e.0,
+            })
+        }
+        Some(Command::AccError { args }) => {
+            crate::accerror::run(&args, stdout).map_err(|message| Failure {
+                code: if message.contains("--sigma") { 2 } else { 1 },
+                message,
+            })
+        }
         Some(Command::Fit { args }) => {
             crate::fit::run(&args, stdout, stderr).map_err(|e| Failure {
                 code: 1,
@@ -370,6 +401,7 @@ where
         }) => match family {
             Family::Bfp => density_table(output.as_deref(), quick, stdout, stderr),
             Family::Lns => lns_density_table(output.as_deref(), stdout, stderr),
+            Family::Fpacc => fpacc_density_table(output.as_deref(), stdout, stderr),
         },
         None => emit_unit(&cli.mac, &cli.out, &command_line, stdout),
     };
@@ -655,9 +687,18 @@ fn flow_up5k_or_hx8k<P: Generate>(
     params: &P,
     stderr: &mut dyn Write,
 ) -> Result<SynthReport, Failure> {
+    flow_up5k_or_hx8k_dsp(params, false, stderr)
+}
+
+/// [`flow_up5k_or_hx8k`], optionally mapping multipliers to DSP blocks.
+fn flow_up5k_or_hx8k_dsp<P: Generate>(
+    params: &P,
+    dsp: bool,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
     let mut args = SynthArgs {
         device: Device::Up5k,
-        dsp: false,
+        dsp,
         freq: 100.0,
         seed: 1,
         out: None,
@@ -828,6 +869,69 @@ fn lns_density_table(
 }
 
 /// The density table's Markdown rows; "vs int8 MAC" compares with the first row.
+/// The accumulator table of issue #5: what a narrow floating-point accumulator costs
+/// next to bf16, fp32 and the integer MAC, all fed by 8x8 signed integer products.
+fn fpacc_density_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    use model::fpacc::{FpaccParams, Preset};
+    let mut rows = Vec::new();
+    for dsp in [false, true] {
+        let with = if dsp { ", DSP" } else { "" };
+        for acc_bits in [12, 32] {
+            let mac = MacParams {
+                acc_bits,
+                ..MacParams::default()
+            };
+            let _ = writeln!(stderr, "[density] {}{with}", mac.module_name());
+            rows.push(DensityRow {
+                label: format!("int8 MAC, acc {acc_bits} sat{with}"),
+                macs_per_cycle: 1.0,
+                report: flow_up5k_or_hx8k_dsp(&mac, dsp, stderr)?,
+            });
+        }
+        for (preset, chunk, pipeline, label) in [
+            (Preset::Acc12, 0, 0, "fpacc acc12 (E4M7)"),
+            (Preset::Acc12, 16, 0, "fpacc acc12, chunks of 16"),
+            (Preset::Bf16, 0, 0, "fpacc bf16 (E8M7)"),
+            (Preset::Fp32, 0, 0, "fpacc fp32 (E8M23)"),
+            (Preset::Fp32, 0, 1, "fpacc fp32, pipeline 1"),
+        ] {
+            let f = preset.format();
+            let p = FpaccParams {
+                product: f,
+                acc: f,
+                chunk,
+                pipeline,
+                ..FpaccParams::default()
+            };
+            let _ = writeln!(stderr, "[density] {}{with}", p.module_name());
+            rows.push(DensityRow {
+                label: format!("{label}{with}"),
+                macs_per_cycle: 1.0,
+                report: flow_up5k_or_hx8k_dsp(&p, dsp, stderr)?,
+            });
+        }
+    }
+    let mut table = render_density(&rows);
+    table += "\nEvery unit takes one signed 8x8 product per cycle. fpacc rounds the product \
+              into the accumulator format (Q_prod) and adds it (Q_acc) in one cycle, RNE, no \
+              subnormals; with chunks a second adder folds each chunk into the outer sum; \
+              pipeline 1 registers the rounded product. LUTs, carries, FFs, DSPs: the unit \
+              alone (Yosys 0.23 synth_ice40, with -dsp on the DSP rows); LCs and Fmax: inside \
+              the 4-pin wrapper after nextpnr-ice40, seed 1. \"vs int8 MAC\" compares with \
+              the first row.\n";
+    if let Some(path) = output {
+        write_atomically(path, table.as_bytes())?;
+    }
+    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })
+}
+
 fn render_density(rows: &[DensityRow]) -> String {
     let base = &rows[0];
     let base_per_lut = base.macs_per_cycle / base.report.unit.luts.max(1) as f64;

@@ -69,9 +69,8 @@ pub fn read_tensor(path: &Path) -> Result<Vec<f32>, FitError> {
     Ok(values)
 }
 
-/// The values of a version 1-3 `.npy` file holding little-endian float32 or float64 in
-/// C order.
-fn parse_npy(bytes: &[u8]) -> Result<Vec<f32>, String> {
+/// The header text and the data of a version 1-3 `.npy` file in C order.
+pub fn npy_parts(bytes: &[u8]) -> Result<(&str, &[u8]), String> {
     let major = *bytes.get(6).ok_or("truncated header")?;
     let (len, start) = if major == 1 {
         let b = bytes.get(8..10).ok_or("truncated header")?;
@@ -85,7 +84,12 @@ fn parse_npy(bytes: &[u8]) -> Result<Vec<f32>, String> {
     if header.contains("'fortran_order': True") {
         return Err("Fortran-order arrays are not supported; save with order='C'".into());
     }
-    let data = &bytes[start + len..];
+    Ok((header, &bytes[start + len..]))
+}
+
+/// The values of a `.npy` file holding little-endian float32 or float64.
+fn parse_npy(bytes: &[u8]) -> Result<Vec<f32>, String> {
+    let (header, data) = npy_parts(bytes)?;
     if header.contains("'<f4'") {
         Ok(data
             .chunks_exact(4)

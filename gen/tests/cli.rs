@@ -470,6 +470,98 @@ fn fpacc_subcommand() {
     ]);
 }
 
+/// `gen accwidth` against a brute force over every activation vector: the printed range
+/// and width are the real extremes.
+#[test]
+fn accwidth_matches_brute_force() {
+    let dir = std::env::temp_dir().join(format!("lowbit-accwidth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("w.txt");
+    let weights = [3i64, -5, 7, -8];
+    std::fs::write(&file, "3, -5\n7 -8").unwrap();
+    let o = gen(&[
+        "accwidth",
+        "--in",
+        "4",
+        "--weights",
+        file.to_str().unwrap(),
+        "--acc",
+        "8",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    // Brute force over all 16^4 signed 4-bit activation vectors.
+    let (mut lo, mut hi) = (0i64, 0i64);
+    for code in 0..1u32 << 16 {
+        let s: i64 = (0..4)
+            .map(|i| weights[i] * (((code >> (4 * i)) & 15) as i64 ^ 8).wrapping_sub(8))
+            .sum();
+        lo = lo.min(s);
+        hi = hi.max(s);
+    }
+    assert!(
+        v.contains(&format!("every partial sum in [{lo}, {hi}]")),
+        "{v}"
+    );
+    let width = (2..64)
+        .find(|a| lo >= -(1i64 << (a - 1)) && hi < 1i64 << (a - 1))
+        .unwrap();
+    assert!(v.contains(&format!("cannot overflow: {width} bits")), "{v}");
+    assert!(v.contains("L1 norm 23"), "{v}");
+    // A2Q: (2^7 - 1) * 2^(1 - 4) = 15.875 < 23.
+    assert!(
+        v.contains("||w||_1 <= 15.875; these weights: 23, above it"),
+        "{v}"
+    );
+
+    let o = gen(&["accwidth", "--k", "4096"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    assert!(
+        v.contains("[-66584576, 67108864]") && v.contains("28 bits"),
+        "{v}"
+    );
+    assert_usage_errors(&[
+        (&["accwidth"], &["--k", "--weights"]),
+        (&["accwidth", "--k", "0"], &["--k"]),
+        (&["accwidth", "--k", "8", "--in", "1"], &["--in", "2..=32"]),
+        (
+            &["accwidth", "--k", "8", "--acc", "65"],
+            &["--acc", "2..=64"],
+        ),
+    ]);
+    let o = gen(&[
+        "accwidth",
+        "--weights",
+        dir.join("missing").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn acc_error_table() {
+    let o = gen(&["acc-error", "--trials", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v = text(&o.stdout);
+    // fp32 sums int8 products of K <= 4096 exactly; the 12-bit integer MAC saturates.
+    let row = |name: &str| {
+        v.lines()
+            .find(|l| l.starts_with(&format!("| {name}")))
+            .unwrap()
+    };
+    assert!(
+        row("fp32 (E8M23)").contains("| 0 | 0 | 0% | 0 | 0 | 0% | 0 | 0 | 0% |"),
+        "{v}"
+    );
+    assert!(row("int12 saturating MAC").ends_with("| 100% |"), "{v}");
+    assert!(v.contains("| acc12, chunks of 16 |"), "{v}");
+    assert_usage_errors(&[
+        (&["acc-error", "--trials", "0"], &["--trials", "1..=100000"]),
+        (&["acc-error", "--sigma", "-1"], &["--sigma", "(0, 1000]"]),
+    ]);
+}
+
 #[test]
 fn expq_dot_subcommand() {
     let o = gen(&[

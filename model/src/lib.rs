@@ -7,6 +7,7 @@
 //! Each unit has one parameter type (serde + clap) that validates itself; from it come the
 //! unit's port [`iface::Interface`], its cycle model, and (in `hdl`) its RTL.
 
+pub mod accwidth;
 pub mod bfp;
 pub mod expq;
 pub mod float;
