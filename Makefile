@@ -12,6 +12,8 @@
 #                                  floating-point accumulators vs the integer MAC: LUTs, Fmax,
 #                                  MACs per cycle per LUT (build/density.md, density-lns.md,
 #                                  density-fpacc.md; about 30 minutes)
+#   make prove                     formal equivalence of every unit with a behavioural
+#                                  reference (Yosys equiv flow), table in build/prove.md
 #   make lint                      rustfmt and clippy, as CI expects them
 #   make tools                     only install the external tools
 
@@ -29,7 +31,7 @@ PIPELINE ?= 0
 DSP ?= 0
 REF ?= 0
 
-.PHONY: all setup test tools synth bench density lint clean
+.PHONY: all setup test tools synth bench density prove lint clean
 
 all: test
 
@@ -74,6 +76,10 @@ density: tools
 	$(CARGO) run --release -q -p gen -- density bfp --output build/density.md
 	$(CARGO) run --release -q -p gen -- density lns --output build/density-lns.md
 	$(CARGO) run --release -q -p gen -- density fpacc --output build/density-fpacc.md
+
+prove: tools
+	@mkdir -p build
+	$(CARGO) run --release -q -p gen -- prove-all --output build/prove.md
 
 lint:
 	$(CARGO) fmt --all -- --check

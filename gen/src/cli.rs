@@ -181,6 +181,20 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Prove a unit's generated RTL equal to its behavioural reference (`--golden`) with
+    /// Yosys's equivalence flow (equiv_make, equiv_simple, equiv_induct, equiv_status);
+    /// where induction does not close, a bounded check from reset with a stated depth.
+    Prove {
+        #[command(subcommand)]
+        unit: ProveUnit,
+    },
+    /// Prove the default configuration of every unit with a reference and a handful of
+    /// others; print a table with the method and time of each proof.
+    ProveAll {
+        /// Also write the table (Markdown) to FILE.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Synthesize the comparison table on the UP5K: the generated MAC against the
     /// hand-written reference, accumulators of 12 and 32 bits, with and without DSPs.
     SynthTable {
@@ -200,6 +214,42 @@ enum Family {
     /// Floating-point accumulators acc12, bf16 and fp32 fed by 8x8 integer products,
     /// against the integer MAC at 12 and 32 bits (issue #5).
     Fpacc,
+}
+
+/// Where `gen prove` works.
+#[derive(Args, Debug, Clone)]
+struct ProveArgs {
+    /// Folder for the designs, scripts and logs [default: build/prove/<module>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// The unit `gen prove` checks.
+#[derive(Subcommand, Debug)]
+enum ProveUnit {
+    /// The integer MAC.
+    Mac {
+        #[command(flatten)]
+        params: MacParams,
+        #[command(flatten)]
+        prove: ProveArgs,
+    },
+    /// The log-domain multiplier.
+    #[command(name = "lns-mul", alias = "lns_mul")]
+    LnsMul {
+        #[command(flatten)]
+        params: LnsMulParams,
+        #[command(flatten)]
+        prove: ProveArgs,
+    },
+    /// The LNS multiply-accumulate.
+    #[command(name = "lns-mac", alias = "lns_mac")]
+    LnsMac {
+        #[command(flatten)]
+        params: LnsMacParams,
+        #[command(flatten)]
+        prove: ProveArgs,
+    },
 }
 
 /// The unit `gen synth` builds.
@@ -287,6 +337,10 @@ struct OutputArgs {
     /// formats, latency) to FILE.
     #[arg(long, value_name = "FILE")]
     meta: Option<PathBuf>,
+    /// Emit the unit's behavioural reference (same module name, ports and latency,
+    /// written plainly) instead of the generated RTL; `gen prove` checks the two equal.
+    #[arg(long)]
+    golden: bool,
 }
 
 /// A failure with the exit code it should give.
@@ -376,6 +430,12 @@ where
             Some(SynthUnit::Fpacc { params, synth }) => synth_unit(&params, &synth, stdout, stderr),
         },
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
+        Some(Command::Prove { unit }) => match unit {
+            ProveUnit::Mac { params, prove } => prove_unit(&params, &prove, stdout),
+            ProveUnit::LnsMul { params, prove } => prove_unit(&params, &prove, stdout),
+            ProveUnit::LnsMac { params, prove } => prove_unit(&params, &prove, stdout),
+        },
+        Some(Command::ProveAll { output }) => prove_all(output.as_deref(), stdout, stderr),
         Some(Command::Accwidth { args }) => {
             crate::accwidth::run(&args, stdout).map_err(|e| Failure {
                 code: 1,
@@ -411,6 +471,104 @@ where
             let _ = writeln!(stderr, "error: {}", f.message);
             f.code
         }
+    }
+}
+
+/// Prove one parameter set; exit 1 when it is not proven.
+fn prove_unit<P: Generate>(
+    params: &P,
+    args: &ProveArgs,
+    stdout: &mut dyn Write,
+) -> Result<(), Failure> {
+    let report = run_proof(params, args.out.clone())?;
+    writeln!(stdout, "{}", report.summary()).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })?;
+    if report.passed() {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            message: format!("{} is not proven equal to its reference", report.module),
+        })
+    }
+}
+
+/// Build both designs and prove them equal.
+fn run_proof<P: Generate>(
+    params: &P,
+    out: Option<PathBuf>,
+) -> Result<crate::prove::ProofReport, Failure> {
+    let module = build_rtl(params)?;
+    let header = Header {
+        generator: generator_id(),
+        command: None,
+    };
+    let golden = match params.golden() {
+        Some(g) => g.map_err(|e| Failure {
+            code: 1,
+            message: e.to_string(),
+        })?,
+        None => {
+            return Err(Failure {
+                code: 2,
+                message: format!("{} has no behavioural reference yet", P::KIND),
+            })
+        }
+    };
+    let text = hdl::golden::golden_verilog(params, &header)
+        .expect("the unit has a golden")
+        .map_err(|e| Failure {
+            code: 1,
+            message: e.to_string(),
+        })?;
+    let top = params.module_name();
+    let dir = out.unwrap_or_else(|| Path::new("build/prove").join(&top));
+    let files = hdl::design_files(&module, &header);
+    crate::prove::prove(&dir, &top, &text, &files, &golden.state, params.latency())
+        .map_err(|message| Failure { code: 1, message })
+}
+
+/// The proof table: every unit's default configuration and a few more.
+fn prove_all(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut reports = Vec::new();
+    let mut run = |r: Result<crate::prove::ProofReport, Failure>,
+                   stderr: &mut dyn Write|
+     -> Result<(), Failure> {
+        let r = r?;
+        let _ = writeln!(stderr, "[prove] {}", r.summary());
+        reports.push(r);
+        Ok(())
+    };
+    for p in crate::prove::mac_set() {
+        run(run_proof(&p, None), stderr)?;
+    }
+    for p in crate::prove::lns_mul_set() {
+        run(run_proof(&p, None), stderr)?;
+    }
+    for p in crate::prove::lns_mac_set() {
+        run(run_proof(&p, None), stderr)?;
+    }
+    let table = crate::prove::render(&reports);
+    if let Some(path) = output {
+        write_atomically(path, table.as_bytes())?;
+    }
+    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })?;
+    if reports.iter().all(|r| r.passed()) {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            message: "some units are not proven equal to their references".into(),
+        })
     }
 }
 
@@ -454,7 +612,29 @@ fn emit_unit<P: Generate>(
         generator: generator_id(),
         command: Some(command_line.to_string()),
     };
-    let verilog = design_verilog(&module, &header);
+    let verilog = if out.golden {
+        match hdl::golden::golden_verilog(params, &header) {
+            Some(Ok(text)) => text,
+            Some(Err(e)) => {
+                return Err(Failure {
+                    code: 1,
+                    message: e.to_string(),
+                })
+            }
+            None => {
+                return Err(Failure {
+                    code: 2,
+                    message: format!(
+                        "'--golden': {} has no behavioural reference yet (units with one: {})",
+                        P::KIND,
+                        crate::prove::UNITS_WITH_GOLDEN.join(", ")
+                    ),
+                })
+            }
+        }
+    } else {
+        design_verilog(&module, &header)
+    };
     if let Some(path) = &out.meta {
         write_atomically(path, metadata_json(params).as_bytes())?;
     }

@@ -5,4 +5,5 @@ pub mod accerror;
 pub mod accwidth;
 pub mod cli;
 pub mod fit;
+pub mod prove;
 pub mod synth;

@@ -6,6 +6,7 @@
 //! from `model`, next to that type's cycle model: the same value gives both.
 
 pub mod float;
+pub mod golden;
 pub mod ir;
 pub mod units;
 pub mod verilog;
@@ -21,6 +22,12 @@ pub use verilog::{design_files, design_verilog, module_verilog, Header};
 pub trait Generate: UnitParams {
     /// The unit's top module, with exactly the ports of [`UnitParams::interface`].
     fn rtl(&self) -> Result<Module, HdlError>;
+
+    /// The unit's behavioural reference for formal equivalence ([`golden`]), if its
+    /// kind has one yet.
+    fn golden(&self) -> Option<Result<golden::GoldenModule, HdlError>> {
+        None
+    }
 }
 
 /// Declare every port of `iface` on `m`, in order. Returns the input signals by name;

@@ -1,0 +1,97 @@
+//! Behavioural references ("goldens") for formal equivalence.
+//!
+//! A unit's golden is a Verilog-2005 module with the generated module's name, ports and
+//! latency, written the plainest way a reviewer can hold against SPEC.md: wide `*` and
+//! `+`, comparisons against constants, one `always` block, no sharing and no pipelining
+//! tricks (a pipelined unit's golden delays its inputs instead). It is text, not IR, so
+//! that it shares nothing with the generator it checks.
+//!
+//! The golden keeps the unit's architectural state (accumulators, sticky flags, beat
+//! counters) in registers named as in the generated RTL; the prover matches those by
+//! name and hides every other internal name, so pipeline registers and intermediate wires
+//! are free to differ.
+
+use std::fmt::Write as _;
+
+use model::iface::{Dir, Interface};
+
+use crate::verilog::Header;
+use crate::{Generate, HdlError};
+
+/// A unit's behavioural reference: the module body and the state it shares by name with
+/// the generated RTL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoldenModule {
+    /// Declarations, `assign`s and `always` blocks (inside `module ... endmodule`).
+    pub body: String,
+    /// Registers that hold the same state under the same name in both designs.
+    pub state: Vec<String>,
+}
+
+/// The golden of `p` as a file (header, the module with the unit's ports, its body), or
+/// `None` when the unit kind has no golden yet.
+pub fn golden_verilog<P: Generate>(p: &P, header: &Header) -> Option<Result<String, HdlError>> {
+    let g = match p.golden()? {
+        Ok(g) => g,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut s = header.render();
+    s.push_str(
+        "// Behavioural reference (golden) for formal equivalence; see hdl/src/golden.rs.\n",
+    );
+    s.push_str("`default_nettype none\n\n");
+    s.push_str(&module_header(&p.module_name(), &p.interface()));
+    s.push_str(&g.body);
+    s.push_str("endmodule\n\n`default_nettype wire\n");
+    Some(Ok(s))
+}
+
+/// `module name (...);` with every port of the interface as a plain `wire`.
+fn module_header(name: &str, iface: &Interface) -> String {
+    let mut s = format!("module {name} (\n");
+    let n = iface.ports.len();
+    for (i, p) in iface.ports.iter().enumerate() {
+        let dir = match p.dir {
+            Dir::In => "input ",
+            Dir::Out => "output",
+        };
+        let range = if p.width > 1 {
+            format!("[{}:0] ", p.width - 1)
+        } else {
+            String::new()
+        };
+        let sep = if i + 1 < n { "," } else { "" };
+        let _ = writeln!(s, "    {dir} wire {range}{}{sep}", p.name);
+    }
+    s.push_str(");\n");
+    s
+}
+
+/// A sized unsigned hex literal of `value` (two's complement for negative values).
+pub fn lit(width: u32, value: i128) -> String {
+    let mask = if width >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    };
+    format!("{width}'h{:x}", (value as u128) & mask)
+}
+
+/// A sized signed hex literal: `value` as a `width`-bit two's-complement number.
+pub fn slit(width: u32, value: i128) -> String {
+    let mask = if width >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    };
+    format!("{width}'sh{:x}", (value as u128) & mask)
+}
+
+/// `[w-1:0] ` or nothing for one bit.
+pub fn range(width: u32) -> String {
+    if width > 1 {
+        format!("[{}:0] ", width - 1)
+    } else {
+        String::new()
+    }
+}
