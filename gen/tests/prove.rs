@@ -94,3 +94,39 @@ fn a_broken_mac_is_not_proven() {
     let report = prove(&dir, &p.module_name(), &golden, &files, &state, p.latency()).unwrap();
     assert!(report.passed(), "{}", report.summary());
 }
+
+/// Where induction cannot close (hidden state encoded differently in the two designs),
+/// the prover says so and falls back to a bounded check from reset, with its depth.
+#[test]
+fn hidden_state_falls_back_to_a_bounded_check() {
+    require_yosys();
+    // Both raise `o` every eighth cycle after reset; one counts up, the other down.
+    let gold = "module cnt (input wire clk, input wire rst, output wire o);
+    reg [2:0] c;
+    always @(posedge clk) c <= rst ? 3'h0 : c + 3'h1;
+    assign o = c == 3'h7;
+endmodule
+";
+    let gate = "module cnt (input wire clk, input wire rst, output wire o);
+    reg [2:0] d;
+    always @(posedge clk) d <= rst ? 3'h7 : d - 3'h1;
+    assign o = d == 3'h0;
+endmodule
+";
+    let files = vec![("cnt.v".to_string(), gate.to_string())];
+    let report = prove(&scratch("bounded"), "cnt", gold, &files, &[], 1).unwrap();
+    assert_eq!(
+        report.verdict,
+        Verdict::Bounded {
+            unproven: 1,
+            depth: 16
+        },
+        "{}",
+        report.summary()
+    );
+    // A gate that differs after six cycles is caught by the bounded check.
+    let wrong = gate.replace("3'h7 : d", "3'h6 : d");
+    let files = vec![("cnt.v".to_string(), wrong)];
+    let report = prove(&scratch("bounded_wrong"), "cnt", gold, &files, &[], 1).unwrap();
+    assert!(matches!(report.verdict, Verdict::Failed { .. }), "{}", report.summary());
+}
