@@ -250,6 +250,14 @@ enum ProveUnit {
         #[command(flatten)]
         prove: ProveArgs,
     },
+    /// The exponential quantizer.
+    #[command(name = "expq-quant", alias = "expq_quant")]
+    ExpqQuant {
+        #[command(flatten)]
+        params: ExpqQuantParams,
+        #[command(flatten)]
+        prove: ProveArgs,
+    },
 }
 
 /// The unit `gen synth` builds.
@@ -434,6 +442,7 @@ where
             ProveUnit::Mac { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::LnsMul { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::LnsMac { params, prove } => prove_unit(&params, &prove, stdout),
+            ProveUnit::ExpqQuant { params, prove } => prove_unit(&params, &prove, stdout),
         },
         Some(Command::ProveAll { output }) => prove_all(output.as_deref(), stdout, stderr),
         Some(Command::Accwidth { args }) => {
@@ -552,6 +561,9 @@ fn prove_all(
         run(run_proof(&p, None), stderr)?;
     }
     for p in crate::prove::lns_mac_set() {
+        run(run_proof(&p, None), stderr)?;
+    }
+    for p in crate::prove::expq_quant_set() {
         run(run_proof(&p, None), stderr)?;
     }
     let table = crate::prove::render(&reports);

@@ -208,7 +208,7 @@ fn yosys(dir: &Path, script: &str, log: &str) -> Result<(bool, String), String> 
 }
 
 /// Unit kinds with a behavioural reference.
-pub const UNITS_WITH_GOLDEN: &[&str] = &["mac", "lns_mul", "lns_mac"];
+pub const UNITS_WITH_GOLDEN: &[&str] = &["mac", "lns_mul", "lns_mac", "expq_quant"];
 
 /// The MAC configurations `gen prove-all` proves: the default and the corners of each
 /// parameter (unsigned, wrap, pipelined, narrow and wide).
@@ -256,6 +256,17 @@ pub fn lns_mac_set() -> Vec<model::lns::LnsMacParams> {
             ..d
         },
     ]
+}
+
+/// The `expq_quant` configurations `gen prove-all` proves: base 2, and base 1.5 with a
+/// scale (uneven thresholds).
+pub fn expq_quant_set() -> Vec<model::expq::ExpqQuantParams> {
+    use model::expq::ExpqQuantParams;
+    let d = ExpqQuantParams::default();
+    let mut odd = d.clone();
+    odd.base = "1.5".parse().expect("a decimal base");
+    odd.alpha = model::expq::parse_scale("0.75").expect("a decimal scale");
+    vec![d, odd]
 }
 
 /// The proof table (Markdown).

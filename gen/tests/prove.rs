@@ -128,5 +128,9 @@ endmodule
     let wrong = gate.replace("3'h7 : d", "3'h6 : d");
     let files = vec![("cnt.v".to_string(), wrong)];
     let report = prove(&scratch("bounded_wrong"), "cnt", gold, &files, &[], 1).unwrap();
-    assert!(matches!(report.verdict, Verdict::Failed { .. }), "{}", report.summary());
+    assert!(
+        matches!(report.verdict, Verdict::Failed { .. }),
+        "{}",
+        report.summary()
+    );
 }

@@ -61,6 +61,78 @@ impl Generate for ExpqQuantParams {
         m.drive_output("out_valid", out_valid)?;
         m.finish()
     }
+
+    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
+        Some(Ok(golden(self)))
+    }
+}
+
+/// SPEC.md section 4 plainly: |x| at one extra bit, then an `if` chain over the decision
+/// thresholds (midpoints between levels, `model::expq::ExpqQuantParams::thresholds`) from
+/// the zero code upwards.
+fn golden(p: &ExpqQuantParams) -> crate::golden::GoldenModule {
+    use crate::golden::{lit, range};
+    use std::fmt::Write as _;
+    let (n, e) = (p.in_bits, p.exp_bits);
+    let t: Vec<u64> = p
+        .thresholds()
+        .iter()
+        .map(|t| (*t).min(1 << n)) // |x| <= 2^(N-1): larger thresholds are never passed
+        .collect();
+    let mut s = String::new();
+    let _ = writeln!(s, "    reg s_q, z_q, out_valid_q;");
+    let _ = writeln!(s, "    reg {}e_q;", range(e));
+    let _ = writeln!(s, "    wire signed [{n}:0] g_x = $signed(x);");
+    let _ = writeln!(s, "    wire [{n}:0] g_mag = g_x[{n}] ? -g_x : g_x;");
+    let _ = writeln!(s, "    reg g_z;\n    reg {}g_e;", range(e));
+    let _ = writeln!(s, "    always @* begin");
+    let _ = writeln!(s, "        g_z = 1'b0;");
+    let _ = writeln!(
+        s,
+        "        if (g_mag <= {}) begin g_z = 1'b1; g_e = {}; end",
+        lit(n + 1, t[0].into()),
+        lit(e, 0)
+    );
+    for (k, tk) in t[1..].iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "        else if (g_mag <= {}) g_e = {};",
+            lit(n + 1, (*tk).into()),
+            lit(e, k as i128)
+        );
+    }
+    let _ = writeln!(s, "        else g_e = {};", lit(e, (t.len() - 1) as i128));
+    let _ = write!(
+        s,
+        "    end
+    always @(posedge clk) begin
+        if (rst) begin
+            s_q <= 1'b0;
+            z_q <= 1'b0;
+            e_q <= {zero};
+            out_valid_q <= 1'b0;
+        end else begin
+            out_valid_q <= in_valid;
+            if (in_valid) begin
+                s_q <= g_x[{n}] & ~g_z;
+                z_q <= g_z;
+                e_q <= g_e;
+            end
+        end
+    end
+    assign s = s_q;
+    assign z = z_q;
+    assign e = e_q;
+    assign out_valid = out_valid_q;
+",
+        zero = lit(e, 0),
+    );
+    crate::golden::GoldenModule {
+        body: s,
+        state: ["s_q", "z_q", "e_q", "out_valid_q"]
+            .map(String::from)
+            .to_vec(),
+    }
 }
 
 /// Sum of `E`-bit values (each 0 or 1; at most `2^E - 1` of them), as a balanced tree.
