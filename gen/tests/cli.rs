@@ -562,6 +562,35 @@ fn acc_error_table() {
     ]);
 }
 
+/// `--freq` runs the flow per pipeline depth and records the choice in the metadata.
+#[test]
+fn freq_picks_a_pipeline_depth() {
+    let dir = std::env::temp_dir().join(format!("lowbit-freq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let meta = dir.join("m.json");
+    // Any depth reaches 1 MHz: the shallowest is chosen after one run of the flow.
+    let o = gen(&["--freq", "1", "--meta", meta.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("module mac_s8x8_acc12_sat ("));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta).unwrap()).unwrap();
+    let t = &m["timing"];
+    assert_eq!(t["pipeline"], 0, "{m}");
+    assert_eq!(t["met"], true, "{m}");
+    assert_eq!(t["device"], "up5k", "{m}");
+    assert!(t["fmax_mhz"].as_f64().unwrap() > 1.0, "{m}");
+    assert_eq!(t["tried"].as_array().unwrap().len(), 1, "{m}");
+    assert!(t["tools"].as_str().unwrap().contains("Yosys 0.70"), "{m}");
+    assert_usage_errors(&[
+        (
+            &["lns-mul", "--freq", "50"],
+            &["--freq", "no pipeline depth"],
+        ),
+        (&["--freq", "-3"], &["--freq", "(0, 1000]"]),
+        (&["--device", "hx8k"], &["--freq"]),
+    ]);
+}
+
 #[test]
 fn expq_dot_subcommand() {
     let o = gen(&[

@@ -336,6 +336,17 @@ impl UnitParams for FpaccParams {
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
         Ok(Box::new(Fpacc::new(*self)?))
     }
+
+    fn pipeline_depths(&self) -> Option<RangeInclusive<u32>> {
+        Some(PIPELINE)
+    }
+
+    fn with_pipeline(&self, depth: u32) -> Self {
+        FpaccParams {
+            pipeline: depth,
+            ..*self
+        }
+    }
 }
 
 /// The arithmetic of SPEC.md section 2 without any timing: feed products in beat order,

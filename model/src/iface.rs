@@ -309,6 +309,28 @@ pub struct Metadata<'a, P: Serialize> {
     pub ports: &'a [Port],
     /// Name and version of the generator that emitted it.
     pub generator: String,
+    /// With `gen <unit> --freq`: the depth chosen by running the FPGA flow, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+}
+
+/// How `gen <unit> --freq MHZ --device D` chose the pipeline depth.
+#[derive(Clone, Debug, Serialize)]
+pub struct Timing {
+    /// The part, e.g. `up5k`, `ecp5-25k`.
+    pub device: String,
+    /// The tool builds (`yowasp` or `debian`) and their versions.
+    pub tools: String,
+    /// The requested clock, MHz.
+    pub target_mhz: f64,
+    /// The chosen depth: the smallest that met the target, or the deepest if none did.
+    pub pipeline: u32,
+    /// Post-route Fmax at the chosen depth, MHz.
+    pub fmax_mhz: f64,
+    /// Whether the chosen depth meets the target.
+    pub met: bool,
+    /// Every depth tried and its Fmax, MHz.
+    pub tried: Vec<(u32, f64)>,
 }
 
 #[cfg(test)]

@@ -134,6 +134,17 @@ impl UnitParams for MacParams {
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
         Ok(Box::new(Mac::new(*self)?))
     }
+
+    fn pipeline_depths(&self) -> Option<RangeInclusive<u32>> {
+        Some(PIPELINE)
+    }
+
+    fn with_pipeline(&self, depth: u32) -> Self {
+        MacParams {
+            pipeline: depth,
+            ..*self
+        }
+    }
 }
 
 /// One accumulation step, the arithmetic of SPEC.md section 1: returns the new
