@@ -266,6 +266,14 @@ enum ProveUnit {
         #[command(flatten)]
         prove: ProveArgs,
     },
+    /// The shared-exponent block adder.
+    #[command(name = "bfp-add", alias = "bfp_add")]
+    BfpAdd {
+        #[command(flatten)]
+        params: BfpAddParams,
+        #[command(flatten)]
+        prove: ProveArgs,
+    },
 }
 
 /// The unit `gen synth` builds.
@@ -481,6 +489,7 @@ where
             ProveUnit::LnsMul { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::LnsMac { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::ExpqQuant { params, prove } => prove_unit(&params, &prove, stdout),
+            ProveUnit::BfpAdd { params, prove } => prove_unit(&params, &prove, stdout),
         },
         Some(Command::ProveAll { output }) => prove_all(output.as_deref(), stdout, stderr),
         Some(Command::Accwidth { args }) => {
@@ -602,6 +611,9 @@ fn prove_all(
         run(run_proof(&p, None), stderr)?;
     }
     for p in crate::prove::expq_quant_set() {
+        run(run_proof(&p, None), stderr)?;
+    }
+    for p in crate::prove::bfp_add_set() {
         run(run_proof(&p, None), stderr)?;
     }
     let table = crate::prove::render(&reports);

@@ -208,7 +208,7 @@ fn yosys(dir: &Path, script: &str, log: &str) -> Result<(bool, String), String> 
 }
 
 /// Unit kinds with a behavioural reference.
-pub const UNITS_WITH_GOLDEN: &[&str] = &["mac", "lns_mul", "lns_mac", "expq_quant"];
+pub const UNITS_WITH_GOLDEN: &[&str] = &["mac", "lns_mul", "lns_mac", "expq_quant", "bfp_add"];
 
 /// The MAC configurations `gen prove-all` proves: the default and the corners of each
 /// parameter (unsigned, wrap, pipelined, narrow and wide).
@@ -267,6 +267,29 @@ pub fn expq_quant_set() -> Vec<model::expq::ExpqQuantParams> {
     odd.base = "1.5".parse().expect("a decimal base");
     odd.alpha = model::expq::parse_scale("0.75").expect("a decimal scale");
     vec![d, odd]
+}
+
+/// The `bfp_add` configurations `gen prove-all` proves: the default (HBFP4, 16
+/// elements, RNE) and small blocks in each rounding mode.
+pub fn bfp_add_set() -> Vec<model::bfp::BfpAddParams> {
+    use model::bfp::{BfpAddParams, BfpRounding};
+    let d = BfpAddParams::default();
+    vec![
+        d,
+        BfpAddParams {
+            block: 4,
+            mant_bits: 6,
+            rounding: BfpRounding::Rz,
+            ..d
+        },
+        BfpAddParams {
+            block: 2,
+            exp_bits: 4,
+            rounding: BfpRounding::Sr,
+            rnd_bits: 3,
+            ..d
+        },
+    ]
 }
 
 /// The proof table (Markdown).

@@ -102,6 +102,163 @@ impl Generate for BfpAddParams {
         m.drive_output("out_valid", out_valid)?;
         m.finish()
     }
+
+    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
+        Some(Ok(golden(self)))
+    }
+}
+
+/// SPEC.md section 3 plainly: one function rounds `v / 2^d` (RNE or RZ on the magnitude,
+/// or SR: floor after adding the random bits), one loop over the elements aligns, adds,
+/// checks the range, renormalises once and clamps.
+fn golden(p: &BfpAddParams) -> crate::golden::GoldenModule {
+    use crate::golden::{lit, slit};
+    use std::fmt::Write as _;
+    let (mb, n, e, r) = (p.mant_bits, p.block, p.exp_bits, p.rnd_bits);
+    let w = mb + 1; // a sum of two m-bit mantissas
+                    // Shift distances are clamped where the result stops changing: w for RNE and RZ
+                    // (|v| <= 2^(w-1)), w + r for SR (every bit of v * 2^r shifted out).
+    let cap = if p.rounding == BfpRounding::Sr {
+        w + r
+    } else {
+        w
+    };
+    let dw = 32 - cap.leading_zeros() + 1;
+    let qmax = (1i128 << (mb - 1)) - 1;
+    let sr = p.rounding == BfpRounding::Sr;
+    let mut s = String::new();
+    let _ = writeln!(s, "    reg [{}:0] e_q;", e - 1);
+    let _ = writeln!(s, "    reg [{}:0] q_q;", mb * n - 1);
+    let _ = writeln!(s, "    reg out_valid_q;");
+    // The rounding function.
+    let _ = writeln!(
+        s,
+        "    // v / 2^d, rounded as --rounding says; d is at most {cap}."
+    );
+    let _ = writeln!(s, "    function signed [{}:0] g_div;", w - 1);
+    let _ = writeln!(s, "        input signed [{}:0] v;", w - 1);
+    let _ = writeln!(s, "        input [{}:0] d;", dw - 1);
+    let _ = writeln!(s, "        input [{}:0] rnd;", r.max(1) - 1);
+    match p.rounding {
+        BfpRounding::Sr => {
+            let _ = writeln!(s, "        reg signed [{}:0] wide;", w + r);
+            let _ = writeln!(
+                s,
+                "        begin
+            wide = ($signed({{v, {r}'h0}}) >>> d) + $signed({{{}'h0, rnd}});
+            g_div = wide >>> {r};
+        end",
+                w + 1
+            );
+        }
+        BfpRounding::Rne | BfpRounding::Rz => {
+            let _ = writeln!(s, "        reg [{}:0] mag, q, rem, half;", w - 1);
+            let up = if p.rounding == BfpRounding::Rne {
+                "if (rem > half || (rem == half && q[0])) q = q + 1;"
+            } else {
+                "// toward zero: the remainder is dropped"
+            };
+            let _ = writeln!(
+                s,
+                "        begin
+            mag = v < 0 ? -v : v;
+            q = mag >> d;
+            rem = mag - (q << d);
+            half = d == 0 ? {z} : {one} << (d - 1);
+            if (d != 0) begin
+                {up}
+            end
+            g_div = v < 0 ? -q : q;
+        end",
+                z = lit(w, 0),
+                one = lit(w, 1),
+            );
+        }
+    }
+    let _ = writeln!(s, "    endfunction");
+    let _ = writeln!(
+        s,
+        "    reg [{}:0] g_e;\n    reg [{}:0] g_q;",
+        e - 1,
+        mb * n - 1
+    );
+    let _ = writeln!(s, "    reg signed [{}:0] g_big_e, g_small_e;", e - 1);
+    let _ = writeln!(s, "    reg [{}:0] g_big_q, g_small_q;", mb * n - 1);
+    let _ = writeln!(s, "    reg [{}:0] g_d;", e);
+    let _ = writeln!(s, "    reg [{}:0] g_dc;", dw - 1);
+    let _ = writeln!(s, "    reg signed [{}:0] g_sum [0:{}];", w - 1, n - 1);
+    let _ = writeln!(s, "    reg signed [{}:0] g_v;", w - 1);
+    let _ = writeln!(s, "    reg g_over;");
+    let _ = writeln!(s, "    integer i;");
+    let rnd = |half: u32| {
+        if sr {
+            format!("rnd[2*{r}*i + {} +: {r}]", r * half)
+        } else {
+            lit(r.max(1), 0)
+        }
+    };
+    let _ = write!(
+        s,
+        "    always @* begin
+        if ($signed(ea) >= $signed(eb)) begin
+            g_big_e = ea; g_big_q = qa; g_small_e = eb; g_small_q = qb;
+        end else begin
+            g_big_e = eb; g_big_q = qb; g_small_e = ea; g_small_q = qa;
+        end
+        g_d = $signed({{g_big_e[{em}], g_big_e}}) - $signed({{g_small_e[{em}], g_small_e}});
+        g_dc = g_d > {dmax} ? {dcap} : g_d[{dm}:0];
+        g_over = 1'b0;
+        for (i = 0; i < {n}; i = i + 1) begin
+            g_sum[i] = $signed(g_big_q[{mb}*i +: {mb}]) + g_div($signed(g_small_q[{mb}*i +: {mb}]), g_dc, {r0});
+            if (g_sum[i] > {qmax} || g_sum[i] < {qmin}) g_over = 1'b1;
+        end
+        if (g_over && g_big_e != {emax}) begin
+            g_e = g_big_e + {one_e};
+            for (i = 0; i < {n}; i = i + 1) g_sum[i] = g_div(g_sum[i], {one_d}, {r1});
+        end else begin
+            g_e = g_big_e;
+        end
+        for (i = 0; i < {n}; i = i + 1) begin
+            g_v = g_sum[i] > {qmax} ? {qmax} : g_sum[i] < {qmin} ? {qmin} : g_sum[i];
+            g_q[{mb}*i +: {mb}] = g_v[{mm}:0];
+        end
+    end
+    always @(posedge clk) begin
+        if (rst) begin
+            e_q <= {ze};
+            q_q <= {zq};
+            out_valid_q <= 1'b0;
+        end else begin
+            out_valid_q <= in_valid;
+            if (in_valid) begin
+                e_q <= g_e;
+                q_q <= g_q;
+            end
+        end
+    end
+    assign e = e_q;
+    assign q = q_q;
+    assign out_valid = out_valid_q;
+",
+        em = e - 1,
+        dm = dw - 1,
+        dmax = lit(e + 1, cap.into()),
+        dcap = lit(dw, cap.into()),
+        qmax = slit(w, qmax),
+        qmin = slit(w, -qmax),
+        emax = lit(e, (1i128 << (e - 1)) - 1),
+        one_e = lit(e, 1),
+        one_d = lit(dw, 1),
+        r0 = rnd(0),
+        r1 = rnd(1),
+        mm = mb - 1,
+        ze = lit(e, 0),
+        zq = lit(mb * n, 0),
+    );
+    crate::golden::GoldenModule {
+        body: s,
+        state: ["e_q", "q_q", "out_valid_q"].map(String::from).to_vec(),
+    }
 }
 
 fn describe(m: &mut ModuleBuilder, p: &BfpAddParams) {
