@@ -274,6 +274,14 @@ enum ProveUnit {
         #[command(flatten)]
         prove: ProveArgs,
     },
+    /// The DNA-TEQ exponent-domain dot product.
+    #[command(name = "expq-dot", alias = "expq_dot")]
+    ExpqDot {
+        #[command(flatten)]
+        params: ExpqDotParams,
+        #[command(flatten)]
+        prove: ProveArgs,
+    },
 }
 
 /// The unit `gen synth` builds.
@@ -490,6 +498,7 @@ where
             ProveUnit::LnsMac { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::ExpqQuant { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::BfpAdd { params, prove } => prove_unit(&params, &prove, stdout),
+            ProveUnit::ExpqDot { params, prove } => prove_unit(&params, &prove, stdout),
         },
         Some(Command::ProveAll { output }) => prove_all(output.as_deref(), stdout, stderr),
         Some(Command::Accwidth { args }) => {
@@ -614,6 +623,9 @@ fn prove_all(
         run(run_proof(&p, None), stderr)?;
     }
     for p in crate::prove::bfp_add_set() {
+        run(run_proof(&p, None), stderr)?;
+    }
+    for p in crate::prove::expq_dot_set() {
         run(run_proof(&p, None), stderr)?;
     }
     let table = crate::prove::render(&reports);

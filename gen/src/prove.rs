@@ -208,7 +208,14 @@ fn yosys(dir: &Path, script: &str, log: &str) -> Result<(bool, String), String> 
 }
 
 /// Unit kinds with a behavioural reference.
-pub const UNITS_WITH_GOLDEN: &[&str] = &["mac", "lns_mul", "lns_mac", "expq_quant", "bfp_add"];
+pub const UNITS_WITH_GOLDEN: &[&str] = &[
+    "mac",
+    "lns_mul",
+    "lns_mac",
+    "expq_quant",
+    "bfp_add",
+    "expq_dot",
+];
 
 /// The MAC configurations `gen prove-all` proves: the default and the corners of each
 /// parameter (unsigned, wrap, pipelined, narrow and wide).
@@ -290,6 +297,17 @@ pub fn bfp_add_set() -> Vec<model::bfp::BfpAddParams> {
             ..d
         },
     ]
+}
+
+/// The `expq_dot` configurations `gen prove-all` proves: the default and a base that
+/// is not a power of two.
+pub fn expq_dot_set() -> Vec<model::expq::ExpqDotParams> {
+    use model::expq::ExpqDotParams;
+    let d = ExpqDotParams::default();
+    let mut odd = d.clone();
+    odd.base = "1.5".parse().expect("a decimal base");
+    odd.exp_bits = 2;
+    vec![d, odd]
 }
 
 /// The proof table (Markdown).
