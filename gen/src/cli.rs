@@ -282,6 +282,13 @@ enum ProveUnit {
         #[command(flatten)]
         prove: ProveArgs,
     },
+    /// The floating-point accumulator.
+    Fpacc {
+        #[command(flatten)]
+        params: FpaccParams,
+        #[command(flatten)]
+        prove: ProveArgs,
+    },
 }
 
 /// The unit `gen synth` builds.
@@ -499,6 +506,7 @@ where
             ProveUnit::ExpqQuant { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::BfpAdd { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::ExpqDot { params, prove } => prove_unit(&params, &prove, stdout),
+            ProveUnit::Fpacc { params, prove } => prove_unit(&params, &prove, stdout),
         },
         Some(Command::ProveAll { output }) => prove_all(output.as_deref(), stdout, stderr),
         Some(Command::Accwidth { args }) => {
@@ -626,6 +634,9 @@ fn prove_all(
         run(run_proof(&p, None), stderr)?;
     }
     for p in crate::prove::expq_dot_set() {
+        run(run_proof(&p, None), stderr)?;
+    }
+    for p in crate::prove::fpacc_set() {
         run(run_proof(&p, None), stderr)?;
     }
     let table = crate::prove::render(&reports);

@@ -82,7 +82,11 @@ fn golden(p: &ExpqQuantParams) -> crate::golden::GoldenModule {
     let mut s = String::new();
     let _ = writeln!(s, "    reg s_q, z_q, out_valid_q;");
     let _ = writeln!(s, "    reg {}e_q;", range(e));
-    let _ = writeln!(s, "    wire signed [{n}:0] g_x = $signed(x);");
+    let _ = writeln!(
+        s,
+        "    wire signed [{n}:0] g_x = $signed({{x[{}], x}});",
+        n - 1
+    );
     let _ = writeln!(s, "    wire [{n}:0] g_mag = g_x[{n}] ? -g_x : g_x;");
     let _ = writeln!(s, "    reg g_z;\n    reg {}g_e;", range(e));
     let _ = writeln!(s, "    always @* begin");

@@ -148,6 +148,13 @@ impl Generate for FpaccParams {
         m.drive_output("out_valid", out_valid)?;
         m.finish()
     }
+
+    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
+        if let Err(e) = self.validate() {
+            return Some(Err(crate::param_error(&self.module_name(), e)));
+        }
+        Some(Ok(super::fpacc_golden::golden(self)))
+    }
 }
 
 /// The accumulator and its sticky flags, reset to zero.

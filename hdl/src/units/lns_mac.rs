@@ -191,9 +191,11 @@ fn golden(p: &LnsMacParams) -> crate::golden::GoldenModule {
     );
     let _ = writeln!(
         s,
-        "    wire signed [{}:0] g_sum = (clear ? {} : $signed(acc_q)) + g_term;",
+        "    wire signed [{}:0] g_sum = (clear ? {} : $signed({{{{{}{{acc_q[{}]}}}}, acc_q}})) + g_term;",
         sw - 1,
-        slit(a, 0)
+        slit(sw, 0),
+        sw - a,
+        a - 1
     );
     let (lo, hi) = (
         model::int::min_value(a, true),

@@ -256,20 +256,23 @@ fn mac_golden(p: &MacParams) -> Result<crate::golden::GoldenModule> {
     if p.signed {
         let _ = writeln!(
             s,
-            "    wire signed [{}:0] g_sum = ({c} ? {z} : $signed(acc_q)) + {prod};",
+            "    wire signed [{}:0] g_sum = ({c} ? {z} : $signed({{{{{pad}{{acc_q[{am1}]}}}}, acc_q}})) + {prod};",
             w - 1,
             c = d[1],
-            z = slit(a, 0),
+            z = slit(w, 0),
+            pad = w - a,
+            am1 = a - 1,
         );
         let _ = writeln!(s, "    wire g_above = g_sum > {};", slit(w, hi));
         let _ = writeln!(s, "    wire g_below = g_sum < {};", slit(w, lo));
     } else {
         let _ = writeln!(
             s,
-            "    wire [{}:0] g_sum = ({c} ? {z} : acc_q) + {prod};",
+            "    wire [{}:0] g_sum = ({c} ? {z} : {{{pad}'h0, acc_q}}) + {prod};",
             w - 1,
             c = d[1],
-            z = lit(a, 0),
+            z = lit(w, 0),
+            pad = w - a,
         );
         let _ = writeln!(s, "    wire g_above = g_sum > {};", lit(w, hi));
         let _ = writeln!(s, "    wire g_below = 1'b0;");

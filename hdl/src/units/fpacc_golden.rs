@@ -1,0 +1,458 @@
+//! Behavioural reference of `fpacc` (see `crate::golden`): SPEC.md section 2 written the
+//! plain way. One Verilog function per format rounds `(-1)^neg * mag * 2^lsb` (find the
+//! leading one with a loop, keep M+1 bits, round, range-check); sums are exact in one
+//! wide fixed-point register whose LSB is the smallest any format can hold. The unit's
+//! state (accumulators, flags, chunk position, pipeline and chunk registers) keeps the
+//! generated RTL's register names.
+
+use std::fmt::Write as _;
+
+use model::float::{FloatFormat, Rounding};
+use model::fpacc::{FpaccParams, Operand};
+
+use crate::golden::{lit, slit, GoldenModule};
+
+/// A 32-bit signed constant (integer arithmetic inside the functions).
+fn k(v: i32) -> String {
+    slit(32, v.into())
+}
+
+/// A Verilog function `name(neg, mag, lsb)` returning `{uf, of, bits}`: the value
+/// `(-1)^neg * mag * 2^lsb` rounded into `f` as `FloatFormat::round` does.
+fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32) -> String {
+    let (w, m, e) = (mag_bits, f.man_bits, f.exp_bits);
+    let fw = f.width();
+    let sw = w.max(m + 2) + 1;
+    let up = match mode {
+        Rounding::Rne => "(rest > half || (rest == half && sig[drop]))",
+        Rounding::Rz => "1'b0",
+    };
+    let up = format!("{{{}'h0, {up}}}", sw - 1);
+    format!(
+        "    function [{fwp1}:0] {name};
+        input neg;
+        input [{wm1}:0] mag;
+        input signed [31:0] lsb;
+        integer i, top, drop, ex;
+        reg [{swm1}:0] sig{rest_half};
+        reg [{em1}:0] field;
+        begin
+            top = {k_m1};
+            for (i = {k0}; i < {k_w}; i = i + {k1}) if (mag[i]) top = i;
+            if (top < {k0}) begin
+                {name} = {zero_all};
+            end else begin
+                drop = top - {k_m};
+                sig = {{{pad}'h0, mag}};
+                if (drop > {k0}) begin
+{rne_lines}                    sig = (sig >> drop) + {up};
+                end else begin
+                    sig = sig << (-drop);
+                end
+                ex = top + lsb;
+                if (sig[{m1}]) begin
+                    sig = sig >> 1;
+                    ex = ex + {k1};
+                end
+                field = ex[{em1}:0] + {bias_e}; // the biased exponent, modulo 2^E
+                if (ex > {k_max}) {name} = {{2'b01, neg ? {max_neg} : {max_pos}}};
+                else if (ex < {k_min}) {name} = {{2'b10, {zero}}};
+                else {name} = {{2'b00, neg, field, sig[{mm1}:0]}};
+            end
+        end
+    endfunction
+",
+        fwp1 = fw + 1,
+        rest_half = if mode == Rounding::Rne {
+            ", rest, half"
+        } else {
+            ""
+        },
+        wm1 = w - 1,
+        k_m1 = k(-1),
+        k0 = k(0),
+        k1 = k(1),
+        k_w = k(w as i32),
+        k_m = k(m as i32),
+        bias_e = lit(e, f.bias.into()),
+        k_max = k(f.max_exp()),
+        k_min = k(f.min_exp()),
+        swm1 = sw - 1,
+        em1 = e - 1,
+        zero_all = lit(fw + 2, 0),
+        pad = sw - w,
+        rne_lines = if mode == Rounding::Rne {
+            format!(
+                "                    rest = sig & ~({} << drop);\n                    half = {} << (drop - {});\n",
+                lit(sw, (1i128 << sw) - 1),
+                lit(sw, 1),
+                k(1)
+            )
+        } else {
+            String::new()
+        },
+        m1 = m + 1,
+        mm1 = m - 1,
+        max_neg = lit(fw, f.max_finite(true).into()),
+        max_pos = lit(fw, f.max_finite(false).into()),
+        zero = lit(fw, 0),
+    )
+}
+
+/// The fixed point every sum is exact in: the LSB exponent and the width (sign
+/// included) that hold any value of the accumulator and product formats, plus a carry.
+fn fixed_point(p: &FpaccParams) -> (i32, u32) {
+    let lsb = [p.acc, p.product]
+        .iter()
+        .map(|f| f.min_exp() - f.man_bits as i32)
+        .min()
+        .expect("two formats");
+    let top = [p.acc, p.product]
+        .iter()
+        .map(|f| f.max_exp())
+        .max()
+        .expect("two formats");
+    (lsb, (top - lsb + 1) as u32 + 2)
+}
+
+/// A Verilog function `name(bits)`: the signed fixed-point value of a float of `f`.
+fn fix_function(name: &str, f: &FloatFormat, lsb: i32, width: u32) -> String {
+    let (m, e) = (f.man_bits, f.exp_bits);
+    format!(
+        "    function signed [{wm1}:0] {name};
+        input [{fwm1}:0] x;
+        reg signed [{wm1}:0] v;
+        begin
+            if (x[{top_e}:{m}] == {zero_e}) v = {zero};
+            else v = {{{pad}'h0, 1'b1, x[{mm1}:0]}} << ({{{epad}'h0, x[{top_e}:{m}]}} - {shift});
+            {name} = x[{sign}] ? -v : v;
+        end
+    endfunction
+",
+        wm1 = width - 1,
+        fwm1 = f.width() - 1,
+        top_e = m + e - 1,
+        zero_e = lit(e, 0),
+        zero = lit(width, 0),
+        pad = width - m - 1,
+        epad = 32 - e,
+        mm1 = m - 1,
+        // value = {1, man} * 2^(field - bias - m); in LSB units: shift by
+        // field - bias - m - lsb = field - (bias + m + lsb), never negative.
+        shift = k(f.bias + m as i32 + lsb),
+        sign = f.width() - 1,
+    )
+}
+
+/// Signed width holding every value in `lo..=hi` (as `fpacc.rs` sizes its registers).
+fn signed_bits(lo: i64, hi: i64) -> u32 {
+    let need = |v: i64| {
+        if v < 0 {
+            65 - (!v).leading_zeros()
+        } else {
+            65 - v.leading_zeros()
+        }
+    };
+    need(lo).max(need(hi)).max(2)
+}
+
+/// The golden of `fpacc`.
+pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
+    let (lsb, cw) = fixed_point(p);
+    let aw = p.acc.width();
+    let pw = p.product.width();
+    let mut s = String::new();
+    let mut state: Vec<String> = ["acc_q", "uf_q", "of_q", "out_valid_q"]
+        .map(String::from)
+        .to_vec();
+
+    // The exact product: magnitude and the exponent of its LSB.
+    let (mag_bits, exp_bits, product) = match &p.operand {
+        Operand::Int { bits, frac } => {
+            let e = -2 * i64::from(*frac);
+            let xw = signed_bits(e, 0);
+            let _ = writeln!(
+                s,
+                "    wire signed [{}:0] g_ab = $signed(a) * $signed(b);",
+                2 * bits - 1
+            );
+            let _ = writeln!(s, "    wire g_neg = g_ab < 0;");
+            let _ = writeln!(
+                s,
+                "    wire [{}:0] g_mag = g_neg ? -g_ab : g_ab;",
+                2 * bits - 1
+            );
+            let _ = writeln!(s, "    wire [{}:0] g_exp = {};", xw - 1, slit(xw, e.into()));
+            (2 * bits, xw, ())
+        }
+        Operand::Float { format: f } => {
+            let (m, e) = (f.man_bits, f.exp_bits);
+            let offset = -2 * i64::from(f.bias + m as i32);
+            let top = 2 * ((1i64 << e) - 1);
+            let xw = signed_bits(offset.min(0), top + offset.max(0)) + 1;
+            let field = |x: &str| format!("{x}[{}:{m}]", m + e - 1);
+            let sig = |x: &str| {
+                format!(
+                    "{{{pad}'h0, ({f} == {z} ? {zs} : {{1'b1, {x}[{mm1}:0]}})}}",
+                    pad = m + 1,
+                    f = field(x),
+                    z = lit(e, 0),
+                    zs = lit(m + 1, 0),
+                    mm1 = m - 1
+                )
+            };
+            let _ = writeln!(s, "    wire g_neg = a[{s}] ^ b[{s}];", s = m + e);
+            let _ = writeln!(
+                s,
+                "    wire [{}:0] g_mag = {} * {};",
+                2 * m + 1,
+                sig("a"),
+                sig("b")
+            );
+            let _ = writeln!(
+                s,
+                "    wire signed [{}:0] g_exp = $signed({{{pad}'h0, {fa}}}) + $signed({{{pad}'h0, {fb}}}) + {off};",
+                xw - 1,
+                pad = xw - e,
+                fa = field("a"),
+                fb = field("b"),
+                off = slit(xw, offset.into())
+            );
+            (2 * (m + 1), xw, ())
+        }
+    };
+    let () = product;
+    s += &round_function("g_qprod", &p.product, p.rounding, mag_bits);
+    s += &round_function("g_qacc", &p.acc, p.rounding, cw);
+    s += &fix_function("g_fix_acc", &p.acc, lsb, cw);
+    s += &fix_function("g_fix_prod", &p.product, lsb, cw);
+    let _ = writeln!(
+        s,
+        "    // Q_acc(s + t): the exact sum in {cw}-bit fixed point (LSB 2^{lsb}), rounded once."
+    );
+    let _ = writeln!(
+        s,
+        "    function [{}:0] g_add;
+        input [{}:0] x;
+        input signed [{}:0] t;
+        reg signed [{}:0] sum;
+        begin
+            sum = g_fix_acc(x) + t;
+            g_add = g_qacc(sum < {z}, sum < {z} ? -sum : sum, {l});
+        end
+    endfunction",
+        aw + 1,
+        aw - 1,
+        cw - 1,
+        cw - 1,
+        z = slit(cw, 0),
+        l = k(lsb)
+    );
+
+    // Pipeline: the generated unit's registers, by name.
+    let (mut v, mut c) = ("in_valid".to_string(), "clear".to_string());
+    let (mut neg, mut mag, mut exp) = (
+        "g_neg".to_string(),
+        "g_mag".to_string(),
+        "g_exp".to_string(),
+    );
+    let mut regs = String::new();
+    if p.pipeline >= 2 {
+        let _ = writeln!(s, "    reg valid_1, clear_1, prod_neg_1;");
+        let _ = writeln!(s, "    reg [{}:0] prod_magnitude_1;", mag_bits - 1);
+        let _ = writeln!(s, "    reg [{}:0] prod_exp_1;", exp_bits - 1);
+        regs += "        valid_1 <= rst ? 1'b0 : in_valid;\n        clear_1 <= clear;\n";
+        regs += "        prod_neg_1 <= g_neg;\n        prod_magnitude_1 <= g_mag;\n        prod_exp_1 <= g_exp;\n";
+        state.extend(
+            [
+                "valid_1",
+                "clear_1",
+                "prod_neg_1",
+                "prod_magnitude_1",
+                "prod_exp_1",
+            ]
+            .map(String::from),
+        );
+        (v, c) = ("valid_1".into(), "clear_1".into());
+        (neg, mag, exp) = (
+            "prod_neg_1".into(),
+            "prod_magnitude_1".into(),
+            "prod_exp_1".into(),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "    wire [{}:0] g_q = g_qprod({neg}, {mag}, $signed({{{{{}{{{exp}[{}]}}}}, {exp}}}));",
+        pw + 1,
+        32 - exp_bits,
+        exp_bits - 1
+    );
+    let (mut prod, mut puf, mut pof) = (
+        format!("g_q[{}:0]", pw - 1),
+        format!("g_q[{}]", pw + 1),
+        format!("g_q[{pw}]"),
+    );
+    if p.pipeline >= 1 {
+        let _ = writeln!(s, "    reg valid_2, clear_2, product_uf_2, product_of_2;");
+        let _ = writeln!(s, "    reg [{}:0] product_2;", pw - 1);
+        regs += &format!("        valid_2 <= rst ? 1'b0 : {v};\n        clear_2 <= {c};\n");
+        regs += &format!("        product_2 <= {prod};\n        product_uf_2 <= {puf};\n        product_of_2 <= {pof};\n");
+        state.extend(
+            [
+                "valid_2",
+                "clear_2",
+                "product_2",
+                "product_uf_2",
+                "product_of_2",
+            ]
+            .map(String::from),
+        );
+        (v, c) = ("valid_2".into(), "clear_2".into());
+        (prod, puf, pof) = (
+            "product_2".into(),
+            "product_uf_2".into(),
+            "product_of_2".into(),
+        );
+    }
+    if !regs.is_empty() {
+        let _ = writeln!(s, "    always @(posedge clk) begin\n{regs}    end");
+    }
+
+    let _ = writeln!(
+        s,
+        "    reg [{}:0] acc_q;\n    reg uf_q, of_q, out_valid_q;",
+        aw - 1
+    );
+    let zero_acc = lit(aw, 0);
+    if p.chunk == 0 {
+        let _ = writeln!(
+            s,
+            "    wire [{}:0] g_r = g_add({c} ? {zero_acc} : acc_q, g_fix_prod({prod}));",
+            aw + 1
+        );
+        let _ = write!(
+            s,
+            "    always @(posedge clk) begin
+        if (rst) begin
+            acc_q <= {zero_acc};
+            uf_q <= 1'b0;
+            of_q <= 1'b0;
+            out_valid_q <= 1'b0;
+        end else begin
+            out_valid_q <= {v};
+            if ({v}) begin
+                acc_q <= g_r[{am1}:0];
+                uf_q <= (uf_q & ~{c}) | {puf} | g_r[{ufb}];
+                of_q <= (of_q & ~{c}) | {pof} | g_r[{aw}];
+            end
+        end
+    end
+",
+            am1 = aw - 1,
+            ufb = aw + 1,
+        );
+    } else {
+        let n = p.chunk;
+        let pos = if n > 1 {
+            let cwid = 32 - (n - 1).leading_zeros();
+            let _ = writeln!(
+                s,
+                "    reg [{}:0] chunk_pos_q;\n    reg [{}:0] inner_q;",
+                cwid - 1,
+                aw - 1
+            );
+            state.extend(["chunk_pos_q", "inner_q"].map(String::from));
+            let _ = writeln!(
+                s,
+                "    wire [{}:0] g_pos = {c} ? {} : chunk_pos_q;",
+                cwid - 1,
+                lit(cwid, 0)
+            );
+            let _ = writeln!(
+                s,
+                "    wire g_done = g_pos == {};",
+                lit(cwid, (n - 1).into())
+            );
+            let _ = writeln!(
+                s,
+                "    wire [{}:0] g_inner = g_add(g_pos == {} ? {zero_acc} : inner_q, g_fix_prod({prod}));",
+                aw + 1,
+                lit(cwid, 0)
+            );
+            let _ = write!(
+                s,
+                "    always @(posedge clk) begin
+        if (rst) chunk_pos_q <= {z};
+        else if ({v}) chunk_pos_q <= g_done ? {z} : g_pos + {one};
+        if ({v}) inner_q <= g_inner[{am1}:0];
+    end
+",
+                z = lit(cwid, 0),
+                one = lit(cwid, 1),
+                am1 = aw - 1
+            );
+            true
+        } else {
+            let _ = writeln!(s, "    wire g_done = 1'b1;");
+            let _ = writeln!(
+                s,
+                "    wire [{}:0] g_inner = g_add({zero_acc}, g_fix_prod({prod}));",
+                aw + 1
+            );
+            false
+        };
+        let _ = pos;
+        let _ = writeln!(
+            s,
+            "    reg chunk_valid_q, chunk_clear_q, chunk_done_q, chunk_uf_q, chunk_of_q;"
+        );
+        let _ = writeln!(s, "    reg [{}:0] chunk_sum_q;", aw - 1);
+        state.extend(
+            [
+                "chunk_valid_q",
+                "chunk_clear_q",
+                "chunk_done_q",
+                "chunk_sum_q",
+                "chunk_uf_q",
+                "chunk_of_q",
+            ]
+            .map(String::from),
+        );
+        let _ = writeln!(
+            s,
+            "    wire [{}:0] g_base = chunk_clear_q ? {zero_acc} : acc_q;
+    wire [{}:0] g_outer = g_add(g_base, g_fix_acc(chunk_sum_q));",
+            aw - 1,
+            aw + 1
+        );
+        let _ = write!(
+            s,
+            "    always @(posedge clk) begin
+        chunk_valid_q <= rst ? 1'b0 : {v};
+        chunk_clear_q <= {c};
+        chunk_done_q <= g_done;
+        chunk_sum_q <= g_inner[{am1}:0];
+        chunk_uf_q <= {puf} | g_inner[{ufb}];
+        chunk_of_q <= {pof} | g_inner[{aw}];
+        if (rst) begin
+            acc_q <= {zero_acc};
+            uf_q <= 1'b0;
+            of_q <= 1'b0;
+            out_valid_q <= 1'b0;
+        end else begin
+            out_valid_q <= chunk_valid_q;
+            if (chunk_valid_q) begin
+                acc_q <= chunk_done_q ? g_outer[{am1}:0] : g_base;
+                uf_q <= (uf_q & ~chunk_clear_q) | chunk_uf_q | (chunk_done_q & g_outer[{ufb}]);
+                of_q <= (of_q & ~chunk_clear_q) | chunk_of_q | (chunk_done_q & g_outer[{aw}]);
+            end
+        end
+    end
+",
+            am1 = aw - 1,
+            ufb = aw + 1,
+        );
+    }
+    s += "    assign acc = acc_q;\n    assign uf = uf_q;\n    assign of = of_q;\n    assign out_valid = out_valid_q;\n";
+    GoldenModule { body: s, state }
+}
