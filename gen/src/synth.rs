@@ -587,7 +587,18 @@ pub fn synthesize(
     np.extend(["--json".into(), "design.json".into()]);
     np.extend(placed.map(String::from));
     np.extend(["--report", "report.json", "--timing-allow-fail"].map(String::from));
-    np.extend([pins.into(), args.device.pcf().display().to_string()]);
+    // The pin file is copied next to the design and named relative to it: the YoWASP
+    // tools run in a WebAssembly sandbox that sees the working folder but, for example,
+    // not /tmp, where a clone may live.
+    let pin_file = args.device.pcf();
+    let pin_name = pin_file
+        .file_name()
+        .expect("constraint files have names")
+        .to_string_lossy()
+        .to_string();
+    std::fs::copy(&pin_file, dir.join(&pin_name))
+        .map_err(|e| SynthError::Io(format!("{}: {e}", pin_file.display())))?;
+    np.extend([pins.into(), pin_name]);
     np.extend([
         "--freq".into(),
         format!("{}", args.freq),
