@@ -7,7 +7,7 @@
 use hdl::golden::golden_verilog;
 use hdl::{Generate, Header};
 use lowbit_tests::{cases, random_stimulus, scratch, verilator_lint};
-use model::bfp::{BfpAddParams, BfpRounding};
+use model::bfp::{BfpAddParams, BfpQuantParams, BfpRounding};
 use model::expq::{ExpqDotParams, ExpqQuantParams};
 use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand, Preset};
@@ -70,6 +70,31 @@ fn integer_and_block_references_match_the_models() {
             )
         }),
         Box::new(|| check_golden(&ExpqQuantParams::default(), 20_000, 5)),
+        Box::new(|| check_golden(&BfpQuantParams::default(), 5_000, 8)),
+        Box::new(|| {
+            check_golden(
+                &BfpQuantParams {
+                    block: 8,
+                    rounding: BfpRounding::Sr,
+                    rnd_bits: 5,
+                    ..BfpQuantParams::default()
+                },
+                5_000,
+                9,
+            )
+        }),
+        Box::new(|| {
+            check_golden(
+                &BfpQuantParams {
+                    block: 3,
+                    mant_bits: 8,
+                    rounding: BfpRounding::Rz,
+                    ..BfpQuantParams::default()
+                },
+                5_000,
+                10,
+            )
+        }),
         Box::new(|| check_golden(&ExpqDotParams::default(), 20_000, 6)),
         Box::new(|| {
             check_golden(

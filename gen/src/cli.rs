@@ -289,6 +289,14 @@ enum ProveUnit {
         #[command(flatten)]
         prove: ProveArgs,
     },
+    /// The FP32-to-HBFP converter (whole-block beats).
+    #[command(name = "bfp-quant", alias = "bfp_quant")]
+    BfpQuant {
+        #[command(flatten)]
+        params: BfpQuantParams,
+        #[command(flatten)]
+        prove: ProveArgs,
+    },
 }
 
 /// The unit `gen synth` builds.
@@ -507,6 +515,7 @@ where
             ProveUnit::BfpAdd { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::ExpqDot { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::Fpacc { params, prove } => prove_unit(&params, &prove, stdout),
+            ProveUnit::BfpQuant { params, prove } => prove_unit(&params, &prove, stdout),
         },
         Some(Command::ProveAll { output }) => prove_all(output.as_deref(), stdout, stderr),
         Some(Command::Accwidth { args }) => {
@@ -634,6 +643,9 @@ fn prove_all(
         run(run_proof(&p, None), stderr)?;
     }
     for p in crate::prove::expq_dot_set() {
+        run(run_proof(&p, None), stderr)?;
+    }
+    for p in crate::prove::bfp_quant_set() {
         run(run_proof(&p, None), stderr)?;
     }
     for p in crate::prove::fpacc_set() {

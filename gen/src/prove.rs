@@ -310,6 +310,28 @@ pub fn expq_dot_set() -> Vec<model::expq::ExpqDotParams> {
     vec![d, odd]
 }
 
+/// The `bfp_quant` configurations `gen prove-all` proves: the default (16 elements per
+/// beat, RNE; about 85 s) and small blocks in the other rounding modes.
+pub fn bfp_quant_set() -> Vec<model::bfp::BfpQuantParams> {
+    use model::bfp::{BfpQuantParams, BfpRounding};
+    let d = BfpQuantParams::default();
+    vec![
+        d,
+        BfpQuantParams {
+            block: 4,
+            rounding: BfpRounding::Rz,
+            mant_bits: 6,
+            ..d
+        },
+        BfpQuantParams {
+            block: 2,
+            rounding: BfpRounding::Sr,
+            rnd_bits: 4,
+            ..d
+        },
+    ]
+}
+
 /// The `fpacc` configurations `gen prove-all` proves. Narrow ones only: SAT-based
 /// induction on a float adder against a differently built one grows steeply with the
 /// widths (E4M7 with 6-bit operands takes about a minute; the default, 8-bit operands

@@ -76,6 +76,18 @@ struct Element {
 }
 
 impl Generate for BfpQuantParams {
+    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
+        if self.lanes() != self.block || self.modes.is_some() {
+            return Some(Err(crate::HdlError {
+                module: crate::UnitParams::module_name(self),
+                message: "the bfp_quant reference covers whole-block beats (--lanes = --block) \
+                          without --modes only"
+                    .into(),
+            }));
+        }
+        Some(Ok(golden(self)))
+    }
+
     fn rtl(&self) -> Result<Module> {
         let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
@@ -348,5 +360,155 @@ mod tests {
         }
         let v = module_verilog(&BfpQuantParams::default().rtl().unwrap());
         assert!(v.contains("module bfp_quant_n16_m4_e10_rne ("), "{v}");
+    }
+}
+
+/// SPEC.md section 3 plainly, for a whole block per beat: decode every element, take the
+/// largest exponent, then each mantissa is its significand divided by
+/// `2^(23 + E_s - e)` with the block's rounding, clamped and signed.
+fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
+    use crate::golden::{lit, slit};
+    use std::fmt::Write as _;
+    let (mb, n, w, r) = (p.mant_bits, p.block, p.exp_bits, p.rnd_bits);
+    let sr = p.stochastic();
+    // Shifts past these leave 0 in every mode (significands are below 2^24).
+    let cap: u32 = if sr { 24 + r } else { 25 };
+    let k = |v: i64| slit(32, v.into());
+    let qmax = (1i128 << (mb - 1)) - 1;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "    reg [{}:0] e_q;\n    reg [{}:0] q_q;\n    reg inv_q, out_valid_q;",
+        w - 1,
+        mb * n - 1
+    );
+    let _ = writeln!(
+        s,
+        "    // |x| / 2^d for a 24-bit significand, d at most {cap}, rounded per --rounding."
+    );
+    let _ = writeln!(
+        s,
+        "    function [23:0] g_div;\n        input [23:0] v;\n        input [8:0] d;"
+    );
+    match p.rounding {
+        BfpRounding::Sr => {
+            let _ = writeln!(
+                s,
+                "        input [{rm1}:0] r_bits;
+        reg [{top}:0] g_frac;
+        reg [{rm1}:0] g_unused_low;
+        begin
+            g_frac = ({{v, {r}'h0}} >> d) + {{24'h0, r_bits}};
+            {{g_div, g_unused_low}} = g_frac[{top}:0];
+        end",
+                rm1 = r - 1,
+                top = 23 + r,
+            );
+        }
+        BfpRounding::Rne => {
+            let _ = writeln!(
+                s,
+                "        reg [24:0] g_rest, g_half;
+        begin
+            g_div = v >> d;
+            g_rest = {{1'b0, v}} - ({{1'b0, g_div}} << d);
+            g_half = 25'h1 << (d - 9'h1);
+            if (g_rest > g_half || (g_rest == g_half && g_div[0])) g_div = g_div + 24'h1;
+        end"
+            );
+        }
+        BfpRounding::Rz => {
+            let _ = writeln!(s, "        begin\n            g_div = v >> d;\n        end");
+        }
+    }
+    let _ = writeln!(s, "    endfunction");
+    let _ = writeln!(s, "    reg [7:0] g_field [0:{}];", n - 1);
+    let _ = writeln!(s, "    reg [23:0] g_sig [0:{}];", n - 1);
+    let _ = writeln!(s, "    reg [7:0] g_max;\n    reg g_any, g_inv;");
+    let _ = writeln!(
+        s,
+        "    reg [8:0] g_d;\n    reg [23:0] g_mag;\n    reg [{}:0] g_e;\n    reg [{}:0] g_q;",
+        w - 1,
+        mb * n - 1
+    );
+    let _ = writeln!(s, "    integer i;");
+    let rnd = if sr {
+        format!(", rnd[{} * i +: {r}]", k(r.into()))
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        s,
+        "    always @* begin
+        g_any = 1'b0;
+        g_inv = 1'b0;
+        g_max = 8'h0;
+        for (i = {k0}; i < {kn}; i = i + {k1}) begin
+            // Zero and subnormals are zero; NaN and infinity the largest finite value.
+            g_field[i] = x[{k32} * i + {k23} +: 8];
+            g_sig[i] = {{1'b1, x[{k32} * i +: 23]}};
+            if (g_field[i] == 8'hff) begin
+                g_inv = 1'b1;
+                g_field[i] = 8'hfe;
+                g_sig[i] = 24'hffffff;
+            end
+            if (g_field[i] != 8'h0) begin
+                g_any = 1'b1;
+                if (g_field[i] > g_max) g_max = g_field[i];
+            end
+        end
+        // E_s = (largest exponent) - (m - 2); an all-zero block gets the minimum.
+        g_e = g_any ? {{{epad}'h0, g_max}} - {offset} : {emin};
+        for (i = {k0}; i < {kn}; i = i + {k1}) begin
+            // |x_i| / 2^E_s = sig * 2^(field - 127 - 23 - E_s) = sig / 2^(max - field + 25 - m).
+            g_d = {{1'b0, g_max - g_field[i]}} + {base};
+            if (g_d > {capd}) g_d = {capd};
+            g_mag = g_field[i] == 8'h0 ? 24'h0 : g_div(g_sig[i], g_d{rnd});
+            if (g_mag > {qmax24}) g_mag = {qmax24};
+            g_q[{m} * i +: {mb}] = x[{k32} * i + {k31}] ? -g_mag[{mm1}:0] : g_mag[{mm1}:0];
+        end
+    end
+    always @(posedge clk) begin
+        if (rst) begin
+            e_q <= {ze};
+            q_q <= {zq};
+            inv_q <= 1'b0;
+            out_valid_q <= 1'b0;
+        end else begin
+            out_valid_q <= in_valid;
+            if (in_valid) begin
+                e_q <= g_e;
+                q_q <= g_q;
+                inv_q <= g_inv;
+            end
+        end
+    end
+    assign e = e_q;
+    assign q = q_q;
+    assign inv = inv_q;
+    assign out_valid = out_valid_q;
+",
+        k0 = k(0),
+        k1 = k(1),
+        k23 = k(23),
+        k31 = k(31),
+        k32 = k(32),
+        kn = k(n.into()),
+        m = k(mb.into()),
+        epad = w - 8,
+        offset = lit(w, 125 + i128::from(mb)),
+        emin = lit(w, -(1i128 << (w - 1))),
+        base = lit(9, 25 - i128::from(mb)),
+        capd = lit(9, cap.into()),
+        qmax24 = lit(24, qmax),
+        mm1 = mb - 1,
+        ze = lit(w, 0),
+        zq = lit(mb * n, 0),
+    );
+    crate::golden::GoldenModule {
+        body: s,
+        state: ["e_q", "q_q", "inv_q", "out_valid_q"]
+            .map(String::from)
+            .to_vec(),
     }
 }
