@@ -95,3 +95,37 @@ pub fn range(width: u32) -> String {
         String::new()
     }
 }
+
+/// The output registers of a unit with latency 1: for each `(port, width, next)` a
+/// register `<port>_q`, reset to zero and loaded with `next` on `in_valid`, driving the
+/// port; `out_valid_q` follows `in_valid`. The register names are the generated RTL's.
+pub fn registered_outputs(outs: &[(&str, u32, &str)]) -> String {
+    let mut s = String::new();
+    for (port, width, _) in outs {
+        let _ = writeln!(s, "    reg {}{port}_q;", range(*width));
+    }
+    s.push_str("    reg out_valid_q;\n    always @(posedge clk) begin\n        if (rst) begin\n");
+    for (port, width, _) in outs {
+        let _ = writeln!(s, "            {port}_q <= {};", lit(*width, 0));
+    }
+    s.push_str("            out_valid_q <= 1'b0;\n        end else begin\n");
+    s.push_str("            out_valid_q <= in_valid;\n            if (in_valid) begin\n");
+    for (port, _, next) in outs {
+        let _ = writeln!(s, "                {port}_q <= {next};");
+    }
+    s.push_str("            end\n        end\n    end\n");
+    for (port, _, _) in outs {
+        let _ = writeln!(s, "    assign {port} = {port}_q;");
+    }
+    s.push_str("    assign out_valid = out_valid_q;\n");
+    s
+}
+
+/// The state names [`registered_outputs`] declares.
+pub fn registered_output_state(ports: &[&str]) -> Vec<String> {
+    ports
+        .iter()
+        .map(|p| format!("{p}_q"))
+        .chain(std::iter::once("out_valid_q".to_string()))
+        .collect()
+}

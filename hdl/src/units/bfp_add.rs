@@ -124,9 +124,6 @@ fn golden(p: &BfpAddParams) -> crate::golden::GoldenModule {
     let qmax = (1i128 << (mb - 1)) - 1;
     let k = |v: i64| slit(32, v.into());
     let mut s = String::new();
-    let _ = writeln!(s, "    reg [{}:0] e_q;", e - 1);
-    let _ = writeln!(s, "    reg [{}:0] q_q;", mb * n - 1);
-    let _ = writeln!(s, "    reg out_valid_q;");
     let _ = writeln!(
         s,
         "    // v / 2^d, rounded as --rounding says; d is at most {cap}."
@@ -235,22 +232,6 @@ fn golden(p: &BfpAddParams) -> crate::golden::GoldenModule {
         for (i = {k0}; i < {kn}; i = i + {k1})
             g_q[{m} * i +: {mb}] = g_sum[i] > {qmax} ? {qmax_m} : g_sum[i] < {qmin} ? {qmin_m} : g_sum[i][{mm1}:0];
     end
-    always @(posedge clk) begin
-        if (rst) begin
-            e_q <= {ze};
-            q_q <= {zq};
-            out_valid_q <= 1'b0;
-        end else begin
-            out_valid_q <= in_valid;
-            if (in_valid) begin
-                e_q <= g_e;
-                q_q <= g_q;
-            end
-        end
-    end
-    assign e = e_q;
-    assign q = q_q;
-    assign out_valid = out_valid_q;
 ",
         em = e - 1,
         dm = dw - 1,
@@ -272,12 +253,11 @@ fn golden(p: &BfpAddParams) -> crate::golden::GoldenModule {
         one_d = lit(dw, 1),
         r0 = rnd(0),
         r1 = rnd(1),
-        ze = lit(e, 0),
-        zq = lit(mb * n, 0),
     );
+    s += &crate::golden::registered_outputs(&[("e", e, "g_e"), ("q", mb * n, "g_q")]);
     crate::golden::GoldenModule {
         body: s,
-        state: ["e_q", "q_q", "out_valid_q"].map(String::from).to_vec(),
+        state: crate::golden::registered_output_state(&["e", "q"]),
     }
 }
 

@@ -337,32 +337,6 @@ fn mantissa(
     m.mux(el.nonzero, signed, zero)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::module_verilog;
-
-    #[test]
-    fn builds_for_every_rounding_and_lane_count() {
-        for rounding in [BfpRounding::Rne, BfpRounding::Rz, BfpRounding::Sr] {
-            for (block, lanes) in [(1, 1), (4, 4), (4, 1), (16, 4), (64, 64), (12, 3)] {
-                for mant_bits in [2, 4, 8] {
-                    let p = BfpQuantParams {
-                        block,
-                        lanes: Some(lanes),
-                        mant_bits,
-                        rounding,
-                        ..BfpQuantParams::default()
-                    };
-                    p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
-                }
-            }
-        }
-        let v = module_verilog(&BfpQuantParams::default().rtl().unwrap());
-        assert!(v.contains("module bfp_quant_n16_m4_e10_rne ("), "{v}");
-    }
-}
-
 /// SPEC.md section 3 plainly, for a whole block per beat: decode every element, take the
 /// largest exponent, then each mantissa is its significand divided by
 /// `2^(23 + E_s - e)` with the block's rounding, clamped and signed.
@@ -376,12 +350,6 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
     let k = |v: i64| slit(32, v.into());
     let qmax = (1i128 << (mb - 1)) - 1;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "    reg [{}:0] e_q;\n    reg [{}:0] q_q;\n    reg inv_q, out_valid_q;",
-        w - 1,
-        mb * n - 1
-    );
     let _ = writeln!(
         s,
         "    // |x| / 2^d for a 24-bit significand, d at most {cap}, rounded per --rounding."
@@ -468,25 +436,6 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
             g_q[{m} * i +: {mb}] = x[{k32} * i + {k31}] ? -g_mag[{mm1}:0] : g_mag[{mm1}:0];
         end
     end
-    always @(posedge clk) begin
-        if (rst) begin
-            e_q <= {ze};
-            q_q <= {zq};
-            inv_q <= 1'b0;
-            out_valid_q <= 1'b0;
-        end else begin
-            out_valid_q <= in_valid;
-            if (in_valid) begin
-                e_q <= g_e;
-                q_q <= g_q;
-                inv_q <= g_inv;
-            end
-        end
-    end
-    assign e = e_q;
-    assign q = q_q;
-    assign inv = inv_q;
-    assign out_valid = out_valid_q;
 ",
         k0 = k(0),
         k1 = k(1),
@@ -502,13 +451,40 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
         capd = lit(9, cap.into()),
         qmax24 = lit(24, qmax),
         mm1 = mb - 1,
-        ze = lit(w, 0),
-        zq = lit(mb * n, 0),
     );
+    s += &crate::golden::registered_outputs(&[
+        ("e", w, "g_e"),
+        ("q", mb * n, "g_q"),
+        ("inv", 1, "g_inv"),
+    ]);
     crate::golden::GoldenModule {
         body: s,
-        state: ["e_q", "q_q", "inv_q", "out_valid_q"]
-            .map(String::from)
-            .to_vec(),
+        state: crate::golden::registered_output_state(&["e", "q", "inv"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module_verilog;
+
+    #[test]
+    fn builds_for_every_rounding_and_lane_count() {
+        for rounding in [BfpRounding::Rne, BfpRounding::Rz, BfpRounding::Sr] {
+            for (block, lanes) in [(1, 1), (4, 4), (4, 1), (16, 4), (64, 64), (12, 3)] {
+                for mant_bits in [2, 4, 8] {
+                    let p = BfpQuantParams {
+                        block,
+                        lanes: Some(lanes),
+                        mant_bits,
+                        rounding,
+                        ..BfpQuantParams::default()
+                    };
+                    p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+                }
+            }
+        }
+        let v = module_verilog(&BfpQuantParams::default().rtl().unwrap());
+        assert!(v.contains("module bfp_quant_n16_m4_e10_rne ("), "{v}");
     }
 }

@@ -80,8 +80,6 @@ fn golden(p: &ExpqQuantParams) -> crate::golden::GoldenModule {
         .map(|t| (*t).min(1 << n)) // |x| <= 2^(N-1): larger thresholds are never passed
         .collect();
     let mut s = String::new();
-    let _ = writeln!(s, "    reg s_q, z_q, out_valid_q;");
-    let _ = writeln!(s, "    reg {}e_q;", range(e));
     let _ = writeln!(
         s,
         "    wire signed [{n}:0] g_x = $signed({{x[{}], x}});",
@@ -106,36 +104,12 @@ fn golden(p: &ExpqQuantParams) -> crate::golden::GoldenModule {
         );
     }
     let _ = writeln!(s, "        else g_e = {};", lit(e, (t.len() - 1) as i128));
-    let _ = write!(
-        s,
-        "    end
-    always @(posedge clk) begin
-        if (rst) begin
-            s_q <= 1'b0;
-            z_q <= 1'b0;
-            e_q <= {zero};
-            out_valid_q <= 1'b0;
-        end else begin
-            out_valid_q <= in_valid;
-            if (in_valid) begin
-                s_q <= g_x[{n}] & ~g_z;
-                z_q <= g_z;
-                e_q <= g_e;
-            end
-        end
-    end
-    assign s = s_q;
-    assign z = z_q;
-    assign e = e_q;
-    assign out_valid = out_valid_q;
-",
-        zero = lit(e, 0),
-    );
+    let _ = writeln!(s, "    end");
+    let sign = format!("g_x[{n}] & ~g_z");
+    s += &crate::golden::registered_outputs(&[("s", 1, &sign), ("z", 1, "g_z"), ("e", e, "g_e")]);
     crate::golden::GoldenModule {
         body: s,
-        state: ["s_q", "z_q", "e_q", "out_valid_q"]
-            .map(String::from)
-            .to_vec(),
+        state: crate::golden::registered_output_state(&["s", "z", "e"]),
     }
 }
 
