@@ -52,7 +52,7 @@ pub fn normalize(m: &mut ModuleBuilder, x: Sig) -> Result<(Sig, Sig)> {
 }
 
 /// Signed width that holds every value in `lo..=hi`.
-fn signed_bits(lo: i64, hi: i64) -> u32 {
+pub(crate) fn signed_bits(lo: i64, hi: i64) -> u32 {
     let need = |v: i64| {
         if v < 0 {
             65 - (!v).leading_zeros()

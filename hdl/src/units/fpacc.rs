@@ -16,21 +16,9 @@
 use model::float::FloatFormat;
 use model::fpacc::{FpaccParams, Operand};
 
-use crate::float::{self, FloatSig};
+use crate::float::{self, signed_bits, FloatSig};
 use crate::ir::{ModuleBuilder, Result, Sig};
 use crate::{start_unit, Generate, Module, UnitParams};
-
-/// Signed width holding every value in `lo..=hi`.
-fn signed_bits(lo: i64, hi: i64) -> u32 {
-    let need = |v: i64| {
-        if v < 0 {
-            65 - (!v).leading_zeros()
-        } else {
-            65 - v.leading_zeros()
-        }
-    };
-    need(lo).max(need(hi)).max(2)
-}
 
 /// An exact product: `(-1)^neg * magnitude * 2^exp`.
 struct ExactProduct {

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand};
 
+use crate::float::signed_bits;
 use crate::golden::{lit, slit, GoldenModule};
 
 /// A 32-bit signed constant (integer arithmetic inside the functions).
@@ -142,18 +143,6 @@ fn fix_function(name: &str, f: &FloatFormat, lsb: i32, width: u32) -> String {
         shift = k(f.bias + m as i32 + lsb),
         sign = f.width() - 1,
     )
-}
-
-/// Signed width holding every value in `lo..=hi` (as `fpacc.rs` sizes its registers).
-fn signed_bits(lo: i64, hi: i64) -> u32 {
-    let need = |v: i64| {
-        if v < 0 {
-            65 - (!v).leading_zeros()
-        } else {
-            65 - v.leading_zeros()
-        }
-    };
-    need(lo).max(need(hi)).max(2)
 }
 
 /// The golden of `fpacc`.

@@ -10,21 +10,10 @@
 
 use model::lns::LnsMacParams;
 
+use crate::float::signed_bits;
 use crate::ir::{ModuleBuilder, Result};
 use crate::units::mac::{accumulator, Accumulator};
 use crate::{start_unit, Generate, Module, UnitParams};
-
-/// Signed width holding every value in `lo..=hi`.
-fn signed_bits(lo: i64, hi: i64) -> u32 {
-    let need = |v: i64| {
-        if v < 0 {
-            65 - (!v).leading_zeros()
-        } else {
-            65 - v.leading_zeros()
-        }
-    };
-    need(lo).max(need(hi)).max(2)
-}
 
 impl Generate for LnsMacParams {
     fn rtl(&self) -> Result<Module> {
