@@ -652,13 +652,7 @@ fn prove_all(
         run(run_proof(&p, None), stderr)?;
     }
     let table = crate::prove::render(&reports);
-    if let Some(path) = output {
-        write_atomically(path, table.as_bytes())?;
-    }
-    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })?;
+    emit_table(&table, output, stdout)?;
     if reports.iter().all(|r| r.passed()) {
         Ok(())
     } else {
@@ -667,6 +661,17 @@ fn prove_all(
             message: "some units are not proven equal to their references".into(),
         })
     }
+}
+
+/// A finished table: to FILE (atomically) when asked, and to stdout.
+fn emit_table(table: &str, output: Option<&Path>, stdout: &mut dyn Write) -> Result<(), Failure> {
+    if let Some(path) = output {
+        write_atomically(path, table.as_bytes())?;
+    }
+    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })
 }
 
 /// The command line as it will appear in the file header, program name as `gen`.
@@ -1034,13 +1039,7 @@ fn flow_table(
               inside the 4-pin wrapper after place and route, seed 1. Tools: ";
     table += &versions.into_iter().collect::<Vec<_>>().join(" / ");
     table += ".\n";
-    if let Some(path) = output {
-        write_atomically(path, table.as_bytes())?;
-    }
-    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })
+    emit_table(&table, output, stdout)
 }
 
 fn synth_table(
@@ -1094,13 +1093,7 @@ fn synth_table(
     table += "\nLUTs, carries, FFs and DSPs: the unit synthesized alone (Yosys 0.23 synth_ice40). \
               LCs and Fmax: unit inside the 4-pin wrapper after nextpnr-ice40 place and route \
               on the iCE40 UP5K (SG48), seed 1.\n";
-    if let Some(path) = output {
-        write_atomically(path, table.as_bytes())?;
-    }
-    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })
+    emit_table(&table, output, stdout)
 }
 
 /// One row of the density table: a design, its multiply-accumulates per cycle, and its
@@ -1223,15 +1216,8 @@ fn density_table(
               cycle for the MAC. LUTs, carries, FFs: the unit alone (Yosys 0.23 synth_ice40, no \
               DSPs); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40 place and route, \
               seed 1. \"vs int8 MAC\" compares with the first row. The FP32 and bfloat16 \
-              accumulator baselines come with the fpacc unit (issue #5) and are not in this \
-              table yet.\n";
-    if let Some(path) = output {
-        write_atomically(path, table.as_bytes())?;
-    }
-    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })
+              accumulators alone are in `gen density fpacc`.\n";
+    emit_table(&table, output, stdout)
 }
 
 /// The log-domain density table of issue #4: `lns_mac` and `expq_dot` at 4-, 5- and
@@ -1291,16 +1277,9 @@ fn lns_density_table(
               products per cycle. LUTs, carries, FFs, DSPs: the unit alone (Yosys 0.23 \
               synth_ice40); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40, seed 1. \
               \"vs int8 MAC\" compares with the first row.\n";
-    if let Some(path) = output {
-        write_atomically(path, table.as_bytes())?;
-    }
-    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })
+    emit_table(&table, output, stdout)
 }
 
-/// The density table's Markdown rows; "vs int8 MAC" compares with the first row.
 /// The accumulator table of issue #5: what a narrow floating-point accumulator costs
 /// next to bf16, fp32 and the integer MAC, all fed by 8x8 signed integer products.
 fn fpacc_density_table(
@@ -1355,15 +1334,10 @@ fn fpacc_density_table(
               alone (Yosys 0.23 synth_ice40, with -dsp on the DSP rows); LCs and Fmax: inside \
               the 4-pin wrapper after nextpnr-ice40, seed 1. \"vs int8 MAC\" compares with \
               the first row.\n";
-    if let Some(path) = output {
-        write_atomically(path, table.as_bytes())?;
-    }
-    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })
+    emit_table(&table, output, stdout)
 }
 
+/// The density table's Markdown rows; "vs int8 MAC" compares with the first row.
 fn render_density(rows: &[DensityRow]) -> String {
     let base = &rows[0];
     let base_per_lut = base.macs_per_cycle / base.report.unit.luts.max(1) as f64;
