@@ -599,12 +599,7 @@ fn run_proof<P: Generate>(
             })
         }
     };
-    let text = hdl::golden::golden_verilog(params, &header)
-        .expect("the unit has a golden")
-        .map_err(|e| Failure {
-            code: 1,
-            message: e.to_string(),
-        })?;
+    let text = hdl::golden::golden_file(params, &golden, &header);
     let top = params.module_name();
     let dir = out.unwrap_or_else(|| Path::new("build/prove").join(&top));
     let files = hdl::design_files(&module, &header);

@@ -79,8 +79,9 @@ fn a_broken_mac_is_not_proven() {
         files[0].1
     );
     files[0].1 = files[0].1.replace(good, bad);
-    let golden = hdl::golden::golden_verilog(&p, &header).unwrap().unwrap();
-    let state = p.golden().unwrap().unwrap().state;
+    let reference = p.golden().unwrap().unwrap();
+    let golden = hdl::golden::golden_file(&p, &reference, &header);
+    let state = reference.state;
     let dir = scratch("mutant");
     let report = prove(&dir, &p.module_name(), &golden, &files, &state, p.latency()).unwrap();
     assert!(

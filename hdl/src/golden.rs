@@ -31,10 +31,11 @@ pub struct GoldenModule {
 /// The golden of `p` as a file (header, the module with the unit's ports, its body), or
 /// `None` when the unit kind has no golden yet.
 pub fn golden_verilog<P: Generate>(p: &P, header: &Header) -> Option<Result<String, HdlError>> {
-    let g = match p.golden()? {
-        Ok(g) => g,
-        Err(e) => return Some(Err(e)),
-    };
+    Some(p.golden()?.map(|g| golden_file(p, &g, header)))
+}
+
+/// The file of an already built golden `g` of `p`.
+pub fn golden_file<P: Generate>(p: &P, g: &GoldenModule, header: &Header) -> String {
     let mut s = header.render();
     s.push_str(
         "// Behavioural reference (golden) for formal equivalence; see hdl/src/golden.rs.\n",
@@ -43,7 +44,7 @@ pub fn golden_verilog<P: Generate>(p: &P, header: &Header) -> Option<Result<Stri
     s.push_str(&module_header(&p.module_name(), &p.interface()));
     s.push_str(&g.body);
     s.push_str("endmodule\n\n`default_nettype wire\n");
-    Some(Ok(s))
+    s
 }
 
 /// `module name (...);` with every port of the interface as a plain `wire`.
