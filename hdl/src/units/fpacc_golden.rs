@@ -156,7 +156,7 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
         .to_vec();
 
     // The exact product: magnitude and the exponent of its LSB.
-    let (mag_bits, exp_bits, product) = match &p.operand {
+    let (mag_bits, exp_bits) = match &p.operand {
         Operand::Int { bits, frac } => {
             let e = -2 * i64::from(*frac);
             let xw = signed_bits(e, 0);
@@ -172,7 +172,7 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
                 2 * bits - 1
             );
             let _ = writeln!(s, "    wire [{}:0] g_exp = {};", xw - 1, slit(xw, e.into()));
-            (2 * bits, xw, ())
+            (2 * bits, xw)
         }
         Operand::Float { format: f } => {
             let (m, e) = (f.man_bits, f.exp_bits);
@@ -207,10 +207,9 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
                 fb = field("b"),
                 off = slit(xw, offset.into())
             );
-            (2 * (m + 1), xw, ())
+            (2 * (m + 1), xw)
         }
     };
-    let () = product;
     s += &round_function("g_qprod", &p.product, p.rounding, mag_bits);
     s += &round_function("g_qacc", &p.acc, p.rounding, cw);
     s += &fix_function("g_fix_acc", &p.acc, lsb, cw);
@@ -313,14 +312,10 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
         aw - 1
     );
     let zero_acc = lit(aw, 0);
-    if p.chunk == 0 {
-        let _ = writeln!(
-            s,
-            "    wire [{}:0] g_r = g_add({c} ? {zero_acc} : acc_q, g_fix_prod({prod}));",
-            aw + 1
-        );
-        let _ = write!(
-            s,
+    // The accumulator and its sticky flags: on a valid beat `acc <= next`, each flag
+    // `<= (flag & ~clear) | new`; `out_valid` follows the beat.
+    let update = |valid: &str, clear: &str, next: &str, uf: &str, of: &str| {
+        format!(
             "    always @(posedge clk) begin
         if (rst) begin
             acc_q <= {zero_acc};
@@ -328,21 +323,34 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
             of_q <= 1'b0;
             out_valid_q <= 1'b0;
         end else begin
-            out_valid_q <= {v};
-            if ({v}) begin
-                acc_q <= g_r[{am1}:0];
-                uf_q <= (uf_q & ~{c}) | {puf} | g_r[{ufb}];
-                of_q <= (of_q & ~{c}) | {pof} | g_r[{aw}];
+            out_valid_q <= {valid};
+            if ({valid}) begin
+                acc_q <= {next};
+                uf_q <= (uf_q & ~{clear}) | {uf};
+                of_q <= (of_q & ~{clear}) | {of};
             end
         end
     end
-",
-            am1 = aw - 1,
-            ufb = aw + 1,
+"
+        )
+    };
+    let (am1, ufb) = (aw - 1, aw + 1);
+    if p.chunk == 0 {
+        let _ = writeln!(
+            s,
+            "    wire [{}:0] g_r = g_add({c} ? {zero_acc} : acc_q, g_fix_prod({prod}));",
+            aw + 1
+        );
+        s += &update(
+            &v,
+            &c,
+            &format!("g_r[{am1}:0]"),
+            &format!("{puf} | g_r[{ufb}]"),
+            &format!("{pof} | g_r[{aw}]"),
         );
     } else {
         let n = p.chunk;
-        let pos = if n > 1 {
+        if n > 1 {
             let cwid = 32 - (n - 1).leading_zeros();
             let _ = writeln!(
                 s,
@@ -378,9 +386,7 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
 ",
                 z = lit(cwid, 0),
                 one = lit(cwid, 1),
-                am1 = aw - 1
             );
-            true
         } else {
             let _ = writeln!(s, "    wire g_done = 1'b1;");
             let _ = writeln!(
@@ -388,9 +394,7 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
                 "    wire [{}:0] g_inner = g_add({zero_acc}, g_fix_prod({prod}));",
                 aw + 1
             );
-            false
-        };
-        let _ = pos;
+        }
         let _ = writeln!(
             s,
             "    reg chunk_valid_q, chunk_clear_q, chunk_done_q, chunk_uf_q, chunk_of_q;"
@@ -423,23 +427,15 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
         chunk_sum_q <= g_inner[{am1}:0];
         chunk_uf_q <= {puf} | g_inner[{ufb}];
         chunk_of_q <= {pof} | g_inner[{aw}];
-        if (rst) begin
-            acc_q <= {zero_acc};
-            uf_q <= 1'b0;
-            of_q <= 1'b0;
-            out_valid_q <= 1'b0;
-        end else begin
-            out_valid_q <= chunk_valid_q;
-            if (chunk_valid_q) begin
-                acc_q <= chunk_done_q ? g_outer[{am1}:0] : g_base;
-                uf_q <= (uf_q & ~chunk_clear_q) | chunk_uf_q | (chunk_done_q & g_outer[{ufb}]);
-                of_q <= (of_q & ~chunk_clear_q) | chunk_of_q | (chunk_done_q & g_outer[{aw}]);
-            end
-        end
     end
-",
-            am1 = aw - 1,
-            ufb = aw + 1,
+"
+        );
+        s += &update(
+            "chunk_valid_q",
+            "chunk_clear_q",
+            &format!("chunk_done_q ? g_outer[{am1}:0] : g_base"),
+            &format!("chunk_uf_q | (chunk_done_q & g_outer[{ufb}])"),
+            &format!("chunk_of_q | (chunk_done_q & g_outer[{aw}])"),
         );
     }
     s += "    assign acc = acc_q;\n    assign uf = uf_q;\n    assign of = of_q;\n    assign out_valid = out_valid_q;\n";
