@@ -130,3 +130,44 @@ pub fn registered_output_state(ports: &[&str]) -> Vec<String> {
         .chain(std::iter::once("out_valid_q".to_string()))
         .collect()
 }
+
+/// An accumulator's state (`acc_q` and sticky flags, declared by the caller): reset to
+/// zero; on `valid`, `acc_q <= next` and each `(flag, new)` gives
+/// `<flag>_q <= (<flag>_q & ~clear) | new`; `out_valid_q` follows `valid`; each register
+/// drives its port (`acc`, the flags, `out_valid`). The names are the generated RTL's.
+pub fn accumulator_state(
+    acc_bits: u32,
+    valid: &str,
+    clear: &str,
+    next: &str,
+    flags: &[(&str, &str)],
+) -> String {
+    let mut s = format!(
+        "    always @(posedge clk) begin\n        if (rst) begin\n            acc_q <= {};\n",
+        lit(acc_bits, 0)
+    );
+    for (flag, _) in flags {
+        let _ = writeln!(s, "            {flag}_q <= 1'b0;");
+    }
+    let _ = write!(
+        s,
+        "            out_valid_q <= 1'b0;
+        end else begin
+            out_valid_q <= {valid};
+            if ({valid}) begin
+                acc_q <= {next};
+"
+    );
+    for (flag, new) in flags {
+        let _ = writeln!(
+            s,
+            "                {flag}_q <= ({flag}_q & ~{clear}) | {new};"
+        );
+    }
+    s.push_str("            end\n        end\n    end\n    assign acc = acc_q;\n");
+    for (flag, _) in flags {
+        let _ = writeln!(s, "    assign {flag} = {flag}_q;");
+    }
+    s.push_str("    assign out_valid = out_valid_q;\n");
+    s
+}

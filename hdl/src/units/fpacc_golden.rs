@@ -312,27 +312,8 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
         aw - 1
     );
     let zero_acc = lit(aw, 0);
-    // The accumulator and its sticky flags: on a valid beat `acc <= next`, each flag
-    // `<= (flag & ~clear) | new`; `out_valid` follows the beat.
     let update = |valid: &str, clear: &str, next: &str, uf: &str, of: &str| {
-        format!(
-            "    always @(posedge clk) begin
-        if (rst) begin
-            acc_q <= {zero_acc};
-            uf_q <= 1'b0;
-            of_q <= 1'b0;
-            out_valid_q <= 1'b0;
-        end else begin
-            out_valid_q <= {valid};
-            if ({valid}) begin
-                acc_q <= {next};
-                uf_q <= (uf_q & ~{clear}) | {uf};
-                of_q <= (of_q & ~{clear}) | {of};
-            end
-        end
-    end
-"
-        )
+        crate::golden::accumulator_state(aw, valid, clear, next, &[("uf", uf), ("of", of)])
     };
     let (am1, ufb) = (aw - 1, aw + 1);
     if p.chunk == 0 {
@@ -438,6 +419,5 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
             &format!("chunk_of_q | (chunk_done_q & g_outer[{aw}])"),
         );
     }
-    s += "    assign acc = acc_q;\n    assign uf = uf_q;\n    assign of = of_q;\n    assign out_valid = out_valid_q;\n";
     GoldenModule { body: s, state }
 }

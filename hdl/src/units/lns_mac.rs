@@ -213,26 +213,12 @@ fn golden(p: &LnsMacParams) -> crate::golden::GoldenModule {
             a - 1
         ),
     };
-    let _ = write!(
-        s,
-        "    always @(posedge clk) begin
-        if (rst) begin
-            acc_q <= {zero};
-            ovf_q <= 1'b0;
-            out_valid_q <= 1'b0;
-        end else begin
-            out_valid_q <= in_valid;
-            if (in_valid) begin
-                acc_q <= {next};
-                ovf_q <= (ovf_q & ~clear) | g_above | g_below;
-            end
-        end
-    end
-    assign acc = acc_q;
-    assign ovf = ovf_q;
-    assign out_valid = out_valid_q;
-",
-        zero = lit(a, 0),
+    s += &crate::golden::accumulator_state(
+        a,
+        "in_valid",
+        "clear",
+        &next,
+        &[("ovf", "g_above | g_below")],
     );
     crate::golden::GoldenModule {
         body: s,

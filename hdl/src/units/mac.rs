@@ -286,29 +286,7 @@ fn mac_golden(p: &MacParams) -> Result<crate::golden::GoldenModule> {
             a - 1
         ),
     };
-    let _ = write!(
-        s,
-        "    always @(posedge clk) begin
-        if (rst) begin
-            acc_q <= {zero};
-            ovf_q <= 1'b0;
-            out_valid_q <= 1'b0;
-        end else begin
-            out_valid_q <= {v};
-            if ({v}) begin
-                acc_q <= {next};
-                ovf_q <= (ovf_q & ~{c}) | g_above | g_below;
-            end
-        end
-    end
-    assign acc = acc_q;
-    assign ovf = ovf_q;
-    assign out_valid = out_valid_q;
-",
-        zero = lit(a, 0),
-        v = d[0],
-        c = d[1],
-    );
+    s += &crate::golden::accumulator_state(a, &d[0], &d[1], &next, &[("ovf", "g_above | g_below")]);
     Ok(crate::golden::GoldenModule { body: s, state })
 }
 
