@@ -129,7 +129,7 @@ impl Tools {
                 if local.is_file() {
                     return Ok(local);
                 }
-                require(&name).map_err(|_| SynthError::ToolMissing(name.clone()))?;
+                require(&name)?;
                 Ok(PathBuf::from(name))
             }
         }
