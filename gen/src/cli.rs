@@ -11,6 +11,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams};
@@ -181,9 +182,10 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
-    /// Prove a unit's generated RTL equal to its behavioural reference (`--golden`) with
-    /// Yosys's equivalence flow (equiv_make, equiv_simple, equiv_induct, equiv_status);
-    /// where induction does not close, a bounded check from reset with a stated depth.
+    /// Prove a unit's generated RTL equal to its behavioural reference (`--golden`):
+    /// Yosys's equivalence flow (equiv_make, equiv_simple, equiv_induct, equiv_status)
+    /// first, then ABC's PDR on a reset-forcing miter where induction does not close;
+    /// when neither decides, a bounded check from reset with a stated depth.
     Prove {
         #[command(subcommand)]
         unit: ProveUnit,
@@ -194,6 +196,8 @@ enum Command {
         /// Also write the table (Markdown) to FILE.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        engines: EngineArgs,
     },
     /// The open-flow table: the MAC (acc 12 and 32) on the UP5K with Debian's tools and
     /// with the YoWASP builds, and on the ECP5-25k, with and without DSPs (about 5
@@ -230,6 +234,35 @@ struct ProveArgs {
     /// Folder for the designs, scripts and logs [default: build/prove/<module>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    engines: EngineArgs,
+}
+
+/// The proof engines and their time limits.
+#[derive(Args, Debug, Clone)]
+struct EngineArgs {
+    /// Engines to run, all at once; the first to decide stops the others: `equiv`
+    /// (Yosys equiv_induct on matched state) and `pdr` (ABC's property-directed
+    /// reachability on a miter that resets both designs, from any power-up state). When
+    /// none decides, a bounded check from reset runs and the result says so.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "equiv,pdr")]
+    engine: Vec<crate::prove::Engine>,
+    /// Seconds the equiv engine may run before it counts as undecided.
+    #[arg(long, value_name = "S", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    equiv_limit: u64,
+    /// Seconds PDR may run before it counts as undecided.
+    #[arg(long, value_name = "S", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pdr_limit: u64,
+}
+
+impl EngineArgs {
+    fn options(&self) -> crate::prove::Options {
+        crate::prove::Options {
+            engines: self.engine.clone(),
+            equiv_limit: Duration::from_secs(self.equiv_limit),
+            pdr_limit: Duration::from_secs(self.pdr_limit),
+        }
+    }
 }
 
 /// The unit `gen prove` checks.
@@ -289,11 +322,19 @@ enum ProveUnit {
         #[command(flatten)]
         prove: ProveArgs,
     },
-    /// The FP32-to-HBFP converter (whole-block beats).
+    /// The FP32-to-HBFP converter.
     #[command(name = "bfp-quant", alias = "bfp_quant")]
     BfpQuant {
         #[command(flatten)]
         params: BfpQuantParams,
+        #[command(flatten)]
+        prove: ProveArgs,
+    },
+    /// The HBFP block dot product.
+    #[command(name = "bfp-dot", alias = "bfp_dot")]
+    BfpDot {
+        #[command(flatten)]
+        params: BfpDotParams,
         #[command(flatten)]
         prove: ProveArgs,
     },
@@ -516,8 +557,11 @@ where
             ProveUnit::ExpqDot { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::Fpacc { params, prove } => prove_unit(&params, &prove, stdout),
             ProveUnit::BfpQuant { params, prove } => prove_unit(&params, &prove, stdout),
+            ProveUnit::BfpDot { params, prove } => prove_unit(&params, &prove, stdout),
         },
-        Some(Command::ProveAll { output }) => prove_all(output.as_deref(), stdout, stderr),
+        Some(Command::ProveAll { output, engines }) => {
+            prove_all(output.as_deref(), &engines.options(), stdout, stderr)
+        }
         Some(Command::Accwidth { args }) => {
             crate::accwidth::run(&args, stdout).map_err(|e| Failure {
                 code: 1,
@@ -562,7 +606,7 @@ fn prove_unit<P: Generate>(
     args: &ProveArgs,
     stdout: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let report = run_proof(params, args.out.clone())?;
+    let report = run_proof(params, args.out.clone(), &args.engines.options())?;
     writeln!(stdout, "{}", report.summary()).map_err(|e| Failure {
         code: 1,
         message: e.to_string(),
@@ -581,6 +625,7 @@ fn prove_unit<P: Generate>(
 fn run_proof<P: Generate>(
     params: &P,
     out: Option<PathBuf>,
+    options: &crate::prove::Options,
 ) -> Result<crate::prove::ProofReport, Failure> {
     let module = build_rtl(params)?;
     let header = Header {
@@ -603,13 +648,22 @@ fn run_proof<P: Generate>(
     let top = params.module_name();
     let dir = out.unwrap_or_else(|| Path::new("build/prove").join(&top));
     let files = hdl::design_files(&module, &header);
-    crate::prove::prove(&dir, &top, &text, &files, &golden.state, params.latency())
-        .map_err(|message| Failure { code: 1, message })
+    let interface = params.interface();
+    let pair = crate::prove::Pair {
+        top: &top,
+        golden: &text,
+        gate: &files,
+        state: &golden.state,
+        latency: params.latency(),
+        interface: &interface,
+    };
+    crate::prove::prove(&dir, &pair, options).map_err(|message| Failure { code: 1, message })
 }
 
 /// The proof table: every unit's default configuration and a few more.
 fn prove_all(
     output: Option<&Path>,
+    options: &crate::prove::Options,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
@@ -623,28 +677,28 @@ fn prove_all(
         Ok(())
     };
     for p in crate::prove::mac_set() {
-        run(run_proof(&p, None), stderr)?;
+        run(run_proof(&p, None, options), stderr)?;
     }
     for p in crate::prove::lns_mul_set() {
-        run(run_proof(&p, None), stderr)?;
+        run(run_proof(&p, None, options), stderr)?;
     }
     for p in crate::prove::lns_mac_set() {
-        run(run_proof(&p, None), stderr)?;
+        run(run_proof(&p, None, options), stderr)?;
     }
     for p in crate::prove::expq_quant_set() {
-        run(run_proof(&p, None), stderr)?;
+        run(run_proof(&p, None, options), stderr)?;
     }
     for p in crate::prove::bfp_add_set() {
-        run(run_proof(&p, None), stderr)?;
+        run(run_proof(&p, None, options), stderr)?;
     }
     for p in crate::prove::expq_dot_set() {
-        run(run_proof(&p, None), stderr)?;
+        run(run_proof(&p, None, options), stderr)?;
     }
     for p in crate::prove::bfp_quant_set() {
-        run(run_proof(&p, None), stderr)?;
+        run(run_proof(&p, None, options), stderr)?;
     }
     for p in crate::prove::fpacc_set() {
-        run(run_proof(&p, None), stderr)?;
+        run(run_proof(&p, None, options), stderr)?;
     }
     let table = crate::prove::render(&reports);
     emit_table(&table, output, stdout)?;

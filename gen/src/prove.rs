@@ -1,25 +1,91 @@
 //! Formal equivalence of a generated unit and its behavioural golden
-//! (`hdl::golden`) with Yosys's equivalence flow.
+//! (`hdl::golden`), with two engines and a stated fallback.
 //!
-//! Both designs are read, `proc`-ed and flattened; every internal name except the shared
-//! state registers the golden declares is hidden, so `equiv_make` pairs the ports and
-//! that state only. `equiv_simple` and `equiv_induct` (with a window longer than the
-//! pipeline) then try to prove every pair; `equiv_status -assert` decides. When
-//! induction does not close, the prover says so and runs a bounded check instead: a
-//! miter of the two designs from reset, `sat` over a stated number of cycles. Either the
-//! result names its method and depth, or it is a failure; there is no silent pass.
+//! 1. **Yosys's equivalence flow.** Both designs are read, `proc`-ed and flattened;
+//!    every internal name except the shared state registers the golden declares is
+//!    hidden, so `equiv_make` pairs the ports and that state only. `equiv_simple` and
+//!    `equiv_induct` (with a window longer than the pipeline) try to prove every pair;
+//!    `equiv_status -assert` decides. Fast where the two designs compute alike, but
+//!    SAT-based induction on two differently built float adders does not finish.
+//! 2. **PDR on a miter (ABC).** A wrapper drives both designs with the same inputs,
+//!    forces a reset in the first cycle, and raises `trigger` when any output differs
+//!    afterwards. Yosys lowers it to an AIG; every register except the wrapper's own
+//!    starts at an arbitrary power-up value; ABC's property-directed reachability
+//!    (`pdr`) proves `trigger` never rises, or finds the cycle where it does. This is
+//!    full sequential equivalence after a reset, needs no matched state names, and
+//!    closes on the float units where (1) does not.
+//! 3. **Bounded check.** When neither engine decides in its time, a miter of the two
+//!    designs from reset is checked with `sat` over a stated number of cycles.
+//!
+//! Every result names its method (and the attempts before it); there is no silent
+//! pass.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use model::iface::{Dir, Interface, Role};
+
+/// A proof engine, in the order `Options::engines` tries them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// Yosys `equiv_make` / `equiv_simple` / `equiv_induct` / `equiv_status`.
+    Equiv,
+    /// ABC's property-directed reachability on a reset-forcing miter.
+    Pdr,
+}
+
+/// Which engines to try, and for how long each.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub engines: Vec<Engine>,
+    /// Time for the Yosys equivalence flow before it counts as undecided.
+    pub equiv_limit: Duration,
+    /// Time for PDR before it counts as undecided.
+    pub pdr_limit: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            engines: vec![Engine::Equiv, Engine::Pdr],
+            equiv_limit: Duration::from_secs(600),
+            pdr_limit: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The two designs to compare.
+#[derive(Clone, Copy, Debug)]
+pub struct Pair<'a> {
+    /// The module name both share.
+    pub top: &'a str,
+    /// The behavioural reference, one file.
+    pub golden: &'a str,
+    /// The generated design's files (name, text).
+    pub gate: &'a [(String, String)],
+    /// Registers both designs keep under the same name (for `equiv_make`).
+    pub state: &'a [String],
+    /// Cycles from an input beat to its result.
+    pub latency: u32,
+    /// The shared ports.
+    pub interface: &'a Interface,
+}
 
 /// How a proof ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
-    /// Every output and shared register proven equal for all time (induction).
-    Proven { cells: u32, seq: u32 },
-    /// Induction did not close; no difference within `depth` cycles after a reset.
-    Bounded { unproven: u32, depth: u32 },
+    /// Every output and shared register proven equal for all time by Yosys's
+    /// equivalence induction.
+    Induction { cells: u32, seq: u32 },
+    /// PDR proved that after a reset from any power-up state no output ever differs;
+    /// `clauses` is the size of the inductive invariant it found.
+    Reachability { clauses: u32 },
+    /// No engine decided; no difference within `depth` cycles after a reset.
+    Bounded { depth: u32 },
     /// A difference exists (or the bounded check failed).
     Failed { detail: String },
 }
@@ -29,6 +95,8 @@ pub enum Verdict {
 pub struct ProofReport {
     pub module: String,
     pub verdict: Verdict,
+    /// Engines that ran before the verdict without deciding, in words.
+    pub attempts: Vec<String>,
     pub seconds: f64,
     /// The folder with the scripts and logs.
     pub dir: PathBuf,
@@ -37,17 +105,37 @@ pub struct ProofReport {
 impl ProofReport {
     /// One line for a person.
     pub fn summary(&self) -> String {
-        let how = match &self.verdict {
-            Verdict::Proven { cells, seq } => format!(
-                "proven equal by induction ({cells} equivalence points, window {seq} cycles)"
-            ),
-            Verdict::Bounded { unproven, depth } => format!(
-                "induction did not close ({unproven} points unproven); bounded check: no \
-                 difference within {depth} cycles after reset"
-            ),
-            Verdict::Failed { detail } => format!("NOT PROVEN: {detail}"),
+        let how = self.method();
+        let before = if self.attempts.is_empty() {
+            String::new()
+        } else {
+            format!(" (after: {})", self.attempts.join("; "))
         };
-        format!("{}: {how} in {:.1} s", self.module, self.seconds)
+        let result = match self.verdict {
+            Verdict::Induction { .. } | Verdict::Reachability { .. } => "proven equal",
+            Verdict::Bounded { .. } => "not proven for all time",
+            Verdict::Failed { .. } => "NOT PROVEN",
+        };
+        format!(
+            "{}: {result}: {how}{before}, {:.1} s",
+            self.module, self.seconds
+        )
+    }
+
+    /// The method and its figures, in words.
+    pub fn method(&self) -> String {
+        match &self.verdict {
+            Verdict::Induction { cells, seq } => {
+                format!("equiv_induct, window {seq}, {cells} points")
+            }
+            Verdict::Reachability { clauses } => {
+                format!("PDR after reset, invariant of {clauses} clauses")
+            }
+            Verdict::Bounded { depth } => {
+                format!("bounded check only: no difference within {depth} cycles after reset")
+            }
+            Verdict::Failed { detail } => detail.clone(),
+        }
     }
 
     pub fn passed(&self) -> bool {
@@ -55,121 +143,364 @@ impl ProofReport {
     }
 }
 
-/// How to install Yosys.
-pub const YOSYS_HINT: &str =
-    "yosys not found: run `make tools` (Debian: apt-get install yosys) to install it";
+/// How to install Yosys (and ABC, which Debian ships in the same package).
+pub const YOSYS_HINT: &str = "yosys not found: run `make tools` (Debian: apt-get install \
+                              yosys, which also brings yosys-abc) to install it";
 
-/// Prove `gate` (the generated files) equal to `golden` (one file), top module `top`.
-/// `state` names the registers both keep; `latency` sizes the windows.
-pub fn prove(
-    dir: &Path,
-    top: &str,
-    golden: &str,
-    gate: &[(String, String)],
-    state: &[String],
-    latency: u32,
-) -> Result<ProofReport, String> {
+/// What one engine concluded.
+enum Outcome {
+    Decided(Verdict),
+    Undecided(String),
+}
+
+/// Prove `pair.gate` equal to `pair.golden`, trying `options.engines` in order and
+/// falling back to a bounded check when none decides.
+pub fn prove(dir: &Path, pair: &Pair, options: &Options) -> Result<ProofReport, String> {
     let start = Instant::now();
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let write = |name: &str, text: &str| {
         std::fs::write(dir.join(name), text).map_err(|e| format!("{}: {e}", dir.display()))
     };
-    write("golden.v", golden)?;
+    write("golden.v", pair.golden)?;
     let mut gate_files = Vec::new();
-    for (name, text) in gate {
+    for (name, text) in pair.gate {
         let name = format!("gate_{name}");
         write(&name, text)?;
         gate_files.push(name);
     }
-    let seq = latency + 2;
-    let read = |files: &[String], role: &str| {
-        format!(
-            "{reads}\nhierarchy -top {top}\nproc\nflatten\nopt_clean\nrename {top} {role}\n\
-             design -stash {role}\n",
-            reads = files
-                .iter()
-                .map(|f| format!("read_verilog {f}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
+    let load = load_script(pair.top, &gate_files);
+    let report = |verdict, attempts| ProofReport {
+        module: pair.top.into(),
+        verdict,
+        attempts,
+        seconds: start.elapsed().as_secs_f64(),
+        dir: dir.into(),
     };
-    let keep = state.iter().map(|s| format!(" w:{s}")).collect::<String>();
-    let unions = "%u ".repeat(state.len().saturating_sub(1));
-    let hide = |m: &str| {
-        if state.is_empty() {
-            format!("rename -hide {m}/w:* {m}/c:*\n")
-        } else {
-            format!(
-                "cd {m}\nrename -hide w:*{keep} {unions}%d\nrename -hide c:*\ncd\n",
-                unions = unions
-            )
+    // A portfolio: every engine runs at once, the first decision stops the others.
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel();
+    let mut decided = None;
+    let mut attempts = Vec::new();
+    let mut error = None;
+    std::thread::scope(|scope| {
+        for &engine in &options.engines {
+            let (tx, stop, load) = (tx.clone(), &stop, &load);
+            scope.spawn(move || {
+                let t = Instant::now();
+                let outcome = match engine {
+                    Engine::Equiv => equiv(dir, pair, load, options.equiv_limit, stop),
+                    Engine::Pdr => pdr(dir, pair, load, options.pdr_limit, stop),
+                };
+                let _ = tx.send((outcome, t.elapsed()));
+            });
         }
+        drop(tx);
+        for (outcome, took) in rx {
+            match outcome {
+                Err(e) => {
+                    error.get_or_insert(e);
+                    stop.store(true, Ordering::Relaxed);
+                }
+                Ok(Outcome::Decided(v)) => {
+                    decided.get_or_insert(v);
+                    stop.store(true, Ordering::Relaxed);
+                }
+                Ok(Outcome::Undecided(why)) if !stop.load(Ordering::Relaxed) => {
+                    attempts.push(format!("{why} ({:.1} s)", took.as_secs_f64()))
+                }
+                Ok(Outcome::Undecided(_)) => {} // stopped by another engine's decision
+            }
+        }
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if let Some(v) = decided {
+        return Ok(report(v, attempts));
+    }
+    let reset = input_with_role(pair.interface, Role::Reset);
+    let verdict = bounded(dir, &load, reset.as_deref(), 4 * pair.latency + 12)?;
+    Ok(report(verdict, attempts))
+}
+
+/// Read both designs as modules `gold` and `gate`.
+fn load_script(top: &str, gate_files: &[String]) -> String {
+    let read = |files: &[String], role: &str| {
+        let mut s = String::new();
+        for f in files {
+            let _ = writeln!(s, "read_verilog {f}");
+        }
+        let _ = writeln!(
+            s,
+            "hierarchy -top {top}\nproc\nflatten\nopt_clean\nrename {top} {role}\n\
+             design -stash {role}"
+        );
+        s
     };
-    let load = format!(
+    format!(
         "{gold}{gate}design -copy-from gold -as gold gold\ndesign -copy-from gate -as gate gate\n",
         gold = read(&["golden.v".into()], "gold"),
-        gate = read(&gate_files, "gate"),
-    );
+        gate = read(gate_files, "gate"),
+    )
+}
+
+/// Engine 1: Yosys's equivalence flow.
+fn equiv(
+    dir: &Path,
+    pair: &Pair,
+    load: &str,
+    limit: Duration,
+    stop: &AtomicBool,
+) -> Result<Outcome, String> {
+    let seq = pair.latency + 2;
+    let keep = pair
+        .state
+        .iter()
+        .map(|s| format!(" w:{s}"))
+        .collect::<String>();
+    let unions = "%u ".repeat(pair.state.len().saturating_sub(1));
+    let hide = |m: &str| {
+        if pair.state.is_empty() {
+            format!("rename -hide {m}/w:* {m}/c:*\n")
+        } else {
+            format!("cd {m}\nrename -hide w:*{keep} {unions}%d\nrename -hide c:*\ncd\n")
+        }
+    };
     let script = format!(
         "{load}{hg}{ht}equiv_make gold gate equiv\nhierarchy -top equiv\n\
          equiv_simple -seq {seq}\nequiv_induct -seq {seq}\nequiv_status -assert\n",
         hg = hide("gold"),
         ht = hide("gate"),
     );
-    write("equiv.ys", &script)?;
-    let (ok, log) = yosys(dir, "equiv.ys", "equiv.log")?;
-    let cells = status_count(&log, "are proven");
-    if ok {
-        return Ok(ProofReport {
-            module: top.into(),
-            verdict: Verdict::Proven {
-                cells: cells.unwrap_or(0),
-                seq,
-            },
-            seconds: start.elapsed().as_secs_f64(),
-            dir: dir.into(),
-        });
-    }
-    let Some(unproven) = status_count(&log, "are unproven") else {
-        // Yosys stopped before the status: a read or equiv_make error.
-        return Ok(ProofReport {
-            module: top.into(),
-            verdict: Verdict::Failed {
-                detail: format!(
-                    "yosys failed, see {}: {}",
-                    dir.join("equiv.log").display(),
-                    tail(&log)
-                ),
-            },
-            seconds: start.elapsed().as_secs_f64(),
-            dir: dir.into(),
-        });
+    std::fs::write(dir.join("equiv.ys"), script).map_err(|e| e.to_string())?;
+    let Some((ok, log)) = yosys(dir, "equiv.ys", "equiv.log", Some(limit), stop)? else {
+        return Ok(Outcome::Undecided(format!(
+            "equiv_induct: no result within {} s",
+            limit.as_secs()
+        )));
     };
-    // Bounded fallback: both designs from reset, compared on every output.
-    let depth = 4 * latency + 12;
-    let bmc = format!(
-        "{load}miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter\n\
-         hierarchy -top miter\nsat -verify -seq {depth} -set-init-zero -set-at 1 in_rst 1 \
-         -prove trigger 0 -show-ports miter\n"
+    if ok {
+        let cells = status_count(&log, "are proven").unwrap_or(0);
+        return Ok(Outcome::Decided(Verdict::Induction { cells, seq }));
+    }
+    match (
+        status_count(&log, "are unproven"),
+        status_count(&log, "are proven"),
+    ) {
+        (Some(unproven), Some(proven)) => Ok(Outcome::Undecided(format!(
+            "equiv_induct left {unproven} of {} points unproven",
+            unproven + proven
+        ))),
+        // Yosys stopped before the status: a read or equiv_make error.
+        _ => Ok(Outcome::Decided(Verdict::Failed {
+            detail: format!(
+                "yosys failed, see {}: {}",
+                dir.join("equiv.log").display(),
+                tail(&log)
+            ),
+        })),
+    }
+}
+
+/// The miter: both designs on the same inputs, `trigger` when any output differs. A
+/// clocked design is reset in the first cycle and compared from the second on.
+fn wrapper(interface: &Interface) -> Result<String, String> {
+    let clock = input_with_role(interface, Role::Clock);
+    let reset = input_with_role(interface, Role::Reset);
+    if clock.is_some() && reset.is_none() {
+        return Err("PDR needs a reset input on a clocked design".into());
+    }
+    let range = |w: u32| {
+        if w == 1 {
+            String::new()
+        } else {
+            format!("[{}:0] ", w - 1)
+        }
+    };
+    let mut head = Vec::new();
+    let mut conns = Vec::new();
+    let mut out_bits = 0;
+    for p in &interface.ports {
+        match p.dir {
+            Dir::In => {
+                head.push(format!("    input wire {}{}", range(p.width), p.name));
+                let net = if Some(&p.name) == reset.as_ref() {
+                    format!("{} | ~started", p.name)
+                } else {
+                    p.name.clone()
+                };
+                conns.push((p.name.clone(), net));
+            }
+            Dir::Out => {
+                let (lo, hi) = (out_bits, out_bits + p.width - 1);
+                conns.push((p.name.clone(), format!("OUT[{hi}:{lo}]")));
+                out_bits += p.width;
+            }
+        }
+    }
+    if out_bits == 0 {
+        return Err("PDR needs an output".into());
+    }
+    head.push("    output wire trigger".into());
+    let inst = |module: &str, out: &str| {
+        let c: Vec<String> = conns
+            .iter()
+            .map(|(port, net)| format!("        .{port}({})", net.replace("OUT", out)))
+            .collect();
+        format!("    {module} u_{module} (\n{}\n    );\n", c.join(",\n"))
+    };
+    let (started, armed) = match &clock {
+        Some(clock) => (
+            format!(
+                "    reg started = 1'b0; // the one register with a power-up value\n    \
+                 always @(posedge {clock}) started <= 1'b1;\n"
+            ),
+            "started & ",
+        ),
+        None => (String::new(), ""),
+    };
+    Ok(format!(
+        "// Miter for PDR: every output compared (after a reset in the first cycle).\n\
+         module lowbit_proof (\n{head}\n);\n{started}\
+         \x20   wire [{w}:0] out_gold;\n\
+         \x20   wire [{w}:0] out_gate;\n{g}{t}\
+         \x20   assign trigger = {armed}(out_gold != out_gate);\n\
+         endmodule\n",
+        head = head.join(",\n"),
+        w = out_bits - 1,
+        g = inst("gold", "out_gold"),
+        t = inst("gate", "out_gate"),
+    ))
+}
+
+/// The name of the input port with `role`.
+fn input_with_role(interface: &Interface, role: Role) -> Option<String> {
+    interface
+        .ports
+        .iter()
+        .find(|p| p.role == role && p.dir == Dir::In)
+        .map(|p| p.name.clone())
+}
+
+/// Engine 2: ABC's PDR on the reset-forcing miter, every other register free at power-up.
+fn pdr(
+    dir: &Path,
+    pair: &Pair,
+    load: &str,
+    limit: Duration,
+    stop: &AtomicBool,
+) -> Result<Outcome, String> {
+    let reset = input_with_role(pair.interface, Role::Reset);
+    std::fs::write(dir.join("miter.v"), wrapper(pair.interface)?).map_err(|e| e.to_string())?;
+    let script = format!(
+        "{load}read_verilog miter.v\nhierarchy -top lowbit_proof\nproc\nflatten\nopt -fast\n\
+         techmap\nopt -fast\ndffunmap\naigmap\nsetundef -anyseq\nopt_clean\n\
+         write_aiger -map miter.map miter.aig\n"
     );
-    write("bounded.ys", &bmc)?;
-    let (ok, _) = yosys(dir, "bounded.ys", "bounded.log")?;
-    let verdict = if ok {
-        Verdict::Bounded { unproven, depth }
+    std::fs::write(dir.join("miter.ys"), script).map_err(|e| e.to_string())?;
+    let Some((ok, log)) = yosys(dir, "miter.ys", "miter.log", None, stop)? else {
+        return Ok(Outcome::Undecided("stopped".into()));
+    };
+    if !ok {
+        return Ok(Outcome::Decided(Verdict::Failed {
+            detail: format!(
+                "yosys could not build the miter, see {}: {}",
+                dir.join("miter.log").display(),
+                tail(&log)
+            ),
+        }));
+    }
+    // `setundef -anyseq` above made every 'x' bit (an out-of-range index, say) a free
+    // input, so no design may lean on one. `undc` turns the registers without a
+    // power-up value into free inputs at frame 0; `dc2` shrinks the AIG.
+    let secs = limit.as_secs().max(1);
+    let abc = format!("read_aiger miter.aig; logic; undc; strash; dc2; print_stats; pdr -T {secs}");
+    let log_path = dir.join("pdr.log");
+    let log_file = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new("yosys-abc");
+    cmd.args(["-c", &abc])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log_file);
+    let status = run_limited(&mut cmd, limit + Duration::from_secs(10), "yosys-abc", stop)?;
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    if status.is_none() {
+        return Ok(Outcome::Undecided(format!(
+            "PDR: no result within {secs} s"
+        )));
+    }
+    if log.contains("Property proved") {
+        let clauses = log
+            .lines()
+            .find_map(|l| {
+                let (_, rest) = l.split_once("Invariant F[")?;
+                rest.split_once(": ")?
+                    .1
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0);
+        return Ok(Outcome::Decided(Verdict::Reachability { clauses }));
+    }
+    if let Some(frame) = log.lines().find_map(|l| {
+        let (_, rest) = l.split_once("was asserted in frame ")?;
+        rest.trim_end_matches(|c: char| !c.is_ascii_digit())
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse::<u32>()
+            .ok()
+    }) {
+        // A trace of the difference from the bounded check, for the waveform viewer.
+        let trace = match bounded(dir, load, reset.as_deref(), frame.max(1) + 2) {
+            Ok(Verdict::Failed { .. }) => {
+                format!(", trace in {}", dir.join("bounded.vcd").display())
+            }
+            _ => String::new(),
+        };
+        return Ok(Outcome::Decided(Verdict::Failed {
+            detail: format!(
+                "PDR: an output differs {frame} cycles after reset (see {}{trace})",
+                log_path.display()
+            ),
+        }));
+    }
+    Ok(Outcome::Undecided(format!(
+        "PDR undecided ({})",
+        tail(&log).trim_end_matches('.')
+    )))
+}
+
+/// Engine 3: both designs from reset, compared on every output for `depth` cycles.
+fn bounded(dir: &Path, load: &str, reset: Option<&str>, depth: u32) -> Result<Verdict, String> {
+    let reset = reset.map_or(String::new(), |r| format!("-set-at 1 in_{r} 1 "));
+    let script = format!(
+        "{load}miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter\n\
+         hierarchy -top miter\nsat -verify -seq {depth} -set-init-zero {reset}\
+         -prove trigger 0 -show-ports -dump_vcd bounded.vcd miter\n"
+    );
+    std::fs::write(dir.join("bounded.ys"), script).map_err(|e| e.to_string())?;
+    let Some((ok, _)) = yosys(
+        dir,
+        "bounded.ys",
+        "bounded.log",
+        None,
+        &AtomicBool::new(false),
+    )?
+    else {
+        unreachable!("neither a time limit nor a stop")
+    };
+    Ok(if ok {
+        Verdict::Bounded { depth }
     } else {
         Verdict::Failed {
             detail: format!(
-                "{unproven} equivalence points unproven by induction and the bounded check \
-                 ({depth} cycles after reset) found a difference; see {}",
+                "the bounded check ({depth} cycles after reset) found a difference; see {}",
                 dir.join("bounded.log").display()
             ),
         }
-    };
-    Ok(ProofReport {
-        module: top.into(),
-        verdict,
-        seconds: start.elapsed().as_secs_f64(),
-        dir: dir.into(),
     })
 }
 
@@ -181,30 +512,67 @@ fn status_count(log: &str, what: &str) -> Option<u32> {
     line[..at].split_whitespace().last()?.parse().ok()
 }
 
+/// The last error line of a log, or its last line.
 fn tail(log: &str) -> String {
     log.lines()
         .rfind(|l| l.contains("ERROR") || l.contains("Error"))
+        .or_else(|| log.lines().rfind(|l| !l.trim().is_empty()))
         .unwrap_or("")
         .trim()
         .to_string()
 }
 
-/// Run a Yosys script; `(succeeded, log)`.
-fn yosys(dir: &Path, script: &str, log: &str) -> Result<(bool, String), String> {
-    let out = Command::new("yosys")
-        .args(["-q", "-l", log, "-s", script])
+/// Run a Yosys script; `(succeeded, log)`, or `None` when `limit` ran out first.
+fn yosys(
+    dir: &Path,
+    script: &str,
+    log: &str,
+    limit: Option<Duration>,
+    stop: &AtomicBool,
+) -> Result<Option<(bool, String)>, String> {
+    let err_path = dir.join(format!("{log}.stderr"));
+    let err = std::fs::File::create(&err_path).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new("yosys");
+    cmd.args(["-q", "-l", log, "-s", script])
         .current_dir(dir)
-        .output()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                YOSYS_HINT.to_string()
-            } else {
-                format!("cannot start yosys: {e}")
-            }
-        })?;
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err);
+    let limit = limit.unwrap_or(Duration::MAX);
+    let Some(status) = run_limited(&mut cmd, limit, "yosys", stop)? else {
+        return Ok(None);
+    };
     let text = std::fs::read_to_string(dir.join(log)).unwrap_or_default()
-        + &String::from_utf8_lossy(&out.stderr);
-    Ok((out.status.success(), text))
+        + &std::fs::read_to_string(&err_path).unwrap_or_default();
+    Ok(Some((status.success(), text)))
+}
+
+/// Run `cmd` to completion, or kill it after `limit` or once `stop` is set (then `None`).
+fn run_limited(
+    cmd: &mut Command,
+    limit: Duration,
+    tool: &str,
+    stop: &AtomicBool,
+) -> Result<Option<std::process::ExitStatus>, String> {
+    let mut child = cmd.spawn().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            YOSYS_HINT.replace("yosys not found", &format!("{tool} not found"))
+        } else {
+            format!("cannot start {tool}: {e}")
+        }
+    })?;
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(Some(status));
+        }
+        if start.elapsed() >= limit || stop.load(Ordering::Relaxed) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Unit kinds with a behavioural reference.
@@ -215,6 +583,9 @@ pub const UNITS_WITH_GOLDEN: &[&str] = &[
     "expq_quant",
     "bfp_add",
     "expq_dot",
+    "bfp_quant",
+    "fpacc",
+    "bfp_dot",
 ];
 
 /// The MAC configurations `gen prove-all` proves: the default and the corners of each
@@ -311,10 +682,12 @@ pub fn expq_dot_set() -> Vec<model::expq::ExpqDotParams> {
 }
 
 /// The `bfp_quant` configurations `gen prove-all` proves: the default (16 elements per
-/// beat, RNE; about 85 s) and small blocks in the other rounding modes.
+/// beat, RNE; equiv_induct closes it in about 85 s), small blocks in the other rounding
+/// modes, and serial beats with run-time widths (PDR closes those first).
 pub fn bfp_quant_set() -> Vec<model::bfp::BfpQuantParams> {
     use model::bfp::{BfpQuantParams, BfpRounding};
     let d = BfpQuantParams::default();
+    let widths = |s: &str| Some(s.parse().expect("a list of widths"));
     vec![
         d,
         BfpQuantParams {
@@ -329,14 +702,29 @@ pub fn bfp_quant_set() -> Vec<model::bfp::BfpQuantParams> {
             rnd_bits: 4,
             ..d
         },
+        BfpQuantParams {
+            block: 4,
+            lanes: Some(1),
+            mant_bits: 8,
+            rounding: BfpRounding::Sr,
+            rnd_bits: 3,
+            modes: widths("2,5,8"),
+            ..d
+        },
+        BfpQuantParams {
+            block: 6,
+            lanes: Some(3),
+            rounding: BfpRounding::Rz,
+            modes: widths("3,4"),
+            ..d
+        },
     ]
 }
 
-/// The `fpacc` configurations `gen prove-all` proves. Narrow ones only: SAT-based
-/// induction on a float adder against a differently built one grows steeply with the
-/// widths (E4M7 with 6-bit operands takes about a minute; the default, 8-bit operands
-/// into E4M7, does not finish in 15 minutes), so the default configuration is checked
-/// by co-simulation of its reference against the model instead (`tests/golden.rs`).
+/// The `fpacc` configurations `gen prove-all` proves: the default (8-bit operands
+/// into E4M7; PDR closes it, equiv_induct does not in 15 minutes) and narrow ones in
+/// each mode (chunks, pipelines, float operands, RZ, a product wider than the
+/// accumulator), which equiv_induct closes.
 pub fn fpacc_set() -> Vec<model::fpacc::FpaccParams> {
     use model::float::{FloatFormat, Rounding};
     use model::fpacc::{FpaccParams, Operand};
@@ -353,6 +741,7 @@ pub fn fpacc_set() -> Vec<model::fpacc::FpaccParams> {
         ..FpaccParams::default()
     };
     vec![
+        FpaccParams::default(),
         small,
         FpaccParams {
             operand: Operand::Int { bits: 5, frac: 0 },
@@ -380,27 +769,28 @@ pub fn fpacc_set() -> Vec<model::fpacc::FpaccParams> {
     ]
 }
 
-/// The proof table (Markdown).
+/// The proof table (Markdown): the verdict, its method, the engines that ran before
+/// it without deciding, and the total time.
 pub fn render(reports: &[ProofReport]) -> String {
-    let mut t =
-        String::from("| module | result | method | seconds |\n| --- | --- | --- | ---: |\n");
+    let mut t = String::from(
+        "| module | result | method | tried first | seconds |\n| --- | --- | --- | --- | ---: |\n",
+    );
     for r in reports {
-        let (result, method) = match &r.verdict {
-            Verdict::Proven { cells, seq } => (
-                "proven".to_string(),
-                format!("induction, window {seq}, {cells} points"),
-            ),
-            Verdict::Bounded { unproven, depth } => (
-                "bounded".to_string(),
-                format!(
-                    "induction left {unproven} points; no difference in {depth} cycles from reset"
-                ),
-            ),
-            Verdict::Failed { detail } => ("NOT PROVEN".to_string(), detail.clone()),
+        let result = match r.verdict {
+            Verdict::Induction { .. } | Verdict::Reachability { .. } => "proven",
+            Verdict::Bounded { .. } => "bounded",
+            Verdict::Failed { .. } => "NOT PROVEN",
+        };
+        let before = if r.attempts.is_empty() {
+            "—".to_string()
+        } else {
+            r.attempts.join("; ")
         };
         t += &format!(
-            "| {} | {result} | {method} | {:.1} |\n",
-            r.module, r.seconds
+            "| {} | {result} | {} | {before} | {:.1} |\n",
+            r.module,
+            r.method(),
+            r.seconds
         );
     }
     t

@@ -1,12 +1,14 @@
 //! Formal equivalence: every unit with a behavioural reference is proven equal to it on
-//! the configurations `gen prove-all` uses, through the binary as a user runs it; and a
-//! deliberately broken unit must be reported unproven.
+//! the configurations `gen prove-all` uses, through the binary as a user runs it; a
+//! deliberately broken unit must be reported unproven; each engine and the bounded
+//! fallback decide what they should.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use gen::prove::{prove, Verdict};
+use gen::prove::{prove, Engine, Options, Pair, Verdict};
 use hdl::{design_files, Generate, Header};
+use model::iface::{Dir, Interface, Port, Role};
 use model::mac::MacParams;
 use model::UnitParams;
 
@@ -44,10 +46,7 @@ fn every_unit_with_a_reference_is_proven() {
         .collect();
     assert!(rows.len() >= 8, "{stdout}");
     for row in &rows {
-        assert!(
-            row.contains("| proven |") || row.contains("| bounded |"),
-            "{row}"
-        );
+        assert!(row.contains("| proven |"), "{row}");
     }
     for kind in gen::prove::UNITS_WITH_GOLDEN {
         assert!(
@@ -81,57 +80,116 @@ fn a_broken_mac_is_not_proven() {
     files[0].1 = files[0].1.replace(good, bad);
     let reference = p.golden().unwrap().unwrap();
     let golden = hdl::golden::golden_file(&p, &reference, &header);
-    let state = reference.state;
+    let (top, interface) = (p.module_name(), p.interface());
+    let pair = |gate| Pair {
+        top: &top,
+        golden: &golden,
+        gate,
+        state: &reference.state,
+        latency: p.latency(),
+        interface: &interface,
+    };
     let dir = scratch("mutant");
-    let report = prove(&dir, &p.module_name(), &golden, &files, &state, p.latency()).unwrap();
-    assert!(
-        matches!(report.verdict, Verdict::Failed { .. }),
-        "the mutant passed: {}",
-        report.summary()
-    );
+    let report = prove(&dir, &pair(&files), &Options::default()).unwrap();
+    // equiv_induct leaves points unproven; PDR finds the cycle where the outputs differ
+    // and the bounded check writes its trace.
+    let Verdict::Failed { detail } = &report.verdict else {
+        panic!("the mutant passed: {}", report.summary());
+    };
+    assert!(detail.contains("PDR: an output differs"), "{detail}");
+    assert!(dir.join("bounded.vcd").is_file(), "{detail}");
     // The unmutated unit passes in the same place.
     let files = design_files(&p.rtl().unwrap(), &header);
-    let dir = scratch("original");
-    let report = prove(&dir, &p.module_name(), &golden, &files, &state, p.latency()).unwrap();
+    let report = prove(&scratch("original"), &pair(&files), &Options::default()).unwrap();
     assert!(report.passed(), "{}", report.summary());
 }
 
-/// Where induction cannot close (hidden state encoded differently in the two designs),
-/// the prover says so and falls back to a bounded check from reset, with its depth.
-#[test]
-fn hidden_state_falls_back_to_a_bounded_check() {
-    require_yosys();
-    // Both raise `o` every eighth cycle after reset; one counts up, the other down.
-    let gold = "module cnt (input wire clk, input wire rst, output wire o);
+/// Both raise `o` every eighth cycle after reset; one counts up, the other down.
+const UP: &str = "module cnt (input wire clk, input wire rst, output wire o);
     reg [2:0] c;
     always @(posedge clk) c <= rst ? 3'h0 : c + 3'h1;
     assign o = c == 3'h7;
 endmodule
 ";
-    let gate = "module cnt (input wire clk, input wire rst, output wire o);
+const DOWN: &str = "module cnt (input wire clk, input wire rst, output wire o);
     reg [2:0] d;
     always @(posedge clk) d <= rst ? 3'h7 : d - 3'h1;
     assign o = d == 3'h0;
 endmodule
 ";
+
+fn counters(gate: &str, options: Options, name: &str) -> gen::prove::ProofReport {
+    let interface = Interface {
+        ports: vec![
+            Port::bit("clk", Dir::In, Role::Clock),
+            Port::bit("rst", Dir::In, Role::Reset),
+            Port::bit("o", Dir::Out, Role::Flag),
+        ],
+    };
     let files = vec![("cnt.v".to_string(), gate.to_string())];
-    let report = prove(&scratch("bounded"), "cnt", gold, &files, &[], 1).unwrap();
-    assert_eq!(
-        report.verdict,
-        Verdict::Bounded {
-            unproven: 1,
-            depth: 16
-        },
-        "{}",
-        report.summary()
-    );
-    // A gate that differs after six cycles is caught by the bounded check.
-    let wrong = gate.replace("3'h7 : d", "3'h6 : d");
-    let files = vec![("cnt.v".to_string(), wrong)];
-    let report = prove(&scratch("bounded_wrong"), "cnt", gold, &files, &[], 1).unwrap();
+    let pair = Pair {
+        top: "cnt",
+        golden: UP,
+        gate: &files,
+        state: &[],
+        latency: 1,
+        interface: &interface,
+    };
+    prove(&scratch(name), &pair, &options).unwrap()
+}
+
+fn engines(engines: &[Engine]) -> Options {
+    Options {
+        engines: engines.to_vec(),
+        ..Options::default()
+    }
+}
+
+/// Hidden state encoded differently in the two designs: induction on matched names
+/// cannot close, PDR proves equality after reset, and with PDR left out the prover says
+/// so and falls back to a bounded check with its depth.
+#[test]
+fn each_engine_and_the_bounded_fallback_decide_what_they_should() {
+    require_yosys();
+    let both = counters(DOWN, Options::default(), "both");
     assert!(
-        matches!(report.verdict, Verdict::Failed { .. }),
+        matches!(both.verdict, Verdict::Reachability { .. }),
         "{}",
-        report.summary()
+        both.summary()
     );
+    let only_equiv = counters(DOWN, engines(&[Engine::Equiv]), "equiv");
+    assert_eq!(
+        only_equiv.verdict,
+        Verdict::Bounded { depth: 16 },
+        "{}",
+        only_equiv.summary()
+    );
+    assert!(
+        only_equiv.attempts[0].contains("equiv_induct left 1 of 1 points unproven"),
+        "{:?}",
+        only_equiv.attempts
+    );
+    // An engine out of time is stopped and named; the bounded check still runs.
+    let no_time = Options {
+        equiv_limit: std::time::Duration::ZERO,
+        ..engines(&[Engine::Equiv])
+    };
+    let stopped = counters(DOWN, no_time, "no_time");
+    assert_eq!(stopped.verdict, Verdict::Bounded { depth: 16 });
+    assert!(
+        stopped.attempts[0].contains("equiv_induct: no result within 0 s"),
+        "{:?}",
+        stopped.attempts
+    );
+    // A gate that differs after six cycles is caught by PDR and by the bounded check.
+    let wrong = DOWN.replace("3'h7 : d", "3'h6 : d");
+    for options in [Options::default(), engines(&[Engine::Equiv])] {
+        let report = counters(&wrong, options.clone(), "wrong");
+        assert!(
+            matches!(report.verdict, Verdict::Failed { .. }),
+            "{:?}: {}",
+            options.engines,
+            report.summary()
+        );
+    }
 }
