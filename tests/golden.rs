@@ -7,7 +7,7 @@
 use hdl::golden::golden_verilog;
 use hdl::{Generate, Header};
 use lowbit_tests::{cases, random_stimulus, scratch, verilator_lint};
-use model::bfp::{BfpAddParams, BfpQuantParams, BfpRounding};
+use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams, BfpRounding};
 use model::expq::{ExpqDotParams, ExpqQuantParams};
 use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand, Preset};
@@ -95,7 +95,77 @@ fn integer_and_block_references_match_the_models() {
                 10,
             )
         }),
+        // Serial beats (`held`, `beat_count`) and run-time mantissa widths (`mode`).
+        Box::new(|| {
+            check_golden(
+                &BfpQuantParams {
+                    block: 8,
+                    lanes: Some(2),
+                    mant_bits: 6,
+                    modes: Some("4,6".parse().expect("widths")),
+                    ..BfpQuantParams::default()
+                },
+                5_000,
+                11,
+            )
+        }),
+        Box::new(|| {
+            check_golden(
+                &BfpQuantParams {
+                    block: 4,
+                    lanes: Some(1),
+                    mant_bits: 8,
+                    rounding: BfpRounding::Sr,
+                    rnd_bits: 3,
+                    modes: Some("2,5,8".parse().expect("widths")),
+                    ..BfpQuantParams::default()
+                },
+                5_000,
+                12,
+            )
+        }),
+        Box::new(|| {
+            check_golden(
+                &BfpQuantParams {
+                    block: 6,
+                    lanes: Some(3),
+                    mant_bits: 4,
+                    rounding: BfpRounding::Rz,
+                    modes: Some("3,4".parse().expect("widths")),
+                    ..BfpQuantParams::default()
+                },
+                5_000,
+                13,
+            )
+        }),
         Box::new(|| check_golden(&ExpqDotParams::default(), 20_000, 6)),
+        // bfp_dot: whole blocks, serial beats with run-time widths, the narrowest.
+        Box::new(|| check_golden(&BfpDotParams::default(), 20_000, 14)),
+        Box::new(|| {
+            check_golden(
+                &BfpDotParams {
+                    block: 8,
+                    lanes: Some(2),
+                    mant_bits: 6,
+                    modes: Some("2,4,6".parse().expect("widths")),
+                    ..BfpDotParams::default()
+                },
+                20_000,
+                15,
+            )
+        }),
+        Box::new(|| {
+            check_golden(
+                &BfpDotParams {
+                    block: 1,
+                    mant_bits: 2,
+                    exp_bits: 2,
+                    ..BfpDotParams::default()
+                },
+                20_000,
+                16,
+            )
+        }),
         Box::new(|| {
             check_golden(
                 &BfpAddParams {

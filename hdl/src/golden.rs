@@ -13,6 +13,7 @@
 
 use std::fmt::Write as _;
 
+use model::float::{FloatFormat, Rounding};
 use model::iface::{Dir, Interface};
 
 use crate::verilog::Header;
@@ -101,6 +102,12 @@ pub fn range(width: u32) -> String {
 /// register `<port>_q`, reset to zero and loaded with `next` on `in_valid`, driving the
 /// port; `out_valid_q` follows `in_valid`. The register names are the generated RTL's.
 pub fn registered_outputs(outs: &[(&str, u32, &str)]) -> String {
+    registered_outputs_on("in_valid", outs)
+}
+
+/// [`registered_outputs`] loaded on `load` (a block's last beat, say) instead of
+/// `in_valid`; `out_valid_q` follows `load`.
+pub fn registered_outputs_on(load: &str, outs: &[(&str, u32, &str)]) -> String {
     let mut s = String::new();
     for (port, width, _) in outs {
         let _ = writeln!(s, "    reg {}{port}_q;", range(*width));
@@ -110,7 +117,10 @@ pub fn registered_outputs(outs: &[(&str, u32, &str)]) -> String {
         let _ = writeln!(s, "            {port}_q <= {};", lit(*width, 0));
     }
     s.push_str("            out_valid_q <= 1'b0;\n        end else begin\n");
-    s.push_str("            out_valid_q <= in_valid;\n            if (in_valid) begin\n");
+    let _ = write!(
+        s,
+        "            out_valid_q <= {load};\n            if ({load}) begin\n"
+    );
     for (port, _, next) in outs {
         let _ = writeln!(s, "                {port}_q <= {next};");
     }
@@ -170,4 +180,120 @@ pub fn accumulator_state(
     }
     s.push_str("    assign out_valid = out_valid_q;\n");
     s
+}
+
+/// A 32-bit signed constant (integer arithmetic inside the functions).
+pub(crate) fn k(v: i32) -> String {
+    slit(32, v.into())
+}
+
+/// A Verilog function `name(neg, mag, lsb)` returning `{uf, of, bits}`: the value
+/// `(-1)^neg * mag * 2^lsb` rounded into `f` as `FloatFormat::round` does.
+pub(crate) fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32) -> String {
+    let (w, m, e) = (mag_bits, f.man_bits, f.exp_bits);
+    let fw = f.width();
+    let sw = w.max(m + 2) + 1;
+    let up = match mode {
+        Rounding::Rne => "(rest > half || (rest == half && sig[drop]))",
+        Rounding::Rz => "1'b0",
+    };
+    let up = format!("{{{}'h0, {up}}}", sw - 1);
+    format!(
+        "    function [{fwp1}:0] {name};
+        input neg;
+        input [{wm1}:0] mag;
+        input signed [31:0] lsb;
+        integer i, top, drop, ex;
+        reg [{swm1}:0] sig{rest_half};
+        reg [{em1}:0] field;
+        begin
+            top = {k_m1};
+            for (i = {k0}; i < {k_w}; i = i + {k1}) if (mag[i]) top = i;
+            if (top < {k0}) begin
+                {name} = {zero_all};
+            end else begin
+                drop = top - {k_m};
+                sig = {{{pad}'h0, mag}};
+                if (drop > {k0}) begin
+{rne_lines}                    sig = (sig >> drop) + {up};
+                end else begin
+                    sig = sig << (-drop);
+                end
+                ex = top + lsb;
+                if (sig[{m1}]) begin
+                    sig = sig >> 1;
+                    ex = ex + {k1};
+                end
+                field = ex[{em1}:0] + {bias_e}; // the biased exponent, modulo 2^E
+                if (ex > {k_max}) {name} = {{2'b01, neg ? {max_neg} : {max_pos}}};
+                else if (ex < {k_min}) {name} = {{2'b10, {zero}}};
+                else {name} = {{2'b00, neg, field, sig[{mm1}:0]}};
+            end
+        end
+    endfunction
+",
+        fwp1 = fw + 1,
+        rest_half = if mode == Rounding::Rne {
+            ", rest, half"
+        } else {
+            ""
+        },
+        wm1 = w - 1,
+        k_m1 = k(-1),
+        k0 = k(0),
+        k1 = k(1),
+        k_w = k(w as i32),
+        k_m = k(m as i32),
+        bias_e = lit(e, f.bias.into()),
+        k_max = k(f.max_exp()),
+        k_min = k(f.min_exp()),
+        swm1 = sw - 1,
+        em1 = e - 1,
+        zero_all = lit(fw + 2, 0),
+        pad = sw - w,
+        rne_lines = if mode == Rounding::Rne {
+            format!(
+                "                    rest = sig & ~({} << drop);\n                    half = {} << (drop - {});\n",
+                lit(sw, (1i128 << sw) - 1),
+                lit(sw, 1),
+                k(1)
+            )
+        } else {
+            String::new()
+        },
+        m1 = m + 1,
+        mm1 = m - 1,
+        max_neg = lit(fw, f.max_finite(true).into()),
+        max_pos = lit(fw, f.max_finite(false).into()),
+        zero = lit(fw, 0),
+    )
+}
+
+/// A Verilog function `name(bits)`: the signed fixed-point value of a float of `f`.
+pub(crate) fn fix_function(name: &str, f: &FloatFormat, lsb: i32, width: u32) -> String {
+    let (m, e) = (f.man_bits, f.exp_bits);
+    format!(
+        "    function signed [{wm1}:0] {name};
+        input [{fwm1}:0] x;
+        reg signed [{wm1}:0] v;
+        begin
+            if (x[{top_e}:{m}] == {zero_e}) v = {zero};
+            else v = {{{pad}'h0, 1'b1, x[{mm1}:0]}} << ({{{epad}'h0, x[{top_e}:{m}]}} - {shift});
+            {name} = x[{sign}] ? -v : v;
+        end
+    endfunction
+",
+        wm1 = width - 1,
+        fwm1 = f.width() - 1,
+        top_e = m + e - 1,
+        zero_e = lit(e, 0),
+        zero = lit(width, 0),
+        pad = width - m - 1,
+        epad = 32 - e,
+        mm1 = m - 1,
+        // value = {1, man} * 2^(field - bias - m); in LSB units: shift by
+        // field - bias - m - lsb = field - (bias + m + lsb), never negative.
+        shift = k(f.bias + m as i32 + lsb),
+        sign = f.width() - 1,
+    )
 }

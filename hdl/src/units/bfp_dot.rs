@@ -19,6 +19,10 @@ use crate::ir::{ModuleBuilder, Result, Sig};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 impl Generate for BfpDotParams {
+    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
+        Some(Ok(golden(self)))
+    }
+
     fn rtl(&self) -> Result<Module> {
         let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
@@ -158,6 +162,191 @@ fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Sig>) -> Result<Sig> {
         level = next;
     }
     Ok(level[0])
+}
+
+/// SPEC.md section 3 plainly: each beat's products summed exactly (a wide `*` and `+`
+/// per element) into the block's sum; at the block's last beat the sum and
+/// `ea + eb`; then `sum * 2^(ea+eb)` rounded into binary32 by the same rounding function
+/// `fpacc`'s reference uses; then the accumulator plus that value, summed exactly in
+/// 279-bit fixed point (every binary32 value is a multiple of 2^-149 below 2^128) and
+/// rounded once. The stages keep the RTL's register names.
+fn golden(p: &BfpDotParams) -> crate::golden::GoldenModule {
+    use crate::golden::{accumulator_state, fix_function, k, lit, range, round_function};
+    use std::fmt::Write as _;
+    let (mb, w, l) = (p.mant_bits, p.exp_bits, p.lanes());
+    let sw = p.sum_width();
+    let f = FloatFormat::BINARY32;
+    let lsb = f.min_exp() - f.man_bits as i32; // -149
+    let cw = (f.max_exp() - lsb + 1) as u32 + 2; // magnitude below 2^128, sign, carry
+    let mut s = String::new();
+    let mut state: Vec<String> = [
+        "block_sum_q",
+        "block_exp_q",
+        "block_clear_q",
+        "block_valid_q",
+        "value_q",
+        "value_uf_q",
+        "value_of_q",
+        "value_clear_q",
+        "value_valid_q",
+        "acc_q",
+        "uf_q",
+        "of_q",
+        "out_valid_q",
+    ]
+    .map(String::from)
+    .to_vec();
+
+    // An element: its m-bit field, or with --modes the low bits the mode selects,
+    // sign-extended (past the list: the widest).
+    let _ = writeln!(
+        s,
+        "    function signed [{mm1}:0] g_el;\n        input [{mm1}:0] field;",
+        mm1 = mb - 1
+    );
+    match p.modes {
+        None => s.push_str("        begin\n            g_el = field;\n        end\n"),
+        Some(modes) => {
+            let sb = modes.select_bits();
+            let _ = writeln!(
+                s,
+                "        input {}sel;\n        begin\n            g_el = field;",
+                range(sb)
+            );
+            for (i, width) in modes.list().iter().enumerate() {
+                if *width < mb {
+                    let _ = writeln!(
+                        s,
+                        "            if (sel == {}) g_el = {{{{{}{{field[{}]}}}}, field[{}:0]}};",
+                        lit(sb, i as i128),
+                        mb - width,
+                        width - 1,
+                        width - 1
+                    );
+                }
+            }
+            s.push_str("        end\n");
+        }
+    }
+    s.push_str("    endfunction\n");
+    let sel = if p.modes.is_some() { ", mode" } else { "" };
+    let _ = write!(
+        s,
+        "    // The beat's exact sum of products.
+    reg signed [{sm1}:0] g_beat;
+    integer g_i;
+    always @* begin
+        g_beat = {zero_s};
+        for (g_i = {k0}; g_i < {kl}; g_i = g_i + {k1})
+            g_beat = g_beat + g_el(qa[{km} * g_i +: {mb}]{sel}) * g_el(qb[{km} * g_i +: {mb}]{sel});
+    end
+",
+        sm1 = sw - 1,
+        zero_s = lit(sw, 0),
+        k0 = k(0),
+        k1 = k(1),
+        kl = k(l as i32),
+        km = k(mb as i32),
+    );
+    let beats = p.beats_per_block();
+    if beats == 1 {
+        let _ = writeln!(
+            s,
+            "    wire g_last = in_valid;\n    wire [{}:0] g_sum = g_beat;",
+            sw - 1
+        );
+    } else {
+        let cw_count = (32 - (beats - 1).leading_zeros()).max(1);
+        let _ = write!(
+            s,
+            "    reg {cr}beat_count;
+    reg [{sm1}:0] partial_q;
+    wire g_last = in_valid && beat_count == {last};
+    wire [{sm1}:0] g_sum = partial_q + g_beat;
+    always @(posedge clk) begin
+        if (rst) begin
+            beat_count <= {zc};
+            partial_q <= {zs};
+        end else if (in_valid) begin
+            beat_count <= g_last ? {zc} : beat_count + {oc};
+            partial_q <= g_last ? {zs} : g_sum;
+        end
+    end
+",
+            cr = range(cw_count),
+            sm1 = sw - 1,
+            last = lit(cw_count, (beats - 1).into()),
+            zc = lit(cw_count, 0),
+            oc = lit(cw_count, 1),
+            zs = lit(sw, 0),
+        );
+        state.extend(["beat_count", "partial_q"].map(String::from));
+    }
+    s += &round_function("g_q32", &f, Rounding::Rne, sw);
+    s += &round_function("g_qacc", &f, Rounding::Rne, cw);
+    s += &fix_function("g_fix", &f, lsb, cw);
+    let _ = write!(
+        s,
+        "    reg [{sm1}:0] block_sum_q;
+    reg [{w}:0] block_exp_q;
+    reg block_clear_q, block_valid_q;
+    reg [31:0] value_q;
+    reg value_uf_q, value_of_q, value_clear_q, value_valid_q;
+    // The block's value sum * 2^(ea+eb) in binary32: {{uf, of, bits}}.
+    wire g_neg = $signed(block_sum_q) < $signed({zs});
+    wire [{sm1}:0] g_mag = g_neg ? -block_sum_q : block_sum_q;
+    wire [33:0] g_value = g_q32(g_neg, g_mag, $signed({{{{{pad}{{block_exp_q[{w}]}}}}, block_exp_q}}));
+    always @(posedge clk) begin
+        if (rst) begin
+            block_sum_q <= {zs};
+            block_exp_q <= {ze};
+            block_clear_q <= 1'b0;
+            block_valid_q <= 1'b0;
+            value_q <= 32'h0;
+            value_uf_q <= 1'b0;
+            value_of_q <= 1'b0;
+            value_clear_q <= 1'b0;
+            value_valid_q <= 1'b0;
+        end else begin
+            block_valid_q <= g_last;
+            if (g_last) begin
+                block_sum_q <= g_sum;
+                block_exp_q <= $signed(ea) + $signed(eb);
+                block_clear_q <= clear;
+            end
+            value_valid_q <= block_valid_q;
+            if (block_valid_q) begin
+                {{value_uf_q, value_of_q, value_q}} <= g_value;
+                value_clear_q <= block_clear_q;
+            end
+        end
+    end
+    // The accumulator plus the value, exact in {cw}-bit fixed point (LSB 2^{lsb}), rounded once.
+    wire signed [{cwm1}:0] g_exact = g_fix(value_clear_q ? 32'h0 : acc_q) + g_fix(value_q);
+    wire g_sneg = g_exact < {zcw};
+    wire [33:0] g_r = g_qacc(g_sneg, g_sneg ? -g_exact : g_exact, {klsb});
+    reg [31:0] acc_q;
+    reg uf_q, of_q, out_valid_q;
+",
+        sm1 = sw - 1,
+        zs = lit(sw, 0),
+        ze = lit(w + 1, 0),
+        pad = 31 - w,
+        cwm1 = cw - 1,
+        zcw = crate::golden::slit(cw, 0),
+        klsb = k(lsb),
+    );
+    s += &accumulator_state(
+        32,
+        "value_valid_q",
+        "value_clear_q",
+        "g_r[31:0]",
+        &[
+            ("uf", "value_uf_q | g_r[33]"),
+            ("of", "value_of_q | g_r[32]"),
+        ],
+    );
+    crate::golden::GoldenModule { body: s, state }
 }
 
 #[cfg(test)]

@@ -77,14 +77,6 @@ struct Element {
 
 impl Generate for BfpQuantParams {
     fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        if self.lanes() != self.block || self.modes.is_some() {
-            return Some(Err(crate::HdlError {
-                module: crate::UnitParams::module_name(self),
-                message: "the bfp_quant reference covers whole-block beats (--lanes = --block) \
-                          without --modes only"
-                    .into(),
-            }));
-        }
         Some(Ok(golden(self)))
     }
 
@@ -337,9 +329,10 @@ fn mantissa(
     m.mux(el.nonzero, signed, zero)
 }
 
-/// SPEC.md section 3 plainly, for a whole block per beat: decode every element, take the
-/// largest exponent, then each mantissa is its significand divided by
-/// `2^(23 + E_s - e)` with the block's rounding, clamped and signed.
+/// SPEC.md section 3 plainly: collect the block's beats (in the RTL's `held` and
+/// `beat_count`), decode every element, take the largest exponent, then each mantissa is
+/// its significand divided by `2^(23 + E_s - e)` with the block's rounding, clamped to
+/// the width `mode` selects, and signed.
 fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
     use crate::golden::{lit, slit};
     use std::fmt::Write as _;
@@ -348,7 +341,6 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
     // Shifts past these leave 0 in every mode (significands are below 2^24).
     let cap: u32 = if sr { 24 + r } else { 25 };
     let k = |v: i64| slit(32, v.into());
-    let qmax = (1i128 << (mb - 1)) - 1;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -390,6 +382,8 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
         }
     }
     let _ = writeln!(s, "    endfunction");
+    s += &golden_collect(p);
+    s += &golden_width(p);
     let _ = writeln!(s, "    reg [7:0] g_field [0:{}];", n - 1);
     let _ = writeln!(s, "    reg [23:0] g_sig [0:{}];", n - 1);
     let _ = writeln!(s, "    reg [7:0] g_max;\n    reg g_any, g_inv;");
@@ -413,8 +407,8 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
         g_max = 8'h0;
         for (i = {k0}; i < {kn}; i = i + {k1}) begin
             // Zero and subnormals are zero; NaN and infinity the largest finite value.
-            g_field[i] = x[{k32} * i + {k23} +: 8];
-            g_sig[i] = {{1'b1, x[{k32} * i +: 23]}};
+            g_field[i] = g_x[{k32} * i + {k23} +: 8];
+            g_sig[i] = {{1'b1, g_x[{k32} * i +: 23]}};
             if (g_field[i] == 8'hff) begin
                 g_inv = 1'b1;
                 g_field[i] = 8'hfe;
@@ -426,14 +420,14 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
             end
         end
         // E_s = (largest exponent) - (m - 2); an all-zero block gets the minimum.
-        g_e = g_any ? {{{epad}'h0, g_max}} - {offset} : {emin};
+        g_e = g_any ? {{{epad}'h0, g_max}} - g_offset : {emin};
         for (i = {k0}; i < {kn}; i = i + {k1}) begin
             // |x_i| / 2^E_s = sig * 2^(field - 127 - 23 - E_s) = sig / 2^(max - field + 25 - m).
-            g_d = {{1'b0, g_max - g_field[i]}} + {base};
+            g_d = {{1'b0, g_max - g_field[i]}} + g_base;
             if (g_d > {capd}) g_d = {capd};
             g_mag = g_field[i] == 8'h0 ? 24'h0 : g_div(g_sig[i], g_d{rnd});
-            if (g_mag > {qmax24}) g_mag = {qmax24};
-            g_q[{m} * i +: {mb}] = x[{k32} * i + {k31}] ? -g_mag[{mm1}:0] : g_mag[{mm1}:0];
+            if (g_mag > g_qmax) g_mag = g_qmax;
+            g_q[{m} * i +: {mb}] = g_x[{k32} * i + {k31}] ? -g_mag[{mm1}:0] : g_mag[{mm1}:0];
         end
     end
 ",
@@ -445,22 +439,86 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
         kn = k(n.into()),
         m = k(mb.into()),
         epad = w - 8,
-        offset = lit(w, 125 + i128::from(mb)),
         emin = lit(w, -(1i128 << (w - 1))),
-        base = lit(9, 25 - i128::from(mb)),
         capd = lit(9, cap.into()),
-        qmax24 = lit(24, qmax),
         mm1 = mb - 1,
     );
-    s += &crate::golden::registered_outputs(&[
-        ("e", w, "g_e"),
-        ("q", mb * n, "g_q"),
-        ("inv", 1, "g_inv"),
-    ]);
-    crate::golden::GoldenModule {
-        body: s,
-        state: crate::golden::registered_output_state(&["e", "q", "inv"]),
+    s += &crate::golden::registered_outputs_on(
+        "g_last",
+        &[("e", w, "g_e"), ("q", mb * n, "g_q"), ("inv", 1, "g_inv")],
+    );
+    let mut state = crate::golden::registered_output_state(&["e", "q", "inv"]);
+    if p.beats_per_block() > 1 {
+        state.extend(["held".to_string(), "beat_count".to_string()]);
     }
+    crate::golden::GoldenModule { body: s, state }
+}
+
+/// The whole block `g_x` and its last beat `g_last`: earlier beats wait in `held`, the
+/// newest beat on top; `beat_count` counts a block's beats.
+fn golden_collect(p: &BfpQuantParams) -> String {
+    use crate::golden::lit;
+    let beats = p.beats_per_block();
+    if beats == 1 {
+        return format!(
+            "    wire [{}:0] g_x = x;\n    wire g_last = in_valid;\n",
+            32 * p.block - 1
+        );
+    }
+    let lane_bits = 32 * p.lanes();
+    let held = lane_bits * (beats - 1);
+    let cw = (32 - (beats - 1).leading_zeros()).max(1);
+    let shifted = if beats == 2 {
+        "x".to_string()
+    } else {
+        format!("{{x, held[{}:{lane_bits}]}}", held - 1)
+    };
+    format!(
+        "    reg [{hm1}:0] held;
+    reg {cr}beat_count;
+    wire g_last = in_valid && beat_count == {last};
+    always @(posedge clk) begin
+        if (in_valid) held <= {shifted};
+        if (rst) beat_count <= {zero};
+        else if (in_valid) beat_count <= g_last ? {zero} : beat_count + {one};
+    end
+    wire [{xm1}:0] g_x = {{x, held}};
+",
+        hm1 = held - 1,
+        cr = crate::golden::range(cw),
+        last = lit(cw, (beats - 1).into()),
+        zero = lit(cw, 0),
+        one = lit(cw, 1),
+        xm1 = 32 * p.block - 1,
+    )
+}
+
+/// The constants of the element width: `g_base = 25 - width`, `g_offset = 125 +
+/// width` (for `E_s`) and `g_qmax = 2^(width-1) - 1`, chosen by `mode` with `--modes`
+/// (indexes past the list select the widest).
+fn golden_width(p: &BfpQuantParams) -> String {
+    use crate::golden::lit;
+    let w = p.exp_bits;
+    let widths = p.modes.map_or(vec![p.mant_bits], |m| m.list());
+    let pick = |bits: u32, of: &dyn Fn(u32) -> i128| {
+        let widest = lit(bits, of(*widths.last().expect("one width or more")));
+        widths
+            .iter()
+            .enumerate()
+            .rev()
+            .skip(1)
+            .fold(widest, |rest, (k, &width)| {
+                let sel = lit(p.modes.map_or(1, |m| m.select_bits()), k as i128);
+                format!("mode == {sel} ? {} : {rest}", lit(bits, of(width)))
+            })
+    };
+    format!(
+        "    wire [8:0] g_base = {};\n    wire [{}:0] g_offset = {};\n    wire [23:0] g_qmax = {};\n",
+        pick(9, &|v| 25 - i128::from(v)),
+        w - 1,
+        pick(w, &|v| 125 + i128::from(v)),
+        pick(24, &|v| (1i128 << (v - 1)) - 1),
+    )
 }
 
 #[cfg(test)]
