@@ -16,7 +16,7 @@
 #                                  MACs per cycle per LUT (build/density.md, density-lns.md,
 #                                  density-fpacc.md; about 30 minutes)
 #   make prove                     formal equivalence of every unit with a behavioural
-#                                  reference (Yosys equiv flow), table in build/prove.md
+#                                  reference (Yosys equiv + ABC PDR), table in build/prove.md
 #   make lint                      rustfmt and clippy, as CI expects them
 #   make tools                     only install the external tools
 

@@ -46,15 +46,18 @@ struct Cli {
     out: OutputArgs,
 }
 
+/// Every unit kind with its parameters, and `X`: the arguments of the command that
+/// takes it (output options for `gen <unit>`, synthesis options for `gen synth <unit>`,
+/// proof options for `gen prove <unit>`). One list for all three.
 #[derive(Subcommand, Debug)]
-enum Command {
+enum Unit<X: Args> {
     /// Integer multiply-accumulate with a narrow saturating or wrapping accumulator
     /// (SPEC.md section 1). The default unit.
     Mac {
         #[command(flatten)]
         params: MacParams,
         #[command(flatten)]
-        out: OutputArgs,
+        with: X,
     },
     /// FP32 to block floating point (HBFP) converter: blocks of n binary32 values to one
     /// shared exponent and n m-bit mantissas (SPEC.md section 3).
@@ -63,7 +66,7 @@ enum Command {
         #[command(flatten)]
         params: BfpQuantParams,
         #[command(flatten)]
-        out: OutputArgs,
+        with: X,
     },
     /// Shared-exponent block adder: two HBFP blocks aligned, added, renormalised and
     /// clamped (SPEC.md section 3).
@@ -72,7 +75,7 @@ enum Command {
         #[command(flatten)]
         params: BfpAddParams,
         #[command(flatten)]
-        out: OutputArgs,
+        with: X,
     },
     /// Block dot product of two HBFP block streams: exact integer products and adder tree,
     /// one binary32 conversion per block, binary32 accumulation with `clear`; lanes and
@@ -82,7 +85,7 @@ enum Command {
         #[command(flatten)]
         params: BfpDotParams,
         #[command(flatten)]
-        out: OutputArgs,
+        with: X,
     },
     /// Log-domain (LNS) multiplier: sign xor and exact exponent-code add of two
     /// (sign, zero, exponent) codes; combinational (SPEC.md section 4).
@@ -91,7 +94,7 @@ enum Command {
         #[command(flatten)]
         params: LnsMulParams,
         #[command(flatten)]
-        out: OutputArgs,
+        with: X,
     },
     /// LNS multiply-accumulate: log-domain product, 2^F-entry table to linear, shift,
     /// signed A-bit accumulator with the MAC's saturate|wrap policy (SPEC.md section 4).
@@ -100,7 +103,7 @@ enum Command {
         #[command(flatten)]
         params: LnsMacParams,
         #[command(flatten)]
-        out: OutputArgs,
+        with: X,
     },
     /// DNA-TEQ exponent-domain dot product: one signed counter per exponent sum, then a
     /// flush walks them and accumulates c_k * RNE(b^k * 2^F) for any base b (SPEC.md
@@ -110,7 +113,7 @@ enum Command {
         #[command(flatten)]
         params: ExpqDotParams,
         #[command(flatten)]
-        out: OutputArgs,
+        with: X,
     },
     /// Exponential (DNA-TEQ) quantizer: fixed-point input to (sign, zero, exponent)
     /// codes, nearest level alpha * b^(e + e_min) in the linear domain, ties to the smaller
@@ -120,7 +123,7 @@ enum Command {
         #[command(flatten)]
         params: ExpqQuantParams,
         #[command(flatten)]
-        out: OutputArgs,
+        with: X,
     },
     /// Low-precision floating-point accumulator: acc <= Q_acc(Q_prod(a*b) + acc), no
     /// subnormals (flush, sticky uf), saturating (sticky of), optional chunks; presets
@@ -129,8 +132,59 @@ enum Command {
         #[command(flatten)]
         params: FpaccParams,
         #[command(flatten)]
-        out: OutputArgs,
+        with: X,
     },
+}
+
+/// `$body` with `$params` (the unit's parameter value, a different type per kind) and
+/// `$with` bound, for whichever kind `$unit` is.
+macro_rules! with_unit {
+    ($unit:expr, |$params:ident, $with:ident| $body:expr) => {
+        match $unit {
+            Unit::Mac {
+                params: $params,
+                with: $with,
+            } => $body,
+            Unit::BfpQuant {
+                params: $params,
+                with: $with,
+            } => $body,
+            Unit::BfpAdd {
+                params: $params,
+                with: $with,
+            } => $body,
+            Unit::BfpDot {
+                params: $params,
+                with: $with,
+            } => $body,
+            Unit::LnsMul {
+                params: $params,
+                with: $with,
+            } => $body,
+            Unit::LnsMac {
+                params: $params,
+                with: $with,
+            } => $body,
+            Unit::ExpqDot {
+                params: $params,
+                with: $with,
+            } => $body,
+            Unit::ExpqQuant {
+                params: $params,
+                with: $with,
+            } => $body,
+            Unit::Fpacc {
+                params: $params,
+                with: $with,
+            } => $body,
+        }
+    };
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    #[command(flatten)]
+    Unit(Unit<OutputArgs>),
     /// The narrowest integer accumulator that cannot overflow, for a dot-product length K
     /// or a file of weights (worst case over all activations), beside A2Q's data-type
     /// bound and its bound on the weights' L1 norm for a given accumulator width.
@@ -159,7 +213,7 @@ enum Command {
     #[command(args_conflicts_with_subcommands = true)]
     Synth {
         #[command(subcommand)]
-        unit: Option<SynthUnit>,
+        unit: Option<Unit<SynthArgs>>,
         #[command(flatten)]
         params: MacParams,
         #[command(flatten)]
@@ -188,7 +242,7 @@ enum Command {
     /// when neither decides, a bounded check from reset with a stated depth.
     Prove {
         #[command(subcommand)]
-        unit: ProveUnit,
+        unit: Unit<ProveArgs>,
     },
     /// Prove the default configuration of every unit with a reference and a handful of
     /// others; print a table with the method and time of each proof.
@@ -265,156 +319,6 @@ impl EngineArgs {
     }
 }
 
-/// The unit `gen prove` checks.
-#[derive(Subcommand, Debug)]
-enum ProveUnit {
-    /// The integer MAC.
-    Mac {
-        #[command(flatten)]
-        params: MacParams,
-        #[command(flatten)]
-        prove: ProveArgs,
-    },
-    /// The log-domain multiplier.
-    #[command(name = "lns-mul", alias = "lns_mul")]
-    LnsMul {
-        #[command(flatten)]
-        params: LnsMulParams,
-        #[command(flatten)]
-        prove: ProveArgs,
-    },
-    /// The LNS multiply-accumulate.
-    #[command(name = "lns-mac", alias = "lns_mac")]
-    LnsMac {
-        #[command(flatten)]
-        params: LnsMacParams,
-        #[command(flatten)]
-        prove: ProveArgs,
-    },
-    /// The exponential quantizer.
-    #[command(name = "expq-quant", alias = "expq_quant")]
-    ExpqQuant {
-        #[command(flatten)]
-        params: ExpqQuantParams,
-        #[command(flatten)]
-        prove: ProveArgs,
-    },
-    /// The shared-exponent block adder.
-    #[command(name = "bfp-add", alias = "bfp_add")]
-    BfpAdd {
-        #[command(flatten)]
-        params: BfpAddParams,
-        #[command(flatten)]
-        prove: ProveArgs,
-    },
-    /// The DNA-TEQ exponent-domain dot product.
-    #[command(name = "expq-dot", alias = "expq_dot")]
-    ExpqDot {
-        #[command(flatten)]
-        params: ExpqDotParams,
-        #[command(flatten)]
-        prove: ProveArgs,
-    },
-    /// The floating-point accumulator.
-    Fpacc {
-        #[command(flatten)]
-        params: FpaccParams,
-        #[command(flatten)]
-        prove: ProveArgs,
-    },
-    /// The FP32-to-HBFP converter.
-    #[command(name = "bfp-quant", alias = "bfp_quant")]
-    BfpQuant {
-        #[command(flatten)]
-        params: BfpQuantParams,
-        #[command(flatten)]
-        prove: ProveArgs,
-    },
-    /// The HBFP block dot product.
-    #[command(name = "bfp-dot", alias = "bfp_dot")]
-    BfpDot {
-        #[command(flatten)]
-        params: BfpDotParams,
-        #[command(flatten)]
-        prove: ProveArgs,
-    },
-}
-
-/// The unit `gen synth` builds.
-#[derive(Subcommand, Debug)]
-enum SynthUnit {
-    /// The integer MAC (the default).
-    Mac {
-        #[command(flatten)]
-        params: MacParams,
-        #[command(flatten)]
-        synth: SynthArgs,
-    },
-    /// The FP32-to-HBFP converter.
-    #[command(name = "bfp-quant", alias = "bfp_quant")]
-    BfpQuant {
-        #[command(flatten)]
-        params: BfpQuantParams,
-        #[command(flatten)]
-        synth: SynthArgs,
-    },
-    /// The shared-exponent block adder.
-    #[command(name = "bfp-add", alias = "bfp_add")]
-    BfpAdd {
-        #[command(flatten)]
-        params: BfpAddParams,
-        #[command(flatten)]
-        synth: SynthArgs,
-    },
-    /// The block dot product.
-    #[command(name = "bfp-dot", alias = "bfp_dot")]
-    BfpDot {
-        #[command(flatten)]
-        params: BfpDotParams,
-        #[command(flatten)]
-        synth: SynthArgs,
-    },
-    /// The log-domain multiplier.
-    #[command(name = "lns-mul", alias = "lns_mul")]
-    LnsMul {
-        #[command(flatten)]
-        params: LnsMulParams,
-        #[command(flatten)]
-        synth: SynthArgs,
-    },
-    /// The LNS multiply-accumulate.
-    #[command(name = "lns-mac", alias = "lns_mac")]
-    LnsMac {
-        #[command(flatten)]
-        params: LnsMacParams,
-        #[command(flatten)]
-        synth: SynthArgs,
-    },
-    /// The DNA-TEQ exponent-domain dot product.
-    #[command(name = "expq-dot", alias = "expq_dot")]
-    ExpqDot {
-        #[command(flatten)]
-        params: ExpqDotParams,
-        #[command(flatten)]
-        synth: SynthArgs,
-    },
-    /// The exponential quantizer.
-    #[command(name = "expq-quant", alias = "expq_quant")]
-    ExpqQuant {
-        #[command(flatten)]
-        params: ExpqQuantParams,
-        #[command(flatten)]
-        synth: SynthArgs,
-    },
-    /// The floating-point accumulator.
-    Fpacc {
-        #[command(flatten)]
-        params: FpaccParams,
-        #[command(flatten)]
-        synth: SynthArgs,
-    },
-}
-
 /// Where the outputs go.
 #[derive(Args, Debug, Clone, Default)]
 struct OutputArgs {
@@ -489,76 +393,25 @@ where
     };
     let command_line = command_line(&args);
     let result = match cli.command {
-        Some(Command::Mac { params, out }) => {
+        Some(Command::Unit(unit)) => with_unit!(unit, |params, out| {
             emit_unit(&params, &out, &command_line, stdout, stderr)
-        }
-        Some(Command::BfpQuant { params, out }) => {
-            emit_unit(&params, &out, &command_line, stdout, stderr)
-        }
-        Some(Command::BfpAdd { params, out }) => {
-            emit_unit(&params, &out, &command_line, stdout, stderr)
-        }
-        Some(Command::BfpDot { params, out }) => {
-            emit_unit(&params, &out, &command_line, stdout, stderr)
-        }
-        Some(Command::LnsMul { params, out }) => {
-            emit_unit(&params, &out, &command_line, stdout, stderr)
-        }
-        Some(Command::LnsMac { params, out }) => {
-            emit_unit(&params, &out, &command_line, stdout, stderr)
-        }
-        Some(Command::ExpqDot { params, out }) => {
-            emit_unit(&params, &out, &command_line, stdout, stderr)
-        }
-        Some(Command::ExpqQuant { params, out }) => {
-            emit_unit(&params, &out, &command_line, stdout, stderr)
-        }
-        Some(Command::Fpacc { params, out }) => {
-            emit_unit(&params, &out, &command_line, stdout, stderr)
-        }
+        }),
         Some(Command::Synth {
             unit,
             params,
             synth,
         }) => match unit {
             None => synth_mac(&params, &synth, stdout, stderr),
-            Some(SynthUnit::Mac { params, synth }) => synth_mac(&params, &synth, stdout, stderr),
-            Some(SynthUnit::BfpQuant { params, synth }) => {
-                synth_unit(&params, &synth, stdout, stderr)
-            }
-            Some(SynthUnit::BfpAdd { params, synth }) => {
-                synth_unit(&params, &synth, stdout, stderr)
-            }
-            Some(SynthUnit::BfpDot { params, synth }) => {
-                synth_unit(&params, &synth, stdout, stderr)
-            }
-            Some(SynthUnit::LnsMul { params, synth }) => {
-                synth_unit(&params, &synth, stdout, stderr)
-            }
-            Some(SynthUnit::LnsMac { params, synth }) => {
-                synth_unit(&params, &synth, stdout, stderr)
-            }
-            Some(SynthUnit::ExpqDot { params, synth }) => {
-                synth_unit(&params, &synth, stdout, stderr)
-            }
-            Some(SynthUnit::ExpqQuant { params, synth }) => {
-                synth_unit(&params, &synth, stdout, stderr)
-            }
-            Some(SynthUnit::Fpacc { params, synth }) => synth_unit(&params, &synth, stdout, stderr),
+            Some(Unit::Mac { params, with }) => synth_mac(&params, &with, stdout, stderr),
+            Some(unit) => with_unit!(unit, |params, synth| synth_unit(
+                &params, &synth, stdout, stderr
+            )),
         },
         Some(Command::SynthTable { output }) => synth_table(output.as_deref(), stdout, stderr),
         Some(Command::FlowTable { output }) => flow_table(output.as_deref(), stdout, stderr),
-        Some(Command::Prove { unit }) => match unit {
-            ProveUnit::Mac { params, prove } => prove_unit(&params, &prove, stdout),
-            ProveUnit::LnsMul { params, prove } => prove_unit(&params, &prove, stdout),
-            ProveUnit::LnsMac { params, prove } => prove_unit(&params, &prove, stdout),
-            ProveUnit::ExpqQuant { params, prove } => prove_unit(&params, &prove, stdout),
-            ProveUnit::BfpAdd { params, prove } => prove_unit(&params, &prove, stdout),
-            ProveUnit::ExpqDot { params, prove } => prove_unit(&params, &prove, stdout),
-            ProveUnit::Fpacc { params, prove } => prove_unit(&params, &prove, stdout),
-            ProveUnit::BfpQuant { params, prove } => prove_unit(&params, &prove, stdout),
-            ProveUnit::BfpDot { params, prove } => prove_unit(&params, &prove, stdout),
-        },
+        Some(Command::Prove { unit }) => {
+            with_unit!(unit, |params, prove| prove_unit(&params, &prove, stdout))
+        }
         Some(Command::ProveAll { output, engines }) => {
             prove_all(output.as_deref(), &engines.options(), stdout, stderr)
         }

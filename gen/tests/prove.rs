@@ -45,14 +45,23 @@ fn every_unit_with_a_reference_is_proven() {
         .filter(|l| l.starts_with("| ") && !l.starts_with("| module") && !l.starts_with("| ---"))
         .collect();
     assert!(rows.len() >= 8, "{stdout}");
-    for row in &rows {
+    let out_of_reach = gen::prove::OUT_OF_REACH;
+    for row in &rows[..rows.len() - out_of_reach.len()] {
         assert!(row.contains("| proven |"), "{row}");
     }
-    for kind in gen::prove::UNITS_WITH_GOLDEN {
+    for (row, (what, _)) in rows[rows.len() - out_of_reach.len()..]
+        .iter()
+        .zip(out_of_reach)
+    {
         assert!(
-            rows.iter().any(|r| r.starts_with(&format!("| {kind}_"))),
-            "{kind}: {stdout}"
+            row.starts_with(&format!("| {what} | not attempted |")),
+            "{row}"
         );
+    }
+    // Every unit with a reference is proven in some configuration, except bfp_dot.
+    for kind in gen::prove::UNITS_WITH_GOLDEN {
+        let proven = rows.iter().any(|r| r.starts_with(&format!("| {kind}_")));
+        assert_eq!(proven, *kind != "bfp_dot", "{kind}: {stdout}");
     }
     assert!(dir.join("prove.md").is_file());
 }
