@@ -25,7 +25,7 @@ CARGO ?= cargo
 
 # Debian packages and a command each provides.
 PACKAGES := verilator yosys nextpnr-ice40 fpga-icestorm iverilog g++ make
-COMMANDS := verilator yosys nextpnr-ice40 icepack iverilog g++
+COMMANDS := verilator yosys yosys-abc nextpnr-ice40 icepack iverilog g++
 
 ACC ?= 12
 IN ?= 8
