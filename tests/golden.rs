@@ -250,3 +250,84 @@ proptest! {
         check_golden(&p, 5_000, seed).map_err(TestCaseError::fail)?;
     }
 }
+
+/// The jammed float adder of the references (`hdl::golden::jam_add_function`, used by
+/// `bfp_dot`'s) equals "sum exactly, round once" (`fix_function` and `round_function`,
+/// used by `fpacc`'s) on every pair of operands of small formats, in both rounding modes:
+/// the alignment window and the jam bit lose nothing that rounding could see.
+#[test]
+fn the_jammed_adder_rounds_like_the_exact_sum() {
+    use hdl::golden::{fix_function, jam_add_function, round_function};
+    lowbit_tests::require("iverilog");
+    let formats = [(4, 3, 7), (3, 4, 3), (2, 5, 0)];
+    for (exp_bits, man_bits, bias) in formats {
+        for mode in [Rounding::Rne, Rounding::Rz] {
+            let f = FloatFormat {
+                exp_bits,
+                man_bits,
+                bias,
+                reserve_top_exponent: false,
+            };
+            let w = f.width();
+            let lsb = f.min_exp() - man_bits as i32;
+            let cw = (f.max_exp() - lsb + 1) as u32 + 2;
+            let bench = format!(
+                "module jam_check;
+{exact_round}{fix}{jam_round}{jam}    function [{wp1}:0] exact_add;
+        input [{wm1}:0] x, y;
+        reg signed [{cwm1}:0] s;
+        begin
+            s = fix(x) + fix(y);
+            exact_add = round_exact(s < 0, s < 0 ? -s : s, {lsb});
+        end
+    endfunction
+    integer x, y, bad;
+    initial begin
+        bad = 0;
+        for (x = 0; x < {n}; x = x + 1)
+            for (y = 0; y < {n}; y = y + 1)
+                if (jam_add(x[{wm1}:0], y[{wm1}:0]) !== exact_add(x[{wm1}:0], y[{wm1}:0])) begin
+                    if (bad < 4) $display(\"x=%h y=%h jam=%h exact=%h\", x[{wm1}:0], y[{wm1}:0],
+                        jam_add(x[{wm1}:0], y[{wm1}:0]), exact_add(x[{wm1}:0], y[{wm1}:0]));
+                    bad = bad + 1;
+                end
+        $display(\"pairs %0d mismatches %0d\", {n} * {n}, bad);
+        $finish;
+    end
+endmodule
+",
+                exact_round = round_function("round_exact", &f, mode, cw),
+                fix = fix_function("fix", &f, lsb, cw),
+                jam_round = round_function("round_jam", &f, mode, man_bits + 5),
+                jam = jam_add_function("jam_add", "round_jam", &f),
+                wp1 = w + 1,
+                wm1 = w - 1,
+                cwm1 = cw - 1,
+                n = 1u32 << w,
+            );
+            let dir = scratch(&format!("jam/e{exp_bits}m{man_bits}_{mode:?}"));
+            std::fs::write(dir.join("jam_check.v"), &bench).unwrap();
+            let built = std::process::Command::new("iverilog")
+                .args(["-g2005", "-o", "jam_check", "jam_check.v"])
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                built.status.success(),
+                "{}",
+                String::from_utf8_lossy(&built.stderr)
+            );
+            let run = std::process::Command::new("vvp")
+                .args(["-n", "jam_check"])
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            let out = String::from_utf8_lossy(&run.stdout);
+            let pairs = 1u64 << (2 * w);
+            assert!(
+                out.contains(&format!("pairs {pairs} mismatches 0")),
+                "E{exp_bits}M{man_bits} {mode:?}: {out}"
+            );
+        }
+    }
+}

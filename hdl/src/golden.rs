@@ -183,13 +183,13 @@ pub fn accumulator_state(
 }
 
 /// A 32-bit signed constant (integer arithmetic inside the functions).
-pub(crate) fn k(v: i32) -> String {
+pub fn k(v: i32) -> String {
     slit(32, v.into())
 }
 
 /// A Verilog function `name(neg, mag, lsb)` returning `{uf, of, bits}`: the value
 /// `(-1)^neg * mag * 2^lsb` rounded into `f` as `FloatFormat::round` does.
-pub(crate) fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32) -> String {
+pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32) -> String {
     let (w, m, e) = (mag_bits, f.man_bits, f.exp_bits);
     let fw = f.width();
     let sw = w.max(m + 2) + 1;
@@ -270,7 +270,7 @@ pub(crate) fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bi
 }
 
 /// A Verilog function `name(bits)`: the signed fixed-point value of a float of `f`.
-pub(crate) fn fix_function(name: &str, f: &FloatFormat, lsb: i32, width: u32) -> String {
+pub fn fix_function(name: &str, f: &FloatFormat, lsb: i32, width: u32) -> String {
     let (m, e) = (f.man_bits, f.exp_bits);
     format!(
         "    function signed [{wm1}:0] {name};
@@ -295,5 +295,63 @@ pub(crate) fn fix_function(name: &str, f: &FloatFormat, lsb: i32, width: u32) ->
         // field - bias - m - lsb = field - (bias + m + lsb), never negative.
         shift = k(f.bias + m as i32 + lsb),
         sign = f.width() - 1,
+    )
+}
+
+/// A Verilog function `name(x, y)` returning `{uf, of, bits}`: `x + y` for two floats of
+/// `f` (no subnormals: a zero exponent field is zero) rounded into `f` by
+/// `round_function(round)` (declared separately, for magnitudes of `M + 5` bits). The
+/// smaller operand is aligned to the larger with three extra bits and the bits shifted
+/// past them ORed into the last ("jammed"): rounding the jammed sum to M + 1 bits gives
+/// the same result as rounding the exact sum, in every mode, because the jam bit sits
+/// below the guard and round bits and only ever stands for a nonzero remainder. The
+/// width stays near 2M instead of the exponent range (279 bits for binary32), which is
+/// what keeps a proof against the generated adder within reach.
+pub fn jam_add_function(name: &str, round: &str, f: &FloatFormat) -> String {
+    let (m, e) = (f.man_bits, f.exp_bits);
+    let w = f.width();
+    format!(
+        "    function [{wp1}:0] {name};
+        input [{wm1}:0] x, y;
+        reg [{wm1}:0] hi, lo;
+        reg [{m}:0] sig_hi, sig_lo;
+        reg [{em1}:0] d;
+        reg [{m3}:0] shifted, aligned;
+        reg [{m4}:0] mag;
+        begin
+            // The larger magnitude first: {{field, mantissa}} orders like the value.
+            if (x[{wm2}:0] >= y[{wm2}:0]) begin
+                hi = x;
+                lo = y;
+            end else begin
+                hi = y;
+                lo = x;
+            end
+            sig_hi = hi[{wm2}:{m}] == {ze} ? {zs} : {{1'b1, hi[{mm1}:0]}};
+            sig_lo = lo[{wm2}:{m}] == {ze} ? {zs} : {{1'b1, lo[{mm1}:0]}};
+            d = hi[{wm2}:{m}] - lo[{wm2}:{m}];
+            shifted = {{sig_lo, 3'h0}};
+            if ($signed({{{epad}'h0, d}}) > {dmax}) aligned = {{{m3}'h0, |sig_lo}};
+            else aligned = (shifted >> d) | {{{m3}'h0, (shifted & ~({ones} << d)) != {za}}};
+            if (hi[{wm1}] == lo[{wm1}]) mag = {{1'b0, sig_hi, 3'h0}} + {{1'b0, aligned}};
+            else mag = {{1'b0, sig_hi, 3'h0}} - {{1'b0, aligned}};
+            {name} = {round}(hi[{wm1}], mag, $signed({{{epad}'h0, hi[{wm2}:{m}]}}) - {off});
+        end
+    endfunction
+",
+        wp1 = w + 1,
+        wm1 = w - 1,
+        wm2 = w - 2,
+        em1 = e - 1,
+        m3 = m + 3,
+        m4 = m + 4,
+        mm1 = m - 1,
+        ze = lit(e, 0),
+        zs = lit(m + 1, 0),
+        dmax = k(m as i32 + 3),
+        ones = lit(m + 4, (1i128 << (m + 4)) - 1),
+        za = lit(m + 4, 0),
+        epad = 32 - e,
+        off = k(f.bias + m as i32 + 3),
     )
 }

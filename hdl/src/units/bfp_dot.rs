@@ -171,13 +171,11 @@ fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Sig>) -> Result<Sig> {
 /// 279-bit fixed point (every binary32 value is a multiple of 2^-149 below 2^128) and
 /// rounded once. The stages keep the RTL's register names.
 fn golden(p: &BfpDotParams) -> crate::golden::GoldenModule {
-    use crate::golden::{accumulator_state, fix_function, k, lit, range, round_function};
+    use crate::golden::{accumulator_state, jam_add_function, k, lit, range, round_function};
     use std::fmt::Write as _;
     let (mb, w, l) = (p.mant_bits, p.exp_bits, p.lanes());
     let sw = p.sum_width();
     let f = FloatFormat::BINARY32;
-    let lsb = f.min_exp() - f.man_bits as i32; // -149
-    let cw = (f.max_exp() - lsb + 1) as u32 + 2; // magnitude below 2^128, sign, carry
     let mut s = String::new();
     let mut state: Vec<String> = [
         "block_sum_q",
@@ -283,8 +281,8 @@ fn golden(p: &BfpDotParams) -> crate::golden::GoldenModule {
         state.extend(["beat_count", "partial_q"].map(String::from));
     }
     s += &round_function("g_q32", &f, Rounding::Rne, sw);
-    s += &round_function("g_qacc", &f, Rounding::Rne, cw);
-    s += &fix_function("g_fix", &f, lsb, cw);
+    s += &round_function("g_qacc", &f, Rounding::Rne, f.man_bits + 5);
+    s += &jam_add_function("g_add", "g_qacc", &f);
     let _ = write!(
         s,
         "    reg [{sm1}:0] block_sum_q;
@@ -321,10 +319,8 @@ fn golden(p: &BfpDotParams) -> crate::golden::GoldenModule {
             end
         end
     end
-    // The accumulator plus the value, exact in {cw}-bit fixed point (LSB 2^{lsb}), rounded once.
-    wire signed [{cwm1}:0] g_exact = g_fix(value_clear_q ? 32'h0 : acc_q) + g_fix(value_q);
-    wire g_sneg = g_exact < {zcw};
-    wire [33:0] g_r = g_qacc(g_sneg, g_sneg ? -g_exact : g_exact, {klsb});
+    // The accumulator plus the value, rounded once.
+    wire [33:0] g_r = g_add(value_clear_q ? 32'h0 : acc_q, value_q);
     reg [31:0] acc_q;
     reg uf_q, of_q, out_valid_q;
 ",
@@ -332,9 +328,6 @@ fn golden(p: &BfpDotParams) -> crate::golden::GoldenModule {
         zs = lit(sw, 0),
         ze = lit(w + 1, 0),
         pad = 31 - w,
-        cwm1 = cw - 1,
-        zcw = crate::golden::slit(cw, 0),
-        klsb = k(lsb),
     );
     s += &accumulator_state(
         32,
