@@ -553,6 +553,9 @@ fn prove_all(
     for p in crate::prove::fpacc_set() {
         run(run_proof(&p, None, options), stderr)?;
     }
+    for p in crate::prove::bfp_dot_set() {
+        run(run_proof(&p, None, options), stderr)?;
+    }
     let table = crate::prove::render(&reports);
     emit_table(&table, output, stdout)?;
     if reports.iter().all(|r| r.passed()) {

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use model::fpacc::{FpaccParams, Operand};
 
 use crate::float::signed_bits;
-use crate::golden::{fix_function, k, lit, round_function, slit, GoldenModule};
+use crate::golden::{fix_function, jam_add_function, k, lit, round_function, slit, GoldenModule};
 
 /// The fixed point every sum is exact in: the LSB exponent and the width (sign
 /// included) that hold any value of the accumulator and product formats, plus a carry.
@@ -94,16 +94,21 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
         }
     };
     s += &round_function("g_qprod", &p.product, p.rounding, mag_bits);
-    s += &round_function("g_qacc", &p.acc, p.rounding, cw);
-    s += &fix_function("g_fix_acc", &p.acc, lsb, cw);
-    s += &fix_function("g_fix_prod", &p.product, lsb, cw);
-    let _ = writeln!(
-        s,
-        "    // Q_acc(s + t): the exact sum in {cw}-bit fixed point (LSB 2^{lsb}), rounded once."
-    );
-    let _ = writeln!(
-        s,
-        "    function [{}:0] g_add;
+    // Q_acc(s + t) for an accumulator value s and t of format `t_prod ? product : acc`.
+    // One format: the jammed adder (checked against the exact sum in tests/golden.rs),
+    // whose width follows the mantissa; two formats: the exact sum in fixed point.
+    let same = p.acc == p.product;
+    if same {
+        s += &round_function("g_qacc", &p.acc, p.rounding, p.acc.man_bits + 5);
+        s += &jam_add_function("g_jadd", "g_qacc", &p.acc);
+    } else {
+        s += &round_function("g_qacc", &p.acc, p.rounding, cw);
+        s += &fix_function("g_fix_acc", &p.acc, lsb, cw);
+        s += &fix_function("g_fix_prod", &p.product, lsb, cw);
+        let _ = writeln!(
+            s,
+            "    // The exact sum in {cw}-bit fixed point (LSB 2^{lsb}), rounded once.
+    function [{}:0] g_add;
         input [{}:0] x;
         input signed [{}:0] t;
         reg signed [{}:0] sum;
@@ -112,13 +117,22 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
             g_add = g_qacc(sum < {z}, sum < {z} ? -sum : sum, {l});
         end
     endfunction",
-        aw + 1,
-        aw - 1,
-        cw - 1,
-        cw - 1,
-        z = slit(cw, 0),
-        l = k(lsb)
-    );
+            aw + 1,
+            aw - 1,
+            cw - 1,
+            cw - 1,
+            z = slit(cw, 0),
+            l = k(lsb)
+        );
+    }
+    let add = |x: &str, t: &str, t_prod: bool| {
+        if same {
+            format!("g_jadd({x}, {t})")
+        } else {
+            let fix = if t_prod { "g_fix_prod" } else { "g_fix_acc" };
+            format!("g_add({x}, {fix}({t}))")
+        }
+    };
 
     // Pipeline: the generated unit's registers, by name.
     let (mut v, mut c) = ("in_valid".to_string(), "clear".to_string());
@@ -202,8 +216,9 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
     if p.chunk == 0 {
         let _ = writeln!(
             s,
-            "    wire [{}:0] g_r = g_add({c} ? {zero_acc} : acc_q, g_fix_prod({prod}));",
-            aw + 1
+            "    wire [{}:0] g_r = {};",
+            aw + 1,
+            add(&format!("{c} ? {zero_acc} : acc_q"), &prod, true)
         );
         s += &update(
             &v,
@@ -236,9 +251,13 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
             );
             let _ = writeln!(
                 s,
-                "    wire [{}:0] g_inner = g_add(g_pos == {} ? {zero_acc} : inner_q, g_fix_prod({prod}));",
+                "    wire [{}:0] g_inner = {};",
                 aw + 1,
-                lit(cwid, 0)
+                add(
+                    &format!("g_pos == {} ? {zero_acc} : inner_q", lit(cwid, 0)),
+                    &prod,
+                    true
+                )
             );
             let _ = write!(
                 s,
@@ -255,8 +274,9 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
             let _ = writeln!(s, "    wire g_done = 1'b1;");
             let _ = writeln!(
                 s,
-                "    wire [{}:0] g_inner = g_add({zero_acc}, g_fix_prod({prod}));",
-                aw + 1
+                "    wire [{}:0] g_inner = {};",
+                aw + 1,
+                add(&zero_acc, &prod, true)
             );
         }
         let _ = writeln!(
@@ -278,9 +298,10 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
         let _ = writeln!(
             s,
             "    wire [{}:0] g_base = chunk_clear_q ? {zero_acc} : acc_q;
-    wire [{}:0] g_outer = g_add(g_base, g_fix_acc(chunk_sum_q));",
+    wire [{}:0] g_outer = {};",
             aw - 1,
-            aw + 1
+            aw + 1,
+            add("g_base", "chunk_sum_q", false)
         );
         let _ = write!(
             s,
