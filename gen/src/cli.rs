@@ -252,6 +252,10 @@ enum Command {
         output: Option<PathBuf>,
         #[command(flatten)]
         engines: EngineArgs,
+        /// Configurations proven at once (each runs its engines side by side).
+        #[arg(long, value_name = "N", default_value_t = 2,
+              value_parser = clap::value_parser!(u32).range(1..=64))]
+        jobs: u32,
     },
     /// The open-flow table: the MAC (acc 12 and 32) on the UP5K with Debian's tools and
     /// with the YoWASP builds, and on the ECP5-25k, with and without DSPs (about 5
@@ -412,9 +416,17 @@ where
         Some(Command::Prove { unit }) => {
             with_unit!(unit, |params, prove| prove_unit(&params, &prove, stdout))
         }
-        Some(Command::ProveAll { output, engines }) => {
-            prove_all(output.as_deref(), &engines.options(), stdout, stderr)
-        }
+        Some(Command::ProveAll {
+            output,
+            engines,
+            jobs,
+        }) => prove_all(
+            output.as_deref(),
+            &engines.options(),
+            jobs as usize,
+            stdout,
+            stderr,
+        ),
         Some(Command::Accwidth { args }) => {
             crate::accwidth::run(&args, stdout).map_err(|e| Failure {
                 code: 1,
@@ -517,45 +529,65 @@ fn run_proof<P: Generate>(
 fn prove_all(
     output: Option<&Path>,
     options: &crate::prove::Options,
+    jobs: usize,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let mut reports = Vec::new();
-    let mut run = |r: Result<crate::prove::ProofReport, Failure>,
-                   stderr: &mut dyn Write|
-     -> Result<(), Failure> {
-        let r = r?;
-        let _ = writeln!(stderr, "[prove] {}", r.summary());
-        reports.push(r);
-        Ok(())
-    };
-    for p in crate::prove::mac_set() {
-        run(run_proof(&p, None, options), stderr)?;
+    type Job = Box<dyn FnOnce() -> Result<crate::prove::ProofReport, Failure> + Send>;
+    let mut queue: Vec<Job> = Vec::new();
+    fn add<P: Generate + Send + 'static>(
+        queue: &mut Vec<Job>,
+        set: Vec<P>,
+        options: &crate::prove::Options,
+    ) {
+        for p in set {
+            let options = options.for_module(&p.module_name());
+            queue.push(Box::new(move || run_proof(&p, None, &options)));
+        }
     }
-    for p in crate::prove::lns_mul_set() {
-        run(run_proof(&p, None, options), stderr)?;
+    add(&mut queue, crate::prove::mac_set(), options);
+    add(&mut queue, crate::prove::lns_mul_set(), options);
+    add(&mut queue, crate::prove::lns_mac_set(), options);
+    add(&mut queue, crate::prove::expq_quant_set(), options);
+    add(&mut queue, crate::prove::bfp_add_set(), options);
+    add(&mut queue, crate::prove::expq_dot_set(), options);
+    add(&mut queue, crate::prove::bfp_quant_set(), options);
+    add(&mut queue, crate::prove::fpacc_set(), options);
+    add(&mut queue, crate::prove::bfp_dot_set(), options);
+    // `jobs` workers take configurations in order; the table keeps that order.
+    let count = queue.len();
+    let queue = std::sync::Mutex::new(queue.into_iter().enumerate());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut slots: Vec<Option<crate::prove::ProofReport>> = vec![None; count];
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let (tx, queue) = (tx.clone(), &queue);
+            scope.spawn(move || loop {
+                let next = queue.lock().expect("queue").next();
+                let Some((i, job)) = next else { break };
+                if tx.send((i, job())).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (i, result) in rx {
+            match result {
+                Ok(r) => {
+                    let _ = writeln!(stderr, "[prove] {}", r.summary());
+                    slots[i] = Some(r);
+                }
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
     }
-    for p in crate::prove::lns_mac_set() {
-        run(run_proof(&p, None, options), stderr)?;
-    }
-    for p in crate::prove::expq_quant_set() {
-        run(run_proof(&p, None, options), stderr)?;
-    }
-    for p in crate::prove::bfp_add_set() {
-        run(run_proof(&p, None, options), stderr)?;
-    }
-    for p in crate::prove::expq_dot_set() {
-        run(run_proof(&p, None, options), stderr)?;
-    }
-    for p in crate::prove::bfp_quant_set() {
-        run(run_proof(&p, None, options), stderr)?;
-    }
-    for p in crate::prove::fpacc_set() {
-        run(run_proof(&p, None, options), stderr)?;
-    }
-    for p in crate::prove::bfp_dot_set() {
-        run(run_proof(&p, None, options), stderr)?;
-    }
+    let reports: Vec<crate::prove::ProofReport> = slots.into_iter().flatten().collect();
     let table = crate::prove::render(&reports);
     emit_table(&table, output, stdout)?;
     if reports.iter().all(|r| r.passed()) {

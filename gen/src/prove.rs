@@ -58,6 +58,27 @@ impl Default for Options {
     }
 }
 
+/// Configurations of `gen prove-all` where `equiv` decides first after a minute or two
+/// and PDR had no answer by then: with the default engines they run `equiv` alone, so
+/// that two engines do not share the machine's cores for minutes (on two cores that
+/// nearly doubled `equiv`'s time).
+pub const EQUIV_ALONE: &[&str] = &["bfp_quant_n16_m4_e10_rne", "bfp_dot_n16_m4_e10"];
+
+impl Options {
+    /// These options for `module` in `gen prove-all`: `equiv` alone for the modules in
+    /// [`EQUIV_ALONE`] when the engines are the default ones, else unchanged.
+    pub fn for_module(&self, module: &str) -> Options {
+        if EQUIV_ALONE.contains(&module) && self.engines == Options::default().engines {
+            Options {
+                engines: vec![Engine::Equiv],
+                ..self.clone()
+            }
+        } else {
+            self.clone()
+        }
+    }
+}
+
 /// The two designs to compare.
 #[derive(Clone, Copy, Debug)]
 pub struct Pair<'a> {
