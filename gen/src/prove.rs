@@ -5,15 +5,16 @@
 //!    every internal name except the shared state registers the golden declares is
 //!    hidden, so `equiv_make` pairs the ports and that state only. `equiv_simple` and
 //!    `equiv_induct` (with a window longer than the pipeline) try to prove every pair;
-//!    `equiv_status -assert` decides. Fast where the two designs compute alike, but
-//!    SAT-based induction on two differently built float adders does not finish.
+//!    `equiv_status -assert` decides. Fast where the state is matched and the two
+//!    designs compute alike; it stalls on state encoded differently (and, like PDR, on
+//!    a float adder against a 279-bit exact sum, which is why the float references
+//!    use a jammed adder where they can).
 //! 2. **PDR on a miter (ABC).** A wrapper drives both designs with the same inputs,
 //!    forces a reset in the first cycle, and raises `trigger` when any output differs
 //!    afterwards. Yosys lowers it to an AIG; every register except the wrapper's own
 //!    starts at an arbitrary power-up value; ABC's property-directed reachability
 //!    (`pdr`) proves `trigger` never rises, or finds the cycle where it does. This is
-//!    full sequential equivalence after a reset, needs no matched state names, and
-//!    closes on the float units where (1) does not.
+//!    full sequential equivalence after a reset and needs no matched state names.
 //! 3. **Bounded check.** When neither engine decides in its time, a miter of the two
 //!    designs from reset is checked with `sat` over a stated number of cycles.
 //!
