@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use model::iface::{Dir, Interface, Role};
 
-/// A proof engine, in the order `Options::engines` tries them.
+/// A proof engine; `Options::engines` run side by side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
     /// Yosys `equiv_make` / `equiv_simple` / `equiv_induct` / `equiv_status`.
@@ -39,7 +39,7 @@ pub enum Engine {
     Pdr,
 }
 
-/// Which engines to try, and for how long each.
+/// Which engines to run, and for how long each.
 #[derive(Clone, Debug)]
 pub struct Options {
     pub engines: Vec<Engine>,
@@ -175,8 +175,8 @@ enum Outcome {
     Undecided(String),
 }
 
-/// Prove `pair.gate` equal to `pair.golden`, trying `options.engines` in order and
-/// falling back to a bounded check when none decides.
+/// Prove `pair.gate` equal to `pair.golden`: `options.engines` run side by side until
+/// one decides, and a bounded check runs when none does.
 pub fn prove(dir: &Path, pair: &Pair, options: &Options) -> Result<ProofReport, String> {
     let start = Instant::now();
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -332,20 +332,17 @@ fn wrapper(interface: &Interface) -> Result<String, String> {
     if clock.is_some() && reset.is_none() {
         return Err("PDR needs a reset input on a clocked design".into());
     }
-    let range = |w: u32| {
-        if w == 1 {
-            String::new()
-        } else {
-            format!("[{}:0] ", w - 1)
-        }
-    };
     let mut head = Vec::new();
     let mut conns = Vec::new();
     let mut out_bits = 0;
     for p in &interface.ports {
         match p.dir {
             Dir::In => {
-                head.push(format!("    input wire {}{}", range(p.width), p.name));
+                head.push(format!(
+                    "    input wire {}{}",
+                    hdl::golden::range(p.width),
+                    p.name
+                ));
                 let net = if Some(&p.name) == reset.as_ref() {
                     format!("{} | ~started", p.name)
                 } else {
@@ -469,8 +466,7 @@ fn pdr(
     }
     if let Some(frame) = log.lines().find_map(|l| {
         let (_, rest) = l.split_once("was asserted in frame ")?;
-        rest.trim_end_matches(|c: char| !c.is_ascii_digit())
-            .split(|c: char| !c.is_ascii_digit())
+        rest.split(|c: char| !c.is_ascii_digit())
             .next()?
             .parse::<u32>()
             .ok()

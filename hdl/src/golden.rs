@@ -98,6 +98,31 @@ pub fn range(width: u32) -> String {
     }
 }
 
+/// A block's last beat, as the RTL's `block_last` finds it: `g_last` marks the valid
+/// beat that completes a block of `beats`; with more than one beat per block the
+/// register `beat_count` (reset to zero) counts them. Returns the text and the state it
+/// declares.
+pub fn block_last(beats: u32) -> (String, Vec<String>) {
+    if beats == 1 {
+        return ("    wire g_last = in_valid;\n".into(), Vec::new());
+    }
+    let cw = (32 - (beats - 1).leading_zeros()).max(1);
+    let text = format!(
+        "    reg {cr}beat_count;
+    wire g_last = in_valid && beat_count == {last};
+    always @(posedge clk) begin
+        if (rst) beat_count <= {zero};
+        else if (in_valid) beat_count <= g_last ? {zero} : beat_count + {one};
+    end
+",
+        cr = range(cw),
+        last = lit(cw, (beats - 1).into()),
+        zero = lit(cw, 0),
+        one = lit(cw, 1),
+    );
+    (text, vec!["beat_count".into()])
+}
+
 /// The output registers of a unit with latency 1: for each `(port, width, next)` a
 /// register `<port>_q`, reset to zero and loaded with `next` on `in_valid`, driving the
 /// port; `out_valid_q` follows `in_valid`. The register names are the generated RTL's.

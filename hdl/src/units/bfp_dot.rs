@@ -171,7 +171,9 @@ fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Sig>) -> Result<Sig> {
 /// 279-bit fixed point (every binary32 value is a multiple of 2^-149 below 2^128) and
 /// rounded once. The stages keep the RTL's register names.
 fn golden(p: &BfpDotParams) -> crate::golden::GoldenModule {
-    use crate::golden::{accumulator_state, jam_add_function, k, lit, range, round_function};
+    use crate::golden::{
+        accumulator_state, block_last, jam_add_function, k, lit, range, round_function,
+    };
     use std::fmt::Write as _;
     let (mb, w, l) = (p.mant_bits, p.exp_bits, p.lanes());
     let sw = p.sum_width();
@@ -247,38 +249,25 @@ fn golden(p: &BfpDotParams) -> crate::golden::GoldenModule {
         km = k(mb as i32),
     );
     let beats = p.beats_per_block();
+    let (last, last_state) = block_last(beats);
+    s += &last;
+    state.extend(last_state);
     if beats == 1 {
-        let _ = writeln!(
-            s,
-            "    wire g_last = in_valid;\n    wire [{}:0] g_sum = g_beat;",
-            sw - 1
-        );
+        let _ = writeln!(s, "    wire [{}:0] g_sum = g_beat;", sw - 1);
     } else {
-        let cw_count = (32 - (beats - 1).leading_zeros()).max(1);
         let _ = write!(
             s,
-            "    reg {cr}beat_count;
-    reg [{sm1}:0] partial_q;
-    wire g_last = in_valid && beat_count == {last};
+            "    reg [{sm1}:0] partial_q;
     wire [{sm1}:0] g_sum = partial_q + g_beat;
     always @(posedge clk) begin
-        if (rst) begin
-            beat_count <= {zc};
-            partial_q <= {zs};
-        end else if (in_valid) begin
-            beat_count <= g_last ? {zc} : beat_count + {oc};
-            partial_q <= g_last ? {zs} : g_sum;
-        end
+        if (rst) partial_q <= {zs};
+        else if (in_valid) partial_q <= g_last ? {zs} : g_sum;
     end
 ",
-            cr = range(cw_count),
             sm1 = sw - 1,
-            last = lit(cw_count, (beats - 1).into()),
-            zc = lit(cw_count, 0),
-            oc = lit(cw_count, 1),
             zs = lit(sw, 0),
         );
-        state.extend(["beat_count", "partial_q"].map(String::from));
+        state.push("partial_q".into());
     }
     s += &round_function("g_q32", &f, Rounding::Rne, sw);
     s += &round_function("g_qacc", &f, Rounding::Rne, f.man_bits + 5);

@@ -382,7 +382,8 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
         }
     }
     let _ = writeln!(s, "    endfunction");
-    s += &golden_collect(p);
+    let (collect, collect_state) = golden_collect(p);
+    s += &collect;
     s += &golden_width(p);
     let _ = writeln!(s, "    reg [7:0] g_field [0:{}];", n - 1);
     let _ = writeln!(s, "    reg [23:0] g_sig [0:{}];", n - 1);
@@ -448,49 +449,37 @@ fn golden(p: &BfpQuantParams) -> crate::golden::GoldenModule {
         &[("e", w, "g_e"), ("q", mb * n, "g_q"), ("inv", 1, "g_inv")],
     );
     let mut state = crate::golden::registered_output_state(&["e", "q", "inv"]);
-    if p.beats_per_block() > 1 {
-        state.extend(["held".to_string(), "beat_count".to_string()]);
-    }
+    state.extend(collect_state);
     crate::golden::GoldenModule { body: s, state }
 }
 
 /// The whole block `g_x` and its last beat `g_last`: earlier beats wait in `held`, the
-/// newest beat on top; `beat_count` counts a block's beats.
-fn golden_collect(p: &BfpQuantParams) -> String {
-    use crate::golden::lit;
+/// newest beat on top; `beat_count` counts a block's beats. Returns the text and the
+/// state it declares.
+fn golden_collect(p: &BfpQuantParams) -> (String, Vec<String>) {
     let beats = p.beats_per_block();
+    let (mut s, mut state) = crate::golden::block_last(beats);
     if beats == 1 {
-        return format!(
-            "    wire [{}:0] g_x = x;\n    wire g_last = in_valid;\n",
-            32 * p.block - 1
-        );
+        s += &format!("    wire [{}:0] g_x = x;\n", 32 * p.block - 1);
+        return (s, state);
     }
     let lane_bits = 32 * p.lanes();
     let held = lane_bits * (beats - 1);
-    let cw = (32 - (beats - 1).leading_zeros()).max(1);
     let shifted = if beats == 2 {
         "x".to_string()
     } else {
         format!("{{x, held[{}:{lane_bits}]}}", held - 1)
     };
-    format!(
+    s += &format!(
         "    reg [{hm1}:0] held;
-    reg {cr}beat_count;
-    wire g_last = in_valid && beat_count == {last};
-    always @(posedge clk) begin
-        if (in_valid) held <= {shifted};
-        if (rst) beat_count <= {zero};
-        else if (in_valid) beat_count <= g_last ? {zero} : beat_count + {one};
-    end
+    always @(posedge clk) if (in_valid) held <= {shifted};
     wire [{xm1}:0] g_x = {{x, held}};
 ",
         hm1 = held - 1,
-        cr = crate::golden::range(cw),
-        last = lit(cw, (beats - 1).into()),
-        zero = lit(cw, 0),
-        one = lit(cw, 1),
         xm1 = 32 * p.block - 1,
-    )
+    );
+    state.push("held".into());
+    (s, state)
 }
 
 /// The constants of the element width: `g_base = 25 - width`, `g_offset = 125 +
