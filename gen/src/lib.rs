@@ -1,9 +1,26 @@
-//! The `gen` command-line tool as a library: argument parsing and output ([`cli`]) and the
-//! FPGA synthesis flow ([`synth`]). `main.rs` only forwards to [`cli::run`].
+//! The `gen` command-line tool as a library, in layers (each uses only the ones below):
+//!
+//! - [`cli`]: argument parsing and dispatch; the unit subcommands are built from
+//!   [`registry`], the one list of units.
+//! - [`commands`]: one module per command (emit a unit, list, synthesize, prove, the
+//!   report tables).
+//! - the flows and tools: [`synth`] (Yosys, nextpnr), [`prove`] (formal equivalence),
+//!   [`accwidth`], [`accerror`], [`fit`].
+//! - [`error`]: the failure type every layer returns.
+//!
+//! `main.rs` only forwards to [`cli::run`].
 
 pub mod accerror;
 pub mod accwidth;
 pub mod cli;
+pub mod commands;
+pub mod error;
 pub mod fit;
 pub mod prove;
+pub mod registry;
 pub mod synth;
+
+/// The generator's name and version, as written into every file.
+pub fn generator_id() -> String {
+    format!("lowbit gen {}", env!("CARGO_PKG_VERSION"))
+}

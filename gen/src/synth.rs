@@ -528,7 +528,7 @@ pub fn synthesize(
 
     let wrap = wrapper(top, iface, params).map_err(|e| SynthError::Usage(e.to_string()))?;
     let header = Header {
-        generator: crate::cli::generator_id(),
+        generator: crate::generator_id(),
         command: None,
     };
     let mut files = Vec::new();

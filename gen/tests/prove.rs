@@ -49,10 +49,12 @@ fn every_unit_with_a_reference_is_proven() {
         assert!(row.contains("| proven |"), "{row}");
     }
     // The default configuration of every unit is among them.
-    for kind in gen::prove::UNITS_WITH_GOLDEN {
+    for unit in gen::registry::infos() {
         assert!(
-            rows.iter().any(|r| r.starts_with(&format!("| {kind}_"))),
-            "{kind}: {stdout}"
+            rows.iter()
+                .any(|r| r.starts_with(&format!("| {} |", unit.default_module))),
+            "{}: {stdout}",
+            unit.command
         );
     }
     assert!(dir.join("prove.md").is_file());

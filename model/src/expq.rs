@@ -772,6 +772,95 @@ pub fn fit(values: &[f32], bits: u32, metric: Metric) -> Fit {
     })
 }
 
+impl crate::unit::Unit for ExpqDotParams {
+    const COMMAND: &'static str = "expq-dot";
+    const SUMMARY: &'static str =
+        "DNA-TEQ exponent-domain dot product: count exponent sums, then one weighted walk";
+    const ABOUT: &'static str = "Streams pairs of (sign, zero, exponent) codes: one signed \
+counter per possible exponent sum k counts the products' signs; a `flush` beat walks the \
+counters and accumulates c_k * RNE(b^k * 2^F) in k order into `y`, for any base b in (1, 16].";
+    const DOCS: &'static str = "docs/log-domain.md";
+    const EXAMPLES: &'static [(&'static str, &'static str)] = &[
+        (
+            "--exp-bits 3 --base 2 --k-max 64",
+            "3-bit exponents, base 2, up to 64 pairs",
+        ),
+        (
+            "--exp-bits 4 --base 1.5 --frac-bits 10",
+            "4-bit exponents in base 1.5",
+        ),
+    ];
+
+    /// The default and a base that is not a power of two.
+    fn proof_set() -> Vec<Self> {
+        let d = ExpqDotParams::default();
+        let mut odd = d.clone();
+        odd.base = "1.5".parse().expect("a decimal base");
+        odd.exp_bits = 2;
+        vec![d, odd]
+    }
+
+    fn sample(rng: &mut crate::unit::Sampler) -> Self {
+        crate::unit::sample_valid(rng, |rng| ExpqDotParams {
+            exp_bits: rng.int(1..=4),
+            base: rng
+                .pick(&["2", "1.5", "1.1892", "3", "1.25"])
+                .parse()
+                .expect("a decimal base"),
+            exp_min: rng.int_i32(-8..=4),
+            frac_bits: rng.int(0..=16),
+            k_max: rng.int(1..=256),
+            out_bits: None,
+        })
+    }
+}
+
+impl crate::unit::Unit for ExpqQuantParams {
+    const COMMAND: &'static str = "expq-quant";
+    const SUMMARY: &'static str =
+        "DNA-TEQ exponential quantizer: fixed-point input to (sign, zero, exponent) codes";
+    const ABOUT: &'static str = "Quantizes a two's-complement fixed-point input to the nearest \
+level alpha * b^(e + e_min) in the linear domain (ties to the smaller magnitude), or to zero, \
+by comparing |x| with precomputed midpoints. Latency 1.";
+    const DOCS: &'static str = "docs/log-domain.md";
+    const EXAMPLES: &'static [(&'static str, &'static str)] = &[
+        (
+            "--in 16 --in-frac 8 --exp-bits 3 --base 2",
+            "Q8.8 input to 3-bit base-2 codes",
+        ),
+        (
+            "--exp-bits 3 --base 1.5 --alpha 0.75",
+            "base 1.5 levels scaled by 0.75",
+        ),
+    ];
+
+    /// Base 2, and base 1.5 with a scale (uneven thresholds).
+    fn proof_set() -> Vec<Self> {
+        let d = ExpqQuantParams::default();
+        let mut odd = d.clone();
+        odd.base = "1.5".parse().expect("a decimal base");
+        odd.alpha = parse_scale("0.75").expect("a decimal scale");
+        vec![d, odd]
+    }
+
+    fn sample(rng: &mut crate::unit::Sampler) -> Self {
+        crate::unit::sample_valid(rng, |rng| {
+            let in_bits = rng.int(IN_BITS);
+            ExpqQuantParams {
+                in_bits,
+                in_frac: rng.int(0..=in_bits),
+                exp_bits: rng.int(1..=5),
+                base: rng
+                    .pick(&["2", "1.5", "1.1892", "3"])
+                    .parse()
+                    .expect("a decimal base"),
+                alpha: parse_scale(rng.pick(&["1", "0.75", "3.2", "0.1"])).expect("a scale"),
+                exp_min: rng.int_i32(-12..=4),
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,4 +19,4 @@ pub mod mac;
 pub mod unit;
 
 pub use iface::{CycleModel, Dir, Interface, Port, Role};
-pub use unit::{ParamError, UnitParams};
+pub use unit::{ParamError, Sampler, Unit, UnitParams};

@@ -424,6 +424,80 @@ impl CycleModel for LnsMac {
     }
 }
 
+impl crate::unit::Unit for LnsMulParams {
+    const COMMAND: &'static str = "lns-mul";
+    const SUMMARY: &'static str =
+        "Log-domain multiplier: sign xor and exact exponent-code add, combinational";
+    const ABOUT: &'static str = "Multiplies two (sign, zero, exponent) codes of a logarithmic \
+number system: the sign is the xor, the exponent the exact sum of the codes (one bit wider), \
+zero if either is zero; no rounding, latency 0.";
+    const DOCS: &'static str = "docs/log-domain.md";
+    const EXAMPLES: &'static [(&'static str, &'static str)] = &[
+        (
+            "--exp-bits 6 --frac-bits 2",
+            "6-bit exponent codes in base 2^(1/4)",
+        ),
+        ("--exp-bits 4 --frac-bits 0", "4-bit codes in base 2"),
+    ];
+
+    fn proof_set() -> Vec<Self> {
+        vec![LnsMulParams::default()]
+    }
+
+    fn sample(rng: &mut crate::unit::Sampler) -> Self {
+        let exp_bits = rng.int(EXP_BITS);
+        LnsMulParams {
+            exp_bits,
+            frac_bits: rng.int(*FRAC_BITS.start()..=exp_bits.min(*FRAC_BITS.end())),
+            exp_min: rng.one_in(2).then(|| rng.int_i32(-64..=64)),
+        }
+    }
+}
+
+impl crate::unit::Unit for LnsMacParams {
+    const COMMAND: &'static str = "lns-mac";
+    const SUMMARY: &'static str =
+        "LNS multiply-accumulate: log-domain product, table to linear, narrow accumulator";
+    const ABOUT: &'static str = "Adds the exponent codes, turns the fractional part into a \
+linear value with a 2^F-entry table of L-bit constants, shifts it by the integer part and \
+adds it with its sign into a signed A-bit accumulator with the MAC's saturate or wrap policy \
+and a sticky overflow flag. Latency 1.";
+    const DOCS: &'static str = "docs/log-domain.md";
+    const EXAMPLES: &'static [(&'static str, &'static str)] = &[
+        (
+            "--exp-bits 6 --frac-bits 2 --acc 24",
+            "base 2^(1/4) codes into a 24-bit accumulator",
+        ),
+        (
+            "--exp-bits 5 --table-bits 10 --overflow wrap",
+            "5-bit codes, 10-bit table, wrapping",
+        ),
+    ];
+
+    fn proof_set() -> Vec<Self> {
+        let d = LnsMacParams::default();
+        vec![
+            d,
+            LnsMacParams {
+                overflow: Overflow::Wrap,
+                ..d
+            },
+        ]
+    }
+
+    fn sample(rng: &mut crate::unit::Sampler) -> Self {
+        let exp_bits = rng.int(2..=10);
+        LnsMacParams {
+            exp_bits,
+            frac_bits: rng.int(0..=exp_bits.min(4)),
+            exp_min: rng.one_in(2).then(|| rng.int_i32(-64..=64)),
+            table_bits: rng.int(TABLE_BITS),
+            acc_bits: rng.int(ACC_BITS),
+            overflow: rng.pick(&[Overflow::Saturate, Overflow::Wrap]),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -368,6 +368,70 @@ impl Args for MacParams {
     }
 }
 
+impl crate::unit::Unit for MacParams {
+    const COMMAND: &'static str = "mac";
+    const SUMMARY: &'static str =
+        "Integer multiply-accumulate with a narrow saturating or wrapping accumulator";
+    const ABOUT: &'static str =
+        "acc <= sat_A(clear ? a*b : acc + a*b) (or wrapped), with a sticky \
+overflow flag; signed or unsigned N-bit operands, A-bit accumulator, 0..2 pipeline registers. \
+The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
+    const DOCS: &'static str = "docs/mac.md";
+    const EXAMPLES: &'static [(&'static str, &'static str)] = &[
+        (
+            "--acc 12",
+            "8x8 signed MAC with a 12-bit saturating accumulator",
+        ),
+        (
+            "--in 4 --acc 10 --overflow wrap",
+            "4x4 MAC with a 10-bit wrapping accumulator",
+        ),
+        (
+            "--unsigned --acc 20 --pipeline 2",
+            "8x8 unsigned MAC, two pipeline registers",
+        ),
+    ];
+
+    /// The default and the corners of each parameter (unsigned, wrap, pipelined, narrow
+    /// and wide).
+    fn proof_set() -> Vec<Self> {
+        let d = MacParams::default();
+        vec![
+            d,
+            MacParams {
+                overflow: Overflow::Wrap,
+                ..d
+            },
+            MacParams {
+                signed: false,
+                acc_bits: 20,
+                ..d
+            },
+            MacParams {
+                pipeline: 2,
+                acc_bits: 32,
+                ..d
+            },
+            MacParams {
+                in_bits: 4,
+                acc_bits: 6,
+                pipeline: 1,
+                ..d
+            },
+        ]
+    }
+
+    fn sample(rng: &mut crate::unit::Sampler) -> Self {
+        MacParams {
+            in_bits: rng.int(IN_BITS),
+            signed: rng.one_in(2),
+            acc_bits: rng.int(ACC_BITS),
+            overflow: rng.pick(&[Overflow::Saturate, Overflow::Wrap]),
+            pipeline: rng.int(PIPELINE),
+        }
+    }
+}
+
 // The ranges in the clap attributes above must be the constants' ranges.
 const _: () = {
     assert!(*IN_BITS.start() == 2 && *IN_BITS.end() == 32);

@@ -1,0 +1,179 @@
+//! The argument types of `gen`'s commands: what a unit subcommand takes besides the
+//! unit's own parameters (output, proof and engine options) and the commands that are
+//! not a unit.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::synth::{Device, Tools};
+
+/// The commands that are not a unit (a unit's commands come from the registry).
+#[derive(Subcommand, Debug)]
+pub enum Tool {
+    /// Every unit, one line each: subcommand, summary, docs page
+    ///
+    /// With `--json`: also the default module, latency, pipeline depths and examples.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The narrowest integer accumulator that cannot overflow, with A2Q's bounds
+    ///
+    /// For a dot-product length K or a file of weights (worst case over all activations),
+    /// beside A2Q's data-type bound and its bound on the weights' L1 norm for a given
+    /// accumulator width.
+    Accwidth {
+        #[command(flatten)]
+        args: crate::accwidth::AccWidthArgs,
+    },
+    /// Accuracy of narrow accumulators, from the models alone
+    ///
+    /// Mean and worst relative error of dot products (K = 256, 1024, 4096) of Gaussian
+    /// int8 operands in acc12 with and without chunks, bf16, fp32 and 12/16-bit
+    /// saturating integer MACs.
+    #[command(name = "acc-error", alias = "acc_error")]
+    AccError {
+        #[command(flatten)]
+        args: crate::accerror::AccErrorArgs,
+    },
+    /// Fit DNA-TEQ exponential quantization to a tensor, against INT8 and INT4
+    ///
+    /// Searches base, scale and exponent range for a tensor (.npy or text) or a synthetic
+    /// one, for every bit width up to --bits, and prints the errors next to INT8 and INT4
+    /// uniform quantization (docs/log-domain.md).
+    Fit {
+        #[command(flatten)]
+        args: crate::fit::FitArgs,
+    },
+    /// Arithmetic density tables of a unit family against the integer MAC
+    ///
+    /// Against the integer MAC at acc 12 and 32: `bfp`
+    /// synthesizes `bfp_dot` for n in 8, 16, 32 and m in 4, 6, 8 (one block per cycle)
+    /// and the mixed 4/6 unit; `lns` synthesizes `lns_mac` and `expq_dot` at 4-, 5- and
+    /// 6-bit codes; `fpacc` the acc12, bf16 and fp32 accumulators fed by 8x8 products,
+    /// with and without DSPs. LUTs, Fmax and multiply-accumulates per cycle per LUT; UP5K,
+    /// or HX8K for designs the UP5K cannot hold. `bfp` takes about 15 minutes.
+    Density {
+        /// Which family of units.
+        #[arg(value_enum, default_value_t = Family::Bfp)]
+        family: Family,
+        /// Also write the table (Markdown) to FILE.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Only the smallest rows (n = 8 and 16 at m = 4, the mixed unit, the MAC).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Prove every unit's proof set (its default and a few corners), as a table
+    ///
+    /// The configurations come from the registry; the table gives the method and time of
+    /// each proof.
+    ProveAll {
+        /// Also write the table (Markdown) to FILE.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        engines: EngineArgs,
+        /// Configurations proven at once (each runs its engines side by side).
+        #[arg(long, value_name = "N", default_value_t = 2,
+              value_parser = clap::value_parser!(u32).range(1..=64))]
+        jobs: u32,
+    },
+    /// The open-flow table: the MAC on the UP5K and ECP5 with both tool builds
+    ///
+    /// The MAC (acc 12 and 32) on the UP5K with Debian's tools and with the YoWASP
+    /// builds, and on the ECP5-25k, with and without DSPs (about 5 minutes; `make
+    /// fpga-tools` first).
+    FlowTable {
+        /// Also write the table (Markdown) to FILE.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// The generated MAC against a hand-written one on the UP5K
+    ///
+    /// Accumulators of 12 and 32 bits, with and without DSPs.
+    SynthTable {
+        /// Also write the table (Markdown) to FILE.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// The unit families `gen density` compares with the integer MAC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Family {
+    /// Block floating point dot products (issue #3).
+    Bfp,
+    /// Log-domain MAC and exponent-domain dot product (issue #4).
+    Lns,
+    /// Floating-point accumulators acc12, bf16 and fp32 fed by 8x8 integer products,
+    /// against the integer MAC at 12 and 32 bits (issue #5).
+    Fpacc,
+}
+
+/// Where `gen prove` works.
+#[derive(Args, Debug, Clone)]
+pub struct ProveArgs {
+    /// Folder for the designs, scripts and logs [default: build/prove/<module>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub engines: EngineArgs,
+}
+
+/// The proof engines and their time limits.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Engines to run, all at once; the first to decide stops the others: `equiv`
+    /// (Yosys equiv_induct on matched state) and `pdr` (ABC's property-directed
+    /// reachability on a miter that resets both designs, from any power-up state). When
+    /// none decides, a bounded check from reset runs and the result says so.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "equiv,pdr")]
+    pub engine: Vec<crate::prove::Engine>,
+    /// Seconds the equiv engine may run before it counts as undecided.
+    #[arg(long, value_name = "S", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub equiv_limit: u64,
+    /// Seconds PDR may run before it counts as undecided.
+    #[arg(long, value_name = "S", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub pdr_limit: u64,
+}
+
+impl EngineArgs {
+    pub fn options(&self) -> crate::prove::Options {
+        crate::prove::Options {
+            engines: self.engine.clone(),
+            equiv_limit: Duration::from_secs(self.equiv_limit),
+            pdr_limit: Duration::from_secs(self.pdr_limit),
+        }
+    }
+}
+
+/// Where the outputs go.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputArgs {
+    /// Write the Verilog to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the unit's metadata JSON (module, parameters, ports with roles and
+    /// formats, latency) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub meta: Option<PathBuf>,
+    /// Emit the unit's behavioural reference (same module name, ports and latency,
+    /// written plainly) instead of the generated RTL; `gen prove` checks the two equal.
+    #[arg(long)]
+    pub golden: bool,
+    /// Pick the smallest pipeline depth whose post-route Fmax on --device reaches MHZ,
+    /// by running the FPGA flow at each depth; the choice and the Fmax go into the
+    /// metadata (units with a --pipeline flag).
+    #[arg(long, value_name = "MHZ", allow_negative_numbers = true)]
+    pub freq: Option<f64>,
+    /// Part for --freq.
+    #[arg(long, value_enum, default_value_t = Device::Up5k, requires = "freq")]
+    pub device: Device,
+    /// Tool builds for --freq.
+    #[arg(long, value_enum, default_value_t = Tools::Yowasp, requires = "freq")]
+    pub tools: Tools,
+}

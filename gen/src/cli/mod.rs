@@ -1,0 +1,291 @@
+//! Command-line interface of `gen`: parsing and dispatch, nothing else.
+//!
+//! The unit subcommands (`gen <unit>`, `gen synth <unit>`, `gen prove <unit>`) are built
+//! from the registry ([`crate::registry::each_unit`]), each from the unit's own
+//! parameter type; the other commands are [`args::Tool`]. `gen [FLAGS]` with no
+//! subcommand builds the default unit, the integer MAC, so that `gen --acc 12` and
+//! `gen mac --acc 12` are the same design.
+//!
+//! Exit codes: 0 success, 2 bad command line or parameters (one `error:` line naming the
+//! flag and its allowed range, nothing on stdout, no file written), 1 any other failure.
+
+pub mod args;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand};
+use model::mac::MacParams;
+
+use crate::commands::{emit, list, prove, synth as synth_cmd, tables};
+use crate::error::Failure;
+use crate::registry::{each_unit, visit_named, Registered, Visit};
+use crate::synth::SynthArgs;
+use args::{Family, OutputArgs, ProveArgs, Tool};
+
+const ABOUT: &str = "Generate lint-clean Verilog for low-precision DNN arithmetic units, with a \
+bit-exact reference model, a behavioural reference and a formal proof behind every design.";
+
+const AFTER_HELP: &str = "With no subcommand, gen builds the integer MAC: `gen --acc 12 > mac.v` \
+writes an 8x8 signed multiply-accumulate with a 12-bit saturating accumulator.\n\
+`gen list` names every unit; `gen <UNIT> --help` shows a unit's flags, examples and docs page.";
+
+/// The whole command line of `gen`, as clap sees it (also used to render help).
+pub fn command() -> Command {
+    let mut cmd = OutputArgs::augment_args(MacParams::augment_args(Command::new("gen")));
+    cmd = cmd.subcommands(unit_commands(OutputArgs::augment_args));
+    cmd = cmd.subcommand(
+        SynthArgs::augment_args(MacParams::augment_args(Command::new("synth")))
+            .about(
+                "Synthesize a unit for an FPGA inside a 4-pin register wrapper and report \
+                     LUTs, carries, flip-flops, DSPs and post-route Fmax",
+            )
+            .long_about(
+                "Synthesize a unit for an iCE40 or ECP5 (Yosys, nextpnr) inside a 4-pin \
+                     register wrapper and report LUTs, carries, flip-flops, DSPs and post-route \
+                     Fmax. With MAC flags and no unit, the MAC (`gen synth --acc 32 --dsp`).",
+            )
+            .args_conflicts_with_subcommands(true)
+            .subcommand_value_name("UNIT")
+            .subcommands(unit_commands(SynthArgs::augment_args)),
+    );
+    cmd = cmd.subcommand(
+        Command::new("prove")
+            .about("Prove a unit's generated RTL equal to its behavioural reference (`--golden`)")
+            .long_about(
+                "Prove a unit's generated RTL equal to its behavioural reference (`--golden`): \
+                 Yosys's equivalence flow (equiv_make, equiv_simple, equiv_induct, equiv_status) \
+                 and ABC's PDR on a reset-forcing miter, side by side; when neither decides, a \
+                 bounded check from reset with a stated depth.",
+            )
+            .subcommand_required(true)
+            .subcommand_value_name("UNIT")
+            .subcommands(unit_commands(ProveArgs::augment_args)),
+    );
+    Tool::augment_subcommands(cmd)
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(ABOUT)
+        .long_about(None)
+        .after_help(AFTER_HELP)
+        .args_conflicts_with_subcommands(true)
+        .subcommand_value_name("UNIT|COMMAND")
+        .max_term_width(100)
+}
+
+/// One subcommand per registered unit: its parameters, then `with`'s options.
+fn unit_commands(with: fn(Command) -> Command) -> Vec<Command> {
+    struct Build {
+        with: fn(Command) -> Command,
+        out: Vec<Command>,
+    }
+    impl Visit for Build {
+        fn visit<U: Registered>(&mut self) {
+            self.out.push(unit_command::<U>(self.with));
+        }
+    }
+    let mut b = Build {
+        with,
+        out: Vec::new(),
+    };
+    each_unit(&mut b);
+    b.out
+}
+
+/// A unit's subcommand: its flags, then `with`'s, summary, the paragraph about it,
+/// examples and docs page.
+fn unit_command<U: Registered>(with: fn(Command) -> Command) -> Command {
+    let mut examples = String::from("Examples:\n");
+    for (args, builds) in U::EXAMPLES {
+        examples += &format!("  gen {} {args}\n      {builds}\n", U::COMMAND);
+    }
+    examples += &format!("\nThe unit's arithmetic contract: {}", U::DOCS);
+    let mut cmd = with(U::augment_args(Command::new(U::COMMAND)))
+        .about(U::SUMMARY)
+        .long_about(format!("{}.\n\n{}", U::SUMMARY, U::ABOUT))
+        .after_help(examples);
+    if U::KIND != U::COMMAND {
+        cmd = cmd.alias(U::KIND);
+    }
+    cmd
+}
+
+/// Run `gen` with `args` (including the program name); returns the exit code.
+pub fn run<I, T>(args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let result = command()
+        .try_get_matches_from(&args)
+        .map_err(Exit::Clap)
+        .and_then(|m| dispatch(&m, &emit::command_line(&args), stdout, stderr));
+    match result {
+        Ok(()) => 0,
+        Err(Exit::Clap(e)) => {
+            let text = e.render().to_string();
+            let _ = if e.use_stderr() {
+                write!(stderr, "{text}")
+            } else {
+                write!(stdout, "{text}")
+            };
+            e.exit_code()
+        }
+        Err(Exit::Failed(f)) => {
+            let _ = writeln!(stderr, "error: {}", f.message);
+            f.code
+        }
+    }
+}
+
+/// How a run ends early: a clap error (usage, help, version) or a command's failure.
+enum Exit {
+    Clap(clap::Error),
+    Failed(Failure),
+}
+
+impl From<Failure> for Exit {
+    fn from(f: Failure) -> Exit {
+        Exit::Failed(f)
+    }
+}
+
+/// Parse `T` from `m`, as a clap error.
+fn parse<T: FromArgMatches>(m: &ArgMatches) -> Result<T, Exit> {
+    T::from_arg_matches(m).map_err(Exit::Clap)
+}
+
+fn dispatch(
+    m: &ArgMatches,
+    command_line: &str,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Exit> {
+    match m.subcommand() {
+        None => {
+            let (p, out) = (parse::<MacParams>(m)?, parse::<OutputArgs>(m)?);
+            Ok(emit::emit_unit(&p, &out, command_line, stdout, stderr)?)
+        }
+        Some(("synth", sub)) => match sub.subcommand() {
+            None => {
+                let (p, args) = (parse::<MacParams>(sub)?, parse::<SynthArgs>(sub)?);
+                Ok(synth_cmd::synth_mac(&p, &args, stdout, stderr)?)
+            }
+            Some((name, unit)) => on_unit(name, unit, Action::Synth, command_line, stdout, stderr),
+        },
+        Some(("prove", sub)) => match sub.subcommand() {
+            Some((name, unit)) => on_unit(name, unit, Action::Prove, command_line, stdout, stderr),
+            None => unreachable!("clap requires a unit after `prove`"),
+        },
+        Some((name, _)) if Tool::has_subcommand(name) => tool(parse::<Tool>(m)?, stdout, stderr),
+        Some((name, unit)) => on_unit(name, unit, Action::Emit, command_line, stdout, stderr),
+    }
+}
+
+/// What to do with a unit's parameters.
+#[derive(Clone, Copy)]
+enum Action {
+    Emit,
+    Synth,
+    Prove,
+}
+
+/// Parse the parameters of the unit named `name` from `m` and run `action` on them.
+fn on_unit(
+    name: &str,
+    m: &ArgMatches,
+    action: Action,
+    command_line: &str,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Exit> {
+    struct Run<'a> {
+        m: &'a ArgMatches,
+        action: Action,
+        command_line: &'a str,
+        stdout: &'a mut dyn Write,
+        stderr: &'a mut dyn Write,
+        result: Result<(), Exit>,
+    }
+    impl Run<'_> {
+        fn run<U: Registered>(&mut self) -> Result<(), Exit> {
+            let p = parse::<U>(self.m)?;
+            match self.action {
+                Action::Emit => {
+                    let out = parse::<OutputArgs>(self.m)?;
+                    emit::emit_unit(&p, &out, self.command_line, self.stdout, self.stderr)?
+                }
+                Action::Synth => {
+                    let args = parse::<SynthArgs>(self.m)?;
+                    synth_cmd::synth_any(&p, &args, self.stdout, self.stderr)?
+                }
+                Action::Prove => {
+                    let args = parse::<ProveArgs>(self.m)?;
+                    prove::prove_unit(&p, &args, self.stdout)?
+                }
+            }
+            Ok(())
+        }
+    }
+    impl Visit for Run<'_> {
+        fn visit<U: Registered>(&mut self) {
+            self.result = self.run::<U>();
+        }
+    }
+    let mut r = Run {
+        m,
+        action,
+        command_line,
+        stdout,
+        stderr,
+        result: Ok(()),
+    };
+    let found = visit_named(name, &mut r);
+    assert!(
+        found,
+        "clap accepted `{name}`, which the registry does not know"
+    );
+    r.result
+}
+
+/// The commands that are not a unit.
+fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), Exit> {
+    let result = match t {
+        Tool::List { json } => list::list(json, stdout),
+        Tool::SynthTable { output } => tables::synth_table(output.as_deref(), stdout, stderr),
+        Tool::FlowTable { output } => tables::flow_table(output.as_deref(), stdout, stderr),
+        Tool::ProveAll {
+            output,
+            engines,
+            jobs,
+        } => prove::prove_all(
+            output.as_deref(),
+            &engines.options(),
+            jobs as usize,
+            stdout,
+            stderr,
+        ),
+        Tool::Accwidth { args } => crate::accwidth::run(&args, stdout).map_err(|e| Failure {
+            code: 1,
+            message: e.0,
+        }),
+        Tool::AccError { args } => crate::accerror::run(&args, stdout).map_err(|message| Failure {
+            code: if message.contains("--sigma") { 2 } else { 1 },
+            message,
+        }),
+        Tool::Fit { args } => crate::fit::run(&args, stdout, stderr).map_err(|e| Failure {
+            code: 1,
+            message: e.0,
+        }),
+        Tool::Density {
+            family,
+            output,
+            quick,
+        } => match family {
+            Family::Bfp => tables::density_table(output.as_deref(), quick, stdout, stderr),
+            Family::Lns => tables::lns_density_table(output.as_deref(), stdout, stderr),
+            Family::Fpacc => tables::fpacc_density_table(output.as_deref(), stdout, stderr),
+        },
+    };
+    Ok(result?)
+}

@@ -1,0 +1,212 @@
+//! `gen <unit>`: build a unit's RTL (or its reference), write its metadata and its
+//! Verilog; `--freq` picks the pipeline depth by running the FPGA flow.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+
+use hdl::{design_verilog, Generate, Header};
+use model::iface::{Metadata, Timing};
+use model::UnitParams;
+
+use crate::cli::args::OutputArgs;
+use crate::error::Failure;
+use crate::generator_id;
+use crate::synth::SynthArgs;
+
+/// The command line as it will appear in the file header, program name as `gen`.
+pub fn command_line(args: &[OsString]) -> String {
+    let mut words = vec!["gen".to_string()];
+    for a in args.iter().skip(1) {
+        let a = a.to_string_lossy();
+        let plain = a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=.,/:+".contains(c));
+        words.push(if plain && !a.is_empty() {
+            a.into_owned()
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        });
+    }
+    words.join(" ")
+}
+
+/// Validate the parameters (a usage error, exit 2) and build the unit's RTL.
+pub fn build_rtl<P: Generate>(params: &P) -> Result<hdl::Module, Failure> {
+    params
+        .validate()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    params.rtl().map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })
+}
+
+/// Build a unit, write its metadata if asked, then its Verilog.
+pub fn emit_unit<P: Generate>(
+    params: &P,
+    out: &OutputArgs,
+    command_line: &str,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let (chosen, timing) = match out.freq {
+        Some(target) => {
+            let (p, t) = choose_pipeline(params, out, target, stderr)?;
+            (p, Some(t))
+        }
+        None => (params.clone(), None),
+    };
+    let params = &chosen;
+    let module = build_rtl(params)?;
+    let header = Header {
+        generator: generator_id(),
+        command: Some(command_line.to_string()),
+    };
+    let verilog = if out.golden {
+        match hdl::golden::golden_verilog(params, &header) {
+            Some(Ok(text)) => text,
+            Some(Err(e)) => {
+                return Err(Failure {
+                    code: 1,
+                    message: e.to_string(),
+                })
+            }
+            None => {
+                return Err(Failure {
+                    code: 2,
+                    message: format!(
+                        "'--golden': {} has no behavioural reference yet (units with one: {})",
+                        P::KIND,
+                        crate::registry::infos()
+                            .iter()
+                            .map(|i| i.command)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+            }
+        }
+    } else {
+        design_verilog(&module, &header)
+    };
+    if let Some(path) = &out.meta {
+        write_atomically(path, metadata_json_with(params, timing).as_bytes())?;
+    }
+    match &out.output {
+        Some(path) => write_atomically(path, verilog.as_bytes()),
+        None => stdout.write_all(verilog.as_bytes()).map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot write to stdout: {e}"),
+        }),
+    }
+}
+
+/// The metadata JSON of a unit (SPEC.md, "Metadata file"), pretty-printed.
+pub fn metadata_json<P: UnitParams>(params: &P) -> String {
+    metadata_json_with(params, None)
+}
+
+/// [`metadata_json`] with the timing search's result.
+pub fn metadata_json_with<P: UnitParams>(params: &P, timing: Option<Timing>) -> String {
+    let module = params.module_name();
+    let iface = params.interface();
+    let meta = Metadata {
+        module: &module,
+        unit: P::KIND,
+        params,
+        latency: params.latency(),
+        ports: &iface.ports,
+        generator: generator_id(),
+        timing,
+    };
+    serde_json::to_string_pretty(&meta).expect("metadata serializes") + "\n"
+}
+
+/// Write a whole file or nothing: a temporary file beside it, then a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("'{}' is not a file name", path.display())))?;
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, bytes).map_err(|e| Failure::io(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Failure::io(path, e)
+    })
+}
+/// Run the flow at each pipeline depth, shallowest first, until one reaches `target`
+/// MHz; the deepest (fastest) if none does.
+fn choose_pipeline<P: Generate>(
+    params: &P,
+    out: &OutputArgs,
+    target: f64,
+    stderr: &mut dyn Write,
+) -> Result<(P, Timing), Failure> {
+    if !(target > 0.0 && target <= 1000.0) {
+        return Err(Failure::usage(format!(
+            "invalid value '{target}' for '--freq': allowed (0, 1000] MHz"
+        )));
+    }
+    let Some(depths) = params.pipeline_depths() else {
+        return Err(Failure::usage(format!(
+            "'--freq': {} has no pipeline depth to choose (units with --pipeline: {})",
+            P::KIND,
+            crate::registry::pipelined_commands().join(", ")
+        )));
+    };
+    let args = SynthArgs {
+        device: out.device,
+        dsp: false,
+        tools: out.tools,
+        freq: target,
+        seed: 1,
+        out: None,
+        reference: false,
+        json: None,
+    };
+    let mut tried = Vec::new();
+    let mut best: Option<(P, u32, f64, String)> = None;
+    for depth in depths {
+        let p = params.with_pipeline(depth);
+        let _ = writeln!(stderr, "[freq] {} at depth {depth}", p.module_name());
+        let r = crate::commands::synth::run_unit_flow(&p, &args, stderr)?;
+        let _ = writeln!(
+            stderr,
+            "[freq] depth {depth}: {:.1} MHz (target {target} MHz)",
+            r.fmax_mhz
+        );
+        tried.push((depth, r.fmax_mhz));
+        let tools = format!("{}: {}; {}", out.tools.name(), r.yosys, r.nextpnr);
+        let met = r.fmax_mhz >= target;
+        if best.as_ref().is_none_or(|(_, _, f, _)| r.fmax_mhz > *f) || met {
+            best = Some((p, depth, r.fmax_mhz, tools));
+        }
+        if met {
+            break;
+        }
+    }
+    let (p, depth, fmax, tools) = best.expect("at least one depth");
+    let met = fmax >= target;
+    if !met {
+        let _ = writeln!(
+            stderr,
+            "[freq] no depth reaches {target} MHz on {}; using the fastest, {:.1} MHz",
+            out.device.name(),
+            fmax
+        );
+    }
+    let timing = Timing {
+        device: out.device.name().into(),
+        tools,
+        target_mhz: target,
+        pipeline: depth,
+        fmax_mhz: fmax,
+        met,
+        tried,
+    };
+    Ok((p, timing))
+}

@@ -1,0 +1,420 @@
+//! The report tables: the open-flow table, generated against hand-written MAC, and the
+//! arithmetic-density tables of each unit family against the integer MAC.
+
+use std::io::Write;
+use std::path::Path;
+
+use hdl::Generate;
+use model::bfp::BfpDotParams;
+use model::expq::ExpqDotParams;
+use model::lns::LnsMacParams;
+use model::mac::{MacParams, Overflow};
+use model::UnitParams;
+
+use crate::commands::emit::write_atomically;
+use crate::commands::synth::{run_flow, run_unit_flow};
+use crate::error::Failure;
+use crate::synth::{Device, SynthArgs, SynthReport, Tools};
+
+pub fn emit_table(
+    table: &str,
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+) -> Result<(), Failure> {
+    if let Some(path) = output {
+        write_atomically(path, table.as_bytes())?;
+    }
+    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })
+}
+
+pub fn flow_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut table = String::from(
+        "| design | acc | device | tools | DSP | LUTs | carries | FFs | DSPs | logic cells (with wrapper) | Fmax MHz |\n\
+         | --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    let mut versions = std::collections::BTreeSet::new();
+    for acc_bits in [12, 32] {
+        for (device, tools) in [
+            (Device::Up5k, Tools::Debian),
+            (Device::Up5k, Tools::Yowasp),
+            (Device::Ecp5_25k, Tools::Yowasp),
+        ] {
+            for dsp in [false, true] {
+                let params = MacParams {
+                    acc_bits,
+                    ..MacParams::default()
+                };
+                let args = SynthArgs {
+                    device,
+                    dsp,
+                    tools,
+                    freq: 100.0,
+                    seed: 1,
+                    out: None,
+                    reference: false,
+                    json: None,
+                };
+                let r = run_flow(&params, &args, stderr)?;
+                versions.insert(format!("{}: {}; {}", tools.name(), r.yosys, r.nextpnr));
+                let line = format!(
+                    "| {} | {acc_bits} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+                    r.design,
+                    device.name(),
+                    tools.name(),
+                    if dsp { "yes" } else { "no" },
+                    r.unit.luts,
+                    r.unit.carries,
+                    r.unit.ffs,
+                    r.unit.dsps,
+                    r.logic_cells.0,
+                    r.fmax_mhz
+                );
+                let _ = write!(stderr, "[synth] row {line}");
+                table += &line;
+            }
+        }
+    }
+    table += "\nLUTs (LUT4), carries (bits), FFs and DSPs (SB_MAC16 or MULT18X18D): the unit \
+              synthesized alone. Logic cells (ICESTORM_LC or TRELLIS_COMB) and Fmax: the unit \
+              inside the 4-pin wrapper after place and route, seed 1. Tools: ";
+    table += &versions.into_iter().collect::<Vec<_>>().join(" / ");
+    table += ".\n";
+    emit_table(&table, output, stdout)
+}
+
+pub fn synth_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut table = String::from(
+        "| design | acc | DSP | LUTs | carries | FFs | DSPs | LCs (with wrapper) | Fmax MHz |\n\
+         | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for acc_bits in [12, 32] {
+        for dsp in [false, true] {
+            for reference in [false, true] {
+                let params = MacParams {
+                    acc_bits,
+                    overflow: Overflow::Saturate,
+                    ..MacParams::default()
+                };
+                let args = SynthArgs {
+                    device: Device::Up5k,
+                    dsp,
+                    tools: Tools::Debian,
+                    freq: 100.0,
+                    seed: 1,
+                    out: None,
+                    reference,
+                    json: None,
+                };
+                let r = run_flow(&params, &args, stderr)?;
+                let line = format!(
+                    "| {} | {acc_bits} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+                    if reference {
+                        "hand-written mac_ref"
+                    } else {
+                        r.design.as_str()
+                    },
+                    if dsp { "yes" } else { "no" },
+                    r.unit.luts,
+                    r.unit.carries,
+                    r.unit.ffs,
+                    r.unit.dsps,
+                    r.logic_cells.0,
+                    r.fmax_mhz
+                );
+                let _ = write!(stderr, "[synth] row {line}");
+                table += &line;
+            }
+        }
+    }
+    table += "\nLUTs, carries, FFs and DSPs: the unit synthesized alone (Yosys 0.23 synth_ice40). \
+              LCs and Fmax: unit inside the 4-pin wrapper after nextpnr-ice40 place and route \
+              on the iCE40 UP5K (SG48), seed 1.\n";
+    emit_table(&table, output, stdout)
+}
+
+/// One row of the density table: a design, its multiply-accumulates per cycle, and its
+/// flow result.
+struct DensityRow {
+    label: String,
+    /// Products per cycle, sustained.
+    macs_per_cycle: f64,
+    report: SynthReport,
+}
+
+/// Run the flow on the UP5K; if that fails (a design too large for its 5280 cells), on
+/// the HX8K.
+fn flow_up5k_or_hx8k<P: Generate>(
+    params: &P,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
+    flow_up5k_or_hx8k_dsp(params, false, stderr)
+}
+
+/// [`flow_up5k_or_hx8k`], optionally mapping multipliers to DSP blocks.
+fn flow_up5k_or_hx8k_dsp<P: Generate>(
+    params: &P,
+    dsp: bool,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
+    let mut args = SynthArgs {
+        device: Device::Up5k,
+        dsp,
+        tools: Tools::Debian,
+        freq: 100.0,
+        seed: 1,
+        out: None,
+        reference: false,
+        json: None,
+    };
+    match run_unit_flow(params, &args, stderr) {
+        Ok(r) => Ok(r),
+        Err(e) if e.code == 2 => Err(e),
+        Err(e) => {
+            let _ = writeln!(
+                stderr,
+                "[density] {} did not fit or route on the UP5K ({}); trying the HX8K",
+                params.module_name(),
+                e.message.lines().next().unwrap_or("")
+            );
+            args.device = Device::Hx8k;
+            run_unit_flow(params, &args, stderr)
+        }
+    }
+}
+
+/// The arithmetic-density table of issue #3: HBFP block dot products against the
+/// integer MAC, multiply-accumulates per cycle per LUT.
+pub fn density_table(
+    output: Option<&Path>,
+    quick: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut rows = Vec::new();
+    for acc_bits in [12, 32] {
+        let mac = MacParams {
+            acc_bits,
+            ..MacParams::default()
+        };
+        rows.push(DensityRow {
+            label: format!("int8 MAC, acc {acc_bits} sat"),
+            macs_per_cycle: 1.0,
+            report: flow_up5k_or_hx8k(&mac, stderr)?,
+        });
+    }
+    let shapes: &[(u32, u32)] = if quick {
+        &[(8, 4), (16, 4)]
+    } else {
+        &[
+            (8, 4),
+            (8, 6),
+            (8, 8),
+            (16, 4),
+            (16, 6),
+            (16, 8),
+            (32, 4),
+            (32, 6),
+            (32, 8),
+        ]
+    };
+    let mut dots: Vec<(String, BfpDotParams)> = shapes
+        .iter()
+        .map(|&(block, mant_bits)| {
+            (
+                format!("HBFP{mant_bits} dot, n {block}"),
+                BfpDotParams {
+                    block,
+                    mant_bits,
+                    ..BfpDotParams::default()
+                },
+            )
+        })
+        .collect();
+    dots.push((
+        "HBFP4/6 mixed dot, n 16".to_string(),
+        BfpDotParams {
+            block: 16,
+            mant_bits: 6,
+            modes: Some("4,6".parse().expect("valid modes")),
+            ..BfpDotParams::default()
+        },
+    ));
+    for (label, p) in dots {
+        let _ = writeln!(stderr, "[density] {label}: {}", p.module_name());
+        rows.push(DensityRow {
+            label,
+            macs_per_cycle: f64::from(p.lanes()),
+            report: flow_up5k_or_hx8k(&p, stderr)?,
+        });
+    }
+    let mut table = render_density(&rows);
+    table += "\nOne block (n element products) per cycle for bfp_dot (lanes = n), one product per \
+              cycle for the MAC. LUTs, carries, FFs: the unit alone (Yosys 0.23 synth_ice40, no \
+              DSPs); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40 place and route, \
+              seed 1. \"vs int8 MAC\" compares with the first row. The FP32 and bfloat16 \
+              accumulators alone are in `gen density fpacc`.\n";
+    emit_table(&table, output, stdout)
+}
+
+/// The log-domain density table of issue #4: `lns_mac` and `expq_dot` at 4-, 5- and
+/// 6-bit codes (a sign bit and 3, 4, 5 exponent bits; the zero flag on its own wire)
+/// against the integer MAC at 8 bits.
+pub fn lns_density_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut rows = Vec::new();
+    for acc_bits in [12, 24] {
+        let mac = MacParams {
+            acc_bits,
+            ..MacParams::default()
+        };
+        rows.push(DensityRow {
+            label: format!("int8 MAC, acc {acc_bits} sat"),
+            macs_per_cycle: 1.0,
+            report: flow_up5k_or_hx8k(&mac, stderr)?,
+        });
+    }
+    for exp_bits in [3, 4, 5] {
+        let p = LnsMacParams {
+            exp_bits,
+            ..LnsMacParams::default()
+        };
+        let _ = writeln!(stderr, "[density] {}", p.module_name());
+        rows.push(DensityRow {
+            label: format!("LNS MAC, {}-bit codes, acc 24", exp_bits + 1),
+            macs_per_cycle: 1.0,
+            report: flow_up5k_or_hx8k(&p, stderr)?,
+        });
+    }
+    for exp_bits in [3, 4, 5] {
+        // Exponents centred on zero, so the table stays within 64 bits at 5 bits.
+        let p = ExpqDotParams {
+            exp_bits,
+            exp_min: 1 - (1 << (exp_bits - 1)),
+            ..ExpqDotParams::default()
+        };
+        let _ = writeln!(stderr, "[density] {}", p.module_name());
+        // K_max products, then the walk over every counter.
+        let k = f64::from(p.k_max);
+        rows.push(DensityRow {
+            label: format!("DNA-TEQ dot, {}-bit codes, K 64", exp_bits + 1),
+            macs_per_cycle: k / (k + f64::from(p.latency())),
+            report: flow_up5k_or_hx8k(&p, stderr)?,
+        });
+    }
+    let mut table = render_density(&rows);
+    table += "\nCodes: a sign bit and 3, 4 or 5 exponent bits (the zero flag is a separate wire). \
+              lns_mac: base 2^(1/4), 8-bit table, 24-bit saturating accumulator, one product per \
+              cycle. expq_dot: base 2, codes centred on 1.0 (e_min = 1 - 2^(E-1)), 8 fractional bits, \
+              dot products of K = 64 pairs, one pair \
+              per cycle and then a walk of one cycle per counter, so it sustains K / (K + walk) \
+              products per cycle. LUTs, carries, FFs, DSPs: the unit alone (Yosys 0.23 \
+              synth_ice40); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40, seed 1. \
+              \"vs int8 MAC\" compares with the first row.\n";
+    emit_table(&table, output, stdout)
+}
+
+/// The accumulator table of issue #5: what a narrow floating-point accumulator costs
+/// next to bf16, fp32 and the integer MAC, all fed by 8x8 signed integer products.
+pub fn fpacc_density_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    use model::fpacc::{FpaccParams, Preset};
+    let mut rows = Vec::new();
+    for dsp in [false, true] {
+        let with = if dsp { ", DSP" } else { "" };
+        for acc_bits in [12, 32] {
+            let mac = MacParams {
+                acc_bits,
+                ..MacParams::default()
+            };
+            let _ = writeln!(stderr, "[density] {}{with}", mac.module_name());
+            rows.push(DensityRow {
+                label: format!("int8 MAC, acc {acc_bits} sat{with}"),
+                macs_per_cycle: 1.0,
+                report: flow_up5k_or_hx8k_dsp(&mac, dsp, stderr)?,
+            });
+        }
+        for (preset, chunk, pipeline, label) in [
+            (Preset::Acc12, 0, 0, "fpacc acc12 (E4M7)"),
+            (Preset::Acc12, 16, 0, "fpacc acc12, chunks of 16"),
+            (Preset::Bf16, 0, 0, "fpacc bf16 (E8M7)"),
+            (Preset::Fp32, 0, 0, "fpacc fp32 (E8M23)"),
+            (Preset::Fp32, 0, 1, "fpacc fp32, pipeline 1"),
+        ] {
+            let f = preset.format();
+            let p = FpaccParams {
+                product: f,
+                acc: f,
+                chunk,
+                pipeline,
+                ..FpaccParams::default()
+            };
+            let _ = writeln!(stderr, "[density] {}{with}", p.module_name());
+            rows.push(DensityRow {
+                label: format!("{label}{with}"),
+                macs_per_cycle: 1.0,
+                report: flow_up5k_or_hx8k_dsp(&p, dsp, stderr)?,
+            });
+        }
+    }
+    let mut table = render_density(&rows);
+    table += "\nEvery unit takes one signed 8x8 product per cycle. fpacc rounds the product \
+              into the accumulator format (Q_prod) and adds it (Q_acc) in one cycle, RNE, no \
+              subnormals; with chunks a second adder folds each chunk into the outer sum; \
+              pipeline 1 registers the rounded product. LUTs, carries, FFs, DSPs: the unit \
+              alone (Yosys 0.23 synth_ice40, with -dsp on the DSP rows); LCs and Fmax: inside \
+              the 4-pin wrapper after nextpnr-ice40, seed 1. \"vs int8 MAC\" compares with \
+              the first row.\n";
+    emit_table(&table, output, stdout)
+}
+
+/// The density table's Markdown rows; "vs int8 MAC" compares with the first row.
+fn render_density(rows: &[DensityRow]) -> String {
+    let base = &rows[0];
+    let base_per_lut = base.macs_per_cycle / base.report.unit.luts.max(1) as f64;
+    let base_per_lut_s = base_per_lut * base.report.fmax_mhz;
+    let mut table = String::from(
+        "| design | module | device | LUTs | carries | FFs | DSPs | LCs | Fmax MHz | MAC/cycle \
+         | MAC/cycle per 1k LUTs | vs int8 MAC | GMAC/s | vs int8 MAC (MAC/s per LUT) |\n\
+         | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for r in rows {
+        let luts = r.report.unit.luts.max(1) as f64;
+        let per_lut = r.macs_per_cycle / luts;
+        let gmacs = r.macs_per_cycle * r.report.fmax_mhz / 1000.0;
+        table += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2}x | {:.3} | {:.2}x |\n",
+            r.label,
+            r.report.design,
+            r.report.device.name(),
+            r.report.unit.luts,
+            r.report.unit.carries,
+            r.report.unit.ffs,
+            r.report.unit.dsps,
+            r.report.logic_cells.0,
+            r.report.fmax_mhz,
+            r.macs_per_cycle,
+            1000.0 * per_lut,
+            per_lut / base_per_lut,
+            gmacs,
+            per_lut * r.report.fmax_mhz / base_per_lut_s,
+        );
+    }
+    table
+}

@@ -1,0 +1,134 @@
+//! The unit registry: the one list of every unit kind `gen` builds.
+//!
+//! A unit is one parameter type implementing [`model::Unit`] (name, help, docs page,
+//! examples, the configurations `gen prove-all` proves, random accepted parameter sets)
+//! and [`hdl::Generate`] (RTL and behavioural reference). Everything else comes from
+//! [`each_unit`]: the `gen <unit>`, `gen synth <unit>` and `gen prove <unit>`
+//! subcommands, `gen list`, `gen prove-all`, the generic property tests and the check
+//! of the README's unit table. Adding a unit means its model file, its RTL file, its
+//! reference, and one line in [`each_unit`].
+
+use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams};
+use model::expq::{ExpqDotParams, ExpqQuantParams};
+use model::fpacc::FpaccParams;
+use model::lns::{LnsMacParams, LnsMulParams};
+use model::mac::MacParams;
+use serde::Serialize;
+
+/// A registered unit kind: parameters and model ([`model::Unit`]), RTL and reference
+/// ([`hdl::Generate`]).
+pub trait Registered: model::Unit + hdl::Generate {}
+
+impl<T: model::Unit + hdl::Generate> Registered for T {}
+
+/// Something done once per registered unit kind (Rust has no generic closures).
+pub trait Visit {
+    fn visit<U: Registered>(&mut self);
+}
+
+/// Every unit, in the order `gen list`, the README and `gen prove-all` show them.
+pub fn each_unit(v: &mut impl Visit) {
+    v.visit::<MacParams>();
+    v.visit::<FpaccParams>();
+    v.visit::<BfpQuantParams>();
+    v.visit::<BfpAddParams>();
+    v.visit::<BfpDotParams>();
+    v.visit::<LnsMulParams>();
+    v.visit::<LnsMacParams>();
+    v.visit::<ExpqQuantParams>();
+    v.visit::<ExpqDotParams>();
+}
+
+/// One unit as `gen list --json` describes it.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitInfo {
+    /// The `gen` subcommand.
+    pub command: &'static str,
+    /// The unit kind, as in module names and metadata (`bfp_quant`).
+    pub kind: &'static str,
+    pub summary: &'static str,
+    /// The page of `docs/` with the unit's contract.
+    pub docs: &'static str,
+    /// The module the default parameters build.
+    pub default_module: String,
+    /// Cycles from a beat to its result at the default parameters.
+    pub latency: u32,
+    /// The pipeline depths `--pipeline` accepts, if the unit has the flag.
+    pub pipeline: Option<[u32; 2]>,
+    /// Example argument lists with what each builds.
+    pub examples: Vec<Example>,
+}
+
+/// An example command line.
+#[derive(Clone, Debug, Serialize)]
+pub struct Example {
+    pub command: String,
+    pub builds: &'static str,
+}
+
+/// The description of unit `U`.
+pub fn info<U: Registered>() -> UnitInfo {
+    let d = U::default();
+    UnitInfo {
+        command: U::COMMAND,
+        kind: U::KIND,
+        summary: U::SUMMARY,
+        docs: U::DOCS,
+        default_module: d.module_name(),
+        latency: d.latency(),
+        pipeline: d.pipeline_depths().map(|r| [*r.start(), *r.end()]),
+        examples: U::EXAMPLES
+            .iter()
+            .map(|(args, builds)| Example {
+                command: format!("gen {} {args}", U::COMMAND),
+                builds,
+            })
+            .collect(),
+    }
+}
+
+/// Every unit's description, in registry order.
+pub fn infos() -> Vec<UnitInfo> {
+    struct Collect(Vec<UnitInfo>);
+    impl Visit for Collect {
+        fn visit<U: Registered>(&mut self) {
+            self.0.push(info::<U>());
+        }
+    }
+    let mut c = Collect(Vec::new());
+    each_unit(&mut c);
+    c.0
+}
+
+/// The subcommands of the units that have a `--pipeline` flag, for help texts.
+pub fn pipelined_commands() -> Vec<&'static str> {
+    infos()
+        .into_iter()
+        .filter(|i| i.pipeline.is_some())
+        .map(|i| i.command)
+        .collect()
+}
+
+/// Run `v` on the unit whose subcommand (or kind) is `name`; false when there is none.
+pub fn visit_named(name: &str, v: &mut impl Visit) -> bool {
+    struct Find<'a, V> {
+        name: &'a str,
+        v: &'a mut V,
+        found: bool,
+    }
+    impl<V: Visit> Visit for Find<'_, V> {
+        fn visit<U: Registered>(&mut self) {
+            if !self.found && (self.name == U::COMMAND || self.name == U::KIND) {
+                self.found = true;
+                self.v.visit::<U>();
+            }
+        }
+    }
+    let mut f = Find {
+        name,
+        v,
+        found: false,
+    };
+    each_unit(&mut f);
+    f.found
+}
