@@ -486,15 +486,17 @@ and a sticky overflow flag. Latency 1.";
     }
 
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
-        let exp_bits = rng.int(2..=10);
-        LnsMacParams {
-            exp_bits,
-            frac_bits: rng.int(0..=exp_bits.min(4)),
-            exp_min: rng.one_in(2).then(|| rng.int_i32(-64..=64)),
-            table_bits: rng.int(TABLE_BITS),
-            acc_bits: rng.int(ACC_BITS),
-            overflow: rng.pick(&[Overflow::Saturate, Overflow::Wrap]),
-        }
+        crate::unit::sample_valid(rng, |rng| {
+            let exp_bits = rng.int(2..=10);
+            LnsMacParams {
+                exp_bits,
+                frac_bits: rng.int(0..=exp_bits.min(4)),
+                exp_min: rng.one_in(2).then(|| rng.int_i32(-64..=64)),
+                table_bits: rng.int(TABLE_BITS),
+                acc_bits: rng.int(ACC_BITS),
+                overflow: rng.pick(&[Overflow::Saturate, Overflow::Wrap]),
+            }
+        })
     }
 }
 

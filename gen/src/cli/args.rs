@@ -17,8 +17,11 @@ pub enum Tool {
     /// With `--json`: also the default module, latency, pipeline depths and examples.
     List {
         /// Print JSON instead of a table.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the Markdown table the README carries between its `units` markers.
+        #[arg(long)]
+        markdown: bool,
     },
     /// The narrowest integer accumulator that cannot overflow, with A2Q's bounds
     ///

@@ -251,7 +251,7 @@ fn on_unit(
 /// The commands that are not a unit.
 fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), Exit> {
     let result = match t {
-        Tool::List { json } => list::list(json, stdout),
+        Tool::List { json, markdown } => list::list(json, markdown, stdout),
         Tool::SynthTable { output } => tables::synth_table(output.as_deref(), stdout, stderr),
         Tool::FlowTable { output } => tables::flow_table(output.as_deref(), stdout, stderr),
         Tool::ProveAll {
