@@ -124,7 +124,7 @@ fn quant_params() -> impl Strategy<Value = BfpQuantParams> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(8), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(8), max_shrink_iters: 16, failure_persistence: lowbit_tests::regressions!("bfp.txt"), ..ProptestConfig::default() })]
 
     #[test]
     fn bfp_quant_rtl_matches_model(p in quant_params(), seed in any::<u64>()) {
@@ -257,7 +257,7 @@ fn add_params() -> impl Strategy<Value = BfpAddParams> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(6), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(6), max_shrink_iters: 16, failure_persistence: lowbit_tests::regressions!("bfp.txt"), ..ProptestConfig::default() })]
 
     #[test]
     fn bfp_add_rtl_matches_model(p in add_params(), seed in any::<u64>()) {

@@ -246,7 +246,7 @@ fn dot_params() -> impl Strategy<Value = BfpDotParams> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(8), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(8), max_shrink_iters: 16, failure_persistence: lowbit_tests::regressions!("bfp_dot.txt"), ..ProptestConfig::default() })]
 
     #[test]
     fn bfp_dot_rtl_matches_model(p in dot_params(), seed in any::<u64>()) {

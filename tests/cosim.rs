@@ -32,7 +32,7 @@ fn mac_params() -> impl Strategy<Value = MacParams> {
 proptest! {
     // Each case builds a Verilator model and runs Yosys: 16 cases per run (the MAC is also
     // exhaustive for seven parameter sets), and few shrinking steps (each a rebuild).
-    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(16), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(16), max_shrink_iters: 16, failure_persistence: lowbit_tests::regressions!("cosim.txt"), ..ProptestConfig::default() })]
 
     #[test]
     fn mac_rtl_matches_model(p in mac_params(), seed in any::<u64>(), beats in 500usize..4000) {

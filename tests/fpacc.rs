@@ -235,7 +235,7 @@ fn params() -> impl Strategy<Value = FpaccParams> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(8), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(8), max_shrink_iters: 16, failure_persistence: lowbit_tests::regressions!("fpacc.txt"), ..ProptestConfig::default() })]
 
     /// Any formats, rounding, chunk size and pipeline depth: the RTL matches the model
     /// on every beat, lints, synthesizes and compiles in Icarus.
@@ -290,7 +290,7 @@ fn f32_product(op: &Operand, a: u64, b: u64) -> f32 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(6), max_shrink_iters: 8, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(6), max_shrink_iters: 8, failure_persistence: lowbit_tests::regressions!("fpacc.txt"), ..ProptestConfig::default() })]
 
     /// The fp32 preset is IEEE binary32 arithmetic: with operands whose products and sums
     /// stay in the normal range (16-bit fixed point, or E5M10 floats), the RTL's

@@ -242,7 +242,7 @@ fn fpacc_preset_references_match_the_model() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(6), max_shrink_iters: 8, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(6), max_shrink_iters: 8, failure_persistence: lowbit_tests::regressions!("golden.txt"), ..ProptestConfig::default() })]
 
     /// `fpacc`'s reference over formats, operands, rounding, chunks and depth.
     #[test]

@@ -293,3 +293,20 @@ pub fn cases(default: u32) -> u32 {
         .unwrap_or(1.0);
     ((f64::from(default) * scale).round() as u32).max(1)
 }
+
+/// Where a property test keeps its failing cases: `tests/proptest-regressions/<file>`,
+/// beside the test files, for the `failure_persistence` field of a `ProptestConfig`.
+/// (proptest's default would put them in `proptest-regressions/` at the workspace root:
+/// it files them next to the folder that holds the crate's `lib.rs`.)
+#[macro_export]
+macro_rules! regressions {
+    ($file:literal) => {
+        Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/proptest-regressions/",
+                $file
+            )),
+        ))
+    };
+}

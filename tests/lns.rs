@@ -38,7 +38,7 @@ fn lns_mul_exhaustive_8_bit_exponents() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(4), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(4), max_shrink_iters: 16, failure_persistence: lowbit_tests::regressions!("lns.txt"), ..ProptestConfig::default() })]
 
     #[test]
     fn lns_mul_rtl_matches_model(k in 2u32..=16, f in 0u32..=8, seed in any::<u64>()) {
@@ -209,7 +209,7 @@ fn mac_params() -> impl Strategy<Value = LnsMacParams> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(6), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(6), max_shrink_iters: 16, failure_persistence: lowbit_tests::regressions!("lns.txt"), ..ProptestConfig::default() })]
 
     #[test]
     fn lns_mac_rtl_matches_model(p in mac_params(), seed in any::<u64>()) {
@@ -275,7 +275,7 @@ fn expq_params() -> impl Strategy<Value = ExpqDotParams> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(6), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(6), max_shrink_iters: 16, failure_persistence: lowbit_tests::regressions!("lns.txt"), ..ProptestConfig::default() })]
 
     #[test]
     fn expq_dot_rtl_matches_model(p in expq_params(), seed in any::<u64>()) {
@@ -332,7 +332,7 @@ fn quant_params() -> impl Strategy<Value = ExpqQuantParams> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(6), max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: lowbit_tests::cases(6), max_shrink_iters: 16, failure_persistence: lowbit_tests::regressions!("lns.txt"), ..ProptestConfig::default() })]
 
     #[test]
     fn expq_quant_rtl_matches_model(p in quant_params(), seed in any::<u64>()) {

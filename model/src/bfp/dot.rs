@@ -1,0 +1,481 @@
+//! The block dot product: [`dot`], the binary32 [`DotAccumulator`] and the `bfp_dot` unit.
+
+use std::ops::RangeInclusive;
+
+use serde::{Deserialize, Serialize};
+
+use super::modes::{check_modes, Modes};
+use super::{check_lanes, BfpFormat, Block, BLOCK, MANT_BITS};
+use crate::float::{Exact, FloatFormat, Rounded, Rounding};
+use crate::iface::{get_field, split, CycleModel, Dir, Interface, Port, Role};
+use crate::int;
+use crate::unit::{check_range, ParamError, UnitParams};
+
+/// Width of the exact integer dot product of two blocks of `n` m-bit mantissas:
+/// `2(m-1) + ceil(log2 n) + 1`.
+pub fn dot_width(mant_bits: u32, n: u32) -> u32 {
+    2 * (mant_bits - 1) + n.next_power_of_two().trailing_zeros() + 1
+}
+
+/// Exact dot product of two blocks: integer sum of products and exponent `E_a + E_b`.
+pub fn dot(a: &Block, b: &Block) -> (i64, i32) {
+    let sum = a.q.iter().zip(&b.q).map(|(x, y)| x * y).sum();
+    (sum, a.exp + b.exp)
+}
+
+/// One block's exact dot product `sum * 2^exp` as binary32 (RNE, no subnormals): the
+/// conversion stage of `bfp_dot`. Block sums have at most 22 bits, so only the exponent
+/// range can make it inexact (flush to zero or saturate, with the flag).
+pub fn block_to_binary32(sum: i64, exp: i32) -> Rounded {
+    FloatFormat::BINARY32.round(Exact::from_int(sum.into(), exp), Rounding::Rne)
+}
+
+/// The cross-block binary32 accumulator of `bfp_dot`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DotAccumulator {
+    /// binary32 bits.
+    pub acc: u32,
+    pub uf: bool,
+    pub of: bool,
+}
+
+impl DotAccumulator {
+    /// Add one block's converted dot product `v` (RNE, no subnormals); `clear` starts a
+    /// new dot product with `v` (and fresh flags).
+    pub fn add(&mut self, clear: bool, v: Rounded) {
+        let f = FloatFormat::BINARY32;
+        let (base, uf, of) = if clear {
+            (0, false, false)
+        } else {
+            (self.acc, self.uf, self.of)
+        };
+        let r = f.round(
+            Exact::sum(f.decode(base.into()), f.decode(v.bits)),
+            Rounding::Rne,
+        );
+        *self = DotAccumulator {
+            acc: r.bits as u32,
+            uf: uf || v.underflow || r.underflow,
+            of: of || v.overflow || r.overflow,
+        };
+    }
+
+    /// Add one block pair: the exact block dot product is converted to binary32, then
+    /// accumulated ([`DotAccumulator::add`]).
+    pub fn step(&mut self, clear: bool, a: &Block, b: &Block) {
+        let (sum, exp) = dot(a, b);
+        self.add(clear, block_to_binary32(sum, exp));
+    }
+}
+
+/// Allowed shared-exponent widths of the block dot product (exponent sums outside the
+/// binary32 range flush or saturate with a flag).
+pub const DOT_EXP_BITS: RangeInclusive<u32> = 2..=16;
+
+/// Parameters of the block dot product `bfp_dot` (SPEC.md section 3).
+///
+/// Beats carry `lanes` elements of each block on `qa` and `qb` (element i of the beat at
+/// bits `[m*i + m-1 : m*i]`); every `block / lanes` valid beats make one block pair.
+/// `ea`, `eb` and `clear` are sampled with a block's last beat: `clear` makes this block
+/// the first of a new dot product. The block's exact integer dot product (inputs may use
+/// the whole m-bit range, so the sum is kept one bit wider than SPEC.md's symmetric-range
+/// width) times `2^(ea+eb)` is converted to binary32 (exact unless out of range), then
+/// added to the binary32 accumulator `acc` (RNE, no subnormals, saturating); `uf` and
+/// `of` are sticky until the next `clear`. Three cycles after a block's last beat `acc`
+/// shows the running dot product with `out_valid` high. With `--modes` an input `mode`,
+/// sampled every beat, selects the element width: each element is then the low bits of
+/// its m-bit field, sign-extended. Reset clears everything and drops a partial block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct BfpDotParams {
+    /// Block size n, 1..=64.
+    #[arg(long, value_name = "N", default_value_t = 16, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub block: u32,
+    /// Mantissa bits m of both operands, 2..=8.
+    #[arg(long = "mant", value_name = "BITS", default_value_t = 4, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(2..=8))]
+    pub mant_bits: u32,
+    /// Width of the signed shared exponents, 2..=16.
+    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 10, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(2..=16))]
+    pub exp_bits: u32,
+    /// Element products per beat, a divisor of --block [default: the whole block].
+    #[arg(long, value_name = "L", allow_negative_numbers = true)]
+    pub lanes: Option<u32>,
+    /// Mixed mantissa: widths a `mode` input selects at run time, e.g. 4,6 with --mant 6
+    /// (--mant must be the widest). Mode k selects the k-th smallest width.
+    #[arg(long, value_name = "M,M,..")]
+    #[serde(default)]
+    pub modes: Option<Modes>,
+}
+
+impl Default for BfpDotParams {
+    /// HBFP4, blocks of 16, the whole block per beat.
+    fn default() -> Self {
+        BfpDotParams {
+            block: 16,
+            mant_bits: 4,
+            exp_bits: 10,
+            lanes: None,
+            modes: None,
+        }
+    }
+}
+
+impl BfpDotParams {
+    /// The HBFP format of both operands.
+    pub fn format(&self) -> BfpFormat {
+        BfpFormat {
+            mant_bits: self.mant_bits,
+            exp_bits: self.exp_bits,
+        }
+    }
+
+    /// Element products per beat.
+    pub fn lanes(&self) -> u32 {
+        self.lanes.unwrap_or(self.block)
+    }
+
+    /// Beats per block pair.
+    pub fn beats_per_block(&self) -> u32 {
+        self.block / self.lanes()
+    }
+
+    /// Width of the exact block sum for any m-bit inputs: SPEC.md's
+    /// `2(m-1) + ceil(log2 n) + 1` plus one bit for `-2^(m-1) * -2^(m-1)`.
+    pub fn sum_width(&self) -> u32 {
+        dot_width(self.mant_bits, self.block) + 1
+    }
+
+    /// The element width of a beat with this `mode` input.
+    pub fn width_for_mode(&self, mode: u64) -> u32 {
+        self.modes.map_or(self.mant_bits, |m| m.width(mode))
+    }
+}
+
+impl UnitParams for BfpDotParams {
+    const KIND: &'static str = "bfp_dot";
+
+    fn validate(&self) -> Result<(), ParamError> {
+        check_range("--block", self.block, &BLOCK)?;
+        check_range("--mant", self.mant_bits, &MANT_BITS)?;
+        check_range("--exp-bits", self.exp_bits, &DOT_EXP_BITS)?;
+        check_modes(self.modes, self.mant_bits)?;
+        check_lanes(self.block, self.lanes())
+    }
+
+    /// e.g. `bfp_dot_n16_m4_e10`, `bfp_dot_n16_m6_e10_l4_modes4_6`.
+    fn module_name(&self) -> String {
+        let mut name = format!(
+            "bfp_dot_n{}_m{}_e{}",
+            self.block, self.mant_bits, self.exp_bits
+        );
+        if self.lanes() < self.block {
+            name += &format!("_l{}", self.lanes());
+        }
+        if let Some(modes) = self.modes {
+            name += &format!("_modes{}", modes.to_string().replace(',', "_"));
+        }
+        name
+    }
+
+    /// clk, rst, in_valid, clear, ea, qa[m*L-1:0], eb, qb[m*L-1:0], mode (mixed mantissa
+    /// only) -> acc[31:0] (binary32), uf, of, out_valid.
+    fn interface(&self) -> Interface {
+        let (w, m, l) = (self.exp_bits, self.mant_bits, self.lanes());
+        let mut ports = vec![
+            Port::bit("clk", Dir::In, Role::Clock),
+            Port::bit("rst", Dir::In, Role::Reset),
+            Port::bit("in_valid", Dir::In, Role::InValid),
+            Port::bit("clear", Dir::In, Role::Clear),
+            Port::int("ea", Dir::In, w, true),
+            Port::int_vec("qa", Dir::In, m, true, l),
+            Port::int("eb", Dir::In, w, true),
+            Port::int_vec("qb", Dir::In, m, true, l),
+        ];
+        if let Some(modes) = self.modes {
+            ports.push(Port::int("mode", Dir::In, modes.select_bits(), false));
+        }
+        ports.extend([
+            Port::binary32("acc", Dir::Out, 1),
+            Port::bit("uf", Dir::Out, Role::Flag),
+            Port::bit("of", Dir::Out, Role::Flag),
+            Port::bit("out_valid", Dir::Out, Role::OutValid),
+        ]);
+        Interface { ports }
+    }
+
+    /// Block sum register, binary32 conversion register, accumulator.
+    fn latency(&self) -> u32 {
+        3
+    }
+
+    fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
+        Ok(Box::new(BfpDot::new(*self)?))
+    }
+}
+
+/// Cycle model of `bfp_dot`: the same three registered stages as the RTL.
+#[derive(Clone, Debug)]
+pub struct BfpDot {
+    p: BfpDotParams,
+    iface: Interface,
+    /// Sum of the products of the block being received, and its beats so far.
+    partial: i64,
+    beats: u32,
+    /// Stage 1: a finished block's exact sum, exponent and `clear`.
+    block: Option<(i64, i32, bool)>,
+    /// Stage 2: its binary32 value and `clear`.
+    converted: Option<(Rounded, bool)>,
+    /// Stage 3: the accumulator.
+    acc: DotAccumulator,
+    out_valid: bool,
+}
+
+impl BfpDot {
+    pub fn new(p: BfpDotParams) -> Result<BfpDot, ParamError> {
+        p.validate()?;
+        Ok(BfpDot {
+            p,
+            iface: p.interface(),
+            partial: 0,
+            beats: 0,
+            block: None,
+            converted: None,
+            acc: DotAccumulator::default(),
+            out_valid: false,
+        })
+    }
+}
+
+impl CycleModel for BfpDot {
+    fn interface(&self) -> &Interface {
+        &self.iface
+    }
+
+    fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
+        let p = self.p;
+        outputs[0] = self.acc.acc.into();
+        outputs[1] = self.acc.uf.into();
+        outputs[2] = self.acc.of.into();
+        outputs[3] = self.out_valid.into();
+
+        let ins = split(self.iface.beat_inputs(), inputs);
+        let (rst, valid, clear) = (ins[0][0] & 1 == 1, ins[1][0] & 1 == 1, ins[2][0] & 1 == 1);
+        if rst {
+            *self = BfpDot::new(p).expect("validated");
+            return;
+        }
+        // Stage 3, then 2, then 1: each takes what the previous stage held.
+        self.out_valid = self.converted.is_some();
+        if let Some((v, clear)) = self.converted.take() {
+            self.acc.add(clear, v);
+        }
+        self.converted = self
+            .block
+            .take()
+            .map(|(sum, exp, clear)| (block_to_binary32(sum, exp), clear));
+        if !valid {
+            return;
+        }
+        let (w, m) = (p.exp_bits, p.mant_bits);
+        let width = p.width_for_mode(ins.get(7).map_or(0, |mode| mode[0]));
+        let element = |q: &[u64], i: u32| {
+            int::from_bits(get_field(q, i * m, width).into(), width, true) as i64
+        };
+        self.partial += (0..p.lanes())
+            .map(|i| element(ins[4], i) * element(ins[6], i))
+            .sum::<i64>();
+        self.beats += 1;
+        if self.beats == p.beats_per_block() {
+            let exp = |e: &[u64]| int::from_bits(e[0].into(), w, true) as i32;
+            self.block = Some((self.partial, exp(ins[3]) + exp(ins[5]), clear));
+            (self.partial, self.beats) = (0, 0);
+        }
+    }
+}
+
+impl crate::unit::Unit for BfpDotParams {
+    const COMMAND: &'static str = "bfp-dot";
+    const SUMMARY: &'static str = "HBFP block dot product with binary32 accumulation across blocks";
+    const ABOUT: &'static str = "Multiplies two HBFP block streams: exact integer products and \
+adder tree (L lanes a beat), exponent E_a + E_b, one rounding to binary32 per block and \
+binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. With --modes, a \
+`mode` input picks a narrower mantissa at run time.";
+    const DOCS: &'static str = "docs/bfp.md";
+    const EXAMPLES: &'static [(&'static str, &'static str)] = &[
+        (
+            "--block 16 --mant 4",
+            "HBFP4 blocks of 16, one block a cycle",
+        ),
+        (
+            "--block 32 --mant 6 --lanes 8",
+            "HBFP6 blocks of 32, 8 products a cycle",
+        ),
+        (
+            "--block 16 --mant 6 --modes 4,6",
+            "HBFP4 or HBFP6 chosen at run time",
+        ),
+    ];
+
+    /// The default (HBFP4, 16 elements per beat). Serial beats with run-time widths
+    /// (`gen prove bfp-dot --block 4 --lanes 2 --mant 6 --modes 4,6`) take another minute
+    /// and are left out to keep CI short.
+    fn proof_set() -> Vec<Self> {
+        vec![BfpDotParams::default()]
+    }
+
+    fn sample(rng: &mut crate::unit::Sampler) -> Self {
+        crate::unit::sample_valid(rng, |rng| {
+            let (block, mant_bits, lanes, modes) = super::sample_shape(rng, 8);
+            BfpDotParams {
+                block,
+                mant_bits,
+                exp_bits: rng.int(DOT_EXP_BITS),
+                lanes,
+                modes,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bfp::test_support::{block_values, q};
+    use crate::bfp::{quantize, BfpFormat, BfpRounding};
+    use proptest::prelude::*;
+
+    /// Pack signed m-bit elements into one field word, element 0 lowest.
+    fn pack(q: &[i64], m: u32) -> u64 {
+        q.iter().enumerate().fold(0, |acc, (i, v)| {
+            acc | (int::to_bits((*v).into(), m) as u64) << (m * i as u32)
+        })
+    }
+
+    #[test]
+    fn dot_cycle_model_pipelines_blocks_in_lanes() {
+        let p = BfpDotParams {
+            block: 4,
+            lanes: Some(2),
+            ..BfpDotParams::default()
+        };
+        assert_eq!(p.module_name(), "bfp_dot_n4_m4_e10_l2");
+        assert_eq!(p.sum_width(), 10);
+        let mut m = BfpDot::new(p).unwrap();
+        // SPEC.md: x = [1.5, -0.3, 0.05, 0.9] -> q = [6, -1, 0, 4], weights
+        // [0.5, 0.5, -1.0, 0.25] -> q = [2, 2, -4, 1], both E_s = -2: 14 * 2^-4 = 0.875.
+        let (qa, qb) = ([6, -1, 0, 4], [2, 2, -4, 1]);
+        let e = int::to_bits(-2, 10) as u64;
+        // Beat layout: rst, in_valid, clear, ea, qa, eb, qb.
+        let beat = |v: bool, clear: bool, half: usize| {
+            let lo = 2 * half;
+            [
+                0,
+                v as u64,
+                clear as u64,
+                e,
+                pack(&qa[lo..lo + 2], 4),
+                e,
+                pack(&qb[lo..lo + 2], 4),
+            ]
+        };
+        let mut o = [0u64; 4];
+        m.step(&beat(true, false, 0), &mut o);
+        m.step(&beat(true, true, 1), &mut o); // last beat: clear starts a new dot product
+        for _ in 0..3 {
+            assert_eq!(o[3], 0);
+            m.step(&beat(false, false, 0), &mut o);
+        }
+        assert_eq!(
+            (f32::from_bits(o[0] as u32), o[1], o[2], o[3]),
+            (0.875, 0, 0, 1)
+        );
+        // The same block again without clear accumulates: 1.75.
+        m.step(&beat(true, false, 0), &mut o);
+        m.step(&beat(true, false, 1), &mut o);
+        for _ in 0..3 {
+            m.step(&beat(false, false, 0), &mut o);
+        }
+        assert_eq!((f32::from_bits(o[0] as u32), o[3]), (1.75, 1));
+        m.step(&beat(false, false, 0), &mut o);
+        assert_eq!((f32::from_bits(o[0] as u32), o[3]), (1.75, 0), "acc holds");
+    }
+
+    #[test]
+    fn dot_flags_flush_and_saturate() {
+        let (tiny, big) = (block_to_binary32(1, -130), block_to_binary32(127, 126));
+        assert_eq!((tiny.bits, tiny.underflow), (0, true));
+        assert_eq!((big.bits as u32, big.overflow), (f32::MAX.to_bits(), true));
+        let mut acc = DotAccumulator::default();
+        acc.add(true, tiny);
+        assert_eq!((acc.acc, acc.uf, acc.of), (0, true, false));
+        acc.add(false, big);
+        assert_eq!((acc.acc, acc.uf, acc.of), (f32::MAX.to_bits(), true, true));
+        acc.add(true, block_to_binary32(-3, 0));
+        assert_eq!(
+            (f32::from_bits(acc.acc), acc.uf, acc.of),
+            (-3.0, false, false)
+        );
+    }
+
+    #[test]
+    fn dot_modes_read_the_low_bits() {
+        let p = BfpDotParams {
+            block: 2,
+            mant_bits: 6,
+            modes: Some("4,6".parse().unwrap()),
+            ..BfpDotParams::default()
+        };
+        assert_eq!(p.module_name(), "bfp_dot_n2_m6_e10_modes4_6");
+        assert_eq!((p.width_for_mode(0), p.width_for_mode(1)), (4, 6));
+        let mut m = BfpDot::new(p).unwrap();
+        // Fields 0b10_0111 (= -25 in 6 bits, 7 in 4 bits) and 0b00_1111 (15; -1 in 4 bits).
+        let beat =
+            |v: bool, mode: u64| [0, v as u64, 1, 0, 0b001111_100111, 0, 0b000001_000001, mode];
+        let mut o = [0u64; 4];
+        m.step(&beat(true, 0), &mut o);
+        m.step(&beat(true, 1), &mut o);
+        m.step(&beat(false, 0), &mut o);
+        m.step(&beat(false, 0), &mut o);
+        assert_eq!(f32::from_bits(o[0] as u32), 7.0 - 1.0);
+        m.step(&beat(false, 0), &mut o);
+        assert_eq!(f32::from_bits(o[0] as u32), -25.0 + 15.0);
+    }
+
+    proptest! {
+        /// The dot product is exact and fits its documented width.
+        #[test]
+        fn dot_is_exact(x in block_values(), w in block_values(), m in 2u32..=8) {
+            let f = BfpFormat { mant_bits: m, exp_bits: 10 };
+            let n = x.len().min(w.len());
+            let qa = quantize(&f, &x[..n].iter().map(|v| v.to_bits()).collect::<Vec<_>>(), BfpRounding::Rne, &[], 0).block;
+            let qb = quantize(&f, &w[..n].iter().map(|v| v.to_bits()).collect::<Vec<_>>(), BfpRounding::Rne, &[], 0).block;
+            let (sum, exp) = dot(&qa, &qb);
+            let want: f64 = qa.q.iter().zip(&qb.q).map(|(a, b)| (*a * *b) as f64).sum::<f64>() * 2f64.powi(exp);
+            prop_assert_eq!(sum as f64 * 2f64.powi(exp), want);
+            prop_assert!(int::fits(sum.into(), dot_width(m, n as u32), true));
+        }
+
+        /// The accumulator agrees with f32 arithmetic in the normal range.
+        #[test]
+        fn accumulator_matches_f32(blocks in prop::collection::vec((block_values(), block_values()), 1..8)) {
+            let mut acc = DotAccumulator::default();
+            let mut want = 0f32;
+            for (i, (x, w)) in blocks.iter().enumerate() {
+                let n = x.len().min(w.len());
+                let qa = q(&x[..n], BfpRounding::Rne);
+                let qb = q(&w[..n], BfpRounding::Rne);
+                let (sum, exp) = dot(&qa, &qb);
+                let v = (sum as f64 * 2f64.powi(exp)) as f32;
+                want = if i == 0 { v } else { want + v };
+                acc.step(i == 0, &qa, &qb);
+                prop_assume!(want == 0.0 || want.abs() >= f32::MIN_POSITIVE);
+                prop_assume!(v == 0.0 || v.abs() >= f32::MIN_POSITIVE);
+                let w = if want == 0.0 { 0f32 } else { want };
+                prop_assert_eq!(acc.acc, w.to_bits());
+            }
+        }
+    }
+}

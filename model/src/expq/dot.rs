@@ -1,0 +1,412 @@
+//! The exponent-domain dot product `expq_dot`: parameters, table and cycle model.
+
+use num_bigint::BigUint;
+use serde::{Deserialize, Serialize};
+
+use super::{div_rne, Base, EXP_BITS, FRAC_BITS, K_MAX};
+use crate::iface::{CycleModel, Dir, Interface, Port, Role};
+use crate::int;
+use crate::unit::{check_range, ParamError, UnitParams};
+
+/// Parameters of the DNA-TEQ exponent-domain dot product `expq_dot` (SPEC.md section 4).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct ExpqDotParams {
+    /// Exponent bits per operand code (unsigned), 1..=6.
+    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 3, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=6))]
+    pub exp_bits: u32,
+    /// The base b of the exponential quantization, a decimal in (1, 16], e.g. 1.5.
+    #[arg(long, value_name = "B", default_value = "2")]
+    pub base: Base,
+    /// Exponent of code 0 for both operands (a code e stands for b^(e + e_min)).
+    #[arg(
+        long = "exp-min",
+        value_name = "E",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub exp_min: i32,
+    /// Fractional bits F of the table constants and of y, 0..=24.
+    #[arg(long = "frac-bits", value_name = "BITS", default_value_t = 8, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(0..=24))]
+    pub frac_bits: u32,
+    /// Largest number of products in one dot product, 1..=65536 (sizes the counters).
+    #[arg(long = "k-max", value_name = "K", default_value_t = 64, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub k_max: u32,
+    /// Width of y [default: the smallest that holds any dot product of K_max products].
+    #[arg(long = "out", value_name = "BITS", allow_negative_numbers = true)]
+    #[serde(default)]
+    pub out_bits: Option<u32>,
+}
+
+impl Default for ExpqDotParams {
+    /// 3-bit exponents, base 2, 8 fractional bits, dot products of up to 64 pairs.
+    fn default() -> Self {
+        ExpqDotParams {
+            exp_bits: 3,
+            base: "2".parse().expect("valid base"),
+            exp_min: 0,
+            frac_bits: 8,
+            k_max: 64,
+            out_bits: None,
+        }
+    }
+}
+
+impl ExpqDotParams {
+    /// Number of counters: every exponent sum `0 ..= 2 (2^E - 1)`.
+    pub fn counters(&self) -> u32 {
+        2 * ((1 << self.exp_bits) - 1) + 1
+    }
+
+    /// Counter width: holds `-K_max ..= K_max`.
+    pub fn counter_bits(&self) -> u32 {
+        33 - self.k_max.leading_zeros()
+    }
+
+    /// `T[k] = RNE(b^(k + 2 e_min) * 2^F)` for every exponent sum `k`, exactly.
+    pub fn table(&self) -> Vec<u128> {
+        let (num, den) = (BigUint::from(self.base.num), BigUint::from(self.base.den));
+        let scale = BigUint::from(1u32) << self.frac_bits as usize;
+        (0..self.counters())
+            .map(|k| {
+                let e = i64::from(k) + 2 * i64::from(self.exp_min);
+                let (top, bottom) = if e >= 0 {
+                    (num.pow(e as u32) * &scale, den.pow(e as u32))
+                } else {
+                    (den.pow((-e) as u32) * &scale, num.pow((-e) as u32))
+                };
+                let t = div_rne(&top, &bottom);
+                u128::try_from(&t).unwrap_or(u128::MAX)
+            })
+            .collect()
+    }
+
+    /// Bits of the widest table constant (unsigned).
+    pub fn table_bits(&self) -> u32 {
+        let max = self.table().into_iter().max().unwrap_or(0);
+        (128 - max.leading_zeros()).max(1)
+    }
+
+    /// The narrowest `y` that holds `+-K_max * max T`.
+    pub fn min_out_bits(&self) -> u32 {
+        let max = self.table().into_iter().max().unwrap_or(0);
+        let worst = max.saturating_mul(u128::from(self.k_max));
+        129 - worst.leading_zeros()
+    }
+
+    /// The width of `y`.
+    pub fn out_bits(&self) -> u32 {
+        self.out_bits.unwrap_or_else(|| self.min_out_bits())
+    }
+}
+
+impl UnitParams for ExpqDotParams {
+    const KIND: &'static str = "expq_dot";
+
+    fn validate(&self) -> Result<(), ParamError> {
+        check_range("--exp-bits", self.exp_bits, &EXP_BITS)?;
+        check_range("--frac-bits", self.frac_bits, &FRAC_BITS)?;
+        check_range("--k-max", self.k_max, &K_MAX)?;
+        if self.exp_min.unsigned_abs() > 64 {
+            return Err(ParamError {
+                param: "--exp-min",
+                value: self.exp_min.to_string(),
+                allowed: "-64..=64".to_string(),
+            });
+        }
+        // Constants must stay within 64 bits (and y within 96) for the RTL.
+        let min = self.min_out_bits();
+        if self.table_bits() > 64 || min > 96 {
+            return Err(ParamError {
+                param: "--frac-bits",
+                value: self.frac_bits.to_string(),
+                allowed: format!(
+                    "values whose table constants fit 64 bits (base {} over exponents {}..={} \
+                     needs fewer fractional bits or a smaller --exp-bits)",
+                    self.base,
+                    2 * self.exp_min,
+                    2 * self.exp_min + self.counters() as i32 - 1
+                ),
+            });
+        }
+        if let Some(out) = self.out_bits {
+            if !(min..=96).contains(&out) {
+                return Err(ParamError {
+                    param: "--out",
+                    value: out.to_string(),
+                    allowed: format!(
+                        "{min}..=96 (y must hold K_max products of the largest constant)"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// e.g. `expq_dot_e3_b2_f8_k64` (`b1p5` for base 1.5, `_emm2` for e_min = -2,
+    /// `_oN` for a non-default output width).
+    fn module_name(&self) -> String {
+        let mut name = format!(
+            "expq_dot_e{}_b{}_f{}_k{}",
+            self.exp_bits,
+            self.base.to_string().replace('.', "p"),
+            self.frac_bits,
+            self.k_max
+        );
+        if self.exp_min != 0 {
+            let sign = if self.exp_min < 0 { "m" } else { "" };
+            name += &format!("_em{sign}{}", self.exp_min.unsigned_abs());
+        }
+        if self.out_bits.is_some() {
+            name += &format!("_o{}", self.out_bits());
+        }
+        name
+    }
+
+    /// clk, rst, in_valid, flush, sw, zw, ew, sa, za, ea -> y, out_valid.
+    fn interface(&self) -> Interface {
+        let e = self.exp_bits;
+        Interface {
+            ports: vec![
+                Port::bit("clk", Dir::In, Role::Clock),
+                Port::bit("rst", Dir::In, Role::Reset),
+                Port::bit("in_valid", Dir::In, Role::InValid),
+                Port::bit("flush", Dir::In, Role::Clear),
+                Port::int("sw", Dir::In, 1, false),
+                Port::int("zw", Dir::In, 1, false),
+                Port::int("ew", Dir::In, e, false),
+                Port::int("sa", Dir::In, 1, false),
+                Port::int("za", Dir::In, 1, false),
+                Port::int("ea", Dir::In, e, false),
+                Port::int("y", Dir::Out, self.out_bits(), true),
+                Port::bit("out_valid", Dir::Out, Role::OutValid),
+            ],
+        }
+    }
+
+    /// From the flush beat to `out_valid`: one cycle per counter, and one.
+    fn latency(&self) -> u32 {
+        self.counters() + 1
+    }
+
+    fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
+        Ok(Box::new(ExpqDot::new(self.clone())?))
+    }
+}
+
+/// Cycle model of `expq_dot`.
+#[derive(Clone, Debug)]
+pub struct ExpqDot {
+    p: ExpqDotParams,
+    iface: Interface,
+    table: Vec<u128>,
+    counters: Vec<i128>,
+    /// The counter the walk handles next, while walking.
+    walk: Option<usize>,
+    y_acc: i128,
+    y: i128,
+    out_valid: bool,
+}
+
+impl ExpqDot {
+    pub fn new(p: ExpqDotParams) -> Result<ExpqDot, ParamError> {
+        p.validate()?;
+        Ok(ExpqDot {
+            iface: p.interface(),
+            table: p.table(),
+            counters: vec![0; p.counters() as usize],
+            walk: None,
+            y_acc: 0,
+            y: 0,
+            out_valid: false,
+            p,
+        })
+    }
+
+    /// The counters (for tests).
+    pub fn counters(&self) -> &[i128] {
+        &self.counters
+    }
+}
+
+impl CycleModel for ExpqDot {
+    fn interface(&self) -> &Interface {
+        &self.iface
+    }
+
+    fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
+        let out_bits = self.p.out_bits();
+        let y = int::to_bits(self.y, out_bits);
+        outputs[0] = y as u64;
+        if out_bits > 64 {
+            outputs[1] = (y >> 64) as u64;
+        }
+        let last = outputs.len() - 1;
+        outputs[last] = self.out_valid.into();
+        let (rst, valid, flush) = (inputs[0] & 1 == 1, inputs[1] & 1 == 1, inputs[2] & 1 == 1);
+        if rst {
+            *self = ExpqDot::new(self.p.clone()).expect("validated");
+            return;
+        }
+        self.out_valid = false;
+        if let Some(k) = self.walk {
+            self.y_acc += self.counters[k] * self.table[k] as i128;
+            self.counters[k] = 0;
+            if k + 1 == self.counters.len() {
+                (self.y, self.out_valid, self.walk) = (self.y_acc, true, None);
+            } else {
+                self.walk = Some(k + 1);
+            }
+            return;
+        }
+        let zero = inputs[4] & 1 == 1 || inputs[7] & 1 == 1;
+        if valid && !zero {
+            let k = (inputs[5] + inputs[8]) as usize;
+            let step = if (inputs[3] ^ inputs[6]) & 1 == 1 {
+                -1
+            } else {
+                1
+            };
+            let w = self.p.counter_bits();
+            self.counters[k] = int::wrap(self.counters[k] + step, w, true);
+        }
+        if flush {
+            (self.walk, self.y_acc) = (Some(0), 0);
+        }
+    }
+}
+
+impl crate::unit::Unit for ExpqDotParams {
+    const COMMAND: &'static str = "expq-dot";
+    const SUMMARY: &'static str =
+        "DNA-TEQ exponent-domain dot product: count exponent sums, then one weighted walk";
+    const ABOUT: &'static str = "Streams pairs of (sign, zero, exponent) codes: one signed \
+counter per possible exponent sum k counts the products' signs; a `flush` beat walks the \
+counters and accumulates c_k * RNE(b^k * 2^F) in k order into `y`, for any base b in (1, 16].";
+    const DOCS: &'static str = "docs/log-domain.md";
+    const EXAMPLES: &'static [(&'static str, &'static str)] = &[
+        (
+            "--exp-bits 3 --base 2 --k-max 64",
+            "3-bit exponents, base 2, up to 64 pairs",
+        ),
+        (
+            "--exp-bits 4 --base 1.5 --frac-bits 10",
+            "4-bit exponents in base 1.5",
+        ),
+    ];
+
+    /// The default and a base that is not a power of two.
+    fn proof_set() -> Vec<Self> {
+        let d = ExpqDotParams::default();
+        let mut odd = d.clone();
+        odd.base = "1.5".parse().expect("a decimal base");
+        odd.exp_bits = 2;
+        vec![d, odd]
+    }
+
+    fn sample(rng: &mut crate::unit::Sampler) -> Self {
+        crate::unit::sample_valid(rng, |rng| ExpqDotParams {
+            exp_bits: rng.int(1..=4),
+            base: rng
+                .pick(&["2", "1.5", "1.1892", "3", "1.25"])
+                .parse()
+                .expect("a decimal base"),
+            exp_min: rng.int_i32(-8..=4),
+            frac_bits: rng.int(0..=16),
+            k_max: rng.int(1..=256),
+            out_bits: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SPEC.md section 4: b = 2, weights (+,1), (-,2), (+,0) with activations (+,2),
+    /// (+,0), (+,1) give c3 = +1, c2 = -1, c1 = +1 and 8 - 4 + 2 = 6.
+    #[test]
+    fn spec_worked_case() {
+        let p = ExpqDotParams {
+            frac_bits: 0,
+            k_max: 3,
+            ..ExpqDotParams::default()
+        };
+        assert_eq!(p.counter_bits(), 3);
+        assert_eq!(p.table(), (0..15).map(|k| 1u128 << k).collect::<Vec<_>>());
+        let mut m = ExpqDot::new(p.clone()).unwrap();
+        let mut o = vec![0u64; 2];
+        // rst, in_valid, flush, sw, zw, ew, sa, za, ea
+        m.step(&[0, 1, 0, 0, 0, 1, 0, 0, 2], &mut o);
+        m.step(&[0, 1, 0, 1, 0, 2, 0, 0, 0], &mut o);
+        m.step(&[0, 1, 1, 0, 0, 0, 0, 0, 1], &mut o);
+        let mut want = vec![0i128; 15];
+        (want[3], want[2], want[1]) = (1, -1, 1);
+        assert_eq!(m.counters(), &want[..]);
+        for _ in 0..15 {
+            assert_eq!(o[1], 0);
+            m.step(&[0; 9], &mut o);
+        }
+        m.step(&[0; 9], &mut o);
+        assert_eq!(o, [6, 1]);
+        assert!(m.counters().iter().all(|c| *c == 0), "counters cleared");
+        m.step(&[0; 9], &mut o);
+        assert_eq!(o, [6, 0], "y holds");
+    }
+
+    #[test]
+    fn tables_for_other_bases_are_exact() {
+        let p = ExpqDotParams {
+            exp_bits: 1,
+            base: "1.5".parse().unwrap(),
+            exp_min: -1,
+            frac_bits: 4,
+            ..ExpqDotParams::default()
+        };
+        // b^-2, b^-1, b^0 times 16: 7.11, 10.67, 16 -> 7, 11, 16.
+        assert_eq!(p.table(), vec![7, 11, 16]);
+        assert_eq!(p.module_name(), "expq_dot_e1_b1p5_f4_k64_emm1");
+        // 64 * 16 needs 11 bits plus the sign.
+        assert_eq!(p.min_out_bits(), 12);
+        // A tie: 2.5 * 2^0 rounds to 2 (even), 3.5 to 4.
+        let two_and_half = ExpqDotParams {
+            exp_bits: 1,
+            base: "2.5".parse().unwrap(),
+            frac_bits: 0,
+            ..ExpqDotParams::default()
+        };
+        assert_eq!(two_and_half.table(), vec![1, 2, 6]);
+        let b: Base = "3.50".parse().unwrap();
+        assert_eq!((b.num, b.den), (7, 2));
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        assert!("1".parse::<Base>().is_err());
+        assert!("16.5".parse::<Base>().is_err());
+        assert!("1.2.3".parse::<Base>().is_err());
+        assert!("-2".parse::<Base>().is_err());
+        let p = ExpqDotParams {
+            out_bits: Some(4),
+            ..ExpqDotParams::default()
+        };
+        let e = p.validate().unwrap_err();
+        assert_eq!(
+            (e.param, e.allowed.as_str()),
+            (
+                "--out",
+                "30..=96 (y must hold K_max products of the largest constant)"
+            )
+        );
+        let p = ExpqDotParams {
+            exp_bits: 6,
+            base: "16".parse().unwrap(),
+            frac_bits: 24,
+            ..ExpqDotParams::default()
+        };
+        assert_eq!(p.validate().unwrap_err().param, "--frac-bits");
+    }
+}

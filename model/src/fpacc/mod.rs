@@ -1,0 +1,157 @@
+//! Low-precision floating-point accumulator `fpacc` (SPEC.md section 2):
+//! `FMAq(a, b, s) = Q_acc(Q_prod(a * b) + s)`, after Blumenfeld, Hubara and Soudry (ICLR
+//! 2024), who train networks to run on accumulators as narrow as 12 bits (E4M7).
+//!
+//! Per accepted beat, in beat order:
+//! - the exact product of the operands (signed N-bit integers, optionally fixed point
+//!   with `frac` fraction bits, or small floats ExMy) is rounded into the product format
+//!   (`Q_prod`);
+//! - without chunking, `acc <= Q_acc((clear ? 0 : acc) + product)`;
+//! - with chunks of n, an inner accumulator sums the products of a chunk from zero with
+//!   the same `Q_acc`; after a chunk's n-th product, `acc <= Q_acc(acc + chunk sum)`.
+//!
+//! Every rounding is [`FloatFormat::round`] of the exact value: no subnormals (below
+//! `2^(1 - bias)` a result is zero and sets `uf`), overflow saturates to the largest
+//! finite value and sets `of`; no NaN or infinity ever appears. `uf` and `of` collect the
+//! events of every rounding (product, inner and outer sums) and are sticky until `clear`.
+//!
+//! Choices SPEC.md leaves open, made here and mirrored by the RTL:
+//! - Operand floats have no subnormals either (exponent field 0 is zero) and every
+//!   exponent field is finite; their bias defaults to `2^(E-1) - 1`.
+//! - The product format defaults to the accumulator format.
+//! - `clear` starts a new sum with the beat that carries it: the outer sum restarts, and
+//!   so does the chunk (its partial sum is dropped, the beat is the chunk's first).
+//! - `acc` shows the sum of the completed chunks. A stream whose length is not a multiple
+//!   of n is padded with zero beats (`a = 0`): a zero product leaves every sum unchanged.
+//! - Pipeline depth P (0..=2): P >= 1 registers the rounded product, P = 2 also the exact
+//!   product. Chunking adds one stage between the inner and the outer sum. Latency is
+//!   `P + 1`, plus 1 with chunks: the beat presented in cycle t shows on `acc` with
+//!   `out_valid` in cycle t + latency.
+//! - Reset clears `acc`, the flags, `out_valid`, the chunk position and every valid bit.
+
+mod args;
+mod params;
+mod sum;
+
+use std::ops::RangeInclusive;
+
+use serde::{Deserialize, Serialize};
+
+use crate::float::{Exact, FloatFormat};
+use crate::int;
+
+pub use args::ExpMan;
+pub use params::FpaccParams;
+pub use sum::{Fpacc, FpaccSum};
+
+/// Allowed integer operand widths.
+pub const INT_BITS: RangeInclusive<u32> = 2..=16;
+/// Allowed fraction bits of integer operands.
+pub const FRAC_BITS: RangeInclusive<u32> = 0..=32;
+/// Allowed exponent widths of every format.
+pub const EXP_BITS: RangeInclusive<u32> = 2..=8;
+/// Allowed stored mantissa bits of the product and accumulator formats.
+pub const MAN_BITS: RangeInclusive<u32> = 1..=23;
+/// Allowed stored mantissa bits of float operands (their exact product fits 24 bits).
+pub const OPERAND_MAN_BITS: RangeInclusive<u32> = 1..=10;
+/// Allowed exponent biases.
+pub const BIAS: RangeInclusive<i32> = -128..=255;
+/// Allowed chunk sizes (0 = no chunking).
+pub const CHUNK: RangeInclusive<u32> = 0..=65535;
+/// Allowed pipeline depths.
+pub const PIPELINE: RangeInclusive<u32> = 0..=2;
+
+/// The operands' number format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Operand {
+    /// Two's-complement integers of `bits` bits with value `q * 2^-frac`.
+    Int { bits: u32, frac: u32 },
+    /// Small floats (no subnormals, every exponent field finite).
+    Float { format: FloatFormat },
+}
+
+impl Operand {
+    /// Width of one operand port.
+    pub fn width(&self) -> u32 {
+        match self {
+            Operand::Int { bits, .. } => *bits,
+            Operand::Float { format } => format.width(),
+        }
+    }
+
+    /// The exact product of two operands given as raw port bits.
+    pub fn product(&self, a: u64, b: u64) -> Exact {
+        match self {
+            Operand::Int { bits, frac } => {
+                let v = |x: u64| int::from_bits(x.into(), *bits, true);
+                Exact::from_int(v(a) * v(b), -2 * *frac as i32)
+            }
+            Operand::Float { format } => {
+                let (x, y) = (format.decode(a), format.decode(b));
+                if x.sig == 0 || y.sig == 0 {
+                    return Exact::ZERO;
+                }
+                Exact {
+                    neg: x.neg != y.neg,
+                    sig: x.sig * y.sig,
+                    exp: x.exp + y.exp,
+                }
+            }
+        }
+    }
+
+    /// Short name for module names: `i8`, `i8f7`, `e4m3b7`.
+    fn tag(&self) -> String {
+        match self {
+            Operand::Int { bits, frac: 0 } => format!("i{bits}"),
+            Operand::Int { bits, frac } => format!("i{bits}f{frac}"),
+            Operand::Float { format } => format_tag(format),
+        }
+    }
+}
+
+/// `e4m7b10`, `e8m23b127r` (`r`: top exponent reserved), `bm3` for a bias of -3.
+fn format_tag(f: &FloatFormat) -> String {
+    let bias = if f.bias < 0 {
+        format!("m{}", -f.bias)
+    } else {
+        f.bias.to_string()
+    };
+    let r = if f.reserve_top_exponent { "r" } else { "" };
+    format!("e{}m{}b{bias}{r}", f.exp_bits, f.man_bits)
+}
+
+/// Named accumulator formats (`--preset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// E4M7 with bias 10, every exponent field finite (largest 63.75, smallest 2^-9):
+    /// the 12-bit accumulator of Blumenfeld et al. and of SPEC.md's worked case.
+    Acc12,
+    /// bfloat16 without subnormals: E8M7, bias 127, top exponent reserved.
+    Bf16,
+    /// IEEE binary32 without subnormals: E8M23, bias 127, top exponent reserved.
+    Fp32,
+}
+
+impl Preset {
+    /// The accumulator format.
+    pub fn format(self) -> FloatFormat {
+        match self {
+            Preset::Acc12 => FloatFormat {
+                exp_bits: 4,
+                man_bits: 7,
+                bias: 10,
+                reserve_top_exponent: false,
+            },
+            Preset::Bf16 => FloatFormat {
+                exp_bits: 8,
+                man_bits: 7,
+                bias: 127,
+                reserve_top_exponent: true,
+            },
+            Preset::Fp32 => FloatFormat::BINARY32,
+        }
+    }
+}

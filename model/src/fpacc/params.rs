@@ -1,0 +1,370 @@
+//! [`FpaccParams`]: the formats, their checks, the name and the ports of `fpacc`.
+
+use std::ops::RangeInclusive;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    format_tag, Fpacc, Operand, Preset, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS, MAN_BITS,
+    OPERAND_MAN_BITS, PIPELINE,
+};
+use crate::float::{Exact, FloatFormat, Rounded, Rounding};
+use crate::iface::{CycleModel, Dir, Interface, Port, Role};
+use crate::unit::{check_range, ParamError, UnitParams};
+
+/// Parameters of the floating-point accumulator. One value gives the model, the RTL, the
+/// metadata and the command-line flags (`gen fpacc --help`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FpaccParams {
+    /// Operand format.
+    pub operand: Operand,
+    /// Format products are rounded into (`Q_prod`).
+    pub product: FloatFormat,
+    /// Accumulator format (`Q_acc`).
+    pub acc: FloatFormat,
+    /// Rounding of every `Q_prod` and `Q_acc`.
+    pub rounding: Rounding,
+    /// Products per chunk, 0 for no chunking.
+    pub chunk: u32,
+    /// Pipeline registers before the accumulator, 0..=2.
+    pub pipeline: u32,
+}
+
+impl Default for FpaccParams {
+    /// Signed 8-bit integer operands into the acc12 preset (products in E4M7 too), RNE,
+    /// no chunks, not pipelined.
+    fn default() -> Self {
+        let acc = Preset::Acc12.format();
+        FpaccParams {
+            operand: Operand::Int { bits: 8, frac: 0 },
+            product: acc,
+            acc,
+            rounding: Rounding::Rne,
+            chunk: 0,
+            pipeline: 0,
+        }
+    }
+}
+
+impl FpaccParams {
+    /// The operands' value as exact products rounded into the product format.
+    pub fn q_prod(&self, a: u64, b: u64) -> Rounded {
+        self.product
+            .round(self.operand.product(a, b), self.rounding)
+    }
+
+    /// `Q_acc(s + product)` with `s` in the accumulator format and `product` in the
+    /// product format.
+    pub fn q_acc(&self, s: u64, product: u64) -> Rounded {
+        let sum = Exact::sum(self.acc.decode(s), self.product.decode(product));
+        self.acc.round(sum, self.rounding)
+    }
+
+    /// `Q_acc(s + chunk)`, both in the accumulator format.
+    pub fn q_outer(&self, s: u64, chunk: u64) -> Rounded {
+        let sum = Exact::sum(self.acc.decode(s), self.acc.decode(chunk));
+        self.acc.round(sum, self.rounding)
+    }
+}
+
+fn check_format(
+    f: &FloatFormat,
+    exp: &'static str,
+    man: &'static str,
+    man_range: &RangeInclusive<u32>,
+    bias: &'static str,
+) -> Result<(), ParamError> {
+    check_range(exp, f.exp_bits, &EXP_BITS)?;
+    check_range(man, f.man_bits, man_range)?;
+    if !BIAS.contains(&f.bias) {
+        return Err(ParamError {
+            param: bias,
+            value: f.bias.to_string(),
+            allowed: format!("{}..={}", BIAS.start(), BIAS.end()),
+        });
+    }
+    if f.max_field() < 1 {
+        return Err(ParamError {
+            param: exp,
+            value: f.exp_bits.to_string(),
+            allowed: "a width that leaves a finite exponent field".into(),
+        });
+    }
+    Ok(())
+}
+
+impl UnitParams for FpaccParams {
+    const KIND: &'static str = "fpacc";
+
+    fn validate(&self) -> Result<(), ParamError> {
+        match &self.operand {
+            Operand::Int { bits, frac } => {
+                check_range("--in", *bits, &INT_BITS)?;
+                check_range("--in-frac", *frac, &FRAC_BITS)?;
+            }
+            Operand::Float { format } => {
+                if !EXP_BITS.contains(&format.exp_bits)
+                    || !OPERAND_MAN_BITS.contains(&format.man_bits)
+                {
+                    return Err(ParamError {
+                        param: "--in-float",
+                        value: format!("{},{}", format.exp_bits, format.man_bits),
+                        allowed: format!(
+                            "E,M with E in {}..={} and M in {}..={}",
+                            EXP_BITS.start(),
+                            EXP_BITS.end(),
+                            OPERAND_MAN_BITS.start(),
+                            OPERAND_MAN_BITS.end()
+                        ),
+                    });
+                }
+                check_format(
+                    format,
+                    "--in-float",
+                    "--in-float",
+                    &OPERAND_MAN_BITS,
+                    "--in-bias",
+                )?
+            }
+        }
+        // The accumulator first: the product format defaults to it.
+        check_format(&self.acc, "--exp", "--man", &MAN_BITS, "--bias")?;
+        check_format(
+            &self.product,
+            "--prod-exp",
+            "--prod-man",
+            &MAN_BITS,
+            "--prod-bias",
+        )?;
+        check_range("--chunk", self.chunk, &CHUNK)?;
+        check_range("--pipeline", self.pipeline, &PIPELINE)
+    }
+
+    /// e.g. `fpacc_i8_e4m7b10_rne`, `fpacc_i8_e8m23b127r_rne_c16_p1`, with `_p<format>`
+    /// after the operand when the product format differs from the accumulator's.
+    fn module_name(&self) -> String {
+        let mut name = format!("fpacc_{}", self.operand.tag());
+        if self.product != self.acc {
+            name += &format!("_p{}", format_tag(&self.product));
+        }
+        name += &format!(
+            "_{}_{}",
+            format_tag(&self.acc),
+            match self.rounding {
+                Rounding::Rne => "rne",
+                Rounding::Rz => "rz",
+            }
+        );
+        if self.chunk > 0 {
+            name += &format!("_c{}", self.chunk);
+        }
+        if self.pipeline > 0 {
+            name += &format!("_p{}", self.pipeline);
+        }
+        name
+    }
+
+    /// SPEC.md section 2: clk, rst, in_valid, clear, a, b -> acc, uf, of, out_valid.
+    fn interface(&self) -> Interface {
+        let operand = |name: &str| match &self.operand {
+            Operand::Int { bits, .. } => Port::int(name, Dir::In, *bits, true),
+            Operand::Float { format } => Port::float(name, Dir::In, format),
+        };
+        Interface {
+            ports: vec![
+                Port::bit("clk", Dir::In, Role::Clock),
+                Port::bit("rst", Dir::In, Role::Reset),
+                Port::bit("in_valid", Dir::In, Role::InValid),
+                Port::bit("clear", Dir::In, Role::Clear),
+                operand("a"),
+                operand("b"),
+                Port::float("acc", Dir::Out, &self.acc),
+                Port::bit("uf", Dir::Out, Role::Flag),
+                Port::bit("of", Dir::Out, Role::Flag),
+                Port::bit("out_valid", Dir::Out, Role::OutValid),
+            ],
+        }
+    }
+
+    fn latency(&self) -> u32 {
+        self.pipeline + 1 + u32::from(self.chunk > 0)
+    }
+
+    fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
+        Ok(Box::new(Fpacc::new(*self)?))
+    }
+
+    fn pipeline_depths(&self) -> Option<RangeInclusive<u32>> {
+        Some(PIPELINE)
+    }
+
+    fn with_pipeline(&self, depth: u32) -> Self {
+        FpaccParams {
+            pipeline: depth,
+            ..*self
+        }
+    }
+}
+
+/// A random float format for the sampler: `exp_bits` and `man_bits` from the given
+/// ranges, the IEEE-style bias or a nearby one, every exponent field finite.
+fn sample_format(
+    rng: &mut crate::unit::Sampler,
+    exp: RangeInclusive<u32>,
+    man: RangeInclusive<u32>,
+) -> FloatFormat {
+    let exp_bits = rng.int(exp);
+    FloatFormat {
+        exp_bits,
+        man_bits: rng.int(man),
+        bias: super::args::default_bias(exp_bits) + rng.int_i32(-2..=2),
+        reserve_top_exponent: rng.one_in(4),
+    }
+}
+
+impl crate::unit::Unit for FpaccParams {
+    const COMMAND: &'static str = "fpacc";
+    const SUMMARY: &'static str =
+        "Low-precision floating-point accumulator: acc <= Q_acc(Q_prod(a*b) + acc)";
+    const ABOUT: &'static str = "Multiplies integer or small-float operands exactly, rounds the \
+product into the product format and adds it into a narrow floating-point accumulator (RNE or \
+RZ), with no subnormals (flush, sticky `uf`) and saturation (sticky `of`); optional chunks of \
+n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
+    const DOCS: &'static str = "docs/fpacc.md";
+    const EXAMPLES: &'static [(&'static str, &'static str)] = &[
+        (
+            "--preset acc12",
+            "int8 products into a 12-bit E4M7 accumulator",
+        ),
+        (
+            "--preset acc12 --chunk 16",
+            "the same with chunks of 16 products",
+        ),
+        (
+            "--preset bf16 --in-float 4,3",
+            "E4M3 operands into a bfloat16 accumulator",
+        ),
+        (
+            "--preset fp32 --pipeline 1",
+            "binary32 accumulator (no subnormals), pipelined",
+        ),
+    ];
+
+    /// The default (8-bit operands into E4M7), the bf16 preset (PDR, about 30 s; the fp32
+    /// preset takes equiv_induct about 2 minutes and is left to `gen prove fpacc --preset
+    /// fp32`), and narrow ones in each mode (chunks, pipelines, float operands, RZ, a
+    /// product wider than the accumulator).
+    fn proof_set() -> Vec<Self> {
+        let f = |exp_bits, man_bits, bias| FloatFormat {
+            exp_bits,
+            man_bits,
+            bias,
+            reserve_top_exponent: false,
+        };
+        let small = FpaccParams {
+            operand: Operand::Int { bits: 4, frac: 0 },
+            product: f(3, 3, 4),
+            acc: f(3, 3, 4),
+            ..FpaccParams::default()
+        };
+        let bf16_format = Preset::Bf16.format();
+        let bf16 = FpaccParams {
+            acc: bf16_format,
+            product: bf16_format,
+            ..FpaccParams::default()
+        };
+        vec![
+            FpaccParams::default(),
+            bf16,
+            small,
+            FpaccParams {
+                operand: Operand::Int { bits: 5, frac: 0 },
+                product: f(4, 4, 7),
+                acc: f(4, 4, 7),
+                ..small
+            },
+            FpaccParams {
+                chunk: 4,
+                pipeline: 2,
+                ..small
+            },
+            FpaccParams {
+                operand: Operand::Float { format: f(2, 2, 1) },
+                rounding: Rounding::Rz,
+                pipeline: 1,
+                ..small
+            },
+            FpaccParams {
+                operand: Operand::Int { bits: 3, frac: 0 },
+                product: f(4, 4, 6),
+                acc: f(3, 2, 3),
+                ..small
+            },
+        ]
+    }
+
+    fn sample(rng: &mut crate::unit::Sampler) -> Self {
+        crate::unit::sample_valid(rng, |rng| {
+            let operand = if rng.one_in(3) {
+                let mut format = sample_format(rng, 2..=5, 1..=4);
+                format.reserve_top_exponent = false;
+                Operand::Float { format }
+            } else {
+                Operand::Int {
+                    bits: rng.int(INT_BITS),
+                    frac: rng.int(0..=8),
+                }
+            };
+            let acc = sample_format(rng, EXP_BITS, MAN_BITS);
+            let product = if rng.one_in(2) {
+                acc
+            } else {
+                sample_format(rng, EXP_BITS, MAN_BITS)
+            };
+            FpaccParams {
+                operand,
+                product,
+                acc,
+                rounding: rng.pick(&[Rounding::Rne, Rounding::Rz]),
+                chunk: if rng.one_in(2) { 0 } else { rng.int(1..=20) },
+                pipeline: rng.int(PIPELINE),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_and_names() {
+        let p = FpaccParams::default();
+        assert_eq!(p.module_name(), "fpacc_i8_e4m7b10_rne");
+        assert_eq!(p.latency(), 1);
+        let fp32 = FpaccParams {
+            acc: Preset::Fp32.format(),
+            product: Preset::Fp32.format(),
+            chunk: 16,
+            pipeline: 1,
+            ..p
+        };
+        assert_eq!(fp32.module_name(), "fpacc_i8_e8m23b127r_rne_c16_p1");
+        assert_eq!(fp32.latency(), 3);
+        let neg = FpaccParams {
+            product: FloatFormat { bias: -3, ..p.acc },
+            ..p
+        };
+        assert_eq!(neg.module_name(), "fpacc_i8_pe4m7bm3_e4m7b10_rne");
+        assert!(neg.validate().is_ok());
+        let bad = FpaccParams {
+            acc: FloatFormat {
+                man_bits: 24,
+                ..p.acc
+            },
+            ..p
+        };
+        assert_eq!(bad.validate().unwrap_err().param, "--man");
+    }
+}
