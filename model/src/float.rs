@@ -1,12 +1,13 @@
-//! Small floating-point formats without subnormals, NaN or infinity (SPEC.md sections 2
-//! and 3): the accumulators of `fpacc` and `bfp_dot` and the conversions into them.
+//! Small floating-point formats without subnormals, NaN or infinity (docs/fpacc.md and
+//! docs/bfp.md): the accumulators of `fpacc` and `bfp_dot` and the conversions into
+//! them.
 //!
 //! A format has `exp_bits` exponent bits with a `bias`, and `man_bits` stored mantissa
 //! bits; bits are `sign | biased exponent | mantissa`. Exponent field 0 is zero (no
 //! subnormals). Whether the all-ones exponent field holds finite values is a property of
-//! the format: the narrow formats of SPEC.md use it (E4M7 with bias 10 reaches 63.75, as
-//! SPEC.md's worked case needs), while [`FloatFormat::BINARY32`] keeps it reserved so
-//! that its bits are valid IEEE binary32 encodings.
+//! the format: the narrow formats of docs/fpacc.md use it (E4M7 with bias 10 reaches
+//! 63.75, as its worked case needs), while [`FloatFormat::BINARY32`] keeps it reserved
+//! so that its bits are valid IEEE binary32 encodings.
 //!
 //! Rounding ([`FloatFormat::round`]) takes an exact value, rounds it to the format's
 //! precision as if the exponent were unbounded, then checks the range: above the largest

@@ -294,7 +294,7 @@ pub trait CycleModel {
     }
 }
 
-/// The metadata JSON of an emitted unit (SPEC.md, "Metadata file").
+/// The metadata JSON of an emitted unit (docs/conventions.md, "Metadata file").
 #[derive(Clone, Debug, Serialize)]
 pub struct Metadata<'a, P: Serialize> {
     /// Verilog module name of the top level.

@@ -1,5 +1,5 @@
 //! Two's-complement and unsigned integer helpers: ranges, saturation and wrapping at a
-//! run-time bit width (SPEC.md, "Conventions").
+//! run-time bit width (docs/conventions.md).
 //!
 //! Values are carried in `i128`, wide enough for every exact intermediate the integer
 //! units produce (a 32x32 product plus a 64-bit accumulator needs 66 bits).

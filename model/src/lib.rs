@@ -1,8 +1,8 @@
 //! Bit-exact reference models of every arithmetic unit the generator emits.
 //!
-//! This crate is the executable form of `SPEC.md`: number formats, rounding, saturation
-//! and a cycle model of each unit. The RTL that `hdl` generates must match these models
-//! bit for bit; `sim` checks that by co-simulation.
+//! This crate is the executable form of the arithmetic contract in `docs/`: number
+//! formats, rounding, saturation and a cycle model of each unit. The RTL that `hdl`
+//! generates must match these models bit for bit; `sim` checks that by co-simulation.
 //!
 //! Each unit has one parameter type (serde + clap) that validates itself; from it come the
 //! unit's port [`iface::Interface`], its cycle model, and (in `hdl`) its RTL.

@@ -1,4 +1,4 @@
-//! Log-domain arithmetic (SPEC.md section 4): the logarithmic number system (LNS) codes
+//! Log-domain arithmetic (docs/log-domain.md): the logarithmic number system (LNS) codes
 //! of DNA-TEQ-style exponential quantisation with base 2.
 //!
 //! A code is a sign bit `s`, a zero flag `z` and an unsigned `K`-bit exponent code `c`;
@@ -6,7 +6,7 @@
 //! `F` fractional bits, offset by `e_min` (in units of `2^-F`). The flag `z` marks the
 //! zero code; its sign and exponent are ignored.
 //!
-//! Choices SPEC.md leaves open, made here:
+//! Choices docs/log-domain.md leaves open, made here:
 //! - A zero product is the canonical zero code: `z = 1`, `s = 0`, `e = 0`.
 //! - The product exponent code is the exact `K+1`-bit sum `c1 + c2`; its offset is
 //!   `2 * e_min`.
@@ -44,7 +44,7 @@ impl Code {
     };
 }
 
-/// `lns_mul`: sign xor, exponent add, zero if either operand is zero (SPEC.md section 4).
+/// `lns_mul`: sign xor, exponent add, zero if either operand is zero (docs/log-domain.md).
 pub fn mul(a: Code, b: Code) -> Code {
     if a.zero || b.zero {
         return Code::ZERO;
@@ -85,7 +85,7 @@ pub const EXP_BITS: RangeInclusive<u32> = 2..=16;
 /// Allowed fractional exponent bits F.
 pub const FRAC_BITS: RangeInclusive<u32> = 0..=8;
 
-/// Parameters of the log-domain multiplier `lns_mul` (SPEC.md section 4).
+/// Parameters of the log-domain multiplier `lns_mul` (docs/log-domain.md).
 ///
 /// A combinational unit: `s`, `z`, `e` are the product of the codes on `sa, za, ea` and
 /// `sb, zb, eb` in the same cycle (latency 0). `e` has `K+1` bits. `F` and `e_min` only
@@ -215,7 +215,7 @@ pub const TABLE_BITS: RangeInclusive<u32> = 2..=24;
 /// Allowed accumulator widths A.
 pub const ACC_BITS: RangeInclusive<u32> = 2..=64;
 
-/// Parameters of the LNS multiply-accumulate `lns_mac` (SPEC.md section 4).
+/// Parameters of the LNS multiply-accumulate `lns_mac` (docs/log-domain.md).
 ///
 /// Per valid beat: the two codes' product exponent `P = ea + eb + 2 e_min` (units of
 /// `2^-F`) is split into `p_int = floor(P / 2^F)` and `p_frac`; the term

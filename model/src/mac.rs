@@ -1,10 +1,10 @@
-//! Integer multiply-accumulate with a narrow accumulator (SPEC.md section 1).
+//! Integer multiply-accumulate with a narrow accumulator (docs/mac.md).
 //!
 //! Per accepted beat: `base = clear ? 0 : acc`, `s = base + a*b` computed exactly, then
 //! `acc <= saturate_A(s)` or `wrap_A(s)` and `ovf <= (clear ? 0 : ovf) | (s outside the
 //! A-bit range)`. Saturation happens at every step, so the result depends on beat order.
 //!
-//! Choices SPEC.md leaves open, made here and mirrored by the RTL:
+//! Choices docs/mac.md leaves open, made here and mirrored by the RTL:
 //! - The accumulator has the operands' signedness: with `--unsigned` operands it is an
 //!   unsigned A-bit integer, saturating to `[0, 2^A - 1]`; otherwise two's complement,
 //!   saturating to `[-2^(A-1), 2^(A-1) - 1]`.
@@ -114,7 +114,7 @@ impl UnitParams for MacParams {
         name
     }
 
-    /// SPEC.md section 1: clk, rst, in_valid, clear, a, b -> acc, ovf, out_valid.
+    /// docs/mac.md: clk, rst, in_valid, clear, a, b -> acc, ovf, out_valid.
     fn interface(&self) -> Interface {
         Interface {
             ports: vec![
@@ -147,7 +147,7 @@ impl UnitParams for MacParams {
     }
 }
 
-/// One accumulation step, the arithmetic of SPEC.md section 1: returns the new
+/// One accumulation step, the arithmetic of docs/mac.md: returns the new
 /// `(acc, ovf)` from the old ones, `clear` and the operands (as integer values).
 pub fn mac_step(
     p: &MacParams,

@@ -51,7 +51,7 @@ pub fn check_range(
 /// The parameter type of one kind of unit. One value gives the unit's name, ports,
 /// latency and cycle model (and, in `hdl`, its RTL).
 pub trait UnitParams: Clone + fmt::Debug + Serialize {
-    /// The unit kind, as in SPEC.md and the `gen` subcommand, e.g. `mac`.
+    /// The unit kind, as in the docs and the `gen` subcommand, e.g. `mac`.
     const KIND: &'static str;
 
     /// Check every parameter against its range.

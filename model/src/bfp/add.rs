@@ -9,7 +9,7 @@ use crate::iface::{get_field, set_field, split, CycleModel, Dir, Interface, Port
 use crate::int;
 use crate::unit::{check_range, ParamError, UnitParams};
 
-/// Shared-exponent block adder (SPEC.md section 3, `bfp_add`). `rnd` holds one random
+/// Shared-exponent block adder (docs/bfp.md, `bfp_add`). `rnd` holds one random
 /// word per element: its low `rnd_bits` for the alignment, the next `rnd_bits` for the
 /// renormalising shift (SR only).
 pub fn add(
@@ -49,7 +49,7 @@ pub fn add(
 /// Allowed shared-exponent widths of the block adder (any width is exact).
 pub const ADD_EXP_BITS: RangeInclusive<u32> = 2..=16;
 
-/// Parameters of the shared-exponent block adder `bfp_add` (SPEC.md section 3).
+/// Parameters of the shared-exponent block adder `bfp_add` (docs/bfp.md).
 ///
 /// One beat carries two whole blocks (`ea`, `qa`, `eb`, `qb`, element i of a block at bits
 /// `[m*i + m-1 : m*i]`); one cycle later `e` and `q` show their sum with `out_valid`

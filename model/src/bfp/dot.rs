@@ -72,19 +72,19 @@ impl DotAccumulator {
 /// binary32 range flush or saturate with a flag).
 pub const DOT_EXP_BITS: RangeInclusive<u32> = 2..=16;
 
-/// Parameters of the block dot product `bfp_dot` (SPEC.md section 3).
+/// Parameters of the block dot product `bfp_dot` (docs/bfp.md).
 ///
 /// Beats carry `lanes` elements of each block on `qa` and `qb` (element i of the beat at
-/// bits `[m*i + m-1 : m*i]`); every `block / lanes` valid beats make one block pair.
-/// `ea`, `eb` and `clear` are sampled with a block's last beat: `clear` makes this block
-/// the first of a new dot product. The block's exact integer dot product (inputs may use
-/// the whole m-bit range, so the sum is kept one bit wider than SPEC.md's symmetric-range
-/// width) times `2^(ea+eb)` is converted to binary32 (exact unless out of range), then
-/// added to the binary32 accumulator `acc` (RNE, no subnormals, saturating); `uf` and
+/// bits `[m*i + m-1 : m*i]`); every `block / lanes` valid beats make one block pair. `ea`,
+/// `eb` and `clear` are sampled with a block's last beat: `clear` makes this block the
+/// first of a new dot product. The block's exact integer dot product (inputs may use the
+/// whole m-bit range, so the sum is kept one bit wider than the symmetric-range width of
+/// docs/bfp.md) times `2^(ea+eb)` is converted to binary32 (exact unless out of range),
+/// then added to the binary32 accumulator `acc` (RNE, no subnormals, saturating); `uf` and
 /// `of` are sticky until the next `clear`. Three cycles after a block's last beat `acc`
 /// shows the running dot product with `out_valid` high. With `--modes` an input `mode`,
-/// sampled every beat, selects the element width: each element is then the low bits of
-/// its m-bit field, sign-extended. Reset clears everything and drops a partial block.
+/// sampled every beat, selects the element width: each element is then the low bits of its
+/// m-bit field, sign-extended. Reset clears everything and drops a partial block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct BfpDotParams {
@@ -142,7 +142,7 @@ impl BfpDotParams {
         self.block / self.lanes()
     }
 
-    /// Width of the exact block sum for any m-bit inputs: SPEC.md's
+    /// Width of the exact block sum for any m-bit inputs: docs/bfp.md's
     /// `2(m-1) + ceil(log2 n) + 1` plus one bit for `-2^(m-1) * -2^(m-1)`.
     pub fn sum_width(&self) -> u32 {
         dot_width(self.mant_bits, self.block) + 1
@@ -364,7 +364,7 @@ mod tests {
         assert_eq!(p.module_name(), "bfp_dot_n4_m4_e10_l2");
         assert_eq!(p.sum_width(), 10);
         let mut m = BfpDot::new(p).unwrap();
-        // SPEC.md: x = [1.5, -0.3, 0.05, 0.9] -> q = [6, -1, 0, 4], weights
+        // docs/bfp.md: x = [1.5, -0.3, 0.05, 0.9] -> q = [6, -1, 0, 4], weights
         // [0.5, 0.5, -1.0, 0.25] -> q = [2, 2, -4, 1], both E_s = -2: 14 * 2^-4 = 0.875.
         let (qa, qb) = ([6, -1, 0, 4], [2, 2, -4, 1]);
         let e = int::to_bits(-2, 10) as u64;

@@ -1,10 +1,10 @@
-//! Block floating point, HBFP style (SPEC.md section 3): one shared exponent `E_s` per
+//! Block floating point, HBFP style (docs/bfp.md): one shared exponent `E_s` per
 //! block of `n` values, each value an `m`-bit two's-complement integer `q_i` clamped to the
 //! symmetric range `[-(2^(m-1)-1), 2^(m-1)-1]`; `value_i = q_i * 2^E_s`.
 //!
 //! This module is the arithmetic of the converter ([`quantize`]), the block dot product
 //! ([`dot`], [`DotAccumulator`]) and the shared-exponent block adder ([`add`]). Choices
-//! SPEC.md leaves open, made here:
+//! docs/bfp.md leaves open, made here:
 //! - `E_s` is clamped to the range of its `exp_bits`-bit two's-complement field; an
 //!   all-zero block gets the minimum. (With the default 10 bits no binary32 input clamps.)
 //! - Stochastic rounding (SR) takes `rnd_bits` random bits per element: the scaled value is
@@ -14,7 +14,7 @@
 //! - The adder rounds twice at most: aligning the smaller-exponent block (random bits in
 //!   `rnd`'s low `rnd_bits`), and the one renormalising shift (the next `rnd_bits`).
 //! - The dot product's binary32 accumulator saturates at `f32::MAX` and flushes below
-//!   `f32::MIN_POSITIVE`, with sticky `of`/`uf` flags, like `fpacc` (SPEC.md section 2).
+//!   `f32::MIN_POSITIVE`, with sticky `of`/`uf` flags, like `fpacc` (docs/fpacc.md).
 
 mod add;
 mod dot;

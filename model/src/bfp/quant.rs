@@ -19,7 +19,7 @@ pub struct Quantized {
     pub inv: bool,
 }
 
-/// Convert a block of binary32 values (as bits) to HBFP (SPEC.md section 3, `bfp_quant`).
+/// Convert a block of binary32 values (as bits) to HBFP (docs/bfp.md, `bfp_quant`).
 /// `rnd` holds one random word per element (used with [`BfpRounding::Sr`] only).
 pub fn quantize(
     f: &BfpFormat,
@@ -79,7 +79,7 @@ pub fn quantize(
     }
 }
 
-/// Parameters of the FP32-to-HBFP converter `bfp_quant` (SPEC.md section 3).
+/// Parameters of the FP32-to-HBFP converter `bfp_quant` (docs/bfp.md).
 ///
 /// Beats carry `lanes` binary32 values on `x`; every `block / lanes` valid beats make one
 /// block, and one cycle after a block's last beat `e`, `q` and `inv` show its conversion

@@ -8,7 +8,7 @@ use crate::iface::{CycleModel, Dir, Interface, Port, Role};
 use crate::int;
 use crate::unit::{check_range, ParamError, UnitParams};
 
-/// Parameters of the DNA-TEQ exponent-domain dot product `expq_dot` (SPEC.md section 4).
+/// Parameters of the DNA-TEQ exponent-domain dot product `expq_dot` (docs/log-domain.md).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct ExpqDotParams {
@@ -326,7 +326,7 @@ counters and accumulates c_k * RNE(b^k * 2^F) in k order into `y`, for any base 
 mod tests {
     use super::*;
 
-    /// SPEC.md section 4: b = 2, weights (+,1), (-,2), (+,0) with activations (+,2),
+    /// docs/log-domain.md: b = 2, weights (+,1), (-,2), (+,0) with activations (+,2),
     /// (+,0), (+,1) give c3 = +1, c2 = -1, c1 = +1 and 8 - 4 + 2 = 6.
     #[test]
     fn spec_worked_case() {

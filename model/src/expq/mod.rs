@@ -1,18 +1,18 @@
-//! Exponent-domain dot product of DNA-TEQ (SPEC.md section 4, `expq_dot`).
+//! Exponent-domain dot product of DNA-TEQ (docs/log-domain.md, `expq_dot`).
 //!
 //! Weights and activations are codes `(sign, zero, e)` standing for `+-b^(e + e_min)`
 //! (the per-tensor scale `s * alpha` and offset `beta` are applied outside the unit). A
 //! product is an exponent sum `k = e_w + e_a`, so a dot product is `sum_k c_k * b^(k +
 //! 2 e_min)` where `c_k` counts the products with exponent sum `k`, signed.
 //!
-//! Choices SPEC.md leaves open, made here:
+//! Choices docs/log-domain.md leaves open, made here:
 //! - The base `b` is a decimal number (`1.5`, `2`, `1.1892`) taken exactly as the
 //!   rational it writes; `T[k] = RNE(b^(k + 2 e_min) * 2^F)` is computed exactly with
 //!   big integers by [`ExpqDotParams::table`], which model and generator share.
-//! - Counters have `ceil(log2(K_max + 1)) + 1` bits: SPEC.md's `ceil(log2 K_max) + 1`
-//!   plus one when `K_max` is a power of two, so that `+K_max` fits. More than `K_max`
-//!   products in one dot product wrap the counters (two's complement), and `y` is then
-//!   the low bits of the exact sum over the wrapped counters.
+//! - Counters have `ceil(log2(K_max + 1)) + 1` bits: the `ceil(log2 K_max) + 1` of
+//!   docs/log-domain.md plus one when `K_max` is a power of two, so that `+K_max` fits.
+//!   More than `K_max` products in one dot product wrap the counters (two's complement),
+//!   and `y` is then the low bits of the exact sum over the wrapped counters.
 //! - The output `y` (signed, `F` fractional bits) is wide enough for any dot product of
 //!   up to `K_max` products: `--out` may not be narrower than that.
 //! - Timing: a valid beat with a nonzero product counts it. A `flush` beat (its own pair

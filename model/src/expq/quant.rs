@@ -16,7 +16,7 @@ pub const IN_BITS: RangeInclusive<u32> = 2..=32;
 /// A positive decimal scale (`alpha`), kept exactly as `num / den`.
 pub type Scale = Base;
 
-/// Parameters of the exponential quantizer `expq_quant` (SPEC.md section 4, DNA-TEQ).
+/// Parameters of the exponential quantizer `expq_quant` (docs/log-domain.md, DNA-TEQ).
 ///
 /// The input `x` is a signed `N`-bit fixed-point number with `--in-frac` fractional bits.
 /// Levels are `L_e = alpha * b^(e + e_min)` for codes `e = 0 ..= 2^E - 1`. The output is

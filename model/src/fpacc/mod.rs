@@ -1,4 +1,4 @@
-//! Low-precision floating-point accumulator `fpacc` (SPEC.md section 2):
+//! Low-precision floating-point accumulator `fpacc` (docs/fpacc.md):
 //! `FMAq(a, b, s) = Q_acc(Q_prod(a * b) + s)`, after Blumenfeld, Hubara and Soudry (ICLR
 //! 2024), who train networks to run on accumulators as narrow as 12 bits (E4M7).
 //!
@@ -15,7 +15,7 @@
 //! finite value and sets `of`; no NaN or infinity ever appears. `uf` and `of` collect the
 //! events of every rounding (product, inner and outer sums) and are sticky until `clear`.
 //!
-//! Choices SPEC.md leaves open, made here and mirrored by the RTL:
+//! Choices docs/fpacc.md leaves open, made here and mirrored by the RTL:
 //! - Operand floats have no subnormals either (exponent field 0 is zero) and every
 //!   exponent field is finite; their bias defaults to `2^(E-1) - 1`.
 //! - The product format defaults to the accumulator format.
@@ -127,7 +127,7 @@ fn format_tag(f: &FloatFormat) -> String {
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// E4M7 with bias 10, every exponent field finite (largest 63.75, smallest 2^-9):
-    /// the 12-bit accumulator of Blumenfeld et al. and of SPEC.md's worked case.
+    /// the 12-bit accumulator of Blumenfeld et al. and of docs/fpacc.md's worked case.
     Acc12,
     /// bfloat16 without subnormals: E8M7, bias 127, top exponent reserved.
     Bf16,

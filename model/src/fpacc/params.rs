@@ -165,7 +165,7 @@ impl UnitParams for FpaccParams {
         name
     }
 
-    /// SPEC.md section 2: clk, rst, in_valid, clear, a, b -> acc, uf, of, out_valid.
+    /// docs/fpacc.md: clk, rst, in_valid, clear, a, b -> acc, uf, of, out_valid.
     fn interface(&self) -> Interface {
         let operand = |name: &str| match &self.operand {
             Operand::Int { bits, .. } => Port::int(name, Dir::In, *bits, true),

@@ -7,7 +7,7 @@ use crate::float::Rounded;
 use crate::iface::{split, CycleModel, Interface};
 use crate::unit::{ParamError, UnitParams};
 
-/// The arithmetic of SPEC.md section 2 without any timing: feed products in beat order,
+/// The arithmetic of docs/fpacc.md without any timing: feed products in beat order,
 /// read the accumulator. The cycle model and the accuracy tables both use it.
 #[derive(Clone, Debug)]
 pub struct FpaccSum {
@@ -198,7 +198,7 @@ mod tests {
         ((e + 15) as u64) << 2
     }
 
-    /// SPEC.md section 2: start at 1.0, add 2^-8 256 times: 1.0 without chunks (every add
+    /// docs/fpacc.md: start at 1.0, add 2^-8 256 times: 1.0 without chunks (every add
     /// is a tie to even), 2.0 with chunks of 16 (1.0 enters as a chunk of its own: 1.0 and
     /// 15 zeros).
     #[test]
