@@ -1,5 +1,6 @@
 //! `gen accwidth`: the narrowest integer accumulator that cannot overflow, for a
-//! dot-product length or a weight vector, beside A2Q's bounds (`model::accwidth`).
+//! dot-product length or a weight vector, beside A2Q's bounds (`model::accwidth`). Every
+//! figure printed is exact: integers and big integers, no floating point.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use model::accwidth::{
     a2q_l1_bound, a2q_width_bound, l1_norm, operand_range, worst_case_k, worst_case_weights, Worst,
+    MIN_ACC_BITS,
 };
 
 /// Flags of `gen accwidth`.
@@ -115,7 +117,13 @@ pub fn run(args: &AccWidthArgs, stdout: &mut dyn Write) -> Result<(), AccWidthEr
                 hi.unwrap_or(0),
                 l1_norm(&w)
             );
-            (worst_case_weights(&w, n, signed), Some(w))
+            let worst = worst_case_weights(&w, n, signed).ok_or_else(|| {
+                AccWidthError(format!(
+                    "{}: the worst case leaves 127 bits",
+                    path.display()
+                ))
+            })?;
+            (worst, Some(w))
         }
         (None, Some(k)) => {
             let m = args.weight_bits;
@@ -125,36 +133,46 @@ pub fn run(args: &AccWidthArgs, stdout: &mut dyn Write) -> Result<(), AccWidthEr
         }
         (None, None) => unreachable!("clap requires --k or --weights"),
     };
-    let width = worst.signed_width();
+    let width = worst.accumulator_width();
     text += &format!(
         "exact worst case over all activations: every partial sum in [{}, {}]\n",
         worst.min, worst.max
     );
-    text += &format!("minimum accumulator that cannot overflow: {width} bits (two's complement)\n");
+    text += &format!("minimum accumulator that cannot overflow: {width} bits (two's complement)");
+    if worst.signed_width() < MIN_ACC_BITS {
+        text += &format!(
+            "; every sum is 0 (all-zero weights), which any width holds: \
+             {MIN_ACC_BITS} bits is the narrowest accumulator the tool builds"
+        );
+    }
+    text += "\n";
     if weights.is_none() {
         let k = args.k.expect("K mode");
-        let bound = a2q_width_bound(k, n, signed, args.weight_bits);
+        let b = a2q_width_bound(k, n, signed, args.weight_bits);
         text += &format!(
-            "A2Q data-type bound: P >= {bound:.3}, i.e. {} bits\n",
-            bound.ceil()
+            "A2Q data-type bound: P >= alpha + phi(alpha) + 1 = 1 + log2(1 + {k} * 2^{}), \
+             i.e. {} bits\n",
+            b.shift, b.bits
         );
     }
     let p = args.acc_bits;
     let l1 = a2q_l1_bound(p, n, signed);
-    text += &format!("A2Q weight bound for a {p}-bit accumulator: ||w||_1 <= {l1:.3}");
+    text += &format!(
+        "A2Q weight bound for a {p}-bit accumulator, (2^{} - 1) / 2^{}: ||w||_1 <= {}",
+        p - 1,
+        l1.shift,
+        l1.decimal()
+    );
     if let Some(w) = &weights {
         let norm = l1_norm(w);
-        let verdict = if norm as f64 <= l1 {
-            "within it: no overflow possible"
+        let verdict = if l1.admits(&norm) {
+            "within it: no overflow possible".to_string()
         } else if width <= p {
-            "above it, yet the exact worst case fits {p} bits"
+            format!("above it, yet the exact worst case fits {p} bits")
         } else {
-            "above it: these weights can overflow"
+            "above it: these weights can overflow".to_string()
         };
-        text += &format!(
-            "; these weights: {norm}, {}",
-            verdict.replace("{p}", &p.to_string())
-        );
+        text += &format!("; these weights: {norm}, {verdict}");
     }
     text += "\n";
     stdout
