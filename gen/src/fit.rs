@@ -368,8 +368,9 @@ impl Tensor {
         let elements = read_elements(
             &path,
             |w| {
-                let v = w.parse::<f64>().ok()?;
-                (v as f32).is_finite().then_some(Element::Float(v))
+                // Parsed as float32 directly (one rounding); out-of-range text is inf.
+                let v = w.parse::<f32>().ok()?;
+                v.is_finite().then_some(Element::Float(f64::from(v)))
             },
             what,
         )?;
