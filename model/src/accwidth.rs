@@ -52,11 +52,12 @@ pub struct Worst {
 
 impl Worst {
     /// The fewest bits of a two's-complement register that hold both extremes (1 for a
-    /// sum that is always 0).
+    /// sum that is always 0; at most 128).
     pub fn signed_width(&self) -> u32 {
-        (1..=127)
-            .find(|&a| crate::int::fits(self.min, a, true) && crate::int::fits(self.max, a, true))
-            .expect("every i128 fits 127 bits or fewer except i128::MIN, never a worst case")
+        // x >= 0 needs its bits plus a sign bit; x < 0 needs the bits of !x = -x - 1 plus
+        // a sign bit.
+        let width = |x: i128| 129 - if x >= 0 { x } else { !x }.leading_zeros();
+        width(self.min).max(width(self.max))
     }
 
     /// The narrowest accumulator that cannot overflow: [`Worst::signed_width`], and never
@@ -399,6 +400,22 @@ mod tests {
             (1, MIN_ACC_BITS)
         );
         assert_eq!(MIN_ACC_BITS, 2);
+        // The widest registers.
+        let widest = Worst {
+            min: i128::MIN,
+            max: i128::MAX,
+        };
+        assert_eq!(widest.signed_width(), 128);
+        assert_eq!(Worst { min: -1, max: 0 }.signed_width(), 1);
+        assert_eq!(Worst { min: 0, max: 1 }.signed_width(), 2);
+        assert_eq!(
+            Worst {
+                min: -(1 << 126),
+                max: 1 << 126
+            }
+            .signed_width(),
+            128
+        );
         // The widest products: i64::MIN weights against 32-bit activations.
         let w = worst_case_weights(&[i64::MIN; 4], 32, false).unwrap();
         assert_eq!(w.min, 4 * i128::from(i64::MIN) * ((1 << 32) - 1));
