@@ -6,30 +6,43 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::Args;
 use model::fpacc::{FpaccParams, FpaccSum, Operand, Preset};
 use model::mac::{accumulate, Overflow};
+
+use crate::fit::{file_name, int_in, real_in, Cause};
+
+/// A failure of `gen acc-error`: the message (naming the flag or file) and its cause.
+#[derive(Debug)]
+pub struct AccErrorError(pub String, pub Cause);
+
+impl AccErrorError {
+    /// 2 for bad input, 1 for I/O failures.
+    pub fn exit_code(&self) -> i32 {
+        self.1.exit_code()
+    }
+}
 
 /// Flags of `gen acc-error`.
 #[derive(Args, Debug, Clone)]
 pub struct AccErrorArgs {
     /// Dot products per length, 1..=100000.
-    #[arg(long, value_name = "N", default_value_t = 200,
-          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_name = "N", default_value_t = 200, allow_negative_numbers = true,
+          value_parser = int_in::<u32>(1, 100_000))]
     pub trials: u32,
-    /// Standard deviation of the Gaussian int8 operands (rounded, clipped to +-127).
-    #[arg(
-        long,
-        value_name = "SIGMA",
-        default_value_t = 32.0,
-        allow_negative_numbers = true
-    )]
+    /// Standard deviation of the Gaussian int8 operands (rounded, clipped to +-127), in
+    /// (0, 1000].
+    #[arg(long, value_name = "SIGMA", default_value_t = 32.0, allow_hyphen_values = true,
+          value_parser = real_in(0.0, 1000.0))]
     pub sigma: f64,
-    /// Seed of the operand generator.
-    #[arg(long, default_value_t = 1)]
+    /// Seed of the operand generator, 0..=18446744073709551615.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true,
+          value_parser = int_in::<u64>(0, u64::MAX.into()))]
     pub seed: u64,
     /// Also write the table (Markdown) to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE",
+          value_parser = OsStringValueParser::new().try_map(file_name))]
     pub output: Option<PathBuf>,
 }
 
@@ -109,12 +122,31 @@ fn gaussian_int8(state: &mut u64, sigma: f64, n: usize) -> Vec<i8> {
         .collect()
 }
 
-/// Print the table.
+/// Print the table; a failure as its message alone. Kept for `cli.rs` until it calls
+/// [`try_run`] and [`AccErrorError::exit_code`].
 pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), String> {
+    try_run(args, stdout).map_err(|e| e.0)
+}
+
+/// Print the table.
+pub fn try_run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorError> {
+    // The parser checks these; a library caller may not have used it.
     if !(args.sigma > 0.0 && args.sigma <= 1000.0) {
-        return Err(format!(
-            "invalid value '{}' for '--sigma': allowed (0, 1000]",
-            args.sigma
+        return Err(AccErrorError(
+            format!(
+                "invalid value '{}' for '--sigma <SIGMA>': {} is not in (0, 1000]",
+                args.sigma, args.sigma
+            ),
+            Cause::BadInput,
+        ));
+    }
+    if !(1..=100_000).contains(&args.trials) {
+        return Err(AccErrorError(
+            format!(
+                "invalid value '{}' for '--trials <N>': {} is not in 1..=100000",
+                args.trials, args.trials
+            ),
+            Cause::BadInput,
         ));
     }
     // acc12's range is 2^-9 .. 63.75: its operands are read as Q0.7 (q / 128), which
@@ -198,11 +230,13 @@ pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), String> {
     }
     table += "\n";
     if let Some(path) = &args.output {
-        std::fs::write(path, &table).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, &table).map_err(|e| {
+            AccErrorError(format!("cannot write {}: {e}", path.display()), Cause::Io)
+        })?;
     }
     stdout
         .write_all(table.as_bytes())
-        .map_err(|e| format!("stdout: {e}"))
+        .map_err(|e| AccErrorError(format!("cannot write the table: {e}"), Cause::Io))
 }
 
 /// A relative error in three significant digits (0 for exact).
@@ -217,6 +251,47 @@ fn sci(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Library callers that bypass the parser get bad-input errors (2) naming the flag;
+    /// a failing --output is an I/O failure (1).
+    #[test]
+    fn exit_codes() {
+        let args = AccErrorArgs {
+            trials: 1,
+            sigma: f64::NAN,
+            seed: 1,
+            output: None,
+        };
+        let e = try_run(&args, &mut Vec::new()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.0.contains("'--sigma <SIGMA>'"), "{}", e.0);
+        let e = try_run(
+            &AccErrorArgs {
+                trials: 0,
+                sigma: 32.0,
+                ..args.clone()
+            },
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.0.contains("'--trials <N>': 0 is not in 1..=100000"),
+            "{}",
+            e.0
+        );
+        let output = Some(std::path::PathBuf::from("/nonexistent-dir/acc-error.md"));
+        let e = try_run(
+            &AccErrorArgs {
+                sigma: 32.0,
+                output,
+                ..args
+            },
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+    }
 
     #[test]
     fn accumulators_agree_with_exact_sums_where_they_must() {

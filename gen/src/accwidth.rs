@@ -1,13 +1,25 @@
 //! `gen accwidth`: the narrowest integer accumulator that cannot overflow, for a
-//! dot-product length or a weight vector, beside A2Q's bounds (`model::accwidth`).
+//! dot-product length or a weight vector, beside A2Q's bounds (`model::accwidth`). Every
+//! figure printed is exact: integers and big integers, no floating point.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::Args;
 use model::accwidth::{
     a2q_l1_bound, a2q_width_bound, l1_norm, operand_range, worst_case_k, worst_case_weights, Worst,
+    MIN_ACC_BITS,
 };
+
+use crate::fit::{int_in, read_elements, Cause, Element};
+
+/// The largest --k.
+pub const K_MAX: u64 = 1 << 40;
+
+/// The most weights a file may hold: with 64-bit weights and 32-bit activations every sum
+/// then stays below 2^126.
+pub const WEIGHTS_MAX: usize = 1 << 30;
 
 /// Flags of `gen accwidth`.
 #[derive(Args, Debug, Clone)]
@@ -15,149 +27,259 @@ use model::accwidth::{
 pub struct AccWidthArgs {
     /// Activation width N in bits, 2..=32.
     #[arg(long = "in", value_name = "BITS", default_value_t = 8,
-          value_parser = clap::value_parser!(u32).range(2..=32))]
+          allow_negative_numbers = true, value_parser = int_in::<u32>(2, 32))]
     pub act_bits: u32,
     /// Unsigned activations (e.g. after a ReLU); signed by default.
     #[arg(long)]
     pub unsigned: bool,
     /// Dot-product length K (worst case over all signed M-bit weights), 1..=2^40.
-    #[arg(long, value_name = "K",
-          value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
+    #[arg(long, value_name = "K", allow_negative_numbers = true,
+          value_parser = int_in::<u64>(1, K_MAX.into()))]
     pub k: Option<u64>,
     /// Signed weight width M in bits for --k, 2..=32.
     #[arg(long = "weight-bits", value_name = "BITS", default_value_t = 8,
-          value_parser = clap::value_parser!(u32).range(2..=32))]
+          conflicts_with = "weights", allow_negative_numbers = true,
+          value_parser = int_in::<u32>(2, 32))]
     pub weight_bits: u32,
     /// A file of integer weights (text: numbers separated by spaces, commas or lines; or
-    /// .npy of integers or integral floats): the worst case over all activations for
-    /// exactly these weights.
-    #[arg(long, value_name = "FILE", conflicts_with = "k")]
-    pub weights: Option<PathBuf>,
+    /// .npy of integers or integral floats), 1 to 2^30 of them: the worst case over all
+    /// activations for exactly these weights.
+    #[arg(long, value_name = "FILE", conflicts_with = "k",
+          value_parser = OsStringValueParser::new().try_map(Weights::load))]
+    pub weights: Option<Weights>,
     /// Accumulator width P for A2Q's bound on the weights' L1 norm, 2..=64.
     #[arg(long = "acc", value_name = "BITS", default_value_t = 12,
-          value_parser = clap::value_parser!(u32).range(2..=64))]
+          allow_negative_numbers = true, value_parser = int_in::<u32>(2, 64))]
     pub acc_bits: u32,
 }
 
-/// A failure reading the weights.
-pub struct AccWidthError(pub String);
+/// 2^63, the bound of the `i64` range, as an `f64` (exact).
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
 
-/// Integer weights from a text or `.npy` file.
-pub fn read_weights(path: &Path) -> Result<Vec<i64>, AccWidthError> {
-    let fail = |e: String| AccWidthError(format!("{}: {e}", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let values: Vec<i64> = if bytes.starts_with(b"\x93NUMPY") {
-        let (header, data) = crate::fit::npy_parts(&bytes).map_err(fail)?;
-        let ints = |size: usize, f: &dyn Fn(&[u8]) -> i64| -> Vec<i64> {
-            data.chunks_exact(size).map(f).collect()
-        };
-        let integral = |v: f64| -> Result<i64, AccWidthError> {
-            if v.fract() == 0.0 && v.abs() < 9.0e15 {
-                Ok(v as i64)
-            } else {
-                Err(fail(format!("{v} is not an integer weight")))
-            }
-        };
-        if header.contains("'|i1'") {
-            ints(1, &|c| i64::from(c[0] as i8))
-        } else if header.contains("'|u1'") {
-            ints(1, &|c| i64::from(c[0]))
-        } else if header.contains("'<i2'") {
-            ints(2, &|c| i64::from(i16::from_le_bytes([c[0], c[1]])))
-        } else if header.contains("'<i4'") {
-            ints(4, &|c| {
-                i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            })
-        } else if header.contains("'<i8'") {
-            ints(8, &|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-        } else if header.contains("'<f4'") || header.contains("'<f8'") {
-            let floats = crate::fit::read_tensor(path).map_err(|e| AccWidthError(e.0))?;
-            floats
-                .into_iter()
-                .map(|v| integral(f64::from(v)))
-                .collect::<Result<_, _>>()?
-        } else {
-            return Err(fail(format!(
-                "dtype not one of int8/uint8/int16/int32/int64/float32/float64: {header}"
-            )));
-        }
-    } else {
-        let text = String::from_utf8(bytes).map_err(|_| fail("neither .npy nor text".into()))?;
-        text.split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|w| !w.is_empty())
-            .map(|w| {
-                w.parse::<i64>()
-                    .map_err(|_| fail(format!("'{w}' is not an integer")))
-            })
-            .collect::<Result<_, _>>()?
-    };
-    if values.is_empty() {
-        return Err(fail("no weights".into()));
+/// A failure of `gen accwidth`: the message (naming the flag or file) and its cause.
+#[derive(Debug)]
+pub struct AccWidthError(pub String, pub Cause);
+
+impl AccWidthError {
+    /// 2 for bad input, 1 for I/O failures.
+    pub fn exit_code(&self) -> i32 {
+        self.1.exit_code()
     }
-    Ok(values)
+}
+
+/// A weight vector, read while the command line is parsed.
+#[derive(Clone, Debug)]
+pub struct Weights {
+    pub path: PathBuf,
+    pub values: Vec<i64>,
+}
+
+impl Weights {
+    /// Read and check a weight file: 1 to [`WEIGHTS_MAX`] integers in the `i64` range
+    /// (text: decimal integers; .npy: integer dtypes, or floats with integral values).
+    pub fn load(path: std::ffi::OsString) -> Result<Weights, String> {
+        let path = PathBuf::from(path);
+        let what = format!("an integer in {}..={}", i64::MIN, i64::MAX);
+        let elements = read_elements(
+            &path,
+            |w| w.parse::<i64>().ok().map(|v| Element::Int(v.into())),
+            &what,
+        )?;
+        if elements.len() > WEIGHTS_MAX {
+            return Err(format!(
+                "{} weights; allowed 1..={WEIGHTS_MAX}",
+                elements.len()
+            ));
+        }
+        let values = elements
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let v = match *e {
+                    Element::Int(v) => i64::try_from(v).ok(),
+                    // Integral and in [-2^63, 2^63): exactly an i64.
+                    Element::Float(v) => {
+                        (v.fract() == 0.0 && (-TWO_63..TWO_63).contains(&v)).then_some(v as i64)
+                    }
+                };
+                v.ok_or_else(|| format!("{e} (value {}) is not {what}", i + 1))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Weights { path, values })
+    }
+}
+
+/// The parser checks these; a library caller may not have used it.
+fn check_args(args: &AccWidthArgs) -> Result<(), AccWidthError> {
+    let checks = [
+        ("--in <BITS>", u64::from(args.act_bits), 2, 32),
+        ("--weight-bits <BITS>", u64::from(args.weight_bits), 2, 32),
+        ("--acc <BITS>", u64::from(args.acc_bits), 2, 64),
+        ("--k <K>", args.k.unwrap_or(1), 1, K_MAX),
+    ];
+    for (flag, v, lo, hi) in checks {
+        if !(lo..=hi).contains(&v) {
+            return Err(AccWidthError(
+                format!("invalid value '{v}' for '{flag}': {v} is not in {lo}..={hi}"),
+                Cause::BadInput,
+            ));
+        }
+    }
+    match &args.weights {
+        Some(w) if w.values.is_empty() || w.values.len() > WEIGHTS_MAX => Err(AccWidthError(
+            format!(
+                "invalid value '{}' for '--weights <FILE>': {} weights; allowed 1..={WEIGHTS_MAX}",
+                w.path.display(),
+                w.values.len()
+            ),
+            Cause::BadInput,
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Print the report.
 pub fn run(args: &AccWidthArgs, stdout: &mut dyn Write) -> Result<(), AccWidthError> {
+    check_args(args)?;
     let (n, signed) = (args.act_bits, !args.unsigned);
     let (xl, xh) = operand_range(n, signed);
     let kind = if signed { "signed" } else { "unsigned" };
     let mut text = format!("activations: {kind} {n}-bit, [{xl}, {xh}]\n");
-    let (worst, weights): (Worst, Option<Vec<i64>>) = match (&args.weights, args.k) {
-        (Some(path), _) => {
-            let w = read_weights(path)?;
-            let (lo, hi) = (w.iter().min().copied(), w.iter().max().copied());
-            text += &format!(
-                "weights: {} values from {}, range [{}, {}], L1 norm {}\n",
-                w.len(),
-                path.display(),
-                lo.unwrap_or(0),
-                hi.unwrap_or(0),
-                l1_norm(&w)
-            );
-            (worst_case_weights(&w, n, signed), Some(w))
-        }
-        (None, Some(k)) => {
-            let m = args.weight_bits;
-            let (wl, wh) = operand_range(m, true);
-            text += &format!("weights: K = {k} signed {m}-bit values, [{wl}, {wh}]\n");
-            (worst_case_k(k, n, signed, m), None)
-        }
-        (None, None) => unreachable!("clap requires --k or --weights"),
-    };
-    let width = worst.signed_width();
+    let (worst, weights): (Worst, Option<&[i64]>) =
+        match (&args.weights, args.k) {
+            (Some(w), _) => {
+                let v = &w.values;
+                let (lo, hi) = (v.iter().min().copied(), v.iter().max().copied());
+                text += &format!(
+                    "weights: {} values from {}, range [{}, {}], L1 norm {}\n",
+                    v.len(),
+                    w.path.display(),
+                    lo.unwrap_or(0),
+                    hi.unwrap_or(0),
+                    l1_norm(v)
+                );
+                let worst = worst_case_weights(v, n, signed).ok_or_else(|| {
+                    AccWidthError(
+                        format!(
+                        "invalid value '{}' for '--weights <FILE>': the worst case leaves 127 bits",
+                        w.path.display()
+                    ),
+                        Cause::BadInput,
+                    )
+                })?;
+                (worst, Some(v))
+            }
+            (None, Some(k)) => {
+                let m = args.weight_bits;
+                let (wl, wh) = operand_range(m, true);
+                text += &format!("weights: K = {k} signed {m}-bit values, [{wl}, {wh}]\n");
+                (worst_case_k(k, n, signed, m), None)
+            }
+            (None, None) => return Err(AccWidthError(
+                "the following required arguments were not provided: <--k <K>|--weights <FILE>>"
+                    .into(),
+                Cause::BadInput,
+            )),
+        };
+    let width = worst.accumulator_width();
     text += &format!(
         "exact worst case over all activations: every partial sum in [{}, {}]\n",
         worst.min, worst.max
     );
-    text += &format!("minimum accumulator that cannot overflow: {width} bits (two's complement)\n");
-    if weights.is_none() {
-        let k = args.k.expect("K mode");
-        let bound = a2q_width_bound(k, n, signed, args.weight_bits);
+    text += &format!("minimum accumulator that cannot overflow: {width} bits (two's complement)");
+    if worst.signed_width() < MIN_ACC_BITS {
         text += &format!(
-            "A2Q data-type bound: P >= {bound:.3}, i.e. {} bits\n",
-            bound.ceil()
+            "; every sum is 0 (all-zero weights), which any width holds: \
+             {MIN_ACC_BITS} bits is the narrowest accumulator the tool builds"
+        );
+    }
+    text += "\n";
+    if let Some(k) = args.k.filter(|_| weights.is_none()) {
+        let b = a2q_width_bound(k, n, signed, args.weight_bits);
+        text += &format!(
+            "A2Q data-type bound: P >= alpha + phi(alpha) + 1 = 1 + log2(1 + {k} * 2^{}), \
+             i.e. {} bits\n",
+            b.shift, b.bits
         );
     }
     let p = args.acc_bits;
     let l1 = a2q_l1_bound(p, n, signed);
-    text += &format!("A2Q weight bound for a {p}-bit accumulator: ||w||_1 <= {l1:.3}");
-    if let Some(w) = &weights {
+    text += &format!(
+        "A2Q weight bound for a {p}-bit accumulator, (2^{} - 1) / 2^{}: ||w||_1 <= {}",
+        p - 1,
+        l1.shift,
+        l1.decimal()
+    );
+    if let Some(w) = weights {
         let norm = l1_norm(w);
-        let verdict = if norm as f64 <= l1 {
-            "within it: no overflow possible"
+        let verdict = if l1.admits(&norm) {
+            "within it: no overflow possible".to_string()
         } else if width <= p {
-            "above it, yet the exact worst case fits {p} bits"
+            format!("above it, yet the exact worst case fits {p} bits")
         } else {
-            "above it: these weights can overflow"
+            "above it: these weights can overflow".to_string()
         };
-        text += &format!(
-            "; these weights: {norm}, {}",
-            verdict.replace("{p}", &p.to_string())
-        );
+        text += &format!("; these weights: {norm}, {verdict}");
     }
     text += "\n";
     stdout
         .write_all(text.as_bytes())
-        .map_err(|e| AccWidthError(format!("stdout: {e}")))
+        .map_err(|e| AccWidthError(format!("cannot write the report: {e}"), Cause::Io))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(k: Option<u64>) -> AccWidthArgs {
+        AccWidthArgs {
+            act_bits: 8,
+            unsigned: false,
+            k,
+            weight_bits: 8,
+            weights: None,
+            acc_bits: 12,
+        }
+    }
+
+    /// A sink that refuses every write.
+    struct Broken;
+
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("broken pipe"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Library callers that bypass the parser get bad-input errors (2) naming the flag;
+    /// a failing output is an I/O failure (1).
+    #[test]
+    fn exit_codes() {
+        let mut out = Vec::new();
+        for (a, needle) in [
+            (args(Some(0)), "'--k <K>': 0 is not in 1..=1099511627776"),
+            (args(None), "--k <K>|--weights <FILE>"),
+            (
+                AccWidthArgs {
+                    act_bits: 33,
+                    ..args(Some(4))
+                },
+                "'--in <BITS>': 33 is not in 2..=32",
+            ),
+        ] {
+            let e = run(&a, &mut out).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.0.contains(needle), "{}", e.0);
+        }
+        assert!(out.is_empty());
+        let e = run(&args(Some(4)), &mut Broken).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        run(&args(Some(4)), &mut out).unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("cannot overflow: 18 bits"));
+    }
 }

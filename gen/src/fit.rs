@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use model::expq::{fit, uniform_mse, Fit, Metric};
 
@@ -21,87 +22,378 @@ pub enum Synthetic {
 
 /// Flags of `gen fit`.
 #[derive(Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("tensor").required(true).args(["file", "synthetic"])))]
 pub struct FitArgs {
-    /// The tensor: a .npy file (float32 or float64, any shape) or a text file of numbers
-    /// separated by spaces, commas or newlines.
-    #[arg(value_name = "FILE", required_unless_present = "synthetic")]
-    pub file: Option<PathBuf>,
+    /// The tensor: a .npy file (float32/float64 or integers, any shape) or a text file of
+    /// numbers separated by spaces, commas or newlines; finite float32 values, not all 0.
+    #[arg(value_name = "FILE",
+          value_parser = OsStringValueParser::new().try_map(Tensor::load))]
+    pub file: Option<Tensor>,
     /// Use a synthetic tensor instead of a file (fixed seed).
     #[arg(long, value_enum, conflicts_with = "file")]
     pub synthetic: Option<Synthetic>,
-    /// Values in a synthetic tensor, 1..=10000000.
-    #[arg(long, default_value_t = 65536,
-          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    /// Values in a synthetic tensor, 1..=10000000 (with --synthetic only).
+    #[arg(long, default_value_t = 65536, conflicts_with = "file",
+          allow_negative_numbers = true, value_parser = int_in::<u32>(1, 10_000_000))]
     pub count: u32,
-    /// Seed of the synthetic tensor.
-    #[arg(long, default_value_t = 1)]
+    /// Seed of the synthetic tensor, 0..=18446744073709551615 (with --synthetic only).
+    #[arg(long, default_value_t = 1, conflicts_with = "file",
+          allow_negative_numbers = true, value_parser = int_in::<u64>(0, u64::MAX.into()))]
     pub seed: u64,
     /// Bit budget per value (sign and exponent), 2..=8: every width up to it is fitted.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=8))]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true,
+          value_parser = int_in::<u32>(2, 8))]
     pub bits: u32,
     /// The error the search minimizes.
     #[arg(long, value_enum, default_value_t = Metric::Mse)]
     pub metric: Metric,
 }
 
-/// A failure reading or parsing the tensor.
-pub struct FitError(pub String);
+/// What went wrong, for the exit code: bad input (2) or an I/O failure (1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// A flag, a file it names, or the file's content is not acceptable.
+    BadInput,
+    /// Writing the output failed.
+    Io,
+}
 
-/// Read a tensor file.
-pub fn read_tensor(path: &Path) -> Result<Vec<f32>, FitError> {
-    let bytes = std::fs::read(path).map_err(|e| FitError(format!("{}: {e}", path.display())))?;
-    if bytes.starts_with(b"\x93NUMPY") {
-        return parse_npy(&bytes).map_err(|e| FitError(format!("{}: {e}", path.display())));
+impl Cause {
+    /// The process exit code: 2 for bad input, 1 for I/O failures.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Cause::BadInput => 2,
+            Cause::Io => 1,
+        }
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| FitError(format!("{}: neither .npy nor text", path.display())))?;
+}
+
+/// A failure of `gen fit`: the message (naming the flag or file) and its cause.
+#[derive(Debug)]
+pub struct FitError(pub String, pub Cause);
+
+impl FitError {
+    /// 2 for bad input, 1 for I/O failures.
+    pub fn exit_code(&self) -> i32 {
+        self.1.exit_code()
+    }
+}
+
+// ---- Input parsing shared by `accwidth`, `acc-error` and `fit` -----------------------
+//
+// Every number and file is checked while the command line is parsed, so that a bad value
+// is a usage error (exit 2) whose message names the flag, the value and the real range:
+// "invalid value '-1' for '--k <K>': -1 is not in 1..=1099511627776".
+
+/// A clap value parser for an integer in `lo..=hi` (negative numbers included, so that
+/// they are rejected with the range rather than taken for a flag).
+pub fn int_in<T>(lo: i128, hi: i128) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync
+where
+    T: TryFrom<i128> + Clone + Send + Sync + 'static,
+{
+    move |s: &str| {
+        let v: i128 = s
+            .parse()
+            .map_err(|_| format!("not an integer in {lo}..={hi}"))?;
+        if !(lo..=hi).contains(&v) {
+            return Err(format!("{v} is not in {lo}..={hi}"));
+        }
+        T::try_from(v).map_err(|_| format!("{v} is not in {lo}..={hi}"))
+    }
+}
+
+/// A clap value parser for a finite real number in `(lo, hi]`.
+pub fn real_in(lo: f64, hi: f64) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync {
+    move |s: &str| {
+        let v: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("not a number in ({lo}, {hi}]"))?;
+        if v.is_finite() && v > lo && v <= hi {
+            Ok(v)
+        } else {
+            Err(format!("{v} is not in ({lo}, {hi}]"))
+        }
+    }
+}
+
+/// A clap value parser for an output file name: not empty.
+pub fn file_name(path: std::ffi::OsString) -> Result<PathBuf, String> {
+    if path.is_empty() {
+        Err("empty file name".into())
+    } else {
+        Ok(path.into())
+    }
+}
+
+/// The element types a `.npy` file may hold (little-endian, as numpy writes them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dtype {
+    I(usize),
+    U(usize),
+    F(usize),
+}
+
+impl Dtype {
+    const NAMES: &'static str = "<f4, <f8, |i1, |u1, <i2, <u2, <i4, <u4, <i8, <u8";
+
+    fn parse(descr: &str) -> Option<Dtype> {
+        Some(match descr {
+            "<f4" => Dtype::F(4),
+            "<f8" => Dtype::F(8),
+            "|i1" => Dtype::I(1),
+            "|u1" => Dtype::U(1),
+            "<i2" => Dtype::I(2),
+            "<u2" => Dtype::U(2),
+            "<i4" => Dtype::I(4),
+            "<u4" => Dtype::U(4),
+            "<i8" => Dtype::I(8),
+            "<u8" => Dtype::U(8),
+            _ => return None,
+        })
+    }
+
+    fn size(self) -> usize {
+        match self {
+            Dtype::I(n) | Dtype::U(n) | Dtype::F(n) => n,
+        }
+    }
+}
+
+/// One element of a tensor file, as read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Element {
+    Int(i128),
+    Float(f64),
+}
+
+impl std::fmt::Display for Element {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Element::Int(v) => write!(f, "{v}"),
+            Element::Float(v) => write!(f, "{v:e}"),
+        }
+    }
+}
+
+/// The fields of a `.npy` header dictionary: `{'descr': '<f4', 'fortran_order': False,
+/// 'shape': (2, 3), }`, each exactly once and nothing else.
+fn parse_npy_header(header: &str) -> Result<(Dtype, Vec<usize>), String> {
+    let body = header
+        .trim_end_matches([' ', '\n'])
+        .strip_prefix('{')
+        .and_then(|h| h.strip_suffix('}'))
+        .ok_or("the header is not a dictionary")?;
+    let (mut descr, mut order, mut shape) = (None, None, None);
+    let mut rest = body.trim_start();
+    while !rest.is_empty() {
+        let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"');
+        let q = quote.ok_or("malformed header")?;
+        let end = rest[1..].find(q).ok_or("malformed header")? + 1;
+        let key = &rest[1..end];
+        rest = rest[end + 1..].trim_start();
+        rest = rest
+            .strip_prefix(':')
+            .ok_or("malformed header")?
+            .trim_start();
+        let value_end = if rest.starts_with('(') {
+            rest.find(')').ok_or("malformed header: shape")? + 1
+        } else if let Some(q) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') {
+            rest[1..].find(q).ok_or("malformed header")? + 2
+        } else {
+            rest.find([',', ' ']).unwrap_or(rest.len())
+        };
+        let value = &rest[..value_end];
+        rest = rest[value_end..].trim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+        let slot = match key {
+            "descr" => &mut descr,
+            "fortran_order" => &mut order,
+            "shape" => &mut shape,
+            _ => return Err(format!("unknown header key '{key}'")),
+        };
+        if slot.replace(value).is_some() {
+            return Err(format!("header key '{key}' given twice"));
+        }
+    }
+    let descr = descr.ok_or("the header has no 'descr'")?;
+    let name = descr.trim_matches(['\'', '"']);
+    let dtype = Dtype::parse(name)
+        .ok_or_else(|| format!("unsupported dtype '{name}'; allowed {}", Dtype::NAMES))?;
+    // The consumers (worst cases, error statistics) do not depend on the element order,
+    // so Fortran-order arrays are read as they are.
+    match order.ok_or("the header has no 'fortran_order'")? {
+        "True" | "False" => {}
+        o => return Err(format!("fortran_order '{o}' is not True or False")),
+    }
+    let shape_text = shape.ok_or("the header has no 'shape'")?;
+    let dims = shape_text
+        .strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+        .ok_or("malformed shape")?;
+    let shape = dims
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| match d.parse::<usize>() {
+            Ok(v) => Ok(v),
+            Err(_) if d.starts_with('-') => {
+                Err(format!("negative dimension {d} in shape {shape_text}"))
+            }
+            Err(_) => Err(format!(
+                "dimension '{d}' in shape {shape_text} is not a size"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((dtype, shape))
+}
+
+/// The elements of a `.npy` file (versions 1 to 3): magic, version, header and the exact
+/// data length its shape and dtype call for are all checked.
+pub fn parse_npy(bytes: &[u8]) -> Result<Vec<Element>, String> {
+    let rest = bytes
+        .strip_prefix(b"\x93NUMPY")
+        .ok_or("not a .npy file (no \\x93NUMPY magic)")?;
+    let (major, minor) = match rest {
+        [major, minor, ..] => (*major, *minor),
+        _ => return Err("truncated .npy header".into()),
+    };
+    let (len, start) = match (major, minor) {
+        (1, 0) => {
+            let b = bytes.get(8..10).ok_or("truncated .npy header")?;
+            (usize::from(u16::from_le_bytes([b[0], b[1]])), 10usize)
+        }
+        (2 | 3, 0) => {
+            let b = bytes.get(8..12).ok_or("truncated .npy header")?;
+            let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            (usize::try_from(len).map_err(|_| "header too long")?, 12)
+        }
+        _ => {
+            return Err(format!(
+                "unsupported .npy version {major}.{minor}; allowed 1.0, 2.0, 3.0"
+            ))
+        }
+    };
+    let end = start.checked_add(len).ok_or("truncated .npy header")?;
+    let header = bytes.get(start..end).ok_or("truncated .npy header")?;
+    let header = std::str::from_utf8(header)
+        .ok()
+        .filter(|h| h.is_ascii())
+        .ok_or("the .npy header is not ASCII text")?;
+    let (dtype, shape) = parse_npy_header(header)?;
+    let data = &bytes[end..];
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(*d))
+        .ok_or("the shape's size overflows")?;
+    let shape_text = format!("{shape:?}");
+    if count == 0 {
+        return Err(format!("empty array (shape {shape_text})"));
+    }
+    let need = count
+        .checked_mul(dtype.size())
+        .ok_or("the shape's size overflows")?;
+    if data.len() != need {
+        return Err(format!(
+            "shape {shape_text} of {count} elements needs {need} data bytes, the file has {} ({})",
+            data.len(),
+            if data.len() < need {
+                "truncated"
+            } else {
+                "extra bytes"
+            }
+        ));
+    }
+    Ok(data
+        .chunks_exact(dtype.size())
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            let raw = u64::from_le_bytes(b);
+            match dtype {
+                Dtype::U(_) => Element::Int(i128::from(raw)),
+                Dtype::I(n) => {
+                    let shift = 64 - 8 * n as u32;
+                    Element::Int(i128::from(((raw << shift) as i64) >> shift))
+                }
+                Dtype::F(4) => {
+                    Element::Float(f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                }
+                Dtype::F(_) => Element::Float(f64::from_bits(raw)),
+            }
+        })
+        .collect())
+}
+
+/// The elements of a tensor file: `.npy` (by its magic) or text numbers separated by
+/// white space or commas (`parse` reads one), never empty.
+pub fn read_elements(
+    path: &Path,
+    parse: impl Fn(&str) -> Option<Element>,
+    what: &str,
+) -> Result<Vec<Element>, String> {
+    if path.as_os_str().is_empty() {
+        return Err("empty file name".into());
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    if bytes.starts_with(b"\x93NUMPY") {
+        return parse_npy(&bytes);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| "neither a .npy file nor text")?;
     let values = text
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            w.parse::<f32>()
-                .map_err(|_| FitError(format!("{}: '{w}' is not a number", path.display())))
-        })
+        .enumerate()
+        .map(|(i, w)| parse(w).ok_or_else(|| format!("'{w}' (value {}) is not {what}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
     if values.is_empty() {
-        return Err(FitError(format!("{}: no values", path.display())));
+        return Err("no values in the file".into());
     }
     Ok(values)
 }
 
-/// The header text and the data of a version 1-3 `.npy` file in C order.
-pub fn npy_parts(bytes: &[u8]) -> Result<(&str, &[u8]), String> {
-    let major = *bytes.get(6).ok_or("truncated header")?;
-    let (len, start) = if major == 1 {
-        let b = bytes.get(8..10).ok_or("truncated header")?;
-        (u16::from_le_bytes([b[0], b[1]]) as usize, 10)
-    } else {
-        let b = bytes.get(8..12).ok_or("truncated header")?;
-        (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
-    };
-    let header = std::str::from_utf8(bytes.get(start..start + len).ok_or("truncated header")?)
-        .map_err(|_| "header is not text")?;
-    if header.contains("'fortran_order': True") {
-        return Err("Fortran-order arrays are not supported; save with order='C'".into());
-    }
-    Ok((header, &bytes[start + len..]))
+/// A tensor for `gen fit`, read while the command line is parsed.
+#[derive(Clone, Debug)]
+pub struct Tensor {
+    pub path: PathBuf,
+    pub values: Vec<f32>,
 }
 
-/// The values of a `.npy` file holding little-endian float32 or float64.
-fn parse_npy(bytes: &[u8]) -> Result<Vec<f32>, String> {
-    let (header, data) = npy_parts(bytes)?;
-    if header.contains("'<f4'") {
-        Ok(data
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
-    } else if header.contains("'<f8'") {
-        Ok(data
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-            .collect())
-    } else {
-        Err(format!("dtype not float32/float64 little-endian: {header}"))
+impl Tensor {
+    /// Read and check a tensor file: every value a finite float32 (text: a decimal
+    /// number; .npy: any supported dtype), at least one value, not all zero.
+    pub fn load(path: std::ffi::OsString) -> Result<Tensor, String> {
+        let path = PathBuf::from(path);
+        let what = "a finite float32 number";
+        let elements = read_elements(
+            &path,
+            |w| {
+                // Parsed as float32 directly (one rounding); out-of-range text is inf.
+                let v = w.parse::<f32>().ok()?;
+                v.is_finite().then_some(Element::Float(f64::from(v)))
+            },
+            what,
+        )?;
+        let values = elements
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let v = match *e {
+                    Element::Int(v) => v as f64,
+                    Element::Float(v) => v,
+                };
+                let f = v as f32;
+                if f.is_finite() {
+                    Ok(f)
+                } else {
+                    Err(format!("{e} (value {}) is not {what}", i + 1))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if values.iter().all(|v| *v == 0.0) {
+            return Err("every value is 0: nothing to fit".into());
+        }
+        Ok(Tensor { path, values })
     }
 }
 
@@ -173,6 +465,18 @@ fn table_rows(name: &str, values: &[f32], args: &FitArgs, out: &mut String) -> V
 
 /// Run `gen fit`; the table goes to `stdout`, progress to `stderr`.
 pub fn run(args: &FitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), FitError> {
+    // The parser checks these; a library caller may not have used it.
+    for (flag, v, lo, hi) in [
+        ("--bits <BITS>", args.bits, 2, 8),
+        ("--count <COUNT>", args.count, 1, 10_000_000),
+    ] {
+        if !(lo..=hi).contains(&v) {
+            return Err(FitError(
+                format!("invalid value '{v}' for '{flag}': {v} is not in {lo}..={hi}"),
+                Cause::BadInput,
+            ));
+        }
+    }
     let tensors: Vec<(String, Vec<f32>)> = match (&args.file, args.synthetic) {
         (_, Some(Synthetic::All)) => [
             Synthetic::Gaussian,
@@ -192,8 +496,13 @@ pub fn run(args: &FitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Re
             format!("{k:?}").to_lowercase(),
             synthetic(k, args.count, args.seed),
         )],
-        (Some(path), None) => vec![(path.display().to_string(), read_tensor(path)?)],
-        (None, None) => return Err(FitError("give a FILE or --synthetic".into())),
+        (Some(t), None) => vec![(t.path.display().to_string(), t.values.clone())],
+        (None, None) => {
+            return Err(FitError(
+                "give a FILE or --synthetic".into(),
+                Cause::BadInput,
+            ))
+        }
     };
     let mut table = String::from(
         "| tensor | method | bits/value | base | alpha (top level) | e_min | MSE | relative RMSE |\n\
@@ -212,28 +521,194 @@ pub fn run(args: &FitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Re
     ));
     stdout
         .write_all(table.as_bytes())
-        .map_err(|e| FitError(e.to_string()))
+        .map_err(|e| FitError(format!("cannot write the table: {e}"), Cause::Io))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A `.npy` file (version 1.0) with this header dictionary text and data.
+    fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
+        let mut header = dict.to_string();
+        while !(10 + header.len() + 1).is_multiple_of(64) {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend((header.len() as u16).to_le_bytes());
+        b.extend(header.as_bytes());
+        b.extend(data);
+        b
+    }
+
+    fn dict(descr: &str, shape: &str) -> String {
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}")
+    }
+
     #[test]
-    fn npy_float32_and_float64() {
-        let mut f4 = b"\x93NUMPY\x01\x00".to_vec();
-        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }          \n";
-        f4.extend((header.len() as u16).to_le_bytes());
-        f4.extend(header.as_bytes());
-        f4.extend(1.5f32.to_le_bytes());
-        f4.extend((-2.0f32).to_le_bytes());
-        assert_eq!(parse_npy(&f4).unwrap(), vec![1.5, -2.0]);
-        let mut f8 = b"\x93NUMPY\x01\x00".to_vec();
-        let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }          \n";
-        f8.extend((header.len() as u16).to_le_bytes());
-        f8.extend(header.as_bytes());
-        f8.extend(0.25f64.to_le_bytes());
-        assert_eq!(parse_npy(&f8).unwrap(), vec![0.25]);
+    fn npy_dtypes() {
+        let f4: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let got = parse_npy(&npy(&dict("<f4", "(2,)"), &f4)).unwrap();
+        assert_eq!(got, vec![Element::Float(1.5), Element::Float(-2.0)]);
+        let got = parse_npy(&npy(&dict("<f8", "(1, 1)"), &0.25f64.to_le_bytes())).unwrap();
+        assert_eq!(got, vec![Element::Float(0.25)]);
+        let got = parse_npy(&npy(&dict("|i1", "(2,)"), &[0xff, 0x7f])).unwrap();
+        assert_eq!(got, vec![Element::Int(-1), Element::Int(127)]);
+        let got = parse_npy(&npy(&dict("|u1", "(1,)"), &[0xff])).unwrap();
+        assert_eq!(got, vec![Element::Int(255)]);
+        let got = parse_npy(&npy(&dict("<i2", "(1,)"), &(-300i16).to_le_bytes())).unwrap();
+        assert_eq!(got, vec![Element::Int(-300)]);
+        let got = parse_npy(&npy(&dict("<i4", "()"), &i32::MIN.to_le_bytes())).unwrap();
+        assert_eq!(got, vec![Element::Int(i32::MIN.into())]);
+        let got = parse_npy(&npy(&dict("<i8", "(1,)"), &i64::MIN.to_le_bytes())).unwrap();
+        assert_eq!(got, vec![Element::Int(i64::MIN.into())]);
+        let got = parse_npy(&npy(&dict("<u8", "(1,)"), &u64::MAX.to_le_bytes())).unwrap();
+        assert_eq!(got, vec![Element::Int(u64::MAX.into())]);
+        // Version 2.0: a 4-byte header length.
+        let mut v2 = b"\x93NUMPY\x02\x00".to_vec();
+        let h = dict("|u1", "(1,)") + "\n";
+        v2.extend((h.len() as u32).to_le_bytes());
+        v2.extend(h.as_bytes());
+        v2.push(7);
+        assert_eq!(parse_npy(&v2).unwrap(), vec![Element::Int(7)]);
+        // Fortran order: the element order does not matter to the consumers.
+        let fo = "{'descr': '|u1', 'fortran_order': True, 'shape': (2, 1), }";
+        assert_eq!(parse_npy(&npy(fo, &[1, 2])).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn npy_defects_are_named() {
+        let f4 = 1.0f32.to_le_bytes();
+        for (bytes, needle) in [
+            (npy(&dict("<f4", "(2,)"), &f4), "truncated"),
+            (npy(&dict("<f4", "(1,)"), &[0; 5]), "extra bytes"),
+            (npy(&dict("<f4", "(-1,)"), &f4), "negative dimension -1"),
+            (npy(&dict("<f4", "(0,)"), &[]), "empty array"),
+            (npy(&dict("<f4", "(3, 0)"), &[]), "empty array"),
+            (npy(&dict(">f4", "(1,)"), &f4), "unsupported dtype '>f4'"),
+            (
+                npy(&dict("<c8", "(1,)"), &[0; 8]),
+                "unsupported dtype '<c8'",
+            ),
+            (npy(&dict("<f4", "(x,)"), &f4), "not a size"),
+            (
+                npy("{'descr': '<f4', 'shape': (1,), }", &f4),
+                "fortran_order",
+            ),
+            (npy(&(dict("<f4", "(1,)") + "{"), &f4), "not a dictionary"),
+            (
+                npy(
+                    "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}",
+                    &f4,
+                ),
+                "unknown header key 'x'",
+            ),
+            (
+                npy(&dict("|u1", "(99999999999, 99999999999, 99999999999)"), &[]),
+                "overflows",
+            ),
+            (b"\x93NUMPY\x01".to_vec(), "truncated"),
+            (b"\x93NUMPY\x01\x00\xff\x00{".to_vec(), "truncated"),
+            (b"\x93NUMPY\x04\x00\x00\x00".to_vec(), "version 4.0"),
+        ] {
+            let e = parse_npy(&bytes).unwrap_err();
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+    }
+
+    #[test]
+    fn tensors_are_finite_float32_and_not_all_zero() {
+        let dir = std::env::temp_dir().join(format!("lowbit-fit-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let load = |name: &str, bytes: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            Tensor::load(p.into_os_string())
+        };
+        assert_eq!(
+            load("ok.txt", b"1, -2.5\n3e-3").unwrap().values,
+            vec![1.0, -2.5, 3e-3]
+        );
+        for (text, needle) in [
+            ("1 NaN", "'NaN' (value 2) is not a finite float32"),
+            ("inf", "'inf' (value 1)"),
+            ("1e400", "'1e400' (value 1)"),
+            ("4e38", "'4e38'"),
+            ("1 x", "'x' (value 2)"),
+            ("\u{ff11}", "is not a finite float32"),
+            (" \n ,", "no values"),
+            ("0 0.0 -0", "every value is 0"),
+        ] {
+            let e = load("bad.txt", text.as_bytes()).unwrap_err();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+        let nan: Vec<u8> = [1.0f64, f64::NAN]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let e = load("nan.npy", &npy(&dict("<f8", "(2,)"), &nan)).unwrap_err();
+        assert!(e.contains("NaN (value 2)"), "{e}");
+        let e = load(
+            "big.npy",
+            &npy(&dict("<f8", "(1,)"), &1e300f64.to_le_bytes()),
+        )
+        .unwrap_err();
+        assert!(e.contains("1e300 (value 1)"), "{e}");
+        let e = load("bin", &[0xff, 0xfe]).unwrap_err();
+        assert!(e.contains("neither"), "{e}");
+        let e = Tensor::load(dir.join("missing").into_os_string()).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn number_parsers_quote_the_range() {
+        let k = int_in::<u64>(1, 1 << 40);
+        assert_eq!(k("1024"), Ok(1024));
+        assert_eq!(k("-1").unwrap_err(), "-1 is not in 1..=1099511627776");
+        assert_eq!(k("abc").unwrap_err(), "not an integer in 1..=1099511627776");
+        assert_eq!(k("").unwrap_err(), "not an integer in 1..=1099511627776");
+        let seed = int_in::<u64>(0, u64::MAX.into());
+        assert_eq!(seed("18446744073709551615"), Ok(u64::MAX));
+        assert!(seed("18446744073709551616")
+            .unwrap_err()
+            .contains("0..=18446744073709551615"));
+        let sigma = real_in(0.0, 1000.0);
+        assert_eq!(sigma("1000"), Ok(1000.0));
+        for bad in ["0", "-1", "NaN", "inf", "1e400", "1000.5", "x"] {
+            assert!(sigma(bad).unwrap_err().contains("(0, 1000]"), "{bad}");
+        }
+    }
+
+    /// Library callers that bypass the parser get bad-input errors (2) naming the flag.
+    #[test]
+    fn exit_codes() {
+        let args = FitArgs {
+            file: None,
+            synthetic: Some(Synthetic::Uniform),
+            count: 100,
+            seed: 1,
+            bits: 9,
+            metric: Metric::Mse,
+        };
+        let e = run(&args, &mut Vec::new(), &mut Vec::new()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.0.contains("'--bits <BITS>': 9 is not in 2..=8"),
+            "{}",
+            e.0
+        );
+        let none = FitArgs {
+            synthetic: None,
+            bits: 3,
+            ..args
+        };
+        let e = run(&none, &mut Vec::new(), &mut Vec::new()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]

@@ -535,7 +535,7 @@ fn accwidth_matches_brute_force() {
         "--weights",
         dir.join("missing").to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
 }
 
@@ -664,7 +664,7 @@ fn fit_reads_text_and_synthetic_tensors() {
         (&["fit"], &["FILE"]),
     ]);
     let o = gen(&["fit", dir.join("missing.npy").to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
