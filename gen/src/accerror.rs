@@ -122,14 +122,8 @@ fn gaussian_int8(state: &mut u64, sigma: f64, n: usize) -> Vec<i8> {
         .collect()
 }
 
-/// Print the table; a failure as its message alone. Kept for `cli.rs` until it calls
-/// [`try_run`] and [`AccErrorError::exit_code`].
-pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), String> {
-    try_run(args, stdout).map_err(|e| e.0)
-}
-
 /// Print the table.
-pub fn try_run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorError> {
+pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorError> {
     // The parser checks these; a library caller may not have used it.
     if !(args.sigma > 0.0 && args.sigma <= 1000.0) {
         return Err(AccErrorError(
@@ -262,10 +256,10 @@ mod tests {
             seed: 1,
             output: None,
         };
-        let e = try_run(&args, &mut Vec::new()).unwrap_err();
+        let e = run(&args, &mut Vec::new()).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.0.contains("'--sigma <SIGMA>'"), "{}", e.0);
-        let e = try_run(
+        let e = run(
             &AccErrorArgs {
                 trials: 0,
                 sigma: 32.0,
@@ -281,7 +275,7 @@ mod tests {
             e.0
         );
         let output = Some(std::path::PathBuf::from("/nonexistent-dir/acc-error.md"));
-        let e = try_run(
+        let e = run(
             &AccErrorArgs {
                 sigma: 32.0,
                 output,

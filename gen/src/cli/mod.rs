@@ -266,15 +266,15 @@ fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), E
             stderr,
         ),
         Tool::Accwidth { args } => crate::accwidth::run(&args, stdout).map_err(|e| Failure {
-            code: 1,
+            code: e.exit_code(),
             message: e.0,
         }),
-        Tool::AccError { args } => crate::accerror::run(&args, stdout).map_err(|message| Failure {
-            code: if message.contains("--sigma") { 2 } else { 1 },
-            message,
+        Tool::AccError { args } => crate::accerror::run(&args, stdout).map_err(|e| Failure {
+            code: e.exit_code(),
+            message: e.0,
         }),
         Tool::Fit { args } => crate::fit::run(&args, stdout, stderr).map_err(|e| Failure {
-            code: 1,
+            code: e.exit_code(),
             message: e.0,
         }),
         Tool::Density {
