@@ -45,7 +45,7 @@ pub struct FitArgs {
           value_parser = int_in::<u32>(2, 8))]
     pub bits: u32,
     /// The error the search minimizes.
-    #[arg(long, value_enum, default_value_t = Metric::Mse)]
+    #[arg(long, value_name = "METRIC", default_value = "mse", value_parser = parse_metric)]
     pub metric: Metric,
 }
 
@@ -522,6 +522,15 @@ pub fn run(args: &FitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Re
     stdout
         .write_all(table.as_bytes())
         .map_err(|e| FitError(format!("cannot write the table: {e}"), Cause::Io))
+}
+
+/// `--metric`: `mse` (mean squared error) or `mae` (mean absolute error).
+fn parse_metric(text: &str) -> Result<Metric, String> {
+    match text {
+        "mse" => Ok(Metric::Mse),
+        "mae" => Ok(Metric::Mae),
+        _ => Err("allowed mse (mean squared error), mae (mean absolute error)".into()),
+    }
 }
 
 #[cfg(test)]

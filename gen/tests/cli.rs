@@ -86,9 +86,8 @@ fn flags_select_the_design() {
     ]);
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o.stdout).contains("module mac_u4x4_acc9_wrap_p1 ("));
-    // The later of --signed/--unsigned wins.
-    let o = gen(&["--unsigned", "--signed"]);
-    assert!(text(&o.stdout).contains("module mac_s8x8_acc12_sat ("));
+    // --signed and --unsigned contradict each other: an error, not "the last wins".
+    assert_usage_errors(&[(&["--unsigned", "--signed"], &["--signed", "--unsigned"])]);
 }
 
 #[test]
@@ -613,7 +612,7 @@ fn expq_dot_subcommand() {
             &["--base", "not a decimal base"],
         ),
         (&["expq-dot", "--exp-bits", "7"], &["--exp-bits", "1..=6"]),
-        (&["expq-dot", "--out", "8"], &["--out", "30..=96"]),
+        (&["expq-dot", "--out-bits", "8"], &["--out-bits", "30..=96"]),
         (&["expq-dot", "--k-max", "0"], &["--k-max", "1..=65536"]),
     ]);
 }

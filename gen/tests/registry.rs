@@ -116,3 +116,83 @@ fn readme_and_docs_link_nothing_outside_the_repository() {
         }
     }
 }
+
+/// Every declared flag of every unit, given a value outside what it declares, fails
+/// alone: exit 2, one `error:` line naming the flag (and, for numbers, the declared
+/// range), nothing on stdout. Negative numbers are read as numbers, not as flags.
+#[test]
+fn every_declared_flag_rejects_bad_values_by_name() {
+    use gen::registry::{each_unit, Registered, Visit};
+    use model::param::Kind;
+    struct Cases(Vec<(Vec<String>, Vec<String>)>);
+    impl Visit for Cases {
+        fn visit<U: Registered>(&mut self) {
+            for p in U::PARAMS {
+                let bad: Vec<(String, Vec<String>)> = match p.kind {
+                    Kind::Int { min, max, .. } => vec![
+                        (
+                            (max + 1).to_string(),
+                            vec![p.long.into(), format!("{min}..={max}")],
+                        ),
+                        (
+                            (min - 1).to_string(),
+                            vec![p.long.into(), format!("{min}..={max}")],
+                        ),
+                        ("-99999999999999999999".into(), vec![p.long.into()]),
+                        ("twelve".into(), vec![p.long.into()]),
+                        ("".into(), vec![p.long.into()]),
+                        ("\u{00e9}8".into(), vec![p.long.into()]),
+                    ],
+                    Kind::Choice { choices, .. } => vec![
+                        ("nosuch".into(), vec![p.long.into(), choices[0].0.into()]),
+                        ("".into(), vec![p.long.into()]),
+                    ],
+                    Kind::Text { .. } => vec![("?".into(), vec![p.long.into()])],
+                    Kind::Switch => vec![],
+                };
+                for (value, needles) in bad {
+                    self.0.push((
+                        vec![U::COMMAND.into(), format!("{}={value}", p.long)],
+                        needles,
+                    ));
+                }
+            }
+        }
+    }
+    let mut cases = Cases(Vec::new());
+    each_unit(&mut cases);
+    assert!(cases.0.len() > 150, "{}", cases.0.len());
+    for (args, needles) in cases.0 {
+        let words: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = gen(&words);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?} printed to stdout");
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+        for n in needles {
+            assert!(
+                stderr.contains(&n),
+                "{args:?}: '{n}' missing from: {stderr}"
+            );
+        }
+    }
+}
+
+/// Negative numbers after a flag are values (`--flag -3`), so the error names the flag.
+#[test]
+fn negative_numbers_are_values_of_their_flag() {
+    for args in [
+        &["mac", "--acc", "-1"][..],
+        &["expq-dot", "--exp-min", "-99"],
+        &["bfp-dot", "--block", "-4"],
+        &["fpacc", "--bias", "-129"],
+    ] {
+        let (code, stdout, stderr) = gen(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains(args[1]), "{args:?}: {stderr}");
+    }
+}

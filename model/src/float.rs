@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How a value is rounded to fewer bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Rounding {
     /// Round to nearest, ties to even.

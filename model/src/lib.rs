@@ -16,7 +16,9 @@ pub mod iface;
 pub mod int;
 pub mod lns;
 pub mod mac;
+pub mod param;
 pub mod unit;
 
 pub use iface::{CycleModel, Dir, Interface, Port, Role};
+pub use param::{Flags, Param, Params};
 pub use unit::{ParamError, Sampler, Unit, UnitParams};

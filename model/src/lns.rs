@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use crate::iface::{CycleModel, Dir, Interface, Port, Role};
 use crate::int;
 use crate::mac::{accumulate, Overflow};
-use crate::unit::{check_range, ParamError, UnitParams};
+use crate::param::{Flags, Param, Params};
+use crate::unit::{ParamError, UnitParams};
 
 /// One LNS code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,38 +82,86 @@ pub fn exp2_table(frac_bits: u32, l_bits: u32) -> Vec<u64> {
 }
 
 /// Allowed exponent-code widths K.
-pub const EXP_BITS: RangeInclusive<u32> = 2..=16;
+pub const EXP_BITS: RangeInclusive<u32> = EXP_BITS_FLAG.range();
 /// Allowed fractional exponent bits F.
-pub const FRAC_BITS: RangeInclusive<u32> = 0..=8;
+pub const FRAC_BITS: RangeInclusive<u32> = FRAC_BITS_FLAG.range();
+
+/// `--exp-bits`: bits K of an exponent code.
+pub const EXP_BITS_FLAG: Param = Param::int(
+    "--exp-bits",
+    "BITS",
+    2..=16,
+    Some(6),
+    "Exponent-code bits K (integer and fractional bits of log2|x|)",
+);
+/// `--frac-bits`: fractional bits F of an exponent code.
+pub const FRAC_BITS_FLAG: Param = Param::int(
+    "--frac-bits",
+    "BITS",
+    0..=8,
+    Some(2),
+    "Fractional exponent bits F (base 2^(1/2^F)), at most K",
+);
+/// `--exp-min`: the exponent of code 0.
+pub const EXP_MIN: Param = Param::int(
+    "--exp-min",
+    "E",
+    -65536..=65536,
+    None,
+    "Exponent of code 0 in units of 2^-F [default: -2^(K-1), codes centred on 1.0]",
+);
+/// `--table-bits`: bits L of each table constant.
+pub const TABLE_BITS_FLAG: Param = Param::int(
+    "--table-bits",
+    "BITS",
+    2..=24,
+    Some(8),
+    "Bits L of each table constant 2^(j/2^F) * 2^(L-1)",
+);
+/// `--acc`: the accumulator width.
+pub const ACC: Param = Param::int(
+    "--acc",
+    "BITS",
+    2..=64,
+    Some(24),
+    "Accumulator width A (two's complement, units of 2^-(L-1))",
+);
 
 /// Parameters of the log-domain multiplier `lns_mul` (docs/log-domain.md).
 ///
 /// A combinational unit: `s`, `z`, `e` are the product of the codes on `sa, za, ea` and
 /// `sb, zb, eb` in the same cycle (latency 0). `e` has `K+1` bits. `F` and `e_min` only
 /// give the codes their meaning (metadata); the hardware is the same for every value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LnsMulParams {
     /// Exponent-code bits K (integer and fractional bits of log2|x|), 2..=16.
-    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 6, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=16))]
     pub exp_bits: u32,
     /// Fractional exponent bits F (base 2^(1/2^F)), 0..=8, at most K.
-    #[arg(long = "frac-bits", value_name = "BITS", default_value_t = 2, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(0..=8))]
     pub frac_bits: u32,
     /// Exponent of code 0 in units of 2^-F [default: -2^(K-1), codes centred on 1.0].
-    #[arg(long = "exp-min", value_name = "E", allow_negative_numbers = true)]
     #[serde(default)]
     pub exp_min: Option<i32>,
+}
+
+impl Params for LnsMulParams {
+    const PARAMS: &'static [Param] = &[EXP_BITS_FLAG, FRAC_BITS_FLAG, EXP_MIN];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        Ok(LnsMulParams {
+            exp_bits: EXP_BITS_FLAG.u32(flags)?,
+            frac_bits: FRAC_BITS_FLAG.u32(flags)?,
+            exp_min: EXP_MIN.opt_i32(flags)?,
+        })
+    }
 }
 
 impl Default for LnsMulParams {
     /// 6-bit exponent codes with 2 fractional bits (base 2^(1/4)).
     fn default() -> Self {
         LnsMulParams {
-            exp_bits: 6,
-            frac_bits: 2,
+            exp_bits: EXP_BITS_FLAG.default_u32(),
+            frac_bits: FRAC_BITS_FLAG.default_u32(),
             exp_min: None,
         }
     }
@@ -127,8 +176,8 @@ impl LnsMulParams {
 
 /// Check the exponent fields shared by the LNS units.
 fn check_exponent(exp_bits: u32, frac_bits: u32, exp_min: i32) -> Result<(), ParamError> {
-    check_range("--exp-bits", exp_bits, &EXP_BITS)?;
-    check_range("--frac-bits", frac_bits, &FRAC_BITS)?;
+    EXP_BITS_FLAG.check(exp_bits)?;
+    FRAC_BITS_FLAG.check(frac_bits)?;
     if frac_bits > exp_bits {
         return Err(ParamError {
             param: "--frac-bits",
@@ -136,13 +185,7 @@ fn check_exponent(exp_bits: u32, frac_bits: u32, exp_min: i32) -> Result<(), Par
             allowed: format!("0..={exp_bits} (at most --exp-bits {exp_bits})"),
         });
     }
-    if exp_min.unsigned_abs() > 1 << 16 {
-        return Err(ParamError {
-            param: "--exp-min",
-            value: exp_min.to_string(),
-            allowed: "-65536..=65536".to_string(),
-        });
-    }
+    EXP_MIN.check(exp_min)?;
     Ok(())
 }
 
@@ -211,9 +254,9 @@ impl CycleModel for LnsMul {
 }
 
 /// Allowed table entry widths L.
-pub const TABLE_BITS: RangeInclusive<u32> = 2..=24;
+pub const TABLE_BITS: RangeInclusive<u32> = TABLE_BITS_FLAG.range();
 /// Allowed accumulator widths A.
-pub const ACC_BITS: RangeInclusive<u32> = 2..=64;
+pub const ACC_BITS: RangeInclusive<u32> = ACC.range();
 
 /// Parameters of the LNS multiply-accumulate `lns_mac` (docs/log-domain.md).
 ///
@@ -222,43 +265,55 @@ pub const ACC_BITS: RangeInclusive<u32> = 2..=64;
 /// `+-T[p_frac] * 2^p_int` (units of `2^-(L-1)`, right shifts truncate; zero for a zero
 /// code) is added to the signed A-bit accumulator with the MAC's saturate or wrap policy
 /// and sticky `ovf`; `clear` starts a new sum with this beat. Latency 1, like the MAC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LnsMacParams {
     /// Exponent-code bits K (integer and fractional bits of log2|x|), 2..=16.
-    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 6, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=16))]
     pub exp_bits: u32,
     /// Fractional exponent bits F (base 2^(1/2^F)), 0..=8, at most K.
-    #[arg(long = "frac-bits", value_name = "BITS", default_value_t = 2, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(0..=8))]
     pub frac_bits: u32,
     /// Exponent of code 0 in units of 2^-F [default: -2^(K-1), codes centred on 1.0].
-    #[arg(long = "exp-min", value_name = "E", allow_negative_numbers = true)]
     #[serde(default)]
     pub exp_min: Option<i32>,
     /// Bits L of each table constant 2^(j/2^F) * 2^(L-1), 2..=24.
-    #[arg(long = "table-bits", value_name = "BITS", default_value_t = 8, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=24))]
     pub table_bits: u32,
     /// Accumulator width A (two's complement, units of 2^-(L-1)), 2..=64.
-    #[arg(long = "acc", value_name = "BITS", default_value_t = 24, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=64))]
     pub acc_bits: u32,
     /// What the accumulator does when a sum leaves its range.
-    #[arg(long, value_enum, value_name = "POLICY", default_value_t = Overflow::Saturate)]
     pub overflow: Overflow,
+}
+
+impl Params for LnsMacParams {
+    const PARAMS: &'static [Param] = &[
+        EXP_BITS_FLAG,
+        FRAC_BITS_FLAG,
+        EXP_MIN,
+        TABLE_BITS_FLAG,
+        ACC,
+        crate::mac::OVERFLOW,
+    ];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        Ok(LnsMacParams {
+            exp_bits: EXP_BITS_FLAG.u32(flags)?,
+            frac_bits: FRAC_BITS_FLAG.u32(flags)?,
+            exp_min: EXP_MIN.opt_i32(flags)?,
+            table_bits: TABLE_BITS_FLAG.u32(flags)?,
+            acc_bits: ACC.u32(flags)?,
+            overflow: Overflow::from_flags(flags)?,
+        })
+    }
 }
 
 impl Default for LnsMacParams {
     /// 6-bit exponent codes, base 2^(1/4), 8-bit table, 24-bit saturating accumulator.
     fn default() -> Self {
         LnsMacParams {
-            exp_bits: 6,
-            frac_bits: 2,
+            exp_bits: EXP_BITS_FLAG.default_u32(),
+            frac_bits: FRAC_BITS_FLAG.default_u32(),
             exp_min: None,
-            table_bits: 8,
-            acc_bits: 24,
+            table_bits: TABLE_BITS_FLAG.default_u32(),
+            acc_bits: ACC.default_u32(),
             overflow: Overflow::Saturate,
         }
     }
@@ -306,8 +361,8 @@ impl UnitParams for LnsMacParams {
 
     fn validate(&self) -> Result<(), ParamError> {
         check_exponent(self.exp_bits, self.frac_bits, self.exp_min())?;
-        check_range("--table-bits", self.table_bits, &TABLE_BITS)?;
-        check_range("--acc", self.acc_bits, &ACC_BITS)?;
+        TABLE_BITS_FLAG.check(self.table_bits)?;
+        ACC.check(self.acc_bits)?;
         // Finer steps than the constants resolve would round the top entries up to 2^L.
         if self.frac_bits >= self.table_bits {
             return Err(ParamError {

@@ -17,22 +17,73 @@
 
 use std::ops::RangeInclusive;
 
-use clap::{Args, FromArgMatches, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use crate::iface::{CycleModel, Dir, Interface, Port, Role};
 use crate::int;
-use crate::unit::{check_range, ParamError, UnitParams};
+use crate::param::{Flags, Param, Params};
+use crate::unit::{ParamError, UnitParams};
+
+/// `--in`: the operand width.
+pub const IN: Param = Param::int(
+    "--in",
+    "BITS",
+    2..=32,
+    Some(8),
+    "Operand width N in bits (both operands)",
+);
+/// `--signed`: two's-complement operands (the default).
+pub const SIGNED: Param = Param::switch(
+    "--signed",
+    "Two's-complement operands and accumulator (the default)",
+);
+/// `--unsigned`: unsigned operands and accumulator.
+pub const UNSIGNED: Param = Param::switch(
+    "--unsigned",
+    "Unsigned operands and an unsigned accumulator",
+);
+/// `--acc`: the accumulator width.
+pub const ACC: Param = Param::int(
+    "--acc",
+    "BITS",
+    2..=64,
+    Some(12),
+    "Accumulator width A in bits",
+);
+/// `--overflow`: what the accumulator does when a sum leaves its range (shared by the
+/// units with an integer accumulator).
+pub const OVERFLOW: Param = Param::choice(
+    "--overflow",
+    "POLICY",
+    &[
+        (
+            "saturate",
+            "Clamp to the largest or smallest representable value",
+        ),
+        ("wrap", "Keep the low A bits (two's-complement wrap-around)"),
+    ],
+    "saturate",
+    "What the accumulator does when a sum leaves its range",
+);
+/// `--pipeline`: registers before the accumulator.
+pub const PIPELINE_FLAG: Param = Param::int(
+    "--pipeline",
+    "DEPTH",
+    0..=2,
+    Some(0),
+    "Pipeline registers before the accumulator: 1 registers the operands, 2 also the \
+     product. Latency is pipeline + 1 cycles",
+);
 
 /// Allowed operand widths.
-pub const IN_BITS: RangeInclusive<u32> = 2..=32;
+pub const IN_BITS: RangeInclusive<u32> = IN.range();
 /// Allowed accumulator widths.
-pub const ACC_BITS: RangeInclusive<u32> = 2..=64;
+pub const ACC_BITS: RangeInclusive<u32> = ACC.range();
 /// Allowed pipeline depths.
-pub const PIPELINE: RangeInclusive<u32> = 0..=2;
+pub const PIPELINE: RangeInclusive<u32> = PIPELINE_FLAG.range();
 
 /// What the accumulator does when an exact sum leaves its range.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Overflow {
     /// Clamp to the largest or smallest representable value.
@@ -62,12 +113,37 @@ impl Default for MacParams {
     /// An 8x8 signed MAC with a 12-bit saturating accumulator, not pipelined.
     fn default() -> Self {
         MacParams {
-            in_bits: 8,
+            in_bits: IN.default_u32(),
             signed: true,
-            acc_bits: 12,
+            acc_bits: ACC.default_u32(),
             overflow: Overflow::Saturate,
-            pipeline: 0,
+            pipeline: PIPELINE_FLAG.default_u32(),
         }
+    }
+}
+
+impl Overflow {
+    /// The policy `--overflow` names.
+    pub fn from_flags(flags: &dyn Flags) -> Result<Overflow, ParamError> {
+        Ok(match OVERFLOW.choice_value(flags)? {
+            "wrap" => Overflow::Wrap,
+            _ => Overflow::Saturate,
+        })
+    }
+}
+
+impl Params for MacParams {
+    const PARAMS: &'static [Param] = &[IN, SIGNED, UNSIGNED, ACC, OVERFLOW, PIPELINE_FLAG];
+    const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[(&SIGNED, &UNSIGNED)];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        Ok(MacParams {
+            in_bits: IN.u32(flags)?,
+            signed: !UNSIGNED.is_on(flags),
+            acc_bits: ACC.u32(flags)?,
+            overflow: Overflow::from_flags(flags)?,
+            pipeline: PIPELINE_FLAG.u32(flags)?,
+        })
     }
 }
 
@@ -87,9 +163,9 @@ impl UnitParams for MacParams {
     const KIND: &'static str = "mac";
 
     fn validate(&self) -> Result<(), ParamError> {
-        check_range("--in", self.in_bits, &IN_BITS)?;
-        check_range("--acc", self.acc_bits, &ACC_BITS)?;
-        check_range("--pipeline", self.pipeline, &PIPELINE)
+        IN.check(self.in_bits)?;
+        ACC.check(self.acc_bits)?;
+        PIPELINE_FLAG.check(self.pipeline)
     }
 
     fn latency(&self) -> u32 {
@@ -305,69 +381,6 @@ impl CycleModel for Mac {
     }
 }
 
-/// Command-line form of [`MacParams`]: `--in`, `--signed`/`--unsigned`, `--acc`,
-/// `--overflow`, `--pipeline`. Kept private; `MacParams` implements clap's traits by
-/// converting from it, so the flags and the parameter type cannot drift apart.
-#[derive(Args, Debug, Clone)]
-struct MacArgs {
-    /// Operand width N in bits (both operands), 2..=32.
-    #[arg(long = "in", value_name = "BITS", default_value_t = 8,
-          allow_negative_numbers = true,
-        value_parser = clap::value_parser!(u32).range(2..=32))]
-    in_bits: u32,
-    /// Two's-complement operands and accumulator (the default).
-    #[arg(long, overrides_with = "unsigned")]
-    signed: bool,
-    /// Unsigned operands and an unsigned accumulator.
-    #[arg(long, overrides_with = "signed")]
-    unsigned: bool,
-    /// Accumulator width A in bits, 2..=64.
-    #[arg(long = "acc", value_name = "BITS", default_value_t = 12,
-          allow_negative_numbers = true,
-        value_parser = clap::value_parser!(u32).range(2..=64))]
-    acc_bits: u32,
-    /// What the accumulator does when a sum leaves its range.
-    #[arg(long, value_enum, value_name = "POLICY", default_value_t = Overflow::Saturate)]
-    overflow: Overflow,
-    /// Pipeline registers before the accumulator, 0..=2: 1 registers the operands,
-    /// 2 also the product. Latency is pipeline + 1 cycles.
-    #[arg(long, value_name = "DEPTH", default_value_t = 0,
-          allow_negative_numbers = true,
-        value_parser = clap::value_parser!(u32).range(0..=2))]
-    pipeline: u32,
-}
-
-impl From<MacArgs> for MacParams {
-    fn from(a: MacArgs) -> Self {
-        MacParams {
-            in_bits: a.in_bits,
-            signed: !a.unsigned,
-            acc_bits: a.acc_bits,
-            overflow: a.overflow,
-            pipeline: a.pipeline,
-        }
-    }
-}
-
-impl FromArgMatches for MacParams {
-    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        MacArgs::from_arg_matches(m).map(MacParams::from)
-    }
-    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = MacParams::from_arg_matches(m)?;
-        Ok(())
-    }
-}
-
-impl Args for MacParams {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        MacArgs::augment_args(cmd)
-    }
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        MacArgs::augment_args_for_update(cmd)
-    }
-}
-
 impl crate::unit::Unit for MacParams {
     const COMMAND: &'static str = "mac";
     const SUMMARY: &'static str =
@@ -431,13 +444,6 @@ The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
         }
     }
 }
-
-// The ranges in the clap attributes above must be the constants' ranges.
-const _: () = {
-    assert!(*IN_BITS.start() == 2 && *IN_BITS.end() == 32);
-    assert!(*ACC_BITS.start() == 2 && *ACC_BITS.end() == 64);
-    assert!(*PIPELINE.start() == 0 && *PIPELINE.end() == 2);
-};
 
 #[cfg(test)]
 mod tests {

@@ -88,9 +88,7 @@ pub trait UnitParams: Clone + fmt::Debug + Serialize {
 /// A unit kind as the registry (`gen`'s one list of units) sees it: everything the
 /// command line, `gen list`, `gen prove-all`, the generic tests and the README's unit
 /// table need, declared once beside the unit's parameter type.
-pub trait Unit:
-    UnitParams + Default + Send + Sync + 'static + clap::Args + clap::FromArgMatches
-{
+pub trait Unit: UnitParams + crate::param::Params + Default + Send + Sync + 'static {
     /// The `gen` subcommand, e.g. `bfp-quant` (the kind with `-` for `_`).
     const COMMAND: &'static str;
     /// What the unit computes, in one line (`gen list`, the README's unit table).

@@ -10,6 +10,7 @@
 //! flag and its allowed range, nothing on stdout, no file written), 1 any other failure.
 
 pub mod args;
+pub mod params;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -32,10 +33,10 @@ writes an 8x8 signed multiply-accumulate with a 12-bit saturating accumulator.\n
 
 /// The whole command line of `gen`, as clap sees it (also used to render help).
 pub fn command() -> Command {
-    let mut cmd = OutputArgs::augment_args(MacParams::augment_args(Command::new("gen")));
+    let mut cmd = OutputArgs::augment_args(params::augment::<MacParams>(Command::new("gen")));
     cmd = cmd.subcommands(unit_commands(OutputArgs::augment_args));
     cmd = cmd.subcommand(
-        SynthArgs::augment_args(MacParams::augment_args(Command::new("synth")))
+        SynthArgs::augment_args(params::augment::<MacParams>(Command::new("synth")))
             .about(
                 "Synthesize a unit for an FPGA inside a 4-pin register wrapper and report \
                      LUTs, carries, flip-flops, DSPs and post-route Fmax",
@@ -99,7 +100,7 @@ fn unit_command<U: Registered>(with: fn(Command) -> Command) -> Command {
         examples += &format!("  gen {} {args}\n      {builds}\n", U::COMMAND);
     }
     examples += &format!("\nThe unit's arithmetic contract: {}", U::DOCS);
-    let mut cmd = with(U::augment_args(Command::new(U::COMMAND)))
+    let mut cmd = with(params::augment::<U>(Command::new(U::COMMAND)))
         .about(U::SUMMARY)
         .long_about(format!("{}.\n\n{}", U::SUMMARY, U::ABOUT))
         .after_help(examples);
@@ -163,12 +164,12 @@ fn dispatch(
 ) -> Result<(), Exit> {
     match m.subcommand() {
         None => {
-            let (p, out) = (parse::<MacParams>(m)?, parse::<OutputArgs>(m)?);
+            let (p, out) = (params::parse::<MacParams>(m)?, parse::<OutputArgs>(m)?);
             Ok(emit::emit_unit(&p, &out, command_line, stdout, stderr)?)
         }
         Some(("synth", sub)) => match sub.subcommand() {
             None => {
-                let (p, args) = (parse::<MacParams>(sub)?, parse::<SynthArgs>(sub)?);
+                let (p, args) = (params::parse::<MacParams>(sub)?, parse::<SynthArgs>(sub)?);
                 Ok(synth_cmd::synth_mac(&p, &args, stdout, stderr)?)
             }
             Some((name, unit)) => on_unit(name, unit, Action::Synth, command_line, stdout, stderr),
@@ -209,7 +210,7 @@ fn on_unit(
     }
     impl Run<'_> {
         fn run<U: Registered>(&mut self) -> Result<(), Exit> {
-            let p = parse::<U>(self.m)?;
+            let p = params::parse::<U>(self.m)?;
             match self.action {
                 Action::Emit => {
                     let out = parse::<OutputArgs>(self.m)?;

@@ -5,8 +5,10 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use super::{shift_round, BfpFormat, BfpRounding, Block, BLOCK, MANT_BITS, RND_BITS};
+use super::{BLOCK_FLAG, MANT, RND_BITS_FLAG, ROUNDING};
 use crate::iface::{get_field, set_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
+use crate::param::{Flags, Param, Params};
 use crate::unit::{check_range, ParamError, UnitParams};
 
 /// Shared-exponent block adder (docs/bfp.md, `bfp_add`). `rnd` holds one random
@@ -47,7 +49,16 @@ pub fn add(
 }
 
 /// Allowed shared-exponent widths of the block adder (any width is exact).
-pub const ADD_EXP_BITS: RangeInclusive<u32> = 2..=16;
+pub const ADD_EXP_BITS: RangeInclusive<u32> = EXP_BITS_FLAG.range();
+
+/// `--exp-bits`: the width of the signed shared exponent.
+pub const EXP_BITS_FLAG: Param = Param::int(
+    "--exp-bits",
+    "BITS",
+    2..=16,
+    Some(10),
+    "Width of the signed shared exponent",
+);
 
 /// Parameters of the shared-exponent block adder `bfp_add` (docs/bfp.md).
 ///
@@ -58,28 +69,34 @@ pub const ADD_EXP_BITS: RangeInclusive<u32> = 2..=16;
 /// Inputs may use the whole m-bit range (including `-2^(m-1)`); outputs are clamped to
 /// the symmetric range. When the larger exponent is already the largest the exponent
 /// field holds, the sums are clamped instead of renormalised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BfpAddParams {
     /// Block size n, 1..=64.
-    #[arg(long, value_name = "N", default_value_t = 16, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=64))]
     pub block: u32,
     /// Mantissa bits m, 2..=8.
-    #[arg(long = "mant", value_name = "BITS", default_value_t = 4, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=8))]
     pub mant_bits: u32,
     /// Width of the signed shared exponents, 2..=16.
-    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 10, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=16))]
     pub exp_bits: u32,
     /// Rounding of the alignment and renormalisation shifts.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = BfpRounding::Rne)]
     pub rounding: BfpRounding,
     /// Random bits per rounding for --rounding sr, 1..=16.
-    #[arg(long = "rnd-bits", value_name = "BITS", default_value_t = 8, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=16))]
     pub rnd_bits: u32,
+}
+
+impl Params for BfpAddParams {
+    const PARAMS: &'static [Param] = &[BLOCK_FLAG, MANT, EXP_BITS_FLAG, ROUNDING, RND_BITS_FLAG];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        let rounding = BfpRounding::from_flags(flags)?;
+        Ok(BfpAddParams {
+            block: BLOCK_FLAG.u32(flags)?,
+            mant_bits: MANT.u32(flags)?,
+            exp_bits: EXP_BITS_FLAG.u32(flags)?,
+            rounding,
+            rnd_bits: super::rnd_bits_from_flags(flags, rounding)?,
+        })
+    }
 }
 
 impl Default for BfpAddParams {

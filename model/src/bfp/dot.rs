@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::modes::{check_modes, Modes};
 use super::{check_lanes, BfpFormat, Block, BLOCK, MANT_BITS};
+use super::{BLOCK_FLAG, LANES, MANT, MODES};
 use crate::float::{Exact, FloatFormat, Rounded, Rounding};
 use crate::iface::{get_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
+use crate::param::{Flags, Param, Params};
 use crate::unit::{check_range, ParamError, UnitParams};
 
 /// Width of the exact integer dot product of two blocks of `n` m-bit mantissas:
@@ -70,7 +72,16 @@ impl DotAccumulator {
 
 /// Allowed shared-exponent widths of the block dot product (exponent sums outside the
 /// binary32 range flush or saturate with a flag).
-pub const DOT_EXP_BITS: RangeInclusive<u32> = 2..=16;
+pub const DOT_EXP_BITS: RangeInclusive<u32> = EXP_BITS_FLAG.range();
+
+/// `--exp-bits`: the width of the signed shared exponent.
+pub const EXP_BITS_FLAG: Param = Param::int(
+    "--exp-bits",
+    "BITS",
+    2..=16,
+    Some(10),
+    "Width of the signed shared exponent",
+);
 
 /// Parameters of the block dot product `bfp_dot` (docs/bfp.md).
 ///
@@ -85,29 +96,36 @@ pub const DOT_EXP_BITS: RangeInclusive<u32> = 2..=16;
 /// shows the running dot product with `out_valid` high. With `--modes` an input `mode`,
 /// sampled every beat, selects the element width: each element is then the low bits of its
 /// m-bit field, sign-extended. Reset clears everything and drops a partial block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BfpDotParams {
     /// Block size n, 1..=64.
-    #[arg(long, value_name = "N", default_value_t = 16, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=64))]
     pub block: u32,
     /// Mantissa bits m of both operands, 2..=8.
-    #[arg(long = "mant", value_name = "BITS", default_value_t = 4, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=8))]
     pub mant_bits: u32,
     /// Width of the signed shared exponents, 2..=16.
-    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 10, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=16))]
     pub exp_bits: u32,
     /// Element products per beat, a divisor of --block [default: the whole block].
-    #[arg(long, value_name = "L", allow_negative_numbers = true)]
     pub lanes: Option<u32>,
     /// Mixed mantissa: widths a `mode` input selects at run time, e.g. 4,6 with --mant 6
     /// (--mant must be the widest). Mode k selects the k-th smallest width.
-    #[arg(long, value_name = "M,M,..")]
     #[serde(default)]
     pub modes: Option<Modes>,
+}
+
+impl Params for BfpDotParams {
+    const PARAMS: &'static [Param] = &[BLOCK_FLAG, MANT, EXP_BITS_FLAG, LANES, MODES];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        let (lanes, modes) = super::lanes_modes_from_flags(flags)?;
+        Ok(BfpDotParams {
+            block: BLOCK_FLAG.u32(flags)?,
+            mant_bits: MANT.u32(flags)?,
+            exp_bits: EXP_BITS_FLAG.u32(flags)?,
+            lanes,
+            modes,
+        })
+    }
 }
 
 impl Default for BfpDotParams {

@@ -26,6 +26,7 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use crate::int;
+use crate::param::{Flags, Param};
 use crate::unit::ParamError;
 
 pub use add::{add, BfpAdd, BfpAddParams, ADD_EXP_BITS};
@@ -36,7 +37,7 @@ pub use modes::Modes;
 pub use quant::{quantize, BfpQuant, BfpQuantParams, Quantized};
 
 /// Rounding of the converter and the adder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BfpRounding {
     /// Round to nearest, ties to even.
@@ -137,13 +138,102 @@ pub fn shift_round(v: i64, shift: u32, mode: BfpRounding, rnd: u64, rnd_bits: u3
 }
 
 /// Allowed block sizes n.
-pub const BLOCK: RangeInclusive<u32> = 1..=64;
+pub const BLOCK: RangeInclusive<u32> = BLOCK_FLAG.range();
 /// Allowed mantissa widths m.
-pub const MANT_BITS: RangeInclusive<u32> = 2..=8;
+pub const MANT_BITS: RangeInclusive<u32> = MANT.range();
 /// Allowed shared-exponent widths: 9 bits hold every exponent a binary32 block can have.
-pub const EXP_BITS: RangeInclusive<u32> = 9..=16;
+pub const EXP_BITS: RangeInclusive<u32> = quant::EXP_BITS_FLAG.range();
 /// Allowed random bits per element for stochastic rounding.
-pub const RND_BITS: RangeInclusive<u32> = 1..=16;
+pub const RND_BITS: RangeInclusive<u32> = RND_BITS_FLAG.range();
+
+/// `--block`: the block size, shared by every block unit.
+pub const BLOCK_FLAG: Param = Param::int(
+    "--block",
+    "N",
+    1..=64,
+    Some(16),
+    "Block size n: values sharing one exponent",
+);
+/// `--mant`: the mantissa width.
+pub const MANT: Param = Param::int(
+    "--mant",
+    "BITS",
+    2..=8,
+    Some(4),
+    "Mantissa bits m (two's complement, symmetric range)",
+);
+/// `--rounding`: how mantissas are rounded.
+pub const ROUNDING: Param = Param::choice(
+    "--rounding",
+    "MODE",
+    &[
+        ("rne", "Round to nearest, ties to even"),
+        ("rz", "Round toward zero"),
+        (
+            "sr",
+            "Stochastic: add random bits below the kept LSB, then truncate",
+        ),
+    ],
+    "rne",
+    "Rounding of the mantissas",
+);
+/// `--rnd-bits`: random bits per element for stochastic rounding.
+pub const RND_BITS_FLAG: Param = Param::int(
+    "--rnd-bits",
+    "BITS",
+    1..=16,
+    Some(8),
+    "Random bits per element for --rounding sr",
+);
+/// `--lanes`: values per beat.
+pub const LANES: Param = Param::int(
+    "--lanes",
+    "L",
+    1..=64,
+    None,
+    "Values accepted per beat, a divisor of --block [default: the whole block]",
+);
+/// `--modes`: run-time mantissa widths.
+pub const MODES: Param = Param::text(
+    "--modes",
+    "M,M,..",
+    None,
+    "Mixed mantissa: widths a `mode` input selects at run time, e.g. 4,6 with --mant 6 \
+     (--mant must be the widest). Mode k selects the k-th smallest width",
+);
+
+impl BfpRounding {
+    /// The rounding `--rounding` names.
+    pub fn from_flags(flags: &dyn Flags) -> Result<BfpRounding, ParamError> {
+        Ok(match ROUNDING.choice_value(flags)? {
+            "rz" => BfpRounding::Rz,
+            "sr" => BfpRounding::Sr,
+            _ => BfpRounding::Rne,
+        })
+    }
+}
+
+/// `--rnd-bits` for `rounding`: an error when given without `--rounding sr`, where it
+/// would have no effect.
+pub fn rnd_bits_from_flags(flags: &dyn Flags, rounding: BfpRounding) -> Result<u32, ParamError> {
+    if rounding != BfpRounding::Sr && flags.given(RND_BITS_FLAG.name()).is_some() {
+        return Err(RND_BITS_FLAG.error_because(
+            flags.given(RND_BITS_FLAG.name()).unwrap_or_default(),
+            "only with --rounding sr (the other modes take no random bits)",
+        ));
+    }
+    RND_BITS_FLAG.u32(flags)
+}
+
+/// `--lanes` and `--modes`.
+pub fn lanes_modes_from_flags(
+    flags: &dyn Flags,
+) -> Result<(Option<u32>, Option<Modes>), ParamError> {
+    Ok((
+        LANES.opt_u32(flags)?,
+        MODES.parse(flags, |t| t.parse::<Modes>())?,
+    ))
+}
 
 /// `--lanes` must divide `--block`.
 fn check_lanes(block: u32, lanes: u32) -> Result<(), ParamError> {

@@ -9,7 +9,18 @@ use super::{
 };
 use crate::iface::{get_field, set_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
+use crate::param::{Flags, Param, Params};
 use crate::unit::{check_range, ParamError, UnitParams};
+
+/// `--exp-bits`: the width of the signed shared exponent (9 bits hold every exponent a
+/// binary32 block can have).
+pub const EXP_BITS_FLAG: Param = Param::int(
+    "--exp-bits",
+    "BITS",
+    9..=16,
+    Some(10),
+    "Width of the signed shared exponent",
+);
 
 /// The converter's result.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,36 +98,51 @@ pub fn quantize(
 /// NaN or infinity. With `--rounding sr` the unit has an input `rnd` of `rnd_bits` random
 /// bits per element, sampled with the block's last beat; the other modes have no `rnd`.
 /// Reset clears the outputs and drops a partly received block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BfpQuantParams {
     /// Block size n: values sharing one exponent, 1..=64.
-    #[arg(long, value_name = "N", default_value_t = 16, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=64))]
     pub block: u32,
     /// Mantissa bits m (two's complement, symmetric range), 2..=8.
-    #[arg(long = "mant", value_name = "BITS", default_value_t = 4, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=8))]
     pub mant_bits: u32,
     /// Width of the signed shared exponent, 9..=16.
-    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 10, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(9..=16))]
     pub exp_bits: u32,
     /// Rounding of the mantissas.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = BfpRounding::Rne)]
     pub rounding: BfpRounding,
     /// Random bits per element for --rounding sr, 1..=16.
-    #[arg(long = "rnd-bits", value_name = "BITS", default_value_t = 8, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=16))]
     pub rnd_bits: u32,
     /// Values accepted per beat, a divisor of --block [default: the whole block].
-    #[arg(long, value_name = "L", allow_negative_numbers = true)]
     pub lanes: Option<u32>,
     /// Mixed mantissa: widths a `mode` input selects at run time, e.g. 4,6 with --mant 6
     /// (--mant must be the widest). Mode k selects the k-th smallest width.
-    #[arg(long, value_name = "M,M,..")]
     #[serde(default)]
     pub modes: Option<Modes>,
+}
+
+impl Params for BfpQuantParams {
+    const PARAMS: &'static [Param] = &[
+        super::BLOCK_FLAG,
+        super::MANT,
+        EXP_BITS_FLAG,
+        super::ROUNDING,
+        super::RND_BITS_FLAG,
+        super::LANES,
+        super::MODES,
+    ];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        let rounding = BfpRounding::from_flags(flags)?;
+        let (lanes, modes) = super::lanes_modes_from_flags(flags)?;
+        Ok(BfpQuantParams {
+            block: super::BLOCK_FLAG.u32(flags)?,
+            mant_bits: super::MANT.u32(flags)?,
+            exp_bits: EXP_BITS_FLAG.u32(flags)?,
+            rounding,
+            rnd_bits: super::rnd_bits_from_flags(flags, rounding)?,
+            lanes,
+            modes,
+        })
+    }
 }
 
 impl Default for BfpQuantParams {

@@ -3,42 +3,78 @@
 use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 
-use super::{div_rne, Base, EXP_BITS, FRAC_BITS, K_MAX};
+use super::{div_rne, Base, BASE, EXP_BITS_FLAG, EXP_MIN};
 use crate::iface::{CycleModel, Dir, Interface, Port, Role};
 use crate::int;
-use crate::unit::{check_range, ParamError, UnitParams};
+use crate::param::{Flags, Param, Params};
+use crate::unit::{ParamError, UnitParams};
+
+/// `--frac-bits`: fractional bits of the table constants and of `y`.
+pub const FRAC_BITS_FLAG: Param = Param::int(
+    "--frac-bits",
+    "BITS",
+    0..=24,
+    Some(8),
+    "Fractional bits F of the table constants and of y",
+);
+/// `--k-max`: the longest dot product.
+pub const K_MAX_FLAG: Param = Param::int(
+    "--k-max",
+    "K",
+    1..=65536,
+    Some(64),
+    "Largest number of products in one dot product (sizes the counters)",
+);
+/// `--out-bits`: the width of `y`.
+pub const OUT_BITS: Param = Param::int(
+    "--out-bits",
+    "BITS",
+    1..=96,
+    None,
+    "Width of y [default: the smallest that holds any dot product of K_max products]",
+);
 
 /// Parameters of the DNA-TEQ exponent-domain dot product `expq_dot` (docs/log-domain.md).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpqDotParams {
     /// Exponent bits per operand code (unsigned), 1..=6.
-    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 3, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=6))]
     pub exp_bits: u32,
     /// The base b of the exponential quantization, a decimal in (1, 16], e.g. 1.5.
-    #[arg(long, value_name = "B", default_value = "2")]
     pub base: Base,
     /// Exponent of code 0 for both operands (a code e stands for b^(e + e_min)).
-    #[arg(
-        long = "exp-min",
-        value_name = "E",
-        default_value_t = 0,
-        allow_negative_numbers = true
-    )]
     pub exp_min: i32,
     /// Fractional bits F of the table constants and of y, 0..=24.
-    #[arg(long = "frac-bits", value_name = "BITS", default_value_t = 8, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(0..=24))]
     pub frac_bits: u32,
     /// Largest number of products in one dot product, 1..=65536 (sizes the counters).
-    #[arg(long = "k-max", value_name = "K", default_value_t = 64, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub k_max: u32,
     /// Width of y [default: the smallest that holds any dot product of K_max products].
-    #[arg(long = "out", value_name = "BITS", allow_negative_numbers = true)]
     #[serde(default)]
     pub out_bits: Option<u32>,
+}
+
+impl Params for ExpqDotParams {
+    const PARAMS: &'static [Param] = &[
+        EXP_BITS_FLAG,
+        BASE,
+        EXP_MIN,
+        FRAC_BITS_FLAG,
+        K_MAX_FLAG,
+        OUT_BITS,
+    ];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        Ok(ExpqDotParams {
+            exp_bits: EXP_BITS_FLAG.u32(flags)?,
+            base: BASE
+                .parse(flags, |t| t.parse::<Base>())?
+                .expect("--base has a default"),
+            exp_min: EXP_MIN.i32(flags)?,
+            frac_bits: FRAC_BITS_FLAG.u32(flags)?,
+            k_max: K_MAX_FLAG.u32(flags)?,
+            out_bits: OUT_BITS.opt_u32(flags)?,
+        })
+    }
 }
 
 impl Default for ExpqDotParams {
@@ -107,16 +143,10 @@ impl UnitParams for ExpqDotParams {
     const KIND: &'static str = "expq_dot";
 
     fn validate(&self) -> Result<(), ParamError> {
-        check_range("--exp-bits", self.exp_bits, &EXP_BITS)?;
-        check_range("--frac-bits", self.frac_bits, &FRAC_BITS)?;
-        check_range("--k-max", self.k_max, &K_MAX)?;
-        if self.exp_min.unsigned_abs() > 64 {
-            return Err(ParamError {
-                param: "--exp-min",
-                value: self.exp_min.to_string(),
-                allowed: "-64..=64".to_string(),
-            });
-        }
+        EXP_BITS_FLAG.check(self.exp_bits)?;
+        FRAC_BITS_FLAG.check(self.frac_bits)?;
+        K_MAX_FLAG.check(self.k_max)?;
+        EXP_MIN.check(self.exp_min)?;
         // Constants must stay within 64 bits (and y within 96) for the RTL.
         let min = self.min_out_bits();
         if self.table_bits() > 64 || min > 96 {
@@ -135,13 +165,34 @@ impl UnitParams for ExpqDotParams {
         if let Some(out) = self.out_bits {
             if !(min..=96).contains(&out) {
                 return Err(ParamError {
-                    param: "--out",
+                    param: "--out-bits",
                     value: out.to_string(),
                     allowed: format!(
                         "{min}..=96 (y must hold K_max products of the largest constant)"
                     ),
                 });
             }
+        }
+        // Every constant RNE(b^k * 2^F) rounds to zero exactly when the largest does
+        // (b > 1): then y is always 0, a unit that computes nothing.
+        if self.table().last().is_none_or(|t| *t == 0) {
+            let lowest = (*EXP_MIN.range_i32().start()..=*EXP_MIN.range_i32().end()).find(|e| {
+                let p = ExpqDotParams {
+                    exp_min: *e,
+                    ..self.clone()
+                };
+                p.table().last().is_some_and(|t| *t != 0)
+            });
+            return Err(EXP_MIN.error_because(
+                self.exp_min,
+                format!(
+                    "{}..=64 at --base {} --frac-bits {}: below it every table constant \
+                     RNE(b^k * 2^F) rounds to 0 and y is always 0",
+                    lowest.map_or("none".to_string(), |e| e.to_string()),
+                    self.base,
+                    self.frac_bits
+                ),
+            ));
         }
         Ok(())
     }
@@ -383,6 +434,24 @@ mod tests {
         assert_eq!((b.num, b.den), (7, 2));
     }
 
+    /// A configuration whose every table constant rounds to zero computes nothing: it is
+    /// rejected, naming the lowest --exp-min that works.
+    #[test]
+    fn a_unit_whose_y_is_always_zero_is_rejected() {
+        let p = ExpqDotParams {
+            exp_bits: 3,
+            exp_min: -31,
+            frac_bits: 0,
+            ..ExpqDotParams::default()
+        };
+        let e = p.validate().unwrap_err();
+        assert_eq!(e.param, "--exp-min");
+        assert!(e.allowed.starts_with("-7..=64"), "{e}");
+        let lowest = ExpqDotParams { exp_min: -7, ..p };
+        assert!(lowest.validate().is_ok());
+        assert!(lowest.table().iter().any(|t| *t != 0));
+    }
+
     #[test]
     fn parameters_are_checked() {
         assert!("1".parse::<Base>().is_err());
@@ -397,7 +466,7 @@ mod tests {
         assert_eq!(
             (e.param, e.allowed.as_str()),
             (
-                "--out",
+                "--out-bits",
                 "30..=96 (y must hold K_max products of the largest constant)"
             )
         );

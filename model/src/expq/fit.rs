@@ -18,7 +18,7 @@ pub struct Fit {
 }
 
 /// The error measure [`fit`] minimizes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     /// Mean squared error.

@@ -30,6 +30,8 @@ use std::ops::RangeInclusive;
 use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 
+use crate::param::Param;
+
 pub use dot::{ExpqDot, ExpqDotParams};
 pub use fit::{fit, quantize_to_levels, uniform_mse, Fit, Metric};
 pub use quant::{parse_scale, ExpqQuant, ExpqQuantParams, Scale, IN_BITS};
@@ -121,8 +123,32 @@ fn div_rne(num: &BigUint, den: &BigUint) -> BigUint {
 }
 
 /// Allowed exponent bits per operand.
-pub const EXP_BITS: RangeInclusive<u32> = 1..=6;
+pub const EXP_BITS: RangeInclusive<u32> = EXP_BITS_FLAG.range();
 /// Allowed fractional bits of the table and the output.
-pub const FRAC_BITS: RangeInclusive<u32> = 0..=24;
+pub const FRAC_BITS: RangeInclusive<u32> = dot::FRAC_BITS_FLAG.range();
 /// Allowed dot-product lengths.
-pub const K_MAX: RangeInclusive<u32> = 1..=65536;
+pub const K_MAX: RangeInclusive<u32> = dot::K_MAX_FLAG.range();
+
+/// `--exp-bits`: exponent bits of a code, shared by the DNA-TEQ units.
+pub const EXP_BITS_FLAG: Param = Param::int(
+    "--exp-bits",
+    "BITS",
+    1..=6,
+    Some(3),
+    "Exponent bits E of a code (unsigned)",
+);
+/// `--base`: the base of the exponential levels.
+pub const BASE: Param = Param::text(
+    "--base",
+    "B",
+    Some("2"),
+    "The base b of the exponential quantization, a decimal in (1, 16], e.g. 1.5",
+);
+/// `--exp-min`: the exponent of code 0.
+pub const EXP_MIN: Param = Param::int(
+    "--exp-min",
+    "E",
+    -64..=64,
+    Some(0),
+    "Exponent of code 0 (a code e stands for b^(e + e_min))",
+);

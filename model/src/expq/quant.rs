@@ -5,13 +5,47 @@ use std::ops::RangeInclusive;
 use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 
-use super::{gcd, Base, EXP_BITS};
+use super::{gcd, Base, BASE, EXP_BITS_FLAG};
 use crate::iface::{CycleModel, Dir, Interface, Port, Role};
 use crate::int;
+use crate::param::{Flags, Param, Params};
 use crate::unit::{check_range, ParamError, UnitParams};
 
+/// `--in`: the input width.
+pub const IN: Param = Param::int(
+    "--in",
+    "BITS",
+    2..=32,
+    Some(16),
+    "Input width N (two's complement)",
+);
+/// `--in-frac`: fractional bits of the input.
+pub const IN_FRAC: Param = Param::int(
+    "--in-frac",
+    "BITS",
+    0..=32,
+    Some(8),
+    "Fractional bits of the input, at most N",
+);
+/// `--alpha`: the scale of the levels.
+pub const ALPHA: Param = Param::text(
+    "--alpha",
+    "A",
+    Some("1"),
+    "The scale alpha: a positive decimal with at most 6 decimals, up to 2^20 (powers of the \
+     base are better given with --exp-min)",
+);
+/// `--exp-min` of the quantizer (its default centres the levels below 1.0).
+pub const EXP_MIN_QUANT: Param = Param::int(
+    "--exp-min",
+    "E",
+    -64..=64,
+    Some(-4),
+    "Exponent of code 0 (a code e stands for alpha * b^(e + e_min))",
+);
+
 /// Allowed input widths of the quantizer.
-pub const IN_BITS: RangeInclusive<u32> = 2..=32;
+pub const IN_BITS: RangeInclusive<u32> = IN.range();
 
 /// A positive decimal scale (`alpha`), kept exactly as `num / den`.
 pub type Scale = Base;
@@ -24,34 +58,21 @@ pub type Scale = Base;
 /// when `|x| <= L_0 / 2`, the top code above the last midpoint. `s` is the sign of `x`
 /// (0 for the zero code). Registered: `s`, `z`, `e` show one cycle after a valid beat,
 /// with `out_valid`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::Args)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpqQuantParams {
     /// Input width N (two's complement), 2..=32.
-    #[arg(long = "in", value_name = "BITS", default_value_t = 16, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(2..=32))]
     pub in_bits: u32,
     /// Fractional bits of the input, 0..=N.
-    #[arg(
-        long = "in-frac",
-        value_name = "BITS",
-        default_value_t = 8,
-        allow_negative_numbers = true
-    )]
     pub in_frac: u32,
     /// Exponent bits E of the code, 1..=6.
-    #[arg(long = "exp-bits", value_name = "BITS", default_value_t = 3, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=6))]
     pub exp_bits: u32,
     /// The base b, a decimal in (1, 16].
-    #[arg(long, value_name = "B", default_value = "2")]
     pub base: Base,
     /// The scale alpha: a positive decimal with at most 6 decimals, up to 2^20 (powers of
     /// the base are better given with --exp-min).
-    #[arg(long, value_name = "A", default_value = "1", value_parser = parse_scale)]
     pub alpha: Scale,
     /// Exponent of code 0 (a code e stands for alpha * b^(e + e_min)), -64..=64.
-    #[arg(long = "exp-min", value_name = "E", default_value_t = -4, allow_negative_numbers = true)]
     pub exp_min: i32,
 }
 
@@ -76,6 +97,25 @@ pub fn parse_scale(text: &str) -> Result<Scale, String> {
         den: den / g,
         text: text.to_string(),
     })
+}
+
+impl Params for ExpqQuantParams {
+    const PARAMS: &'static [Param] = &[IN, IN_FRAC, EXP_BITS_FLAG, BASE, ALPHA, EXP_MIN_QUANT];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        Ok(ExpqQuantParams {
+            in_bits: IN.u32(flags)?,
+            in_frac: IN_FRAC.u32(flags)?,
+            exp_bits: EXP_BITS_FLAG.u32(flags)?,
+            base: BASE
+                .parse(flags, |t| t.parse::<Base>())?
+                .expect("--base has a default"),
+            alpha: ALPHA
+                .parse(flags, parse_scale)?
+                .expect("--alpha has a default"),
+            exp_min: EXP_MIN_QUANT.i32(flags)?,
+        })
+    }
 }
 
 impl Default for ExpqQuantParams {
@@ -162,16 +202,10 @@ impl UnitParams for ExpqQuantParams {
     const KIND: &'static str = "expq_quant";
 
     fn validate(&self) -> Result<(), ParamError> {
-        check_range("--in", self.in_bits, &IN_BITS)?;
+        IN.check(self.in_bits)?;
         check_range("--in-frac", self.in_frac, &(0..=self.in_bits))?;
-        check_range("--exp-bits", self.exp_bits, &EXP_BITS)?;
-        if self.exp_min.unsigned_abs() > 64 {
-            return Err(ParamError {
-                param: "--exp-min",
-                value: self.exp_min.to_string(),
-                allowed: "-64..=64".to_string(),
-            });
-        }
+        EXP_BITS_FLAG.check(self.exp_bits)?;
+        EXP_MIN_QUANT.check(self.exp_min)?;
         // Some input must reach the smallest level, or every code would be zero.
         if self.thresholds()[0] >= 1 << (self.in_bits - 1) {
             return Err(ParamError {

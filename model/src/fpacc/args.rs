@@ -1,12 +1,12 @@
-//! The command-line form of [`FpaccParams`]: a preset and overrides.
+//! The flags of [`FpaccParams`]: a preset and overrides, declared once.
 
 use std::fmt;
 use std::str::FromStr;
 
-use clap::{Args, FromArgMatches};
-
 use super::{FpaccParams, Operand, Preset};
 use crate::float::{FloatFormat, Rounding};
+use crate::param::{Flags, Param, Params};
+use crate::unit::ParamError;
 
 /// `E,M` as in `--in-float 4,3`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,85 +29,137 @@ impl fmt::Display for ExpMan {
     }
 }
 
-/// Command-line form of [`FpaccParams`]: a preset and overrides. `FpaccParams`
-/// implements clap's traits by converting from it.
-#[derive(Args, Debug, Clone)]
-struct FpaccArgs {
-    /// Accumulator format to start from: acc12 = E4M7 bias 10 (all exponent fields
-    /// finite, 2^-9..63.75), bf16 = E8M7 bias 127, fp32 = E8M23 bias 127 (IEEE encodings,
-    /// no subnormals). --exp, --man and --bias override its fields.
-    #[arg(long, value_enum, value_name = "PRESET", default_value_t = Preset::Acc12)]
-    preset: Preset,
-    /// Accumulator exponent bits E, 2..=8 [default: from --preset].
-    #[arg(long = "exp", value_name = "BITS", allow_negative_numbers = true)]
-    exp_bits: Option<u32>,
-    /// Accumulator stored mantissa bits M, 1..=23 [default: from --preset].
-    #[arg(long = "man", value_name = "BITS", allow_negative_numbers = true)]
-    man_bits: Option<u32>,
-    /// Accumulator exponent bias, -128..=255 [default: from --preset, or 2^(E-1)-1 when
-    /// --exp is given].
-    #[arg(long, value_name = "BIAS", allow_negative_numbers = true)]
-    bias: Option<i32>,
-    /// Product format exponent bits E_p [default: the accumulator's].
-    #[arg(long = "prod-exp", value_name = "BITS", allow_negative_numbers = true)]
-    prod_exp: Option<u32>,
-    /// Product format stored mantissa bits M_p [default: the accumulator's].
-    #[arg(long = "prod-man", value_name = "BITS", allow_negative_numbers = true)]
-    prod_man: Option<u32>,
-    /// Product format bias [default: the accumulator's, or 2^(E_p-1)-1 when --prod-exp
-    /// is given].
-    #[arg(long = "prod-bias", value_name = "BIAS", allow_negative_numbers = true)]
-    prod_bias: Option<i32>,
-    /// Signed integer operands of BITS bits, 2..=16.
-    #[arg(
-        long = "in",
-        value_name = "BITS",
-        default_value_t = 8,
-        allow_negative_numbers = true
-    )]
-    in_bits: u32,
-    /// Fraction bits of integer operands (value = q * 2^-F), 0..=32.
-    #[arg(
-        long = "in-frac",
-        value_name = "F",
-        default_value_t = 0,
-        allow_negative_numbers = true
-    )]
-    in_frac: u32,
-    /// Small-float operands ExMy instead of integers, e.g. 4,3 (E 2..=8, M 1..=10; no
-    /// subnormals, every exponent field finite).
-    #[arg(long = "in-float", value_name = "E,M", conflicts_with_all = ["in_bits", "in_frac"])]
-    in_float: Option<ExpMan>,
-    /// Bias of float operands [default: 2^(E-1)-1].
-    #[arg(
-        long = "in-bias",
-        value_name = "BIAS",
-        allow_negative_numbers = true,
-        requires = "in_float"
-    )]
-    in_bias: Option<i32>,
-    /// Rounding of products and sums.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = Rounding::Rne)]
-    rounding: Rounding,
-    /// Products per chunk: an inner accumulator sums n products from zero, then adds them
-    /// to the outer one. 0 = no chunking; 0..=65535.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 0,
-        allow_negative_numbers = true
-    )]
-    chunk: u32,
-    /// Pipeline registers before the accumulator, 0..=2: 1 registers the rounded product,
-    /// 2 also the exact product. Latency is pipeline + 1 cycles, plus 1 with --chunk.
-    #[arg(
-        long,
-        value_name = "DEPTH",
-        default_value_t = 0,
-        allow_negative_numbers = true
-    )]
-    pipeline: u32,
-}
+/// Exponent widths of every format.
+const EXP_RANGE: std::ops::RangeInclusive<i64> = 2..=8;
+/// Stored mantissa bits of the product and accumulator formats.
+const MAN_RANGE: std::ops::RangeInclusive<i64> = 1..=23;
+/// Exponent biases.
+const BIAS_RANGE: std::ops::RangeInclusive<i64> = -128..=255;
+
+/// `--preset`: the accumulator format to start from.
+pub const PRESET: Param = Param::choice(
+    "--preset",
+    "PRESET",
+    &[
+        (
+            "acc12",
+            "E4M7, bias 10, every exponent field finite (2^-9..63.75)",
+        ),
+        ("bf16", "E8M7, bias 127, IEEE encodings without subnormals"),
+        ("fp32", "E8M23, bias 127, IEEE encodings without subnormals"),
+    ],
+    "acc12",
+    "Accumulator format to start from; --exp, --man and --bias override its fields",
+);
+/// `--exp`: accumulator exponent bits.
+pub const EXP: Param = Param::int(
+    "--exp",
+    "BITS",
+    EXP_RANGE,
+    None,
+    "Accumulator exponent bits E [default: from --preset]",
+);
+/// `--man`: accumulator stored mantissa bits.
+pub const MAN: Param = Param::int(
+    "--man",
+    "BITS",
+    MAN_RANGE,
+    None,
+    "Accumulator stored mantissa bits M [default: from --preset]",
+);
+/// `--bias`: accumulator exponent bias.
+pub const BIAS_FLAG: Param = Param::int(
+    "--bias",
+    "BIAS",
+    BIAS_RANGE,
+    None,
+    "Accumulator exponent bias [default: from --preset, or 2^(E-1)-1 when --exp is given]",
+);
+/// `--prod-exp`: product exponent bits.
+pub const PROD_EXP: Param = Param::int(
+    "--prod-exp",
+    "BITS",
+    EXP_RANGE,
+    None,
+    "Product format exponent bits E_p [default: the accumulator's]",
+);
+/// `--prod-man`: product stored mantissa bits.
+pub const PROD_MAN: Param = Param::int(
+    "--prod-man",
+    "BITS",
+    MAN_RANGE,
+    None,
+    "Product format stored mantissa bits M_p [default: the accumulator's]",
+);
+/// `--prod-bias`: product exponent bias.
+pub const PROD_BIAS: Param = Param::int(
+    "--prod-bias",
+    "BIAS",
+    BIAS_RANGE,
+    None,
+    "Product format bias [default: the accumulator's, or 2^(E_p-1)-1 when --prod-exp is given]",
+);
+/// `--in`: integer operand width.
+pub const IN: Param = Param::int(
+    "--in",
+    "BITS",
+    2..=16,
+    Some(8),
+    "Signed integer operands of BITS bits",
+);
+/// `--in-frac`: fraction bits of integer operands.
+pub const IN_FRAC: Param = Param::int(
+    "--in-frac",
+    "F",
+    0..=32,
+    Some(0),
+    "Fraction bits of integer operands (value = q * 2^-F)",
+);
+/// `--in-float`: small-float operands.
+pub const IN_FLOAT: Param = Param::text(
+    "--in-float",
+    "E,M",
+    None,
+    "Small-float operands ExMy instead of integers, e.g. 4,3 (E 2..=8, M 1..=10; no \
+     subnormals, every exponent field finite)",
+);
+/// `--in-bias`: bias of float operands.
+pub const IN_BIAS: Param = Param::int(
+    "--in-bias",
+    "BIAS",
+    BIAS_RANGE,
+    None,
+    "Bias of float operands (with --in-float) [default: 2^(E-1)-1]",
+);
+/// `--rounding`: rounding of products and sums.
+pub const ROUNDING: Param = Param::choice(
+    "--rounding",
+    "MODE",
+    &[
+        ("rne", "Round to nearest, ties to even"),
+        ("rz", "Round toward zero (truncate the magnitude)"),
+    ],
+    "rne",
+    "Rounding of products and sums",
+);
+/// `--chunk`: products per chunk.
+pub const CHUNK_FLAG: Param = Param::int(
+    "--chunk",
+    "N",
+    0..=65535,
+    Some(0),
+    "Products per chunk: an inner accumulator sums n products from zero, then adds them to \
+     the outer one; 0 = no chunking",
+);
+/// `--pipeline`: registers before the accumulator.
+pub const PIPELINE_FLAG: Param = Param::int(
+    "--pipeline",
+    "DEPTH",
+    0..=2,
+    Some(0),
+    "Pipeline registers before the accumulator: 1 registers the rounded product, 2 also the \
+     exact product. Latency is pipeline + 1 cycles, plus 1 with --chunk",
+);
 
 /// The IEEE-style default bias `2^(E-1) - 1` (0 for widths this type would reject).
 pub(super) fn default_bias(exp_bits: u32) -> i32 {
@@ -118,67 +170,83 @@ pub(super) fn default_bias(exp_bits: u32) -> i32 {
     }
 }
 
-impl From<FpaccArgs> for FpaccParams {
-    fn from(a: FpaccArgs) -> Self {
-        let base = a.preset.format();
+impl Params for FpaccParams {
+    const PARAMS: &'static [Param] = &[
+        PRESET,
+        EXP,
+        MAN,
+        BIAS_FLAG,
+        PROD_EXP,
+        PROD_MAN,
+        PROD_BIAS,
+        IN,
+        IN_FRAC,
+        IN_FLOAT,
+        IN_BIAS,
+        ROUNDING,
+        CHUNK_FLAG,
+        PIPELINE_FLAG,
+    ];
+    const CONFLICTS: &'static [(&'static Param, &'static Param)] =
+        &[(&IN_FLOAT, &IN), (&IN_FLOAT, &IN_FRAC)];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        let preset = match PRESET.choice_value(flags)? {
+            "bf16" => Preset::Bf16,
+            "fp32" => Preset::Fp32,
+            _ => Preset::Acc12,
+        };
+        let base = preset.format();
+        let exp_bits = EXP.opt_u32(flags)?;
         let acc = FloatFormat {
-            exp_bits: a.exp_bits.unwrap_or(base.exp_bits),
-            man_bits: a.man_bits.unwrap_or(base.man_bits),
-            bias: a.bias.unwrap_or(match a.exp_bits {
+            exp_bits: exp_bits.unwrap_or(base.exp_bits),
+            man_bits: MAN.opt_u32(flags)?.unwrap_or(base.man_bits),
+            bias: BIAS_FLAG.opt_i32(flags)?.unwrap_or(match exp_bits {
                 Some(e) if e != base.exp_bits => default_bias(e),
                 _ => base.bias,
             }),
             reserve_top_exponent: base.reserve_top_exponent,
         };
+        let prod_exp = PROD_EXP.opt_u32(flags)?;
         let product = FloatFormat {
-            exp_bits: a.prod_exp.unwrap_or(acc.exp_bits),
-            man_bits: a.prod_man.unwrap_or(acc.man_bits),
-            bias: a.prod_bias.unwrap_or(match a.prod_exp {
+            exp_bits: prod_exp.unwrap_or(acc.exp_bits),
+            man_bits: PROD_MAN.opt_u32(flags)?.unwrap_or(acc.man_bits),
+            bias: PROD_BIAS.opt_i32(flags)?.unwrap_or(match prod_exp {
                 Some(e) if e != acc.exp_bits => default_bias(e),
                 _ => acc.bias,
             }),
             reserve_top_exponent: acc.reserve_top_exponent,
         };
-        let operand = match a.in_float {
+        let in_bias = IN_BIAS.opt_i32(flags)?;
+        let operand = match IN_FLOAT.parse(flags, |t| t.parse::<ExpMan>())? {
             Some(ExpMan(e, m)) => Operand::Float {
                 format: FloatFormat {
                     exp_bits: e,
                     man_bits: m,
-                    bias: a.in_bias.unwrap_or(default_bias(e)),
+                    bias: in_bias.unwrap_or(default_bias(e)),
                     reserve_top_exponent: false,
                 },
             },
-            None => Operand::Int {
-                bits: a.in_bits,
-                frac: a.in_frac,
-            },
+            None => {
+                if let Some(b) = in_bias {
+                    return Err(IN_BIAS.error_because(b, "only with --in-float"));
+                }
+                Operand::Int {
+                    bits: IN.u32(flags)?,
+                    frac: IN_FRAC.u32(flags)?,
+                }
+            }
         };
-        FpaccParams {
+        Ok(FpaccParams {
             operand,
             product,
             acc,
-            rounding: a.rounding,
-            chunk: a.chunk,
-            pipeline: a.pipeline,
-        }
-    }
-}
-
-impl FromArgMatches for FpaccParams {
-    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        FpaccArgs::from_arg_matches(m).map(FpaccParams::from)
-    }
-    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = FpaccParams::from_arg_matches(m)?;
-        Ok(())
-    }
-}
-
-impl Args for FpaccParams {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        FpaccArgs::augment_args(cmd)
-    }
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        FpaccArgs::augment_args_for_update(cmd)
+            rounding: match ROUNDING.choice_value(flags)? {
+                "rz" => Rounding::Rz,
+                _ => Rounding::Rne,
+            },
+            chunk: CHUNK_FLAG.u32(flags)?,
+            pipeline: PIPELINE_FLAG.u32(flags)?,
+        })
     }
 }

@@ -45,21 +45,21 @@ pub use params::FpaccParams;
 pub use sum::{Fpacc, FpaccSum};
 
 /// Allowed integer operand widths.
-pub const INT_BITS: RangeInclusive<u32> = 2..=16;
+pub const INT_BITS: RangeInclusive<u32> = args::IN.range();
 /// Allowed fraction bits of integer operands.
-pub const FRAC_BITS: RangeInclusive<u32> = 0..=32;
+pub const FRAC_BITS: RangeInclusive<u32> = args::IN_FRAC.range();
 /// Allowed exponent widths of every format.
-pub const EXP_BITS: RangeInclusive<u32> = 2..=8;
+pub const EXP_BITS: RangeInclusive<u32> = args::EXP.range();
 /// Allowed stored mantissa bits of the product and accumulator formats.
-pub const MAN_BITS: RangeInclusive<u32> = 1..=23;
+pub const MAN_BITS: RangeInclusive<u32> = args::MAN.range();
 /// Allowed stored mantissa bits of float operands (their exact product fits 24 bits).
 pub const OPERAND_MAN_BITS: RangeInclusive<u32> = 1..=10;
 /// Allowed exponent biases.
-pub const BIAS: RangeInclusive<i32> = -128..=255;
+pub const BIAS: RangeInclusive<i32> = args::BIAS_FLAG.range_i32();
 /// Allowed chunk sizes (0 = no chunking).
-pub const CHUNK: RangeInclusive<u32> = 0..=65535;
+pub const CHUNK: RangeInclusive<u32> = args::CHUNK_FLAG.range();
 /// Allowed pipeline depths.
-pub const PIPELINE: RangeInclusive<u32> = 0..=2;
+pub const PIPELINE: RangeInclusive<u32> = args::PIPELINE_FLAG.range();
 
 /// The operands' number format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,7 +123,7 @@ fn format_tag(f: &FloatFormat) -> String {
 }
 
 /// Named accumulator formats (`--preset`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// E4M7 with bias 10, every exponent field finite (largest 63.75, smallest 2^-9):
