@@ -15,9 +15,26 @@ use std::fmt::Write as _;
 
 use model::float::{FloatFormat, Rounding};
 use model::iface::{Dir, Interface};
+use model::UnitParams;
 
 use crate::verilog::Header;
 use crate::{Generate, HdlError};
+
+pub mod bfp_add;
+pub mod bfp_dot;
+pub mod bfp_quant;
+pub mod expq_dot;
+pub mod expq_quant;
+pub mod fpacc;
+pub mod lns_mac;
+pub mod lns_mul;
+pub mod mac;
+
+/// Refuse a parameter set the unit does not accept, as the generator does.
+fn accepted<P: UnitParams>(p: &P) -> Result<(), HdlError> {
+    p.validate()
+        .map_err(|e| crate::param_error(&p.module_name(), e))
+}
 
 /// A unit's behavioural reference: the module body and the state it shares by name with
 /// the generated RTL.

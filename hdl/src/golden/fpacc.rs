@@ -9,8 +9,9 @@ use std::fmt::Write as _;
 
 use model::fpacc::{FpaccParams, Operand};
 
+use super::{fix_function, jam_add_function, k, lit, round_function, slit, GoldenModule};
 use crate::float::signed_bits;
-use crate::golden::{fix_function, jam_add_function, k, lit, round_function, slit, GoldenModule};
+use crate::ir::Result;
 
 /// The fixed point every sum is exact in: the LSB exponent and the width (sign
 /// included) that hold any value of the accumulator and product formats, plus a carry.
@@ -29,7 +30,8 @@ fn fixed_point(p: &FpaccParams) -> (i32, u32) {
 }
 
 /// The golden of `fpacc`.
-pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
+pub(crate) fn golden(p: &FpaccParams) -> Result<GoldenModule> {
+    super::accepted(p)?;
     let (lsb, cw) = fixed_point(p);
     let aw = p.acc.width();
     let pw = p.product.width();
@@ -210,7 +212,7 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
     );
     let zero_acc = lit(aw, 0);
     let update = |valid: &str, clear: &str, next: &str, uf: &str, of: &str| {
-        crate::golden::accumulator_state(aw, valid, clear, next, &[("uf", uf), ("of", of)])
+        super::accumulator_state(aw, valid, clear, next, &[("uf", uf), ("of", of)])
     };
     let (am1, ufb) = (aw - 1, aw + 1);
     if p.chunk == 0 {
@@ -323,5 +325,5 @@ pub(crate) fn golden(p: &FpaccParams) -> GoldenModule {
             &format!("chunk_of_q | (chunk_done_q & g_outer[{aw}])"),
         );
     }
-    GoldenModule { body: s, state }
+    Ok(GoldenModule { body: s, state })
 }
