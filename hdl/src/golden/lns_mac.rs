@@ -1,9 +1,9 @@
 //! Reference of `lns_mac` (SPEC.md section 4).
 
 use model::lns::LnsMacParams;
+use model::mac::Overflow;
 
-use super::GoldenModule;
-use crate::float::signed_bits;
+use super::{Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
 /// SPEC.md section 4 plainly: the exact product exponent, floor division by 2^F, a
@@ -12,118 +12,110 @@ use crate::ir::Result;
 /// wrap: its low A bits are zero).
 pub(crate) fn golden(p: &LnsMacParams) -> Result<GoldenModule> {
     super::accepted(p)?;
-    use super::{lit, range, slit};
-    use std::fmt::Write as _;
     let (k, f, l, a) = (p.exp_bits, p.frac_bits, p.table_bits, p.acc_bits);
     let emin2 = 2 * i64::from(p.exp_min());
     // Widths: the product exponent, its integer part, the term and the sum.
-    let pw = signed_bits(emin2.min(0), 2 * ((1i64 << k) - 1) + emin2.max(0)) + 1;
+    let top = 2 * (super::pow2(k) - 1);
+    let pw = super::signed_width(emin2.min(0).into(), top + i128::from(emin2.max(0))) + 1;
     let iw = (pw - f).max(9); // wide enough to compare with A <= 64
     let mw = a + l + 2; // |term| < 2^(A+1+L) when p_int <= A
     let sw = mw + 2;
-    let mut s = String::new();
-    let _ = writeln!(s, "    reg {}acc_q;", range(a));
-    let _ = writeln!(s, "    reg ovf_q;");
-    let _ = writeln!(s, "    reg out_valid_q;");
-    let _ = writeln!(
-        s,
-        "    wire signed [{}:0] g_p = $signed({{{}'h0, ea}}) + $signed({{{}'h0, eb}}) + {};",
-        pw - 1,
-        pw - k,
-        pw - k,
-        slit(pw, emin2.into())
+    let mut b = Body::new();
+    let acc = b.state_reg("acc_q", Ty::u(a));
+    b.state_reg("ovf_q", Ty::u(1));
+    b.state_reg("out_valid_q", Ty::u(1));
+    let (ea, eb) = (Var::named("ea", Ty::u(k)), Var::named("eb", Ty::u(k)));
+    let pt = Ty::s(pw);
+    let prod = b.wire(
+        "g_p",
+        pt,
+        format!(
+            "$signed({}) + $signed({}) + {}",
+            ea.ext(pw),
+            eb.ext(pw),
+            pt.lit(emin2.into())
+        ),
     );
-    let _ = writeln!(s, "    wire signed [{}:0] g_int = g_p >>> {f};", iw - 1);
-    let _ = writeln!(s, "    reg [{}:0] g_t;", l - 1);
+    // floor(P / 2^F): the bits above F, sign-extended.
+    let int = b.wire("g_int", Ty::s(iw), prod.bits(pw - 1, f).as_signed().ext(iw));
+    let t = b.reg("g_t", Ty::u(l));
     let table = p.table();
     if f == 0 {
-        let _ = writeln!(s, "    always @* g_t = {};", lit(l, table[0].into()));
+        b.line(format!("always @* {t} = {};", t.lit(table[0].into())));
     } else {
-        let _ = writeln!(s, "    always @* begin\n        case (g_p[{}:0])", f - 1);
-        for (j, t) in table.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "            {}: g_t = {};",
-                lit(f, j as i128),
-                lit(l, (*t).into())
-            );
+        let frac = prod.bits(f - 1, 0);
+        b.line("always @* begin");
+        b.line(format!("    case ({frac})"));
+        for (j, v) in table.iter().enumerate() {
+            b.line(format!(
+                "        {}: {t} = {};",
+                frac.lit(j as i128),
+                t.lit((*v).into())
+            ));
         }
-        let _ = writeln!(
-            s,
-            "            default: g_t = {};\n        endcase\n    end",
-            lit(l, 0)
-        );
+        b.line(format!("        default: {t} = {};", t.lit(0)));
+        b.line("    endcase");
+        b.line("end");
     }
-    let _ = writeln!(s, "    wire g_zero = za | zb;");
-    let _ = writeln!(
-        s,
-        "    wire g_huge = !g_zero && g_int > {};",
-        slit(iw, a.into())
+    let zero = b.wire("g_zero", Ty::u(1), "za | zb");
+    let huge = b.wire(
+        "g_huge",
+        Ty::u(1),
+        format!("!{zero} && {int} > {}", int.lit(a.into())),
     );
-    let _ = writeln!(
-        s,
-        "    wire [{}:0] g_left = {{{}'h0, g_t}} << g_int;",
-        mw - 1,
-        mw - l
+    let left = b.wire("g_left", Ty::u(mw), format!("{} << {int}", t.ext(mw)));
+    let right = b.wire("g_right", Ty::u(l), format!("{t} >> (-{int})"));
+    let mag = b.wire(
+        "g_mag",
+        Ty::u(mw),
+        format!(
+            "{zero} ? {} : {int} >= {} ? {left} : {}",
+            Ty::u(mw).lit(0),
+            int.lit(0),
+            right.ext(mw)
+        ),
     );
-    let _ = writeln!(s, "    wire [{}:0] g_right = g_t >> (-g_int);", l - 1);
-    let _ = writeln!(
-        s,
-        "    wire [{}:0] g_mag = g_zero ? {} : g_int >= {} ? g_left : {{{}'h0, g_right}};",
-        mw - 1,
-        lit(mw, 0),
-        slit(iw, 0),
-        mw - l
-    );
-    let _ = writeln!(
-        s,
-        "    wire signed [{}:0] g_term = (sa ^ sb) ? -$signed({{2'b00, g_mag}}) : $signed({{2'b00, g_mag}});",
-        sw - 1
-    );
-    let _ = writeln!(
-        s,
-        "    wire signed [{}:0] g_sum = (clear ? {} : $signed({{{{{}{{acc_q[{}]}}}}, acc_q}})) + g_term;",
-        sw - 1,
-        slit(sw, 0),
-        sw - a,
-        a - 1
+    let smag = mag.signed_ext(sw);
+    let term = b.wire("g_term", Ty::s(sw), format!("(sa ^ sb) ? -{smag} : {smag}"));
+    let st = Ty::s(sw);
+    let sum = b.wire(
+        "g_sum",
+        st,
+        format!(
+            "(clear ? {} : {}) + {term}",
+            st.lit(0),
+            Var::named("acc_q", Ty::s(a)).ext(sw)
+        ),
     );
     let (lo, hi) = (
         model::int::min_value(a, true),
         model::int::max_value(a, true),
     );
-    let _ = writeln!(
-        s,
-        "    wire g_above = g_huge ? !(sa ^ sb) : g_sum > {};",
-        slit(sw, hi)
+    b.wire(
+        "g_above",
+        Ty::u(1),
+        format!("{huge} ? !(sa ^ sb) : {sum} > {}", sum.lit(hi)),
     );
-    let _ = writeln!(
-        s,
-        "    wire g_below = g_huge ? (sa ^ sb) : g_sum < {};",
-        slit(sw, lo)
+    b.wire(
+        "g_below",
+        Ty::u(1),
+        format!("{huge} ? (sa ^ sb) : {sum} < {}", sum.lit(lo)),
     );
+    let low = sum.bits(a - 1, 0);
     let next = match p.overflow {
-        model::mac::Overflow::Saturate => format!(
-            "g_above ? {} : g_below ? {} : g_sum[{}:0]",
-            lit(a, hi),
-            lit(a, lo),
-            a - 1
+        Overflow::Saturate => format!(
+            "g_above ? {} : g_below ? {} : {low}",
+            acc.lit(hi),
+            acc.lit(lo),
         ),
-        model::mac::Overflow::Wrap => format!(
-            "g_huge ? (clear ? {} : acc_q) : g_sum[{}:0]",
-            lit(a, 0),
-            a - 1
-        ),
+        Overflow::Wrap => format!("{huge} ? (clear ? {} : {acc}) : {low}", acc.lit(0)),
     };
-    s += &super::accumulator_state(
+    b.text(super::accumulator_state(
         a,
         "in_valid",
         "clear",
         &next,
         &[("ovf", "g_above | g_below")],
-    );
-    Ok(GoldenModule {
-        body: s,
-        state: vec!["acc_q".into(), "ovf_q".into(), "out_valid_q".into()],
-    })
+    ));
+    Ok(b.finish())
 }

@@ -86,24 +86,295 @@ fn module_header(name: &str, iface: &Interface) -> String {
     s
 }
 
-/// A sized unsigned hex literal of `value` (two's complement for negative values).
-pub fn lit(width: u32, value: i128) -> String {
-    let mask = if width >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << width) - 1
-    };
-    format!("{width}'h{:x}", (value as u128) & mask)
+/// `2^n`, checked: a width this large has no place in a reference.
+pub fn pow2(n: u32) -> i128 {
+    2i128
+        .checked_pow(n)
+        .unwrap_or_else(|| panic!("golden: 2^{n} does not fit 128 bits"))
 }
 
-/// A sized signed hex literal: `value` as a `width`-bit two's-complement number.
-pub fn slit(width: u32, value: i128) -> String {
-    let mask = if width >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << width) - 1
+/// The width of a two's-complement signal that holds every value in `lo..=hi`.
+pub fn signed_width(lo: i128, hi: i128) -> u32 {
+    let need = |v: i128| {
+        129 - if v < 0 {
+            (!v).leading_zeros()
+        } else {
+            v.leading_zeros()
+        }
     };
-    format!("{width}'sh{:x}", (value as u128) & mask)
+    need(lo).max(need(hi))
+}
+
+/// The hex digits of `value` as a `width`-bit two's-complement number, for any width
+/// (a negative value is sign-extended past 128 bits).
+fn hex_digits(width: u32, value: i128) -> String {
+    let nibbles = width.div_ceil(4);
+    let mut digits = String::new();
+    for i in (0..nibbles).rev() {
+        let mut d = (value >> (4 * i).min(127)) & 0xf;
+        if i == nibbles - 1 && width % 4 != 0 {
+            d &= (1 << (width % 4)) - 1;
+        }
+        if !(digits.is_empty() && d == 0) {
+            digits.push(char::from_digit(d as u32, 16).expect("a nibble"));
+        }
+    }
+    if digits.is_empty() {
+        digits.push('0');
+    }
+    digits
+}
+
+/// Whether `value` is a `width`-bit number, signed (`-2^(w-1) ..= 2^(w-1) - 1`) or not
+/// (`0 ..= 2^w - 1`).
+fn fits(width: u32, value: i128, signed: bool) -> bool {
+    if width == 0 {
+        return false;
+    }
+    if width >= 128 {
+        return true; // any i128, sign-extended
+    }
+    let lo = if signed || value < 0 {
+        -pow2(width - 1)
+    } else {
+        0
+    };
+    let hi = if signed {
+        pow2(width - 1) - 1
+    } else {
+        pow2(width) - 1
+    };
+    (lo..=hi).contains(&value)
+}
+
+/// A sized unsigned hex literal of `value`: an unsigned number of `width` bits, or a
+/// negative one in `width`-bit two's complement (`lit(w, -1)` is all ones). Checked: a
+/// value that does not fit is a bug in the reference, never silently truncated.
+pub fn lit(width: u32, value: i128) -> String {
+    assert!(
+        fits(width, value, false),
+        "golden: {value} does not fit a {width}-bit literal"
+    );
+    format!("{width}'h{}", hex_digits(width, value))
+}
+
+/// A sized signed hex literal: `value` as a `width`-bit two's-complement number, checked
+/// to be in `-2^(w-1) ..= 2^(w-1) - 1`.
+pub fn slit(width: u32, value: i128) -> String {
+    assert!(
+        fits(width, value, true),
+        "golden: {value} does not fit a {width}-bit signed literal"
+    );
+    format!("{width}'sh{}", hex_digits(width, value))
+}
+
+/// The type of a declared signal: width and signedness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ty {
+    pub width: u32,
+    pub signed: bool,
+}
+
+impl Ty {
+    /// An unsigned `width`-bit type.
+    pub fn u(width: u32) -> Ty {
+        assert!(width >= 1, "golden: a signal of no bits");
+        Ty {
+            width,
+            signed: false,
+        }
+    }
+    /// A signed `width`-bit type.
+    pub fn s(width: u32) -> Ty {
+        Ty {
+            signed: true,
+            ..Ty::u(width)
+        }
+    }
+    /// A literal of this type, checked to fit.
+    pub fn lit(&self, value: i128) -> String {
+        if self.signed {
+            slit(self.width, value)
+        } else {
+            lit(self.width, value)
+        }
+    }
+    /// `signed [w-1:0] ` as a declaration says it.
+    pub fn decl(&self) -> String {
+        format!(
+            "{}{}",
+            if self.signed { "signed " } else { "" },
+            range(self.width)
+        )
+    }
+}
+
+/// A signal of a reference (or a part of one) that knows its width and signedness:
+/// literals, extensions and slices made from it are sized from the declaration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Var {
+    name: String,
+    /// How `name` is declared (a part selects `ty.width` bits from `lo`).
+    declared: Ty,
+    lo: u32,
+    ty: Ty,
+}
+
+impl std::fmt::Display for Var {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.whole() {
+            f.write_str(&self.name)
+        } else if self.ty.width == 1 {
+            write!(f, "{}[{}]", self.name, self.lo)
+        } else {
+            write!(
+                f,
+                "{}[{}:{}]",
+                self.name,
+                self.lo + self.ty.width - 1,
+                self.lo
+            )
+        }
+    }
+}
+
+impl Var {
+    /// A signal declared elsewhere (a port, say) as `ty`.
+    pub fn named(name: &str, ty: Ty) -> Var {
+        Var {
+            name: name.to_string(),
+            declared: ty,
+            lo: 0,
+            ty,
+        }
+    }
+    /// Whether this is the whole declared signal, not a part of it.
+    fn whole(&self) -> bool {
+        self.lo == 0 && self.ty.width == self.declared.width
+    }
+    pub fn width(&self) -> u32 {
+        self.ty.width
+    }
+    pub fn ty(&self) -> Ty {
+        self.ty
+    }
+    /// The same bits read as signed (`$signed(...)` in expressions).
+    pub fn as_signed(&self) -> Var {
+        Var {
+            ty: Ty::s(self.ty.width),
+            ..self.clone()
+        }
+    }
+    /// A literal of this signal's width and signedness, checked to fit.
+    pub fn lit(&self, value: i128) -> String {
+        self.ty.lit(value)
+    }
+    /// Bit `i` (checked), as an expression.
+    pub fn bit(&self, i: u32) -> String {
+        assert!(
+            i < self.ty.width,
+            "golden: bit {i} of {} bits",
+            self.ty.width
+        );
+        if self.declared.width == 1 {
+            self.name.clone()
+        } else {
+            format!("{}[{}]", self.name, self.lo + i)
+        }
+    }
+    /// Bits `hi..=lo` (checked), unsigned.
+    pub fn bits(&self, hi: u32, lo: u32) -> Var {
+        assert!(
+            lo <= hi && hi < self.ty.width,
+            "golden: bits {hi}:{lo} of {} bits",
+            self.ty.width
+        );
+        Var {
+            name: self.name.clone(),
+            declared: self.declared,
+            lo: self.lo + lo,
+            ty: Ty::u(hi - lo + 1),
+        }
+    }
+    /// The value as a signed expression of `width` bits: [`Var::ext`] for a signed
+    /// value, `$signed({pad'h0, x})` (one bit wider at least) for an unsigned one.
+    pub fn signed_ext(&self, width: u32) -> String {
+        if self.ty.signed {
+            return self.ext(width);
+        }
+        assert!(
+            width > self.ty.width,
+            "golden: unsigned {} bits need a wider signed type than {width}",
+            self.ty.width
+        );
+        format!("$signed({})", self.ext(width))
+    }
+    /// The top bit (the sign of a signed value).
+    pub fn msb(&self) -> String {
+        self.bit(self.ty.width - 1)
+    }
+    /// The value as an expression of exactly `width` bits (checked to be no narrower):
+    /// sign-extended and `$signed` if signed, zero-extended otherwise.
+    pub fn ext(&self, width: u32) -> String {
+        let w = self.ty.width;
+        assert!(width >= w, "golden: {w} bits do not extend to {width}");
+        let pad = width - w;
+        match (self.ty.signed, pad) {
+            (false, 0) => self.to_string(),
+            (false, _) => format!("{{{pad}'h0, {self}}}"),
+            (true, 0) if self.whole() && self.declared.signed => self.to_string(),
+            (true, 0) => format!("$signed({self})"),
+            (true, 1) => format!("$signed({{{}, {self}}})", self.msb()),
+            (true, _) => format!("$signed({{{{{pad}{{{}}}}}, {self}}})", self.msb()),
+        }
+    }
+}
+
+/// A reference's module body under construction: declarations that return [`Var`]s,
+/// statements, and the names of the state registers it shares with the RTL.
+#[derive(Debug, Default)]
+pub struct Body {
+    text: String,
+    state: Vec<String>,
+}
+
+impl Body {
+    pub fn new() -> Body {
+        Body::default()
+    }
+    /// One line of the body, indented one level.
+    pub fn line(&mut self, text: impl AsRef<str>) {
+        let _ = writeln!(self.text, "    {}", text.as_ref());
+    }
+    /// Text already indented and ending in a newline (functions, `always` blocks).
+    pub fn text(&mut self, text: impl AsRef<str>) {
+        self.text.push_str(text.as_ref());
+    }
+    /// `wire <ty> name = expr;`
+    pub fn wire(&mut self, name: &str, ty: Ty, expr: impl std::fmt::Display) -> Var {
+        self.line(format!("wire {}{name} = {expr};", ty.decl()));
+        Var::named(name, ty)
+    }
+    /// `reg <ty> name;`
+    pub fn reg(&mut self, name: &str, ty: Ty) -> Var {
+        self.line(format!("reg {}{name};", ty.decl()));
+        Var::named(name, ty)
+    }
+    /// A `reg` that holds state under the same name as in the RTL.
+    pub fn state_reg(&mut self, name: &str, ty: Ty) -> Var {
+        self.state.push(name.to_string());
+        self.reg(name, ty)
+    }
+    /// Names declared by shared pieces ([`block_last`], ...) that are state too.
+    pub fn add_state(&mut self, names: impl IntoIterator<Item = String>) {
+        self.state.extend(names);
+    }
+    pub fn finish(self) -> GoldenModule {
+        GoldenModule {
+            body: self.text,
+            state: self.state,
+        }
+    }
 }
 
 /// `[w-1:0] ` or nothing for one bit.
@@ -296,7 +567,7 @@ pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32
         rne_lines = if mode == Rounding::Rne {
             format!(
                 "                    rest = sig & ~({} << drop);\n                    half = {} << (drop - {});\n",
-                lit(sw, (1i128 << sw) - 1),
+                lit(sw, -1),
                 lit(sw, 1),
                 k(1)
             )
@@ -391,7 +662,7 @@ pub fn jam_add_function(name: &str, round: &str, f: &FloatFormat) -> String {
         ze = lit(e, 0),
         zs = lit(m + 1, 0),
         dmax = k(m as i32 + 3),
-        ones = lit(m + 4, (1i128 << (m + 4)) - 1),
+        ones = lit(m + 4, -1),
         za = lit(m + 4, 0),
         epad = 32 - e,
         off = k(f.bias + m as i32 + 3),
