@@ -2,7 +2,7 @@
 
 use model::bfp::{BfpAddParams, BfpRounding};
 
-use super::GoldenModule;
+use super::{GoldenModule, Ty, Var};
 use crate::ir::Result;
 
 /// SPEC.md section 3 plainly: one function rounds `v / 2^d` (RNE or RZ on the magnitude,
@@ -19,7 +19,13 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
     // (|v| <= 2^(w-1)), w + r for SR (every bit of v * 2^r shifted out).
     let cap = if sr { w + r } else { w };
     let dw = 32 - cap.leading_zeros() + 1;
-    let qmax = (1i128 << (mb - 1)) - 1;
+    // The exponent difference, wide enough for both the difference and the cap.
+    let gd = Ty::u((e + 1).max(dw));
+    let (big_e, small_e) = (
+        Var::named("g_big_e", Ty::s(e)),
+        Var::named("g_small_e", Ty::s(e)),
+    );
+    let qmax = super::pow2(mb - 1) - 1;
     let k = |v: i64| slit(32, v.into());
     let mut s = String::new();
     let _ = writeln!(
@@ -82,7 +88,7 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
     );
     let _ = writeln!(s, "    reg signed [{}:0] g_big_e, g_small_e;", e - 1);
     let _ = writeln!(s, "    reg [{}:0] g_big_q, g_small_q;", mb * n - 1);
-    let _ = writeln!(s, "    reg [{}:0] g_d;", e);
+    let _ = writeln!(s, "    reg {}g_d;", gd.decl());
     let _ = writeln!(s, "    reg [{}:0] g_dc;", dw - 1);
     let _ = writeln!(s, "    reg signed [{}:0] g_sum [0:{}];", w - 1, n - 1);
     let _ = writeln!(s, "    reg g_over;");
@@ -114,7 +120,7 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
         end else begin
             g_big_e = eb; g_big_q = qb; g_small_e = ea; g_small_q = qa;
         end
-        g_d = $signed({{g_big_e[{em}], g_big_e}}) - $signed({{g_small_e[{em}], g_small_e}});
+        g_d = {big_x} - {small_x};
         g_dc = g_d > {dmax} ? {dcap} : g_d[{dm}:0];
         g_over = 1'b0;
         for (i = {k0}; i < {kn}; i = i + {k1}) begin
@@ -131,9 +137,10 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
             g_q[{m} * i +: {mb}] = g_sum[i] > {qmax} ? {qmax_m} : g_sum[i] < {qmin} ? {qmin_m} : g_sum[i][{mm1}:0];
     end
 ",
-        em = e - 1,
+        big_x = big_e.ext(gd.width),
+        small_x = small_e.ext(gd.width),
         dm = dw - 1,
-        dmax = lit(e + 1, cap.into()),
+        dmax = gd.lit(cap.into()),
         dcap = lit(dw, cap.into()),
         k0 = k(0),
         k1 = k(1),
@@ -146,7 +153,7 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
         qmax_m = lit(mb, qmax),
         qmin_m = lit(mb, -qmax),
         mm1 = mb - 1,
-        emax = lit(e, (1i128 << (e - 1)) - 1),
+        emax = lit(e, super::pow2(e - 1) - 1),
         one_e = lit(e, 1),
         one_d = lit(dw, 1),
         r0 = rnd(0),

@@ -336,6 +336,7 @@ impl Var {
 pub struct Body {
     text: String,
     state: Vec<String>,
+    discarded: u32,
 }
 
 impl Body {
@@ -359,6 +360,14 @@ impl Body {
     pub fn reg(&mut self, name: &str, ty: Ty) -> Var {
         self.line(format!("reg {}{name};", ty.decl()));
         Var::named(name, ty)
+    }
+    /// Mark bits the reference computes but does not need (the high bits of a product
+    /// kept modulo 2^n, say) as deliberately unused: a wire named `g_unused_<k>`, which
+    /// `verilator -Wall` leaves alone by its default `--unused-regexp`.
+    pub fn discard(&mut self, bits: &Var) {
+        let name = format!("g_unused_{}", self.discarded);
+        self.discarded += 1;
+        self.wire(&name, Ty::u(bits.width()), bits);
     }
     /// A `reg` that holds state under the same name as in the RTL.
     pub fn state_reg(&mut self, name: &str, ty: Ty) -> Var {
