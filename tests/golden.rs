@@ -467,7 +467,7 @@ fn float_format(rng: &mut Rng, man: std::ops::RangeInclusive<u32>) -> FloatForma
 }
 
 /// Sets per unit kind: ~0.2 s of lint each, a few seconds per kind.
-const LINT_SETS: usize = 16;
+const LINT_SETS: usize = 24;
 
 #[test]
 fn random_mac_references_lint_clean() {

@@ -72,7 +72,9 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
         mb * n - 1
     );
     let _ = writeln!(s, "    integer i;");
-    let rnd = if sr {
+    let rnd = if sr && n * r == 1 {
+        ", rnd".to_string() // a one-bit port has no bits to select
+    } else if sr {
         format!(", rnd[{} * i +: {r}]", k(r.into()))
     } else {
         String::new()

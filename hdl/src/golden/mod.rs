@@ -566,7 +566,7 @@ pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32
         k1 = k(1),
         k_w = k(w as i32),
         k_m = k(m as i32),
-        bias_e = lit(e, f.bias.into()),
+        bias_e = lit(e, i128::from(f.bias).rem_euclid(pow2(e))),
         k_max = k(f.max_exp()),
         k_min = k(f.min_exp()),
         swm1 = sw - 1,
