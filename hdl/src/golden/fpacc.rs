@@ -5,12 +5,11 @@
 //! state (accumulators, flags, chunk position, pipeline and chunk registers) keeps the
 //! generated RTL's register names.
 
-use std::fmt::Write as _;
-
 use model::fpacc::{FpaccParams, Operand};
 
-use super::{fix_function, jam_add_function, k, lit, round_function, slit, GoldenModule};
-use crate::float::signed_bits;
+use super::{
+    fix_function, jam_add_function, k, round_function, signed_width, Body, GoldenModule, Ty, Var,
+};
 use crate::ir::Result;
 
 /// The fixed point every sum is exact in: the LSB exponent and the width (sign
@@ -26,7 +25,66 @@ fn fixed_point(p: &FpaccParams) -> (i32, u32) {
         .map(|f| f.max_exp())
         .max()
         .expect("two formats");
-    (lsb, (top - lsb + 1) as u32 + 2)
+    let width = u32::try_from(top - lsb + 1).expect("top above lsb") + 2;
+    (lsb, width)
+}
+
+/// The exact product of the operands: `(neg, mag, exp)` with value
+/// `(-1)^neg * mag * 2^exp`, `exp` signed.
+fn exact_product(b: &mut Body, p: &FpaccParams) -> (Var, Var, Var) {
+    match &p.operand {
+        Operand::Int { bits, frac } => {
+            let n = *bits;
+            let x = Var::named("a", Ty::u(n)).as_signed();
+            let y = Var::named("b", Ty::u(n)).as_signed();
+            let e = -2 * i128::from(*frac);
+            let ab = b.wire("g_ab", Ty::s(2 * n), format!("{} * {}", x.ext(n), y.ext(n)));
+            let neg = b.wire("g_neg", Ty::u(1), format!("{ab} < {}", ab.lit(0)));
+            let mag = b.wire("g_mag", Ty::u(2 * n), format!("{neg} ? -{ab} : {ab}"));
+            let xt = Ty::s(signed_width(e, 0).max(2));
+            let exp = b.wire("g_exp", xt, xt.lit(e));
+            (neg, mag, exp)
+        }
+        Operand::Float { format: f } => {
+            let (m, e) = (f.man_bits, f.exp_bits);
+            let w = f.width();
+            let offset = -2 * (i128::from(f.bias) + i128::from(m));
+            let top = 2 * (super::pow2(e) - 1);
+            let xt = Ty::s(signed_width(offset.min(0), top + offset.max(0)).max(2) + 1);
+            let (x, y) = (Var::named("a", Ty::u(w)), Var::named("b", Ty::u(w)));
+            let sig = |v: &Var| {
+                let field = v.bits(m + e - 1, m);
+                format!(
+                    "{{{pad}'h0, ({field} == {z} ? {zs} : {{1'b1, {man}}})}}",
+                    pad = m + 1,
+                    z = field.lit(0),
+                    zs = Ty::u(m + 1).lit(0),
+                    man = v.bits(m - 1, 0)
+                )
+            };
+            let neg = b.wire(
+                "g_neg",
+                Ty::u(1),
+                format!("{} ^ {}", x.bit(m + e), y.bit(m + e)),
+            );
+            let mag = b.wire(
+                "g_mag",
+                Ty::u(2 * (m + 1)),
+                format!("{} * {}", sig(&x), sig(&y)),
+            );
+            let exp = b.wire(
+                "g_exp",
+                xt,
+                format!(
+                    "{} + {} + {}",
+                    x.bits(m + e - 1, m).signed_ext(xt.width),
+                    y.bits(m + e - 1, m).signed_ext(xt.width),
+                    xt.lit(offset)
+                ),
+            );
+            (neg, mag, exp)
+        }
+    }
 }
 
 /// The golden of `fpacc`.
@@ -35,97 +93,51 @@ pub(crate) fn golden(p: &FpaccParams) -> Result<GoldenModule> {
     let (lsb, cw) = fixed_point(p);
     let aw = p.acc.width();
     let pw = p.product.width();
-    let mut s = String::new();
-    let mut state: Vec<String> = ["acc_q", "uf_q", "of_q", "out_valid_q"]
-        .map(String::from)
-        .to_vec();
+    let acc_t = Ty::u(aw);
+    // A rounded value with its flags: {uf, of, bits}.
+    let rounded_t = Ty::u(aw + 2);
+    let mut b = Body::new();
 
-    // The exact product: magnitude and the exponent of its LSB.
-    let (mag_bits, exp_bits) = match &p.operand {
-        Operand::Int { bits, frac } => {
-            let e = -2 * i64::from(*frac);
-            let xw = signed_bits(e, 0);
-            let _ = writeln!(
-                s,
-                "    wire signed [{}:0] g_ab = $signed(a) * $signed(b);",
-                2 * bits - 1
-            );
-            let _ = writeln!(s, "    wire g_neg = g_ab < 0;");
-            let _ = writeln!(
-                s,
-                "    wire [{}:0] g_mag = g_neg ? -g_ab : g_ab;",
-                2 * bits - 1
-            );
-            let _ = writeln!(s, "    wire [{}:0] g_exp = {};", xw - 1, slit(xw, e.into()));
-            (2 * bits, xw)
-        }
-        Operand::Float { format: f } => {
-            let (m, e) = (f.man_bits, f.exp_bits);
-            let offset = -2 * i64::from(f.bias + m as i32);
-            let top = 2 * ((1i64 << e) - 1);
-            let xw = signed_bits(offset.min(0), top + offset.max(0)) + 1;
-            let field = |x: &str| format!("{x}[{}:{m}]", m + e - 1);
-            let sig = |x: &str| {
-                format!(
-                    "{{{pad}'h0, ({f} == {z} ? {zs} : {{1'b1, {x}[{mm1}:0]}})}}",
-                    pad = m + 1,
-                    f = field(x),
-                    z = lit(e, 0),
-                    zs = lit(m + 1, 0),
-                    mm1 = m - 1
-                )
-            };
-            let _ = writeln!(s, "    wire g_neg = a[{s}] ^ b[{s}];", s = m + e);
-            let _ = writeln!(
-                s,
-                "    wire [{}:0] g_mag = {} * {};",
-                2 * m + 1,
-                sig("a"),
-                sig("b")
-            );
-            let _ = writeln!(
-                s,
-                "    wire signed [{}:0] g_exp = $signed({{{pad}'h0, {fa}}}) + $signed({{{pad}'h0, {fb}}}) + {off};",
-                xw - 1,
-                pad = xw - e,
-                fa = field("a"),
-                fb = field("b"),
-                off = slit(xw, offset.into())
-            );
-            (2 * (m + 1), xw)
-        }
-    };
-    s += &round_function("g_qprod", &p.product, p.rounding, mag_bits);
+    let (g_neg, g_mag, g_exp) = exact_product(&mut b, p);
+    b.text(round_function(
+        "g_qprod",
+        &p.product,
+        p.rounding,
+        g_mag.width(),
+    ));
     // Q_acc(s + t) for an accumulator value s and t of format `t_prod ? product : acc`.
     // One format: the jammed adder (checked against the exact sum in tests/golden.rs),
     // whose width follows the mantissa; two formats: the exact sum in fixed point.
     let same = p.acc == p.product;
     if same {
-        s += &round_function("g_qacc", &p.acc, p.rounding, p.acc.man_bits + 5);
-        s += &jam_add_function("g_jadd", "g_qacc", &p.acc);
+        b.text(round_function(
+            "g_qacc",
+            &p.acc,
+            p.rounding,
+            p.acc.man_bits + 5,
+        ));
+        b.text(jam_add_function("g_jadd", "g_qacc", &p.acc));
     } else {
-        s += &round_function("g_qacc", &p.acc, p.rounding, cw);
-        s += &fix_function("g_fix_acc", &p.acc, lsb, cw);
-        s += &fix_function("g_fix_prod", &p.product, lsb, cw);
-        let _ = writeln!(
-            s,
-            "    // The exact sum in {cw}-bit fixed point (LSB 2^{lsb}), rounded once.
-    function [{}:0] g_add;
-        input [{}:0] x;
-        input signed [{}:0] t;
-        reg signed [{}:0] sum;
-        begin
-            sum = g_fix_acc(x) + t;
-            g_add = g_qacc(sum < {z}, sum < {z} ? -sum : sum, {l});
-        end
-    endfunction",
-            aw + 1,
-            aw - 1,
-            cw - 1,
-            cw - 1,
-            z = slit(cw, 0),
+        let fix = Ty::s(cw);
+        b.text(round_function("g_qacc", &p.acc, p.rounding, cw));
+        b.text(fix_function("g_fix_acc", &p.acc, lsb, cw));
+        b.text(fix_function("g_fix_prod", &p.product, lsb, cw));
+        b.line(format!(
+            "// The exact sum in {cw}-bit fixed point (LSB 2^{lsb}), rounded once."
+        ));
+        b.line(format!("function {}g_add;", rounded_t.decl()));
+        b.line(format!("    input {}x;", acc_t.decl()));
+        b.line(format!("    input {}t;", fix.decl()));
+        b.line(format!("    reg {}sum;", fix.decl()));
+        b.line("    begin");
+        b.line("        sum = g_fix_acc(x) + t;");
+        b.line(format!(
+            "        g_add = g_qacc(sum < {z}, sum < {z} ? -sum : sum, {l});",
+            z = fix.lit(0),
             l = k(lsb)
-        );
+        ));
+        b.line("    end");
+        b.line("endfunction");
     }
     let add = |x: &str, t: &str, t_prod: bool| {
         if same {
@@ -138,192 +150,133 @@ pub(crate) fn golden(p: &FpaccParams) -> Result<GoldenModule> {
 
     // Pipeline: the generated unit's registers, by name.
     let (mut v, mut c) = ("in_valid".to_string(), "clear".to_string());
-    let (mut neg, mut mag, mut exp) = (
-        "g_neg".to_string(),
-        "g_mag".to_string(),
-        "g_exp".to_string(),
-    );
+    let (mut neg, mut mag, mut exp) = (g_neg, g_mag, g_exp);
     let mut regs = String::new();
     if p.pipeline >= 2 {
-        let _ = writeln!(s, "    reg valid_1, clear_1, prod_neg_1;");
-        let _ = writeln!(s, "    reg [{}:0] prod_magnitude_1;", mag_bits - 1);
-        let _ = writeln!(s, "    reg [{}:0] prod_exp_1;", exp_bits - 1);
-        regs += "        valid_1 <= rst ? 1'b0 : in_valid;\n        clear_1 <= clear;\n";
-        regs += "        prod_neg_1 <= g_neg;\n        prod_magnitude_1 <= g_mag;\n        prod_exp_1 <= g_exp;\n";
-        state.extend(
-            [
-                "valid_1",
-                "clear_1",
-                "prod_neg_1",
-                "prod_magnitude_1",
-                "prod_exp_1",
-            ]
-            .map(String::from),
-        );
-        (v, c) = ("valid_1".into(), "clear_1".into());
-        (neg, mag, exp) = (
-            "prod_neg_1".into(),
-            "prod_magnitude_1".into(),
-            "prod_exp_1".into(),
-        );
+        let v1 = b.state_reg("valid_1", Ty::u(1));
+        let c1 = b.state_reg("clear_1", Ty::u(1));
+        let n1 = b.state_reg("prod_neg_1", Ty::u(1));
+        let m1 = b.state_reg("prod_magnitude_1", mag.ty());
+        let e1 = b.state_reg("prod_exp_1", exp.ty());
+        regs += &format!("        {v1} <= rst ? 1'b0 : {v};\n        {c1} <= {c};\n");
+        regs +=
+            &format!("        {n1} <= {neg};\n        {m1} <= {mag};\n        {e1} <= {exp};\n");
+        (v, c) = (v1.to_string(), c1.to_string());
+        (neg, mag, exp) = (n1, m1, e1);
     }
-    let _ = writeln!(
-        s,
-        "    wire [{}:0] g_q = g_qprod({neg}, {mag}, $signed({{{{{}{{{exp}[{}]}}}}, {exp}}}));",
-        pw + 1,
-        32 - exp_bits,
-        exp_bits - 1
+    let q = b.wire(
+        "g_q",
+        Ty::u(pw + 2),
+        format!("g_qprod({neg}, {mag}, {})", exp.ext(32)),
     );
-    let (mut prod, mut puf, mut pof) = (
-        format!("g_q[{}:0]", pw - 1),
-        format!("g_q[{}]", pw + 1),
-        format!("g_q[{pw}]"),
-    );
+    let (mut prod, mut puf, mut pof) = (q.bits(pw - 1, 0).to_string(), q.bit(pw + 1), q.bit(pw));
     if p.pipeline >= 1 {
-        let _ = writeln!(s, "    reg valid_2, clear_2, product_uf_2, product_of_2;");
-        let _ = writeln!(s, "    reg [{}:0] product_2;", pw - 1);
-        regs += &format!("        valid_2 <= rst ? 1'b0 : {v};\n        clear_2 <= {c};\n");
-        regs += &format!("        product_2 <= {prod};\n        product_uf_2 <= {puf};\n        product_of_2 <= {pof};\n");
-        state.extend(
-            [
-                "valid_2",
-                "clear_2",
-                "product_2",
-                "product_uf_2",
-                "product_of_2",
-            ]
-            .map(String::from),
-        );
-        (v, c) = ("valid_2".into(), "clear_2".into());
-        (prod, puf, pof) = (
-            "product_2".into(),
-            "product_uf_2".into(),
-            "product_of_2".into(),
-        );
+        let v2 = b.state_reg("valid_2", Ty::u(1));
+        let c2 = b.state_reg("clear_2", Ty::u(1));
+        let uf2 = b.state_reg("product_uf_2", Ty::u(1));
+        let of2 = b.state_reg("product_of_2", Ty::u(1));
+        let p2 = b.state_reg("product_2", Ty::u(pw));
+        regs += &format!("        {v2} <= rst ? 1'b0 : {v};\n        {c2} <= {c};\n");
+        regs +=
+            &format!("        {p2} <= {prod};\n        {uf2} <= {puf};\n        {of2} <= {pof};\n");
+        (v, c) = (v2.to_string(), c2.to_string());
+        (prod, puf, pof) = (p2.to_string(), uf2.to_string(), of2.to_string());
     }
     if !regs.is_empty() {
-        let _ = writeln!(s, "    always @(posedge clk) begin\n{regs}    end");
+        b.text(format!("    always @(posedge clk) begin\n{regs}    end\n"));
     }
 
-    let _ = writeln!(
-        s,
-        "    reg [{}:0] acc_q;\n    reg uf_q, of_q, out_valid_q;",
-        aw - 1
-    );
-    let zero_acc = lit(aw, 0);
+    let acc = b.state_reg("acc_q", acc_t);
+    b.state_reg("uf_q", Ty::u(1));
+    b.state_reg("of_q", Ty::u(1));
+    b.state_reg("out_valid_q", Ty::u(1));
+    let zero_acc = acc.lit(0);
     let update = |valid: &str, clear: &str, next: &str, uf: &str, of: &str| {
         super::accumulator_state(aw, valid, clear, next, &[("uf", uf), ("of", of)])
     };
-    let (am1, ufb) = (aw - 1, aw + 1);
     if p.chunk == 0 {
-        let _ = writeln!(
-            s,
-            "    wire [{}:0] g_r = {};",
-            aw + 1,
-            add(&format!("{c} ? {zero_acc} : acc_q"), &prod, true)
+        let r = b.wire(
+            "g_r",
+            rounded_t,
+            add(&format!("{c} ? {zero_acc} : {acc}"), &prod, true),
         );
-        s += &update(
+        b.text(update(
             &v,
             &c,
-            &format!("g_r[{am1}:0]"),
-            &format!("{puf} | g_r[{ufb}]"),
-            &format!("{pof} | g_r[{aw}]"),
+            &r.bits(aw - 1, 0).to_string(),
+            &format!("{puf} | {}", r.bit(aw + 1)),
+            &format!("{pof} | {}", r.bit(aw)),
+        ));
+        return Ok(b.finish());
+    }
+    let n = p.chunk;
+    let inner = if n > 1 {
+        let pos_t = Ty::u(32 - (n - 1).leading_zeros());
+        let pos_q = b.state_reg("chunk_pos_q", pos_t);
+        let inner_q = b.state_reg("inner_q", acc_t);
+        let pos = b.wire("g_pos", pos_t, format!("{c} ? {} : {pos_q}", pos_t.lit(0)));
+        let done = b.wire(
+            "g_done",
+            Ty::u(1),
+            format!("{pos} == {}", pos_t.lit((n - 1).into())),
         );
-    } else {
-        let n = p.chunk;
-        if n > 1 {
-            let cwid = 32 - (n - 1).leading_zeros();
-            let _ = writeln!(
-                s,
-                "    reg [{}:0] chunk_pos_q;\n    reg [{}:0] inner_q;",
-                cwid - 1,
-                aw - 1
-            );
-            state.extend(["chunk_pos_q", "inner_q"].map(String::from));
-            let _ = writeln!(
-                s,
-                "    wire [{}:0] g_pos = {c} ? {} : chunk_pos_q;",
-                cwid - 1,
-                lit(cwid, 0)
-            );
-            let _ = writeln!(
-                s,
-                "    wire g_done = g_pos == {};",
-                lit(cwid, (n - 1).into())
-            );
-            let _ = writeln!(
-                s,
-                "    wire [{}:0] g_inner = {};",
-                aw + 1,
-                add(
-                    &format!("g_pos == {} ? {zero_acc} : inner_q", lit(cwid, 0)),
-                    &prod,
-                    true
-                )
-            );
-            let _ = write!(
-                s,
-                "    always @(posedge clk) begin
-        if (rst) chunk_pos_q <= {z};
-        else if ({v}) chunk_pos_q <= g_done ? {z} : g_pos + {one};
-        if ({v}) inner_q <= g_inner[{am1}:0];
+        let inner = b.wire(
+            "g_inner",
+            rounded_t,
+            add(
+                &format!("{pos} == {} ? {zero_acc} : {inner_q}", pos_t.lit(0)),
+                &prod,
+                true,
+            ),
+        );
+        b.text(format!(
+            "    always @(posedge clk) begin
+        if (rst) {pos_q} <= {z};
+        else if ({v}) {pos_q} <= {done} ? {z} : {pos} + {one};
+        if ({v}) {inner_q} <= {low};
     end
 ",
-                z = lit(cwid, 0),
-                one = lit(cwid, 1),
-            );
-        } else {
-            let _ = writeln!(s, "    wire g_done = 1'b1;");
-            let _ = writeln!(
-                s,
-                "    wire [{}:0] g_inner = {};",
-                aw + 1,
-                add(&zero_acc, &prod, true)
-            );
-        }
-        let _ = writeln!(
-            s,
-            "    reg chunk_valid_q, chunk_clear_q, chunk_done_q, chunk_uf_q, chunk_of_q;"
-        );
-        let _ = writeln!(s, "    reg [{}:0] chunk_sum_q;", aw - 1);
-        state.extend(
-            [
-                "chunk_valid_q",
-                "chunk_clear_q",
-                "chunk_done_q",
-                "chunk_sum_q",
-                "chunk_uf_q",
-                "chunk_of_q",
-            ]
-            .map(String::from),
-        );
-        let _ = writeln!(
-            s,
-            "    wire [{}:0] g_base = chunk_clear_q ? {zero_acc} : acc_q;
-    wire [{}:0] g_outer = {};",
-            aw - 1,
-            aw + 1,
-            add("g_base", "chunk_sum_q", false)
-        );
-        let _ = write!(
-            s,
-            "    always @(posedge clk) begin
-        chunk_valid_q <= rst ? 1'b0 : {v};
-        chunk_clear_q <= {c};
-        chunk_done_q <= g_done;
-        chunk_sum_q <= g_inner[{am1}:0];
-        chunk_uf_q <= {puf} | g_inner[{ufb}];
-        chunk_of_q <= {pof} | g_inner[{aw}];
+            z = pos_t.lit(0),
+            one = pos_t.lit(1),
+            low = inner.bits(aw - 1, 0),
+        ));
+        inner
+    } else {
+        b.wire("g_done", Ty::u(1), "1'b1");
+        b.wire("g_inner", rounded_t, add(&zero_acc, &prod, true))
+    };
+    let cv = b.state_reg("chunk_valid_q", Ty::u(1));
+    let cc = b.state_reg("chunk_clear_q", Ty::u(1));
+    let cd = b.state_reg("chunk_done_q", Ty::u(1));
+    let cuf = b.state_reg("chunk_uf_q", Ty::u(1));
+    let cof = b.state_reg("chunk_of_q", Ty::u(1));
+    let cs = b.state_reg("chunk_sum_q", acc_t);
+    let base = b.wire("g_base", acc_t, format!("{cc} ? {zero_acc} : {acc}"));
+    let outer = b.wire(
+        "g_outer",
+        rounded_t,
+        add(&base.to_string(), &cs.to_string(), false),
+    );
+    b.text(format!(
+        "    always @(posedge clk) begin
+        {cv} <= rst ? 1'b0 : {v};
+        {cc} <= {c};
+        {cd} <= g_done;
+        {cs} <= {low};
+        {cuf} <= {puf} | {iuf};
+        {cof} <= {pof} | {iof};
     end
-"
-        );
-        s += &update(
-            "chunk_valid_q",
-            "chunk_clear_q",
-            &format!("chunk_done_q ? g_outer[{am1}:0] : g_base"),
-            &format!("chunk_uf_q | (chunk_done_q & g_outer[{ufb}])"),
-            &format!("chunk_of_q | (chunk_done_q & g_outer[{aw}])"),
-        );
-    }
-    Ok(GoldenModule { body: s, state })
+",
+        low = inner.bits(aw - 1, 0),
+        iuf = inner.bit(aw + 1),
+        iof = inner.bit(aw),
+    ));
+    b.text(update(
+        &cv.to_string(),
+        &cc.to_string(),
+        &format!("{cd} ? {} : {base}", outer.bits(aw - 1, 0)),
+        &format!("{cuf} | ({cd} & {})", outer.bit(aw + 1)),
+        &format!("{cof} | ({cd} & {})", outer.bit(aw)),
+    ));
+    Ok(b.finish())
 }

@@ -2,22 +2,23 @@
 
 use model::lns::LnsMulParams;
 
-use super::{lit, GoldenModule};
+use super::{Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
 /// SPEC.md section 4 plainly: zero if either is zero, else xor and exact add.
 pub(crate) fn golden(p: &LnsMulParams) -> Result<GoldenModule> {
     super::accepted(p)?;
     let k = p.exp_bits;
-    let body = format!(
-        "    assign z = za | zb;
-    assign s = (za | zb) ? 1'b0 : sa ^ sb;
-    assign e = (za | zb) ? {zero} : {{1'b0, ea}} + {{1'b0, eb}};
-",
-        zero = lit(k + 1, 0)
-    );
-    Ok(GoldenModule {
-        body,
-        state: vec![],
-    })
+    let (ea, eb) = (Var::named("ea", Ty::u(k)), Var::named("eb", Ty::u(k)));
+    let e = Ty::u(k + 1);
+    let mut b = Body::new();
+    b.line("assign z = za | zb;");
+    b.line("assign s = (za | zb) ? 1'b0 : sa ^ sb;");
+    b.line(format!(
+        "assign e = (za | zb) ? {} : {} + {};",
+        e.lit(0),
+        ea.ext(e.width),
+        eb.ext(e.width)
+    ));
+    Ok(b.finish())
 }
