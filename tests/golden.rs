@@ -59,6 +59,52 @@ fn integer_and_block_references_match_the_models() {
                 2,
             )
         }),
+        // Issue 12's lint failures, now also checked against the models.
+        Box::new(move || {
+            check_golden(
+                &MacParams {
+                    acc_bits: 32,
+                    pipeline: 2,
+                    ..mac
+                },
+                20_000,
+                17,
+            )
+        }),
+        Box::new(|| {
+            check_golden(
+                &LnsMacParams {
+                    exp_bits: 3,
+                    frac_bits: 2,
+                    ..LnsMacParams::default()
+                },
+                20_000,
+                18,
+            )
+        }),
+        Box::new(|| {
+            check_golden(
+                &ExpqDotParams {
+                    out_bits: Some(8),
+                    ..ExpqDotParams::default()
+                },
+                20_000,
+                19,
+            )
+        }),
+        Box::new(|| {
+            check_golden(
+                &BfpAddParams {
+                    block: 39,
+                    mant_bits: 3,
+                    exp_bits: 2,
+                    rounding: BfpRounding::Sr,
+                    rnd_bits: 9,
+                },
+                5_000,
+                20,
+            )
+        }),
         Box::new(|| check_golden(&LnsMulParams::default(), 20_000, 3)),
         Box::new(|| {
             check_golden(

@@ -26,7 +26,7 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
         Var::named("g_small_e", Ty::s(e)),
     );
     let qmax = super::pow2(mb - 1) - 1;
-    let k = |v: i64| slit(32, v.into());
+    let k = |v: u32| super::k(v);
     let mut s = String::new();
     let _ = writeln!(
         s,

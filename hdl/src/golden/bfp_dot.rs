@@ -86,8 +86,8 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
         zero_s = lit(sw, 0),
         k0 = k(0),
         k1 = k(1),
-        kl = k(l as i32),
-        km = k(mb as i32),
+        kl = k(l),
+        km = k(mb),
     );
     let beats = p.beats_per_block();
     let (last, last_state) = block_last(beats);

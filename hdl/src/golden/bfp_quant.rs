@@ -119,7 +119,7 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
         kn = k(n.into()),
         m = k(mb.into()),
         epad = w - 8,
-        emin = lit(w, -(1i128 << (w - 1))),
+        emin = lit(w, -super::pow2(w - 1)),
         capd = lit(9, cap.into()),
         mm1 = mb - 1,
     );
@@ -185,6 +185,6 @@ fn golden_width(p: &BfpQuantParams) -> String {
         pick(9, &|v| 25 - i128::from(v)),
         w - 1,
         pick(w, &|v| 125 + i128::from(v)),
-        pick(24, &|v| (1i128 << (v - 1)) - 1),
+        pick(24, &|v| super::pow2(v - 1) - 1),
     )
 }

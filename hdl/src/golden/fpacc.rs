@@ -17,7 +17,7 @@ use crate::ir::Result;
 fn fixed_point(p: &FpaccParams) -> (i32, u32) {
     let lsb = [p.acc, p.product]
         .iter()
-        .map(|f| f.min_exp() - f.man_bits as i32)
+        .map(|f| f.min_exp() - i32::try_from(f.man_bits).expect("validated mantissa"))
         .min()
         .expect("two formats");
     let top = [p.acc, p.product]

@@ -505,7 +505,7 @@ pub fn accumulator_state(
 }
 
 /// A 32-bit signed constant (integer arithmetic inside the functions).
-pub fn k(v: i32) -> String {
+pub fn k(v: impl Into<i128>) -> String {
     slit(32, v.into())
 }
 
@@ -564,8 +564,8 @@ pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32
         k_m1 = k(-1),
         k0 = k(0),
         k1 = k(1),
-        k_w = k(w as i32),
-        k_m = k(m as i32),
+        k_w = k(w),
+        k_m = k(m),
         bias_e = lit(e, i128::from(f.bias).rem_euclid(pow2(e))),
         k_max = k(f.max_exp()),
         k_min = k(f.min_exp()),
@@ -615,7 +615,7 @@ pub fn fix_function(name: &str, f: &FloatFormat, lsb: i32, width: u32) -> String
         mm1 = m - 1,
         // value = {1, man} * 2^(field - bias - m); in LSB units: shift by
         // field - bias - m - lsb = field - (bias + m + lsb), never negative.
-        shift = k(f.bias + m as i32 + lsb),
+        shift = k(i128::from(f.bias) + i128::from(m) + i128::from(lsb)),
         sign = f.width() - 1,
     )
 }
@@ -670,10 +670,10 @@ pub fn jam_add_function(name: &str, round: &str, f: &FloatFormat) -> String {
         mm1 = m - 1,
         ze = lit(e, 0),
         zs = lit(m + 1, 0),
-        dmax = k(m as i32 + 3),
+        dmax = k(m + 3),
         ones = lit(m + 4, -1),
         za = lit(m + 4, 0),
         epad = 32 - e,
-        off = k(f.bias + m as i32 + 3),
+        off = k(i128::from(f.bias) + i128::from(m) + 3),
     )
 }
