@@ -479,7 +479,7 @@ fn lanes(rng: &mut Rng, block: u32) -> Option<u32> {
     if rng.one_in(2) {
         return None;
     }
-    let divisors: Vec<u32> = (1..=block).filter(|d| block % d == 0).collect();
+    let divisors: Vec<u32> = (1..=block).filter(|d| block.is_multiple_of(*d)).collect();
     Some(divisors[(rng.next_u64() % divisors.len() as u64) as usize])
 }
 

@@ -2,7 +2,7 @@
 
 use model::bfp::{BfpAddParams, BfpRounding};
 
-use super::{GoldenModule, Ty, Var};
+use super::{k, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
 /// SPEC.md section 3 plainly: one function rounds `v / 2^d` (RNE or RZ on the magnitude,
@@ -26,7 +26,6 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
         Var::named("g_small_e", Ty::s(e)),
     );
     let qmax = super::pow2(mb - 1) - 1;
-    let k = |v: u32| super::k(v);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -95,11 +94,7 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
     let _ = writeln!(s, "    integer i;");
     let rnd = |half: u32| {
         if sr {
-            format!(
-                ", rnd[{} * i + {} +: {r}]",
-                k((2 * r).into()),
-                k((r * half).into())
-            )
+            format!(", rnd[{} * i + {} +: {r}]", k(2 * r), k(r * half))
         } else {
             String::new()
         }
@@ -108,8 +103,8 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
     let elem = |blk: &str| {
         format!(
             "$signed({{{blk}[{m} * i + {mm1}], {blk}[{m} * i +: {mb}]}})",
-            m = k(mb.into()),
-            mm1 = k((mb - 1).into())
+            m = k(mb),
+            mm1 = k(mb - 1)
         )
     };
     let _ = write!(
@@ -144,8 +139,8 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
         dcap = lit(dw, cap.into()),
         k0 = k(0),
         k1 = k(1),
-        kn = k(n.into()),
-        m = k(mb.into()),
+        kn = k(n),
+        m = k(mb),
         big = elem("g_big_q"),
         small = elem("g_small_q"),
         qmax = slit(w, qmax),

@@ -11,13 +11,12 @@ use crate::ir::Result;
 /// the width `mode` selects, and signed.
 pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
     super::accepted(p)?;
-    use super::{lit, slit};
+    use super::{k, lit};
     use std::fmt::Write as _;
     let (mb, n, w, r) = (p.mant_bits, p.block, p.exp_bits, p.rnd_bits);
     let sr = p.stochastic();
     // Shifts past these leave 0 in every mode (significands are below 2^24).
     let cap: u32 = if sr { 24 + r } else { 25 };
-    let k = |v: i64| slit(32, v.into());
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -75,7 +74,7 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
     let rnd = if sr && n * r == 1 {
         ", rnd".to_string() // a one-bit port has no bits to select
     } else if sr {
-        format!(", rnd[{} * i +: {r}]", k(r.into()))
+        format!(", rnd[{} * i +: {r}]", k(r))
     } else {
         String::new()
     };
@@ -116,8 +115,8 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
         k23 = k(23),
         k31 = k(31),
         k32 = k(32),
-        kn = k(n.into()),
-        m = k(mb.into()),
+        kn = k(n),
+        m = k(mb),
         epad = w - 8,
         emin = lit(w, -super::pow2(w - 1)),
         capd = lit(9, cap.into()),

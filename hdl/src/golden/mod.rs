@@ -112,7 +112,7 @@ fn hex_digits(width: u32, value: i128) -> String {
     let mut digits = String::new();
     for i in (0..nibbles).rev() {
         let mut d = (value >> (4 * i).min(127)) & 0xf;
-        if i == nibbles - 1 && width % 4 != 0 {
+        if i == nibbles - 1 && !width.is_multiple_of(4) {
             d &= (1 << (width % 4)) - 1;
         }
         if !(digits.is_empty() && d == 0) {
