@@ -2,7 +2,7 @@
 
 use model::bfp::{BfpQuantParams, BfpRounding};
 
-use super::GoldenModule;
+use super::{Body, GoldenModule, Ty};
 use crate::ir::Result;
 
 /// SPEC.md section 3 plainly: collect the block's beats (in the RTL's `held` and
@@ -11,7 +11,7 @@ use crate::ir::Result;
 /// the width `mode` selects, and signed.
 pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
     super::accepted(p)?;
-    use super::{k, lit};
+    use super::k;
     use std::fmt::Write as _;
     let (mb, n, w, r) = (p.mant_bits, p.block, p.exp_bits, p.rnd_bits);
     let sr = p.stochastic();
@@ -58,19 +58,21 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
         }
     }
     let _ = writeln!(s, "    endfunction");
-    let (collect, collect_state) = golden_collect(p);
-    s += &collect;
-    s += &golden_width(p);
-    let _ = writeln!(s, "    reg [7:0] g_field [0:{}];", n - 1);
-    let _ = writeln!(s, "    reg [23:0] g_sig [0:{}];", n - 1);
-    let _ = writeln!(s, "    reg [7:0] g_max;\n    reg g_any, g_inv;");
-    let _ = writeln!(
-        s,
-        "    reg [8:0] g_d;\n    reg [23:0] g_mag;\n    reg [{}:0] g_e;\n    reg [{}:0] g_q;",
-        w - 1,
-        mb * n - 1
-    );
-    let _ = writeln!(s, "    integer i;");
+    let mut b = Body::new();
+    b.text(s);
+    collect(&mut b, p);
+    width_constants(&mut b, p);
+    let (byte, sig) = (Ty::u(8), Ty::u(24));
+    b.line(format!("reg {}g_field [0:{}];", byte.decl(), n - 1));
+    b.line(format!("reg {}g_sig [0:{}];", sig.decl(), n - 1));
+    b.reg("g_max", byte);
+    b.reg("g_any", Ty::u(1));
+    b.reg("g_inv", Ty::u(1));
+    let d = b.reg("g_d", Ty::u(9));
+    b.reg("g_mag", sig);
+    let e = b.reg("g_e", Ty::u(w));
+    b.reg("g_q", Ty::u(mb * n));
+    b.line("integer i;");
     let rnd = if sr && n * r == 1 {
         ", rnd".to_string() // a one-bit port has no bits to select
     } else if sr {
@@ -78,8 +80,7 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
     } else {
         String::new()
     };
-    let _ = write!(
-        s,
+    b.text(format!(
         "    always @* begin
         g_any = 1'b0;
         g_inv = 1'b0;
@@ -118,72 +119,66 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
         kn = k(n),
         m = k(mb),
         epad = w - 8,
-        emin = lit(w, -super::pow2(w - 1)),
-        capd = lit(9, cap.into()),
+        emin = e.lit(-super::pow2(w - 1)),
+        capd = d.lit(cap.into()),
         mm1 = mb - 1,
-    );
-    s += &super::registered_outputs_on(
+    ));
+    b.text(super::registered_outputs_on(
         "g_last",
         &[("e", w, "g_e"), ("q", mb * n, "g_q"), ("inv", 1, "g_inv")],
-    );
-    let mut state = super::registered_output_state(&["e", "q", "inv"]);
-    state.extend(collect_state);
-    Ok(GoldenModule { body: s, state })
+    ));
+    b.add_state(super::registered_output_state(&["e", "q", "inv"]));
+    Ok(b.finish())
 }
 
 /// The whole block `g_x` and its last beat `g_last`: earlier beats wait in `held`, the
-/// newest beat on top; `beat_count` counts a block's beats. Returns the text and the
-/// state it declares.
-fn golden_collect(p: &BfpQuantParams) -> (String, Vec<String>) {
+/// newest beat on top; `beat_count` counts a block's beats.
+fn collect(b: &mut Body, p: &BfpQuantParams) {
     let beats = p.beats_per_block();
-    let (mut s, mut state) = super::block_last(beats);
+    let (last, last_state) = super::block_last(beats);
+    b.text(last);
+    b.add_state(last_state);
+    let block = Ty::u(32 * p.block);
     if beats == 1 {
-        s += &format!("    wire [{}:0] g_x = x;\n", 32 * p.block - 1);
-        return (s, state);
+        b.wire("g_x", block, "x");
+        return;
     }
     let lane_bits = 32 * p.lanes();
-    let held = lane_bits * (beats - 1);
+    let held = b.state_reg("held", Ty::u(lane_bits * (beats - 1)));
     let shifted = if beats == 2 {
         "x".to_string()
     } else {
-        format!("{{x, held[{}:{lane_bits}]}}", held - 1)
+        format!("{{x, {}}}", held.bits(held.width() - 1, lane_bits))
     };
-    s += &format!(
-        "    reg [{hm1}:0] held;
-    always @(posedge clk) if (in_valid) held <= {shifted};
-    wire [{xm1}:0] g_x = {{x, held}};
-",
-        hm1 = held - 1,
-        xm1 = 32 * p.block - 1,
-    );
-    state.push("held".into());
-    (s, state)
+    b.line(format!(
+        "always @(posedge clk) if (in_valid) {held} <= {shifted};"
+    ));
+    b.wire("g_x", block, format!("{{x, {held}}}"));
 }
 
 /// The constants of the element width: `g_base = 25 - width`, `g_offset = 125 +
 /// width` (for `E_s`) and `g_qmax = 2^(width-1) - 1`, chosen by `mode` with `--modes`
 /// (indexes past the list select the widest).
-fn golden_width(p: &BfpQuantParams) -> String {
-    use super::lit;
-    let w = p.exp_bits;
+fn width_constants(b: &mut Body, p: &BfpQuantParams) {
     let widths = p.modes.map_or(vec![p.mant_bits], |m| m.list());
-    let pick = |bits: u32, of: &dyn Fn(u32) -> i128| {
-        let widest = lit(bits, of(*widths.last().expect("one width or more")));
+    let sel = Ty::u(p.modes.map_or(1, |m| m.select_bits()));
+    let pick = |ty: Ty, of: &dyn Fn(u32) -> i128| {
+        let widest = ty.lit(of(*widths.last().expect("one width or more")));
         widths
             .iter()
             .enumerate()
             .rev()
             .skip(1)
             .fold(widest, |rest, (k, &width)| {
-                let sel = lit(p.modes.map_or(1, |m| m.select_bits()), k as i128);
-                format!("mode == {sel} ? {} : {rest}", lit(bits, of(width)))
+                format!(
+                    "mode == {} ? {} : {rest}",
+                    sel.lit(k as i128),
+                    ty.lit(of(width))
+                )
             })
     };
-    format!(
-        "    wire [8:0] g_base = {};\n    wire [{}:0] g_offset = {};\n    wire [23:0] g_qmax = {};\n",
-        pick(9, &|v| 25 - i128::from(v)),
-        w - 1,
-        pick(w, &|v| 125 + i128::from(v)),
-        pick(24, &|v| super::pow2(v - 1) - 1),
-    )
+    let (base, offset, qmax) = (Ty::u(9), Ty::u(p.exp_bits), Ty::u(24));
+    b.wire("g_base", base, pick(base, &|v| 25 - i128::from(v)));
+    b.wire("g_offset", offset, pick(offset, &|v| 125 + i128::from(v)));
+    b.wire("g_qmax", qmax, pick(qmax, &|v| super::pow2(v - 1) - 1));
 }
