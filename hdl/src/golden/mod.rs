@@ -6,6 +6,16 @@
 //! tricks (a pipelined unit's golden delays its inputs instead). It is text, not IR, so
 //! that it shares nothing with the generator it checks.
 //!
+//! One file per unit (`mac.rs`, ..., `fpacc.rs`) writes its golden with the small text
+//! builder here: [`Body`] declares each `wire`/`reg` with a [`Ty`] (width and signedness)
+//! and returns a [`Var`] that knows its type, so literals ([`Ty::lit`]), extensions
+//! ([`Var::ext`], [`Var::signed_ext`]) and part selects ([`Var::bits`]) are sized from
+//! the declaration and checked (a constant that does not fit, an extension that would
+//! narrow or a select out of range is a panic, never a silently wrong reference); bits
+//! computed but deliberately unused are named as such ([`Body::discard`]). Constants wider
+//! than 128 bits are written digit by digit ([`lit`]), and powers of two go through
+//! [`pow2`], so a wide format cannot wrap a shift.
+//!
 //! The golden keeps the unit's architectural state (accumulators, sticky flags, beat
 //! counters) in registers named as in the generated RTL; the prover matches those by
 //! name and hides every other internal name, so pipeline registers and intermediate wires
@@ -20,15 +30,15 @@ use model::UnitParams;
 use crate::verilog::Header;
 use crate::{Generate, HdlError};
 
-pub mod bfp_add;
-pub mod bfp_dot;
-pub mod bfp_quant;
-pub mod expq_dot;
-pub mod expq_quant;
-pub mod fpacc;
-pub mod lns_mac;
-pub mod lns_mul;
-pub mod mac;
+pub(crate) mod bfp_add;
+pub(crate) mod bfp_dot;
+pub(crate) mod bfp_quant;
+pub(crate) mod expq_dot;
+pub(crate) mod expq_quant;
+pub(crate) mod fpacc;
+pub(crate) mod lns_mac;
+pub(crate) mod lns_mul;
+pub(crate) mod mac;
 
 /// Refuse a parameter set the unit does not accept, as the generator does.
 fn accepted<P: UnitParams>(p: &P) -> Result<(), HdlError> {
@@ -55,9 +65,7 @@ pub fn golden_verilog<P: Generate>(p: &P, header: &Header) -> Option<Result<Stri
 /// The file of an already built golden `g` of `p`.
 pub fn golden_file<P: Generate>(p: &P, g: &GoldenModule, header: &Header) -> String {
     let mut s = header.render();
-    s.push_str(
-        "// Behavioural reference (golden) for formal equivalence; see hdl/src/golden.rs.\n",
-    );
+    s.push_str("// Behavioural reference (golden) for formal equivalence; see hdl/src/golden/.\n");
     s.push_str("`default_nettype none\n\n");
     s.push_str(&module_header(&p.module_name(), &p.interface()));
     s.push_str(&g.body);
