@@ -60,6 +60,24 @@ fn every_unit_with_a_reference_is_proven() {
     assert!(dir.join("prove.md").is_file());
 }
 
+/// Issue 12: a product format with an 8-bit exponent puts a 265-bit fixed point in
+/// `fpacc`'s reference, whose rounding mask once came from an overflowing 128-bit shift
+/// (a wrong reference in release, a panic in debug). It must now be proven equal.
+#[test]
+fn fpacc_with_a_wide_product_exponent_is_proven() {
+    require_yosys();
+    let dir = scratch("fpacc_pe8");
+    let out = Command::new(env!("CARGO_BIN_EXE_gen"))
+        .args(["prove", "fpacc", "--prod-exp", "8"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("proven equal"), "{stdout}\n{stderr}");
+}
+
 /// Mutation: the MAC with its negative saturation limit replaced by the positive one
 /// (the minimum clamped to the maximum) must not be proven.
 #[test]

@@ -138,10 +138,7 @@ impl Generate for FpaccParams {
     }
 
     fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        if let Err(e) = self.validate() {
-            return Some(Err(crate::param_error(&self.module_name(), e)));
-        }
-        Some(Ok(super::fpacc_golden::golden(self)))
+        Some(crate::golden::fpacc::golden(self))
     }
 }
 

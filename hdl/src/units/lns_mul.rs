@@ -36,19 +36,7 @@ impl Generate for LnsMulParams {
         m.finish()
     }
 
-    /// SPEC.md section 4 plainly: zero if either is zero, else xor and exact add.
     fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        let k = self.exp_bits;
-        let body = format!(
-            "    assign z = za | zb;
-    assign s = (za | zb) ? 1'b0 : sa ^ sb;
-    assign e = (za | zb) ? {zero} : {{1'b0, ea}} + {{1'b0, eb}};
-",
-            zero = crate::golden::lit(k + 1, 0)
-        );
-        Some(Ok(crate::golden::GoldenModule {
-            body,
-            state: vec![],
-        }))
+        Some(crate::golden::lns_mul::golden(self))
     }
 }

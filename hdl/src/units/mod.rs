@@ -7,7 +7,6 @@ pub mod bfp_quant;
 pub mod expq_dot;
 pub mod expq_quant;
 pub mod fpacc;
-mod fpacc_golden;
 pub mod lns_mac;
 pub mod lns_mul;
 pub mod mac;

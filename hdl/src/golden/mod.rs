@@ -6,6 +6,16 @@
 //! tricks (a pipelined unit's golden delays its inputs instead). It is text, not IR, so
 //! that it shares nothing with the generator it checks.
 //!
+//! One file per unit (`mac.rs`, ..., `fpacc.rs`) writes its golden with the small text
+//! builder here: [`Body`] declares each `wire`/`reg` with a [`Ty`] (width and signedness)
+//! and returns a [`Var`] that knows its type, so literals ([`Ty::lit`]), extensions
+//! ([`Var::ext`], [`Var::signed_ext`]) and part selects ([`Var::bits`]) are sized from
+//! the declaration and checked (a constant that does not fit, an extension that would
+//! narrow or a select out of range is a panic, never a silently wrong reference); bits
+//! computed but deliberately unused are named as such ([`Body::discard`]). Constants wider
+//! than 128 bits are written digit by digit ([`lit`]), and powers of two go through
+//! [`pow2`], so a wide format cannot wrap a shift.
+//!
 //! The golden keeps the unit's architectural state (accumulators, sticky flags, beat
 //! counters) in registers named as in the generated RTL; the prover matches those by
 //! name and hides every other internal name, so pipeline registers and intermediate wires
@@ -15,9 +25,26 @@ use std::fmt::Write as _;
 
 use model::float::{FloatFormat, Rounding};
 use model::iface::{Dir, Interface};
+use model::UnitParams;
 
 use crate::verilog::Header;
 use crate::{Generate, HdlError};
+
+pub(crate) mod bfp_add;
+pub(crate) mod bfp_dot;
+pub(crate) mod bfp_quant;
+pub(crate) mod expq_dot;
+pub(crate) mod expq_quant;
+pub(crate) mod fpacc;
+pub(crate) mod lns_mac;
+pub(crate) mod lns_mul;
+pub(crate) mod mac;
+
+/// Refuse a parameter set the unit does not accept, as the generator does.
+fn accepted<P: UnitParams>(p: &P) -> Result<(), HdlError> {
+    p.validate()
+        .map_err(|e| crate::param_error(&p.module_name(), e))
+}
 
 /// A unit's behavioural reference: the module body and the state it shares by name with
 /// the generated RTL.
@@ -38,9 +65,7 @@ pub fn golden_verilog<P: Generate>(p: &P, header: &Header) -> Option<Result<Stri
 /// The file of an already built golden `g` of `p`.
 pub fn golden_file<P: Generate>(p: &P, g: &GoldenModule, header: &Header) -> String {
     let mut s = header.render();
-    s.push_str(
-        "// Behavioural reference (golden) for formal equivalence; see hdl/src/golden.rs.\n",
-    );
+    s.push_str("// Behavioural reference (golden) for formal equivalence; see hdl/src/golden/.\n");
     s.push_str("`default_nettype none\n\n");
     s.push_str(&module_header(&p.module_name(), &p.interface()));
     s.push_str(&g.body);
@@ -69,24 +94,304 @@ fn module_header(name: &str, iface: &Interface) -> String {
     s
 }
 
-/// A sized unsigned hex literal of `value` (two's complement for negative values).
-pub fn lit(width: u32, value: i128) -> String {
-    let mask = if width >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << width) - 1
-    };
-    format!("{width}'h{:x}", (value as u128) & mask)
+/// `2^n`, checked: a width this large has no place in a reference.
+pub fn pow2(n: u32) -> i128 {
+    2i128
+        .checked_pow(n)
+        .unwrap_or_else(|| panic!("golden: 2^{n} does not fit 128 bits"))
 }
 
-/// A sized signed hex literal: `value` as a `width`-bit two's-complement number.
-pub fn slit(width: u32, value: i128) -> String {
-    let mask = if width >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << width) - 1
+/// The width of a two's-complement signal that holds every value in `lo..=hi`.
+pub fn signed_width(lo: i128, hi: i128) -> u32 {
+    let need = |v: i128| {
+        129 - if v < 0 {
+            (!v).leading_zeros()
+        } else {
+            v.leading_zeros()
+        }
     };
-    format!("{width}'sh{:x}", (value as u128) & mask)
+    need(lo).max(need(hi))
+}
+
+/// The hex digits of `value` as a `width`-bit two's-complement number, for any width
+/// (a negative value is sign-extended past 128 bits).
+fn hex_digits(width: u32, value: i128) -> String {
+    let nibbles = width.div_ceil(4);
+    let mut digits = String::new();
+    for i in (0..nibbles).rev() {
+        let mut d = (value >> (4 * i).min(127)) & 0xf;
+        if i == nibbles - 1 && !width.is_multiple_of(4) {
+            d &= (1 << (width % 4)) - 1;
+        }
+        if !(digits.is_empty() && d == 0) {
+            digits.push(char::from_digit(d as u32, 16).expect("a nibble"));
+        }
+    }
+    if digits.is_empty() {
+        digits.push('0');
+    }
+    digits
+}
+
+/// Whether `value` is a `width`-bit number, signed (`-2^(w-1) ..= 2^(w-1) - 1`) or not
+/// (`0 ..= 2^w - 1`).
+fn fits(width: u32, value: i128, signed: bool) -> bool {
+    if width == 0 {
+        return false;
+    }
+    if width >= 128 {
+        return true; // any i128, sign-extended
+    }
+    let lo = if signed || value < 0 {
+        -pow2(width - 1)
+    } else {
+        0
+    };
+    let hi = if signed {
+        pow2(width - 1) - 1
+    } else {
+        pow2(width) - 1
+    };
+    (lo..=hi).contains(&value)
+}
+
+/// A sized unsigned hex literal of `value`: an unsigned number of `width` bits, or a
+/// negative one in `width`-bit two's complement (`lit(w, -1)` is all ones). Checked: a
+/// value that does not fit is a bug in the reference, never silently truncated.
+pub fn lit(width: u32, value: i128) -> String {
+    assert!(
+        fits(width, value, false),
+        "golden: {value} does not fit a {width}-bit literal"
+    );
+    format!("{width}'h{}", hex_digits(width, value))
+}
+
+/// A sized signed hex literal: `value` as a `width`-bit two's-complement number, checked
+/// to be in `-2^(w-1) ..= 2^(w-1) - 1`.
+pub fn slit(width: u32, value: i128) -> String {
+    assert!(
+        fits(width, value, true),
+        "golden: {value} does not fit a {width}-bit signed literal"
+    );
+    format!("{width}'sh{}", hex_digits(width, value))
+}
+
+/// The type of a declared signal: width and signedness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ty {
+    pub width: u32,
+    pub signed: bool,
+}
+
+impl Ty {
+    /// An unsigned `width`-bit type.
+    pub fn u(width: u32) -> Ty {
+        assert!(width >= 1, "golden: a signal of no bits");
+        Ty {
+            width,
+            signed: false,
+        }
+    }
+    /// A signed `width`-bit type.
+    pub fn s(width: u32) -> Ty {
+        Ty {
+            signed: true,
+            ..Ty::u(width)
+        }
+    }
+    /// A literal of this type, checked to fit.
+    pub fn lit(&self, value: i128) -> String {
+        if self.signed {
+            slit(self.width, value)
+        } else {
+            lit(self.width, value)
+        }
+    }
+    /// `signed [w-1:0] ` as a declaration says it.
+    pub fn decl(&self) -> String {
+        format!(
+            "{}{}",
+            if self.signed { "signed " } else { "" },
+            range(self.width)
+        )
+    }
+}
+
+/// A signal of a reference (or a part of one) that knows its width and signedness:
+/// literals, extensions and slices made from it are sized from the declaration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Var {
+    name: String,
+    /// How `name` is declared (a part selects `ty.width` bits from `lo`).
+    declared: Ty,
+    lo: u32,
+    ty: Ty,
+}
+
+impl std::fmt::Display for Var {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.whole() {
+            f.write_str(&self.name)
+        } else if self.ty.width == 1 {
+            write!(f, "{}[{}]", self.name, self.lo)
+        } else {
+            write!(
+                f,
+                "{}[{}:{}]",
+                self.name,
+                self.lo + self.ty.width - 1,
+                self.lo
+            )
+        }
+    }
+}
+
+impl Var {
+    /// A signal declared elsewhere (a port, say) as `ty`.
+    pub fn named(name: &str, ty: Ty) -> Var {
+        Var {
+            name: name.to_string(),
+            declared: ty,
+            lo: 0,
+            ty,
+        }
+    }
+    /// Whether this is the whole declared signal, not a part of it.
+    fn whole(&self) -> bool {
+        self.lo == 0 && self.ty.width == self.declared.width
+    }
+    pub fn width(&self) -> u32 {
+        self.ty.width
+    }
+    pub fn ty(&self) -> Ty {
+        self.ty
+    }
+    /// The same bits read as signed (`$signed(...)` in expressions).
+    pub fn as_signed(&self) -> Var {
+        Var {
+            ty: Ty::s(self.ty.width),
+            ..self.clone()
+        }
+    }
+    /// A literal of this signal's width and signedness, checked to fit.
+    pub fn lit(&self, value: i128) -> String {
+        self.ty.lit(value)
+    }
+    /// Bit `i` (checked), as an expression.
+    pub fn bit(&self, i: u32) -> String {
+        assert!(
+            i < self.ty.width,
+            "golden: bit {i} of {} bits",
+            self.ty.width
+        );
+        if self.declared.width == 1 {
+            self.name.clone()
+        } else {
+            format!("{}[{}]", self.name, self.lo + i)
+        }
+    }
+    /// Bits `hi..=lo` (checked), unsigned.
+    pub fn bits(&self, hi: u32, lo: u32) -> Var {
+        assert!(
+            lo <= hi && hi < self.ty.width,
+            "golden: bits {hi}:{lo} of {} bits",
+            self.ty.width
+        );
+        Var {
+            name: self.name.clone(),
+            declared: self.declared,
+            lo: self.lo + lo,
+            ty: Ty::u(hi - lo + 1),
+        }
+    }
+    /// The value as a signed expression of `width` bits: [`Var::ext`] for a signed
+    /// value, `$signed({pad'h0, x})` (one bit wider at least) for an unsigned one.
+    pub fn signed_ext(&self, width: u32) -> String {
+        if self.ty.signed {
+            return self.ext(width);
+        }
+        assert!(
+            width > self.ty.width,
+            "golden: unsigned {} bits need a wider signed type than {width}",
+            self.ty.width
+        );
+        format!("$signed({})", self.ext(width))
+    }
+    /// The top bit (the sign of a signed value).
+    pub fn msb(&self) -> String {
+        self.bit(self.ty.width - 1)
+    }
+    /// The value as an expression of exactly `width` bits (checked to be no narrower):
+    /// sign-extended and `$signed` if signed, zero-extended otherwise.
+    pub fn ext(&self, width: u32) -> String {
+        let w = self.ty.width;
+        assert!(width >= w, "golden: {w} bits do not extend to {width}");
+        let pad = width - w;
+        match (self.ty.signed, pad) {
+            (false, 0) => self.to_string(),
+            (false, _) => format!("{{{pad}'h0, {self}}}"),
+            (true, 0) if self.whole() && self.declared.signed => self.to_string(),
+            (true, 0) => format!("$signed({self})"),
+            (true, 1) => format!("$signed({{{}, {self}}})", self.msb()),
+            (true, _) => format!("$signed({{{{{pad}{{{}}}}}, {self}}})", self.msb()),
+        }
+    }
+}
+
+/// A reference's module body under construction: declarations that return [`Var`]s,
+/// statements, and the names of the state registers it shares with the RTL.
+#[derive(Debug, Default)]
+pub struct Body {
+    text: String,
+    state: Vec<String>,
+    discarded: u32,
+}
+
+impl Body {
+    pub fn new() -> Body {
+        Body::default()
+    }
+    /// One line of the body, indented one level.
+    pub fn line(&mut self, text: impl AsRef<str>) {
+        let _ = writeln!(self.text, "    {}", text.as_ref());
+    }
+    /// Text already indented and ending in a newline (functions, `always` blocks).
+    pub fn text(&mut self, text: impl AsRef<str>) {
+        self.text.push_str(text.as_ref());
+    }
+    /// `wire <ty> name = expr;`
+    pub fn wire(&mut self, name: &str, ty: Ty, expr: impl std::fmt::Display) -> Var {
+        self.line(format!("wire {}{name} = {expr};", ty.decl()));
+        Var::named(name, ty)
+    }
+    /// `reg <ty> name;`
+    pub fn reg(&mut self, name: &str, ty: Ty) -> Var {
+        self.line(format!("reg {}{name};", ty.decl()));
+        Var::named(name, ty)
+    }
+    /// Mark bits the reference computes but does not need (the high bits of a product
+    /// kept modulo 2^n, say) as deliberately unused: a wire named `g_unused_<k>`, which
+    /// `verilator -Wall` leaves alone by its default `--unused-regexp`.
+    pub fn discard(&mut self, bits: &Var) {
+        let name = format!("g_unused_{}", self.discarded);
+        self.discarded += 1;
+        self.wire(&name, Ty::u(bits.width()), bits);
+    }
+    /// A `reg` that holds state under the same name as in the RTL.
+    pub fn state_reg(&mut self, name: &str, ty: Ty) -> Var {
+        self.state.push(name.to_string());
+        self.reg(name, ty)
+    }
+    /// Names declared by shared pieces ([`block_last`], ...) that are state too.
+    pub fn add_state(&mut self, names: impl IntoIterator<Item = String>) {
+        self.state.extend(names);
+    }
+    pub fn finish(self) -> GoldenModule {
+        GoldenModule {
+            body: self.text,
+            state: self.state,
+        }
+    }
 }
 
 /// `[w-1:0] ` or nothing for one bit.
@@ -208,7 +513,7 @@ pub fn accumulator_state(
 }
 
 /// A 32-bit signed constant (integer arithmetic inside the functions).
-pub fn k(v: i32) -> String {
+pub fn k(v: impl Into<i128>) -> String {
     slit(32, v.into())
 }
 
@@ -267,9 +572,9 @@ pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32
         k_m1 = k(-1),
         k0 = k(0),
         k1 = k(1),
-        k_w = k(w as i32),
-        k_m = k(m as i32),
-        bias_e = lit(e, f.bias.into()),
+        k_w = k(w),
+        k_m = k(m),
+        bias_e = lit(e, i128::from(f.bias).rem_euclid(pow2(e))),
         k_max = k(f.max_exp()),
         k_min = k(f.min_exp()),
         swm1 = sw - 1,
@@ -279,7 +584,7 @@ pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32
         rne_lines = if mode == Rounding::Rne {
             format!(
                 "                    rest = sig & ~({} << drop);\n                    half = {} << (drop - {});\n",
-                lit(sw, (1i128 << sw) - 1),
+                lit(sw, -1),
                 lit(sw, 1),
                 k(1)
             )
@@ -318,7 +623,7 @@ pub fn fix_function(name: &str, f: &FloatFormat, lsb: i32, width: u32) -> String
         mm1 = m - 1,
         // value = {1, man} * 2^(field - bias - m); in LSB units: shift by
         // field - bias - m - lsb = field - (bias + m + lsb), never negative.
-        shift = k(f.bias + m as i32 + lsb),
+        shift = k(i128::from(f.bias) + i128::from(m) + i128::from(lsb)),
         sign = f.width() - 1,
     )
 }
@@ -373,10 +678,56 @@ pub fn jam_add_function(name: &str, round: &str, f: &FloatFormat) -> String {
         mm1 = m - 1,
         ze = lit(e, 0),
         zs = lit(m + 1, 0),
-        dmax = k(m as i32 + 3),
-        ones = lit(m + 4, (1i128 << (m + 4)) - 1),
+        dmax = k(m + 3),
+        ones = lit(m + 4, -1),
         za = lit(m + 4, 0),
         epad = 32 - e,
-        off = k(f.bias + m as i32 + 3),
+        off = k(i128::from(f.bias) + i128::from(m) + 3),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_exact_past_128_bits() {
+        // All ones at 266 bits: the mask fpacc's rounding takes for --prod-exp 8.
+        assert_eq!(lit(266, -1), format!("266'h3{}", "f".repeat(66)));
+        assert_eq!(slit(130, -2), format!("130'sh3{}e", "f".repeat(31)));
+        assert_eq!(lit(12, 0x7ff), "12'h7ff");
+        assert_eq!(lit(12, -2048), "12'h800");
+        assert_eq!(lit(5, 0), "5'h0");
+    }
+
+    #[test]
+    #[should_panic(expected = "does not fit a 2-bit literal")]
+    fn a_constant_that_does_not_fit_is_refused() {
+        let _ = lit(2, 237);
+    }
+
+    #[test]
+    #[should_panic(expected = "2^128 does not fit")]
+    fn powers_of_two_are_checked() {
+        let _ = pow2(128);
+    }
+
+    #[test]
+    fn vars_extend_and_select_by_their_declared_type() {
+        let a = Var::named("a", Ty::u(8)).as_signed();
+        assert_eq!(a.ext(8), "$signed(a)");
+        assert_eq!(a.ext(9), "$signed({a[7], a})");
+        assert_eq!(a.ext(12), "$signed({{4{a[7]}}, a})");
+        let p = Var::named("p", Ty::s(10));
+        assert_eq!(p.ext(10), "p");
+        assert_eq!(p.bits(9, 2).as_signed().ext(9), "$signed({p[9], p[9:2]})");
+        assert_eq!(p.bits(3, 0).signed_ext(6), "$signed({2'h0, p[3:0]})");
+        let mut b = Body::new();
+        let x = b.wire("x", Ty::u(4), "4'h3");
+        b.discard(&x.bits(3, 2));
+        assert_eq!(
+            b.finish().body,
+            "    wire [3:0] x = 4'h3;\n    wire [1:0] g_unused_0 = x[3:2];\n"
+        );
+    }
 }

@@ -1,0 +1,176 @@
+//! Reference of `bfp_dot` (SPEC.md section 3).
+
+use model::bfp::BfpDotParams;
+use model::float::{FloatFormat, Rounding};
+
+use super::{
+    accumulator_state, block_last, jam_add_function, k, round_function, Body, GoldenModule, Ty, Var,
+};
+use crate::ir::Result;
+
+/// SPEC.md section 3 plainly: each beat's products summed exactly (a wide `*` and `+`
+/// per element) into the block's sum; at the block's last beat the sum and
+/// `ea + eb`; then `sum * 2^(ea+eb)` rounded into binary32 by the same rounding function
+/// `fpacc`'s reference uses; then the accumulator plus that value (the jammed adder,
+/// checked against the exact sum in tests/golden.rs), rounded once. The stages keep the
+/// RTL's register names.
+pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
+    super::accepted(p)?;
+    let (mb, w, l) = (p.mant_bits, p.exp_bits, p.lanes());
+    let f = FloatFormat::BINARY32;
+    let sum_t = Ty::s(p.sum_width());
+    let el_t = Ty::s(mb);
+    let word = Ty::u(32);
+    // A rounded binary32 value with its flags: {uf, of, bits}.
+    let rounded = Ty::u(34);
+    let mut b = Body::new();
+
+    // An element: its m-bit field, or with --modes the low bits the mode selects,
+    // sign-extended (past the list: the widest).
+    let field = Var::named("field", Ty::u(mb));
+    b.line(format!("function {}g_el;", el_t.decl()));
+    b.line(format!("    input {}{field};", field.ty().decl()));
+    match p.modes {
+        None => {
+            b.line("    begin");
+            b.line(format!("        g_el = {field};"));
+            b.line("    end");
+        }
+        Some(modes) => {
+            let sel = Var::named("sel", Ty::u(modes.select_bits()));
+            b.line(format!("    input {}{sel};", sel.ty().decl()));
+            b.line("    begin");
+            b.line(format!("        g_el = {field};"));
+            for (i, width) in modes.list().iter().enumerate() {
+                if *width < mb {
+                    b.line(format!(
+                        "        if ({sel} == {}) g_el = {};",
+                        sel.lit(i as i128),
+                        field.bits(width - 1, 0).as_signed().ext(mb)
+                    ));
+                }
+            }
+            b.line("    end");
+        }
+    }
+    b.line("endfunction");
+    let sel = if p.modes.is_some() { ", mode" } else { "" };
+    b.line("// The beat's exact sum of products.");
+    let beat = b.reg("g_beat", sum_t);
+    b.text(format!(
+        "    integer g_i;
+    always @* begin
+        {beat} = {zero};
+        for (g_i = {k0}; g_i < {kl}; g_i = g_i + {k1})
+            {beat} = {beat} + g_el(qa[{km} * g_i +: {mb}]{sel}) * g_el(qb[{km} * g_i +: {mb}]{sel});
+    end
+",
+        zero = sum_t.lit(0),
+        k0 = k(0),
+        k1 = k(1),
+        kl = k(l),
+        km = k(mb),
+    ));
+    let beats = p.beats_per_block();
+    let (last, last_state) = block_last(beats);
+    b.text(last);
+    b.add_state(last_state);
+    let sum = if beats == 1 {
+        b.wire("g_sum", sum_t, &beat)
+    } else {
+        let partial = b.state_reg("partial_q", sum_t);
+        let sum = b.wire("g_sum", sum_t, format!("{partial} + {beat}"));
+        b.text(format!(
+            "    always @(posedge clk) begin
+        if (rst) {partial} <= {z};
+        else if (in_valid) {partial} <= g_last ? {z} : {sum};
+    end
+",
+            z = sum_t.lit(0),
+        ));
+        sum
+    };
+    b.text(round_function("g_q32", &f, Rounding::Rne, sum_t.width));
+    b.text(round_function("g_qacc", &f, Rounding::Rne, f.man_bits + 5));
+    b.text(jam_add_function("g_add", "g_qacc", &f));
+
+    let block_sum = b.state_reg("block_sum_q", sum_t);
+    let block_exp = b.state_reg("block_exp_q", Ty::s(w + 1));
+    let block_clear = b.state_reg("block_clear_q", Ty::u(1));
+    let block_valid = b.state_reg("block_valid_q", Ty::u(1));
+    let value = b.state_reg("value_q", word);
+    let value_uf = b.state_reg("value_uf_q", Ty::u(1));
+    let value_of = b.state_reg("value_of_q", Ty::u(1));
+    let value_clear = b.state_reg("value_clear_q", Ty::u(1));
+    let value_valid = b.state_reg("value_valid_q", Ty::u(1));
+    b.line("// The block's value sum * 2^(ea+eb) in binary32: {uf, of, bits}.");
+    let neg = b.wire("g_neg", Ty::u(1), format!("{block_sum} < {}", sum_t.lit(0)));
+    let mag = b.wire(
+        "g_mag",
+        Ty::u(sum_t.width),
+        format!("{neg} ? -{block_sum} : {block_sum}"),
+    );
+    let g_value = b.wire(
+        "g_value",
+        rounded,
+        format!("g_q32({neg}, {mag}, {})", block_exp.ext(32)),
+    );
+    let (ea, eb) = (
+        Var::named("ea", Ty::u(w)).as_signed(),
+        Var::named("eb", Ty::u(w)).as_signed(),
+    );
+    b.text(format!(
+        "    always @(posedge clk) begin
+        if (rst) begin
+            {block_sum} <= {zs};
+            {block_exp} <= {ze};
+            {block_clear} <= 1'b0;
+            {block_valid} <= 1'b0;
+            {value} <= {zw};
+            {value_uf} <= 1'b0;
+            {value_of} <= 1'b0;
+            {value_clear} <= 1'b0;
+            {value_valid} <= 1'b0;
+        end else begin
+            {block_valid} <= g_last;
+            if (g_last) begin
+                {block_sum} <= {sum};
+                {block_exp} <= {ea_x} + {eb_x};
+                {block_clear} <= clear;
+            end
+            {value_valid} <= {block_valid};
+            if ({block_valid}) begin
+                {{{value_uf}, {value_of}, {value}}} <= {g_value};
+                {value_clear} <= {block_clear};
+            end
+        end
+    end
+",
+        zs = sum_t.lit(0),
+        ze = block_exp.lit(0),
+        zw = word.lit(0),
+        ea_x = ea.ext(w + 1),
+        eb_x = eb.ext(w + 1),
+    ));
+    b.line("// The accumulator plus the value, rounded once.");
+    let r = b.wire(
+        "g_r",
+        rounded,
+        format!("g_add({value_clear} ? {} : acc_q, {value})", word.lit(0)),
+    );
+    b.state_reg("acc_q", word);
+    b.state_reg("uf_q", Ty::u(1));
+    b.state_reg("of_q", Ty::u(1));
+    b.state_reg("out_valid_q", Ty::u(1));
+    b.text(accumulator_state(
+        32,
+        &value_valid.to_string(),
+        &value_clear.to_string(),
+        &r.bits(31, 0).to_string(),
+        &[
+            ("uf", &format!("{value_uf} | {}", r.bit(33))),
+            ("of", &format!("{value_of} | {}", r.bit(32))),
+        ],
+    ));
+    Ok(b.finish())
+}

@@ -1,0 +1,128 @@
+//! Reference of `expq_dot` (SPEC.md section 4).
+
+use model::expq::ExpqDotParams;
+
+use super::{Body, GoldenModule, Ty, Var};
+use crate::ir::Result;
+
+/// SPEC.md section 4 plainly: one counter per exponent sum, `+1` or `-1` per nonzero
+/// product while idle; a flush starts a walk that adds `c_k * T[k]` (a `case` over the
+/// constants) for k = 0, 1, ... and clears each counter; `y` the cycle after the last.
+/// The counters, the walk state and the running sum are the RTL's registers, by name.
+pub(crate) fn golden(p: &ExpqDotParams) -> Result<GoldenModule> {
+    super::accepted(p)?;
+    let (n, cw, ow) = (p.counters(), p.counter_bits(), p.out_bits());
+    let e = p.exp_bits;
+    let it = Ty::u(e + 1);
+    let ct = Ty::s(cw);
+    // T[k] >= 0 in table_bits bits, one more for its sign.
+    let tt = Ty::s(p.table_bits() + 1);
+    let table = p.table();
+    let mut b = Body::new();
+    let walking = b.state_reg("walking_q", Ty::u(1));
+    let index = b.state_reg("walk_index_q", it);
+    let y_acc = b.state_reg("y_acc_q", Ty::u(ow));
+    let y = b.state_reg("y_q", Ty::u(ow));
+    let out_valid = b.state_reg("out_valid_q", Ty::u(1));
+    let counts: Vec<Var> = (0..n)
+        .map(|k| b.state_reg(&format!("count_{k}_q"), ct))
+        .collect();
+    let beat = b.wire(
+        "g_count_beat",
+        Ty::u(1),
+        format!("in_valid && !(zw || za) && !{walking}"),
+    );
+    let (ew, ea) = (Var::named("ew", Ty::u(e)), Var::named("ea", Ty::u(e)));
+    let sum = b.wire(
+        "g_sum",
+        it,
+        format!("{} + {}", ew.ext(e + 1), ea.ext(e + 1)),
+    );
+    let step = b.wire(
+        "g_step",
+        ct,
+        format!("(sw ^ sa) ? {} : {}", ct.lit(-1), ct.lit(1)),
+    );
+    let c = b.reg("g_c", ct);
+    let t = b.reg("g_t", tt);
+    b.line("always @* begin");
+    b.line(format!("    case ({index})"));
+    for (k, (count, v)) in counts.iter().zip(&table).enumerate() {
+        let v = i128::try_from(*v).expect("table constants fit 64 bits");
+        b.line(format!(
+            "        {}: begin {c} = {count}; {t} = {}; end",
+            it.lit(k as i128),
+            tt.lit(v)
+        ));
+    }
+    b.line(format!(
+        "        default: begin {c} = {}; {t} = {}; end",
+        ct.lit(0),
+        tt.lit(0)
+    ));
+    b.line("    endcase");
+    b.line("end");
+    // The exact product; y keeps its low bits (y is a sum modulo 2^out).
+    let pt = Ty::s(cw + tt.width);
+    let prod = b.wire("g_prod", pt, format!("{c} * {t}"));
+    let addend = if ow < pt.width {
+        b.discard(&prod.bits(pt.width - 1, ow));
+        prod.bits(ow - 1, 0).to_string()
+    } else {
+        prod.ext(ow)
+    };
+    let next = b.wire("g_next", Ty::u(ow), format!("{y_acc} + {addend}"));
+    let last = b.wire(
+        "g_last",
+        Ty::u(1),
+        format!("{walking} && {index} == {}", it.lit((n - 1).into())),
+    );
+    let mut s = String::new();
+    s += "    always @(posedge clk) begin\n        if (rst) begin\n";
+    s += &format!("            {walking} <= 1'b0;\n            {out_valid} <= 1'b0;\n");
+    s += &format!("            {index} <= {};\n", it.lit(0));
+    s += &format!(
+        "            {y_acc} <= {z};\n            {y} <= {z};\n",
+        z = y.lit(0)
+    );
+    for count in &counts {
+        s += &format!("            {count} <= {};\n", ct.lit(0));
+    }
+    s += "        end else begin\n";
+    s += &format!("            {out_valid} <= {last};\n");
+    s += &format!(
+        "            if ({walking}) begin
+                {y_acc} <= {next};
+                {index} <= {last} ? {z} : {index} + {one};
+                if ({last}) begin
+                    {walking} <= 1'b0;
+                    {y} <= {next};
+                end
+            end else begin
+                {y_acc} <= {zy};
+                if (flush) {walking} <= 1'b1;
+            end
+",
+        z = it.lit(0),
+        one = it.lit(1),
+        zy = y.lit(0)
+    );
+    for (k, count) in counts.iter().enumerate() {
+        let kk = it.lit(k as i128);
+        s += &format!(
+            "            if ({walking} && {index} == {kk}) {count} <= {z};
+            else if ({beat} && {sum} == {kk}) {count} <= {count} + {step};
+",
+            z = ct.lit(0)
+        );
+    }
+    s += &format!(
+        "        end
+    end
+    assign y = {y};
+    assign out_valid = {out_valid};
+"
+    );
+    b.text(s);
+    Ok(b.finish())
+}

@@ -1,0 +1,282 @@
+//! Behavioural reference of `fpacc` (see `crate::golden`): SPEC.md section 2 written the
+//! plain way. One Verilog function per format rounds `(-1)^neg * mag * 2^lsb` (find the
+//! leading one with a loop, keep M+1 bits, round, range-check); sums are exact in one
+//! wide fixed-point register whose LSB is the smallest any format can hold. The unit's
+//! state (accumulators, flags, chunk position, pipeline and chunk registers) keeps the
+//! generated RTL's register names.
+
+use model::fpacc::{FpaccParams, Operand};
+
+use super::{
+    fix_function, jam_add_function, k, round_function, signed_width, Body, GoldenModule, Ty, Var,
+};
+use crate::ir::Result;
+
+/// The fixed point every sum is exact in: the LSB exponent and the width (sign
+/// included) that hold any value of the accumulator and product formats, plus a carry.
+fn fixed_point(p: &FpaccParams) -> (i32, u32) {
+    let lsb = [p.acc, p.product]
+        .iter()
+        .map(|f| f.min_exp() - i32::try_from(f.man_bits).expect("validated mantissa"))
+        .min()
+        .expect("two formats");
+    let top = [p.acc, p.product]
+        .iter()
+        .map(|f| f.max_exp())
+        .max()
+        .expect("two formats");
+    let width = u32::try_from(top - lsb + 1).expect("top above lsb") + 2;
+    (lsb, width)
+}
+
+/// The exact product of the operands: `(neg, mag, exp)` with value
+/// `(-1)^neg * mag * 2^exp`, `exp` signed.
+fn exact_product(b: &mut Body, p: &FpaccParams) -> (Var, Var, Var) {
+    match &p.operand {
+        Operand::Int { bits, frac } => {
+            let n = *bits;
+            let x = Var::named("a", Ty::u(n)).as_signed();
+            let y = Var::named("b", Ty::u(n)).as_signed();
+            let e = -2 * i128::from(*frac);
+            let ab = b.wire("g_ab", Ty::s(2 * n), format!("{} * {}", x.ext(n), y.ext(n)));
+            let neg = b.wire("g_neg", Ty::u(1), format!("{ab} < {}", ab.lit(0)));
+            let mag = b.wire("g_mag", Ty::u(2 * n), format!("{neg} ? -{ab} : {ab}"));
+            let xt = Ty::s(signed_width(e, 0).max(2));
+            let exp = b.wire("g_exp", xt, xt.lit(e));
+            (neg, mag, exp)
+        }
+        Operand::Float { format: f } => {
+            let (m, e) = (f.man_bits, f.exp_bits);
+            let w = f.width();
+            let offset = -2 * (i128::from(f.bias) + i128::from(m));
+            let top = 2 * (super::pow2(e) - 1);
+            let xt = Ty::s(signed_width(offset.min(0), top + offset.max(0)).max(2) + 1);
+            let (x, y) = (Var::named("a", Ty::u(w)), Var::named("b", Ty::u(w)));
+            let sig = |v: &Var| {
+                let field = v.bits(m + e - 1, m);
+                format!(
+                    "{{{pad}'h0, ({field} == {z} ? {zs} : {{1'b1, {man}}})}}",
+                    pad = m + 1,
+                    z = field.lit(0),
+                    zs = Ty::u(m + 1).lit(0),
+                    man = v.bits(m - 1, 0)
+                )
+            };
+            let neg = b.wire(
+                "g_neg",
+                Ty::u(1),
+                format!("{} ^ {}", x.bit(m + e), y.bit(m + e)),
+            );
+            let mag = b.wire(
+                "g_mag",
+                Ty::u(2 * (m + 1)),
+                format!("{} * {}", sig(&x), sig(&y)),
+            );
+            let exp = b.wire(
+                "g_exp",
+                xt,
+                format!(
+                    "{} + {} + {}",
+                    x.bits(m + e - 1, m).signed_ext(xt.width),
+                    y.bits(m + e - 1, m).signed_ext(xt.width),
+                    xt.lit(offset)
+                ),
+            );
+            (neg, mag, exp)
+        }
+    }
+}
+
+/// The golden of `fpacc`.
+pub(crate) fn golden(p: &FpaccParams) -> Result<GoldenModule> {
+    super::accepted(p)?;
+    let (lsb, cw) = fixed_point(p);
+    let aw = p.acc.width();
+    let pw = p.product.width();
+    let acc_t = Ty::u(aw);
+    // A rounded value with its flags: {uf, of, bits}.
+    let rounded_t = Ty::u(aw + 2);
+    let mut b = Body::new();
+
+    let (g_neg, g_mag, g_exp) = exact_product(&mut b, p);
+    b.text(round_function(
+        "g_qprod",
+        &p.product,
+        p.rounding,
+        g_mag.width(),
+    ));
+    // Q_acc(s + t) for an accumulator value s and t of format `t_prod ? product : acc`.
+    // One format: the jammed adder (checked against the exact sum in tests/golden.rs),
+    // whose width follows the mantissa; two formats: the exact sum in fixed point.
+    let same = p.acc == p.product;
+    if same {
+        b.text(round_function(
+            "g_qacc",
+            &p.acc,
+            p.rounding,
+            p.acc.man_bits + 5,
+        ));
+        b.text(jam_add_function("g_jadd", "g_qacc", &p.acc));
+    } else {
+        let fix = Ty::s(cw);
+        b.text(round_function("g_qacc", &p.acc, p.rounding, cw));
+        b.text(fix_function("g_fix_acc", &p.acc, lsb, cw));
+        b.text(fix_function("g_fix_prod", &p.product, lsb, cw));
+        b.line(format!(
+            "// The exact sum in {cw}-bit fixed point (LSB 2^{lsb}), rounded once."
+        ));
+        b.line(format!("function {}g_add;", rounded_t.decl()));
+        b.line(format!("    input {}x;", acc_t.decl()));
+        b.line(format!("    input {}t;", fix.decl()));
+        b.line(format!("    reg {}sum;", fix.decl()));
+        b.line("    begin");
+        b.line("        sum = g_fix_acc(x) + t;");
+        b.line(format!(
+            "        g_add = g_qacc(sum < {z}, sum < {z} ? -sum : sum, {l});",
+            z = fix.lit(0),
+            l = k(lsb)
+        ));
+        b.line("    end");
+        b.line("endfunction");
+    }
+    let add = |x: &str, t: &str, t_prod: bool| {
+        if same {
+            format!("g_jadd({x}, {t})")
+        } else {
+            let fix = if t_prod { "g_fix_prod" } else { "g_fix_acc" };
+            format!("g_add({x}, {fix}({t}))")
+        }
+    };
+
+    // Pipeline: the generated unit's registers, by name.
+    let (mut v, mut c) = ("in_valid".to_string(), "clear".to_string());
+    let (mut neg, mut mag, mut exp) = (g_neg, g_mag, g_exp);
+    let mut regs = String::new();
+    if p.pipeline >= 2 {
+        let v1 = b.state_reg("valid_1", Ty::u(1));
+        let c1 = b.state_reg("clear_1", Ty::u(1));
+        let n1 = b.state_reg("prod_neg_1", Ty::u(1));
+        let m1 = b.state_reg("prod_magnitude_1", mag.ty());
+        let e1 = b.state_reg("prod_exp_1", exp.ty());
+        regs += &format!("        {v1} <= rst ? 1'b0 : {v};\n        {c1} <= {c};\n");
+        regs +=
+            &format!("        {n1} <= {neg};\n        {m1} <= {mag};\n        {e1} <= {exp};\n");
+        (v, c) = (v1.to_string(), c1.to_string());
+        (neg, mag, exp) = (n1, m1, e1);
+    }
+    let q = b.wire(
+        "g_q",
+        Ty::u(pw + 2),
+        format!("g_qprod({neg}, {mag}, {})", exp.ext(32)),
+    );
+    let (mut prod, mut puf, mut pof) = (q.bits(pw - 1, 0).to_string(), q.bit(pw + 1), q.bit(pw));
+    if p.pipeline >= 1 {
+        let v2 = b.state_reg("valid_2", Ty::u(1));
+        let c2 = b.state_reg("clear_2", Ty::u(1));
+        let uf2 = b.state_reg("product_uf_2", Ty::u(1));
+        let of2 = b.state_reg("product_of_2", Ty::u(1));
+        let p2 = b.state_reg("product_2", Ty::u(pw));
+        regs += &format!("        {v2} <= rst ? 1'b0 : {v};\n        {c2} <= {c};\n");
+        regs +=
+            &format!("        {p2} <= {prod};\n        {uf2} <= {puf};\n        {of2} <= {pof};\n");
+        (v, c) = (v2.to_string(), c2.to_string());
+        (prod, puf, pof) = (p2.to_string(), uf2.to_string(), of2.to_string());
+    }
+    if !regs.is_empty() {
+        b.text(format!("    always @(posedge clk) begin\n{regs}    end\n"));
+    }
+
+    let acc = b.state_reg("acc_q", acc_t);
+    b.state_reg("uf_q", Ty::u(1));
+    b.state_reg("of_q", Ty::u(1));
+    b.state_reg("out_valid_q", Ty::u(1));
+    let zero_acc = acc.lit(0);
+    let update = |valid: &str, clear: &str, next: &str, uf: &str, of: &str| {
+        super::accumulator_state(aw, valid, clear, next, &[("uf", uf), ("of", of)])
+    };
+    if p.chunk == 0 {
+        let r = b.wire(
+            "g_r",
+            rounded_t,
+            add(&format!("{c} ? {zero_acc} : {acc}"), &prod, true),
+        );
+        b.text(update(
+            &v,
+            &c,
+            &r.bits(aw - 1, 0).to_string(),
+            &format!("{puf} | {}", r.bit(aw + 1)),
+            &format!("{pof} | {}", r.bit(aw)),
+        ));
+        return Ok(b.finish());
+    }
+    let n = p.chunk;
+    let inner = if n > 1 {
+        let pos_t = Ty::u(32 - (n - 1).leading_zeros());
+        let pos_q = b.state_reg("chunk_pos_q", pos_t);
+        let inner_q = b.state_reg("inner_q", acc_t);
+        let pos = b.wire("g_pos", pos_t, format!("{c} ? {} : {pos_q}", pos_t.lit(0)));
+        let done = b.wire(
+            "g_done",
+            Ty::u(1),
+            format!("{pos} == {}", pos_t.lit((n - 1).into())),
+        );
+        let inner = b.wire(
+            "g_inner",
+            rounded_t,
+            add(
+                &format!("{pos} == {} ? {zero_acc} : {inner_q}", pos_t.lit(0)),
+                &prod,
+                true,
+            ),
+        );
+        b.text(format!(
+            "    always @(posedge clk) begin
+        if (rst) {pos_q} <= {z};
+        else if ({v}) {pos_q} <= {done} ? {z} : {pos} + {one};
+        if ({v}) {inner_q} <= {low};
+    end
+",
+            z = pos_t.lit(0),
+            one = pos_t.lit(1),
+            low = inner.bits(aw - 1, 0),
+        ));
+        inner
+    } else {
+        b.wire("g_done", Ty::u(1), "1'b1");
+        b.wire("g_inner", rounded_t, add(&zero_acc, &prod, true))
+    };
+    let cv = b.state_reg("chunk_valid_q", Ty::u(1));
+    let cc = b.state_reg("chunk_clear_q", Ty::u(1));
+    let cd = b.state_reg("chunk_done_q", Ty::u(1));
+    let cuf = b.state_reg("chunk_uf_q", Ty::u(1));
+    let cof = b.state_reg("chunk_of_q", Ty::u(1));
+    let cs = b.state_reg("chunk_sum_q", acc_t);
+    let base = b.wire("g_base", acc_t, format!("{cc} ? {zero_acc} : {acc}"));
+    let outer = b.wire(
+        "g_outer",
+        rounded_t,
+        add(&base.to_string(), &cs.to_string(), false),
+    );
+    b.text(format!(
+        "    always @(posedge clk) begin
+        {cv} <= rst ? 1'b0 : {v};
+        {cc} <= {c};
+        {cd} <= g_done;
+        {cs} <= {low};
+        {cuf} <= {puf} | {iuf};
+        {cof} <= {pof} | {iof};
+    end
+",
+        low = inner.bits(aw - 1, 0),
+        iuf = inner.bit(aw + 1),
+        iof = inner.bit(aw),
+    ));
+    b.text(update(
+        &cv.to_string(),
+        &cc.to_string(),
+        &format!("{cd} ? {} : {base}", outer.bits(aw - 1, 0)),
+        &format!("{cuf} | ({cd} & {})", outer.bit(aw + 1)),
+        &format!("{cof} | ({cd} & {})", outer.bit(aw)),
+    ));
+    Ok(b.finish())
+}
