@@ -182,7 +182,7 @@ fn render(top: &Page, sections: &[Section]) -> String {
                 .map(|p| format!("`{}`", p.args.last().unwrap()))
                 .collect();
             doc += &format!(
-                "\n### {cmd} <UNIT>\n\n\
+                "\n### `{cmd} <UNIT>`\n\n\
                  `{cmd} <UNIT>` has the same form for every unit ({}): the unit's own \
                  parameters, as listed under [`gen <UNIT>`](#{}) above, followed by the \
                  options of `{cmd}`. One instance, `{} --help`:\n\n",
