@@ -15,6 +15,7 @@ pub enum Tool {
     /// Every unit, one line each: subcommand, summary, docs page
     ///
     /// With `--json`: also the default module, latency, pipeline depths and examples.
+    #[command(after_help = LIST_EXAMPLES)]
     List {
         /// Print JSON instead of a table.
         #[arg(long, conflicts_with = "markdown")]
@@ -28,6 +29,7 @@ pub enum Tool {
     /// For a dot-product length K or a file of weights (worst case over all activations),
     /// beside A2Q's data-type bound and its bound on the weights' L1 norm for a given
     /// accumulator width.
+    #[command(after_help = ACCWIDTH_EXAMPLES)]
     Accwidth {
         #[command(flatten)]
         args: crate::accwidth::AccWidthArgs,
@@ -37,7 +39,7 @@ pub enum Tool {
     /// Mean and worst relative error of dot products (K = 256, 1024, 4096) of Gaussian
     /// int8 operands in acc12 with and without chunks, bf16, fp32 and 12/16-bit
     /// saturating integer MACs.
-    #[command(name = "acc-error", alias = "acc_error")]
+    #[command(name = "acc-error", alias = "acc_error", after_help = ACC_ERROR_EXAMPLES)]
     AccError {
         #[command(flatten)]
         args: crate::accerror::AccErrorArgs,
@@ -47,6 +49,7 @@ pub enum Tool {
     /// Searches base, scale and exponent range for a tensor (.npy or text) or a synthetic
     /// one, for every bit width up to --bits, and prints the errors next to INT8 and INT4
     /// uniform quantization (docs/log-domain.md).
+    #[command(after_help = FIT_EXAMPLES)]
     Fit {
         #[command(flatten)]
         args: crate::fit::FitArgs,
@@ -59,6 +62,7 @@ pub enum Tool {
     /// 6-bit codes; `fpacc` the acc12, bf16 and fp32 accumulators fed by 8x8 products,
     /// with and without DSPs. LUTs, Fmax and multiply-accumulates per cycle per LUT; UP5K,
     /// or HX8K for designs the UP5K cannot hold. `bfp` takes about 15 minutes.
+    #[command(after_help = DENSITY_EXAMPLES)]
     Density {
         /// Which family of units.
         #[arg(value_enum, default_value_t = Family::Bfp)]
@@ -74,6 +78,7 @@ pub enum Tool {
     ///
     /// The configurations come from the registry; the table gives the method and time of
     /// each proof.
+    #[command(after_help = PROVE_ALL_EXAMPLES)]
     ProveAll {
         /// Also write the table (Markdown) to FILE.
         #[arg(long, value_name = "FILE")]
@@ -90,6 +95,7 @@ pub enum Tool {
     /// The MAC (acc 12 and 32) on the UP5K with Debian's tools and with the YoWASP
     /// builds, and on the ECP5-25k, with and without DSPs (about 5 minutes; `make
     /// fpga-tools` first).
+    #[command(after_help = FLOW_TABLE_EXAMPLES)]
     FlowTable {
         /// Also write the table (Markdown) to FILE.
         #[arg(long, value_name = "FILE")]
@@ -98,12 +104,76 @@ pub enum Tool {
     /// The generated MAC against a hand-written one on the UP5K
     ///
     /// Accumulators of 12 and 32 bits, with and without DSPs.
+    #[command(after_help = SYNTH_TABLE_EXAMPLES)]
     SynthTable {
         /// Also write the table (Markdown) to FILE.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
 }
+
+// The "Examples:" section of each command's help: a command line, then what it does
+// (slow ones say so). gen/tests/cli_reference.rs parses every example line.
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  gen list
+      every unit, one line each, with its docs page
+  gen list --json
+      the same with default module, latency, pipeline depths and examples, for scripts
+  gen list --markdown
+      the table README.md carries between its `units` markers";
+
+const ACCWIDTH_EXAMPLES: &str = "\
+Examples:
+  gen accwidth --k 4096
+      int8 dot products of length 4096: 28 bits, and A2Q's bounds for a 12-bit accumulator
+  gen accwidth --k 512 --in 4 --unsigned --weight-bits 4
+      unsigned 4-bit activations (after a ReLU) and signed 4-bit weights: 17 bits
+  gen accwidth --weights layer.npy --acc 16
+      the worst case for exactly these weights, and whether they meet A2Q's L1 bound at 16 bits";
+
+const ACC_ERROR_EXAMPLES: &str = "\
+Examples:
+  gen acc-error
+      the table, 200 dot products per length (about a second)
+  gen acc-error --trials 2000 --sigma 16 --output acc-error.md
+      more trials of smaller operands, the table also written as Markdown";
+
+const FIT_EXAMPLES: &str = "\
+Examples:
+  gen fit --synthetic laplacian --bits 4
+      a synthetic Laplacian tensor at 2-, 3- and 4-bit codes, next to INT8 and INT4
+  gen fit weights.npy --metric mae
+      a tensor saved by NumPy, fitted for the least mean absolute error
+  gen fit --synthetic all
+      the four synthetic distributions in one table (slow: about a minute)";
+
+const DENSITY_EXAMPLES: &str = "\
+Examples:
+  gen density bfp --quick
+      the smallest block-floating-point rows (slow: about 1.5 minutes of place and route)
+  gen density lns --output build/density-lns.md
+      log-domain units against the MAC, also written as Markdown (slow: about 5 minutes)
+  gen density fpacc
+      the acc12, bf16 and fp32 accumulators against the MAC (slow: about 2 minutes)";
+
+const PROVE_ALL_EXAMPLES: &str = "\
+Examples:
+  gen prove-all --output build/prove.md
+      every unit's proof set, the table also as Markdown (slow: about 3 minutes on two cores)
+  gen prove-all --engine pdr --pdr-limit 120 --jobs 1
+      PDR alone, at most 2 minutes per configuration, one configuration at a time (slow)";
+
+const FLOW_TABLE_EXAMPLES: &str = "\
+Examples:
+  gen flow-table --output build/flow.md
+      the table, also written as Markdown (slow: minutes; `make fpga-tools` first)";
+
+const SYNTH_TABLE_EXAMPLES: &str = "\
+Examples:
+  gen synth-table --output build/synth.md
+      eight place-and-route runs with Debian's tools, the table also as Markdown (about 30 s)";
 
 /// The unit families `gen density` compares with the integer MAC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
