@@ -7,15 +7,18 @@
 //! -Wall`, no waivers) at random accepted parameter sets drawn from the parameters'
 //! ranges, with issue 12's former failures as fixed cases.
 
+use gen::registry::{each_unit, Registered, Visit};
 use hdl::golden::golden_verilog;
 use hdl::{Generate, Header};
-use lowbit_tests::{cases, random_stimulus, scratch, verilator_lint, Rng};
+use lowbit_tests::{cases, random_stimulus, scratch, verilator_lint};
 use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams, BfpRounding};
 use model::expq::{ExpqDotParams, ExpqQuantParams};
 use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand, Preset};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::{MacParams, Overflow};
+use model::param::sample_declared;
+use model::Sampler;
 use model::UnitParams;
 use proptest::prelude::*;
 use sim::{cosim, CosimOptions, Verilated};
@@ -425,289 +428,41 @@ fn lint_goldens<P: Generate>(sets: Vec<P>) {
     );
 }
 
-/// Random parameter sets drawn by `draw` (uniform over each field's range) until `n`
-/// of them are accepted by `validate`, plus the `fixed` ones, without repeats.
-fn sample<P: UnitParams + PartialEq>(
-    n: usize,
-    seed: u64,
-    fixed: Vec<P>,
-    mut draw: impl FnMut(&mut Rng) -> P,
-) -> Vec<P> {
-    let mut rng = Rng::new(seed);
-    let mut sets = fixed;
-    let mut tries = 0;
-    let mut drawn = 0;
-    while drawn < n {
-        tries += 1;
-        assert!(tries < 100 * n + 1000, "too few accepted {} sets", P::KIND);
-        let p = draw(&mut rng);
-        if p.validate().is_ok() && !sets.contains(&p) {
-            sets.push(p);
-            drawn += 1;
+/// Sets per unit kind: ~0.2 s of lint each, a few seconds per kind.
+const LINT_SETS: u64 = 24;
+
+/// Every registered unit's reference at random accepted parameter sets drawn from its
+/// declared flags (the corners of every range), plus issue 12's former failures.
+#[test]
+fn every_units_reference_lints_clean_at_random_declared_parameters() {
+    struct Lint;
+    impl Visit for Lint {
+        fn visit<U: Registered>(&mut self) {
+            let sets = (0..LINT_SETS)
+                .map(|i| sample_declared::<U>(&mut Sampler::new(i * 7919 + 1)))
+                .collect();
+            lint_goldens::<U>(sets);
         }
     }
-    sets
-}
-
-/// A uniform value in `r`.
-fn pick(rng: &mut Rng, r: std::ops::RangeInclusive<u32>) -> u32 {
-    r.start() + (rng.next_u64() % u64::from(r.end() - r.start() + 1)) as u32
-}
-
-/// A uniform value in `lo..=hi`.
-fn pick_i(rng: &mut Rng, lo: i32, hi: i32) -> i32 {
-    lo + (rng.next_u64() % (hi - lo + 1) as u64) as i32
-}
-
-fn overflow(rng: &mut Rng) -> Overflow {
-    if rng.one_in(2) {
-        Overflow::Saturate
-    } else {
-        Overflow::Wrap
-    }
-}
-
-fn bfp_rounding(rng: &mut Rng) -> BfpRounding {
-    [BfpRounding::Rne, BfpRounding::Rz, BfpRounding::Sr][(rng.next_u64() % 3) as usize]
-}
-
-fn base(rng: &mut Rng) -> model::expq::Base {
-    ["2", "1.5", "1.25", "3", "1.1", "16", "1.001"][(rng.next_u64() % 7) as usize]
-        .parse()
-        .expect("valid base")
-}
-
-/// A divisor of `block`, or none (all lanes).
-fn lanes(rng: &mut Rng, block: u32) -> Option<u32> {
-    if rng.one_in(2) {
-        return None;
-    }
-    let divisors: Vec<u32> = (1..=block).filter(|d| block.is_multiple_of(*d)).collect();
-    Some(divisors[(rng.next_u64() % divisors.len() as u64) as usize])
-}
-
-/// Two or more widths in 2..=mant, the widest `mant`, or none.
-fn modes(rng: &mut Rng, mant: u32) -> Option<model::bfp::Modes> {
-    if mant < 3 || rng.one_in(2) {
-        return None;
-    }
-    let mut widths: Vec<u32> = (2..mant).filter(|_| rng.one_in(2)).collect();
-    if widths.is_empty() {
-        widths.push(2);
-    }
-    widths.push(mant);
-    let text: Vec<String> = widths.iter().map(u32::to_string).collect();
-    Some(text.join(",").parse().expect("widths"))
-}
-
-fn float_format(rng: &mut Rng, man: std::ops::RangeInclusive<u32>) -> FloatFormat {
-    use model::fpacc::{BIAS, EXP_BITS};
-    let exp_bits = pick(rng, EXP_BITS);
-    FloatFormat {
-        exp_bits,
-        man_bits: pick(rng, man),
-        bias: if rng.one_in(2) {
-            (1 << (exp_bits - 1)) - 1
-        } else {
-            pick_i(rng, *BIAS.start(), *BIAS.end())
-        },
-        reserve_top_exponent: rng.one_in(2),
-    }
-}
-
-/// Sets per unit kind: ~0.2 s of lint each, a few seconds per kind.
-const LINT_SETS: usize = 24;
-
-#[test]
-fn random_mac_references_lint_clean() {
-    use model::mac::{ACC_BITS, IN_BITS, PIPELINE};
-    let fixed = vec![MacParams {
+    each_unit(&mut Lint);
+    lint_goldens(vec![MacParams {
         acc_bits: 32,
         pipeline: 2,
         ..MacParams::default()
-    }];
-    lint_goldens(sample(LINT_SETS, 21, fixed, |rng| MacParams {
-        in_bits: pick(rng, IN_BITS),
-        signed: rng.one_in(2),
-        acc_bits: pick(rng, ACC_BITS),
-        overflow: overflow(rng),
-        pipeline: pick(rng, PIPELINE),
-    }));
-}
-
-#[test]
-fn random_lns_mul_references_lint_clean() {
-    use model::lns::{EXP_BITS, FRAC_BITS};
-    lint_goldens(sample(LINT_SETS, 22, vec![], |rng| {
-        let exp_bits = pick(rng, EXP_BITS);
-        LnsMulParams {
-            exp_bits,
-            frac_bits: pick(rng, FRAC_BITS),
-            exp_min: if rng.one_in(2) {
-                None
-            } else {
-                Some(pick_i(rng, -(1 << exp_bits), 1 << exp_bits))
-            },
-        }
-    }));
-}
-
-#[test]
-fn random_lns_mac_references_lint_clean() {
-    use model::lns::{ACC_BITS, EXP_BITS, FRAC_BITS, TABLE_BITS};
-    let fixed = vec![LnsMacParams {
+    }]);
+    lint_goldens(vec![LnsMacParams {
         exp_bits: 3,
         frac_bits: 2,
         ..LnsMacParams::default()
-    }];
-    lint_goldens(sample(LINT_SETS, 23, fixed, |rng| {
-        let exp_bits = pick(rng, EXP_BITS);
-        LnsMacParams {
-            exp_bits,
-            frac_bits: pick(rng, FRAC_BITS),
-            exp_min: if rng.one_in(2) {
-                None
-            } else {
-                Some(pick_i(rng, -(1 << exp_bits), 1 << exp_bits))
-            },
-            table_bits: pick(rng, TABLE_BITS),
-            acc_bits: pick(rng, ACC_BITS),
-            overflow: overflow(rng),
-        }
-    }));
-}
-
-#[test]
-fn random_expq_quant_references_lint_clean() {
-    use model::expq::{EXP_BITS, IN_BITS};
-    lint_goldens(sample(LINT_SETS, 24, vec![], |rng| {
-        let in_bits = pick(rng, IN_BITS);
-        ExpqQuantParams {
-            in_bits,
-            in_frac: pick(rng, 0..=in_bits),
-            exp_bits: pick(rng, EXP_BITS),
-            base: base(rng),
-            alpha: model::expq::parse_scale(
-                ["1", "0.75", "3.2", "0.001", "1000"][(rng.next_u64() % 5) as usize],
-            )
-            .expect("valid scale"),
-            exp_min: pick_i(rng, -64, 64),
-        }
-    }));
-}
-
-#[test]
-fn random_expq_dot_references_lint_clean() {
-    use model::expq::{EXP_BITS, FRAC_BITS, K_MAX};
-    lint_goldens(sample(LINT_SETS, 25, vec![], |rng| {
-        let p = ExpqDotParams {
-            exp_bits: pick(rng, EXP_BITS),
-            base: base(rng),
-            exp_min: pick_i(rng, -64, 64),
-            frac_bits: pick(rng, FRAC_BITS),
-            k_max: pick(rng, K_MAX),
-            out_bits: None,
-        };
-        let min = p.min_out_bits();
-        ExpqDotParams {
-            out_bits: if rng.one_in(2) {
-                None
-            } else {
-                Some(pick(rng, min..=min + 8))
-            },
-            ..p
-        }
-    }));
-}
-
-#[test]
-fn random_bfp_quant_references_lint_clean() {
-    use model::bfp::{BLOCK, EXP_BITS, MANT_BITS, RND_BITS};
-    lint_goldens(sample(LINT_SETS, 26, vec![], |rng| {
-        let block = pick(rng, BLOCK);
-        let mant_bits = pick(rng, MANT_BITS);
-        BfpQuantParams {
-            block,
-            mant_bits,
-            exp_bits: pick(rng, EXP_BITS),
-            rounding: bfp_rounding(rng),
-            rnd_bits: pick(rng, RND_BITS),
-            lanes: lanes(rng, block),
-            modes: modes(rng, mant_bits),
-        }
-    }));
-}
-
-#[test]
-fn random_bfp_add_references_lint_clean() {
-    use model::bfp::{ADD_EXP_BITS, BLOCK, MANT_BITS, RND_BITS};
-    lint_goldens(sample(LINT_SETS, 27, vec![], |rng| BfpAddParams {
-        block: pick(rng, BLOCK),
-        mant_bits: pick(rng, MANT_BITS),
-        exp_bits: pick(rng, ADD_EXP_BITS),
-        rounding: bfp_rounding(rng),
-        rnd_bits: pick(rng, RND_BITS),
-    }));
-}
-
-#[test]
-fn random_bfp_dot_references_lint_clean() {
-    use model::bfp::{BLOCK, DOT_EXP_BITS, MANT_BITS};
-    lint_goldens(sample(LINT_SETS, 28, vec![], |rng| {
-        let block = pick(rng, BLOCK);
-        let mant_bits = pick(rng, MANT_BITS);
-        BfpDotParams {
-            block,
-            mant_bits,
-            exp_bits: pick(rng, DOT_EXP_BITS),
-            lanes: lanes(rng, block),
-            modes: modes(rng, mant_bits),
-        }
-    }));
-}
-
-#[test]
-fn random_fpacc_references_lint_clean() {
-    use model::fpacc::{INT_BITS, MAN_BITS, OPERAND_MAN_BITS, PIPELINE};
+    }]);
     // `--prod-exp 8`: a 9-bit field shifted across a wide fixed point.
     let acc = Preset::Acc12.format();
-    let fixed = vec![FpaccParams {
+    lint_goldens(vec![FpaccParams {
         product: FloatFormat {
             exp_bits: 8,
             bias: 127,
             ..acc
         },
         ..FpaccParams::default()
-    }];
-    lint_goldens(sample(LINT_SETS, 29, fixed, |rng| {
-        let acc = float_format(rng, MAN_BITS);
-        FpaccParams {
-            operand: if rng.one_in(2) {
-                Operand::Int {
-                    bits: pick(rng, INT_BITS),
-                    frac: pick(rng, 0..=32),
-                }
-            } else {
-                Operand::Float {
-                    format: FloatFormat {
-                        reserve_top_exponent: false,
-                        ..float_format(rng, OPERAND_MAN_BITS)
-                    },
-                }
-            },
-            acc,
-            product: if rng.one_in(2) {
-                acc
-            } else {
-                float_format(rng, MAN_BITS)
-            },
-            rounding: if rng.one_in(2) {
-                Rounding::Rne
-            } else {
-                Rounding::Rz
-            },
-            chunk: [0, 1, 2, 3, 16, 65535][(rng.next_u64() % 6) as usize],
-            pipeline: pick(rng, PIPELINE),
-        }
-    }));
+    }]);
 }

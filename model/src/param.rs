@@ -10,7 +10,7 @@
 
 use std::ops::RangeInclusive;
 
-use crate::unit::ParamError;
+use crate::unit::{ParamError, Sampler, UnitParams};
 
 /// One flag of a unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +41,12 @@ pub enum Kind {
     },
     /// A switch, off unless given.
     Switch,
-    /// Text the unit parses itself (a list, a decimal), with its default as typed.
-    Text { default: Option<&'static str> },
+    /// Text the unit parses itself (a list, a decimal), with its default as typed and
+    /// sample values for the samplers.
+    Text {
+        default: Option<&'static str>,
+        samples: &'static [&'static str],
+    },
 }
 
 impl Param {
@@ -103,7 +107,21 @@ impl Param {
             long,
             value_name,
             help,
-            kind: Kind::Text { default },
+            kind: Kind::Text {
+                default,
+                samples: &[],
+            },
+        }
+    }
+
+    /// A text flag with sample values for the samplers (e.g. lists that parse).
+    pub const fn samples(self, samples: &'static [&'static str]) -> Param {
+        match self.kind {
+            Kind::Text { default, .. } => Param {
+                kind: Kind::Text { default, samples },
+                ..self
+            },
+            _ => panic!("only text flags take samples"),
         }
     }
 
@@ -244,7 +262,7 @@ impl Param {
 
     /// The text of a text flag: given, else the default.
     pub fn text_value(&self, flags: &dyn Flags) -> Option<String> {
-        let Kind::Text { default } = self.kind else {
+        let Kind::Text { default, .. } = self.kind else {
             panic!("{} is not a text flag", self.long)
         };
         flags.given(self.name()).or(default.map(String::from))
@@ -294,4 +312,53 @@ pub trait Params: Sized {
     /// The parameters the flags describe (defaults for flags not given); errors name
     /// the flag. Cross-flag rules are `validate`'s.
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError>;
+}
+
+/// A random parameter set of `P` drawn from what its flags declare: every integer flag
+/// anywhere in its range (optional ones given half the time), every choice, switches on
+/// or off, text flags from their samples; retried until `from_flags` and `validate`
+/// accept it. Unlike a unit's own sampler, which keeps designs small enough to
+/// co-simulate, this one reaches the corners of every declared range.
+pub fn sample_declared<P: Params + UnitParams>(rng: &mut Sampler) -> P {
+    for _ in 0..10_000 {
+        let mut given = Given::default();
+        for p in P::PARAMS {
+            let conflicts = P::CONFLICTS.iter().any(|(a, b)| {
+                let other = if a.long == p.long {
+                    b
+                } else if b.long == p.long {
+                    a
+                } else {
+                    return false;
+                };
+                given.given(other.name()).is_some()
+            });
+            if conflicts {
+                continue;
+            }
+            let value = match p.kind {
+                Kind::Int { min, max, default } => {
+                    if default.is_none() && rng.one_in(2) {
+                        continue;
+                    }
+                    let span = (max - min) as u64 + 1;
+                    Some((min + (rng.next_u64() % span) as i64).to_string())
+                }
+                Kind::Choice { choices, .. } => Some(rng.pick(choices).0.to_string()),
+                Kind::Switch => rng.one_in(2).then(String::new),
+                Kind::Text { samples, .. } => {
+                    (!samples.is_empty() && rng.one_in(2)).then(|| rng.pick(samples).to_string())
+                }
+            };
+            if let Some(v) = value {
+                given.0.push((p.name().to_string(), v));
+            }
+        }
+        if let Ok(p) = P::from_flags(&given) {
+            if p.validate().is_ok() {
+                return p;
+            }
+        }
+    }
+    panic!("no accepted {} parameter set in 10000 draws", P::KIND)
 }

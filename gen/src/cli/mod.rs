@@ -31,10 +31,32 @@ const AFTER_HELP: &str = "With no subcommand, gen builds the integer MAC: `gen -
 writes an 8x8 signed multiply-accumulate with a 12-bit saturating accumulator.\n\
 `gen list` names every unit; `gen <UNIT> --help` shows a unit's flags, examples and docs page.";
 
+const SYNTH_EXAMPLES: &str = "\
+Examples:
+  gen synth --acc 32 --dsp
+      the MAC, 32-bit accumulator, product in an SB_MAC16 on the UP5K (`make fpga-tools` first)
+  gen synth --tools debian --json mac.json
+      the default MAC with Debian's Yosys and nextpnr, the report also as JSON
+  gen synth fpacc --preset bf16 --device ecp5-25k
+      a bfloat16 accumulator on the ECP5-25k (about 30 s)
+
+Devices, tool builds, the wrapper and the measured tables: docs/fpga.md";
+
+const PROVE_EXAMPLES: &str = "\
+Examples:
+  gen prove mac --acc 12
+      the default MAC, proven by equiv_induct in about a second
+  gen prove fpacc --preset bf16 --engine pdr
+      the bfloat16 accumulator by PDR alone (about 30 s)
+  gen prove bfp-dot --block 8 --mant 4 --equiv-limit 120 --pdr-limit 120
+      an 8-element HBFP4 dot product, each engine capped at 2 minutes (slow: about 75 s)
+
+The engines, the miter and the table of proofs: docs/verification.md";
+
 /// The whole command line of `gen`, as clap sees it (also used to render help).
 pub fn command() -> Command {
     let mut cmd = OutputArgs::augment_args(params::augment::<MacParams>(Command::new("gen")));
-    cmd = cmd.subcommands(unit_commands(OutputArgs::augment_args));
+    cmd = cmd.subcommands(unit_commands("", OutputArgs::augment_args));
     cmd = cmd.subcommand(
         SynthArgs::augment_args(params::augment::<MacParams>(Command::new("synth")))
             .about(
@@ -46,9 +68,10 @@ pub fn command() -> Command {
                      register wrapper and report LUTs, carries, flip-flops, DSPs and post-route \
                      Fmax. With MAC flags and no unit, the MAC (`gen synth --acc 32 --dsp`).",
             )
+            .after_help(SYNTH_EXAMPLES)
             .args_conflicts_with_subcommands(true)
             .subcommand_value_name("UNIT")
-            .subcommands(unit_commands(SynthArgs::augment_args)),
+            .subcommands(unit_commands("synth ", SynthArgs::augment_args)),
     );
     cmd = cmd.subcommand(
         Command::new("prove")
@@ -59,9 +82,10 @@ pub fn command() -> Command {
                  and ABC's PDR on a reset-forcing miter, side by side; when neither decides, a \
                  bounded check from reset with a stated depth.",
             )
+            .after_help(PROVE_EXAMPLES)
             .subcommand_required(true)
             .subcommand_value_name("UNIT")
-            .subcommands(unit_commands(ProveArgs::augment_args)),
+            .subcommands(unit_commands("prove ", ProveArgs::augment_args)),
     );
     Tool::augment_subcommands(cmd)
         .version(env!("CARGO_PKG_VERSION"))
@@ -73,18 +97,21 @@ pub fn command() -> Command {
         .max_term_width(100)
 }
 
-/// One subcommand per registered unit: its parameters, then `with`'s options.
-fn unit_commands(with: fn(Command) -> Command) -> Vec<Command> {
+/// One subcommand per registered unit: its parameters, then `with`'s options; the
+/// examples in its help start with `gen <prefix>`.
+fn unit_commands(prefix: &'static str, with: fn(Command) -> Command) -> Vec<Command> {
     struct Build {
+        prefix: &'static str,
         with: fn(Command) -> Command,
         out: Vec<Command>,
     }
     impl Visit for Build {
         fn visit<U: Registered>(&mut self) {
-            self.out.push(unit_command::<U>(self.with));
+            self.out.push(unit_command::<U>(self.prefix, self.with));
         }
     }
     let mut b = Build {
+        prefix,
         with,
         out: Vec::new(),
     };
@@ -94,10 +121,10 @@ fn unit_commands(with: fn(Command) -> Command) -> Vec<Command> {
 
 /// A unit's subcommand: its flags, then `with`'s, summary, the paragraph about it,
 /// examples and docs page.
-fn unit_command<U: Registered>(with: fn(Command) -> Command) -> Command {
+fn unit_command<U: Registered>(prefix: &str, with: fn(Command) -> Command) -> Command {
     let mut examples = String::from("Examples:\n");
     for (args, builds) in U::EXAMPLES {
-        examples += &format!("  gen {} {args}\n      {builds}\n", U::COMMAND);
+        examples += &format!("  gen {prefix}{} {args}\n      {builds}\n", U::COMMAND);
     }
     examples += &format!("\nThe unit's arithmetic contract: {}", U::DOCS);
     let mut cmd = with(params::augment::<U>(Command::new(U::COMMAND)))

@@ -47,7 +47,7 @@ fn arg(p: &Param) -> Arg {
             ))
             .default_value(default),
         Kind::Switch => arg.help(p.help).action(ArgAction::SetTrue),
-        Kind::Text { default } => {
+        Kind::Text { default, .. } => {
             let arg = arg
                 .value_name(p.value_name)
                 .help(p.help)

@@ -200,7 +200,8 @@ pub const MODES: Param = Param::text(
     None,
     "Mixed mantissa: widths a `mode` input selects at run time, e.g. 4,6 with --mant 6 \
      (--mant must be the widest). Mode k selects the k-th smallest width",
-);
+)
+.samples(&["2,4", "4,6", "3,8", "2,5,8", "4,5,6,7,8", "2,3"]);
 
 impl BfpRounding {
     /// The rounding `--rounding` names.

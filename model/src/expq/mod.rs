@@ -143,7 +143,8 @@ pub const BASE: Param = Param::text(
     "B",
     Some("2"),
     "The base b of the exponential quantization, a decimal in (1, 16], e.g. 1.5",
-);
+)
+.samples(&["2", "1.5", "1.1892", "3", "16", "1.01", "4"]);
 /// `--exp-min`: the exponent of code 0.
 pub const EXP_MIN: Param = Param::int(
     "--exp-min",

@@ -34,7 +34,8 @@ pub const ALPHA: Param = Param::text(
     Some("1"),
     "The scale alpha: a positive decimal with at most 6 decimals, up to 2^20 (powers of the \
      base are better given with --exp-min)",
-);
+)
+.samples(&["1", "0.75", "3.2", "0.000001", "1048576", "0.1"]);
 /// `--exp-min` of the quantizer (its default centres the levels below 1.0).
 pub const EXP_MIN_QUANT: Param = Param::int(
     "--exp-min",

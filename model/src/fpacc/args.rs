@@ -122,7 +122,8 @@ pub const IN_FLOAT: Param = Param::text(
     None,
     "Small-float operands ExMy instead of integers, e.g. 4,3 (E 2..=8, M 1..=10; no \
      subnormals, every exponent field finite)",
-);
+)
+.samples(&["2,1", "4,3", "5,2", "8,10", "3,4"]);
 /// `--in-bias`: bias of float operands.
 pub const IN_BIAS: Param = Param::int(
     "--in-bias",
