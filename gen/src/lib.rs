@@ -5,5 +5,6 @@ pub mod accerror;
 pub mod accwidth;
 pub mod cli;
 pub mod fit;
+pub mod output;
 pub mod prove;
 pub mod synth;
