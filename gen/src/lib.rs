@@ -4,7 +4,9 @@
 pub mod accerror;
 pub mod accwidth;
 pub mod cli;
+pub mod doctor;
 pub mod fit;
 pub mod output;
 pub mod prove;
 pub mod synth;
+pub mod tools;
