@@ -417,32 +417,48 @@ fn already(done: &[String]) -> String {
     }
 }
 
-/// Write every output, or (for every error found before writing) none: see the module
-/// documentation for the rules and the exit codes.
-pub fn write_all(outputs: Vec<Planned>, stdout: &mut dyn Write) -> Result<(), OutputError> {
-    // 1. Check every target.
+/// Check targets without writing anything: the usage errors [`write_all`] would give
+/// (a folder, a missing parent folder, a name too long, one file or stdout named twice).
+/// For a command that runs for a long time before its outputs exist (`--freq`, `gen
+/// synth --json`), so that a bad path fails at once. [`write_all`] checks again.
+pub fn check_targets(targets: &[(&'static str, &Target)]) -> Result<(), OutputError> {
+    plan_all(targets).map(|_| ())
+}
+
+/// Phase 1 of [`write_all`]: how to write each target.
+fn plan_all(targets: &[(&'static str, &Target)]) -> Result<Vec<Plan>, OutputError> {
     let mut seen: Vec<(Identity, &'static str)> = Vec::new();
-    let mut plans = Vec::with_capacity(outputs.len());
-    for out in &outputs {
-        let (plan, id) = match &out.target {
+    let mut plans = Vec::with_capacity(targets.len());
+    for &(flag, target) in targets {
+        let (plan, id) = match target {
             Target::Stdout => (Plan::Stdout, Identity::Stdout),
-            Target::Path(p) => check_path(out.flag, p)?,
+            Target::Path(p) => check_path(flag, p)?,
         };
         if let Some((_, other)) = seen.iter().find(|(i, _)| *i == id) {
-            let what = match &out.target {
+            let what = match target {
                 Target::Stdout => "stdout".to_string(),
                 Target::Path(p) => q(p),
             };
-            let message = if *other == out.flag {
+            let message = if *other == flag {
                 format!("{what} is named twice")
             } else {
                 format!("{what} is also the target of '{other}'; give each output its own file")
             };
-            return Err(usage(out.flag, message));
+            return Err(usage(flag, message));
         }
-        seen.push((id, out.flag));
+        seen.push((id, flag));
         plans.push(plan);
     }
+    Ok(plans)
+}
+
+/// Write every output, or (for every error found before writing) none: see the module
+/// documentation for the rules and the exit codes.
+pub fn write_all(outputs: Vec<Planned>, stdout: &mut dyn Write) -> Result<(), OutputError> {
+    // 1. Check every target.
+    let targets: Vec<(&'static str, &Target)> =
+        outputs.iter().map(|o| (o.flag, &o.target)).collect();
+    let plans = plan_all(&targets)?;
 
     // 2. Stage every atomic target; on any failure remove them all.
     let mut staged: Vec<Option<PathBuf>> = Vec::with_capacity(outputs.len());
@@ -601,6 +617,19 @@ mod tests {
         assert_eq!(e.flag(), "--meta");
         assert!(e.to_string().contains("'--output'"), "{e}");
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn targets_can_be_checked_before_the_outputs_exist() {
+        let dir = scratch("check");
+        let ok = Target::from(dir.join("m.json"));
+        let missing = Target::from(dir.join("nodir/x.v"));
+        check_targets(&[("--meta", &ok), ("--output", &Target::Stdout)]).unwrap();
+        let e = check_targets(&[("--meta", &ok), ("--output", &missing)]).unwrap_err();
+        assert_eq!((e.flag(), e.exit_code()), ("--output", 2));
+        let e = check_targets(&[("--meta", &ok), ("--output", &ok)]).unwrap_err();
+        assert!(e.is_usage(), "{e}");
+        assert!(listing(&dir).is_empty());
     }
 
     #[test]

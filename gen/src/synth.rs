@@ -32,6 +32,8 @@ use clap::{Args, ValueEnum};
 use hdl::ir::{PortDecl, PortDir};
 use hdl::{design_verilog, Header, Module, ModuleBuilder};
 use model::iface::{Dir, Interface, Role};
+
+use crate::output::{check_targets, write_all, Planned, Target};
 use serde::Serialize;
 
 /// Where the Debian tools come from.
@@ -545,6 +547,16 @@ pub fn synthesize_with(
         return Err(SynthError::Usage(freq_error(&args.freq.to_string())));
     }
     crate::tools::check_dirs(tools_dir).map_err(SynthError::Usage)?;
+    // The report's JSON file is checked now, not after minutes of place and route.
+    let json_target = args.json.as_deref().map(Target::from);
+    if let Some(t) = &json_target {
+        if *t == Target::Stdout {
+            return Err(SynthError::Usage(
+                "'--json': stdout carries the text report; name a file".into(),
+            ));
+        }
+        check_targets(&[("--json", t)]).map_err(|e| SynthError::Usage(e.to_string()))?;
+    }
     if args.dsp && !args.device.has_dsp() {
         return Err(SynthError::Usage(
             "--dsp needs a part with DSP blocks (up5k, ecp5-25k, ecp5-85k): the HX8K has none"
@@ -699,10 +711,16 @@ pub fn synthesize_with(
         bitstream: dir.join(bitstream),
         dir,
     };
-    if let Some(path) = &args.json {
+    if let Some(t) = json_target {
         let text = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
-        std::fs::write(path, text)
-            .map_err(|e| SynthError::Io(format!("{}: {e}", path.display())))?;
+        write_all(
+            vec![Planned::new("--json", t, text.into_bytes())],
+            &mut std::io::sink(),
+        )
+        .map_err(|e| match e {
+            e if e.is_usage() => SynthError::Usage(e.to_string()),
+            e => SynthError::Io(e.to_string()),
+        })?;
     }
     Ok(report)
 }

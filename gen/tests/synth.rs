@@ -273,10 +273,22 @@ fn copied_binary_synthesizes_from_another_folder() {
     let o = run_in(
         &exe,
         &work,
-        &["synth", "--reference", "--acc", "12", "--tools", "debian"],
+        &[
+            "synth",
+            "--reference",
+            "--acc",
+            "12",
+            "--tools",
+            "debian",
+            "--json",
+            "ref.json",
+        ],
         &[],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("ref.json")).unwrap()).unwrap();
+    assert_eq!(json["design"], "mac_ref", "{json}");
     assert!(
         text(&o.stdout).starts_with("mac_ref on UP5K"),
         "{}",
@@ -410,4 +422,37 @@ fn pin_files_are_built_in() {
         );
     }
     assert!(reference_source().1.contains("module mac_ref"));
+}
+
+/// `--json` is checked before the flow runs: a missing folder, a folder, or stdout (which
+/// carries the text report) is a usage error at once.
+#[test]
+fn bad_json_target_fails_before_the_flow() {
+    let p = MacParams::default();
+    let dir = outside("json");
+    for (json, says) in [
+        (dir.join("nodir/r.json"), "does not exist"),
+        (dir.clone(), "is a folder"),
+        (PathBuf::from("-"), "stdout"),
+    ] {
+        let a = SynthArgs {
+            json: Some(json.clone()),
+            ..args(false, "json")
+        };
+        let started = std::time::Instant::now();
+        let e = synthesize(
+            &generated(&p),
+            &p.module_name(),
+            &p.interface(),
+            &[],
+            &a,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(e, SynthError::Usage(_)), "{e}");
+        let text = e.to_string();
+        assert!(text.contains("'--json'") && text.contains(says), "{text}");
+        assert!(started.elapsed().as_secs() < 2, "no tool ran");
+    }
+    assert!(std::fs::read_dir(&dir).unwrap().next().is_none());
 }
