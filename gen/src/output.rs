@@ -33,9 +33,14 @@
 //!   file name (up to 255 bytes) works.
 //! - An existing regular file with other hard links (link count above 1) is truncated and
 //!   rewritten in place, so every name keeps seeing the same file. This is not atomic.
-//! - Character and block devices, FIFOs and sockets (`/dev/stdout`, `/dev/null`, a named
+//! - Character and block devices, FIFOs and sockets (`/dev/null`, a terminal, a named
 //!   pipe) are opened for writing and written directly; they are never replaced or
 //!   truncated.
+//! - The names of open file descriptors, `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` and
+//!   `/proc/self/fd/N`, are opened in append mode and written whatever they lead to (a
+//!   terminal, a pipe, or a file the shell redirected them to, which is then appended to,
+//!   not replaced). `/dev/stdout`, `/dev/fd/1` and `/proc/self/fd/1` count as stdout for
+//!   the duplicate check, so `--meta /dev/stdout -o -` is a usage error.
 //!
 //! # All or nothing
 //! Every target is checked before anything is written: a folder (or a name ending in `/`),
@@ -51,10 +56,11 @@
 //! FIFO, a failing stdout) cannot undo what was already written; the error then says which
 //! outputs were written already. Hard-linked files and devices are not written atomically.
 //! The owner and group of a replaced file are not kept (only its permission bits), and
-//! the temporary file is not `fsync`ed before the rename. A path naming the same file as
-//! the process's real stdout (for example `--meta /dev/stdout` together with `-o -`) is
-//! not detected as a duplicate: the writer passed as `stdout` need not be file
-//! descriptor 1. Unix only.
+//! the temporary file is not `fsync`ed before the rename. A file that the shell also
+//! redirected stdout to (`gen --meta m.json -o - > m.json`) is not detected as a
+//! duplicate (only the names of descriptor 1 are): the writer passed as `stdout` need not
+//! be descriptor 1. Appending through `/dev/stdout` to a redirected file and then writing
+//! stdout can overwrite, as in the shell, unless the shell opened it with `>>`. Unix only.
 //!
 //! # Exit codes ([`OutputError::exit_code`])
 //! - 2 for [`OutputError::Usage`]: the command line names an impossible target.
@@ -213,6 +219,8 @@ enum Plan {
     InPlace(PathBuf),
     /// Open and write, no truncation, no replacement (devices, FIFOs, sockets).
     Direct(PathBuf),
+    /// Open in append mode and write (the names of open file descriptors).
+    Append(PathBuf),
 }
 
 /// What makes two targets the same file.
@@ -271,10 +279,46 @@ fn parent_of(p: &Path) -> PathBuf {
     }
 }
 
+/// The file descriptor a path names, for `/dev/stdout`, `/dev/stderr`, `/dev/stdin`,
+/// `/dev/fd/N` and `/proc/self/fd/N`.
+fn fd_alias(p: &Path) -> Option<u32> {
+    let s = p.to_str()?;
+    match s {
+        "/dev/stdin" => Some(0),
+        "/dev/stdout" => Some(1),
+        "/dev/stderr" => Some(2),
+        _ => s
+            .strip_prefix("/dev/fd/")
+            .or_else(|| s.strip_prefix("/proc/self/fd/"))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse().ok()),
+    }
+}
+
 /// Check one path target: how to write it, and what it is for the duplicate check.
 fn check_path(flag: &'static str, p: &Path) -> Result<(Plan, Identity), OutputError> {
     if p.as_os_str().is_empty() {
         return Err(usage(flag, "an empty file name".into()));
+    }
+    if let Some(fd) = fd_alias(p) {
+        let m = fs::metadata(p).map_err(|e| {
+            usage(
+                flag,
+                format!(
+                    "{}: file descriptor {fd} is not open for writing ({e})",
+                    q(p)
+                ),
+            )
+        })?;
+        if m.is_dir() {
+            return Err(usage(flag, format!("{} is a folder, not a file", q(p))));
+        }
+        let id = if fd == 1 {
+            Identity::Stdout
+        } else {
+            Identity::Inode(m.dev(), m.ino())
+        };
+        return Ok((Plan::Append(p.to_path_buf()), id));
     }
     let folder = || {
         usage(
@@ -500,14 +544,23 @@ pub fn write_all(outputs: Vec<Planned>, stdout: &mut dyn Write) -> Result<(), Ou
 
     // 4. Files written in place, devices and FIFOs.
     for (out, plan) in outputs.iter().zip(&plans) {
-        let (path, truncate) = match plan {
-            Plan::InPlace(p) => (p, true),
-            Plan::Direct(p) => (p, false),
+        let mut options = OpenOptions::new();
+        let path = match plan {
+            Plan::InPlace(p) => {
+                options.write(true).truncate(true);
+                p
+            }
+            Plan::Direct(p) => {
+                options.write(true);
+                p
+            }
+            Plan::Append(p) => {
+                options.append(true);
+                p
+            }
             _ => continue,
         };
-        let written = OpenOptions::new()
-            .write(true)
-            .truncate(truncate)
+        let written = options
             .open(path)
             .and_then(|mut f: File| f.write_all(&out.bytes).and_then(|()| f.flush()));
         if let Err(e) = written {
@@ -757,6 +810,49 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(listing(&dir), ["null-link", "r.json"]);
+    }
+
+    #[test]
+    fn descriptor_names_are_appended_to_not_replaced() {
+        use std::os::fd::AsRawFd;
+        let dir = scratch("fd");
+        let f = dir.join("redirected");
+        fs::write(&f, "before\n").unwrap();
+        let ino = fs::metadata(&f).unwrap().ino();
+        // As if the shell had opened it for us: `gen --meta /dev/fd/N N>>redirected`.
+        let open = OpenOptions::new().append(true).open(&f).unwrap();
+        let name = PathBuf::from(format!("/dev/fd/{}", open.as_raw_fd()));
+        write_all(vec![planned("--meta", &name, "meta\n")], &mut io::sink()).unwrap();
+        let proc_name = PathBuf::from(format!("/proc/self/fd/{}", open.as_raw_fd()));
+        write_all(
+            vec![planned("--meta", &proc_name, "again\n")],
+            &mut io::sink(),
+        )
+        .unwrap();
+        assert_eq!(fs::read_to_string(&f).unwrap(), "before\nmeta\nagain\n");
+        assert_eq!(fs::metadata(&f).unwrap().ino(), ino, "not replaced");
+        assert_eq!(listing(&dir), ["redirected"]);
+        drop(open);
+        // /dev/stdout is stdout for the duplicate check.
+        for stdout_name in ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"] {
+            let e = usage_of(write_all(
+                vec![
+                    Planned::new("--output", Target::Stdout, b"v".to_vec()),
+                    planned("--meta", Path::new(stdout_name), "m"),
+                ],
+                &mut io::sink(),
+            ));
+            assert!(e.to_string().contains("'--output'"), "{e}");
+        }
+        assert_eq!(fd_alias(Path::new("/dev/fd/12")), Some(12));
+        assert_eq!(fd_alias(Path::new("/dev/fd/")), None);
+        assert_eq!(fd_alias(Path::new("/dev/fd/1x")), None);
+        assert_eq!(fd_alias(Path::new("/dev/null")), None);
+        // A descriptor that is not open.
+        usage_of(write_all(
+            vec![planned("--meta", Path::new("/dev/fd/987654"), "m")],
+            &mut io::sink(),
+        ));
     }
 
     #[test]
