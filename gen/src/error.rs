@@ -49,9 +49,44 @@ impl From<SynthError> for Failure {
     }
 }
 
-/// A write to stdout or stderr failed.
+impl Failure {
+    /// A reader closed stdout early (`gen ... | head`): end quietly with success, as
+    /// command-line tools do; nothing else was lost.
+    pub fn broken_pipe() -> Failure {
+        Failure {
+            code: 0,
+            message: String::new(),
+        }
+    }
+
+    /// Whether this is a quiet end ([`Failure::broken_pipe`]).
+    pub fn is_quiet(&self) -> bool {
+        self.code == 0 && self.message.is_empty()
+    }
+}
+
+/// A write to stdout failed.
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Failure {
-        Failure::other(e.to_string())
+        if crate::output::is_broken_pipe(&e) {
+            Failure::broken_pipe()
+        } else {
+            Failure::other(e.to_string())
+        }
+    }
+}
+
+/// Writing the outputs failed: a bad path (exit 2), an I/O error (exit 1) or a closed
+/// stdout (quiet).
+impl From<crate::output::OutputError> for Failure {
+    fn from(e: crate::output::OutputError) -> Failure {
+        if e.is_broken_pipe() {
+            Failure::broken_pipe()
+        } else {
+            Failure {
+                code: e.exit_code(),
+                message: e.to_string(),
+            }
+        }
     }
 }

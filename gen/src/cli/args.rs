@@ -12,6 +12,12 @@ use crate::synth::{Device, Tools};
 /// The commands that are not a unit (a unit's commands come from the registry).
 #[derive(Subcommand, Debug)]
 pub enum Tool {
+    /// Every external tool: its path and version, and how to install what is missing
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Doctor {
+        #[command(flatten)]
+        tools: crate::tools::ToolsDirArgs,
+    },
     /// Every unit, one line each: subcommand, summary, docs page
     ///
     /// With `--json`: also the default module, latency, pipeline depths and examples.
@@ -115,6 +121,15 @@ pub enum Tool {
 // The "Examples:" section of each command's help: a command line, then what it does
 // (slow ones say so). gen/tests/cli_reference.rs parses every example line.
 
+const DOCTOR_EXAMPLES: &str = "\
+Examples:
+  gen doctor
+      where each tool is found (--tools-dir, $LOWBIT_TOOLS_DIR, PATH, ./.venv-fpga/bin)
+  gen doctor --tools-dir /opt/yowasp/bin
+      the same with a folder searched first
+
+Exit status 1 when a tool is missing; `make tools` and `make fpga-tools` install them.";
+
 const LIST_EXAMPLES: &str = "\
 Examples:
   gen list
@@ -191,7 +206,7 @@ pub enum Family {
 #[derive(Args, Debug, Clone)]
 pub struct ProveArgs {
     /// Folder for the designs, scripts and logs [default: build/prove/<module>].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long = "output-dir", alias = "out", value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub engines: EngineArgs,
@@ -227,13 +242,18 @@ impl EngineArgs {
 /// Where the outputs go.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
-    /// Write the Verilog to FILE instead of stdout.
+    /// Write the Verilog to FILE instead of stdout (`-`: stdout). Written through
+    /// symbolic links and to devices; a regular file is replaced whole or not at all.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also write the unit's metadata JSON (module, parameters, ports with roles and
-    /// formats, latency) to FILE.
+    /// formats, latency) to FILE; written only if the Verilog can be written too.
     #[arg(long, value_name = "FILE")]
     pub meta: Option<PathBuf>,
+    /// Write DIR/<module>.v and DIR/<module>.json (the folder is created), so that the
+    /// file name matches the module as `verilator -Wall` wants.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "meta"])]
+    pub output_dir: Option<PathBuf>,
     /// Emit the unit's behavioural reference (same module name, ports and latency,
     /// written plainly) instead of the generated RTL; `gen prove` checks the two equal.
     #[arg(long)]
@@ -241,7 +261,8 @@ pub struct OutputArgs {
     /// Pick the smallest pipeline depth whose post-route Fmax on --device reaches MHZ,
     /// by running the FPGA flow at each depth; the choice and the Fmax go into the
     /// metadata (units with a --pipeline flag).
-    #[arg(long, value_name = "MHZ", allow_negative_numbers = true)]
+    #[arg(long, value_name = "MHZ", value_parser = crate::synth::parse_freq,
+          allow_hyphen_values = true)]
     pub freq: Option<f64>,
     /// Part for --freq.
     #[arg(long, value_enum, default_value_t = Device::Up5k, requires = "freq")]
@@ -249,4 +270,7 @@ pub struct OutputArgs {
     /// Tool builds for --freq.
     #[arg(long, value_enum, default_value_t = Tools::Yowasp, requires = "freq")]
     pub tools: Tools,
+    /// Folder searched first for the FPGA tools of --freq.
+    #[arg(long, value_name = "DIR", requires = "freq")]
+    pub tools_dir: Option<PathBuf>,
 }

@@ -159,6 +159,7 @@ where
             };
             e.exit_code()
         }
+        Err(Exit::Failed(f)) if f.is_quiet() => 0,
         Err(Exit::Failed(f)) => {
             let _ = writeln!(stderr, "error: {}", f.message);
             f.code
@@ -279,6 +280,15 @@ fn on_unit(
 /// The commands that are not a unit.
 fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), Exit> {
     let result = match t {
+        Tool::Doctor { tools } => match crate::doctor::run(tools.tools_dir.as_deref(), stdout) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Failure::other("some tools are missing (see above)")),
+            Err(e) if e.exit_code() == 0 => Err(Failure::broken_pipe()),
+            Err(e) => Err(Failure {
+                code: e.exit_code(),
+                message: e.to_string(),
+            }),
+        },
         Tool::List { json, markdown } => list::list(json, markdown, stdout),
         Tool::SynthTable { output } => tables::synth_table(output.as_deref(), stdout, stderr),
         Tool::FlowTable { output } => tables::flow_table(output.as_deref(), stdout, stderr),

@@ -3,7 +3,6 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::Path;
 
 use hdl::{design_verilog, Generate, Header};
 use model::iface::{Metadata, Timing};
@@ -12,6 +11,7 @@ use model::UnitParams;
 use crate::cli::args::OutputArgs;
 use crate::error::Failure;
 use crate::generator_id;
+use crate::output::{write_all, Planned, Target};
 use crate::synth::SynthArgs;
 
 /// The command line as it will appear in the file header, program name as `gen`.
@@ -90,16 +90,42 @@ pub fn emit_unit<P: Generate>(
     } else {
         design_verilog(&module, &header)
     };
-    if let Some(path) = &out.meta {
-        write_atomically(path, metadata_json_with(params, timing).as_bytes())?;
+    let meta = metadata_json_with(params, timing);
+    let mut planned = Vec::new();
+    match &out.output_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Failure::usage(format!(
+                    "invalid value '{}' for '--output-dir <DIR>': {e}",
+                    dir.display()
+                ))
+            })?;
+            let name = params.module_name();
+            let file = |ext: &str| Target::Path(dir.join(format!("{name}.{ext}")));
+            planned.push(Planned::new(
+                "--output-dir",
+                file("v"),
+                verilog.into_bytes(),
+            ));
+            planned.push(Planned::new(
+                "--output-dir",
+                file("json"),
+                meta.into_bytes(),
+            ));
+        }
+        None => {
+            if let Some(path) = &out.meta {
+                planned.push(Planned::new(
+                    "--meta",
+                    Target::from(path.as_path()),
+                    meta.into_bytes(),
+                ));
+            }
+            let target = out.output.as_deref().map_or(Target::Stdout, Target::from);
+            planned.push(Planned::new("--output", target, verilog.into_bytes()));
+        }
     }
-    match &out.output {
-        Some(path) => write_atomically(path, verilog.as_bytes()),
-        None => stdout.write_all(verilog.as_bytes()).map_err(|e| Failure {
-            code: 1,
-            message: format!("cannot write to stdout: {e}"),
-        }),
-    }
+    Ok(write_all(planned, stdout)?)
 }
 
 /// The metadata JSON of a unit (SPEC.md, "Metadata file"), pretty-printed.
@@ -123,21 +149,6 @@ pub fn metadata_json_with<P: UnitParams>(params: &P, timing: Option<Timing>) -> 
     serde_json::to_string_pretty(&meta).expect("metadata serializes") + "\n"
 }
 
-/// Write a whole file or nothing: a temporary file beside it, then a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Failure::usage(format!("'{}' is not a file name", path.display())))?;
-    let mut tmp_name = OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes).map_err(|e| Failure::io(path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Failure::io(path, e)
-    })
-}
 /// Run the flow at each pipeline depth, shallowest first, until one reaches `target`
 /// MHz; the deepest (fastest) if none does.
 fn choose_pipeline<P: Generate>(
@@ -146,11 +157,6 @@ fn choose_pipeline<P: Generate>(
     target: f64,
     stderr: &mut dyn Write,
 ) -> Result<(P, Timing), Failure> {
-    if !(target > 0.0 && target <= 1000.0) {
-        return Err(Failure::usage(format!(
-            "invalid value '{target}' for '--freq': allowed (0, 1000] MHz"
-        )));
-    }
     let Some(depths) = params.pipeline_depths() else {
         return Err(Failure::usage(format!(
             "'--freq': {} has no pipeline depth to choose (units with --pipeline: {})",
@@ -167,6 +173,7 @@ fn choose_pipeline<P: Generate>(
         out: None,
         reference: false,
         json: None,
+        tools_dir: out.tools_dir.clone(),
     };
     let mut tried = Vec::new();
     let mut best: Option<(P, u32, f64, String)> = None;

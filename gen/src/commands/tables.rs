@@ -11,23 +11,25 @@ use model::lns::LnsMacParams;
 use model::mac::{MacParams, Overflow};
 use model::UnitParams;
 
-use crate::commands::emit::write_atomically;
 use crate::commands::synth::{run_flow, run_unit_flow};
 use crate::error::Failure;
+use crate::output::{write_all, Planned, Target};
 use crate::synth::{Device, SynthArgs, SynthReport, Tools};
 
+/// A finished table: to `--output` FILE when asked (all or nothing, through links and
+/// to devices), and to stdout; `--output -` prints it once.
 pub fn emit_table(
     table: &str,
     output: Option<&Path>,
     stdout: &mut dyn Write,
 ) -> Result<(), Failure> {
-    if let Some(path) = output {
-        write_atomically(path, table.as_bytes())?;
+    let mut planned = vec![Planned::new("--output", Target::Stdout, table.into())];
+    if let Some(target) = output.map(Target::from) {
+        if !matches!(target, Target::Stdout) {
+            planned.insert(0, Planned::new("--output", target, table.into()));
+        }
     }
-    stdout.write_all(table.as_bytes()).map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })
+    Ok(write_all(planned, stdout)?)
 }
 
 pub fn flow_table(
@@ -60,6 +62,7 @@ pub fn flow_table(
                     out: None,
                     reference: false,
                     json: None,
+                    tools_dir: None,
                 };
                 let r = run_flow(&params, &args, stderr)?;
                 versions.insert(format!("{}: {}; {}", tools.name(), r.yosys, r.nextpnr));
@@ -115,6 +118,7 @@ pub fn synth_table(
                     out: None,
                     reference,
                     json: None,
+                    tools_dir: None,
                 };
                 let r = run_flow(&params, &args, stderr)?;
                 let line = format!(
@@ -176,6 +180,7 @@ fn flow_up5k_or_hx8k_dsp<P: Generate>(
         out: None,
         reference: false,
         json: None,
+        tools_dir: None,
     };
     match run_unit_flow(params, &args, stderr) {
         Ok(r) => Ok(r),
