@@ -7,8 +7,8 @@
 //! - the flows and tools: [`synth`] (Yosys, nextpnr), [`prove`] (formal equivalence),
 //!   [`accwidth`], [`accerror`], [`fit`], [`doctor`].
 //! - the ground floor: [`output`] (writing files all or nothing, through links and to
-//!   devices), [`tools`] (finding the external tools), [`error`] (the failure type
-//!   every layer returns).
+//!   devices), [`tools`] (finding the external tools), [`values`] (number parsers),
+//!   [`error`] (the failure type every layer returns).
 //!
 //! `main.rs` only forwards to [`cli::run`].
 
@@ -24,6 +24,7 @@ pub mod prove;
 pub mod registry;
 pub mod synth;
 pub mod tools;
+pub mod values;
 
 /// The generator's name and version, as written into every file.
 pub fn generator_id() -> String {

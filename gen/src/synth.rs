@@ -199,8 +199,9 @@ pub struct SynthArgs {
     #[arg(long, value_name = "MHZ", default_value_t = 100.0, value_parser = parse_freq,
           allow_hyphen_values = true)]
     pub freq: f64,
-    /// nextpnr placement seed.
-    #[arg(long, default_value_t = 1)]
+    /// nextpnr placement seed, 0..=4294967295.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true,
+          value_parser = crate::values::ranged_u64(0, u64::from(u32::MAX)))]
     pub seed: u64,
     /// Folder for scripts, logs and the bitstream [default: build/synth/<design> in the
     /// current folder].

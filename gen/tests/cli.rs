@@ -173,7 +173,10 @@ fn unwritable_meta_fails_without_output() {
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
     let err = text(&o.stderr);
-    assert!(err.contains("'--meta'") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("'--meta'") && err.contains("does not exist"),
+        "{err}"
+    );
 }
 
 #[test]

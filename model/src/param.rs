@@ -275,7 +275,10 @@ impl Param {
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Result<Option<T>, ParamError> {
         self.text_value(flags)
-            .map(|t| parse(&t).map_err(|why| self.error_because(&t, why)))
+            .map(|t| {
+                parse(&t)
+                    .map_err(|why| self.error_because(&t, format!("{} ({why})", self.value_name)))
+            })
             .transpose()
     }
 }

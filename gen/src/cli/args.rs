@@ -92,7 +92,7 @@ pub enum Tool {
         #[command(flatten)]
         engines: EngineArgs,
         /// Configurations proven at once (each runs its engines side by side).
-        #[arg(long, value_name = "N", default_value_t = 2,
+        #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true,
               value_parser = clap::value_parser!(u32).range(1..=64))]
         jobs: u32,
     },
@@ -222,10 +222,12 @@ pub struct EngineArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "equiv,pdr")]
     pub engine: Vec<crate::prove::Engine>,
     /// Seconds the equiv engine may run before it counts as undecided.
-    #[arg(long, value_name = "S", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    #[arg(long, value_name = "S", default_value_t = 600, allow_negative_numbers = true,
+          value_parser = crate::values::ranged_u64(1, 86400))]
     pub equiv_limit: u64,
     /// Seconds PDR may run before it counts as undecided.
-    #[arg(long, value_name = "S", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    #[arg(long, value_name = "S", default_value_t = 600, allow_negative_numbers = true,
+          value_parser = crate::values::ranged_u64(1, 86400))]
     pub pdr_limit: u64,
 }
 

@@ -31,7 +31,7 @@ fn arg(p: &Param) -> Arg {
                 .value_name(p.value_name)
                 .help(with_range(p.help, min, max))
                 .allow_negative_numbers(true)
-                .value_parser(clap::value_parser!(i64).range(min..=max));
+                .value_parser(move |text: &str| crate::values::ranged(text, min, max));
             match default {
                 Some(d) => arg.default_value(d.to_string()),
                 None => arg,
