@@ -16,17 +16,21 @@
 
 mod builder;
 mod finish;
+mod library;
 mod names;
 mod netlist;
 mod ops;
 #[cfg(test)]
 mod tests;
+mod typed;
 
 use std::fmt;
 
 pub use builder::ModuleBuilder;
+pub use library::{limits, Round, Stage};
 pub(crate) use names::const_bit;
 pub use netlist::{BinOp, Instance, Module, Node, Op, PortDecl, PortDir, Register, UnOp};
+pub use typed::{cat, lit, mux, Expr, ExprOp, ExprOps, Val};
 
 /// An error found while building a module: a width mismatch, a missing driver, a name
 /// clash. The message names the module and the signals.

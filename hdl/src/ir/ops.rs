@@ -80,7 +80,8 @@ impl ModuleBuilder {
     pub fn mul(&mut self, a: Sig, b: Sig, signed: bool) -> Result<Sig> {
         self.check_owned(a)?;
         self.check_owned(b)?;
-        self.push(Op::Mul { a, b, signed }, a.width + b.width)
+        let width = self.width_sum(a.width, b.width)?;
+        self.push(Op::Mul { a, b, signed }, width)
     }
 
     /// `sel ? t : f`; `sel` is one bit, `t` and `f` of equal width.
@@ -130,10 +131,13 @@ impl ModuleBuilder {
         match parts {
             [] => self.err("concatenation of nothing"),
             [one] => Ok(*one),
-            _ => self.push(
-                Op::Concat(parts.to_vec()),
-                parts.iter().map(|p| p.width).sum(),
-            ),
+            _ => {
+                let mut width = 0u32;
+                for p in parts {
+                    width = self.width_sum(width, p.width)?;
+                }
+                self.push(Op::Concat(parts.to_vec()), width)
+            }
         }
     }
 
@@ -220,7 +224,7 @@ impl ModuleBuilder {
 
     /// Exact sum: both operands extended to one bit more than the wider, then added.
     pub fn add_exact(&mut self, a: Sig, b: Sig, signed: bool) -> Result<Sig> {
-        let w = a.width.max(b.width) + 1;
+        let w = self.width_sum(a.width.max(b.width), 1)?;
         let (a, b) = (self.ext(a, w, signed)?, self.ext(b, w, signed)?);
         self.add(a, b)
     }
