@@ -179,33 +179,48 @@ impl ModuleBuilder {
         Ok(())
     }
 
-    /// Live nodes with final, unique names; automatic names are `<op>_<id>`.
+    /// Live nodes with final, unique names. Given names must be unique; automatic names
+    /// are `<operand>_ext` for the extension of a named signal (the first one; others and
+    /// every other operation get `<op>_<id>`).
     fn named_nodes(&self, live: &[bool]) -> Result<Vec<(usize, Node)>> {
         let mut taken: BTreeSet<String> = BTreeSet::new();
         for p in &self.ports {
             taken.insert(p.name.clone());
         }
+        let kept = |id: usize| live[id] || matches!(self.nodes[id].0, Op::Input);
+        for (id, (op, _, name)) in self.nodes.iter().enumerate() {
+            if let (true, false, Some(n)) = (kept(id), matches!(op, Op::Input), name) {
+                if !taken.insert(n.clone()) {
+                    return self.err(format!("the name '{n}' is used twice"));
+                }
+            }
+        }
         let mut out = Vec::new();
         for (id, (op, width, name)) in self.nodes.iter().enumerate() {
-            if !live[id] && !matches!(op, Op::Input) {
+            if !kept(id) {
                 continue;
             }
-            let name = match (op, name) {
-                (Op::Input, Some(n)) => n.clone(),
-                (_, Some(n)) => {
-                    if !taken.insert(n.clone()) {
-                        return self.err(format!("the name '{n}' is used twice"));
+            let name = match name {
+                Some(n) => n.clone(),
+                None => {
+                    let derived = match op {
+                        Op::Ext { a, .. } => {
+                            self.nodes[a.id].2.as_ref().map(|n| format!("{n}_ext"))
+                        }
+                        _ => None,
+                    };
+                    match derived {
+                        Some(n) if taken.insert(n.clone()) => n,
+                        _ => {
+                            let n = format!("{}_{id}", op_word(op));
+                            if !taken.insert(n.clone()) {
+                                return self.err(format!(
+                                    "the automatic name '{n}' clashes with a given name"
+                                ));
+                            }
+                            n
+                        }
                     }
-                    n.clone()
-                }
-                (_, None) => {
-                    let n = format!("{}_{id}", op_word(op));
-                    if !taken.insert(n.clone()) {
-                        return self.err(format!(
-                            "the automatic name '{n}' clashes with a given name"
-                        ));
-                    }
-                    n
                 }
             };
             let inline = matches!(op, Op::Const(_)) && self.nodes[id].2.is_none();

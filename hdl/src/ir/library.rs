@@ -59,6 +59,17 @@ impl ModuleBuilder {
         self.wire(name, low)
     }
 
+    /// `v` in exactly `width` bits, for a value known to fit: extended if narrower; if
+    /// wider, its low bits, the rest discarded (`unused_<name>_high`).
+    pub fn narrow(&mut self, name: &str, v: Val, width: u32) -> Result<Val> {
+        if v.width() <= width {
+            return self.wire(name, v.resize(width));
+        }
+        let high = self.slice(v.sig, v.width() - 1, width)?;
+        self.discard(high, &format!("{name}_high"))?;
+        self.wrap(name, v, width)
+    }
+
     /// `v` saturated to `width` bits of its own signedness: the value where it fits, else
     /// the limit on its side. Returns the result and the `fits` flag (`<name>_fits`).
     pub fn saturate(&mut self, name: &str, v: Val, width: u32) -> Result<(Val, Val)> {

@@ -109,6 +109,12 @@ pub enum Expr {
     Shl(Box<Expr>, u32),
     /// Concatenation, most significant first; unsigned.
     Cat(Vec<Expr>),
+    /// The same value, signed: see [`ExprOps::sint`].
+    Signed(Box<Expr>),
+    /// Modulo `2^width`: a sum, difference or negation is computed at that width (operands
+    /// extended, never truncated); anything else keeps its low bits (the bits above must
+    /// be read elsewhere or discarded).
+    Wrap(Box<Expr>, u32),
 }
 
 impl From<Val> for Expr {
@@ -220,6 +226,14 @@ pub trait ExprOps: Into<Expr> {
     /// Extend (by signedness) to `width` bits; never truncates.
     fn resize(self, width: u32) -> Expr {
         Expr::Resize(bx(self), width)
+    }
+    /// Modulo `2^width` (see [`Expr::Wrap`]): `(count + 1).wrapping(w)` is a counter.
+    fn wrapping(self, width: u32) -> Expr {
+        Expr::Wrap(bx(self), width)
+    }
+    /// The same value as two's complement (an unsigned value gains a zero on top).
+    fn sint(self) -> Expr {
+        Expr::Signed(bx(self))
     }
     /// The same bits read as two's complement.
     fn reinterpret_signed(self) -> Expr {
@@ -446,6 +460,41 @@ impl ModuleBuilder {
                     sig: self.concat(&[a.sig, zeros])?,
                     signed: a.signed,
                 })
+            }
+            Expr::Signed(a) => {
+                let a = self.eval(a)?;
+                self.signed_view(a)
+            }
+            Expr::Wrap(inner, w) => {
+                if let Expr::Neg(a) = &**inner {
+                    let zero = Expr::Lit {
+                        value: 0,
+                        width: 1,
+                        signed: false,
+                    };
+                    let sub = Expr::Bin(ExprOp::Sub, Box::new(zero), a.clone());
+                    return self.eval(&Expr::Wrap(Box::new(sub), *w));
+                }
+                if let Expr::Bin(op @ (ExprOp::Add | ExprOp::Sub), a, b) = &**inner {
+                    let (a, b) = (self.eval(a)?, self.eval(b)?);
+                    let (a, b) = (self.fit(a, *w)?, self.fit(b, *w)?);
+                    let sig = if *op == ExprOp::Add {
+                        self.add(a.sig, b.sig)?
+                    } else {
+                        self.sub(a.sig, b.sig)?
+                    };
+                    let signed = a.signed || b.signed;
+                    return Ok(Val { sig, signed });
+                }
+                let v = self.eval(inner)?;
+                if v.width() > *w {
+                    let sig = self.slice(v.sig, w - 1, 0)?;
+                    return Ok(Val {
+                        sig,
+                        signed: v.signed,
+                    });
+                }
+                self.fit(v, *w)
             }
             Expr::Cat(parts) => {
                 let mut sigs = Vec::with_capacity(parts.len());
