@@ -267,6 +267,22 @@ impl Stage {
 }
 
 impl ModuleBuilder {
+    /// Registers `name <= d` for each pair, all with one clock, optional synchronous reset
+    /// to zero and optional load enable.
+    pub fn registers<const N: usize>(
+        &mut self,
+        regs: [(&str, Sig); N],
+        clk: Sig,
+        reset: Option<Sig>,
+        enable: Option<Sig>,
+    ) -> Result<[Sig; N]> {
+        let mut out = [clk; N];
+        for (slot, (name, d)) in out.iter_mut().zip(regs) {
+            *slot = self.register(name, d, clk, reset, enable)?;
+        }
+        Ok(out)
+    }
+
     /// Register a whole stage: `valid_<n>` (reset by `rst`) and `<field>_<n>` for every
     /// field (no reset: they only matter where valid is high).
     pub fn register_stage(&mut self, s: &Stage, n: u32, clk: Sig, rst: Sig) -> Result<Stage> {

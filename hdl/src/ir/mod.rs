@@ -13,16 +13,26 @@
 //! [`ModuleBuilder::finish`] checks the whole module (every register driven, every output
 //! assigned, every input and every bit of every live signal used, names unique), drops
 //! signals nothing uses, and returns a [`Module`] ready for [`crate::verilog`].
+//!
+//! On top of the untyped signals sits a typed layer ([`typed`]): a [`Val`] is a signal with
+//! its signedness, an [`Expr`] an expression on them written with Rust operators whose
+//! result widths are inferred exactly, made into named wires in one step with
+//! [`ModuleBuilder::wire`]. The [`library`] adds `saturate`, `clamp`, `round`, leading-zero
+//! count, barrel shifts and pipeline [`Stage`]s registered as a whole.
+//!
+//! Files: `netlist` (the finished module), `builder` (ports, names, constants, registers,
+//! instances), `ops` (primitive operations), `typed` and `library` (the typed layer),
+//! `finish` (the whole-module checks), `names` (constants and identifiers).
 
 mod builder;
 mod finish;
-mod library;
+pub mod library;
 mod names;
 mod netlist;
 mod ops;
 #[cfg(test)]
 mod tests;
-mod typed;
+pub mod typed;
 
 use std::fmt;
 
