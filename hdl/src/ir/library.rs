@@ -28,6 +28,15 @@ pub fn limits(width: u32, signed: bool) -> (i128, i128) {
 }
 
 impl ModuleBuilder {
+    /// The prefix for the helper wires a library call makes from `v`: `v`'s own name if
+    /// it has one (`sum` gives `sum_top`, `sum_low`, `sum_negative`), else `name`.
+    fn prefix(&self, name: &str, v: Val) -> String {
+        match self.nodes.get(v.sig.id) {
+            Some((_, _, Some(n))) => n.clone(),
+            _ => name.to_string(),
+        }
+    }
+
     /// One bit: `v` fits `width` bits of its own signedness (its bits from `width - 1`
     /// up all equal, if signed; from `width` up all zero, if not).
     pub fn fits(&mut self, name: &str, v: Val, width: u32) -> Result<Val> {
@@ -40,7 +49,8 @@ impl ModuleBuilder {
         if width == 0 || lo >= w || (v.signed && width >= w) {
             return self.wire(name, lit(1, 1, false));
         }
-        let top = self.wire(&format!("{name}_top"), v.bits(w - 1, lo))?;
+        let top = format!("{}_top", self.prefix(name, v));
+        let top = self.wire(&top, v.bits(w - 1, lo))?;
         if v.signed {
             self.wire(name, top.all() | !top.any())
         } else {
@@ -71,16 +81,19 @@ impl ModuleBuilder {
     }
 
     /// `v` saturated to `width` bits of its own signedness: the value where it fits, else
-    /// the limit on its side. Returns the result and the `fits` flag (`<name>_fits`).
+    /// the limit on its side. Returns the result and the `fits` flag (`<name>_fits`); the
+    /// helpers are `<v>_top`, `<v>_low`, `<v>_negative` (`v`'s name, if it has one) and
+    /// `<name>_limit`.
     pub fn saturate(&mut self, name: &str, v: Val, width: u32) -> Result<(Val, Val)> {
         let fits = self.fits(&format!("{name}_fits"), v, width)?;
         if v.width() <= width {
             return Ok((self.wire(name, v.resize(width))?, fits));
         }
-        let low = self.wrap(&format!("{name}_low"), v, width)?;
+        let base = self.prefix(name, v);
+        let low = self.wrap(&format!("{base}_low"), v, width)?;
         let (min, max) = limits(width, v.signed);
         let limit = if v.signed {
-            let negative = self.wire(&format!("{name}_negative"), v.bit(v.width() - 1))?;
+            let negative = self.wire(&format!("{base}_negative"), v.bit(v.width() - 1))?;
             mux(negative, lit(min, width, true), lit(max, width, true))
         } else {
             lit(max, width, false)

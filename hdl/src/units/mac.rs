@@ -248,7 +248,7 @@ mod tests {
             "{v}"
         );
         assert!(
-            v.contains("wire [11:0] acc_next_limit = acc_next_negative ? 12'h800 : 12'h7ff;"),
+            v.contains("wire [11:0] acc_next_limit = sum_negative ? 12'h800 : 12'h7ff;"),
             "{v}"
         );
         assert!(
