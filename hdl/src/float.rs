@@ -8,7 +8,7 @@
 
 use model::float::{FloatFormat, Rounding};
 
-use crate::ir::{ModuleBuilder, Result, Sig};
+use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Round, Sig, Val};
 
 /// A rounded value: `sign | biased exponent | mantissa` and the two range flags.
 #[derive(Clone, Copy, Debug)]
@@ -23,32 +23,10 @@ fn count_bits(n: u32) -> u32 {
     32 - n.leading_zeros()
 }
 
-/// Shift `x` left until its top bit is one (a logarithmic shifter, one stage per bit of
-/// the count). Returns the shifted value and the number of leading zeros; for `x = 0`
-/// the value is 0 and the count is all ones, never less than `width - 1`.
+/// Shift `x` left until its top bit is one; returns the shifted value and the number of
+/// leading zeros (see [`ModuleBuilder::normalize`]).
 pub fn normalize(m: &mut ModuleBuilder, x: Sig) -> Result<(Sig, Sig)> {
-    let w = x.width();
-    let stages = count_bits(w - 1).max(1);
-    let mut v = x;
-    let mut count = Vec::new(); // most significant first
-    for k in (0..stages).rev() {
-        let s = 1u32 << k;
-        if s >= w {
-            // Only reachable for w = 1: a one-bit value is normal unless zero.
-            let z = m.not(v)?;
-            count.push(z);
-            continue;
-        }
-        let top = m.slice(v, w - 1, w - s)?;
-        let any = m.reduce_or(top)?;
-        let zero = m.not(any)?;
-        let amount = m.lit(count_bits(s), s.into())?;
-        let shifted = m.shl(v, amount)?;
-        v = m.mux(zero, shifted, v)?;
-        count.push(zero);
-    }
-    let count = m.concat(&count)?;
-    Ok((v, count))
+    m.normalize(x)
 }
 
 /// Signed width that holds every value in `lo..=hi`.
@@ -74,48 +52,31 @@ fn round_significand(
     mode: Rounding,
 ) -> Result<(Sig, Sig)> {
     let (w, p) = (norm.width(), f.man_bits + 1);
-    if w <= p {
-        // Exact: pad below.
-        let v = if w < p {
-            let pad = m.zero(p - w)?;
-            m.concat(&[norm, pad])?
-        } else {
-            norm
+    let rounded = if w <= p {
+        m.val(norm << (p - w))? // exact: pad below
+    } else {
+        let mode = match mode {
+            Rounding::Rz => Round::Floor,
+            Rounding::Rne => Round::HalfEven,
         };
-        let top = m.bit(v, p - 1)?;
-        m.discard(top, &format!("{tag}_leading_one"))?;
-        let man = m.slice(v, p - 2, 0)?;
-        return Ok((man, m.zero(1)?));
-    }
-    let kept = m.slice(norm, w - 1, w - p)?;
-    let up = match mode {
-        Rounding::Rz => {
-            let rest = m.slice(norm, w - p - 1, 0)?;
-            m.discard(rest, &format!("{tag}_truncated"))?;
-            m.zero(1)?
-        }
-        Rounding::Rne => {
-            let guard = m.bit(norm, w - p - 1)?;
-            let sticky = if w - p >= 2 {
-                let below = m.slice(norm, w - p - 2, 0)?;
-                m.reduce_or(below)?
-            } else {
-                m.zero(1)?
-            };
-            let lsb = m.bit(kept, 0)?;
-            let odd_or_above = m.or(sticky, lsb)?;
-            m.and(guard, odd_or_above)?
-        }
+        m.round(&format!("{tag}_rounded"), norm.u(), w - p, mode)?
     };
-    let up = m.zext(up, p + 1)?;
-    let kept = m.zext(kept, p + 1)?;
-    let rounded = m.add(kept, up)?;
-    let carry = m.bit(rounded, p)?;
     // The leading one (or, after a carry, a zero above a zero mantissa) is implicit.
-    let lead = m.bit(rounded, p - 1)?;
-    m.discard(lead, &format!("{tag}_leading_one"))?;
-    let man = m.slice(rounded, p - 2, 0)?;
-    Ok((man, carry))
+    let lead = m.val(rounded.bit(p - 1))?;
+    m.discard(lead.sig, &format!("{tag}_leading_one"))?;
+    let man = m.val(rounded.bits(p - 2, 0))?;
+    let carry = if w <= p {
+        m.zero(1)?
+    } else {
+        m.val(rounded.bit(p))?.sig
+    };
+    Ok((man.sig, carry))
+}
+
+/// A biased exponent as a signed value of at least `exp_bits + 2` bits.
+fn exponent(m: &mut ModuleBuilder, f: &FloatFormat, e: Expr) -> Result<Val> {
+    let v = m.val(e.sint())?;
+    m.val(v.resize(v.width().max(f.exp_bits + 2)))
 }
 
 /// Pack sign, biased exponent (signed, any width) and mantissa, with the range checks of
@@ -126,36 +87,30 @@ fn pack(
     tag: &str,
     f: &FloatFormat,
     neg: Sig,
-    biased: Sig,
+    biased: Val,
     man: Sig,
     zero: Sig,
 ) -> Result<FloatSig> {
     let ew = biased.width();
-    let max_field = m.lit(ew, f.max_field().into())?;
-    let one = m.lit(ew, 1)?;
-    let too_big = m.lt(max_field, biased, true)?;
-    let too_small = m.lt(biased, one, true)?;
-    let nonzero = m.not(zero)?;
-    let overflow = m.and(too_big, nonzero)?;
-    let underflow = m.and(too_small, nonzero)?;
-    let field = m.slice(biased, f.exp_bits - 1, 0)?;
+    let too_big = m.val(biased.greater(f.max_field()))?;
+    let too_small = m.val(biased.less(1))?;
     if ew > f.exp_bits {
-        let high = m.slice(biased, ew - 1, f.exp_bits)?;
-        m.discard(high, &format!("{tag}_exp_range"))?; // covered by the range checks
+        let high = m.val(biased.bits(ew - 1, f.exp_bits))?;
+        m.discard(high.sig, &format!("{tag}_exp_range"))?; // covered by the range checks
     }
-    let normal = m.concat(&[neg, field, man])?;
+    let normal = cat([
+        Expr::from(neg),
+        biased.bits(f.exp_bits - 1, 0),
+        Expr::from(man),
+    ]);
     let width = f.width();
-    let max_pos = m.lit(width, f.max_finite(false).into())?;
-    let max_neg = m.lit(width, f.max_finite(true).into())?;
-    let saturated = m.mux(neg, max_neg, max_pos)?;
-    let flushed = m.zero(width)?;
-    let to_zero = m.or(too_small, zero)?;
-    let v = m.mux(too_big, saturated, normal)?;
-    let bits = m.mux(to_zero, flushed, v)?;
+    let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
+    let saturated = mux(neg, max(true), max(false));
+    let bits = m.val(mux(too_small | zero, 0, mux(too_big, saturated, normal)))?;
     Ok(FloatSig {
-        bits,
-        underflow,
-        overflow,
+        bits: bits.sig,
+        underflow: m.val(too_small & !zero)?.sig,
+        overflow: m.val(too_big & !zero)?.sig,
     })
 }
 
@@ -169,12 +124,9 @@ pub fn from_scaled_int(
     exp: Sig,
     mode: Rounding,
 ) -> Result<FloatSig> {
-    let d = value.width();
-    let neg = m.msb(value)?;
-    let zero_d = m.zero(d)?;
-    let negated = m.sub(zero_d, value)?;
-    let magnitude = m.mux(neg, negated, value)?; // |value| <= 2^(d-1) fits d bits unsigned
-    from_sign_magnitude(m, tag, f, neg, magnitude, exp, mode)
+    // |value| <= 2^(d-1) fits d bits unsigned.
+    let (magnitude, neg) = m.abs(&format!("{tag}_magnitude"), value.s())?;
+    from_sign_magnitude(m, tag, f, neg, magnitude.sig, exp, mode)
 }
 
 /// `(-1)^neg * magnitude * 2^exp` rounded into `f`, for an unsigned `magnitude` and a
@@ -189,37 +141,27 @@ pub fn from_sign_magnitude(
     mode: Rounding,
 ) -> Result<FloatSig> {
     let d = magnitude.width();
-    let any = m.reduce_or(magnitude)?;
-    let zero = m.not(any)?;
-    let (norm, lz) = normalize(m, magnitude)?;
+    let zero = m.val(!magnitude.any())?;
+    let (norm, lz) = m.normalize(magnitude)?;
     let (man, carry) = round_significand(m, tag, f, norm, mode)?;
-    // Unbiased exponent of the leading one: exp + (d - 1 - lz) + carry.
-    let xw = exp.width();
-    let lo = -(1i64 << (xw - 1)) - i64::from((1u32 << lz.width()) - 1) + i64::from(f.bias);
-    let hi = (1i64 << (xw - 1)) + i64::from(d) + i64::from(f.bias);
-    let ew = signed_bits(lo, hi).max(f.exp_bits + 2);
-    let exp = m.sext(exp, ew)?;
-    let base = m.lit(ew, i128::from(d as i32 - 1 + f.bias))?;
-    let lz = m.zext(lz, ew)?;
-    let carry = m.zext(carry, ew)?;
-    let biased = m.add(exp, base)?;
-    let biased = m.sub(biased, lz)?;
-    let biased = m.add(biased, carry)?;
-    pack(m, tag, f, neg, biased, man, zero)
+    // Biased exponent of the leading one: exp + (d - 1 - lz) + carry + bias.
+    let base = i64::from(d) - 1 + i64::from(f.bias);
+    let biased = exponent(m, f, exp.s() + base - lz + carry)?;
+    pack(m, tag, f, neg, biased, man, zero.sig)
 }
 
 /// Fields of a format value: sign, exponent field, and the significand with its hidden
 /// bit (zero when the exponent field is zero, whatever the stored mantissa).
 pub fn unpack(m: &mut ModuleBuilder, f: &FloatFormat, x: Sig) -> Result<(Sig, Sig, Sig)> {
     let (e, mb) = (f.exp_bits, f.man_bits);
-    let sign = m.bit(x, e + mb)?;
-    let field = m.slice(x, e + mb - 1, mb)?;
-    let man = m.slice(x, mb - 1, 0)?;
-    let nonzero = m.reduce_or(field)?;
-    let sig = m.concat(&[nonzero, man])?;
-    let zero = m.zero(mb + 1)?;
-    let sig = m.mux(nonzero, sig, zero)?;
-    Ok((sign, field, sig))
+    let field = m.val(x.bits(e + mb - 1, mb))?;
+    let nonzero = m.val(field.any())?;
+    let sig = m.val(mux(
+        nonzero,
+        cat([Expr::from(nonzero), x.bits(mb - 1, 0)]),
+        0,
+    ))?;
+    Ok((m.val(x.bit(e + mb))?.sig, field.sig, sig.sig))
 }
 
 /// `a + b` rounded into `f` (`FloatFormat::round(Exact::sum(decode(a), decode(b)))`).
@@ -241,24 +183,19 @@ fn common_exponents(
     m: &mut ModuleBuilder,
     (fa, field_a): (&FloatFormat, Sig),
     (fb, field_b): (&FloatFormat, Sig),
-) -> Result<(Sig, Sig, i32)> {
+) -> Result<(Val, Val, i32)> {
     let big = fa.bias.max(fb.bias);
     let top = |f: &FloatFormat| i64::from((1i32 << f.exp_bits) - 1 + big - f.bias);
     let width = count_bits(top(fa).max(top(fb)) as u32);
-    let one = |m: &mut ModuleBuilder, f: &FloatFormat, field: Sig| -> Result<Sig> {
-        let field = m.zext(field, width)?;
+    let one = |m: &mut ModuleBuilder, f: &FloatFormat, field: Sig| -> Result<Val> {
+        let field = m.val(field.resize(width))?;
         if f.bias == big {
             return Ok(field);
         }
-        let nonzero = m.reduce_or(field)?;
-        let offset = m.lit(width, i128::from(big - f.bias))?;
-        let moved = m.add(field, offset)?;
-        let zero = m.zero(width)?;
-        m.mux(nonzero, moved, zero)
+        let moved = (field + (big - f.bias)).wrapping(width);
+        m.val(mux(field.any(), moved, 0))
     };
-    let ca = one(m, fa, field_a)?;
-    let cb = one(m, fb, field_b)?;
-    Ok((ca, cb, big))
+    Ok((one(m, fa, field_a)?, one(m, fb, field_b)?, big))
 }
 
 /// `a + b` for `a` in format `fa` and `b` in `fb`, rounded into `fr`:
@@ -281,28 +218,19 @@ pub fn add_formats(
     let p = (fa.man_bits.max(fb.man_bits).max(fr.man_bits)) + 1;
     let (sa, fa_field, ga) = unpack(m, fa, a)?;
     let (sb, fb_field, gb) = unpack(m, fb, b)?;
-    let widen = |m: &mut ModuleBuilder, g: Sig| -> Result<Sig> {
-        if g.width() == p {
-            return Ok(g);
-        }
-        let pad = m.zero(p - g.width())?;
-        m.concat(&[g, pad])
-    };
-    let ga = widen(m, ga)?;
-    let gb = widen(m, gb)?;
+    let ga = m.val(ga << (p - ga.width()))?;
+    let gb = m.val(gb << (p - gb.width()))?;
     let (ca, cb, common_bias) = common_exponents(m, (fa, fa_field), (fb, fb_field))?;
     let e = ca.width();
 
     m.note("Order the operands by magnitude.");
-    let key_a = m.concat(&[ca, ga])?;
-    let key_b = m.concat(&[cb, gb])?;
-    let a_smaller = m.lt(key_a, key_b, false)?;
-    let big_sign = m.mux(a_smaller, sb, sa)?;
-    let big_field = m.mux(a_smaller, cb, ca)?;
-    let small_field = m.mux(a_smaller, ca, cb)?;
-    let big_sig = m.mux(a_smaller, gb, ga)?;
-    let small_sig = m.mux(a_smaller, ga, gb)?;
-    let distance = m.sub(big_field, small_field)?;
+    let a_smaller = m.val(cat([ca, ga]).less(cat([cb, gb])))?;
+    let big_sign = m.val(mux(a_smaller, sb, sa))?;
+    let big_field = m.val(mux(a_smaller, cb, ca))?;
+    let small_field = m.val(mux(a_smaller, ca, cb))?;
+    let big_sig = m.val(mux(a_smaller, gb, ga))?;
+    let small_sig = m.val(mux(a_smaller, ga, gb))?;
+    let distance = m.val((big_field - small_field).wrapping(e).reinterpret_unsigned())?;
 
     m.note("Align the smaller significand: guard, round and sticky bits.");
     // Shifts of p + 3 or more all leave only a sticky bit: clamp the distance so the
@@ -310,57 +238,38 @@ pub fn add_formats(
     let limit = p + 3;
     let dw = count_bits(limit);
     let distance = if e > dw {
-        let cap = m.lit(e, limit.into())?;
-        let far = m.lt(cap, distance, false)?;
-        let near = m.slice(distance, dw - 1, 0)?;
-        let cap = m.lit(dw, limit.into())?;
-        let high = m.slice(distance, e - 1, dw)?;
-        m.discard(high, &format!("{tag}_far_distance"))?; // covered by `far`
-        m.mux(far, cap, near)?
+        let high = m.val(distance.bits(e - 1, dw))?;
+        m.discard(high.sig, &format!("{tag}_far_distance"))?; // covered by `far`
+        let far = distance.greater(limit);
+        m.val(mux(
+            far,
+            lit(limit.into(), dw, false),
+            distance.bits(dw - 1, 0),
+        ))?
     } else {
         distance
     };
-    let three = m.zero(3)?;
-    let small_ext = m.concat(&[small_sig, three])?; // p + 3 bits
-    let shifted = m.shr(small_ext, distance)?;
+    let small_ext = m.val(small_sig << 3)?; // p + 3 bits
+    let shifted = m.shift_right(small_ext, distance.sig)?;
     // Sticky: any bit below the shift distance.
-    let ones = m.lit(p + 3, (1i128 << (p + 3)) - 1)?;
-    let kept_mask = m.shl(ones, distance)?;
-    let lost_mask = m.not(kept_mask)?;
-    let lost = m.and(small_ext, lost_mask)?;
-    let sticky = m.reduce_or(lost)?;
-    let upper = m.slice(shifted, p + 2, 1)?;
-    let low = m.bit(shifted, 0)?;
-    let low = m.or(low, sticky)?;
-    let aligned = m.concat(&[upper, low])?;
+    let ones = m.val(lit((1i128 << (p + 3)) - 1, p + 3, false))?;
+    let kept_mask = m.shift_left(ones, distance.sig)?;
+    let sticky = (small_ext & !kept_mask).any();
+    let aligned = m.val(cat([shifted.bits(p + 2, 1), shifted.bit(0) | sticky]))?;
 
     m.note("Add or subtract the magnitudes (the bigger minus the smaller never borrows).");
-    let big_ext = m.concat(&[big_sig, three])?;
-    let big_ext = m.zext(big_ext, p + 4)?;
-    let aligned = m.zext(aligned, p + 4)?;
-    let same_sign = m.xor(sa, sb)?;
-    let same_sign = m.not(same_sign)?;
-    let plus = m.add(big_ext, aligned)?;
-    let minus = m.sub(big_ext, aligned)?;
-    let total = m.mux(same_sign, plus, minus)?;
-    let any = m.reduce_or(total)?;
-    let zero = m.not(any)?;
+    let big_ext = m.val(big_sig << 3)?;
+    let plus = (big_ext + aligned).wrapping(p + 4);
+    let minus = (big_ext - aligned).wrapping(p + 4);
+    let total = m.val(mux(!(sa ^ sb), plus, minus).reinterpret_unsigned())?;
+    let zero = m.val(!total.any())?;
 
     m.note("Normalise and round.");
-    let (norm, lz) = normalize(m, total)?;
+    let (norm, lz) = m.normalize(total.sig)?;
     let (man, carry) = round_significand(m, tag, fr, norm, mode)?;
     // Leading one at bit p+2 (no carry, no cancellation) keeps big's exponent:
     // biased = big_field - common_bias + bias_r + 1 - lz + carry.
     let shift = i64::from(fr.bias - common_bias + 1);
-    let lo = -i64::from((1u32 << lz.width()) - 1) + shift.min(0);
-    let hi = i64::from((1u32 << e) + 1) + shift.max(0);
-    let ew = signed_bits(lo, hi).max(fr.exp_bits + 2);
-    let big_field = m.zext(big_field, ew)?;
-    let shift = m.lit(ew, shift.into())?;
-    let lz = m.zext(lz, ew)?;
-    let carry = m.zext(carry, ew)?;
-    let biased = m.add(big_field, shift)?;
-    let biased = m.sub(biased, lz)?;
-    let biased = m.add(biased, carry)?;
-    pack(m, tag, fr, big_sign, biased, man, zero)
+    let biased = exponent(m, fr, big_field + shift - lz + carry)?;
+    pack(m, tag, fr, big_sign.sig, biased, man, zero.sig)
 }

@@ -15,7 +15,7 @@
 use model::bfp::{BfpAddParams, BfpRounding};
 use model::int;
 
-use crate::ir::{ModuleBuilder, Result, Sig};
+use crate::ir::{cat, lit, mux, ExprOps, ModuleBuilder, Result, Sig, Val};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 impl Generate for BfpAddParams {
@@ -26,14 +26,17 @@ impl Generate for BfpAddParams {
         let (mb, n, w) = (self.mant_bits, self.block, self.exp_bits);
 
         m.note("Stage 1: order the blocks by exponent.");
-        let a_smaller = m.lt(io["ea"], io["eb"], true)?;
-        let big_e = m.mux(a_smaller, io["eb"], io["ea"])?;
-        let big_e = m.name(big_e, "big_exp")?;
-        let small_e = m.mux(a_smaller, io["ea"], io["eb"])?;
-        let big_q = m.mux(a_smaller, io["qb"], io["qa"])?;
-        let small_q = m.mux(a_smaller, io["qa"], io["qb"])?;
-        let d = m.sub(big_e, small_e)?; // 0 ..= 2^w - 1, unsigned
-        let d = m.name(d, "distance")?;
+        let (ea, eb) = (io["ea"].s(), io["eb"].s());
+        let a_smaller = m.wire("a_smaller", ea.less(eb))?;
+        let big_e = m.wire("big_exp", mux(a_smaller, eb, ea))?;
+        let small_e = m.val(mux(a_smaller, ea, eb))?;
+        let big_q = m.val(mux(a_smaller, io["qb"], io["qa"]))?;
+        let small_q = m.val(mux(a_smaller, io["qa"], io["qb"]))?;
+        // 0 ..= 2^w - 1, unsigned.
+        let d = m.wire(
+            "distance",
+            (big_e - small_e).wrapping(w).reinterpret_unsigned(),
+        )?;
 
         m.note("Stage 2 and 3: align the smaller block and add exactly.");
         let r = self.rnd_bits;
@@ -44,62 +47,39 @@ impl Generate for BfpAddParams {
             let lo = 2 * r * i + r * half;
             Ok(Some(m.slice(io["rnd"], lo + r - 1, lo)?))
         };
+        let element = |q: Val, i: u32| q.bits(mb * i + mb - 1, mb * i).reinterpret_signed();
         let mut sums = Vec::new();
         for i in 0..n {
-            let x = m.slice(big_q, mb * i + mb - 1, mb * i)?;
-            let y = m.slice(small_q, mb * i + mb - 1, mb * i)?;
+            let y = m.val(element(small_q, i))?;
             let ry = rnd(&mut m, i, 0)?;
-            let y = shift_round(&mut m, self, y, d, ry)?;
-            sums.push(m.add_exact(x, y, true)?);
+            let y = shift_round(&mut m, self, &format!("align_{i}"), y, d.sig, ry)?;
+            sums.push(m.wire(&format!("sum_{i}"), element(big_q, i) + y)?);
         }
 
         m.note("Stage 4: renormalise once if a sum overflows, then clamp.");
         let qmax = (1i128 << (mb - 1)) - 1;
-        let hi = m.lit(mb + 1, qmax)?;
-        let lo = m.lit(mb + 1, -qmax)?;
-        let overflows = sums
-            .iter()
-            .map(|s| {
-                let above = m.lt(hi, *s, true)?;
-                let below = m.lt(*s, lo, true)?;
-                m.or(above, below)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let overflows = m.concat(&overflows)?;
-        let any = m.reduce_or(overflows)?;
-        let e_max = m.lit(w, int::max_value(w, true))?;
-        let at_max = m.eq(big_e, e_max)?;
-        let room = m.not(at_max)?;
-        let renorm = m.and(any, room)?;
-        let renorm = m.name(renorm, "renormalise")?;
+        let overflows = cat(sums.iter().map(|s| s.greater(qmax) | s.less(-qmax)));
+        let room = big_e.unequal(int::max_value(w, true));
+        let renorm = m.wire("renormalise", overflows.any() & room)?;
         let one = m.lit(1, 1)?;
         let mut qs = Vec::new();
         for (i, s) in sums.iter().enumerate() {
             let rs = rnd(&mut m, i as u32, 1)?;
-            let halved = shift_round(&mut m, self, *s, one, rs)?;
-            let v = m.mux(renorm, halved, *s)?;
-            let too_big = m.lt(hi, v, true)?;
-            let too_small = m.lt(v, lo, true)?;
-            let v = m.mux(too_big, hi, v)?;
-            let v = m.mux(too_small, lo, v)?;
-            // Clamped into the symmetric m-bit range: the top bit is a sign copy.
-            qs.push(m.slice(v, mb - 1, 0)?);
-            let top = m.bit(v, mb)?;
-            m.discard(top, &format!("sign_copy_{i}"))?;
+            let halved = shift_round(&mut m, self, &format!("halve_{i}"), *s, one, rs)?;
+            let v = m.val(mux(renorm, halved, *s))?;
+            qs.push(m.clamp(&format!("q_{i}"), v, -qmax, qmax)?);
         }
         qs.reverse(); // element 0 in the low bits
-        let q = m.concat(&qs)?;
-        let one_w = m.lit(w, 1)?;
-        let bumped = m.add(big_e, one_w)?;
-        let e = m.mux(renorm, bumped, big_e)?;
+        let q = m.val(cat(qs))?;
+        let e = m.val(mux(renorm, (big_e + 1).wrapping(w), big_e))?;
 
         m.note("Stage 5: output registers.");
-        let e_q = m.register("e_q", e, clk, Some(rst), Some(valid))?;
-        let q_q = m.register("q_q", q, clk, Some(rst), Some(valid))?;
+        for (name, v) in [("e", e), ("q", q)] {
+            let r = m.register(&format!("{name}_q"), v.sig, clk, Some(rst), Some(valid))?;
+            m.out(name, r)?;
+        }
         let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
-        m.drive_output("e", e_q)?;
-        m.drive_output("q", q_q)?;
-        m.drive_output("out_valid", out_valid)?;
+        m.out("out_valid", out_valid)?;
         m.finish()
     }
 
@@ -130,57 +110,39 @@ fn describe(m: &mut ModuleBuilder, p: &BfpAddParams) {
     ));
 }
 
-/// `v / 2^d` rounded as `model::bfp::shift_round` does, for a two's-complement `v`.
+/// `v / 2^d` rounded as `model::bfp::shift_round` does, for a two's-complement `v`;
+/// `tag` prefixes the names of its wires.
 fn shift_round(
     m: &mut ModuleBuilder,
     p: &BfpAddParams,
-    v: Sig,
+    tag: &str,
+    v: Val,
     d: Sig,
     rnd: Option<Sig>,
-) -> Result<Sig> {
+) -> Result<Val> {
     let width = v.width();
-    match (p.rounding, rnd) {
-        (BfpRounding::Sr, Some(rnd)) => {
-            // floor(v * 2^(R - d)), plus rnd, floored by 2^R: the carry out of the fraction.
-            let r = p.rnd_bits;
-            let zeros = m.zero(r)?;
-            let scaled = m.concat(&[v, zeros])?;
-            let shifted = m.ashr(scaled, d)?;
-            let fraction = m.slice(shifted, r - 1, 0)?;
-            let whole = m.slice(shifted, width + r - 1, r)?;
-            let room = m.not(fraction)?;
-            let carry = m.lt(room, rnd, false)?;
-            let carry = m.zext(carry, width)?;
-            m.add(whole, carry)
-        }
-        _ => {
-            let negative = m.msb(v)?;
-            let zero = m.zero(width)?;
-            let negated = m.sub(zero, v)?;
-            let magnitude = m.mux(negative, negated, v)?; // |v| <= 2^(width-1) fits unsigned
-            let rounded = match p.rounding {
-                BfpRounding::Rz => m.shr(magnitude, d)?,
-                _ => {
-                    // One guard bit below the magnitude; sticky from every dropped bit.
-                    let zero_bit = m.zero(1)?;
-                    let t = m.concat(&[magnitude, zero_bit])?;
-                    let shifted = m.shr(t, d)?;
-                    let ones = m.lit(width + 1, (1i128 << (width + 1)) - 1)?;
-                    let kept_mask = m.shl(ones, d)?;
-                    let dropped_mask = m.not(kept_mask)?;
-                    let dropped = m.and(t, dropped_mask)?;
-                    let sticky = m.reduce_or(dropped)?; // bits below the guard
-                    let guard = m.bit(shifted, 0)?;
-                    let kept = m.slice(shifted, width, 1)?;
-                    let odd = m.bit(kept, 0)?;
-                    let tie_or_more = m.or(sticky, odd)?;
-                    let up = m.and(guard, tie_or_more)?;
-                    let up = m.zext(up, width)?;
-                    m.add(kept, up)?
-                }
-            };
-            let back = m.sub(zero, rounded)?;
-            m.mux(negative, back, rounded)
-        }
+    if let (BfpRounding::Sr, Some(rnd)) = (p.rounding, rnd) {
+        // floor(v * 2^(R - d)), plus rnd, floored by 2^R: the carry out of the fraction.
+        let r = p.rnd_bits;
+        let scaled = m.val(v << r)?;
+        let shifted = m.shift_right(scaled, d)?;
+        let whole = shifted.bits(width + r - 1, r).reinterpret_signed();
+        let carry = (!shifted.bits(r - 1, 0)).less(rnd);
+        return m.wire(tag, (whole + carry).wrapping(width));
     }
+    let (magnitude, negative) = m.abs(&format!("{tag}_magnitude"), v)?;
+    let rounded = if p.rounding == BfpRounding::Rz {
+        m.shift_right(magnitude, d)?
+    } else {
+        // One guard bit below the magnitude; sticky from every dropped bit.
+        let t = m.val(magnitude << 1)?;
+        let shifted = m.shift_right(t, d)?;
+        let ones = m.val(lit((1i128 << (width + 1)) - 1, width + 1, false))?;
+        let kept_mask = m.shift_left(ones, d)?;
+        let sticky = (t & !kept_mask).any(); // bits below the guard
+        let up = shifted.bit(0) & (sticky | shifted.bit(1));
+        m.val((shifted.bits(width, 1) + up).wrapping(width))?
+    };
+    let rounded = rounded.sig.s();
+    m.wire(tag, mux(negative, (-rounded).wrapping(width), rounded))
 }

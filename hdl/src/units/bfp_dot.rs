@@ -15,7 +15,7 @@ use model::bfp::BfpDotParams;
 use model::float::{FloatFormat, Rounding};
 
 use crate::float;
-use crate::ir::{ModuleBuilder, Result, Sig};
+use crate::ir::{mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 impl Generate for BfpDotParams {
@@ -35,61 +35,68 @@ impl Generate for BfpDotParams {
         for i in 0..self.lanes() {
             let a = element(&mut m, self, io["qa"], i, mode)?;
             let b = element(&mut m, self, io["qb"], i, mode)?;
-            products.push(m.mul(a, b, true)?); // 2m bits, exact
+            products.push(m.val(a * b)?); // 2m bits, exact
         }
         let beat_sum = adder_tree(&mut m, products)?;
-        let beat_sum = m.sext(beat_sum, s)?;
-        let beat_sum = m.name(beat_sum, "beat_sum")?;
+        let beat_sum = m.wire("beat_sum", beat_sum.resize(s))?;
         let last = super::block_last(&mut m, self.beats_per_block(), clk, rst, valid)?;
         let block_sum = if self.beats_per_block() == 1 {
             beat_sum
         } else {
             let partial = m.reg("partial_q", s, clk, Some((rst, 0)))?;
-            let sum = m.add(partial, beat_sum)?;
-            let zero = m.zero(s)?;
-            let next = m.mux(last, zero, sum)?;
-            m.drive_reg(partial, next, Some(valid))?;
+            let sum = m.wire("partial_sum", (partial + beat_sum).wrapping(s))?;
+            m.next(partial, mux(last, 0, sum), Some(valid))?;
             sum
         };
 
         m.note("Stage 1: the block's exact sum and exponent.");
-        let exp = m.add_exact(io["ea"], io["eb"], true)?;
-        let sum1 = m.register("block_sum_q", block_sum, clk, Some(rst), Some(last))?;
-        let exp1 = m.register("block_exp_q", exp, clk, Some(rst), Some(last))?;
-        let clear1 = m.register("block_clear_q", io["clear"], clk, Some(rst), Some(last))?;
+        let exp = m.val(io["ea"].s() + io["eb"].s())?;
+        let [sum1, exp1, clear1] = m.registers(
+            [
+                ("block_sum_q", block_sum.sig),
+                ("block_exp_q", exp.sig),
+                ("block_clear_q", io["clear"]),
+            ],
+            clk,
+            Some(rst),
+            Some(last),
+        )?;
         let valid1 = m.register("block_valid_q", last, clk, Some(rst), None)?;
 
         m.note("Stage 2: the block's value as binary32.");
         let f = FloatFormat::BINARY32;
         let v = float::from_scaled_int(&mut m, "conv", &f, sum1, exp1, Rounding::Rne)?;
-        let v2 = m.register("value_q", v.bits, clk, Some(rst), Some(valid1))?;
-        let uf2 = m.register("value_uf_q", v.underflow, clk, Some(rst), Some(valid1))?;
-        let of2 = m.register("value_of_q", v.overflow, clk, Some(rst), Some(valid1))?;
-        let clear2 = m.register("value_clear_q", clear1, clk, Some(rst), Some(valid1))?;
+        let [v2, uf2, of2, clear2] = m.registers(
+            [
+                ("value_q", v.bits),
+                ("value_uf_q", v.underflow),
+                ("value_of_q", v.overflow),
+                ("value_clear_q", clear1),
+            ],
+            clk,
+            Some(rst),
+            Some(valid1),
+        )?;
         let valid2 = m.register("value_valid_q", valid1, clk, Some(rst), None)?;
 
         m.note("Stage 3: binary32 accumulation (RNE, no subnormals).");
         let acc = m.reg("acc_q", 32, clk, Some((rst, 0)))?;
         let uf = m.reg("uf_q", 1, clk, Some((rst, 0)))?;
         let of = m.reg("of_q", 1, clk, Some((rst, 0)))?;
-        let keep = m.not(clear2)?;
-        let zero = m.zero(32)?;
-        let base = m.mux(clear2, zero, acc)?;
-        let base_uf = m.and(uf, keep)?;
-        let base_of = m.and(of, keep)?;
-        let r = float::add(&mut m, "acc", &f, base, v2, Rounding::Rne)?;
-        let uf_in = m.or(uf2, r.underflow)?;
-        let uf_next = m.or(base_uf, uf_in)?;
-        let of_in = m.or(of2, r.overflow)?;
-        let of_next = m.or(base_of, of_in)?;
-        m.drive_reg(acc, r.bits, Some(valid2))?;
-        m.drive_reg(uf, uf_next, Some(valid2))?;
-        m.drive_reg(of, of_next, Some(valid2))?;
+        let base = m.val(mux(clear2, 0, acc))?;
+        let r = float::add(&mut m, "acc", &f, base.sig, v2, Rounding::Rne)?;
+        m.next(acc, r.bits, Some(valid2))?;
+        m.next(uf, (uf & !clear2) | uf2 | r.underflow, Some(valid2))?;
+        m.next(of, (of & !clear2) | of2 | r.overflow, Some(valid2))?;
         let out_valid = m.register("out_valid_q", valid2, clk, Some(rst), None)?;
-        m.drive_output("acc", acc)?;
-        m.drive_output("uf", uf)?;
-        m.drive_output("of", of)?;
-        m.drive_output("out_valid", out_valid)?;
+        for (name, v) in [
+            ("acc", acc),
+            ("uf", uf),
+            ("of", of),
+            ("out_valid", out_valid),
+        ] {
+            m.out(name, v)?;
+        }
         m.finish()
     }
 }
@@ -129,37 +136,32 @@ fn element(
     q: Sig,
     i: u32,
     mode: Option<Sig>,
-) -> Result<Sig> {
+) -> Result<Val> {
     let mb = p.mant_bits;
-    let field = m.slice(q, mb * i + mb - 1, mb * i)?;
+    let field = m.val(q.bits(mb * i + mb - 1, mb * i).reinterpret_signed())?;
     let (Some(modes), Some(mode)) = (p.modes, mode) else {
         return Ok(field);
     };
     // The widest for the last index and past it; narrower widths by their index.
-    let widths = modes.list();
-    let mut v = field;
-    for (k, width) in widths.iter().enumerate().rev().skip(1) {
-        let low = m.slice(field, width - 1, 0)?;
-        let narrow = m.sext(low, mb)?;
-        let index = m.lit(mode.width(), k as i128)?;
-        let chosen = m.eq(mode, index)?;
-        v = m.mux(chosen, narrow, v)?;
+    let mut v = Expr::from(field);
+    for (k, width) in modes.list().iter().enumerate().rev().skip(1) {
+        let narrow = field.bits(width - 1, 0).reinterpret_signed().resize(mb);
+        v = mux(mode.equal(k as u64), narrow, v);
     }
-    Ok(v)
+    m.val(v)
 }
 
 /// Balanced tree of exact signed additions, widths growing one bit per level.
-fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Sig>) -> Result<Sig> {
+fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Val>) -> Result<Val> {
     while level.len() > 1 {
-        let mut next = Vec::new();
-        for pair in level.chunks(2) {
-            next.push(match pair {
-                [a, b] => m.add_exact(*a, *b, true)?,
-                [a] => *a,
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => m.val(*a + *b),
+                [a] => Ok(*a),
                 _ => unreachable!("chunks of two"),
-            });
-        }
-        level = next;
+            })
+            .collect::<Result<Vec<_>>>()?;
     }
     Ok(level[0])
 }

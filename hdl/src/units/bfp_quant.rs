@@ -18,7 +18,7 @@
 use model::bfp::{BfpQuantParams, BfpRounding};
 use model::int;
 
-use crate::ir::{ModuleBuilder, Result, Sig};
+use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
 use crate::{start_unit, Generate, Module};
 
 /// What the mantissa width changes: the extra right shift (widest width minus the one in
@@ -33,34 +33,29 @@ struct Width {
 /// The widths' constants, selected by `mode` when there are several.
 fn select_width(m: &mut ModuleBuilder, p: &BfpQuantParams, mode: Option<Sig>) -> Result<Width> {
     let (mb, w) = (p.mant_bits, p.exp_bits);
-    let qmax_of = |width: u32| (1i128 << (width - 1)) - 1;
+    let qmax_of = |width: u32| lit((1i128 << (width - 1)) - 1, mb, false);
+    let offset_of = |width: u32| lit(125 + i128::from(width), w, false);
     let (Some(modes), Some(mode)) = (p.modes, mode) else {
         return Ok(Width {
             extra_shift: None,
-            exp_offset: m.lit(w, 125 + i128::from(mb))?,
-            qmax: m.lit(mb, qmax_of(mb))?,
+            exp_offset: m.val(offset_of(mb))?.sig,
+            qmax: m.val(qmax_of(mb))?.sig,
         });
     };
     let widths = modes.list();
     // Start from the widest (also for mode values past the list), then earlier widths.
     let widest = *widths.last().expect("two or more widths");
-    let mut extra = m.lit(3, 0)?;
-    let mut offset = m.lit(w, 125 + i128::from(widest))?;
-    let mut qmax = m.lit(mb, qmax_of(widest))?;
+    let (mut extra, mut offset, mut qmax) = (lit(0, 3, false), offset_of(widest), qmax_of(widest));
     for (k, width) in widths.iter().enumerate().rev().skip(1) {
-        let index = m.lit(mode.width(), k as i128)?;
-        let chosen = m.eq(mode, index)?;
-        let e = m.lit(3, i128::from(mb - width))?;
-        extra = m.mux(chosen, e, extra)?;
-        let o = m.lit(w, 125 + i128::from(*width))?;
-        offset = m.mux(chosen, o, offset)?;
-        let q = m.lit(mb, qmax_of(*width))?;
-        qmax = m.mux(chosen, q, qmax)?;
+        let chosen = m.val(mode.equal(k as u64))?;
+        extra = mux(chosen, lit(i128::from(mb - width), 3, false), extra);
+        offset = mux(chosen, offset_of(*width), offset);
+        qmax = mux(chosen, qmax_of(*width), qmax);
     }
     Ok(Width {
-        extra_shift: Some(m.name(extra, "mode_extra_shift")?),
-        exp_offset: m.name(offset, "mode_exp_offset")?,
-        qmax: m.name(qmax, "mode_qmax")?,
+        extra_shift: Some(m.wire("mode_extra_shift", extra)?.sig),
+        exp_offset: m.wire("mode_exp_offset", offset)?.sig,
+        qmax: m.wire("mode_qmax", qmax)?.sig,
     })
 }
 
@@ -90,19 +85,14 @@ impl Generate for BfpQuantParams {
 
         m.note("Stage 2: decode the binary32 elements.");
         let elements = (0..self.block)
-            .map(|i| {
-                let word = m.slice(block, 32 * i + 31, 32 * i)?;
-                decode(&mut m, word)
-            })
+            .map(|i| decode(&mut m, block, i))
             .collect::<Result<Vec<_>>>()?;
 
         m.note("Stage 3: shared exponent from the largest exponent field.");
         let width = select_width(&mut m, self, io.get("mode").copied())?;
-        let max_field = max_tree(
-            &mut m,
-            &elements.iter().map(|e| e.field).collect::<Vec<_>>(),
-        )?;
-        let max_field = m.name(max_field, "max_field")?;
+        let fields: Vec<Sig> = elements.iter().map(|e| e.field).collect();
+        let max_field = max_tree(&mut m, &fields)?;
+        let max_field = m.wire("max_field", max_field)?;
         let e = shared_exponent(&mut m, self, max_field, width.exp_offset)?;
 
         m.note("Stage 4: mantissas, rounded, clamped and signed.");
@@ -117,20 +107,16 @@ impl Generate for BfpQuantParams {
             qs.push(mantissa(&mut m, self, i, el, max_field, &width, rnd)?);
         }
         qs.reverse(); // element 0 in the low bits
-        let q = m.concat(&qs)?;
-        let specials: Vec<Sig> = elements.iter().map(|e| e.special).collect();
-        let specials = m.concat(&specials)?;
-        let inv = m.reduce_or(specials)?;
+        let q = m.val(cat(qs))?;
+        let inv = m.val(cat(elements.iter().map(|e| e.special)).any())?;
 
         m.note("Stage 5: output registers.");
-        let e_q = m.register("e_q", e, clk, Some(rst), Some(last))?;
-        let q_q = m.register("q_q", q, clk, Some(rst), Some(last))?;
-        let inv_q = m.register("inv_q", inv, clk, Some(rst), Some(last))?;
+        for (name, v) in [("e", e), ("q", q), ("inv", inv)] {
+            let r = m.register(&format!("{name}_q"), v.sig, clk, Some(rst), Some(last))?;
+            m.out(name, r)?;
+        }
         let out_valid = m.register("out_valid_q", last, clk, Some(rst), None)?;
-        m.drive_output("e", e_q)?;
-        m.drive_output("q", q_q)?;
-        m.drive_output("inv", inv_q)?;
-        m.drive_output("out_valid", out_valid)?;
+        m.out("out_valid", out_valid)?;
         m.finish()
     }
 }
@@ -197,24 +183,20 @@ fn collect(
     Ok((block, last))
 }
 
-fn decode(m: &mut ModuleBuilder, word: Sig) -> Result<Element> {
-    let sign = m.bit(word, 31)?;
-    let raw_field = m.slice(word, 30, 23)?;
-    let man = m.slice(word, 22, 0)?;
-    let special = m.reduce_and(raw_field)?;
-    let nonzero = m.reduce_or(raw_field)?;
-    let top_finite = m.lit(8, 254)?;
-    let field = m.mux(special, top_finite, raw_field)?;
-    let one = m.lit(1, 1)?;
-    let normal_sig = m.concat(&[one, man])?;
-    let all_ones = m.lit(24, 0xff_ffff)?;
-    let sig = m.mux(special, all_ones, normal_sig)?;
+/// Element `i` of the block.
+fn decode(m: &mut ModuleBuilder, block: Sig, i: u32) -> Result<Element> {
+    let word = m.val(block.bits(32 * i + 31, 32 * i))?;
+    let raw_field = m.val(word.bits(30, 23))?;
+    let special = m.val(raw_field.all())?.sig;
+    let normal_sig = cat([lit(1, 1, false), word.bits(22, 0)]);
     Ok(Element {
-        sign,
-        nonzero,
+        sign: m.val(word.bit(31))?.sig,
+        nonzero: m.val(raw_field.any())?.sig,
         special,
-        field,
-        sig,
+        field: m.val(mux(special, lit(254, 8, false), raw_field))?.sig,
+        sig: m
+            .val(mux(special, lit(0xff_ffff, 24, false), normal_sig))?
+            .sig,
     })
 }
 
@@ -234,16 +216,13 @@ fn max_tree(m: &mut ModuleBuilder, xs: &[Sig]) -> Result<Sig> {
 fn shared_exponent(
     m: &mut ModuleBuilder,
     p: &BfpQuantParams,
-    max_field: Sig,
+    max_field: Val,
     offset: Sig,
-) -> Result<Sig> {
+) -> Result<Val> {
     let w = p.exp_bits; // >= 9: every binary32 block exponent fits
-    let wide = m.zext(max_field, w)?;
-    let e = m.sub(wide, offset)?;
-    let any = m.reduce_or(max_field)?;
-    let min = m.lit(w, int::min_value(w, true))?;
-    let e = m.mux(any, e, min)?;
-    m.name(e, "shared_exp")
+    let e = (max_field - offset).wrapping(w).reinterpret_signed();
+    let min = lit(int::min_value(w, true), w, true);
+    m.wire("shared_exp", mux(max_field.any(), e, min))
 }
 
 /// One element's m-bit mantissa.
@@ -252,10 +231,10 @@ fn mantissa(
     p: &BfpQuantParams,
     index: usize,
     el: &Element,
-    max_field: Sig,
+    max_field: Val,
     width: &Width,
     rnd: Option<Sig>,
-) -> Result<Sig> {
+) -> Result<Val> {
     let mb = p.mant_bits;
     // Fraction bits kept past the constant shift for rounding.
     let frac = match p.rounding {
@@ -264,69 +243,50 @@ fn mantissa(
         BfpRounding::Sr => p.rnd_bits,
     };
     let cut = 25 - mb - frac; // >= 1
-    let top = m.slice(el.sig, 23, cut)?; // m - 1 + frac bits
-    let low = m.slice(el.sig, cut - 1, 0)?;
-    let distance = m.sub(max_field, el.field)?;
+    let top = m.val(el.sig.bits(23, cut))?; // m - 1 + frac bits
+    let tw = top.width();
+    let low = m.val(el.sig.bits(cut - 1, 0))?;
+    let distance = (max_field - el.field).wrapping(8);
+    // A narrower mode drops (widest - width) more bits.
     let distance = match width.extra_shift {
-        // A narrower mode drops (widest - width) more bits.
-        Some(extra) => {
-            let d = m.zext(distance, 9)?;
-            let x = m.zext(extra, 9)?;
-            m.add(d, x)?
-        }
-        None => distance,
+        Some(extra) => m.val((distance + extra).wrapping(9))?,
+        None => m.val(distance)?,
     };
-    let shifted = m.shr(top, distance)?;
+    let shifted = m.shift_right(top, distance.sig)?;
     let mag = match p.rounding {
         BfpRounding::Rz => {
-            m.discard(low, &format!("truncated_{index}"))?;
-            m.zext(shifted, mb)?
+            m.discard(low.sig, &format!("truncated_{index}"))?;
+            let mag = m.val(shifted.resize(mb))?; // at most 2^(m-1) - 1 already
+            return m.val(signed_mantissa(el, mag, mb));
         }
         BfpRounding::Rne => {
             // Sticky: the constant-shift bits and the bits the barrel shifter drops.
-            let ones = m.lit(top.width(), (1i128 << top.width()) - 1)?;
-            let kept_mask = m.shl(ones, distance)?;
-            let dropped_mask = m.not(kept_mask)?;
-            let dropped = m.and(top, dropped_mask)?;
-            let dropped_any = m.reduce_or(dropped)?;
-            let low_any = m.reduce_or(low)?;
-            let sticky = m.or(dropped_any, low_any)?;
-            let guard = m.bit(shifted, 0)?;
-            let kept = m.slice(shifted, top.width() - 1, 1)?;
-            let odd = m.bit(kept, 0)?;
-            let tie_or_more = m.or(sticky, odd)?;
-            let up = m.and(guard, tie_or_more)?;
-            let kept = m.zext(kept, mb)?;
-            let up = m.zext(up, mb)?;
-            m.add(kept, up)?
+            let ones = m.val(lit((1i128 << tw) - 1, tw, false))?;
+            let kept_mask = m.shift_left(ones, distance.sig)?;
+            let sticky = (top & !kept_mask).any() | low.any();
+            let up = shifted.bit(0) & (sticky | shifted.bit(1));
+            m.val((shifted.bits(tw - 1, 1) + up).wrapping(mb))?
         }
         BfpRounding::Sr => {
-            let rnd = rnd.expect("SR has rnd");
-            m.discard(low, &format!("truncated_{index}"))?;
+            m.discard(low.sig, &format!("truncated_{index}"))?;
             let r = p.rnd_bits;
-            let fraction = m.slice(shifted, r - 1, 0)?;
-            let whole = m.slice(shifted, top.width() - 1, r)?;
             // fraction + rnd carries out exactly when rnd > ~fraction.
-            let room = m.not(fraction)?;
-            let carry = m.lt(room, rnd, false)?;
-            let whole = m.zext(whole, mb)?;
-            let carry = m.zext(carry, mb)?;
-            m.add(whole, carry)?
+            let carry = (!shifted.bits(r - 1, 0)).less(rnd.expect("SR has rnd"));
+            m.val((shifted.bits(tw - 1, r) + carry).wrapping(mb))?
         }
     };
-    let mag = if p.rounding == BfpRounding::Rz {
-        mag // at most 2^(m-1) - 1 already
-    } else if p.modes.is_some() {
-        let over = m.lt(width.qmax, mag, false)?; // rounded up past the mode's limit
-        m.mux(over, width.qmax, mag)?
+    let over = if p.modes.is_some() {
+        m.val(width.qmax.less(mag))? // rounded up past the mode's limit
     } else {
-        let over = m.msb(mag)?; // only 2^(m-1) can get here
-        m.mux(over, width.qmax, mag)?
+        m.val(mag.bit(mb - 1))? // only 2^(m-1) can get here
     };
-    let zero = m.zero(mb)?;
-    let negated = m.sub(zero, mag)?;
-    let signed = m.mux(el.sign, negated, mag)?;
-    m.mux(el.nonzero, signed, zero)
+    let mag = m.val(mux(over, width.qmax, mag))?;
+    m.val(signed_mantissa(el, mag, mb))
+}
+
+/// `mag` with the element's sign, or zero.
+fn signed_mantissa(el: &Element, mag: Val, mb: u32) -> Expr {
+    mux(el.nonzero, mux(el.sign, (-mag).wrapping(mb), mag), 0)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 
 use model::expq::ExpqDotParams;
 
-use crate::ir::{ModuleBuilder, Result};
+use crate::ir::{lit, mux, ExprOps, ModuleBuilder, Result};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 impl Generate for ExpqDotParams {
@@ -25,80 +25,42 @@ impl Generate for ExpqDotParams {
         m.note("Walk state: which counter the walk reads next.");
         let walking = m.reg("walking_q", 1, clk, Some((rst, 0)))?;
         let index = m.reg("walk_index_q", iw, clk, Some((rst, 0)))?;
-        let last_index = m.lit(iw, i128::from(n - 1))?;
-        let at_last = m.eq(index, last_index)?;
-        let finishing = m.and(walking, at_last)?;
-        let finishing = m.name(finishing, "walk_done")?;
-        let idle = m.not(walking)?;
-        let starting = m.and(idle, flush)?;
-        let starting = m.name(starting, "walk_start")?;
-        let still = m.not(finishing)?;
-        let walk_next = m.and(walking, still)?;
-        let walk_next = m.or(walk_next, starting)?;
-        m.drive_reg(walking, walk_next, None)?;
-        let one = m.lit(iw, 1)?;
-        let advanced = m.add(index, one)?;
-        let zero_index = m.zero(iw)?;
-        let index_next = m.mux(walking, advanced, zero_index)?;
-        let index_next = m.mux(finishing, zero_index, index_next)?;
-        m.drive_reg(index, index_next, None)?;
+        let finishing = m.wire("walk_done", walking & index.equal(n - 1))?;
+        let starting = m.wire("walk_start", !walking & flush)?;
+        m.next(walking, (walking & !finishing) | starting, None)?;
+        let advanced = mux(walking, (index + 1).wrapping(iw), 0);
+        m.next(index, mux(finishing, 0, advanced), None)?;
 
         m.note("Stage 1: count the product's exponent sum.");
-        let zero = m.or(io["zw"], io["za"])?;
-        let nonzero = m.not(zero)?;
-        let counting = m.and(valid, nonzero)?;
-        let counting = m.and(counting, idle)?;
-        let counting = m.name(counting, "count_beat")?;
-        let negative = m.xor(io["sw"], io["sa"])?;
-        let sum = m.add_exact(io["ew"], io["ea"], false)?;
-        let sum = m.name(sum, "exp_sum")?;
-        let plus = m.lit(cw, 1)?;
-        let minus = m.lit(cw, -1)?;
-        let step = m.mux(negative, minus, plus)?;
-        let cleared = m.zero(cw)?;
+        let counting = m.wire("count_beat", valid & !(io["zw"] | io["za"]) & !walking)?;
+        let sum = m.wire("exp_sum", io["ew"] + io["ea"])?;
+        let minus_one = lit((1 << cw) - 1, cw, false);
+        let step = m.wire("count_step", mux(io["sw"] ^ io["sa"], minus_one, 1))?;
         let mut counters = Vec::new();
         for k in 0..n {
             let c = m.reg(&format!("count_{k}_q"), cw, clk, Some((rst, 0)))?;
-            let kk = m.lit(iw, i128::from(k))?;
-            let hit = m.eq(sum, kk)?;
-            let bump = m.and(counting, hit)?;
-            let read = m.eq(index, kk)?;
-            let clear = m.and(walking, read)?;
-            let stepped = m.add(c, step)?;
-            let next = m.mux(clear, cleared, stepped)?;
-            let load = m.or(bump, clear)?;
-            m.drive_reg(c, next, Some(load))?;
+            let clear = m.val(walking & index.equal(k))?;
+            let load = m.val(clear | (counting & sum.equal(k)))?;
+            m.next(c, mux(clear, 0, (c + step).wrapping(cw)), Some(load.sig))?;
             counters.push(c);
         }
 
         m.note("Stage 2: the walk, y_acc += c_k * T[k].");
-        let count = super::select(&mut m, &counters, index)?;
-        let count = m.name(count, "walk_count")?;
+        let count = super::select(&mut m, "walk_count", &counters, index)?.s();
         let tw = self.table_bits() + 1; // positive, as a signed operand
-        let constant = super::rom(&mut m, &self.table(), tw, index)?;
-        let constant = m.name(constant, "walk_constant")?;
-        let product = m.mul(count, constant, true)?; // cw + tw bits, exact
-                                                     // |c_k * T[k]| <= K_max * max T fits y, whose width holds that.
-        let pw = product.width();
-        let product = if pw >= ow {
-            let high = m.slice(product, pw - 1, ow)?;
-            m.discard(high, "product_sign_copies")?;
-            m.slice(product, ow - 1, 0)?
-        } else {
-            m.sext(product, ow)?
-        };
-        let product = m.name(product, "walk_term")?;
+        let constant = super::rom(&mut m, "walk_constant", &self.table(), tw, index)?.s();
+        let product = m.val(count * constant)?; // cw + tw bits, exact
+                                                // |c_k * T[k]| <= K_max * max T fits y, whose width holds that.
+        let term = m.narrow("walk_term", product, ow)?;
         let y_acc = m.reg("y_acc_q", ow, clk, Some((rst, 0)))?;
-        let added = m.add(y_acc, product)?;
-        let zero_y = m.zero(ow)?;
-        let acc_next = m.mux(walking, added, zero_y)?;
-        m.drive_reg(y_acc, acc_next, None)?;
+        let added = m.wire("y_sum", (y_acc + term).wrapping(ow))?;
+        m.next(y_acc, mux(walking, added, 0), None)?;
 
         m.note("Stage 3: the result.");
-        let y = m.register("y_q", added, clk, Some(rst), Some(finishing))?;
-        let out_valid = m.register("out_valid_q", finishing, clk, Some(rst), None)?;
-        m.drive_output("y", y)?;
-        m.drive_output("out_valid", out_valid)?;
+        let y = m.register("y_q", added.sig, clk, Some(rst), Some(finishing.sig))?;
+        let out_valid = m.register("out_valid_q", finishing.sig, clk, Some(rst), None)?;
+        m.out("y", y)?;
+        m.out("out_valid", out_valid)?;
         m.finish()
     }
 

@@ -7,7 +7,7 @@
 
 use model::expq::ExpqQuantParams;
 
-use crate::ir::{ModuleBuilder, Result, Sig};
+use crate::ir::{lit, mux, ExprOps, ModuleBuilder, Result, Sig};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 impl Generate for ExpqQuantParams {
@@ -18,47 +18,35 @@ impl Generate for ExpqQuantParams {
         let (n, e) = (self.in_bits, self.exp_bits);
 
         m.note("Stage 1: magnitude (|x| <= 2^(N-1) fits N bits unsigned).");
-        let negative = m.msb(x)?;
-        let zero_n = m.zero(n)?;
-        let negated = m.sub(zero_n, x)?;
-        let magnitude = m.mux(negative, negated, x)?;
-        let magnitude = m.name(magnitude, "magnitude")?;
+        let (magnitude, negative) = m.abs("magnitude", x.s())?;
 
         m.note("Stage 2: compare with the decision thresholds.");
-        let thresholds = self.thresholds();
         // |x| never exceeds 2^(N-1): a threshold at or above that is never passed.
-        let exceeds = |m: &mut ModuleBuilder, t: u64| -> Result<Sig> {
+        let exceeds = |t: u64| {
             if t >= 1 << (n - 1) {
-                m.zero(1)
+                lit(0, 1, false)
             } else {
-                let t = m.lit(n, t.into())?;
-                m.lt(t, magnitude, false)
+                magnitude.greater(t)
             }
         };
-        let above_zero = exceeds(&mut m, thresholds[0])?;
-        let zero = m.not(above_zero)?;
-        let zero = m.name(zero, "zero_code")?;
-        let mut above = Vec::new();
-        for t in &thresholds[1..] {
-            let gt = exceeds(&mut m, *t)?;
-            above.push(m.zext(gt, e)?);
-        }
+        let thresholds = self.thresholds();
+        let zero = m.wire("zero_code", !exceeds(thresholds[0]))?;
+        let above = thresholds[1..]
+            .iter()
+            .map(|t| Ok(m.val(exceeds(*t).resize(e))?.sig))
+            .collect::<Result<Vec<_>>>()?;
         let code = count(&mut m, above)?;
-        let code = m.name(code, "code")?;
+        let code = m.wire("code", code)?;
 
         m.note("Stage 3: canonical zero, registered outputs.");
-        let nonzero = m.not(zero)?;
-        let s = m.and(negative, nonzero)?;
-        let zero_e = m.zero(e)?;
-        let code = m.mux(zero, zero_e, code)?;
-        let s_q = m.register("s_q", s, clk, Some(rst), Some(valid))?;
-        let z_q = m.register("z_q", zero, clk, Some(rst), Some(valid))?;
-        let e_q = m.register("e_q", code, clk, Some(rst), Some(valid))?;
+        let s = m.val(negative & !zero)?;
+        let code = m.val(mux(zero, 0, code))?;
+        for (name, v) in [("s", s), ("z", zero), ("e", code)] {
+            let q = m.register(&format!("{name}_q"), v.sig, clk, Some(rst), Some(valid))?;
+            m.out(name, q)?;
+        }
         let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
-        m.drive_output("s", s_q)?;
-        m.drive_output("z", z_q)?;
-        m.drive_output("e", e_q)?;
-        m.drive_output("out_valid", out_valid)?;
+        m.out("out_valid", out_valid)?;
         m.finish()
     }
 

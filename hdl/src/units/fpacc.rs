@@ -17,54 +17,44 @@ use model::float::FloatFormat;
 use model::fpacc::{FpaccParams, Operand};
 
 use crate::float::{self, signed_bits, FloatSig};
-use crate::ir::{ModuleBuilder, Result, Sig};
+use crate::ir::{lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Stage};
 use crate::{start_unit, Generate, Module, UnitParams};
 
-/// An exact product: `(-1)^neg * magnitude * 2^exp`.
-struct ExactProduct {
-    neg: Sig,
-    magnitude: Sig,
-    exp: Sig,
-}
-
-fn exact_product(m: &mut ModuleBuilder, p: &FpaccParams, a: Sig, b: Sig) -> Result<ExactProduct> {
-    match &p.operand {
+/// The exact product `(-1)^neg * magnitude * 2^exp` as a stage: fields `prod_neg`,
+/// `prod_magnitude` (unsigned) and `prod_exp` (signed), with `valid` and `clear`.
+fn exact_product(
+    m: &mut ModuleBuilder,
+    p: &FpaccParams,
+    beat: Stage,
+    a: Sig,
+    b: Sig,
+) -> Result<Stage> {
+    let (neg, magnitude, exp) = match &p.operand {
         Operand::Int { frac, .. } => {
-            let prod = m.mul(a, b, true)?; // 2N bits, exact
-            let w = prod.width();
-            let neg = m.msb(prod)?;
-            let zero = m.zero(w)?;
-            let negated = m.sub(zero, prod)?;
-            let magnitude = m.mux(neg, negated, prod)?; // |a*b| <= 2^(2N-2) fits
+            let prod = m.val(a.s() * b.s())?; // 2N bits, exact
+                                              // |a*b| <= 2^(2N-2) fits.
+            let (magnitude, neg) = m.abs("prod_magnitude", prod)?;
             let e = -2 * i64::from(*frac);
-            let exp = m.lit(signed_bits(e, 0), e.into())?;
-            Ok(ExactProduct {
+            (
                 neg,
                 magnitude,
-                exp,
-            })
+                m.val(lit(e.into(), signed_bits(e, 0), true))?,
+            )
         }
         Operand::Float { format } => {
             let (sa, ea, ga) = float::unpack(m, format, a)?;
             let (sb, eb, gb) = float::unpack(m, format, b)?;
-            let neg = m.xor(sa, sb)?;
-            let magnitude = m.mul(ga, gb, false)?; // zero when either is zero
-                                                   // exp = (ea - bias - M) + (eb - bias - M)
+            // exp = (ea - bias - M) + (eb - bias - M); the magnitude is zero when either is.
             let offset = -2 * i64::from(format.bias + format.man_bits as i32);
-            let top = 2 * ((1i64 << format.exp_bits) - 1);
-            let w = signed_bits(offset.min(0), top + offset.max(0)) + 1;
-            let ea = m.zext(ea, w)?;
-            let eb = m.zext(eb, w)?;
-            let sum = m.add(ea, eb)?;
-            let offset = m.lit(w, offset.into())?;
-            let exp = m.add(sum, offset)?;
-            Ok(ExactProduct {
-                neg,
-                magnitude,
-                exp,
-            })
+            let neg = m.val(sa ^ sb)?.sig;
+            let magnitude = m.wire("prod_magnitude", ga * gb)?;
+            (neg, magnitude, m.val((ea + eb + offset).sint())?)
         }
-    }
+    };
+    Ok(beat
+        .with("prod_neg", neg)
+        .with("prod_magnitude", magnitude)
+        .with("prod_exp", exp))
 }
 
 impl Generate for FpaccParams {
@@ -72,68 +62,71 @@ impl Generate for FpaccParams {
         let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
         let (clk, rst) = (io["clk"], io["rst"]);
-        let (mut valid, mut clear) = (io["in_valid"], io["clear"]);
 
         m.note("Stage 1: exact product (registered when pipeline = 2).");
-        let mut x = exact_product(&mut m, self, io["a"], io["b"])?;
-        x.magnitude = m.name(x.magnitude, "prod_magnitude")?;
+        let beat = Stage::new(io["in_valid"]).with("clear", io["clear"]);
+        let mut x = exact_product(&mut m, self, beat, io["a"], io["b"])?;
         if self.pipeline >= 2 {
-            valid = m.register("valid_1", valid, clk, Some(rst), None)?;
-            clear = m.register("clear_1", clear, clk, None, None)?;
-            x = ExactProduct {
-                neg: m.register("prod_neg_1", x.neg, clk, None, None)?,
-                magnitude: m.register("prod_magnitude_1", x.magnitude, clk, None, None)?,
-                exp: m.register("prod_exp_1", x.exp, clk, None, None)?,
-            };
+            x = m.register_stage(&x, 1, clk, rst)?;
         }
 
         m.note("Stage 2: Q_prod, the product rounded into the product format.");
-        let mut q = float::from_sign_magnitude(
+        let (neg, magnitude, exp) = (
+            x.get("prod_neg"),
+            x.get("prod_magnitude"),
+            x.get("prod_exp"),
+        );
+        let q = float::from_sign_magnitude(
             &mut m,
             "qprod",
             &self.product,
-            x.neg,
-            x.magnitude,
-            x.exp,
+            neg.sig,
+            magnitude.sig,
+            exp.sig,
             self.rounding,
         )?;
-        q.bits = m.name(q.bits, "product")?;
+        let mut y = Stage::new(x.valid)
+            .with("clear", x.get("clear"))
+            .with("product", m.wire("product", q.bits.u())?)
+            .with("product_uf", q.underflow)
+            .with("product_of", q.overflow);
         if self.pipeline >= 1 {
-            valid = m.register("valid_2", valid, clk, Some(rst), None)?;
-            clear = m.register("clear_2", clear, clk, None, None)?;
-            q = FloatSig {
-                bits: m.register("product_2", q.bits, clk, None, None)?,
-                underflow: m.register("product_uf_2", q.underflow, clk, None, None)?,
-                overflow: m.register("product_of_2", q.overflow, clk, None, None)?,
-            };
+            y = m.register_stage(&y, 2, clk, rst)?;
         }
+        let (valid, clear) = (y.valid, y.get("clear").sig);
+        let q = FloatSig {
+            bits: y.get("product").sig,
+            underflow: y.get("product_uf").sig,
+            overflow: y.get("product_of").sig,
+        };
 
         let (acc, uf, of, out_valid) = if self.chunk == 0 {
             m.note("Stage 3: Q_acc, the product added into the accumulator.");
             let state = State::new(&mut m, self.acc.width(), clk, rst)?;
-            let keep = m.not(clear)?;
-            let zero = m.zero(self.acc.width())?;
-            let base = m.mux(clear, zero, state.acc)?;
+            let base = m.val(mux(clear, 0, state.acc))?;
             let r = float::add_formats(
                 &mut m,
                 "qacc",
-                (&self.acc, base),
+                (&self.acc, base.sig),
                 (&self.product, q.bits),
                 &self.acc,
                 self.rounding,
             )?;
-            let new_uf = m.or(q.underflow, r.underflow)?;
-            let new_of = m.or(q.overflow, r.overflow)?;
-            state.update(&mut m, keep, r.bits, new_uf, new_of, valid)?;
+            let (new_uf, new_of) = (q.underflow | r.underflow, q.overflow | r.overflow);
+            state.update(&mut m, clear, r.bits, new_uf, new_of, valid)?;
             let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
             (state.acc, state.uf, state.of, out_valid)
         } else {
             chunked(&mut m, self, clk, rst, valid, clear, q)?
         };
-        m.drive_output("acc", acc)?;
-        m.drive_output("uf", uf)?;
-        m.drive_output("of", of)?;
-        m.drive_output("out_valid", out_valid)?;
+        for (name, v) in [
+            ("acc", acc),
+            ("uf", uf),
+            ("of", of),
+            ("out_valid", out_valid),
+        ] {
+            m.out(name, v)?;
+        }
         m.finish()
     }
 
@@ -158,23 +151,19 @@ impl State {
         })
     }
 
-    /// On `enable`: `acc <= next`, each flag `<= (keep & flag) | new`.
+    /// On `enable`: `acc <= next`, each flag `<= (flag & !clear) | new`.
     fn update(
         &self,
         m: &mut ModuleBuilder,
-        keep: Sig,
-        next: Sig,
-        new_uf: Sig,
-        new_of: Sig,
+        clear: Sig,
+        next: impl Into<Expr>,
+        new_uf: impl Into<Expr>,
+        new_of: impl Into<Expr>,
         enable: Sig,
     ) -> Result<()> {
-        let old_uf = m.and(self.uf, keep)?;
-        let uf = m.or(old_uf, new_uf)?;
-        let old_of = m.and(self.of, keep)?;
-        let of = m.or(old_of, new_of)?;
-        m.drive_reg(self.acc, next, Some(enable))?;
-        m.drive_reg(self.uf, uf, Some(enable))?;
-        m.drive_reg(self.of, of, Some(enable))
+        m.next(self.acc, next, Some(enable))?;
+        m.next(self.uf, (self.uf & !clear) | new_uf, Some(enable))?;
+        m.next(self.of, (self.of & !clear) | new_of, Some(enable))
     }
 }
 
@@ -194,51 +183,47 @@ fn chunked(
         "Stage 3: the inner accumulator, restarting every {} beats and on clear.",
         p.chunk
     ));
-    let zero = m.zero(w)?;
     let (base, done, inner) = if p.chunk == 1 {
-        let one = m.lit(1, 1)?;
-        (zero, one, None)
+        (m.zero(w)?, m.lit(1, 1)?, None)
     } else {
         let cw = 32 - (p.chunk - 1).leading_zeros();
         let count = m.reg("chunk_pos_q", cw, clk, Some((rst, 0)))?;
-        let first = m.zero(cw)?;
-        let pos = m.mux(clear, first, count)?;
-        let last = m.lit(cw, i128::from(p.chunk - 1))?;
-        let done = m.eq(pos, last)?;
-        let one = m.lit(cw, 1)?;
-        let after = m.add(pos, one)?;
-        let next = m.mux(done, first, after)?;
-        m.drive_reg(count, next, Some(valid))?;
-        let starts = m.eq(pos, first)?;
+        let pos = m.val(mux(clear, 0, count))?;
+        let done = m.wire("chunk_done", pos.equal(p.chunk - 1))?;
+        m.next(count, mux(done, 0, (pos + 1).wrapping(cw)), Some(valid))?;
         let inner = m.reg("inner_q", w, clk, None)?;
-        let base = m.mux(starts, zero, inner)?;
-        (base, done, Some(inner))
+        let base = m.val(mux(pos.equal(0), 0, inner))?;
+        (base.sig, done.sig, Some(inner))
     };
     let r = float::add_formats(m, "inner", (f, base), (&p.product, q.bits), f, p.rounding)?;
     let r_bits = m.name(r.bits, "inner_sum")?;
     if let Some(inner) = inner {
-        m.drive_reg(inner, r_bits, Some(valid))?;
+        m.next(inner, r_bits, Some(valid))?;
     }
-    let new_uf = m.or(q.underflow, r.underflow)?;
-    let new_of = m.or(q.overflow, r.overflow)?;
+    let new_uf = m.val(q.underflow | r.underflow)?.sig;
+    let new_of = m.val(q.overflow | r.overflow)?.sig;
     let valid_c = m.register("chunk_valid_q", valid, clk, Some(rst), None)?;
-    let clear_c = m.register("chunk_clear_q", clear, clk, None, None)?;
-    let done_c = m.register("chunk_done_q", done, clk, None, None)?;
-    let sum_c = m.register("chunk_sum_q", r_bits, clk, None, None)?;
-    let uf_c = m.register("chunk_uf_q", new_uf, clk, None, None)?;
-    let of_c = m.register("chunk_of_q", new_of, clk, None, None)?;
+    let [clear_c, done_c, sum_c, uf_c, of_c] = m.registers(
+        [
+            ("chunk_clear_q", clear),
+            ("chunk_done_q", done),
+            ("chunk_sum_q", r_bits),
+            ("chunk_uf_q", new_uf),
+            ("chunk_of_q", new_of),
+        ],
+        clk,
+        None,
+        None,
+    )?;
 
     m.note("Stage 4: a completed chunk added into the outer accumulator.");
     let state = State::new(m, w, clk, rst)?;
-    let keep = m.not(clear_c)?;
-    let base = m.mux(clear_c, zero, state.acc)?;
-    let r = float::add_formats(m, "outer", (f, base), (f, sum_c), f, p.rounding)?;
-    let next = m.mux(done_c, r.bits, base)?;
-    let outer_uf = m.and(done_c, r.underflow)?;
-    let outer_of = m.and(done_c, r.overflow)?;
-    let new_uf = m.or(uf_c, outer_uf)?;
-    let new_of = m.or(of_c, outer_of)?;
-    state.update(m, keep, next, new_uf, new_of, valid_c)?;
+    let base = m.val(mux(clear_c, 0, state.acc))?;
+    let r = float::add_formats(m, "outer", (f, base.sig), (f, sum_c), f, p.rounding)?;
+    let next = mux(done_c, r.bits, base);
+    let new_uf = uf_c | (done_c & r.underflow);
+    let new_of = of_c | (done_c & r.overflow);
+    state.update(m, clear_c, next, new_uf, new_of, valid_c)?;
     let out_valid = m.register("out_valid_q", valid_c, clk, Some(rst), None)?;
     Ok((state.acc, state.uf, state.of, out_valid))
 }

@@ -10,8 +10,7 @@
 
 use model::lns::LnsMacParams;
 
-use crate::float::signed_bits;
-use crate::ir::{ModuleBuilder, Result};
+use crate::ir::{lit, mux, ExprOps, ModuleBuilder, Result, Round};
 use crate::units::mac::{accumulator, Accumulator};
 use crate::{start_unit, Generate, Module, UnitParams};
 
@@ -19,67 +18,35 @@ impl Generate for LnsMacParams {
     fn rtl(&self) -> Result<Module> {
         let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
-        let (k, f, l, a) = (
-            self.exp_bits,
-            self.frac_bits,
-            self.table_bits,
-            self.acc_bits,
-        );
+        let (f, l, a) = (self.frac_bits, self.table_bits, self.acc_bits);
 
         m.note("Stage 1: log-domain product.");
-        let zero = m.or(io["za"], io["zb"])?;
-        let zero = m.name(zero, "product_zero")?;
-        let sign = m.xor(io["sa"], io["sb"])?;
-        let code = m.add_exact(io["ea"], io["eb"], false)?; // k + 1 bits
+        let zero = m.wire("product_zero", io["za"] | io["zb"])?;
+        let sign = m.wire("product_sign", io["sa"] ^ io["sb"])?;
         let offset = 2 * i64::from(self.exp_min());
-        let code_max = 2 * ((1i64 << k) - 1);
-        let w = signed_bits(offset.min(0), code_max + offset.max(0)) + 1;
-        let code = m.zext(code, w)?;
-        let offset = m.lit(w, offset.into())?;
-        let exp = m.add(code, offset)?;
-        let exp = m.name(exp, "product_exp")?;
+        let exp = m.wire("product_exp", (io["ea"] + io["eb"] + offset).sint())?;
+        let w = exp.width();
 
         m.note("Stage 2: integer and fractional parts; table lookup of 2^(p_frac / 2^F).");
-        let p_int = m.slice(exp, w - 1, f)?;
+        let p_int = m.val(exp.bits(w - 1, f).reinterpret_signed())?;
         let table = self.table();
         let entry = if f == 0 {
-            m.lit(l, table[0].into())?
+            m.wire("table_entry", lit(table[0].into(), l, false))?
         } else {
-            let p_frac = m.slice(exp, f - 1, 0)?;
+            let p_frac = m.wire("p_frac", exp.bits(f - 1, 0))?;
             let table: Vec<u128> = table.iter().map(|t| u128::from(*t)).collect();
-            super::rom(&mut m, &table, l, p_frac)?
+            super::rom(&mut m, "table_entry", &table, l, p_frac.sig)?.u()
         };
-        let entry = m.name(entry, "table_entry")?;
 
         m.note("Stage 3: shift by p_int (clamped to [-L, A+1]; right shifts truncate), sign.");
-        let (lo, hi) = (-i64::from(l), i64::from(a) + 1);
-        let pw = signed_bits(lo, hi + i64::from(l)).max(w - f) + 1;
-        let p_int = m.sext(p_int, pw)?;
-        let lo_s = m.lit(pw, lo.into())?;
-        let hi_s = m.lit(pw, hi.into())?;
-        let below = m.lt(p_int, lo_s, true)?;
-        let above = m.lt(hi_s, p_int, true)?;
-        let clamped = m.mux(below, lo_s, p_int)?;
-        let clamped = m.mux(above, hi_s, clamped)?;
-        let l_s = m.lit(pw, l.into())?;
-        let amount = m.add(clamped, l_s)?; // 0 ..= A + 1 + L
-        let sw = 64 - ((hi + i64::from(l)) as u64).leading_zeros();
-        let amount_bits = m.slice(amount, sw - 1, 0)?;
-        let high = m.slice(amount, pw - 1, sw)?;
-        m.discard(high, "shift_range")?; // zero after the clamp
-        let wide_w = a + 1 + 2 * l;
-        let wide = m.zext(entry, wide_w)?;
-        let shifted = m.shl(wide, amount_bits)?;
-        let magnitude = m.slice(shifted, wide_w - 1, l)?; // a + l + 1 bits
-        let dropped = m.slice(shifted, l - 1, 0)?;
-        m.discard(dropped, "truncated")?;
-        let tw = a + l + 2;
-        let magnitude = m.zext(magnitude, tw)?;
-        let none = m.zero(tw)?;
-        let magnitude = m.mux(zero, none, magnitude)?;
-        let negated = m.sub(none, magnitude)?;
-        let term = m.mux(sign, negated, magnitude)?;
-        let term = m.name(term, "term")?;
+        let (l_i, hi) = (i128::from(l), i128::from(a) + 1);
+        let amount = m.val(p_int + l_i)?;
+        let amount = m.clamp("shift_amount", amount, 0, hi + l_i)?;
+        let wide = m.val(entry.resize(a + 1 + 2 * l))?;
+        let shifted = m.shift_left(wide, amount.sig)?;
+        let magnitude = m.round("shifted", shifted, l, Round::Floor)?;
+        let magnitude = m.wire("magnitude", mux(zero, 0, magnitude))?;
+        let term = m.wire("term", mux(sign, -magnitude, magnitude))?;
 
         let (acc, ovf, out_valid) = accumulator(
             &mut m,
@@ -90,7 +57,6 @@ impl Generate for LnsMacParams {
                 clear: io["clear"],
                 term,
                 acc_bits: a,
-                signed: true,
                 overflow: self.overflow,
             },
         )?;

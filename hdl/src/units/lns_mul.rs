@@ -3,7 +3,7 @@
 
 use model::lns::LnsMulParams;
 
-use crate::ir::Result;
+use crate::ir::{mux, Result};
 use crate::{start_unit, Generate, Module};
 
 impl Generate for LnsMulParams {
@@ -23,16 +23,10 @@ impl Generate for LnsMulParams {
         m.comment(
             "gives the canonical zero (z = 1, s = 0, e = 0). Combinational (SPEC.md section 4).",
         );
-        let z = m.or(io["za"], io["zb"])?;
-        let nonzero = m.not(z)?;
-        let sign = m.xor(io["sa"], io["sb"])?;
-        let s = m.and(sign, nonzero)?;
-        let sum = m.add_exact(io["ea"], io["eb"], false)?;
-        let zero = m.zero(k + 1)?;
-        let e = m.mux(z, zero, sum)?;
-        m.drive_output("s", s)?;
-        m.drive_output("z", z)?;
-        m.drive_output("e", e)?;
+        let z = m.wire("zero", io["za"] | io["zb"])?;
+        m.out("z", z)?;
+        m.out("s", (io["sa"] ^ io["sb"]) & !z)?;
+        m.out("e", mux(z, 0, io["ea"] + io["eb"]))?;
         m.finish()
     }
 

@@ -38,9 +38,9 @@ pub(crate) fn block_last(
     m.name(last, "block_last")
 }
 
-/// `items[index]` as a tree of 2:1 muxes (bit 0 of `index` at the leaves). Indexes past
-/// the end select zero. All items have one width.
-pub(crate) fn select(m: &mut ModuleBuilder, items: &[Sig], index: Sig) -> Result<Sig> {
+/// `items[index]` as a tree of 2:1 muxes (bit 0 of `index` at the leaves), named `name`.
+/// Indexes past the end select zero. All items have one width.
+pub(crate) fn select(m: &mut ModuleBuilder, name: &str, items: &[Sig], index: Sig) -> Result<Sig> {
     let width = items[0].width();
     let mut level = items.to_vec();
     level.resize(1 << index.width(), m.zero(width)?);
@@ -51,14 +51,20 @@ pub(crate) fn select(m: &mut ModuleBuilder, items: &[Sig], index: Sig) -> Result
             .map(|pair| m.mux(sel, pair[1], pair[0]))
             .collect::<Result<Vec<_>>>()?;
     }
-    Ok(level[0])
+    m.name(level[0], name)
 }
 
 /// A constant table read at `index`: [`select`] over `width`-bit literals.
-pub(crate) fn rom(m: &mut ModuleBuilder, table: &[u128], width: u32, index: Sig) -> Result<Sig> {
+pub(crate) fn rom(
+    m: &mut ModuleBuilder,
+    name: &str,
+    table: &[u128],
+    width: u32,
+    index: Sig,
+) -> Result<Sig> {
     let items = table
         .iter()
         .map(|t| m.lit(width, *t as i128))
         .collect::<Result<Vec<_>>>()?;
-    select(m, &items, index)
+    select(m, name, &items, index)
 }
