@@ -1,4 +1,4 @@
-//! Block floating point units against their models: SPEC.md section 3's worked cases on
+//! Block floating point units against their models: docs/bfp.md's worked cases on
 //! the RTL itself, and property tests over parameters and random blocks.
 
 use lowbit_tests::{check_unit, verilate};

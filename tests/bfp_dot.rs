@@ -37,7 +37,7 @@ fn idle(p: &BfpDotParams) -> Vec<u64> {
     beat(p, false, false, &zero, &zero)
 }
 
-/// SPEC.md section 3: x = [1.5, -0.3, 0.05, 0.9] and weights [0.5, 0.5, -1.0, 0.25] as
+/// docs/bfp.md: x = [1.5, -0.3, 0.05, 0.9] and weights [0.5, 0.5, -1.0, 0.25] as
 /// HBFP4 give the integer 14 at exponent -4: 0.875.
 #[test]
 fn spec_worked_case_on_the_rtl() {

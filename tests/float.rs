@@ -219,7 +219,7 @@ fn format(exp_bits: u32, man_bits: u32, bias: i32, reserve: bool) -> FloatFormat
 #[test]
 fn adder_is_exact_rounding_on_every_pair() {
     // Shapes from one exponent bit's worth of range to many, with and without a reserved
-    // top exponent; E4M7 bias 10 is SPEC.md's 12-bit accumulator.
+    // top exponent; E4M7 bias 10 is the 12-bit accumulator of docs/fpacc.md.
     let formats = [
         format(2, 5, 1, false),
         format(3, 3, 3, true),

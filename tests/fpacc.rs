@@ -1,4 +1,4 @@
-//! The floating-point accumulator `fpacc` (SPEC.md section 2): the worked cases on the
+//! The floating-point accumulator `fpacc` (docs/fpacc.md): the worked cases on the
 //! RTL, the fp32 preset against Rust's own `f32` arithmetic, and property tests over
 //! formats, rounding, chunking and pipelining on streams built to underflow, overflow,
 //! cancel, tie and swamp.
@@ -34,7 +34,7 @@ fn last(p: &FpaccParams, out: &[u64]) -> (f64, bool, bool, bool) {
     (p.acc.decode(o[0]).to_f64(), o[1] == 1, o[2] == 1, o[3] == 1)
 }
 
-/// SPEC.md section 2, on the RTL: E4M7 bias 10 accumulator, RNE. 1.0 plus 2^-8 added
+/// docs/fpacc.md, on the RTL: E4M7 bias 10 accumulator, RNE. 1.0 plus 2^-8 added
 /// 256 times is 1.0 without chunks and 2.0 with chunks of 16; 63.75 + 1 saturates with
 /// `of`; 2^-10 alone flushes with `uf`.
 #[test]

@@ -1,4 +1,4 @@
-//! Log-domain units against their models (SPEC.md section 4).
+//! Log-domain units against their models (docs/log-domain.md).
 
 use lowbit_tests::{check_unit, verilate};
 use model::expq::{ExpqDotParams, ExpqQuantParams};
@@ -217,7 +217,7 @@ proptest! {
     }
 }
 
-/// SPEC.md section 4's worked case on the RTL: b = 2, weights (+,1), (-,2), (+,0) with
+/// docs/log-domain.md's worked case on the RTL: b = 2, weights (+,1), (-,2), (+,0) with
 /// activations (+,2), (+,0), (+,1): counters c3 = +1, c2 = -1, c1 = +1, y = 8 - 4 + 2 = 6.
 #[test]
 fn expq_dot_worked_case_on_the_rtl() {

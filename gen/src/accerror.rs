@@ -216,7 +216,7 @@ pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorEr
     table += "\nThe mean is pulled up by the few dot products whose exact sum is close to zero; \
               the median is the typical case. acc12 reads the int8 operands as Q0.7 (q / 128) so that products and sums \
               fall inside its range 2^-9 .. 63.75; products are rounded to E4M7 before the \
-              sum (SPEC.md section 2). bf16 and fp32 round products and sums RNE without \
+              sum (docs/fpacc.md). bf16 and fp32 round products and sums RNE without \
               subnormals. Chunks: an inner sum of n products from zero, added to the outer \
               sum when complete.";
     if skipped > 0 {

@@ -222,7 +222,7 @@ fn bfp_quant_subcommand() {
         v.contains("input  wire [127:0] rnd,"),
         "SR has 8 random bits per element: {v}"
     );
-    // The underscore spelling of SPEC.md works too.
+    // The underscore spelling (the unit kind, as in module names) works too.
     assert_eq!(gen(&["bfp_quant"]).status.code(), Some(0));
     let cases: &[(&[&str], &[&str])] = &[
         (

@@ -1,4 +1,4 @@
-//! Integer accumulator sizing (SPEC.md section 1; `gen accwidth`): how wide must the
+//! Integer accumulator sizing (docs/mac.md; `gen accwidth`): how wide must the
 //! accumulator of a dot product be so that it can never overflow?
 //!
 //! Two answers, both exact integer arithmetic:

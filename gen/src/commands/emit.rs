@@ -128,7 +128,7 @@ pub fn emit_unit<P: Generate>(
     Ok(write_all(planned, stdout)?)
 }
 
-/// The metadata JSON of a unit (SPEC.md, "Metadata file"), pretty-printed.
+/// The metadata JSON of a unit (docs/conventions.md), pretty-printed.
 pub fn metadata_json<P: UnitParams>(params: &P) -> String {
     metadata_json_with(params, None)
 }

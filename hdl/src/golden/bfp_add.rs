@@ -1,11 +1,11 @@
-//! Reference of `bfp_add` (SPEC.md section 3).
+//! Reference of `bfp_add` (docs/bfp.md).
 
 use model::bfp::{BfpAddParams, BfpRounding};
 
 use super::{k, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
-/// SPEC.md section 3 plainly: one function rounds `v / 2^d` (RNE or RZ on the magnitude,
+/// docs/bfp.md plainly: one function rounds `v / 2^d` (RNE or RZ on the magnitude,
 /// or SR: floor after adding the random bits), one loop over the elements aligns, adds,
 /// checks the range, renormalises once and clamps.
 pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {

@@ -1,4 +1,4 @@
-//! Reference of `bfp_dot` (SPEC.md section 3).
+//! Reference of `bfp_dot` (docs/bfp.md).
 
 use model::bfp::BfpDotParams;
 use model::float::{FloatFormat, Rounding};
@@ -8,7 +8,7 @@ use super::{
 };
 use crate::ir::Result;
 
-/// SPEC.md section 3 plainly: each beat's products summed exactly (a wide `*` and `+`
+/// docs/bfp.md plainly: each beat's products summed exactly (a wide `*` and `+`
 /// per element) into the block's sum; at the block's last beat the sum and
 /// `ea + eb`; then `sum * 2^(ea+eb)` rounded into binary32 by the same rounding function
 /// `fpacc`'s reference uses; then the accumulator plus that value (the jammed adder,

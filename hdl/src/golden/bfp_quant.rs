@@ -1,11 +1,11 @@
-//! Reference of `bfp_quant` (SPEC.md section 3).
+//! Reference of `bfp_quant` (docs/bfp.md).
 
 use model::bfp::{BfpQuantParams, BfpRounding};
 
 use super::{Body, GoldenModule, Ty};
 use crate::ir::Result;
 
-/// SPEC.md section 3 plainly: collect the block's beats (in the RTL's `held` and
+/// docs/bfp.md plainly: collect the block's beats (in the RTL's `held` and
 /// `beat_count`), decode every element, take the largest exponent, then each mantissa is
 /// its significand divided by `2^(23 + E_s - e)` with the block's rounding, clamped to
 /// the width `mode` selects, and signed.

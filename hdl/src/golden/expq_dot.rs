@@ -1,11 +1,11 @@
-//! Reference of `expq_dot` (SPEC.md section 4).
+//! Reference of `expq_dot` (docs/log-domain.md).
 
 use model::expq::ExpqDotParams;
 
 use super::{Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
-/// SPEC.md section 4 plainly: one counter per exponent sum, `+1` or `-1` per nonzero
+/// docs/log-domain.md plainly: one counter per exponent sum, `+1` or `-1` per nonzero
 /// product while idle; a flush starts a walk that adds `c_k * T[k]` (a `case` over the
 /// constants) for k = 0, 1, ... and clears each counter; `y` the cycle after the last.
 /// The counters, the walk state and the running sum are the RTL's registers, by name.

@@ -1,11 +1,11 @@
-//! Reference of `expq_quant` (SPEC.md section 4).
+//! Reference of `expq_quant` (docs/log-domain.md).
 
 use model::expq::ExpqQuantParams;
 
 use super::{Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
-/// SPEC.md section 4 plainly: |x| at one extra bit, then an `if` chain over the decision
+/// docs/log-domain.md plainly: |x| at one extra bit, then an `if` chain over the decision
 /// thresholds (midpoints between levels, `model::expq::ExpqQuantParams::thresholds`) from
 /// the zero code upwards.
 pub(crate) fn golden(p: &ExpqQuantParams) -> Result<GoldenModule> {

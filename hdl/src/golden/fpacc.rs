@@ -1,4 +1,4 @@
-//! Behavioural reference of `fpacc` (see `crate::golden`): SPEC.md section 2 written the
+//! Behavioural reference of `fpacc` (see `crate::golden`): docs/fpacc.md written the
 //! plain way. One Verilog function per format rounds `(-1)^neg * mag * 2^lsb` (find the
 //! leading one with a loop, keep M+1 bits, round, range-check); sums are exact in one
 //! wide fixed-point register whose LSB is the smallest any format can hold. The unit's

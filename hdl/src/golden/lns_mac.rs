@@ -1,4 +1,4 @@
-//! Reference of `lns_mac` (SPEC.md section 4).
+//! Reference of `lns_mac` (docs/log-domain.md).
 
 use model::lns::LnsMacParams;
 use model::mac::Overflow;
@@ -6,7 +6,7 @@ use model::mac::Overflow;
 use super::{Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
-/// SPEC.md section 4 plainly: the exact product exponent, floor division by 2^F, a
+/// docs/log-domain.md plainly: the exact product exponent, floor division by 2^F, a
 /// `case` table, `<<` or `>>` by the integer part; a product whose integer part exceeds
 /// the accumulator width leaves the range by itself (saturate: the limit of its sign;
 /// wrap: its low A bits are zero).

@@ -1,11 +1,11 @@
-//! Reference of `lns_mul` (SPEC.md section 4).
+//! Reference of `lns_mul` (docs/log-domain.md).
 
 use model::lns::LnsMulParams;
 
 use super::{Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
-/// SPEC.md section 4 plainly: zero if either is zero, else xor and exact add.
+/// docs/log-domain.md plainly: zero if either is zero, else xor and exact add.
 pub(crate) fn golden(p: &LnsMulParams) -> Result<GoldenModule> {
     super::accepted(p)?;
     let k = p.exp_bits;

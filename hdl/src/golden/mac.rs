@@ -1,4 +1,4 @@
-//! Reference of `mac` (SPEC.md section 1): the exact sum at full width compared with
+//! Reference of `mac` (docs/mac.md): the exact sum at full width compared with
 //! the accumulator's limits, in one `always` block.
 
 use model::mac::{MacParams, Overflow};
@@ -6,7 +6,7 @@ use model::mac::{MacParams, Overflow};
 use super::{Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
-/// The golden: SPEC.md section 1 in one `always` block, the exact sum at full width
+/// The golden: docs/mac.md in one `always` block, the exact sum at full width
 /// compared with the accumulator's limits.
 pub(crate) fn golden(p: &MacParams) -> Result<GoldenModule> {
     super::accepted(p)?;

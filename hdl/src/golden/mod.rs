@@ -1,7 +1,7 @@
 //! Behavioural references ("goldens") for formal equivalence.
 //!
 //! A unit's golden is a Verilog-2005 module with the generated module's name, ports and
-//! latency, written the plainest way a reviewer can hold against SPEC.md: wide `*` and
+//! latency, written the plainest way a reviewer can hold against the docs/ contract: wide `*` and
 //! `+`, comparisons against constants, one `always` block, no sharing and no pipelining
 //! tricks (a pipelined unit's golden delays its inputs instead). It is text, not IR, so
 //! that it shares nothing with the generator it checks.

@@ -1,4 +1,4 @@
-//! RTL of the shared-exponent block adder `bfp_add` (SPEC.md section 3; the model is
+//! RTL of the shared-exponent block adder `bfp_add` (docs/bfp.md; the model is
 //! `model::bfp::add`).
 //!
 //! Stages:
@@ -101,7 +101,7 @@ fn describe(m: &mut ModuleBuilder, p: &BfpAddParams) {
         w = p.exp_bits
     ));
     m.comment(format!(
-        "{rounding} (SPEC.md section 3). Align the smaller-exponent block, add exactly,"
+        "{rounding} (docs/bfp.md). Align the smaller-exponent block, add exactly,"
     ));
     m.comment("renormalise once if a sum leaves the m-bit range, clamp symmetric.");
     m.comment(format!(

@@ -1,4 +1,4 @@
-//! RTL of the block dot product `bfp_dot` (SPEC.md section 3; the model is
+//! RTL of the block dot product `bfp_dot` (docs/bfp.md; the model is
 //! `model::bfp::BfpDot`).
 //!
 //! Stages:
@@ -115,7 +115,7 @@ fn describe(m: &mut ModuleBuilder, p: &BfpDotParams) {
         p.sum_width()
     ));
     m.comment("block sum, one binary32 conversion per block, binary32 accumulation (RNE,");
-    m.comment("no subnormals, saturating; sticky uf/of until clear) (SPEC.md section 3).");
+    m.comment("no subnormals, saturating; sticky uf/of until clear) (docs/bfp.md).");
     if let Some(modes) = p.modes {
         m.comment(format!(
             "Mixed mantissa: mode k uses the k-th of the widths {modes}, read from the low bits"

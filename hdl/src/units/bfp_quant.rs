@@ -1,4 +1,4 @@
-//! RTL of the FP32-to-HBFP converter `bfp_quant` (SPEC.md section 3; the model is
+//! RTL of the FP32-to-HBFP converter `bfp_quant` (docs/bfp.md; the model is
 //! `model::bfp`).
 //!
 //! Stages:
@@ -135,7 +135,7 @@ fn describe(m: &mut ModuleBuilder, p: &BfpQuantParams) {
         w = p.exp_bits
     ));
     m.comment(format!(
-        "{}-bit symmetric mantissas, {rounding} (SPEC.md section 3).",
+        "{}-bit symmetric mantissas, {rounding} (docs/bfp.md).",
         p.mant_bits
     ));
     m.comment(

@@ -1,4 +1,4 @@
-//! RTL of the DNA-TEQ exponent-domain dot product `expq_dot` (SPEC.md section 4; the
+//! RTL of the DNA-TEQ exponent-domain dot product `expq_dot` (docs/log-domain.md; the
 //! model is `model::expq::ExpqDot`).
 //!
 //! Stages:
@@ -84,7 +84,7 @@ fn describe(m: &mut ModuleBuilder, p: &ExpqDotParams) {
         p.k_max
     ));
     m.comment(format!(
-        "y = sum_k c_k * T[k], T[k] = RNE(b^(k + 2 e_min) * 2^{}), k ascending (SPEC.md section 4).",
+        "y = sum_k c_k * T[k], T[k] = RNE(b^(k + 2 e_min) * 2^{}), k ascending (docs/log-domain.md).",
         p.frac_bits
     ));
     m.comment(format!(

@@ -1,4 +1,4 @@
-//! RTL of the exponential quantizer `expq_quant` (SPEC.md section 4; the model is
+//! RTL of the exponential quantizer `expq_quant` (docs/log-domain.md; the model is
 //! `model::expq::ExpqQuantParams::code_of`, which decides by exact rational comparisons).
 //!
 //! Stages: the input's magnitude; one comparison per decision threshold
@@ -86,7 +86,7 @@ fn describe(m: &mut ModuleBuilder, p: &ExpqQuantParams) {
     ));
     m.comment("linear domain, ties to the smaller magnitude, zero code for |x| <= L_0 / 2.");
     m.comment(format!(
-        "Latency: {} cycle (SPEC.md section 4).",
+        "Latency: {} cycle (docs/log-domain.md).",
         p.latency()
     ));
 }

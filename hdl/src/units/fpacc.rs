@@ -1,4 +1,4 @@
-//! RTL of the floating-point accumulator `fpacc` (SPEC.md section 2; the model is
+//! RTL of the floating-point accumulator `fpacc` (docs/fpacc.md; the model is
 //! `model::fpacc`).
 //!
 //! Stages:
@@ -250,7 +250,7 @@ fn describe(m: &mut ModuleBuilder, p: &FpaccParams) {
         Operand::Float { format } => format!("floats {}", fmt(format)),
     };
     m.comment(format!(
-        "Floating-point accumulator: acc <= Q_acc(Q_prod(a*b) + acc) (SPEC.md section 2); operands {operand},"
+        "Floating-point accumulator: acc <= Q_acc(Q_prod(a*b) + acc) (docs/fpacc.md); operands {operand},"
     ));
     m.comment(format!(
         "products in {}, accumulator {}, {}; no subnormals (flush, sticky uf),",

@@ -1,4 +1,4 @@
-//! RTL of the LNS multiply-accumulate `lns_mac` (SPEC.md section 4; the model is
+//! RTL of the LNS multiply-accumulate `lns_mac` (docs/log-domain.md; the model is
 //! `model::lns::LnsMacParams::term` and `model::mac::accumulate`).
 //!
 //! Stages (one cycle):
@@ -85,7 +85,7 @@ fn describe(m: &mut ModuleBuilder, p: &LnsMacParams) {
         f = p.frac_bits
     ));
     m.comment(format!(
-        "truncate; {}-bit accumulator in units of 2^-{}, {} (SPEC.md section 4).",
+        "truncate; {}-bit accumulator in units of 2^-{}, {} (docs/log-domain.md).",
         p.acc_bits,
         p.table_bits - 1,
         match p.overflow {

@@ -1,4 +1,4 @@
-//! RTL of the log-domain multiplier `lns_mul` (SPEC.md section 4; the model is
+//! RTL of the log-domain multiplier `lns_mul` (docs/log-domain.md; the model is
 //! `model::lns::mul`): sign xor, exact exponent-code add, canonical zero. Combinational.
 
 use model::lns::LnsMulParams;
@@ -21,7 +21,7 @@ impl Generate for LnsMulParams {
             k + 1
         ));
         m.comment(
-            "gives the canonical zero (z = 1, s = 0, e = 0). Combinational (SPEC.md section 4).",
+            "gives the canonical zero (z = 1, s = 0, e = 0). Combinational (docs/log-domain.md).",
         );
         let z = m.wire("zero", io["za"] | io["zb"])?;
         m.out("z", z)?;

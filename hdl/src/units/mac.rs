@@ -1,4 +1,4 @@
-//! RTL of the integer MAC (SPEC.md section 1; the model is `model::mac`).
+//! RTL of the integer MAC (docs/mac.md; the model is `model::mac`).
 //!
 //! Stages, each a few named wires:
 //! 1. operands: optionally registered (`pipeline >= 1`) with `in_valid` and `clear`;
@@ -74,7 +74,7 @@ fn describe(m: &mut ModuleBuilder, p: &MacParams) {
         Overflow::Wrap => "wrapping",
     };
     m.comment(format!(
-        "{n}x{n} {kind} multiply-accumulate, {a}-bit {policy} accumulator (SPEC.md section 1).",
+        "{n}x{n} {kind} multiply-accumulate, {a}-bit {policy} accumulator (docs/mac.md).",
         n = p.in_bits,
         a = p.acc_bits
     ));
