@@ -221,13 +221,29 @@ pub fn module_verilog(m: &Module) -> String {
         .map(|p| range(p.width).len())
         .max()
         .unwrap_or(0);
-    for (i, p) in m.ports.iter().enumerate() {
-        let dir = match p.dir {
-            PortDir::Input => "input ",
-            PortDir::Output => "output",
-        };
-        let sep = if i + 1 == m.ports.len() { "" } else { "," };
-        let _ = writeln!(s, "    {dir} wire {:w$}{}{sep}", range(p.width), p.name);
+    let lines: Vec<String> = m
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let dir = match p.dir {
+                PortDir::Input => "input ",
+                PortDir::Output => "output",
+            };
+            let sep = if i + 1 == m.ports.len() { "" } else { "," };
+            format!("    {dir} wire {:w$}{}{sep}", range(p.width), p.name)
+        })
+        .collect();
+    let lw = lines.iter().map(String::len).max().unwrap_or(0);
+    for (line, p) in lines.iter().zip(&m.ports) {
+        match m.port_notes.iter().find(|(n, _)| *n == p.name) {
+            Some((_, note)) => {
+                let _ = writeln!(s, "{line:lw$}  // {note}");
+            }
+            None => {
+                let _ = writeln!(s, "{line}");
+            }
+        }
     }
     s.push_str(");\n");
 

@@ -33,6 +33,7 @@ pub struct ModuleBuilder {
     pub(super) outputs: Vec<(String, Option<Sig>)>,
     pub(super) notes: Vec<(usize, String)>,
     pub(super) discards: Vec<Sig>,
+    pub(super) port_notes: Vec<(String, String)>,
 }
 
 impl ModuleBuilder {
@@ -50,7 +51,13 @@ impl ModuleBuilder {
             outputs: Vec::new(),
             notes: Vec::new(),
             discards: Vec::new(),
+            port_notes: Vec::new(),
         }
+    }
+
+    /// A comment beside port `port`'s declaration: its format, packing and timing.
+    pub fn port_note(&mut self, port: &str, text: impl Into<String>) {
+        self.port_notes.push((port.to_string(), text.into()));
     }
 
     pub(super) fn err<T>(&self, message: impl Into<String>) -> Result<T> {

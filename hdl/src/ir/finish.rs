@@ -31,6 +31,7 @@ impl ModuleBuilder {
             children: self.children,
             external: false,
             notes: self.notes,
+            port_notes: self.port_notes,
         })
     }
 

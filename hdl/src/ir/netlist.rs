@@ -154,6 +154,8 @@ pub struct Module {
     /// Body comments: each goes before the first declared node with an id at or above its
     /// own.
     pub notes: Vec<(usize, String)>,
+    /// A comment beside a port's declaration (its format, packing, timing), by port name.
+    pub port_notes: Vec<(String, String)>,
 }
 
 impl Module {
@@ -171,6 +173,7 @@ impl Module {
             children: Vec::new(),
             external: true,
             notes: Vec::new(),
+            port_notes: Vec::new(),
         }
     }
 
