@@ -126,3 +126,13 @@ fn stage_registers_keep_field_names() {
     let names: Vec<&str> = module.regs.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["valid_1", "a_1"]);
 }
+
+#[test]
+fn library_width_errors_are_errors() {
+    let mut m = ModuleBuilder::new("t");
+    let a = m.input("a", 8).unwrap().s();
+    assert!(m.saturate("s", a, 0).is_err());
+    assert!(m.wrap("w", a, 9).is_err());
+    assert!(m.clamp("c", a, 3, 2).is_err());
+    assert!(m.round("r", a, 8, Round::HalfEven).is_err());
+}
