@@ -14,28 +14,15 @@ use sim::{cosim, CosimOptions, Verilated};
 
 const W: u32 = 8;
 
-/// Combinational `y = saturate_W(a + b)`, signed.
+/// Combinational `y = saturate_W(a + b)`, signed, on the typed layer.
 fn sat_add() -> Module {
     let mut m = ModuleBuilder::new("sat_add");
-    let a = m.input("a", W).unwrap();
-    let b = m.input("b", W).unwrap();
+    let a = m.input("a", W).unwrap().s();
+    let b = m.input("b", W).unwrap().s();
     m.output("y", W).unwrap();
-    let s = m.add_exact(a, b, true).unwrap();
-    let s = m.name(s, "s").unwrap();
-    let top = m.slice(s, W, W - 1).unwrap();
-    let fits = {
-        let x = m.bit(top, 1).unwrap();
-        let y = m.bit(top, 0).unwrap();
-        let differ = m.xor(x, y).unwrap();
-        m.not(differ).unwrap()
-    };
-    let low = m.slice(s, W - 1, 0).unwrap();
-    let neg = m.msb(s).unwrap();
-    let max = m.lit(W, int::max_value(W, true)).unwrap();
-    let min = m.lit(W, int::min_value(W, true)).unwrap();
-    let limit = m.mux(neg, min, max).unwrap();
-    let y = m.mux(fits, low, limit).unwrap();
-    m.drive_output("y", y).unwrap();
+    let s = m.wire("s", a + b).unwrap();
+    let (y, _) = m.saturate("y_sat", s, W).unwrap();
+    m.out("y", y).unwrap();
     m.finish().unwrap()
 }
 

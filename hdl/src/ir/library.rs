@@ -17,8 +17,9 @@ pub enum Round {
     HalfUp,
 }
 
-/// The smallest and largest value of `width` bits of the given signedness.
+/// The smallest and largest value of `width` bits (at least one) of the given signedness.
 pub fn limits(width: u32, signed: bool) -> (i128, i128) {
+    let width = width.max(1);
     if signed {
         let h = 1i128 << (width - 1).min(126);
         (-h, h - 1)
@@ -61,6 +62,10 @@ impl ModuleBuilder {
     /// The low `width` bits of `v`, of its signedness (two's-complement wrap). The bits
     /// above must be read elsewhere (e.g. by [`ModuleBuilder::fits`]) or discarded.
     pub fn wrap(&mut self, name: &str, v: Val, width: u32) -> Result<Val> {
+        if width == 0 || width > v.width() {
+            let msg = format!("'{name}': cannot keep {width} of {} bits", v.width());
+            return self.err(msg);
+        }
         let low = self.slice(v.sig, width - 1, 0)?;
         let low = Val {
             sig: low,
@@ -85,6 +90,9 @@ impl ModuleBuilder {
     /// helpers are `<v>_top`, `<v>_low`, `<v>_negative` (`v`'s name, if it has one) and
     /// `<name>_limit`.
     pub fn saturate(&mut self, name: &str, v: Val, width: u32) -> Result<(Val, Val)> {
+        if width == 0 {
+            return self.err(format!("'{name}': cannot saturate to 0 bits"));
+        }
         let fits = self.fits(&format!("{name}_fits"), v, width)?;
         if v.width() <= width {
             return Ok((self.wire(name, v.resize(width))?, fits));

@@ -40,7 +40,7 @@ impl ModuleBuilder {
     pub fn xor(&mut self, a: Sig, b: Sig) -> Result<Sig> {
         self.binary(BinOp::Xor, a, b)
     }
-    /// Addition modulo 2^width (use [`ModuleBuilder::add_exact`] for a full-width sum).
+    /// Addition modulo 2^width (the typed `a + b` is the exact, one-bit-wider sum).
     pub fn add(&mut self, a: Sig, b: Sig) -> Result<Sig> {
         self.binary(BinOp::Add, a, b)
     }
@@ -220,12 +220,5 @@ impl ModuleBuilder {
     /// Zero-extend.
     pub fn zext(&mut self, a: Sig, width: u32) -> Result<Sig> {
         self.ext(a, width, false)
-    }
-
-    /// Exact sum: both operands extended to one bit more than the wider, then added.
-    pub fn add_exact(&mut self, a: Sig, b: Sig, signed: bool) -> Result<Sig> {
-        let w = self.width_sum(a.width.max(b.width), 1)?;
-        let (a, b) = (self.ext(a, w, signed)?, self.ext(b, w, signed)?);
-        self.add(a, b)
     }
 }

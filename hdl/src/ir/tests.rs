@@ -105,9 +105,9 @@ fn width_overflow_is_an_error_not_a_wrap() {
     assert!(m.val(x << 5).unwrap_err().message.contains("overflows"));
     assert!(m.concat(&[x, x]).unwrap_err().message.contains("overflows"));
     assert!(m.mul(x, x, false).is_err());
-    assert!(m.add_exact(x, x, false).is_ok());
+    assert!(m.val(x.u() + x.u()).is_ok());
     let y = m.input("y", u32::MAX).unwrap();
-    assert!(m.add_exact(y, y, true).is_err());
+    assert!(m.val(y.s() + y.s()).is_err());
 }
 
 #[test]
@@ -125,4 +125,14 @@ fn stage_registers_keep_field_names() {
     let module = m.finish().unwrap();
     let names: Vec<&str> = module.regs.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["valid_1", "a_1"]);
+}
+
+#[test]
+fn library_width_errors_are_errors() {
+    let mut m = ModuleBuilder::new("t");
+    let a = m.input("a", 8).unwrap().s();
+    assert!(m.saturate("s", a, 0).is_err());
+    assert!(m.wrap("w", a, 9).is_err());
+    assert!(m.clamp("c", a, 3, 2).is_err());
+    assert!(m.round("r", a, 8, Round::HalfEven).is_err());
 }
