@@ -241,6 +241,22 @@ impl EngineArgs {
     }
 }
 
+impl OutputArgs {
+    /// The plain options `commands::emit` takes.
+    pub fn outputs(&self) -> crate::commands::emit::Outputs {
+        crate::commands::emit::Outputs {
+            output: self.output.clone(),
+            meta: self.meta.clone(),
+            output_dir: self.output_dir.clone(),
+            golden: self.golden,
+            freq: self.freq,
+            device: self.device,
+            tools: self.tools,
+            tools_dir: self.tools_dir.clone(),
+        }
+    }
+}
+
 /// Where the outputs go.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {

@@ -193,7 +193,13 @@ fn dispatch(
     match m.subcommand() {
         None => {
             let (p, out) = (params::parse::<MacParams>(m)?, parse::<OutputArgs>(m)?);
-            Ok(emit::emit_unit(&p, &out, command_line, stdout, stderr)?)
+            Ok(emit::emit_unit(
+                &p,
+                &out.outputs(),
+                command_line,
+                stdout,
+                stderr,
+            )?)
         }
         Some(("synth", sub)) => match sub.subcommand() {
             None => {
@@ -242,7 +248,13 @@ fn on_unit(
             match self.action {
                 Action::Emit => {
                     let out = parse::<OutputArgs>(self.m)?;
-                    emit::emit_unit(&p, &out, self.command_line, self.stdout, self.stderr)?
+                    emit::emit_unit(
+                        &p,
+                        &out.outputs(),
+                        self.command_line,
+                        self.stdout,
+                        self.stderr,
+                    )?
                 }
                 Action::Synth => {
                     let args = parse::<SynthArgs>(self.m)?;
@@ -250,7 +262,7 @@ fn on_unit(
                 }
                 Action::Prove => {
                     let args = parse::<ProveArgs>(self.m)?;
-                    prove::prove_unit(&p, &args, self.stdout)?
+                    prove::prove_unit(&p, args.out, &args.engines.options(), self.stdout)?
                 }
             }
             Ok(())

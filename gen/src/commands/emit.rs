@@ -8,11 +8,30 @@ use hdl::{design_verilog, Generate, Header};
 use model::iface::{Metadata, Timing};
 use model::UnitParams;
 
-use crate::cli::args::OutputArgs;
 use crate::error::Failure;
 use crate::generator_id;
 use crate::output::{write_all, Planned, Target};
-use crate::synth::SynthArgs;
+use crate::synth::{Device, SynthArgs, Tools};
+use std::path::PathBuf;
+
+/// Where `gen <unit>` writes, and how `--freq` chooses a depth: plain values, filled by
+/// the command line (`cli::args::OutputArgs`) or by a library caller.
+#[derive(Clone, Debug, Default)]
+pub struct Outputs {
+    /// The Verilog's file; `None` (or `-`) for stdout.
+    pub output: Option<PathBuf>,
+    /// The metadata JSON's file.
+    pub meta: Option<PathBuf>,
+    /// Write `<dir>/<module>.v` and `.json` instead.
+    pub output_dir: Option<PathBuf>,
+    /// Emit the behavioural reference instead of the RTL.
+    pub golden: bool,
+    /// Choose the pipeline depth for this clock target (MHz) by running the flow.
+    pub freq: Option<f64>,
+    pub device: Device,
+    pub tools: Tools,
+    pub tools_dir: Option<PathBuf>,
+}
 
 /// The command line as it will appear in the file header, program name as `gen`.
 pub fn command_line(args: &[OsString]) -> String {
@@ -45,7 +64,7 @@ pub fn build_rtl<P: Generate>(params: &P) -> Result<hdl::Module, Failure> {
 /// Build a unit, write its metadata if asked, then its Verilog.
 pub fn emit_unit<P: Generate>(
     params: &P,
-    out: &OutputArgs,
+    out: &Outputs,
     command_line: &str,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
@@ -153,7 +172,7 @@ pub fn metadata_json_with<P: UnitParams>(params: &P, timing: Option<Timing>) -> 
 /// MHz; the deepest (fastest) if none does.
 fn choose_pipeline<P: Generate>(
     params: &P,
-    out: &OutputArgs,
+    out: &Outputs,
     target: f64,
     stderr: &mut dyn Write,
 ) -> Result<(P, Timing), Failure> {

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use hdl::{Generate, Header};
 
-use crate::cli::args::ProveArgs;
 use crate::commands::emit::build_rtl;
 use crate::commands::tables::emit_table;
 use crate::error::Failure;
@@ -15,10 +14,11 @@ use crate::registry::{each_unit, Registered, Visit};
 
 pub fn prove_unit<P: Generate>(
     params: &P,
-    args: &ProveArgs,
+    out: Option<PathBuf>,
+    options: &crate::prove::Options,
     stdout: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let report = run_proof(params, args.out.clone(), &args.engines.options())?;
+    let report = run_proof(params, out, options)?;
     writeln!(stdout, "{}", report.summary()).map_err(|e| Failure {
         code: 1,
         message: e.to_string(),
