@@ -74,7 +74,7 @@ pub enum Tool {
         #[arg(value_enum, default_value_t = Family::Bfp)]
         family: Family,
         /// Also write the table (Markdown) to FILE.
-        #[arg(long, value_name = "FILE")]
+        #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// Only the smallest rows (n = 8 and 16 at m = 4, the mixed unit, the MAC).
         #[arg(long)]
@@ -87,7 +87,7 @@ pub enum Tool {
     #[command(after_help = PROVE_ALL_EXAMPLES)]
     ProveAll {
         /// Also write the table (Markdown) to FILE.
-        #[arg(long, value_name = "FILE")]
+        #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
         #[command(flatten)]
         engines: EngineArgs,
@@ -104,7 +104,7 @@ pub enum Tool {
     #[command(after_help = FLOW_TABLE_EXAMPLES)]
     FlowTable {
         /// Also write the table (Markdown) to FILE.
-        #[arg(long, value_name = "FILE")]
+        #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
     /// The generated MAC against a hand-written one on the UP5K
@@ -113,7 +113,7 @@ pub enum Tool {
     #[command(after_help = SYNTH_TABLE_EXAMPLES)]
     SynthTable {
         /// Also write the table (Markdown) to FILE.
-        #[arg(long, value_name = "FILE")]
+        #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
 }
