@@ -12,6 +12,7 @@ use model::fpacc::{FpaccParams, FpaccSum, Operand, Preset};
 use model::mac::{accumulate, Overflow};
 
 use crate::fit::{file_name, int_in, real_in, Cause};
+use crate::output::{check_targets, write_all, Planned, Target};
 
 /// A failure of `gen acc-error`: the message (naming the flag or file) and its cause.
 #[derive(Debug)]
@@ -124,6 +125,10 @@ fn gaussian_int8(state: &mut u64, sigma: f64, n: usize) -> Vec<i8> {
 
 /// Print the table.
 pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorError> {
+    // A file that cannot be written is refused before the study runs, not after.
+    if let Some(path) = &args.output {
+        check_targets(&[("--output", &Target::from(path.as_path()))]).map_err(output_error)?;
+    }
     // The parser checks these; a library caller may not have used it.
     if !(args.sigma > 0.0 && args.sigma <= 1000.0) {
         return Err(AccErrorError(
@@ -223,14 +228,28 @@ pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorEr
         table += &format!(" {skipped} dot products with an exact sum of 0 were skipped.");
     }
     table += "\n";
+    let mut planned = vec![Planned::new(
+        "--output",
+        Target::Stdout,
+        table.clone().into(),
+    )];
     if let Some(path) = &args.output {
-        std::fs::write(path, &table).map_err(|e| {
-            AccErrorError(format!("cannot write {}: {e}", path.display()), Cause::Io)
-        })?;
+        planned.insert(
+            0,
+            Planned::new("--output", Target::from(path.as_path()), table.into()),
+        );
     }
-    stdout
-        .write_all(table.as_bytes())
-        .map_err(|e| AccErrorError(format!("cannot write the table: {e}"), Cause::Io))
+    write_all(planned, stdout).map_err(output_error)
+}
+
+/// An output that cannot be written: a bad path is bad input, the rest I/O.
+fn output_error(e: crate::output::OutputError) -> AccErrorError {
+    let cause = if e.is_usage() {
+        Cause::BadInput
+    } else {
+        Cause::Io
+    };
+    AccErrorError(e.to_string(), cause)
 }
 
 /// A relative error in three significant digits (0 for exact).
@@ -247,7 +266,7 @@ mod tests {
     use super::*;
 
     /// Library callers that bypass the parser get bad-input errors (2) naming the flag;
-    /// a failing --output is an I/O failure (1).
+    /// an --output in a folder that does not exist is bad input too (2).
     #[test]
     fn exit_codes() {
         let args = AccErrorArgs {
@@ -284,7 +303,8 @@ mod tests {
             &mut Vec::new(),
         )
         .unwrap_err();
-        assert_eq!(e.exit_code(), 1);
+        // A folder that does not exist is bad input, refused before the study runs.
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]

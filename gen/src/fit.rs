@@ -512,13 +512,24 @@ pub fn run(args: &FitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Re
         let _ = writeln!(stderr, "[fit] {name}: {} values", values.len());
         table_rows(name, values, args, &mut table);
     }
+    let metric = match args.metric {
+        Metric::Mse => "the mean squared error",
+        Metric::Mae => "the mean absolute error",
+    };
     table.push_str(&format!(
         "\nDNA-TEQ codes: 1 sign bit and bits-1 exponent bits, one exponent code reserved for \
          zero; levels alpha * b^(e + e_min), nearest in the linear domain, ties to the smaller; \
-         base and clipping level searched to minimize {:?}. INT8/INT4: symmetric, one scale \
-         max|x| / (2^(b-1) - 1), round to nearest even. Synthetic tensors: {} values, seed {}.\n",
-        args.metric, args.count, args.seed
+         base and clipping level searched to minimize {metric} (the table gives the MSE \
+         either way). INT8/INT4: symmetric, one scale max|x| / (2^(b-1) - 1), round to \
+         nearest even."
     ));
+    if args.synthetic.is_some() {
+        table.push_str(&format!(
+            " Synthetic tensors: {} values, seed {}.",
+            args.count, args.seed
+        ));
+    }
+    table.push('\n');
     stdout
         .write_all(table.as_bytes())
         .map_err(|e| FitError(format!("cannot write the table: {e}"), Cause::Io))

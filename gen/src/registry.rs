@@ -26,6 +26,9 @@ pub trait Visit {
     fn visit<U: Registered>(&mut self);
 }
 
+/// The unit `gen` builds with no subcommand (`gen --acc 12` is `gen mac --acc 12`).
+pub type DefaultUnit = MacParams;
+
 /// Every unit, in the order `gen list`, the README and `gen prove-all` show them.
 pub fn each_unit(v: &mut impl Visit) {
     v.visit::<MacParams>();

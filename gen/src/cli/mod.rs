@@ -16,11 +16,10 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand};
-use model::mac::MacParams;
 
 use crate::commands::{emit, list, prove, synth as synth_cmd, tables};
 use crate::error::Failure;
-use crate::registry::{each_unit, visit_named, Registered, Visit};
+use crate::registry::{each_unit, visit_named, DefaultUnit, Registered, Visit};
 use crate::synth::SynthArgs;
 use args::{Family, OutputArgs, ProveArgs, Tool};
 
@@ -55,10 +54,10 @@ The engines, the miter and the table of proofs: docs/verification.md";
 
 /// The whole command line of `gen`, as clap sees it (also used to render help).
 pub fn command() -> Command {
-    let mut cmd = OutputArgs::augment_args(params::augment::<MacParams>(Command::new("gen")));
+    let mut cmd = OutputArgs::augment_args(params::augment::<DefaultUnit>(Command::new("gen")));
     cmd = cmd.subcommands(unit_commands("", OutputArgs::augment_args));
     cmd = cmd.subcommand(
-        SynthArgs::augment_args(params::augment::<MacParams>(Command::new("synth")))
+        SynthArgs::augment_args(params::augment::<DefaultUnit>(Command::new("synth")))
             .about(
                 "Synthesize a unit for an FPGA inside a 4-pin register wrapper and report \
                      LUTs, carries, flip-flops, DSPs and post-route Fmax",
@@ -192,7 +191,7 @@ fn dispatch(
 ) -> Result<(), Exit> {
     match m.subcommand() {
         None => {
-            let (p, out) = (params::parse::<MacParams>(m)?, parse::<OutputArgs>(m)?);
+            let (p, out) = (params::parse::<DefaultUnit>(m)?, parse::<OutputArgs>(m)?);
             Ok(emit::emit_unit(
                 &p,
                 &out.outputs(),
@@ -203,7 +202,7 @@ fn dispatch(
         }
         Some(("synth", sub)) => match sub.subcommand() {
             None => {
-                let (p, args) = (params::parse::<MacParams>(sub)?, parse::<SynthArgs>(sub)?);
+                let (p, args) = (params::parse::<DefaultUnit>(sub)?, parse::<SynthArgs>(sub)?);
                 Ok(synth_cmd::synth_mac(&p, &args, stdout, stderr)?)
             }
             Some((name, unit)) => on_unit(name, unit, Action::Synth, command_line, stdout, stderr),
