@@ -156,6 +156,25 @@ struct DensityRow {
     report: SynthReport,
 }
 
+/// The integer MAC rows every density table compares against: 8x8, saturating, one
+/// accumulator width per row.
+fn mac_baselines(acc_widths: &[u32], stderr: &mut dyn Write) -> Result<Vec<DensityRow>, Failure> {
+    acc_widths
+        .iter()
+        .map(|&acc_bits| {
+            let mac = MacParams {
+                acc_bits,
+                ..MacParams::default()
+            };
+            Ok(DensityRow {
+                label: format!("int8 MAC, acc {acc_bits} sat"),
+                macs_per_cycle: 1.0,
+                report: flow_up5k_or_hx8k(&mac, stderr)?,
+            })
+        })
+        .collect()
+}
+
 /// Run the flow on the UP5K; if that fails (a design too large for its 5280 cells), on
 /// the HX8K.
 fn flow_up5k_or_hx8k<P: Generate>(
@@ -206,18 +225,7 @@ pub fn density_table(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let mut rows = Vec::new();
-    for acc_bits in [12, 32] {
-        let mac = MacParams {
-            acc_bits,
-            ..MacParams::default()
-        };
-        rows.push(DensityRow {
-            label: format!("int8 MAC, acc {acc_bits} sat"),
-            macs_per_cycle: 1.0,
-            report: flow_up5k_or_hx8k(&mac, stderr)?,
-        });
-    }
+    let mut rows = mac_baselines(&[12, 32], stderr)?;
     let shapes: &[(u32, u32)] = if quick {
         &[(8, 4), (16, 4)]
     } else {
@@ -280,18 +288,7 @@ pub fn lns_density_table(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let mut rows = Vec::new();
-    for acc_bits in [12, 24] {
-        let mac = MacParams {
-            acc_bits,
-            ..MacParams::default()
-        };
-        rows.push(DensityRow {
-            label: format!("int8 MAC, acc {acc_bits} sat"),
-            macs_per_cycle: 1.0,
-            report: flow_up5k_or_hx8k(&mac, stderr)?,
-        });
-    }
+    let mut rows = mac_baselines(&[12, 24], stderr)?;
     for exp_bits in [3, 4, 5] {
         let p = LnsMacParams {
             exp_bits,
