@@ -40,8 +40,18 @@ impl Generate for LnsMacParams {
 
         m.note("Stage 3: shift by p_int (clamped to [-L, A+1]; right shifts truncate), sign.");
         let (l_i, hi) = (i128::from(l), i128::from(a) + 1);
+        // Clamp p_int itself, then add L and keep the low bits: Yosys maps this with a
+        // much shorter carry chain than clamping p_int + L (K3/F2/L8/A24 on the UP5K:
+        // 95 LUTs, 35 carries, 34 MHz, against 207 LUTs, 83 carries, 13 MHz).
+        let p_int = m.clamp("p_int_clamped", p_int, -l_i, hi)?;
         let amount = m.val(p_int + l_i)?;
-        let amount = m.clamp("shift_amount", amount, 0, hi + l_i)?;
+        // In 0..=A+1+L after the clamp: its low bits are the shift amount.
+        let bits = 128 - (hi + l_i).leading_zeros();
+        if amount.width() > bits {
+            let top = m.val(amount.bits(amount.width() - 1, bits))?;
+            m.discard(top.sig, "shift_amount_range")?;
+        }
+        let amount = m.wire("shift_amount", amount.bits(bits - 1, 0))?;
         let wide = m.val(entry.resize(a + 1 + 2 * l))?;
         let shifted = m.shift_left(wide, amount.sig)?;
         let magnitude = m.round("shifted", shifted, l, Round::Floor)?;
