@@ -16,10 +16,10 @@ use model::mac::MacParams;
 use serde::Serialize;
 
 /// A registered unit kind: parameters and model ([`model::Unit`]), RTL and reference
-/// ([`hdl::Generate`]).
-pub trait Registered: model::Unit + hdl::Generate {}
+/// ([`hdl::Generate`], [`hdl::Reference`]).
+pub trait Registered: model::Unit + hdl::Reference {}
 
-impl<T: model::Unit + hdl::Generate> Registered for T {}
+impl<T: model::Unit + hdl::Reference> Registered for T {}
 
 /// Something done once per registered unit kind (Rust has no generic closures).
 pub trait Visit {

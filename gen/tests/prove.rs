@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use gen::prove::{prove, Engine, Options, Pair, Verdict};
+use hdl::Reference;
 use hdl::{design_files, Generate, Header};
 use model::iface::{Dir, Interface, Port, Role};
 use model::mac::MacParams;
@@ -99,7 +100,7 @@ fn a_broken_mac_is_not_proven() {
         files[0].1
     );
     files[0].1 = files[0].1.replace(good, bad);
-    let reference = p.golden().unwrap().unwrap();
+    let reference = p.golden().unwrap();
     let golden = hdl::golden::golden_file(&p, &reference, &header);
     let (top, interface) = (p.module_name(), p.interface());
     let pair = |gate| Pair {

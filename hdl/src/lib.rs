@@ -22,12 +22,13 @@ pub use verilog::{design_files, design_verilog, module_verilog, Header};
 pub trait Generate: UnitParams {
     /// The unit's top module, with exactly the ports of [`UnitParams::interface`].
     fn rtl(&self) -> Result<Module, HdlError>;
+}
 
-    /// The unit's behavioural reference for formal equivalence ([`golden`]), if its
-    /// kind has one yet.
-    fn golden(&self) -> Option<Result<golden::GoldenModule, HdlError>> {
-        None
-    }
+/// A unit's behavioural reference for formal equivalence ([`golden`]): required of
+/// every unit the registry lists (test-only designs implement just [`Generate`]).
+pub trait Reference: Generate {
+    /// The reference module, with the same name, ports and latency as the RTL.
+    fn golden(&self) -> Result<golden::GoldenModule, HdlError>;
 }
 
 /// Declare every port of `iface` on `m`, in order. Returns the input signals by name;

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use hdl::{design_verilog, Generate, Header};
+use hdl::{design_verilog, Generate, Header, Reference};
 use model::iface::{Metadata, Timing};
 use model::UnitParams;
 
@@ -62,7 +62,7 @@ pub fn build_rtl<P: Generate>(params: &P) -> Result<hdl::Module, Failure> {
 }
 
 /// Build a unit, write its metadata if asked, then its Verilog.
-pub fn emit_unit<P: Generate>(
+pub fn emit_unit<P: Reference>(
     params: &P,
     out: &Outputs,
     command_line: &str,
@@ -83,29 +83,7 @@ pub fn emit_unit<P: Generate>(
         command: Some(command_line.to_string()),
     };
     let verilog = if out.golden {
-        match hdl::golden::golden_verilog(params, &header) {
-            Some(Ok(text)) => text,
-            Some(Err(e)) => {
-                return Err(Failure {
-                    code: 1,
-                    message: e.to_string(),
-                })
-            }
-            None => {
-                return Err(Failure {
-                    code: 2,
-                    message: format!(
-                        "'--golden': {} has no behavioural reference yet (units with one: {})",
-                        P::KIND,
-                        crate::registry::infos()
-                            .iter()
-                            .map(|i| i.command)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                })
-            }
-        }
+        hdl::golden::golden_verilog(params, &header).map_err(|e| Failure::other(e.to_string()))?
     } else {
         design_verilog(&module, &header)
     };

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hdl::{Generate, Header};
+use hdl::{Header, Reference};
 
 use crate::commands::emit::build_rtl;
 use crate::commands::tables::emit_table;
@@ -12,7 +12,7 @@ use crate::error::Failure;
 use crate::generator_id;
 use crate::registry::{each_unit, Registered, Visit};
 
-pub fn prove_unit<P: Generate>(
+pub fn prove_unit<P: Reference>(
     params: &P,
     out: Option<PathBuf>,
     options: &crate::prove::Options,
@@ -34,7 +34,7 @@ pub fn prove_unit<P: Generate>(
 }
 
 /// Build both designs and prove them equal.
-pub fn run_proof<P: Generate>(
+pub fn run_proof<P: Reference>(
     params: &P,
     out: Option<PathBuf>,
     options: &crate::prove::Options,
@@ -44,18 +44,7 @@ pub fn run_proof<P: Generate>(
         generator: generator_id(),
         command: None,
     };
-    let golden = match params.golden() {
-        Some(g) => g.map_err(|e| Failure {
-            code: 1,
-            message: e.to_string(),
-        })?,
-        None => {
-            return Err(Failure {
-                code: 2,
-                message: format!("{} has no behavioural reference yet", P::KIND),
-            })
-        }
-    };
+    let golden = params.golden().map_err(|e| Failure::other(e.to_string()))?;
     let text = hdl::golden::golden_file(params, &golden, &header);
     let top = params.module_name();
     let dir = out.unwrap_or_else(|| Path::new("build/prove").join(&top));

@@ -28,7 +28,7 @@ use model::iface::{Dir, Interface};
 use model::UnitParams;
 
 use crate::verilog::Header;
-use crate::{Generate, HdlError};
+use crate::{Generate, HdlError, Reference};
 
 pub(crate) mod bfp_add;
 pub(crate) mod bfp_dot;
@@ -56,10 +56,9 @@ pub struct GoldenModule {
     pub state: Vec<String>,
 }
 
-/// The golden of `p` as a file (header, the module with the unit's ports, its body), or
-/// `None` when the unit kind has no golden yet.
-pub fn golden_verilog<P: Generate>(p: &P, header: &Header) -> Option<Result<String, HdlError>> {
-    Some(p.golden()?.map(|g| golden_file(p, &g, header)))
+/// The golden of `p` as a file (header, the module with the unit's ports, its body).
+pub fn golden_verilog<P: Reference>(p: &P, header: &Header) -> Result<String, HdlError> {
+    p.golden().map(|g| golden_file(p, &g, header))
 }
 
 /// The file of an already built golden `g` of `p`.

@@ -82,9 +82,12 @@ impl Generate for BfpAddParams {
         m.out("out_valid", out_valid)?;
         m.finish()
     }
+}
 
-    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        Some(crate::golden::bfp_add::golden(self))
+/// The behavioural reference: `crate::golden::bfp_add`.
+impl crate::Reference for BfpAddParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::bfp_add::golden(self)
     }
 }
 

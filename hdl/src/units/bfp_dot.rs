@@ -19,10 +19,6 @@ use crate::ir::{mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 impl Generate for BfpDotParams {
-    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        Some(crate::golden::bfp_dot::golden(self))
-    }
-
     fn rtl(&self) -> Result<Module> {
         let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
@@ -98,6 +94,13 @@ impl Generate for BfpDotParams {
             m.out(name, v)?;
         }
         m.finish()
+    }
+}
+
+/// The behavioural reference: `crate::golden::bfp_dot`.
+impl crate::Reference for BfpDotParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::bfp_dot::golden(self)
     }
 }
 

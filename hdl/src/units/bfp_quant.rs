@@ -71,10 +71,6 @@ struct Element {
 }
 
 impl Generate for BfpQuantParams {
-    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        Some(crate::golden::bfp_quant::golden(self))
-    }
-
     fn rtl(&self) -> Result<Module> {
         let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
@@ -118,6 +114,13 @@ impl Generate for BfpQuantParams {
         let out_valid = m.register("out_valid_q", last, clk, Some(rst), None)?;
         m.out("out_valid", out_valid)?;
         m.finish()
+    }
+}
+
+/// The behavioural reference: `crate::golden::bfp_quant`.
+impl crate::Reference for BfpQuantParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::bfp_quant::golden(self)
     }
 }
 

@@ -63,9 +63,12 @@ impl Generate for ExpqDotParams {
         m.out("out_valid", out_valid)?;
         m.finish()
     }
+}
 
-    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        Some(crate::golden::expq_dot::golden(self))
+/// The behavioural reference: `crate::golden::expq_dot`.
+impl crate::Reference for ExpqDotParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::expq_dot::golden(self)
     }
 }
 

@@ -49,9 +49,12 @@ impl Generate for ExpqQuantParams {
         m.out("out_valid", out_valid)?;
         m.finish()
     }
+}
 
-    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        Some(crate::golden::expq_quant::golden(self))
+/// The behavioural reference: `crate::golden::expq_quant`.
+impl crate::Reference for ExpqQuantParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::expq_quant::golden(self)
     }
 }
 

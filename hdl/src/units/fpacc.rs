@@ -129,9 +129,12 @@ impl Generate for FpaccParams {
         }
         m.finish()
     }
+}
 
-    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        Some(crate::golden::fpacc::golden(self))
+/// The behavioural reference: `crate::golden::fpacc`.
+impl crate::Reference for FpaccParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::fpacc::golden(self)
     }
 }
 

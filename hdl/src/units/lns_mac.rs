@@ -75,9 +75,12 @@ impl Generate for LnsMacParams {
         m.drive_output("out_valid", out_valid)?;
         m.finish()
     }
+}
 
-    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        Some(crate::golden::lns_mac::golden(self))
+/// The behavioural reference: `crate::golden::lns_mac`.
+impl crate::Reference for LnsMacParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::lns_mac::golden(self)
     }
 }
 

@@ -29,8 +29,11 @@ impl Generate for LnsMulParams {
         m.out("e", mux(z, 0, io["ea"] + io["eb"]))?;
         m.finish()
     }
+}
 
-    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        Some(crate::golden::lns_mul::golden(self))
+/// The behavioural reference: `crate::golden::lns_mul`.
+impl crate::Reference for LnsMulParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::lns_mul::golden(self)
     }
 }

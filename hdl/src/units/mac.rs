@@ -61,9 +61,12 @@ impl Generate for MacParams {
         m.out("out_valid", out_valid)?;
         m.finish()
     }
+}
 
-    fn golden(&self) -> Option<Result<crate::golden::GoldenModule>> {
-        Some(crate::golden::mac::golden(self))
+/// The behavioural reference: `crate::golden::mac`.
+impl crate::Reference for MacParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::mac::golden(self)
     }
 }
 
