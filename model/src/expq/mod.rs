@@ -51,29 +51,33 @@ impl Base {
     }
 }
 
+/// `text` as the exact fraction `num / 10^decimals` (digits, an optional point, at most
+/// 6 decimals); `None` for anything else. `--base` and `--alpha` read their decimals so.
+pub(crate) fn parse_decimal(text: &str) -> Option<(u64, u64)> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty()
+        || frac.len() > 6
+        || !(whole.chars().chain(frac.chars())).all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let den = 10u64.pow(frac.len() as u32);
+    let num: u64 = format!("{whole}{frac}").parse().ok()?;
+    Some((num, den))
+}
+
 impl std::str::FromStr for Base {
     type Err = String;
     fn from_str(text: &str) -> Result<Base, String> {
-        let bad = || format!("'{text}' is not a decimal base such as 2, 1.5 or 1.1892");
-        let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-        if whole.is_empty()
-            || frac.len() > 6
-            || !(whole.chars().chain(frac.chars())).all(|c| c.is_ascii_digit())
-        {
-            return Err(bad());
-        }
-        let den = 10u64.pow(frac.len() as u32);
-        let num: u64 = format!("{whole}{frac}").parse().map_err(|_| bad())?;
+        let (num, den) = parse_decimal(text)
+            .ok_or_else(|| format!("'{text}' is not a decimal base such as 2, 1.5 or 1.1892"))?;
         if num <= den || num > 16 * den {
             return Err(format!("base {text} is outside (1, 16]"));
         }
         // Lowest terms, so that equal bases compare equal.
         let g = gcd(num, den);
-        let text = if frac.is_empty() {
-            whole.to_string()
-        } else {
-            text.to_string()
-        };
+        // "2." is written as "2".
+        let text = text.strip_suffix('.').unwrap_or(text).to_string();
         Ok(Base {
             num: num / g,
             den: den / g,

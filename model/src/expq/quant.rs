@@ -79,16 +79,8 @@ pub struct ExpqQuantParams {
 
 /// A positive decimal with at most 6 decimals, up to 2^20 (the `--alpha` flag).
 pub fn parse_scale(text: &str) -> Result<Scale, String> {
-    let bad = || format!("'{text}' is not a positive decimal such as 1, 0.75 or 3.2");
-    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty()
-        || frac.len() > 6
-        || !(whole.chars().chain(frac.chars())).all(|c| c.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let den = 10u64.pow(frac.len() as u32);
-    let num: u64 = format!("{whole}{frac}").parse().map_err(|_| bad())?;
+    let (num, den) = super::parse_decimal(text)
+        .ok_or_else(|| format!("'{text}' is not a positive decimal such as 1, 0.75 or 3.2"))?;
     if num == 0 || num > den << 20 {
         return Err(format!("scale {text} is outside (0, 2^20]"));
     }
