@@ -79,7 +79,10 @@ pub fn info<U: Registered>() -> UnitInfo {
         docs: U::DOCS,
         default_module: d.module_name(),
         latency: d.latency(),
-        pipeline: d.pipeline_depths().map(|r| [*r.start(), *r.end()]),
+        pipeline: model::pipeline::Piped::clocked(&d).then(|| {
+            let r = model::pipeline::DEPTHS;
+            [*r.start(), *r.end()]
+        }),
         examples: U::EXAMPLES
             .iter()
             .map(|(args, builds)| Example {

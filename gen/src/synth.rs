@@ -196,11 +196,12 @@ pub struct SynthArgs {
     /// fpga-tools` installs them) or debian (Yosys 0.23, nextpnr-ice40 0.4; iCE40 only).
     #[arg(long, value_enum, default_value_t = Tools::Yowasp)]
     pub tools: Tools,
-    /// Clock target in MHz (1 to 1000) for timing-driven place and route; the report
-    /// gives the achieved Fmax whether or not it meets this.
-    #[arg(long, value_name = "MHZ", default_value_t = 100.0, value_parser = parse_freq,
-          allow_hyphen_values = true)]
-    pub freq: f64,
+    /// Clock target in MHz (1 to 1000): the unit is pipelined for it (`--pipeline auto`,
+    /// by the device's delay model, one retry one stage deeper if the route misses it)
+    /// and nextpnr places and routes for it. Without it: no pipelining unless
+    /// --pipeline, and nextpnr aims at 100 MHz. The report gives the achieved Fmax.
+    #[arg(long, value_name = "MHZ", value_parser = parse_freq, allow_hyphen_values = true)]
+    pub freq: Option<f64>,
     /// nextpnr placement seed, 0..=4294967295.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true,
           value_parser = crate::values::ranged_u64(0, u64::from(u32::MAX)))]
@@ -248,6 +249,21 @@ pub struct SynthReport {
     pub logic_cells: (u64, u64),
     /// Post-route maximum clock frequency.
     pub fmax_mhz: f64,
+    /// Register stages between the unit's inputs and its state (`--pipeline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<u32>,
+    /// Cycles from an input beat to its result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<u32>,
+    /// Cycles between beats the unit accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initiation_interval: Option<u32>,
+    /// The clock asked for with `--freq`, MHz.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_mhz: Option<f64>,
+    /// The delay model's estimate before place and route, MHz.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_mhz: Option<f64>,
     pub yosys: String,
     pub nextpnr: String,
     pub bitstream: PathBuf,
@@ -282,6 +298,21 @@ impl fmt::Display for SynthReport {
             "  Fmax         {:.2} MHz (post-route, register to register)",
             self.fmax_mhz
         )?;
+        if let (Some(depth), Some(latency)) = (self.pipeline, self.latency) {
+            let target = self
+                .target_mhz
+                .map(|t| format!(", target {t} MHz"))
+                .unwrap_or_default();
+            let estimate = self
+                .estimated_mhz
+                .map(|e| format!(", delay model {e:.1} MHz"))
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "  pipeline     depth {depth}, latency {latency}, one beat every {} cycle(s){target}{estimate}",
+                self.initiation_interval.unwrap_or(1)
+            )?;
+        }
         writeln!(f, "  bitstream    {}", self.bitstream.display())?;
         write!(f, "  tools        {}; {}", self.yosys, self.nextpnr)
     }
@@ -483,20 +514,12 @@ pub fn synthesize_with(
     tools_dir: Option<&Path>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<SynthReport, SynthError> {
-    if !FREQ_RANGE_MHZ.contains(&args.freq) {
-        return Err(SynthError::Usage(freq_error(&args.freq.to_string())));
+    if let Some(f) = args.freq.filter(|f| !FREQ_RANGE_MHZ.contains(f)) {
+        return Err(SynthError::Usage(freq_error(&f.to_string())));
     }
     crate::tools::check_dirs(tools_dir).map_err(SynthError::Usage)?;
     // The report's JSON file is checked now, not after minutes of place and route.
-    let json_target = args.json.as_deref().map(Target::from);
-    if let Some(t) = &json_target {
-        if *t == Target::Stdout {
-            return Err(SynthError::Usage(
-                "'--json': stdout carries the text report; name a file".into(),
-            ));
-        }
-        check_targets(&[("--json", t)]).map_err(|e| SynthError::Usage(e.to_string()))?;
-    }
+    let json_target = json_target(args)?;
     if args.dsp && !args.device.has_dsp() {
         return Err(SynthError::Usage(
             "--dsp needs a part with DSP blocks (up5k, ecp5-25k, ecp5-85k): the HX8K has none"
@@ -600,7 +623,7 @@ pub fn synthesize_with(
     np.extend([pins.into(), pin_name.into()]);
     np.extend([
         "--freq".into(),
-        format!("{}", args.freq),
+        format!("{}", args.freq.unwrap_or(DEFAULT_FREQ_MHZ)),
         "--seed".into(),
         args.seed.to_string(),
     ]);
@@ -646,21 +669,48 @@ pub fn synthesize_with(
         total,
         logic_cells,
         fmax_mhz,
+        pipeline: None,
+        latency: None,
+        initiation_interval: None,
+        target_mhz: None,
+        estimated_mhz: None,
         yosys: short_version(&tool_version(&yosys, "-V"), "Yosys"),
         nextpnr: short_version(&tool_version(&nextpnr, "--version"), pnr),
         bitstream: dir.join(bitstream),
         dir,
     };
     if let Some(t) = json_target {
-        let text = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
-        write_all(
-            vec![Planned::new("--json", t, text.into_bytes())],
-            &mut std::io::sink(),
-        )
-        .map_err(|e| match e {
-            e if e.is_usage() => SynthError::Usage(e.to_string()),
-            e => SynthError::Io(e.to_string()),
-        })?;
+        write_json(&report, t)?;
     }
     Ok(report)
+}
+
+/// nextpnr's clock target without `--freq`, MHz.
+pub const DEFAULT_FREQ_MHZ: f64 = 100.0;
+
+/// The file `--json` names, checked (not stdout, writable) before any tool runs.
+pub fn json_target(args: &SynthArgs) -> Result<Option<Target>, SynthError> {
+    let Some(t) = args.json.as_deref().map(Target::from) else {
+        return Ok(None);
+    };
+    if t == Target::Stdout {
+        return Err(SynthError::Usage(
+            "'--json': stdout carries the text report; name a file".into(),
+        ));
+    }
+    check_targets(&[("--json", &t)]).map_err(|e| SynthError::Usage(e.to_string()))?;
+    Ok(Some(t))
+}
+
+/// Write `report` as pretty JSON to `t`.
+pub fn write_json(report: &SynthReport, t: Target) -> Result<(), SynthError> {
+    let text = serde_json::to_string_pretty(report).expect("report serializes") + "\n";
+    write_all(
+        vec![Planned::new("--json", t, text.into_bytes())],
+        &mut std::io::sink(),
+    )
+    .map_err(|e| match e {
+        e if e.is_usage() => SynthError::Usage(e.to_string()),
+        e => SynthError::Io(e.to_string()),
+    })
 }

@@ -8,6 +8,7 @@
 pub mod float;
 pub mod golden;
 pub mod ir;
+pub mod pipeline;
 pub mod units;
 pub mod verilog;
 

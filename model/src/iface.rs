@@ -305,32 +305,34 @@ pub struct Metadata<'a, P: Serialize> {
     pub params: &'a P,
     /// Cycles from an input beat to its result on the outputs.
     pub latency: u32,
+    /// Cycles between beats the unit accepts (1: a beat every cycle).
+    pub initiation_interval: u32,
     /// Every port with direction, width, signedness, role and numeric format.
     pub ports: &'a [Port],
     /// Name and version of the generator that emitted it.
     pub generator: String,
-    /// With `gen <unit> --freq`: the depth chosen by running the FPGA flow, and why.
+    /// With `--pipeline` or `--freq`: the depth, the device and the delay model's estimate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timing: Option<Timing>,
 }
 
-/// How `gen <unit> --freq MHZ --device D` chose the pipeline depth.
+/// The pipeline depth of an emitted unit and the delay model's estimate of its clock.
 #[derive(Clone, Debug, Serialize)]
 pub struct Timing {
-    /// The part, e.g. `up5k`, `ecp5-25k`.
+    /// The part whose delay model placed the registers, e.g. `up5k`, `ecp5-25k`.
     pub device: String,
-    /// The tool builds (`yowasp` or `debian`) and their versions.
-    pub tools: String,
-    /// The requested clock, MHz.
-    pub target_mhz: f64,
-    /// The chosen depth: the smallest that met the target, or the deepest if none did.
+    /// The clock asked for with `--freq`, MHz.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_mhz: Option<f64>,
+    /// Register stages between the inputs and the state.
     pub pipeline: u32,
-    /// Post-route Fmax at the chosen depth, MHz.
-    pub fmax_mhz: f64,
-    /// Whether the chosen depth meets the target.
+    /// The delay model's estimate of the clock, MHz (place and route decides: `gen
+    /// synth`).
+    pub estimated_mhz: f64,
+    /// Whether the estimate meets the target (true without one).
     pub met: bool,
-    /// Every depth tried and its Fmax, MHz.
-    pub tried: Vec<(u32, f64)>,
+    /// The wires along the estimated critical path, first to last.
+    pub critical_path: Vec<String>,
 }
 
 #[cfg(test)]

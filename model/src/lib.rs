@@ -17,6 +17,7 @@ pub mod int;
 pub mod lns;
 pub mod mac;
 pub mod param;
+pub mod pipeline;
 pub mod unit;
 
 pub use iface::{CycleModel, Dir, Interface, Port, Role};

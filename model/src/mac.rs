@@ -8,12 +8,10 @@
 //! - The accumulator has the operands' signedness: with `--unsigned` operands it is an
 //!   unsigned A-bit integer, saturating to `[0, 2^A - 1]`; otherwise two's complement,
 //!   saturating to `[-2^(A-1), 2^(A-1) - 1]`.
-//! - Pipeline depth `P` (0..=2) adds registers on the operands (P >= 1) and on the product
-//!   (P = 2); `in_valid` and `clear` travel alongside. The latency is `P + 1`: the beat
-//!   presented in cycle t shows on `acc`/`ovf` with `out_valid` high in cycle t + P + 1.
+//! - The latency is 1: the beat presented in cycle t shows on `acc`/`ovf` with
+//!   `out_valid` high in cycle t + 1 (`--pipeline P` adds P, `crate::pipeline`).
 //! - `out_valid` is high for exactly the cycles in which `acc` shows the result of a beat.
-//! - Reset clears `acc`, `ovf`, `out_valid` and every pipeline valid bit; operand and
-//!   product registers are not reset (they are never observed without their valid bit).
+//! - Reset clears `acc`, `ovf` and `out_valid`.
 
 use std::ops::RangeInclusive;
 
@@ -65,22 +63,11 @@ pub const OVERFLOW: Param = Param::choice(
     "saturate",
     "What the accumulator does when a sum leaves its range",
 );
-/// `--pipeline`: registers before the accumulator.
-pub const PIPELINE_FLAG: Param = Param::int(
-    "--pipeline",
-    "DEPTH",
-    0..=2,
-    Some(0),
-    "Pipeline registers before the accumulator: 1 registers the operands, 2 also the \
-     product. Latency is pipeline + 1 cycles",
-);
 
 /// Allowed operand widths.
 pub const IN_BITS: RangeInclusive<u32> = IN.range();
 /// Allowed accumulator widths.
 pub const ACC_BITS: RangeInclusive<u32> = ACC.range();
-/// Allowed pipeline depths.
-pub const PIPELINE: RangeInclusive<u32> = PIPELINE_FLAG.range();
 
 /// What the accumulator does when an exact sum leaves its range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,8 +92,6 @@ pub struct MacParams {
     pub acc_bits: u32,
     /// Overflow policy.
     pub overflow: Overflow,
-    /// Pipeline registers before the accumulator, 0..=2.
-    pub pipeline: u32,
 }
 
 impl Default for MacParams {
@@ -117,7 +102,6 @@ impl Default for MacParams {
             signed: true,
             acc_bits: ACC.default_u32(),
             overflow: Overflow::Saturate,
-            pipeline: PIPELINE_FLAG.default_u32(),
         }
     }
 }
@@ -133,7 +117,7 @@ impl Overflow {
 }
 
 impl Params for MacParams {
-    const PARAMS: &'static [Param] = &[IN, SIGNED, UNSIGNED, ACC, OVERFLOW, PIPELINE_FLAG];
+    const PARAMS: &'static [Param] = &[IN, SIGNED, UNSIGNED, ACC, OVERFLOW];
     const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[(&SIGNED, &UNSIGNED)];
 
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
@@ -142,7 +126,6 @@ impl Params for MacParams {
             signed: !UNSIGNED.is_on(flags),
             acc_bits: ACC.u32(flags)?,
             overflow: Overflow::from_flags(flags)?,
-            pipeline: PIPELINE_FLAG.u32(flags)?,
         })
     }
 }
@@ -164,30 +147,25 @@ impl UnitParams for MacParams {
 
     fn validate(&self) -> Result<(), ParamError> {
         IN.check(self.in_bits)?;
-        ACC.check(self.acc_bits)?;
-        PIPELINE_FLAG.check(self.pipeline)
+        ACC.check(self.acc_bits)
     }
 
     fn latency(&self) -> u32 {
-        self.pipeline + 1
+        1
     }
 
-    /// e.g. `mac_s8x8_acc12_sat`, with `_p<depth>` when pipelined.
+    /// e.g. `mac_s8x8_acc12_sat`.
     fn module_name(&self) -> String {
         let s = if self.signed { 's' } else { 'u' };
         let pol = match self.overflow {
             Overflow::Saturate => "sat",
             Overflow::Wrap => "wrap",
         };
-        let mut name = format!(
+        format!(
             "mac_{s}{n}x{n}_acc{a}_{pol}",
             n = self.in_bits,
             a = self.acc_bits
-        );
-        if self.pipeline > 0 {
-            name += &format!("_p{}", self.pipeline);
-        }
-        name
+        )
     }
 
     /// docs/mac.md: clk, rst, in_valid, clear, a, b -> acc, ovf, out_valid.
@@ -209,17 +187,6 @@ impl UnitParams for MacParams {
 
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
         Ok(Box::new(Mac::new(*self)?))
-    }
-
-    fn pipeline_depths(&self) -> Option<RangeInclusive<u32>> {
-        Some(PIPELINE)
-    }
-
-    fn with_pipeline(&self, depth: u32) -> Self {
-        MacParams {
-            pipeline: depth,
-            ..*self
-        }
     }
 }
 
@@ -276,16 +243,7 @@ pub struct MacOut {
     pub out_valid: bool,
 }
 
-/// A beat on its way through the pipeline.
-#[derive(Clone, Copy, Debug, Default)]
-struct InFlight {
-    valid: bool,
-    clear: bool,
-    a: i128,
-    b: i128,
-}
-
-/// Cycle model of the MAC, including its pipeline, reset and `out_valid`.
+/// Cycle model of the MAC, including its reset and `out_valid`.
 #[derive(Clone, Debug)]
 pub struct Mac {
     params: MacParams,
@@ -293,8 +251,6 @@ pub struct Mac {
     acc: i128,
     ovf: bool,
     out_valid: bool,
-    /// Pipeline stages, oldest last; `params.pipeline` entries.
-    stages: Vec<InFlight>,
 }
 
 impl Mac {
@@ -307,7 +263,6 @@ impl Mac {
             acc: 0,
             ovf: false,
             out_valid: false,
-            stages: vec![InFlight::default(); params.pipeline as usize],
         })
     }
 
@@ -332,29 +287,14 @@ impl Mac {
             self.acc = 0;
             self.ovf = false;
             self.out_valid = false;
-            self.stages.iter_mut().for_each(|s| s.valid = false);
             return seen;
         }
-        let entering = InFlight {
-            valid: i.in_valid,
-            clear: i.clear,
-            a: i.a,
-            b: i.b,
-        };
-        // The beat reaching the accumulator is the oldest stage (or the input itself).
-        let beat = match self.stages.pop() {
-            Some(oldest) => {
-                self.stages.insert(0, entering);
-                oldest
-            }
-            None => entering,
-        };
-        if beat.valid {
-            let (acc, ovf) = mac_step(&self.params, self.acc, self.ovf, beat.clear, beat.a, beat.b);
+        if i.in_valid {
+            let (acc, ovf) = mac_step(&self.params, self.acc, self.ovf, i.clear, i.a, i.b);
             self.acc = acc;
             self.ovf = ovf;
         }
-        self.out_valid = beat.valid;
+        self.out_valid = i.in_valid;
         seen
     }
 }
@@ -387,7 +327,7 @@ impl crate::unit::Unit for MacParams {
         "Integer multiply-accumulate with a narrow saturating or wrapping accumulator";
     const ABOUT: &'static str =
         "acc <= sat_A(clear ? a*b : acc + a*b) (or wrapped), with a sticky \
-overflow flag; signed or unsigned N-bit operands, A-bit accumulator, 0..2 pipeline registers. \
+overflow flag; signed or unsigned N-bit operands, A-bit accumulator. \
 The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
     const DOCS: &'static str = "docs/mac.md";
     const EXAMPLES: &'static [(&'static str, &'static str)] = &[
@@ -405,7 +345,7 @@ The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
         ),
     ];
 
-    /// The default and the corners of each parameter (unsigned, wrap, pipelined, narrow
+    /// The default and the corners of each parameter (unsigned, wrap, narrow
     /// and wide).
     fn proof_set() -> Vec<Self> {
         let d = MacParams::default();
@@ -420,15 +360,10 @@ The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
                 acc_bits: 20,
                 ..d
             },
-            MacParams {
-                pipeline: 2,
-                acc_bits: 32,
-                ..d
-            },
+            MacParams { acc_bits: 32, ..d },
             MacParams {
                 in_bits: 4,
                 acc_bits: 6,
-                pipeline: 1,
                 ..d
             },
         ]
@@ -440,7 +375,6 @@ The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
             signed: rng.one_in(2),
             acc_bits: rng.int(ACC_BITS),
             overflow: rng.pick(&[Overflow::Saturate, Overflow::Wrap]),
-            pipeline: rng.int(PIPELINE),
         }
     }
 }
@@ -529,12 +463,9 @@ mod tests {
     }
 
     #[test]
-    fn pipeline_latency_and_reset() {
-        for depth in 0..=2u32 {
-            let p = MacParams {
-                pipeline: depth,
-                ..MacParams::default()
-            };
+    fn latency_and_reset() {
+        {
+            let p = MacParams::default();
             let mut m = Mac::new(p).unwrap();
             let mut seen = vec![m.step(beat(true, 3, 4))];
             for _ in 0..4 {
@@ -542,10 +473,10 @@ mod tests {
             }
             let l = p.latency() as usize;
             for (t, o) in seen.iter().enumerate() {
-                assert_eq!(o.out_valid, t == l, "depth {depth} cycle {t}");
+                assert_eq!(o.out_valid, t == l, "cycle {t}");
                 assert_eq!(o.acc, if t >= l { 12 } else { 0 });
             }
-            // A beat in flight when reset comes is dropped.
+            // Reset clears the result.
             let mut m = Mac::new(p).unwrap();
             m.step(beat(true, 3, 4));
             m.step(MacIn {
@@ -582,14 +513,13 @@ mod tests {
     #[test]
     fn params_round_trip_through_json() {
         let p = MacParams {
-            pipeline: 2,
             overflow: Overflow::Wrap,
             ..MacParams::default()
         };
         let j = serde_json::to_string(&p).unwrap();
         assert_eq!(
             j,
-            r#"{"in_bits":8,"signed":true,"acc_bits":12,"overflow":"wrap","pipeline":2}"#
+            r#"{"in_bits":8,"signed":true,"acc_bits":12,"overflow":"wrap"}"#
         );
         assert_eq!(serde_json::from_str::<MacParams>(&j).unwrap(), p);
     }

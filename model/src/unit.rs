@@ -69,19 +69,9 @@ pub trait UnitParams: Clone + fmt::Debug + Serialize {
     /// A fresh cycle model in its reset state.
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError>;
 
-    /// The pipeline depths the unit offers, if it has a depth parameter (`gen <unit>
-    /// --freq` picks one by running the FPGA flow).
-    fn pipeline_depths(&self) -> Option<RangeInclusive<u32>> {
-        None
-    }
-
-    /// The same parameters at another pipeline depth (for units with one).
-    fn with_pipeline(&self, depth: u32) -> Self
-    where
-        Self: Sized,
-    {
-        let _ = depth;
-        self.clone()
+    /// Cycles between beats the unit can accept: 1 when it takes a beat every cycle.
+    fn initiation_interval(&self) -> u32 {
+        1
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::synth::{Device, Tools};
+use crate::synth::Device;
 
 /// The commands that are not a unit (a unit's commands come from the registry).
 #[derive(Subcommand, Debug)]
@@ -251,8 +251,6 @@ impl OutputArgs {
             golden: self.golden,
             freq: self.freq,
             device: self.device,
-            tools: self.tools,
-            tools_dir: self.tools_dir.clone(),
         }
     }
 }
@@ -276,19 +274,48 @@ pub struct OutputArgs {
     /// written plainly) instead of the generated RTL; `gen prove` checks the two equal.
     #[arg(long)]
     pub golden: bool,
-    /// Pick the smallest pipeline depth whose post-route Fmax on --device reaches MHZ,
-    /// by running the FPGA flow at each depth; the choice and the Fmax go into the
-    /// metadata (units with a --pipeline flag).
+    /// Clock target: pipeline the unit for MHZ on --device (`--pipeline auto`, the
+    /// default with --freq), by the device's delay model; the depth and the estimate go
+    /// into the metadata. `gen synth --freq` also confirms it by place and route.
     #[arg(long, value_name = "MHZ", value_parser = crate::synth::parse_freq,
           allow_hyphen_values = true)]
     pub freq: Option<f64>,
-    /// Part for --freq.
-    #[arg(long, value_enum, default_value_t = Device::Up5k, requires = "freq")]
+    /// The part whose delay model places the pipeline registers.
+    #[arg(long, value_enum, default_value_t = Device::Up5k)]
     pub device: Device,
-    /// Tool builds for --freq.
-    #[arg(long, value_enum, default_value_t = Tools::Yowasp, requires = "freq")]
-    pub tools: Tools,
-    /// Folder searched first for the FPGA tools of --freq.
-    #[arg(long, value_name = "DIR", requires = "freq")]
-    pub tools_dir: Option<PathBuf>,
+}
+
+/// `--pipeline`: a depth, or `auto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// This many register stages between the inputs and the unit's state.
+    Fixed(u32),
+    /// The shallowest depth whose estimated critical path meets `--freq`.
+    Auto,
+}
+
+/// clap's parser for `--pipeline`: `auto` or a depth in `model::pipeline::DEPTHS`.
+pub fn parse_depth(s: &str) -> Result<Depth, String> {
+    let range = model::pipeline::DEPTHS;
+    if s == "auto" {
+        return Ok(Depth::Auto);
+    }
+    match s.parse::<u32>() {
+        Ok(d) if range.contains(&d) => Ok(Depth::Fixed(d)),
+        _ => Err(format!(
+            "allowed 'auto' or {}..={}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// Pipelining, for every clocked unit (`model::pipeline`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PipelineArgs {
+    /// Register stages between the inputs and the unit's state, placed by the delay model
+    /// of --device: 0..=16, or `auto` for the shallowest depth that meets --freq (the
+    /// default when --freq is given). Latency grows by the depth; results do not change.
+    #[arg(long, value_name = "N|auto", value_parser = parse_depth, allow_hyphen_values = true)]
+    pub pipeline: Option<Depth>,
 }

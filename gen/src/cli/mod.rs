@@ -21,7 +21,7 @@ use crate::commands::{emit, list, prove, synth as synth_cmd, tables};
 use crate::error::Failure;
 use crate::registry::{each_unit, visit_named, DefaultUnit, Registered, Visit};
 use crate::synth::SynthArgs;
-use args::{Family, OutputArgs, ProveArgs, Tool};
+use args::{Family, OutputArgs, PipelineArgs, ProveArgs, Tool};
 
 const ABOUT: &str = "Generate lint-clean Verilog for low-precision DNN arithmetic units, with a \
 bit-exact reference model, a behavioural reference and a formal proof behind every design.";
@@ -54,10 +54,10 @@ The engines, the miter and the table of proofs: docs/verification.md";
 
 /// The whole command line of `gen`, as clap sees it (also used to render help).
 pub fn command() -> Command {
-    let mut cmd = OutputArgs::augment_args(params::augment::<DefaultUnit>(Command::new("gen")));
-    cmd = cmd.subcommands(unit_commands("", OutputArgs::augment_args));
+    let mut cmd = emit_args(params::augment::<DefaultUnit>(Command::new("gen")));
+    cmd = cmd.subcommands(unit_commands("", emit_args));
     cmd = cmd.subcommand(
-        SynthArgs::augment_args(params::augment::<DefaultUnit>(Command::new("synth")))
+        synth_args(params::augment::<DefaultUnit>(Command::new("synth")))
             .about(
                 "Synthesize a unit for an FPGA inside a 4-pin register wrapper and report \
                      LUTs, carries, flip-flops, DSPs and post-route Fmax",
@@ -70,7 +70,7 @@ pub fn command() -> Command {
             .after_help(SYNTH_EXAMPLES)
             .args_conflicts_with_subcommands(true)
             .subcommand_value_name("UNIT")
-            .subcommands(unit_commands("synth ", SynthArgs::augment_args)),
+            .subcommands(unit_commands("synth ", synth_args)),
     );
     cmd = cmd.subcommand(
         Command::new("prove")
@@ -84,7 +84,7 @@ pub fn command() -> Command {
             .after_help(PROVE_EXAMPLES)
             .subcommand_required(true)
             .subcommand_value_name("UNIT")
-            .subcommands(unit_commands("prove ", ProveArgs::augment_args)),
+            .subcommands(unit_commands("prove ", prove_args)),
     );
     Tool::augment_subcommands(cmd)
         .version(env!("CARGO_PKG_VERSION"))
@@ -94,6 +94,21 @@ pub fn command() -> Command {
         .args_conflicts_with_subcommands(true)
         .subcommand_value_name("UNIT|COMMAND")
         .max_term_width(100)
+}
+
+/// What `gen <unit>` takes besides the unit's parameters.
+fn emit_args(c: Command) -> Command {
+    OutputArgs::augment_args(PipelineArgs::augment_args(c))
+}
+
+/// What `gen synth <unit>` takes besides the unit's parameters.
+fn synth_args(c: Command) -> Command {
+    SynthArgs::augment_args(PipelineArgs::augment_args(c))
+}
+
+/// What `gen prove <unit>` takes besides the unit's parameters.
+fn prove_args(c: Command) -> Command {
+    ProveArgs::augment_args(PipelineArgs::augment_args(c))
 }
 
 /// One subcommand per registered unit: its parameters, then `with`'s options; the
@@ -192,18 +207,15 @@ fn dispatch(
     match m.subcommand() {
         None => {
             let (p, out) = (params::parse::<DefaultUnit>(m)?, parse::<OutputArgs>(m)?);
-            Ok(emit::emit_unit(
-                &p,
-                &out.outputs(),
-                command_line,
-                stdout,
-                stderr,
-            )?)
+            let depth = parse::<PipelineArgs>(m)?.pipeline;
+            let built = emit::build(p, depth, out.freq, out.device)?;
+            Ok(emit::emit_unit(&built, &out.outputs(), command_line, stdout)?)
         }
         Some(("synth", sub)) => match sub.subcommand() {
             None => {
                 let (p, args) = (params::parse::<DefaultUnit>(sub)?, parse::<SynthArgs>(sub)?);
-                Ok(synth_cmd::synth_mac(&p, &args, stdout, stderr)?)
+                let depth = parse::<PipelineArgs>(sub)?.pipeline;
+                Ok(synth(p, depth, &args, stdout, stderr)?)
             }
             Some((name, unit)) => on_unit(name, unit, Action::Synth, command_line, stdout, stderr),
         },
@@ -244,24 +256,28 @@ fn on_unit(
     impl Run<'_> {
         fn run<U: Registered>(&mut self) -> Result<(), Exit> {
             let p = params::parse::<U>(self.m)?;
+            let depth = parse::<PipelineArgs>(self.m)?.pipeline;
             match self.action {
                 Action::Emit => {
                     let out = parse::<OutputArgs>(self.m)?;
-                    emit::emit_unit(
-                        &p,
-                        &out.outputs(),
-                        self.command_line,
-                        self.stdout,
-                        self.stderr,
-                    )?
+                    let built = emit::build(p, depth, out.freq, out.device)?;
+                    emit::emit_unit(&built, &out.outputs(), self.command_line, self.stdout)?
                 }
                 Action::Synth => {
                     let args = parse::<SynthArgs>(self.m)?;
-                    synth_cmd::synth_any(&p, &args, self.stdout, self.stderr)?
+                    synth(p, depth, &args, self.stdout, self.stderr)?
                 }
                 Action::Prove => {
                     let args = parse::<ProveArgs>(self.m)?;
-                    prove::prove_unit(&p, args.out, &args.engines.options(), self.stdout)?
+                    if depth == Some(args::Depth::Auto) {
+                        return Err(Failure::usage(
+                            "'--pipeline auto' needs '--freq <MHZ>', which `gen prove` does not \
+                             take: give a depth",
+                        )
+                        .into());
+                    }
+                    let built = emit::build(p, depth, None, crate::synth::Device::Up5k)?;
+                    prove::prove_unit(&built.params, args.out, &args.engines.options(), self.stdout)?
                 }
             }
             Ok(())
@@ -286,6 +302,34 @@ fn on_unit(
         "clap accepted `{name}`, which the registry does not know"
     );
     r.result
+}
+
+/// `gen synth` on a unit: the hand-written MAC with `--reference`, else the unit at the
+/// depth asked for (or the one `--freq` needs).
+fn synth<U: Registered>(
+    p: U,
+    depth: Option<args::Depth>,
+    args: &SynthArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    if args.reference {
+        let Some(mac) = (&p as &dyn std::any::Any).downcast_ref::<model::mac::MacParams>() else {
+            return Err(Failure::usage(
+                "'--reference' exists only for the MAC (the hand-written tests/ref/mac_ref.v)",
+            ));
+        };
+        if depth.is_some() || args.freq.is_some() {
+            return Err(Failure::usage(
+                "'--reference' is the hand-written MAC without pipeline: drop '--pipeline' \
+                 and '--freq'",
+            ));
+        }
+        return synth_cmd::synth_reference(mac, args, stdout, stderr);
+    }
+    let auto = depth == Some(args::Depth::Auto) || (depth.is_none() && args.freq.is_some());
+    let built = emit::build(p, depth, args.freq, args.device)?;
+    synth_cmd::synth_built(built, auto, args, stdout, stderr)
 }
 
 /// The commands that are not a unit.

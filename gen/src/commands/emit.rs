@@ -1,21 +1,26 @@
-//! `gen <unit>`: build a unit's RTL (or its reference), write its metadata and its
-//! Verilog; `--freq` picks the pipeline depth by running the FPGA flow.
+//! `gen <unit>`: build a unit's RTL (or its reference) at the pipeline depth asked for
+//! (or the one `--freq` needs, by the device's delay model), write its metadata and its
+//! Verilog.
 
 use std::ffi::OsString;
 use std::io::Write;
 
+use std::path::PathBuf;
+
+use hdl::ir::delay::{DelayModel, Estimate};
 use hdl::{design_verilog, Generate, Header, Reference};
 use model::iface::{Metadata, Timing};
+use model::pipeline::Piped;
 use model::UnitParams;
 
+use crate::cli::args::Depth;
 use crate::error::Failure;
 use crate::generator_id;
 use crate::output::{write_all, Planned, Target};
-use crate::synth::{Device, SynthArgs, Tools};
-use std::path::PathBuf;
+use crate::synth::Device;
 
-/// Where `gen <unit>` writes, and how `--freq` chooses a depth: plain values, filled by
-/// the command line (`cli::args::OutputArgs`) or by a library caller.
+/// Where `gen <unit>` writes, and for which device and clock it pipelines: plain values,
+/// filled by the command line (`cli::args::OutputArgs`) or by a library caller.
 #[derive(Clone, Debug, Default)]
 pub struct Outputs {
     /// The Verilog's file; `None` (or `-`) for stdout.
@@ -26,11 +31,77 @@ pub struct Outputs {
     pub output_dir: Option<PathBuf>,
     /// Emit the behavioural reference instead of the RTL.
     pub golden: bool,
-    /// Choose the pipeline depth for this clock target (MHz) by running the flow.
+    /// The clock target (MHz) `--pipeline auto` pipelines for.
     pub freq: Option<f64>,
+    /// The part whose delay model places the pipeline registers.
     pub device: Device,
-    pub tools: Tools,
-    pub tools_dir: Option<PathBuf>,
+}
+
+/// A unit resolved to one depth and built: what `gen <unit>`, `gen synth` and `gen prove`
+/// work on.
+#[derive(Clone, Debug)]
+pub struct Built<U> {
+    pub params: Piped<U>,
+    pub rtl: hdl::Module,
+    /// The delay model's critical path of `rtl`.
+    pub estimate: Estimate,
+    /// The clock target the depth was chosen for, if any.
+    pub target_mhz: Option<f64>,
+    pub device: Device,
+}
+
+/// Resolve `--pipeline` (a depth, `auto`, or absent) and `--freq` for `unit` on `device`
+/// and build its RTL. With `--freq` and no depth, the depth is `auto`.
+pub fn build<U: Generate>(
+    unit: U,
+    depth: Option<Depth>,
+    freq: Option<f64>,
+    device: Device,
+) -> Result<Built<U>, Failure> {
+    unit.validate().map_err(|e| Failure::usage(e.to_string()))?;
+    let dm = DelayModel::for_device(device.name()).expect("a delay model for every device");
+    let hdl_err = |e: hdl::HdlError| Failure::other(e.to_string());
+    let (params, piped) = match (depth, freq) {
+        (Some(Depth::Auto), None) => {
+            return Err(Failure::usage(
+                "'--pipeline auto' needs '--freq <MHZ>', the clock to pipeline for",
+            ))
+        }
+        (Some(Depth::Auto) | None, Some(f)) => {
+            hdl::pipeline::rtl_auto(&unit, 1000.0 / f, &dm).map_err(hdl_err)?
+        }
+        (d, _) => {
+            let n = match d {
+                Some(Depth::Fixed(n)) => n,
+                _ => 0,
+            };
+            let p = Piped::new(unit, n);
+            p.validate().map_err(|e| Failure::usage(e.to_string()))?;
+            let built = hdl::pipeline::rtl_for(&p, &dm).map_err(hdl_err)?;
+            (p, built)
+        }
+    };
+    Ok(Built {
+        params,
+        rtl: piped.module,
+        estimate: piped.estimate,
+        target_mhz: freq,
+        device,
+    })
+}
+
+impl<U: UnitParams> Built<U> {
+    /// The metadata's `timing`: device, target, depth and the delay model's estimate.
+    pub fn timing(&self) -> Timing {
+        Timing {
+            device: self.device.name().into(),
+            target_mhz: self.target_mhz,
+            pipeline: self.params.pipeline,
+            estimated_mhz: (self.estimate.mhz() * 10.0).round() / 10.0,
+            met: self.target_mhz.is_none_or(|t| self.estimate.mhz() >= t),
+            critical_path: self.estimate.path.clone(),
+        }
+    }
 }
 
 /// The command line as it will appear in the file header, program name as `gen`.
@@ -61,23 +132,14 @@ pub fn build_rtl<P: Generate>(params: &P) -> Result<hdl::Module, Failure> {
     })
 }
 
-/// Build a unit, write its metadata if asked, then its Verilog.
-pub fn emit_unit<P: Reference>(
-    params: &P,
+/// Write a built unit's metadata if asked, then its Verilog (or its reference's).
+pub fn emit_unit<U: Reference>(
+    built: &Built<U>,
     out: &Outputs,
     command_line: &str,
     stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let (chosen, timing) = match out.freq {
-        Some(target) => {
-            let (p, t) = choose_pipeline(params, out, target, stderr)?;
-            (p, Some(t))
-        }
-        None => (params.clone(), None),
-    };
-    let params = &chosen;
-    let module = build_rtl(params)?;
+    let params = &built.params;
     let header = Header {
         generator: generator_id(),
         command: Some(command_line.to_string()),
@@ -85,8 +147,9 @@ pub fn emit_unit<P: Reference>(
     let verilog = if out.golden {
         hdl::golden::golden_verilog(params, &header).map_err(|e| Failure::other(e.to_string()))?
     } else {
-        design_verilog(&module, &header)
+        design_verilog(&built.rtl, &header)
     };
+    let timing = (params.pipeline > 0 || built.target_mhz.is_some()).then(|| built.timing());
     let meta = metadata_json_with(params, timing);
     let mut planned = Vec::new();
     match &out.output_dir {
@@ -139,78 +202,10 @@ pub fn metadata_json_with<P: UnitParams>(params: &P, timing: Option<Timing>) -> 
         unit: P::KIND,
         params,
         latency: params.latency(),
+        initiation_interval: params.initiation_interval(),
         ports: &iface.ports,
         generator: generator_id(),
         timing,
     };
     serde_json::to_string_pretty(&meta).expect("metadata serializes") + "\n"
-}
-
-/// Run the flow at each pipeline depth, shallowest first, until one reaches `target`
-/// MHz; the deepest (fastest) if none does.
-fn choose_pipeline<P: Generate>(
-    params: &P,
-    out: &Outputs,
-    target: f64,
-    stderr: &mut dyn Write,
-) -> Result<(P, Timing), Failure> {
-    let Some(depths) = params.pipeline_depths() else {
-        return Err(Failure::usage(format!(
-            "'--freq': {} has no pipeline depth to choose (units with --pipeline: {})",
-            P::KIND,
-            crate::registry::pipelined_commands().join(", ")
-        )));
-    };
-    let args = SynthArgs {
-        device: out.device,
-        dsp: false,
-        tools: out.tools,
-        freq: target,
-        seed: 1,
-        out: None,
-        reference: false,
-        json: None,
-        tools_dir: out.tools_dir.clone(),
-    };
-    let mut tried = Vec::new();
-    let mut best: Option<(P, u32, f64, String)> = None;
-    for depth in depths {
-        let p = params.with_pipeline(depth);
-        let _ = writeln!(stderr, "[freq] {} at depth {depth}", p.module_name());
-        let r = crate::commands::synth::run_unit_flow(&p, &args, stderr)?;
-        let _ = writeln!(
-            stderr,
-            "[freq] depth {depth}: {:.1} MHz (target {target} MHz)",
-            r.fmax_mhz
-        );
-        tried.push((depth, r.fmax_mhz));
-        let tools = format!("{}: {}; {}", out.tools.name(), r.yosys, r.nextpnr);
-        let met = r.fmax_mhz >= target;
-        if best.as_ref().is_none_or(|(_, _, f, _)| r.fmax_mhz > *f) || met {
-            best = Some((p, depth, r.fmax_mhz, tools));
-        }
-        if met {
-            break;
-        }
-    }
-    let (p, depth, fmax, tools) = best.expect("at least one depth");
-    let met = fmax >= target;
-    if !met {
-        let _ = writeln!(
-            stderr,
-            "[freq] no depth reaches {target} MHz on {}; using the fastest, {:.1} MHz",
-            out.device.name(),
-            fmax
-        );
-    }
-    let timing = Timing {
-        device: out.device.name().into(),
-        tools,
-        target_mhz: target,
-        pipeline: depth,
-        fmax_mhz: fmax,
-        met,
-        tried,
-    };
-    Ok((p, timing))
 }

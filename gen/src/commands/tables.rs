@@ -57,7 +57,7 @@ pub fn flow_table(
                     device,
                     dsp,
                     tools,
-                    freq: 100.0,
+                    freq: None,
                     seed: 1,
                     out: None,
                     reference: false,
@@ -113,7 +113,7 @@ pub fn synth_table(
                     device: Device::Up5k,
                     dsp,
                     tools: Tools::Debian,
-                    freq: 100.0,
+                    freq: None,
                     seed: 1,
                     out: None,
                     reference,
@@ -194,7 +194,7 @@ fn flow_up5k_or_hx8k_dsp<P: Generate>(
         device: Device::Up5k,
         dsp,
         tools: Tools::Debian,
-        freq: 100.0,
+        freq: None,
         seed: 1,
         out: None,
         reference: false,
@@ -360,13 +360,13 @@ pub fn fpacc_density_table(
             (Preset::Fp32, 0, 1, "fpacc fp32, pipeline 1"),
         ] {
             let f = preset.format();
-            let p = FpaccParams {
+            let unit = FpaccParams {
                 product: f,
                 acc: f,
                 chunk,
-                pipeline,
                 ..FpaccParams::default()
             };
+            let p = model::pipeline::Piped::new(unit, pipeline);
             let _ = writeln!(stderr, "[density] {}{with}", p.module_name());
             rows.push(DensityRow {
                 label: format!("{label}{with}"),

@@ -148,43 +148,14 @@ pub(crate) fn golden(p: &FpaccParams) -> Result<GoldenModule> {
         }
     };
 
-    // Pipeline: the generated unit's registers, by name.
-    let (mut v, mut c) = ("in_valid".to_string(), "clear".to_string());
-    let (mut neg, mut mag, mut exp) = (g_neg, g_mag, g_exp);
-    let mut regs = String::new();
-    if p.pipeline >= 2 {
-        let v1 = b.state_reg("valid_1", Ty::u(1));
-        let c1 = b.state_reg("clear_1", Ty::u(1));
-        let n1 = b.state_reg("prod_neg_1", Ty::u(1));
-        let m1 = b.state_reg("prod_magnitude_1", mag.ty());
-        let e1 = b.state_reg("prod_exp_1", exp.ty());
-        regs += &format!("        {v1} <= rst ? 1'b0 : {v};\n        {c1} <= {c};\n");
-        regs +=
-            &format!("        {n1} <= {neg};\n        {m1} <= {mag};\n        {e1} <= {exp};\n");
-        (v, c) = (v1.to_string(), c1.to_string());
-        (neg, mag, exp) = (n1, m1, e1);
-    }
+    let (v, c) = ("in_valid".to_string(), "clear".to_string());
+    let (neg, mag, exp) = (g_neg, g_mag, g_exp);
     let q = b.wire(
         "g_q",
         Ty::u(pw + 2),
         format!("g_qprod({neg}, {mag}, {})", exp.ext(32)),
     );
-    let (mut prod, mut puf, mut pof) = (q.bits(pw - 1, 0).to_string(), q.bit(pw + 1), q.bit(pw));
-    if p.pipeline >= 1 {
-        let v2 = b.state_reg("valid_2", Ty::u(1));
-        let c2 = b.state_reg("clear_2", Ty::u(1));
-        let uf2 = b.state_reg("product_uf_2", Ty::u(1));
-        let of2 = b.state_reg("product_of_2", Ty::u(1));
-        let p2 = b.state_reg("product_2", Ty::u(pw));
-        regs += &format!("        {v2} <= rst ? 1'b0 : {v};\n        {c2} <= {c};\n");
-        regs +=
-            &format!("        {p2} <= {prod};\n        {uf2} <= {puf};\n        {of2} <= {pof};\n");
-        (v, c) = (v2.to_string(), c2.to_string());
-        (prod, puf, pof) = (p2.to_string(), uf2.to_string(), of2.to_string());
-    }
-    if !regs.is_empty() {
-        b.text(format!("    always @(posedge clk) begin\n{regs}    end\n"));
-    }
+    let (prod, puf, pof) = (q.bits(pw - 1, 0).to_string(), q.bit(pw + 1), q.bit(pw));
 
     let acc = b.state_reg("acc_q", acc_t);
     b.state_reg("uf_q", Ty::u(1));

@@ -54,6 +54,12 @@ pub struct GoldenModule {
     pub body: String,
     /// Registers that hold the same state under the same name in both designs.
     pub state: Vec<String>,
+    /// Whole modules the body instantiates, written before it (a pipelined unit's
+    /// reference is its unpipelined reference behind a delay line, `crate::pipeline`).
+    pub before: String,
+    /// The instance that holds the [`GoldenModule::state`] registers, when they are not
+    /// in the module itself: after flattening, `<scope>.<name>`.
+    pub scope: Option<String>,
 }
 
 /// The golden of `p` as a file (header, the module with the unit's ports, its body).
@@ -66,6 +72,7 @@ pub fn golden_file<P: Generate>(p: &P, g: &GoldenModule, header: &Header) -> Str
     let mut s = header.render();
     s.push_str("// Behavioural reference (golden) for formal equivalence; see hdl/src/golden/.\n");
     s.push_str("`default_nettype none\n\n");
+    s.push_str(&g.before);
     s.push_str(&module_header(&p.module_name(), &p.interface()));
     s.push_str(&g.body);
     s.push_str("endmodule\n\n`default_nettype wire\n");
@@ -73,7 +80,7 @@ pub fn golden_file<P: Generate>(p: &P, g: &GoldenModule, header: &Header) -> Str
 }
 
 /// `module name (...);` with every port of the interface as a plain `wire`.
-fn module_header(name: &str, iface: &Interface) -> String {
+pub(crate) fn module_header(name: &str, iface: &Interface) -> String {
     let mut s = format!("module {name} (\n");
     let n = iface.ports.len();
     for (i, p) in iface.ports.iter().enumerate() {
@@ -389,6 +396,8 @@ impl Body {
         GoldenModule {
             body: self.text,
             state: self.state,
+            before: String::new(),
+            scope: None,
         }
     }
 }

@@ -25,11 +25,13 @@
 //! `finish` (the whole-module checks), `names` (constants and identifiers).
 
 mod builder;
+pub mod delay;
 mod finish;
 pub mod library;
 mod names;
 mod netlist;
 mod ops;
+pub mod pipeline;
 #[cfg(test)]
 mod tests;
 pub mod typed;

@@ -3,15 +3,17 @@
 //!
 //! Stages:
 //! 1. exact product: integers multiply into `2N` bits at the constant exponent `-2F`;
-//!    small floats multiply their significands and add their exponents (registered when
-//!    `pipeline = 2`);
+//!    small floats multiply their significands and add their exponents;
 //! 2. `Q_prod`: normalise and round into the product format, flush or saturate with
-//!    flags (`crate::float::from_sign_magnitude`; registered when `pipeline >= 1`);
+//!    flags (`crate::float::from_sign_magnitude`);
 //! 3. `Q_acc`: `(clear ? 0 : acc) + product` rounded into the accumulator format
 //!    (`crate::float::add_formats`), sticky `uf`/`of`, `out_valid`;
 //!    with chunks, this sum is the inner accumulator (restarting every n beats and on
 //!    `clear`), registered with its flags and a `done` bit; one cycle later a second
 //!    adder adds a completed chunk into `acc`.
+//!
+//! Stages 1 and 2 depend on the beat alone: `--pipeline` cuts them (`crate::pipeline`),
+//! so the loop holds only the accumulation.
 
 use model::float::FloatFormat;
 use model::fpacc::{FpaccParams, Operand};
@@ -63,12 +65,9 @@ impl Generate for FpaccParams {
         describe(&mut m, self);
         let (clk, rst) = (io["clk"], io["rst"]);
 
-        m.note("Stage 1: exact product (registered when pipeline = 2).");
+        m.note("Stage 1: exact product.");
         let beat = Stage::new(io["in_valid"]).with("clear", io["clear"]);
-        let mut x = exact_product(&mut m, self, beat, io["a"], io["b"])?;
-        if self.pipeline >= 2 {
-            x = m.register_stage(&x, 1, clk, rst)?;
-        }
+        let x = exact_product(&mut m, self, beat, io["a"], io["b"])?;
 
         m.note("Stage 2: Q_prod, the product rounded into the product format.");
         let (neg, magnitude, exp) = (
@@ -85,14 +84,11 @@ impl Generate for FpaccParams {
             exp.sig,
             self.rounding,
         )?;
-        let mut y = Stage::new(x.valid)
+        let y = Stage::new(x.valid)
             .with("clear", x.get("clear"))
             .with("product", m.wire("product", q.bits.u())?)
             .with("product_uf", q.underflow)
             .with("product_of", q.overflow);
-        if self.pipeline >= 1 {
-            y = m.register_stage(&y, 2, clk, rst)?;
-        }
         let (valid, clear) = (y.valid, y.get("clear").sig);
         let q = FloatSig {
             bits: y.get("product").sig,
@@ -272,9 +268,8 @@ fn describe(m: &mut ModuleBuilder, p: &FpaccParams) {
         ));
     }
     m.comment(format!(
-        "Latency: {} cycle(s) from in_valid to out_valid; pipeline depth {}.",
-        p.latency(),
-        p.pipeline
+        "Latency: {} cycle(s) from in_valid to out_valid.",
+        p.latency()
     ));
 }
 
@@ -285,18 +280,17 @@ mod tests {
     use model::fpacc::Preset;
 
     #[test]
-    fn builds_presets_chunks_and_pipelines() {
-        for (preset, chunk, pipeline) in [
-            (Preset::Acc12, 0, 0),
-            (Preset::Acc12, 1, 0),
-            (Preset::Bf16, 16, 1),
-            (Preset::Fp32, 3, 2),
+    fn builds_presets_and_chunks() {
+        for (preset, chunk) in [
+            (Preset::Acc12, 0),
+            (Preset::Acc12, 1),
+            (Preset::Bf16, 16),
+            (Preset::Fp32, 3),
         ] {
             let p = FpaccParams {
                 acc: preset.format(),
                 product: preset.format(),
                 chunk,
-                pipeline,
                 ..FpaccParams::default()
             };
             let module = p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));

@@ -1,8 +1,9 @@
 //! RTL of the integer MAC (docs/mac.md; the model is `model::mac`).
 //!
 //! Stages, each a few named wires:
-//! 1. operands: optionally registered (`pipeline >= 1`) with `in_valid` and `clear`;
-//! 2. product: the exact `2N`-bit product, optionally registered (`pipeline = 2`);
+//! 1. operands with `in_valid` and `clear` (`--pipeline` registers them and the product
+//!    where the delay model says, `crate::pipeline`);
+//! 2. product: the exact `2N`-bit product;
 //! 3. sum: `base = clear ? 0 : acc`, extended with the product to one bit more than the
 //!    wider of the two, and added exactly;
 //! 4. range: the sum fits the accumulator when its bits from `A-1` (signed) or `A`
@@ -27,22 +28,11 @@ impl Generate for MacParams {
             signed: self.signed,
         };
 
-        m.note("Stage 1: operands (registered when pipeline >= 1).");
-        let mut beat = Stage::new(io["in_valid"])
+        m.note("Stages 1 and 2: the exact product.");
+        let prod = m.wire("prod", typed(io["a"]) * typed(io["b"]))?;
+        let beat = Stage::new(io["in_valid"])
             .with("clear", io["clear"])
-            .with("a", typed(io["a"]))
-            .with("b", typed(io["b"]));
-        if self.pipeline >= 1 {
-            beat = m.register_stage(&beat, 1, clk, rst)?;
-        }
-        m.note("Stage 2: exact product (registered when pipeline = 2).");
-        let prod = m.wire("prod", beat.get("a") * beat.get("b"))?;
-        let mut beat = Stage::new(beat.valid)
-            .with("clear", beat.get("clear"))
             .with("prod", prod);
-        if self.pipeline >= 2 {
-            beat = m.register_stage(&beat, 2, clk, rst)?;
-        }
 
         let (acc, ovf, out_valid) = accumulator(
             &mut m,
@@ -84,9 +74,8 @@ fn describe(m: &mut ModuleBuilder, p: &MacParams) {
     m.comment("Per valid beat: s = (clear ? 0 : acc) + a*b exactly; acc <= policy(s);");
     m.comment("ovf <= (clear ? 0 : ovf) | (s outside the accumulator range).");
     m.comment(format!(
-        "Latency: {} cycle(s) from in_valid to out_valid; pipeline depth {}.",
-        p.latency(),
-        p.pipeline
+        "Latency: {} cycle(s) from in_valid to out_valid.",
+        p.latency()
     ));
 }
 
@@ -171,16 +160,13 @@ mod tests {
             for a in [2, 3, 12, 31, 64] {
                 for signed in [false, true] {
                     for overflow in [Overflow::Saturate, Overflow::Wrap] {
-                        for pipeline in 0..=2 {
-                            let p = MacParams {
-                                in_bits: n,
-                                acc_bits: a,
-                                signed,
-                                overflow,
-                                pipeline,
-                            };
-                            p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
-                        }
+                        let p = MacParams {
+                            in_bits: n,
+                            acc_bits: a,
+                            signed,
+                            overflow,
+                        };
+                        p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
                     }
                 }
             }

@@ -152,15 +152,6 @@ pub const CHUNK_FLAG: Param = Param::int(
     "Products per chunk: an inner accumulator sums n products from zero, then adds them to \
      the outer one; 0 = no chunking",
 );
-/// `--pipeline`: registers before the accumulator.
-pub const PIPELINE_FLAG: Param = Param::int(
-    "--pipeline",
-    "DEPTH",
-    0..=2,
-    Some(0),
-    "Pipeline registers before the accumulator: 1 registers the rounded product, 2 also the \
-     exact product. Latency is pipeline + 1 cycles, plus 1 with --chunk",
-);
 
 /// The IEEE-style default bias `2^(E-1) - 1` (0 for widths this type would reject).
 pub(super) fn default_bias(exp_bits: u32) -> i32 {
@@ -173,20 +164,8 @@ pub(super) fn default_bias(exp_bits: u32) -> i32 {
 
 impl Params for FpaccParams {
     const PARAMS: &'static [Param] = &[
-        PRESET,
-        EXP,
-        MAN,
-        BIAS_FLAG,
-        PROD_EXP,
-        PROD_MAN,
-        PROD_BIAS,
-        IN,
-        IN_FRAC,
-        IN_FLOAT,
-        IN_BIAS,
-        ROUNDING,
-        CHUNK_FLAG,
-        PIPELINE_FLAG,
+        PRESET, EXP, MAN, BIAS_FLAG, PROD_EXP, PROD_MAN, PROD_BIAS, IN, IN_FRAC, IN_FLOAT, IN_BIAS,
+        ROUNDING, CHUNK_FLAG,
     ];
     const CONFLICTS: &'static [(&'static Param, &'static Param)] =
         &[(&IN_FLOAT, &IN), (&IN_FLOAT, &IN_FRAC)];
@@ -247,7 +226,6 @@ impl Params for FpaccParams {
                 _ => Rounding::Rne,
             },
             chunk: CHUNK_FLAG.u32(flags)?,
-            pipeline: PIPELINE_FLAG.u32(flags)?,
         })
     }
 }

@@ -58,8 +58,6 @@ pub const OPERAND_MAN_BITS: RangeInclusive<u32> = 1..=10;
 pub const BIAS: RangeInclusive<i32> = args::BIAS_FLAG.range_i32();
 /// Allowed chunk sizes (0 = no chunking).
 pub const CHUNK: RangeInclusive<u32> = args::CHUNK_FLAG.range();
-/// Allowed pipeline depths.
-pub const PIPELINE: RangeInclusive<u32> = args::PIPELINE_FLAG.range();
 
 /// The operands' number format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     format_tag, Fpacc, Operand, Preset, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS, MAN_BITS,
-    OPERAND_MAN_BITS, PIPELINE,
+    OPERAND_MAN_BITS,
 };
 use crate::float::{Exact, FloatFormat, Rounded, Rounding};
 use crate::iface::{CycleModel, Dir, Interface, Port, Role};
@@ -27,13 +27,11 @@ pub struct FpaccParams {
     pub rounding: Rounding,
     /// Products per chunk, 0 for no chunking.
     pub chunk: u32,
-    /// Pipeline registers before the accumulator, 0..=2.
-    pub pipeline: u32,
 }
 
 impl Default for FpaccParams {
     /// Signed 8-bit integer operands into the acc12 preset (products in E4M7 too), RNE,
-    /// no chunks, not pipelined.
+    /// no chunks.
     fn default() -> Self {
         let acc = Preset::Acc12.format();
         FpaccParams {
@@ -42,7 +40,6 @@ impl Default for FpaccParams {
             acc,
             rounding: Rounding::Rne,
             chunk: 0,
-            pipeline: 0,
         }
     }
 }
@@ -137,11 +134,10 @@ impl UnitParams for FpaccParams {
             &MAN_BITS,
             "--prod-bias",
         )?;
-        check_range("--chunk", self.chunk, &CHUNK)?;
-        check_range("--pipeline", self.pipeline, &PIPELINE)
+        check_range("--chunk", self.chunk, &CHUNK)
     }
 
-    /// e.g. `fpacc_i8_e4m7b10_rne`, `fpacc_i8_e8m23b127r_rne_c16_p1`, with `_p<format>`
+    /// e.g. `fpacc_i8_e4m7b10_rne`, `fpacc_i8_e8m23b127r_rne_c16`, with `_p<format>`
     /// after the operand when the product format differs from the accumulator's.
     fn module_name(&self) -> String {
         let mut name = format!("fpacc_{}", self.operand.tag());
@@ -158,9 +154,6 @@ impl UnitParams for FpaccParams {
         );
         if self.chunk > 0 {
             name += &format!("_c{}", self.chunk);
-        }
-        if self.pipeline > 0 {
-            name += &format!("_p{}", self.pipeline);
         }
         name
     }
@@ -188,22 +181,11 @@ impl UnitParams for FpaccParams {
     }
 
     fn latency(&self) -> u32 {
-        self.pipeline + 1 + u32::from(self.chunk > 0)
+        1 + u32::from(self.chunk > 0)
     }
 
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
         Ok(Box::new(Fpacc::new(*self)?))
-    }
-
-    fn pipeline_depths(&self) -> Option<RangeInclusive<u32>> {
-        Some(PIPELINE)
-    }
-
-    fn with_pipeline(&self, depth: u32) -> Self {
-        FpaccParams {
-            pipeline: depth,
-            ..*self
-        }
     }
 }
 
@@ -253,7 +235,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
 
     /// The default (8-bit operands into E4M7), the bf16 preset (PDR, about 30 s; the fp32
     /// preset takes equiv_induct about 2 minutes and is left to `gen prove fpacc --preset
-    /// fp32`), and narrow ones in each mode (chunks, pipelines, float operands, RZ, a
+    /// fp32`), and narrow ones in each mode (chunks, float operands, RZ, a
     /// product wider than the accumulator).
     fn proof_set() -> Vec<Self> {
         let f = |exp_bits, man_bits, bias| FloatFormat {
@@ -284,15 +266,10 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 acc: f(4, 4, 7),
                 ..small
             },
-            FpaccParams {
-                chunk: 4,
-                pipeline: 2,
-                ..small
-            },
+            FpaccParams { chunk: 4, ..small },
             FpaccParams {
                 operand: Operand::Float { format: f(2, 2, 1) },
                 rounding: Rounding::Rz,
-                pipeline: 1,
                 ..small
             },
             FpaccParams {
@@ -328,7 +305,6 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 acc,
                 rounding: rng.pick(&[Rounding::Rne, Rounding::Rz]),
                 chunk: if rng.one_in(2) { 0 } else { rng.int(1..=20) },
-                pipeline: rng.int(PIPELINE),
             }
         })
     }
@@ -347,11 +323,10 @@ mod tests {
             acc: Preset::Fp32.format(),
             product: Preset::Fp32.format(),
             chunk: 16,
-            pipeline: 1,
             ..p
         };
-        assert_eq!(fp32.module_name(), "fpacc_i8_e8m23b127r_rne_c16_p1");
-        assert_eq!(fp32.latency(), 3);
+        assert_eq!(fp32.module_name(), "fpacc_i8_e8m23b127r_rne_c16");
+        assert_eq!(fp32.latency(), 2);
         let neg = FpaccParams {
             product: FloatFormat { bias: -3, ..p.acc },
             ..p

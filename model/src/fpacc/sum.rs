@@ -1,7 +1,5 @@
 //! The arithmetic of `fpacc` ([`FpaccSum`]) and its cycle model ([`Fpacc`]).
 
-use std::collections::VecDeque;
-
 use super::FpaccParams;
 use crate::float::Rounded;
 use crate::iface::{split, CycleModel, Interface};
@@ -108,8 +106,6 @@ struct InFlight {
 pub struct Fpacc {
     p: FpaccParams,
     iface: Interface,
-    /// Product pipeline, newest first, `pipeline` entries.
-    stages: VecDeque<InFlight>,
     sum: FpaccSum,
     /// With chunks: the register between the inner and the outer sum.
     chunk_stage: Option<(bool, InnerStep)>,
@@ -122,7 +118,6 @@ impl Fpacc {
         Ok(Fpacc {
             p,
             iface: p.interface(),
-            stages: std::iter::repeat_n(InFlight::default(), p.pipeline as usize).collect(),
             sum: FpaccSum::new(p),
             chunk_stage: None,
             out_valid: false,
@@ -145,13 +140,11 @@ impl CycleModel for Fpacc {
             *self = Fpacc::new(self.p).expect("validated");
             return;
         }
-        let entering = InFlight {
+        let beat = InFlight {
             valid: ins[1][0] & 1 == 1,
             clear: ins[2][0] & 1 == 1,
             product: self.p.q_prod(ins[3][0], ins[4][0]),
         };
-        self.stages.push_front(entering);
-        let beat = self.stages.pop_back().expect("at least the entering beat");
         if self.p.chunk == 0 {
             self.out_valid = beat.valid;
             if beat.valid {
@@ -250,10 +243,9 @@ mod tests {
     /// The cycle model shows each beat's result `latency` cycles after it.
     #[test]
     fn cycle_model_latency() {
-        for (chunk, pipeline) in [(0, 0), (0, 2), (1, 0), (3, 1)] {
+        for chunk in [0, 1, 3] {
             let p = FpaccParams {
                 chunk,
-                pipeline,
                 ..FpaccParams::default()
             };
             let mut m = Fpacc::new(p).unwrap();
