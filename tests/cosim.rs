@@ -8,9 +8,10 @@
 
 use lowbit_tests::check_unit;
 use model::mac::{MacParams, Overflow};
+use model::pipeline::Piped;
 use proptest::prelude::*;
 
-fn mac_params() -> impl Strategy<Value = MacParams> {
+fn mac_params() -> impl Strategy<Value = Piped<MacParams>> {
     (
         2u32..=32,
         any::<bool>(),
@@ -19,12 +20,16 @@ fn mac_params() -> impl Strategy<Value = MacParams> {
         0u32..=2,
     )
         .prop_map(
-            |(in_bits, signed, acc_bits, overflow, pipeline)| MacParams {
-                in_bits,
-                signed,
-                acc_bits,
-                overflow,
-                pipeline,
+            |(in_bits, signed, acc_bits, overflow, pipeline)| {
+                Piped::new(
+                    MacParams {
+                        in_bits,
+                        signed,
+                        acc_bits,
+                        overflow,
+                    },
+                    pipeline,
+                )
             },
         )
 }
@@ -53,13 +58,15 @@ fn mac_corners_match_model() {
         (8, 16, false, Saturate, 1),
     ];
     for (i, (in_bits, acc_bits, signed, overflow, pipeline)) in corners.into_iter().enumerate() {
-        let p = MacParams {
-            in_bits,
-            signed,
-            acc_bits,
-            overflow,
+        let p = Piped::new(
+            MacParams {
+                in_bits,
+                signed,
+                acc_bits,
+                overflow,
+            },
             pipeline,
-        };
+        );
         check_unit(p, i as u64, 4000).unwrap_or_else(|e| panic!("{e}"));
     }
 }

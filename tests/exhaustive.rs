@@ -3,16 +3,15 @@
 //! compared with the model's beat by beat.
 //!
 //! For the default MAC (8x8 signed, 12-bit accumulator) that is 256 * 256 * 4096 = 2^28
-//! triples per policy; a few smaller parameter sets (unsigned, pipelined, an accumulator
+//! triples per policy; a few smaller parameter sets (unsigned, an accumulator
 //! wider than the product) are covered the same way.
 //!
 //! The triples are covered by one walk: from the current accumulator state, apply the next
 //! untried (a, b) of that state; when a state has none left, jump to a state that has, with
 //! a `clear` beat and as few further beats as reach it without leaving the range. Every beat
 //! of the walk, jumps included, is checked, and the walk starts by applying every (a, b)
-//! under `clear`. Beats are issued back to back, so with a pipeline they reach the
-//! accumulator in the same order and the walk's state tracking (the model's `mac_step`)
-//! holds whatever the depth.
+//! under `clear`. (Pipelined depths are the generic transformation of `model::pipeline`,
+//! co-simulated for every unit in tests/units.rs.)
 
 use lowbit_tests::{
     iverilog_compile, require, scratch, verilate, verilator_lint, yosys_synth_ice40,
@@ -158,7 +157,7 @@ impl Walk {
                 }
                 // Idle beats let the last valid beats reach the outputs.
                 self.drained = true;
-                pending.extend((0..=self.p.pipeline).map(|_| MacIn::default()));
+                pending.push(MacIn::default());
             }
             for b in &pending {
                 inputs.extend([b.rst as u64, b.in_valid as u64, b.clear as u64]);
@@ -247,25 +246,24 @@ fn every_triple_8x8_acc12_wrapping() {
     });
 }
 
-/// Small parameter sets, each with at most 2^20 triples: unsigned, pipelined, an
+/// Small parameter sets, each with at most 2^20 triples: unsigned, an
 /// accumulator narrower and wider than the product.
 #[test]
 fn every_triple_small_configurations() {
     use Overflow::{Saturate, Wrap};
-    for (in_bits, signed, acc_bits, overflow, pipeline) in [
-        (4, false, 7, Saturate, 1),
-        (4, true, 6, Wrap, 2),
-        (3, true, 10, Saturate, 0),
-        (5, false, 9, Wrap, 0),
-        (6, true, 8, Saturate, 2),
-        (2, true, 2, Saturate, 1),
+    for (in_bits, signed, acc_bits, overflow) in [
+        (4, false, 7, Saturate),
+        (4, true, 6, Wrap),
+        (3, true, 10, Saturate),
+        (5, false, 9, Wrap),
+        (6, true, 8, Saturate),
+        (2, true, 2, Saturate),
     ] {
         exhaustive(MacParams {
             in_bits,
             signed,
             acc_bits,
             overflow,
-            pipeline,
         });
     }
 }

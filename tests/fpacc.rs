@@ -6,6 +6,7 @@
 use lowbit_tests::{cases, check_unit_with, verilate, Rng};
 use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand, Preset, BIAS};
+use model::pipeline::Piped;
 use model::int;
 use model::UnitParams;
 use proptest::prelude::*;
@@ -215,10 +216,9 @@ fn params() -> impl Strategy<Value = FpaccParams> {
         prop::option::of(format),
         prop_oneof![Just(Rounding::Rne), Just(Rounding::Rz)],
         prop_oneof![Just(0u32), Just(1), Just(2), Just(3), Just(5), Just(16)],
-        0u32..=2,
     )
         .prop_map(
-            |(operand, (e, m, off, r), prod, rounding, chunk, pipeline)| {
+            |(operand, (e, m, off, r), prod, rounding, chunk)| {
                 let floor = smallest_product_exp(&operand);
                 let acc = format_near(e, m, floor, off, r);
                 let product = prod.map_or(acc, |(e, m, off, _)| format_near(e, m, floor, off, r));
@@ -228,7 +228,6 @@ fn params() -> impl Strategy<Value = FpaccParams> {
                     acc,
                     rounding,
                     chunk,
-                    pipeline,
                 }
             },
         )
@@ -240,10 +239,10 @@ proptest! {
     /// Any formats, rounding, chunk size and pipeline depth: the RTL matches the model
     /// on every beat, lints, synthesizes and compiles in Icarus.
     #[test]
-    fn fpacc_rtl_matches_model(p in params(), seed in any::<u64>()) {
+    fn fpacc_rtl_matches_model(p in params(), depth in 0u32..=2, seed in any::<u64>()) {
         prop_assume!(p.validate().is_ok());
         let s = stream(&p, 3000, seed);
-        check_unit_with(p, &s).map_err(TestCaseError::fail)?;
+        check_unit_with(Piped::new(p, depth), &s).map_err(TestCaseError::fail)?;
     }
 }
 
@@ -300,7 +299,6 @@ proptest! {
         float_operands in any::<bool>(),
         frac in 0u32..=12,
         chunk in prop_oneof![Just(0u32), Just(4), Just(16)],
-        pipeline in 0u32..=2,
         seed in any::<u64>(),
     ) {
         let operand = if float_operands {
@@ -309,7 +307,7 @@ proptest! {
             Operand::Int { bits: 16, frac }
         };
         let f = Preset::Fp32.format();
-        let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, chunk, pipeline };
+        let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, chunk };
         // No resets: the reference follows valid beats and clears only.
         let mut s = stream(&p, 4000, seed);
         for b in s.chunks_mut(5) {

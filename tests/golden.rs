@@ -17,6 +17,7 @@ use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand, Preset};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::{MacParams, Overflow};
+use model::pipeline::Piped;
 use model::param::sample_declared;
 use model::Sampler;
 use model::UnitParams;
@@ -52,12 +53,14 @@ fn integer_and_block_references_match_the_models() {
         Box::new(move || check_golden(&mac, 20_000, 1)),
         Box::new(move || {
             check_golden(
-                &MacParams {
-                    signed: false,
-                    overflow: Overflow::Wrap,
-                    pipeline: 2,
-                    ..mac
-                },
+                &Piped::new(
+                    MacParams {
+                        signed: false,
+                        overflow: Overflow::Wrap,
+                        ..mac
+                    },
+                    2,
+                ),
                 20_000,
                 2,
             )
@@ -65,11 +68,13 @@ fn integer_and_block_references_match_the_models() {
         // Issue 12's lint failures, now also checked against the models.
         Box::new(move || {
             check_golden(
-                &MacParams {
-                    acc_bits: 32,
-                    pipeline: 2,
-                    ..mac
-                },
+                &Piped::new(
+                    MacParams {
+                        acc_bits: 32,
+                        ..mac
+                    },
+                    2,
+                ),
                 20_000,
                 17,
             )
@@ -234,7 +239,7 @@ fn integer_and_block_references_match_the_models() {
     }
 }
 
-fn fpacc_params() -> impl Strategy<Value = FpaccParams> {
+fn fpacc_params() -> impl Strategy<Value = Piped<FpaccParams>> {
     let operand = prop_oneof![
         (2u32..=10, 0u32..=8).prop_map(|(bits, frac)| Operand::Int { bits, frac }),
         (2u32..=5, 1u32..=6).prop_map(|(e, m)| Operand::Float {
@@ -262,13 +267,17 @@ fn fpacc_params() -> impl Strategy<Value = FpaccParams> {
         0u32..=2,
     )
         .prop_map(
-            |(operand, acc, product, rounding, chunk, pipeline)| FpaccParams {
-                operand,
-                product: product.unwrap_or(acc),
-                acc,
-                rounding,
-                chunk,
-                pipeline,
+            |(operand, acc, product, rounding, chunk, pipeline)| {
+                Piped::new(
+                    FpaccParams {
+                        operand,
+                        product: product.unwrap_or(acc),
+                        acc,
+                        rounding,
+                        chunk,
+                    },
+                    pipeline,
+                )
             },
         )
 }
@@ -442,11 +451,13 @@ fn every_units_reference_lints_clean_at_random_declared_parameters() {
         }
     }
     each_unit(&mut Lint);
-    lint_goldens(vec![MacParams {
-        acc_bits: 32,
-        pipeline: 2,
-        ..MacParams::default()
-    }]);
+    lint_goldens(vec![Piped::new(
+        MacParams {
+            acc_bits: 32,
+            ..MacParams::default()
+        },
+        2,
+    )]);
     lint_goldens(vec![LnsMacParams {
         exp_bits: 3,
         frac_bits: 2,

@@ -1,13 +1,14 @@
 //! The generic property test: every unit in the registry, at random accepted parameter
-//! sets from its own sampler, is linted (Verilator `-Wall`), read by Yosys and Icarus,
+//! sets from its own sampler and at random pipeline depths, is linted (Verilator `-Wall`), read by Yosys and Icarus,
 //! co-simulated against its model on random beats, emitted twice to the same bytes,
 //! and its behavioural reference is linted too. A unit added to the registry is
 //! covered here without a line of test code.
 
 use gen::registry::{each_unit, Registered, Visit};
-use hdl::{design_verilog, Header};
+use hdl::{design_verilog, Generate, Header};
 use lowbit_tests::{cases, check_unit, scratch, verilator_lint};
-use model::Sampler;
+use model::pipeline::Piped;
+use model::{Sampler, UnitParams};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -16,7 +17,15 @@ const BEATS: usize = 400;
 
 /// One parameter set of `U` from `seed`: every check, as an error message.
 fn check<U: Registered>(seed: u64) -> Result<(), String> {
-    let p = U::sample(&mut Sampler::new(seed));
+    let mut rng = Sampler::new(seed);
+    let unit = U::sample(&mut rng);
+    // Half the sets pipelined, 1 to 3 stages: the output shifts by the latency.
+    let depth = if Piped::clocked(&unit) && rng.one_in(2) {
+        rng.int(1..=3)
+    } else {
+        0
+    };
+    let p = Piped::new(unit, depth);
     let header = Header {
         generator: "lowbit tests".into(),
         command: None,

@@ -91,6 +91,9 @@ pub struct Pair<'a> {
     pub gate: &'a [(String, String)],
     /// Registers both designs keep under the same name (for `equiv_make`).
     pub state: &'a [String],
+    /// The reference's instance that holds `state` (renamed to the plain names after
+    /// flattening), if not the top itself.
+    pub scope: Option<&'a str>,
     /// Cycles from an input beat to its result.
     pub latency: u32,
     /// The shared ports.
@@ -190,7 +193,7 @@ pub fn prove(dir: &Path, pair: &Pair, options: &Options) -> Result<ProofReport, 
         write(&name, text)?;
         gate_files.push(name);
     }
-    let load = load_script(pair.top, &gate_files);
+    let load = load_script(pair.top, &gate_files, pair.scope, pair.state);
     let report = |verdict, attempts| ProofReport {
         module: pair.top.into(),
         verdict,
@@ -245,24 +248,33 @@ pub fn prove(dir: &Path, pair: &Pair, options: &Options) -> Result<ProofReport, 
     Ok(report(verdict, attempts))
 }
 
-/// Read both designs as modules `gold` and `gate`.
-fn load_script(top: &str, gate_files: &[String]) -> String {
-    let read = |files: &[String], role: &str| {
+/// Read both designs as modules `gold` and `gate`. State the reference keeps in an
+/// instance (`scope`) takes its plain name after flattening, so that both designs name it
+/// alike.
+fn load_script(top: &str, gate_files: &[String], scope: Option<&str>, state: &[String]) -> String {
+    let read = |files: &[String], role: &str, scope: Option<&str>| {
         let mut s = String::new();
         for f in files {
             let _ = writeln!(s, "read_verilog {f}");
         }
+        let _ = writeln!(s, "hierarchy -top {top}\nproc\nflatten");
+        if let Some(scope) = scope {
+            let _ = writeln!(s, "cd {top}");
+            for name in state {
+                let _ = writeln!(s, "rename {scope}.{name} {name}");
+            }
+            let _ = writeln!(s, "cd ..");
+        }
         let _ = writeln!(
             s,
-            "hierarchy -top {top}\nproc\nflatten\nopt_clean\nrename {top} {role}\n\
-             design -stash {role}"
+            "opt_clean\nrename {top} {role}\ndesign -stash {role}"
         );
         s
     };
     format!(
         "{gold}{gate}design -copy-from gold -as gold gold\ndesign -copy-from gate -as gate gate\n",
-        gold = read(&["golden.v".into()], "gold"),
-        gate = read(gate_files, "gate"),
+        gold = read(&["golden.v".into()], "gold", scope),
+        gate = read(gate_files, "gate", None),
     )
 }
 

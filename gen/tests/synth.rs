@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use gen::synth::{reference_source, synthesize, wrapper, Device, SynthArgs, SynthError, Tools};
 use hdl::{design_files, Generate, Header};
 use model::mac::MacParams;
+use model::pipeline::Piped;
 use model::UnitParams;
 
 fn args(dsp: bool, out: &str) -> SynthArgs {
@@ -16,7 +17,7 @@ fn args(dsp: bool, out: &str) -> SynthArgs {
         device: Device::Up5k,
         dsp,
         tools: Tools::Debian,
-        freq: 100.0,
+        freq: Some(100.0),
         seed: 1,
         out: Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(out)),
         reference: false,
@@ -25,7 +26,7 @@ fn args(dsp: bool, out: &str) -> SynthArgs {
     }
 }
 
-fn generated(p: &MacParams) -> Vec<(String, String)> {
+fn generated<P: Generate>(p: &P) -> Vec<(String, String)> {
     let header = Header {
         generator: "test".into(),
         command: None,
@@ -165,13 +166,15 @@ fn wrapper_is_lint_clean() {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wrapper-lint");
     std::fs::create_dir_all(&dir).unwrap();
     for p in [
-        MacParams::default(),
-        MacParams {
-            in_bits: 2,
-            acc_bits: 2,
-            pipeline: 2,
-            ..MacParams::default()
-        },
+        Piped::new(MacParams::default(), 0),
+        Piped::new(
+            MacParams {
+                in_bits: 2,
+                acc_bits: 2,
+                ..MacParams::default()
+            },
+            2,
+        ),
     ] {
         let header = Header {
             generator: "test".into(),
@@ -396,7 +399,7 @@ fn freq_out_of_range_is_a_usage_error() {
     let p = MacParams::default();
     for freq in [0.0, f64::NAN, f64::INFINITY, 1001.0] {
         let a = SynthArgs {
-            freq,
+            freq: Some(freq),
             ..args(false, "freq")
         };
         let e = synthesize(

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use hdl::{Header, Reference};
+use model::pipeline::Piped;
+use model::UnitParams;
 
 use crate::commands::emit::build_rtl;
 use crate::commands::tables::emit_table;
@@ -55,13 +57,14 @@ pub fn run_proof<P: Reference>(
         golden: &text,
         gate: &files,
         state: &golden.state,
+        scope: golden.scope.as_deref(),
         latency: params.latency(),
         interface: &interface,
     };
     crate::prove::prove(&dir, &pair, options).map_err(|message| Failure { code: 1, message })
 }
 
-/// The proof table: every unit's default configuration and a few more.
+/// The proof table: every unit's proof set, and its default at pipeline depth 2.
 pub fn prove_all(
     output: Option<&Path>,
     options: &crate::prove::Options,
@@ -76,7 +79,14 @@ pub fn prove_all(
     }
     impl Visit for Queue<'_> {
         fn visit<U: Registered>(&mut self) {
-            for p in U::proof_set() {
+            // Every configuration unpipelined, and the first (the default) at depth 2
+            // too: the pipelining pass and the delayed reference are proven per unit.
+            let set = U::proof_set();
+            let deep = set
+                .first()
+                .filter(|p| Piped::clocked(*p))
+                .map(|p| Piped::new(p.clone(), 2));
+            for p in set.into_iter().map(|p| Piped::new(p, 0)).chain(deep) {
                 let options = self.options.for_module(&p.module_name());
                 self.jobs
                     .push(Box::new(move || run_proof(&p, None, &options)));

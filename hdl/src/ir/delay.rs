@@ -5,7 +5,9 @@
 //! register-to-register (or port-to-register) path through them.
 //!
 //! The constants were fitted to nextpnr 0.11's post-route reports (YoWASP builds, seed 1)
-//! on small designs measured one operation at a time (`docs/fpga.md`, "Delay model"). The
+//! on 50 small designs measured one operation at a time: adders, comparators, LUT chains
+//! and trees, shifters, multipliers, a leading-zero count (`docs/fpga.md`, "Delay
+//! model"). Adders and comparators come within 6%, LUT logic mostly within 15%. The
 //! model exists to place pipeline registers ([`super::pipeline`]) without running place
 //! and route once per depth; `gen synth` still reports the routed Fmax, and
 //! `--pipeline auto` retries once deeper when the route misses the target.
@@ -26,37 +28,32 @@ pub struct DelayModel {
     pub t_carry: f64,
     /// Each bit of a carry chain.
     pub t_carry_bit: f64,
-    /// A hard multiplier block, input to output, when the part has them.
-    pub t_dsp: Option<f64>,
 }
 
 impl DelayModel {
-    /// iCE40 UltraPlus UP5K: slow carry and routing, eight SB_MAC16 blocks.
+    /// iCE40 UltraPlus UP5K: LUTs and routing about 2.9 times slower than the HX8K's.
     pub const UP5K: DelayModel = DelayModel {
         device: "up5k",
-        t_reg: 3.0,
-        t_lut: 2.2,
-        t_carry: 2.4,
-        t_carry_bit: 0.30,
-        t_dsp: Some(9.0),
+        t_reg: 3.88,
+        t_lut: 2.61,
+        t_carry: 0.9,
+        t_carry_bit: 0.34,
     };
-    /// iCE40 HX8K: faster than the UltraPlus, no DSPs.
+    /// iCE40 HX8K.
     pub const HX8K: DelayModel = DelayModel {
         device: "hx8k",
-        t_reg: 1.8,
-        t_lut: 1.4,
-        t_carry: 1.5,
-        t_carry_bit: 0.13,
-        t_dsp: None,
+        t_reg: 1.24,
+        t_lut: 0.90,
+        t_carry: 0.53,
+        t_carry_bit: 0.147,
     };
-    /// ECP5 (-6 speed grade, 25k and 85k alike).
+    /// ECP5 (25k and 85k alike): fast carries, wide LUTs.
     pub const ECP5: DelayModel = DelayModel {
         device: "ecp5",
-        t_reg: 1.2,
-        t_lut: 0.9,
-        t_carry: 1.0,
-        t_carry_bit: 0.05,
-        t_dsp: Some(4.5),
+        t_reg: 1.22,
+        t_lut: 0.93,
+        t_carry: 1.3,
+        t_carry_bit: 0.037,
     };
 
     /// The model for a device name as `gen synth --device` spells it.
@@ -96,7 +93,7 @@ impl DelayModel {
             Op::Binary(BinOp::Add | BinOp::Sub | BinOp::Lt { .. }, a, _) => {
                 self.carry(a.width())
             }
-            Op::Binary(BinOp::Eq, a, _) => self.t_lut + self.tree(a.width().div_ceil(2)),
+            Op::Binary(BinOp::Eq, a, _) => self.tree(2 * a.width()),
             Op::Mux { .. } => self.t_lut,
             Op::Shift { a, amount, .. } => {
                 let useful = 32 - a.width().leading_zeros();
@@ -106,21 +103,15 @@ impl DelayModel {
         }
     }
 
-    /// A multiplier: a hard block when the part has one and the operands fit 16 bits,
-    /// else a tree of carry-chain adders over the partial products.
+    /// A multiplier in LUTs and carries (`gen synth` maps none to DSPs unless `--dsp`):
+    /// `2 log2(w) + 1` LUT levels and a carry chain of the product's width.
     fn mul(&self, _m: &Module, a: Sig, b: Sig, width: u32) -> f64 {
-        let (wa, wb) = (a.width(), b.width());
-        if wa.min(wb) <= 1 {
+        let w = a.width().min(b.width());
+        if w <= 1 {
             return self.t_lut;
         }
-        match self.t_dsp {
-            Some(t) if wa.max(wb) <= 16 => t,
-            _ => {
-                let rows = wa.min(wb);
-                let levels = 32 - (rows - 1).leading_zeros();
-                self.t_lut + f64::from(levels) * self.carry(width)
-            }
-        }
+        let log2 = 32 - (w - 1).leading_zeros();
+        self.t_lut * f64::from(2 * log2 + 1) + self.t_carry_bit * f64::from(width)
     }
 }
 
