@@ -122,6 +122,7 @@ bench: tools fpga-tools
 	$(CARGO) run --release -q -p gen -- synth-table
 	@mkdir -p build
 	$(CARGO) run --release -q -p gen -- flow-table --output build/flow.md
+	$(CARGO) run --release -q -p gen -- freq-table --output build/freq.md
 	$(CARGO) run --release -q -p gen -- acc-error --output build/acc-error.md
 	$(MAKE) density
 

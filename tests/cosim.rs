@@ -19,19 +19,17 @@ fn mac_params() -> impl Strategy<Value = Piped<MacParams>> {
         prop_oneof![Just(Overflow::Saturate), Just(Overflow::Wrap)],
         0u32..=2,
     )
-        .prop_map(
-            |(in_bits, signed, acc_bits, overflow, pipeline)| {
-                Piped::new(
-                    MacParams {
-                        in_bits,
-                        signed,
-                        acc_bits,
-                        overflow,
-                    },
-                    pipeline,
-                )
-            },
-        )
+        .prop_map(|(in_bits, signed, acc_bits, overflow, pipeline)| {
+            Piped::new(
+                MacParams {
+                    in_bits,
+                    signed,
+                    acc_bits,
+                    overflow,
+                },
+                pipeline,
+            )
+        })
 }
 
 proptest! {

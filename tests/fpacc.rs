@@ -6,8 +6,8 @@
 use lowbit_tests::{cases, check_unit_with, verilate, Rng};
 use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand, Preset, BIAS};
-use model::pipeline::Piped;
 use model::int;
+use model::pipeline::Piped;
 use model::UnitParams;
 use proptest::prelude::*;
 use sim::{cosim, CosimOptions};
@@ -217,20 +217,18 @@ fn params() -> impl Strategy<Value = FpaccParams> {
         prop_oneof![Just(Rounding::Rne), Just(Rounding::Rz)],
         prop_oneof![Just(0u32), Just(1), Just(2), Just(3), Just(5), Just(16)],
     )
-        .prop_map(
-            |(operand, (e, m, off, r), prod, rounding, chunk)| {
-                let floor = smallest_product_exp(&operand);
-                let acc = format_near(e, m, floor, off, r);
-                let product = prod.map_or(acc, |(e, m, off, _)| format_near(e, m, floor, off, r));
-                FpaccParams {
-                    operand,
-                    product,
-                    acc,
-                    rounding,
-                    chunk,
-                }
-            },
-        )
+        .prop_map(|(operand, (e, m, off, r), prod, rounding, chunk)| {
+            let floor = smallest_product_exp(&operand);
+            let acc = format_near(e, m, floor, off, r);
+            let product = prod.map_or(acc, |(e, m, off, _)| format_near(e, m, floor, off, r));
+            FpaccParams {
+                operand,
+                product,
+                acc,
+                rounding,
+                chunk,
+            }
+        })
 }
 
 proptest! {

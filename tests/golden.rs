@@ -17,8 +17,8 @@ use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand, Preset};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::{MacParams, Overflow};
-use model::pipeline::Piped;
 use model::param::sample_declared;
+use model::pipeline::Piped;
 use model::Sampler;
 use model::UnitParams;
 use proptest::prelude::*;
@@ -266,20 +266,18 @@ fn fpacc_params() -> impl Strategy<Value = Piped<FpaccParams>> {
         prop_oneof![Just(0u32), Just(1), Just(3), Just(16)],
         0u32..=2,
     )
-        .prop_map(
-            |(operand, acc, product, rounding, chunk, pipeline)| {
-                Piped::new(
-                    FpaccParams {
-                        operand,
-                        product: product.unwrap_or(acc),
-                        acc,
-                        rounding,
-                        chunk,
-                    },
-                    pipeline,
-                )
-            },
-        )
+        .prop_map(|(operand, acc, product, rounding, chunk, pipeline)| {
+            Piped::new(
+                FpaccParams {
+                    operand,
+                    product: product.unwrap_or(acc),
+                    acc,
+                    rounding,
+                    chunk,
+                },
+                pipeline,
+            )
+        })
 }
 
 /// The acc12, bf16 and fp32 presets' references.

@@ -265,10 +265,7 @@ fn load_script(top: &str, gate_files: &[String], scope: Option<&str>, state: &[S
             }
             let _ = writeln!(s, "cd ..");
         }
-        let _ = writeln!(
-            s,
-            "opt_clean\nrename {top} {role}\ndesign -stash {role}"
-        );
+        let _ = writeln!(s, "opt_clean\nrename {top} {role}\ndesign -stash {role}");
         s
     };
     format!(

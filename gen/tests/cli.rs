@@ -582,26 +582,56 @@ fn freq_picks_a_pipeline_depth() {
     assert!(text(&o.stdout).contains("module mac_s8x8_acc12_sat ("));
     let m = read();
     let t = &m["timing"];
-    assert_eq!((t["pipeline"].as_u64(), &t["met"]), (Some(0), &true.into()), "{m}");
+    assert_eq!(
+        (t["pipeline"].as_u64(), &t["met"]),
+        (Some(0), &true.into()),
+        "{m}"
+    );
     assert_eq!(t["device"], "up5k", "{m}");
-    assert_eq!((m["latency"].as_u64(), m["initiation_interval"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (m["latency"].as_u64(), m["initiation_interval"].as_u64()),
+        (Some(1), Some(1))
+    );
     // A 32-bit accumulator at 30 MHz needs the product out of the loop.
-    let o = gen(&["--acc", "32", "--freq", "30", "--meta", meta.to_str().unwrap()]);
+    let o = gen(&[
+        "--acc",
+        "32",
+        "--freq",
+        "30",
+        "--meta",
+        meta.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let m = read();
     let depth = m["timing"]["pipeline"].as_u64().unwrap();
     assert!(depth >= 1, "{m}");
     assert_eq!(m["latency"].as_u64(), Some(1 + depth), "{m}");
-    assert!(m["timing"]["estimated_mhz"].as_f64().unwrap() >= 30.0, "{m}");
-    assert!(!m["timing"]["critical_path"].as_array().unwrap().is_empty(), "{m}");
+    assert!(
+        m["timing"]["estimated_mhz"].as_f64().unwrap() >= 30.0,
+        "{m}"
+    );
+    assert!(
+        !m["timing"]["critical_path"].as_array().unwrap().is_empty(),
+        "{m}"
+    );
     // A fixed depth on another device's model.
-    let o = gen(&["--pipeline", "2", "--device", "hx8k", "--meta", meta.to_str().unwrap()]);
+    let o = gen(&[
+        "--pipeline",
+        "2",
+        "--device",
+        "hx8k",
+        "--meta",
+        meta.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("module mac_s8x8_acc12_sat_p2 ("));
     assert_eq!(read()["timing"]["device"], "hx8k");
     assert_usage_errors(&[
         (&["--freq", "-3"], &["--freq", "1 to 1000 MHz"]),
-        (&["prove", "mac", "--pipeline", "auto"], &["--pipeline auto", "--freq"]),
+        (
+            &["prove", "mac", "--pipeline", "auto"],
+            &["--pipeline auto", "--freq"],
+        ),
     ]);
 }
 

@@ -105,13 +105,15 @@ impl<P: Reference> Reference for Piped<P> {
         let mut conns = Vec::new();
         body.push_str(&format!(
             "    // Every input but {clk}{} reaches the unit {depth} cycle(s) late.\n",
-            reset.as_ref().map(|r| format!(" and {r}")).unwrap_or_default()
+            reset
+                .as_ref()
+                .map(|r| format!(" and {r}"))
+                .unwrap_or_default()
         ));
         let mut regs = String::new();
         for port in &iface.ports {
-            let delayed = port.dir == model::Dir::In
-                && port.role != Role::Clock
-                && port.role != Role::Reset;
+            let delayed =
+                port.dir == model::Dir::In && port.role != Role::Clock && port.role != Role::Reset;
             if !delayed {
                 conns.push(format!("        .{n}({n})", n = port.name));
                 continue;
@@ -133,7 +135,9 @@ impl<P: Reference> Reference for Piped<P> {
             }
             conns.push(format!("        .{n}(g_{n}_d{depth})", n = port.name));
         }
-        body.push_str(&format!("    always @(posedge {clk}) begin\n{regs}    end\n"));
+        body.push_str(&format!(
+            "    always @(posedge {clk}) begin\n{regs}    end\n"
+        ));
         body.push_str(&format!(
             "    {core_name} core (\n{}\n    );\n",
             conns.join(",\n")

@@ -87,6 +87,10 @@ impl<P: UnitParams> UnitParams for Piped<P> {
         self.unit.initiation_interval()
     }
 
+    fn macs_per_cycle(&self) -> f64 {
+        self.unit.macs_per_cycle()
+    }
+
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
         self.validate()?;
         let core = self.unit.model()?;
@@ -191,8 +195,8 @@ mod tests {
             assert_eq!(p.latency(), 1 + depth);
             let piped = run(&p, &beats);
             // Before the first delayed beat the outputs are the reset state's.
-            for t in 0..=depth as usize {
-                assert_eq!(piped[t], flat[1], "depth {depth} cycle {t}");
+            for (t, out) in piped.iter().enumerate().take(depth as usize + 1) {
+                assert_eq!(*out, flat[1], "depth {depth} cycle {t}");
             }
             for t in depth as usize + 1..beats.len() {
                 assert_eq!(

@@ -73,6 +73,11 @@ pub trait UnitParams: Clone + fmt::Debug + Serialize {
     fn initiation_interval(&self) -> u32 {
         1
     }
+
+    /// Multiply-accumulates per beat, for arithmetic-density tables (MAC/s per LUT).
+    fn macs_per_cycle(&self) -> f64 {
+        1.0
+    }
 }
 
 /// A unit kind as the registry (`gen`'s one list of units) sees it: everything the

@@ -107,6 +107,17 @@ pub enum Tool {
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Issue 14's clock targets: each unit unpipelined and with `--freq`, on the UP5K
+    ///
+    /// Seven `gen synth <unit> --freq MHZ` commands (YoWASP tools, seed 1), each also at
+    /// depth 0, with MAC/s per LUT against the int8 MAC (acc 12, depth 0) measured in the
+    /// same run (about 10 minutes; `make fpga-tools` first).
+    #[command(name = "freq-table", after_help = FREQ_TABLE_EXAMPLES)]
+    FreqTable {
+        /// Also write the table (Markdown) to FILE.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// The generated MAC against a hand-written one on the UP5K
     ///
     /// Accumulators of 12 and 32 bits, with and without DSPs.
@@ -129,6 +140,11 @@ Examples:
       the same with a folder searched first
 
 Exit status 1 when a tool is missing; `make tools` and `make fpga-tools` install them.";
+
+const FREQ_TABLE_EXAMPLES: &str = "\
+Examples:
+  gen freq-table --output build/freq.md
+      the table of clock targets, also as Markdown (slow: about 10 minutes)";
 
 const LIST_EXAMPLES: &str = "\
 Examples:

@@ -209,7 +209,12 @@ fn dispatch(
             let (p, out) = (params::parse::<DefaultUnit>(m)?, parse::<OutputArgs>(m)?);
             let depth = parse::<PipelineArgs>(m)?.pipeline;
             let built = emit::build(p, depth, out.freq, out.device)?;
-            Ok(emit::emit_unit(&built, &out.outputs(), command_line, stdout)?)
+            Ok(emit::emit_unit(
+                &built,
+                &out.outputs(),
+                command_line,
+                stdout,
+            )?)
         }
         Some(("synth", sub)) => match sub.subcommand() {
             None => {
@@ -277,7 +282,12 @@ fn on_unit(
                         .into());
                     }
                     let built = emit::build(p, depth, None, crate::synth::Device::Up5k)?;
-                    prove::prove_unit(&built.params, args.out, &args.engines.options(), self.stdout)?
+                    prove::prove_unit(
+                        &built.params,
+                        args.out,
+                        &args.engines.options(),
+                        self.stdout,
+                    )?
                 }
             }
             Ok(())
@@ -347,6 +357,7 @@ fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), E
         Tool::List { json, markdown } => list::list(json, markdown, stdout),
         Tool::SynthTable { output } => tables::synth_table(output.as_deref(), stdout, stderr),
         Tool::FlowTable { output } => tables::flow_table(output.as_deref(), stdout, stderr),
+        Tool::FreqTable { output } => tables::freq_table(output.as_deref(), stdout, stderr),
         Tool::ProveAll {
             output,
             engines,

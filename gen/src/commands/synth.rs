@@ -88,6 +88,17 @@ pub fn synth_built<U: Generate>(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
+    let report = built_report(built, depth_was_auto, args, stderr)?;
+    print_report(&report, stdout)
+}
+
+/// [`synth_built`]'s report, also written to `--json`.
+pub fn built_report<U: Generate>(
+    built: Built<U>,
+    depth_was_auto: bool,
+    args: &SynthArgs,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
     if args.reference {
         return Err(Failure::usage(
             "'--reference' is the hand-written signed, saturating MAC without pipeline: \
@@ -123,7 +134,7 @@ pub fn synth_built<U: Generate>(
     if let Some(t) = json {
         synth::write_json(&report, t)?;
     }
-    print_report(&report, stdout)
+    Ok(report)
 }
 
 /// The flow on one built unit, with its timing fields filled.

@@ -90,9 +90,7 @@ impl DelayModel {
             Op::Unary(_, a) => self.tree(a.width()),
             // Bitwise logic merges with its neighbours about two operations per LUT.
             Op::Binary(BinOp::And | BinOp::Or | BinOp::Xor, ..) => 0.5 * self.t_lut,
-            Op::Binary(BinOp::Add | BinOp::Sub | BinOp::Lt { .. }, a, _) => {
-                self.carry(a.width())
-            }
+            Op::Binary(BinOp::Add | BinOp::Sub | BinOp::Lt { .. }, a, _) => self.carry(a.width()),
             Op::Binary(BinOp::Eq, a, _) => self.tree(2 * a.width()),
             Op::Mux { .. } => self.t_lut,
             Op::Shift { a, amount, .. } => {

@@ -232,14 +232,7 @@ impl<'a> Retimer<'a> {
                 let next = out.nodes.last().map_or(0, |(id, _)| id + 1);
                 out.notes.push((next, text.clone()));
             }
-            let new = push(
-                &mut out,
-                cx.owner,
-                Node {
-                    op,
-                    ..n.clone()
-                },
-            );
+            let new = push(&mut out, cx.owner, Node { op, ..n.clone() });
             cx.at.insert((i, s), new);
         }
         // Sinks: register inputs, instance inputs and outputs, all in the last stage.
@@ -304,7 +297,10 @@ impl<'a> Retimer<'a> {
                 sig = s;
                 continue;
             }
-            let name = fresh(&mut cx.taken, &format!("{}_s{k}", n.name.trim_start_matches('_')));
+            let name = fresh(
+                &mut cx.taken,
+                &format!("{}_s{k}", n.name.trim_start_matches('_')),
+            );
             let value = cx.zero[i].clone().unwrap_or_default();
             let clock = cx.clock.ok_or_else(|| HdlError {
                 module: m.name.clone(),
@@ -534,8 +530,11 @@ mod tests {
                     if ks.iter().any(Option::is_none) {
                         None
                     } else {
-                        let ks: Vec<u32> =
-                            ks.into_iter().flatten().filter(|&k| k != u32::MAX).collect();
+                        let ks: Vec<u32> = ks
+                            .into_iter()
+                            .flatten()
+                            .filter(|&k| k != u32::MAX)
+                            .collect();
                         assert!(ks.windows(2).all(|w| w[0] == w[1]), "{}: {ks:?}", n.name);
                         Some(ks.first().copied().unwrap_or(u32::MAX))
                     }
@@ -583,7 +582,12 @@ mod tests {
         .unwrap();
         let dm = DelayModel::UP5K;
         let ns: Vec<f64> = (0..=3)
-            .map(|d| pipeline(&core, d, "clk", Some("rst"), &dm).unwrap().estimate.ns)
+            .map(|d| {
+                pipeline(&core, d, "clk", Some("rst"), &dm)
+                    .unwrap()
+                    .estimate
+                    .ns
+            })
             .collect();
         assert!(ns.windows(2).all(|w| w[1] <= w[0] + 1e-9), "{ns:?}");
         assert!(ns[2] < ns[0], "{ns:?}");

@@ -225,6 +225,11 @@ impl UnitParams for BfpDotParams {
     }
 
     /// Block sum register, binary32 conversion register, accumulator.
+    /// `lanes` element products per beat.
+    fn macs_per_cycle(&self) -> f64 {
+        f64::from(self.lanes())
+    }
+
     fn latency(&self) -> u32 {
         3
     }
