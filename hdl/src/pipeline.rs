@@ -1,6 +1,6 @@
 //! The RTL and the reference of a pipelined unit (`model::pipeline::Piped`): the unit's
 //! own RTL with register stages cut into its input cone by [`crate::ir::pipeline`], and
-//! its own reference behind a delay line of the inputs.
+//! its own reference reading its inputs through a delay line (renamed in its text).
 
 use model::iface::{Interface, Role};
 use model::pipeline::Piped;
@@ -94,28 +94,21 @@ impl<P: Reference> Reference for Piped<P> {
         let (Some(clk), reset) = control(&iface) else {
             unreachable!("validate accepts depths above 0 for clocked units only")
         };
-        let core_name = format!("{}_core", self.module_name());
-        let mut before = core.before;
-        before.push_str(&crate::golden::module_header(&core_name, &iface));
-        before.push_str(&core.body);
-        before.push_str("endmodule\n\n");
-
         let depth = self.pipeline;
-        let mut body = String::new();
-        let mut conns = Vec::new();
-        body.push_str(&format!(
-            "    // Every input but {clk}{} reaches the unit {depth} cycle(s) late.\n",
+        let mut body = format!(
+            "    // Every input but {clk}{} reaches the unit {depth} cycle(s) late: the \
+             unpipelined reference below reads g_<input>_d{depth}.\n",
             reset
                 .as_ref()
                 .map(|r| format!(" and {r}"))
                 .unwrap_or_default()
-        ));
+        );
         let mut regs = String::new();
+        let mut renamed = Vec::new();
         for port in &iface.ports {
             let delayed =
                 port.dir == model::Dir::In && port.role != Role::Clock && port.role != Role::Reset;
             if !delayed {
-                conns.push(format!("        .{n}({n})", n = port.name));
                 continue;
             }
             let range = crate::golden::range(port.width);
@@ -133,20 +126,89 @@ impl<P: Reference> Reference for Piped<P> {
                 };
                 regs.push_str(&format!("        g_{}_d{k} <= {load};\n", port.name));
             }
-            conns.push(format!("        .{n}(g_{n}_d{depth})", n = port.name));
+            renamed.push((port.name.clone(), format!("g_{}_d{depth}", port.name)));
         }
         body.push_str(&format!(
             "    always @(posedge {clk}) begin\n{regs}    end\n"
         ));
-        body.push_str(&format!(
-            "    {core_name} core (\n{}\n    );\n",
-            conns.join(",\n")
-        ));
+        body.push_str(&rename_identifiers(&core.body, &renamed));
         Ok(GoldenModule {
             body,
             state: core.state,
-            before,
-            scope: Some("core".into()),
+            children: core.children,
+            scope: None,
         })
+    }
+}
+
+/// `text` (Verilog) with every identifier in `names` replaced, outside comments, sized
+/// literals (`8'hab`) and system names (`$signed`).
+fn rename_identifiers(text: &str, names: &[(String, String)]) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        if c == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'\'' {
+            // A sized literal's base and digits.
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'?') {
+                i += 1;
+            }
+        } else if c == b'$' || c == b'`' || c.is_ascii_digit() {
+            i += 1;
+            while i < b.len() && ident(b[i]) {
+                i += 1;
+            }
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            while i < b.len() && ident(b[i]) {
+                i += 1;
+            }
+            let word = &text[start..i];
+            match names.iter().find(|(from, _)| from == word) {
+                Some((_, to)) => out.push_str(to),
+                None => out.push_str(word),
+            }
+            continue;
+        } else {
+            i += c.len_utf8_hint();
+        }
+        out.push_str(&text[start..i]);
+    }
+    out
+}
+
+/// Bytes in the UTF-8 character that starts with `c`.
+trait Utf8Len {
+    fn len_utf8_hint(self) -> usize;
+}
+
+impl Utf8Len for u8 {
+    fn len_utf8_hint(self) -> usize {
+        match self {
+            0xf0..=0xff => 4,
+            0xe0..=0xef => 3,
+            0xc0..=0xdf => 2,
+            _ => 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn renames_identifiers_only() {
+        let names = [("a".to_string(), "g_a_d2".to_string())];
+        let t = "wire [7:0] x = $signed(a) + 8'ha + a_1; // a\n";
+        assert_eq!(
+            super::rename_identifiers(t, &names),
+            "wire [7:0] x = $signed(g_a_d2) + 8'ha + a_1; // a\n"
+        );
     }
 }

@@ -158,7 +158,7 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
     Ok(GoldenModule {
         body: s,
         state: super::registered_output_state(&["e", "q"]),
-        before: String::new(),
+        children: String::new(),
         scope: None,
     })
 }

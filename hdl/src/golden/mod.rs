@@ -54,9 +54,10 @@ pub struct GoldenModule {
     pub body: String,
     /// Registers that hold the same state under the same name in both designs.
     pub state: Vec<String>,
-    /// Whole modules the body instantiates, written before it (a pipelined unit's
-    /// reference is its unpipelined reference behind a delay line, `crate::pipeline`).
-    pub before: String,
+    /// Whole modules the body instantiates, written after it (a pipelined unit's
+    /// reference is its unpipelined reference behind a delay line, `crate::pipeline`;
+    /// the file's first module is the one named like the file).
+    pub children: String,
     /// The instance that holds the [`GoldenModule::state`] registers, when they are not
     /// in the module itself: after flattening, `<scope>.<name>`.
     pub scope: Option<String>,
@@ -72,10 +73,12 @@ pub fn golden_file<P: Generate>(p: &P, g: &GoldenModule, header: &Header) -> Str
     let mut s = header.render();
     s.push_str("// Behavioural reference (golden) for formal equivalence; see hdl/src/golden/.\n");
     s.push_str("`default_nettype none\n\n");
-    s.push_str(&g.before);
+
     s.push_str(&module_header(&p.module_name(), &p.interface()));
     s.push_str(&g.body);
-    s.push_str("endmodule\n\n`default_nettype wire\n");
+    s.push_str("endmodule\n\n");
+    s.push_str(&g.children);
+    s.push_str("`default_nettype wire\n");
     s
 }
 
@@ -396,7 +399,7 @@ impl Body {
         GoldenModule {
             body: self.text,
             state: self.state,
-            before: String::new(),
+            children: String::new(),
             scope: None,
         }
     }
