@@ -64,7 +64,7 @@ pub fn run_proof<P: Reference>(
     crate::prove::prove(&dir, &pair, options).map_err(|message| Failure { code: 1, message })
 }
 
-/// The proof table: every unit's proof set, and its default at pipeline depth 2.
+/// The proof table: every unit's proof set, and its narrowest member at pipeline depth 2.
 pub fn prove_all(
     output: Option<&Path>,
     options: &crate::prove::Options,
@@ -79,12 +79,16 @@ pub fn prove_all(
     }
     impl Visit for Queue<'_> {
         fn visit<U: Registered>(&mut self) {
-            // Every configuration unpipelined, and the first (the default) at depth 2
-            // too: the pipelining pass and the delayed reference are proven per unit.
+            // Every configuration unpipelined, and the narrowest (fewest input bits) at
+            // depth 2 too: the pipelining pass and the delayed reference, proven per unit.
+            // (A cut through a multiplier leaves SAT to prove two products equal, which
+            // grows fast with the operand width.)
             let set = U::proof_set();
+            let input_bits = |p: &U| -> u32 { p.interface().beat_inputs().map(|q| q.width).sum() };
             let deep = set
-                .first()
+                .iter()
                 .filter(|p| Piped::clocked(*p))
+                .min_by_key(|p| input_bits(p))
                 .map(|p| Piped::new(p.clone(), 2));
             for p in set.into_iter().map(|p| Piped::new(p, 0)).chain(deep) {
                 let options = self.options.for_module(&p.module_name());
