@@ -23,10 +23,9 @@
 //!   so does the chunk (its partial sum is dropped, the beat is the chunk's first).
 //! - `acc` shows the sum of the completed chunks. A stream whose length is not a multiple
 //!   of n is padded with zero beats (`a = 0`): a zero product leaves every sum unchanged.
-//! - Pipeline depth P (0..=2): P >= 1 registers the rounded product, P = 2 also the exact
-//!   product. Chunking adds one stage between the inner and the outer sum. Latency is
-//!   `P + 1`, plus 1 with chunks: the beat presented in cycle t shows on `acc` with
-//!   `out_valid` in cycle t + latency.
+//! - Latency 1, plus 1 with chunks (a stage between the inner and the outer sum): the beat
+//!   presented in cycle t shows on `acc` with `out_valid` in cycle t + latency;
+//!   `--pipeline P` adds P (`crate::pipeline`).
 //! - Reset clears `acc`, the flags, `out_valid`, the chunk position and every valid bit.
 
 mod args;
