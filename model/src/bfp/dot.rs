@@ -84,12 +84,10 @@ pub const EXP_BITS_FLAG: Param = Param::int(
     "Width of the signed shared exponent",
 );
 
-/// Most extra cycles of `bfp_dot`'s binary32 conversion ([`BfpDotParams::conversion_stages`]).
-pub const MAX_CONVERSION_STAGES: u32 = 2;
-
 /// Most extra cycles of `bfp_dot`'s binary32 accumulation
-/// ([`BfpDotParams::accumulation_stages`]).
-pub const MAX_ACCUMULATION_STAGES: u32 = 4;
+/// ([`BfpDotParams::accumulation_stages`]): eight cycles per addition reach about 35 MHz
+/// on the UP5K (delay model), where the block's own stage starts to limit the clock.
+pub const MAX_ACCUMULATION_STAGES: u32 = 7;
 
 /// Parameters of the block dot product `bfp_dot` (docs/bfp.md).
 ///
@@ -176,11 +174,11 @@ impl BfpDotParams {
     }
 
     /// Extra cycles the binary32 conversion of a block takes beyond its one registered
-    /// stage: none when a block arrives in one beat, else up to `beats - 1` (at most
-    /// [`MAX_CONVERSION_STAGES`]). The conversion is a plain pipeline (no loop), so any
-    /// depth would do; more than this buys no clock.
+    /// stage: half the accumulation's (the conversion is about half as long as the
+    /// binary32 adder on the UP5K), so none when a block arrives in one beat. It is a plain
+    /// pipeline, not a loop: more would only add registers.
     pub fn conversion_stages(&self) -> u32 {
-        (self.beats_per_block() - 1).min(MAX_CONVERSION_STAGES)
+        self.accumulation_stages() / 2
     }
 
     /// Extra cycles the binary32 accumulation takes beyond its one cycle: none when a block
@@ -425,9 +423,9 @@ mod tests {
         };
         assert_eq!(p.module_name(), "bfp_dot_n4_m4_e10_l2");
         assert_eq!(p.sum_width(), 10);
-        // Two beats a block: one extra cycle each for the conversion and the adder.
-        assert_eq!((p.conversion_stages(), p.accumulation_stages()), (1, 1));
-        assert_eq!(p.latency(), 5);
+        // Two beats a block: one extra cycle for the adder.
+        assert_eq!((p.conversion_stages(), p.accumulation_stages()), (0, 1));
+        assert_eq!(p.latency(), 4);
         let mut m = BfpDot::new(p).unwrap();
         // docs/bfp.md: x = [1.5, -0.3, 0.05, 0.9] -> q = [6, -1, 0, 4], weights
         // [0.5, 0.5, -1.0, 0.25] -> q = [2, 2, -4, 1], both E_s = -2: 14 * 2^-4 = 0.875.
