@@ -10,6 +10,14 @@
 //!    register it;
 //! 3. add it to the binary32 accumulator (or start over on `clear`), RNE, flush and
 //!    saturate with sticky `uf` and `of`; `out_valid` with the new value.
+//!
+//! With several beats per block, stages 2 and 3 take `conversion_stages` and
+//! `accumulation_stages` extra cycles: each datapath is built as a module of its own, cut
+//! by the generic pipelining pass (`crate::ir::pipeline`, registers reset to their
+//! all-zero-input value) with the valid and clear bits passed through beside it, and
+//! copied into the unit. Blocks are at least `beats` cycles apart and the adder takes at
+//! most `beats` cycles, so a block's value enters the adder only once `acc_q` holds the
+//! previous sum.
 
 use model::bfp::BfpDotParams;
 use model::float::{FloatFormat, Rounding};

@@ -466,6 +466,33 @@ mod tests {
         assert_eq!((f32::from_bits(o[0] as u32), o[3]), (1.75, 0), "acc holds");
     }
 
+    /// docs/bfp.md's latency table: 3, plus the extra cycles of blocks over several beats.
+    #[test]
+    fn latency_grows_with_the_beats_per_block() {
+        for (beats, latency) in [
+            (1, 3),
+            (2, 4),
+            (3, 6),
+            (4, 7),
+            (5, 9),
+            (6, 10),
+            (7, 12),
+            (8, 13),
+            (64, 13),
+        ] {
+            let p = BfpDotParams {
+                block: 64 / beats * beats,
+                lanes: Some(64 / beats),
+                ..BfpDotParams::default()
+            };
+            assert_eq!(
+                (p.beats_per_block(), p.latency()),
+                (beats, latency),
+                "{p:?}"
+            );
+        }
+    }
+
     #[test]
     fn dot_flags_flush_and_saturate() {
         let (tiny, big) = (block_to_binary32(1, -130), block_to_binary32(127, 126));
