@@ -131,7 +131,6 @@ impl Generate for BfpDotParams {
         let acc = m.reg("acc_q", 32, clk, Some((rst, 0)))?;
         let uf = m.reg("uf_q", 1, clk, Some((rst, 0)))?;
         let of = m.reg("of_q", 1, clk, Some((rst, 0)))?;
-        let base = m.val(mux(clear2, 0, acc))?;
         let sum = staged(
             &mut m,
             "acc",
@@ -142,11 +141,12 @@ impl Generate for BfpDotParams {
                 ("clear", clear2),
                 ("value_uf", uf2),
                 ("value_of", of2),
-                ("base", base.sig),
+                ("acc", acc),
                 ("value", v2),
             ],
             |m, i| {
-                let r = float::add(m, "acc", &f, i["base"], i["value"], Rounding::Rne)?;
+                let base = m.val(mux(i["clear"], 0, i["acc"]))?;
+                let r = float::add(m, "acc", &f, base.sig, i["value"], Rounding::Rne)?;
                 Ok(vec![
                     ("valid", i["valid"]),
                     ("clear", i["clear"]),
