@@ -337,3 +337,206 @@ fn mixed_mantissa_modes_equal_the_fixed_units() {
         check_unit(mixed, 5, 3000).unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+/// `bfp_dot` with each block over several beats, where the binary32 conversion and the
+/// accumulation take extra cycles (`conversion_stages`, `accumulation_stages`): blocks
+/// back to back and with gaps, clears, and resets that drop a block in the adder and a
+/// partly received one. On the RTL (co-simulated against the model, linted, synthesized)
+/// every result comes `latency()` cycles after its block's last beat, and the results
+/// are those of the one-beat unit fed the same blocks: the multi-cycle loop changes the
+/// timing only.
+#[test]
+fn bfp_dot_blocks_over_several_beats_keep_their_results() {
+    use lowbit_tests::{check_unit_with, Rng};
+    use model::bfp::BfpDotParams;
+
+    /// What the test feeds: a block (per-beat lane words of qa and qb, exponents,
+    /// clear), idle cycles, or a reset.
+    enum Event {
+        Block(Vec<(u64, u64)>, u64, u64, bool),
+        Idle(usize),
+        Reset,
+    }
+    for (block, lanes) in [(4, 2), (16, 4), (32, 8), (16, 1)] {
+        let p = BfpDotParams {
+            block,
+            lanes: Some(lanes),
+            ..BfpDotParams::default()
+        };
+        let whole = BfpDotParams { lanes: None, ..p };
+        assert!(p.accumulation_stages() > 0, "{p:?}");
+        let (m, w, beats) = (p.mant_bits, p.exp_bits, p.beats_per_block() as usize);
+        let lane_bits = m * lanes;
+        let mask = |bits: u32| {
+            if bits == 64 {
+                u64::MAX
+            } else {
+                (1 << bits) - 1
+            }
+        };
+        let mut rng = Rng::new(u64::from(block * 100 + lanes));
+        let mut events = vec![Event::Reset];
+        for i in 0..300 {
+            if i % 97 == 50 {
+                events.push(Event::Reset);
+            }
+            // Mostly near one, now and then far enough out to flush or saturate.
+            let e = |rng: &mut Rng| {
+                let near = i128::from(rng.next_u64() % 40) - 20;
+                let far = i128::from(400 + rng.next_u64() % 100);
+                let x = match rng.next_u64() % 32 {
+                    0 => far,
+                    1 => -far,
+                    _ => near,
+                };
+                int::to_bits(x, w) as u64
+            };
+            let words = (0..beats)
+                .map(|_| {
+                    (
+                        rng.next_u64() & mask(lane_bits),
+                        rng.next_u64() & mask(lane_bits),
+                    )
+                })
+                .collect();
+            let (ea, eb) = (e(&mut rng), e(&mut rng));
+            events.push(Event::Block(words, ea, eb, i % 23 == 0 || rng.one_in(17)));
+            if rng.one_in(4) {
+                events.push(Event::Idle(
+                    (rng.next_u64() % (2 * beats as u64 + 2)) as usize,
+                ));
+            }
+        }
+        // A reset while a block is in the adder, another after a partial block.
+        events.insert(100, Event::Reset);
+        events.insert(200, Event::Idle(2));
+        events.insert(201, Event::Reset);
+        // Beats: rst, in_valid, clear, ea, qa, eb, qb (one word each here).
+        let beat = |rst: bool, valid: bool, clear: bool, ea: u64, qa: u64, eb: u64, qb: u64| {
+            [rst as u64, valid as u64, clear as u64, ea, qa, eb, qb]
+        };
+        // The serial stream, and what the one-beat unit sees: each kept block as one
+        // beat (with the cycle of its last beat in the serial stream), or a reset.
+        let mut serial = Vec::new();
+        let mut kept: Vec<Option<(Vec<u64>, usize)>> = Vec::new();
+        // A one-beat block for the one-beat unit, whose qa and qb may take two words.
+        let words = whole.interface().port("qa").unwrap().words();
+        let whole_beat = |clear: bool, ea: u64, qa: u128, eb: u64, qb: u128| {
+            let split = |q: u128| [q as u64, (q >> 64) as u64];
+            let mut b = vec![0, 1, clear as u64, ea];
+            b.extend(&split(qa)[..words]);
+            b.push(eb);
+            b.extend(&split(qb)[..words]);
+            b
+        };
+        for (k, ev) in events.iter().enumerate() {
+            match ev {
+                Event::Block(words, ea, eb, clear) => {
+                    let (mut qa, mut qb) = (0u128, 0u128);
+                    // A block right before the partial-block reset loses its last beat.
+                    let partial = beats > 1
+                        && matches!(events.get(k + 1), Some(Event::Idle(2)))
+                        && matches!(events.get(k + 2), Some(Event::Reset));
+                    let sent = if partial { beats - 1 } else { beats };
+                    for (j, (a, b)) in words.iter().enumerate().take(sent) {
+                        serial.extend(beat(false, true, *clear, *ea, *a, *eb, *b));
+                        qa |= u128::from(*a) << (lane_bits as usize * j);
+                        qb |= u128::from(*b) << (lane_bits as usize * j);
+                    }
+                    if !partial {
+                        let one = whole_beat(*clear, *ea, qa, *eb, qb);
+                        kept.push(Some((one, serial.len() / 7 - 1)));
+                    }
+                }
+                Event::Idle(n) => {
+                    for _ in 0..*n {
+                        serial.extend(beat(false, false, false, 0, 0, 0, 0));
+                    }
+                }
+                Event::Reset => {
+                    // Blocks whose results are not out yet are dropped with the reset.
+                    let now = serial.len() / 7;
+                    kept.retain(|b| {
+                        b.as_ref()
+                            .is_none_or(|(_, c)| c + p.latency() as usize <= now)
+                    });
+                    kept.push(None);
+                    serial.extend(beat(true, false, false, 0, 0, 0, 0));
+                }
+            }
+        }
+        for _ in 0..p.latency() + 2 {
+            serial.extend(beat(false, false, false, 0, 0, 0, 0));
+        }
+        let idle = whole_beat(false, 0, 0, 0, 0)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i == 1 { 0 } else { *v })
+            .collect::<Vec<_>>();
+        let mut reset = idle.clone();
+        reset[0] = 1;
+        let mut reference = Vec::new();
+        let mut last_beats = Vec::new();
+        for b in &kept {
+            match b {
+                Some((one, c)) => {
+                    // Out before anything that follows, a reset included.
+                    reference.extend(one);
+                    for _ in 0..whole.latency() {
+                        reference.extend(&idle);
+                    }
+                    last_beats.push(*c);
+                }
+                None => reference.extend(&reset),
+            }
+        }
+        // Check the two reset cases happened as meant: the in-flight one dropped a block.
+        assert!(
+            last_beats.len() < 300 && last_beats.len() > 250,
+            "{}",
+            last_beats.len()
+        );
+
+        // The one-beat unit's results, in order (its model: one beat, three cycles).
+        let mut model = whole.model().unwrap();
+        let mut want = Vec::new();
+        let mut o = [0u64; 4];
+        for b in reference.chunks(idle.len()) {
+            model.step(b, &mut o);
+            if o[3] == 1 {
+                want.push((o[0], o[1], o[2]));
+            }
+        }
+        // The serial unit on the RTL.
+        let dut = verilate(&p);
+        let cycles = serial.len() / 7;
+        let mut out = vec![0u64; 4 * cycles];
+        dut.instance().unwrap().run(&serial, &mut out);
+        let mut got = Vec::new();
+        let mut at = Vec::new();
+        for (t, o) in out.chunks(4).enumerate() {
+            if o[3] == 1 {
+                got.push((o[0], o[1], o[2]));
+                at.push(t);
+            }
+        }
+        let expect_at: Vec<usize> = last_beats
+            .iter()
+            .map(|c| c + p.latency() as usize)
+            .collect();
+        assert_eq!(at, expect_at, "{p:?}: out_valid cycles");
+        if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
+            panic!(
+                "{p:?}: result {i} (block ending at cycle {}): {:x?} want {:x?}, before {:x?}",
+                last_beats[i],
+                got[i],
+                want[i],
+                &want[i.saturating_sub(2)..i]
+            );
+        }
+        assert_eq!(got, want, "{p:?}: results");
+        let flagged = |i: usize| want.iter().filter(|r| [r.1, r.2][i] == 1).count();
+        assert!(flagged(0) > 0 && flagged(1) > 0, "uf and of both seen");
+        check_unit_with(p, &serial).unwrap_or_else(|e| panic!("{e}"));
+    }
+}

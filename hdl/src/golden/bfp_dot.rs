@@ -13,7 +13,10 @@ use crate::ir::Result;
 /// `ea + eb`; then `sum * 2^(ea+eb)` rounded into binary32 by the same rounding function
 /// `fpacc`'s reference uses; then the accumulator plus that value (the jammed adder,
 /// checked against the exact sum in tests/golden.rs), rounded once. The stages keep the
-/// RTL's register names.
+/// RTL's register names. When a block takes several beats the RTL spends more cycles on
+/// the conversion and the addition (`conversion_stages`, `accumulation_stages`); here the
+/// value and the sum are computed at once, as in one cycle, and then wait in plain delay
+/// registers (`g_conv_line_d<i>`, `g_sum_line_d<i>`, cleared by reset) before the state takes them.
 pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
     super::accepted(p)?;
     let (mb, w, l) = (p.mant_bits, p.exp_bits, p.lanes());
@@ -115,6 +118,16 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
         rounded,
         format!("g_q32({neg}, {mag}, {})", block_exp.ext(32)),
     );
+    // {valid, clear, uf, of, bits} of the conversion, `conversion_stages` cycles late.
+    let conv = delay_line(
+        &mut b,
+        "g_conv_line",
+        p.conversion_stages(),
+        &format!("{{{block_valid}, {block_clear}, {g_value}}}"),
+        36,
+    );
+    let (conv_valid, conv_clear, conv_value) =
+        (conv.bit(35), conv.bit(34), conv.bits(33, 0).to_string());
     let (ea, eb) = (
         Var::named("ea", Ty::u(w)).as_signed(),
         Var::named("eb", Ty::u(w)).as_signed(),
@@ -138,10 +151,10 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
                 {block_exp} <= {ea_x} + {eb_x};
                 {block_clear} <= clear;
             end
-            {value_valid} <= {block_valid};
-            if ({block_valid}) begin
-                {{{value_uf}, {value_of}, {value}}} <= {g_value};
-                {value_clear} <= {block_clear};
+            {value_valid} <= {conv_valid};
+            if ({conv_valid}) begin
+                {{{value_uf}, {value_of}, {value}}} <= {conv_value};
+                {value_clear} <= {conv_clear};
             end
         end
     end
@@ -158,19 +171,46 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
         rounded,
         format!("g_add({value_clear} ? {} : acc_q, {value})", word.lit(0)),
     );
+    // {valid, clear, value uf, value of, sum uf, sum of, sum bits}, `accumulation_stages`
+    // cycles late.
+    let sum = delay_line(
+        &mut b,
+        "g_sum_line",
+        p.accumulation_stages(),
+        &format!("{{{value_valid}, {value_clear}, {value_uf}, {value_of}, {r}}}"),
+        38,
+    );
     b.state_reg("acc_q", word);
     b.state_reg("uf_q", Ty::u(1));
     b.state_reg("of_q", Ty::u(1));
     b.state_reg("out_valid_q", Ty::u(1));
     b.text(accumulator_state(
         32,
-        &value_valid.to_string(),
-        &value_clear.to_string(),
-        &r.bits(31, 0).to_string(),
+        &sum.bit(37),
+        &sum.bit(36),
+        &sum.bits(31, 0).to_string(),
         &[
-            ("uf", &format!("{value_uf} | {}", r.bit(33))),
-            ("of", &format!("{value_of} | {}", r.bit(32))),
+            ("uf", &format!("{} | {}", sum.bit(35), sum.bit(33))),
+            ("of", &format!("{} | {}", sum.bit(34), sum.bit(32))),
         ],
     ));
     Ok(b.finish())
+}
+
+/// `value` (`width` bits) delayed by `stages` registers named `<name>_d<i>`, cleared by
+/// reset; with no stages, a wire `<name>` equal to `value`.
+fn delay_line(b: &mut Body, name: &str, stages: u32, value: &str, width: u32) -> Var {
+    let ty = Ty::u(width);
+    let mut from = b.wire(name, ty, value);
+    if stages == 0 {
+        return from;
+    }
+    let mut regs = String::new();
+    for i in 1..=stages {
+        let d = b.reg(&format!("{name}_d{i}"), ty);
+        regs.push_str(&format!("        {d} <= rst ? {} : {from};\n", ty.lit(0)));
+        from = d;
+    }
+    b.text(format!("    always @(posedge clk) begin\n{regs}    end\n"));
+    from
 }

@@ -10,12 +10,24 @@
 //!    register it;
 //! 3. add it to the binary32 accumulator (or start over on `clear`), RNE, flush and
 //!    saturate with sticky `uf` and `of`; `out_valid` with the new value.
+//!
+//! With several beats per block, stages 2 and 3 take `conversion_stages` and
+//! `accumulation_stages` extra cycles: each datapath is built as a module of its own, cut
+//! by the generic pipelining pass (`crate::ir::pipeline`, registers reset to their
+//! all-zero-input value) with the valid and clear bits passed through beside it, and
+//! copied into the unit. Blocks are at least `beats` cycles apart and the adder takes at
+//! most `beats` cycles, so a block's value enters the adder only once `acc_q` holds the
+//! previous sum.
 
 use model::bfp::BfpDotParams;
 use model::float::{FloatFormat, Rounding};
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::float;
-use crate::ir::{mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
+use crate::ir::delay::DelayModel;
+use crate::ir::pipeline::pipeline;
+use crate::ir::{mux, BinOp, Expr, ExprOps, ModuleBuilder, Node, Op, Result, Sig, UnOp, Val};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 impl Generate for BfpDotParams {
@@ -59,32 +71,106 @@ impl Generate for BfpDotParams {
         )?;
         let valid1 = m.register("block_valid_q", last, clk, Some(rst), None)?;
 
-        m.note("Stage 2: the block's value as binary32.");
         let f = FloatFormat::BINARY32;
-        let v = float::from_scaled_int(&mut m, "conv", &f, sum1, exp1, Rounding::Rne)?;
+        let kc = self.conversion_stages();
+        m.note(if kc == 0 {
+            "Stage 2: the block's value as binary32.".to_string()
+        } else {
+            format!(
+                "Stage 2: the block's value as binary32, in {} cycles.",
+                kc + 1
+            )
+        });
+        let conv = staged(
+            &mut m,
+            "conv",
+            kc,
+            (clk, rst),
+            &[
+                ("valid", valid1),
+                ("clear", clear1),
+                ("sum", sum1),
+                ("exp", exp1),
+            ],
+            |m, i| {
+                let v = float::from_scaled_int(m, "conv", &f, i["sum"], i["exp"], Rounding::Rne)?;
+                Ok(vec![
+                    ("valid", i["valid"]),
+                    ("clear", i["clear"]),
+                    ("bits", v.bits),
+                    ("uf", v.underflow),
+                    ("of", v.overflow),
+                ])
+            },
+        )?;
         let [v2, uf2, of2, clear2] = m.registers(
             [
-                ("value_q", v.bits),
-                ("value_uf_q", v.underflow),
-                ("value_of_q", v.overflow),
-                ("value_clear_q", clear1),
+                ("value_q", conv["bits"]),
+                ("value_uf_q", conv["uf"]),
+                ("value_of_q", conv["of"]),
+                ("value_clear_q", conv["clear"]),
             ],
             clk,
             Some(rst),
-            Some(valid1),
+            Some(conv["valid"]),
         )?;
-        let valid2 = m.register("value_valid_q", valid1, clk, Some(rst), None)?;
+        let valid2 = m.register("value_valid_q", conv["valid"], clk, Some(rst), None)?;
 
-        m.note("Stage 3: binary32 accumulation (RNE, no subnormals).");
+        let ka = self.accumulation_stages();
+        m.note(if ka == 0 {
+            "Stage 3: binary32 accumulation (RNE, no subnormals).".to_string()
+        } else {
+            format!(
+                "Stage 3: binary32 accumulation (RNE, no subnormals) in {} cycles: blocks are \
+                 at least {} cycles apart, so acc_q holds the previous sum before the next \
+                 value enters the adder.",
+                ka + 1,
+                self.beats_per_block()
+            )
+        });
         let acc = m.reg("acc_q", 32, clk, Some((rst, 0)))?;
         let uf = m.reg("uf_q", 1, clk, Some((rst, 0)))?;
         let of = m.reg("of_q", 1, clk, Some((rst, 0)))?;
-        let base = m.val(mux(clear2, 0, acc))?;
-        let r = float::add(&mut m, "acc", &f, base.sig, v2, Rounding::Rne)?;
-        m.next(acc, r.bits, Some(valid2))?;
-        m.next(uf, (uf & !clear2) | uf2 | r.underflow, Some(valid2))?;
-        m.next(of, (of & !clear2) | of2 | r.overflow, Some(valid2))?;
-        let out_valid = m.register("out_valid_q", valid2, clk, Some(rst), None)?;
+        let sum = staged(
+            &mut m,
+            "acc",
+            ka,
+            (clk, rst),
+            &[
+                ("valid", valid2),
+                ("clear", clear2),
+                ("value_uf", uf2),
+                ("value_of", of2),
+                ("acc", acc),
+                ("value", v2),
+            ],
+            |m, i| {
+                let base = m.val(mux(i["clear"], 0, i["acc"]))?;
+                let r = float::add(m, "acc", &f, base.sig, i["value"], Rounding::Rne)?;
+                Ok(vec![
+                    ("valid", i["valid"]),
+                    ("clear", i["clear"]),
+                    ("value_uf", i["value_uf"]),
+                    ("value_of", i["value_of"]),
+                    ("bits", r.bits),
+                    ("uf", r.underflow),
+                    ("of", r.overflow),
+                ])
+            },
+        )?;
+        let (valid3, clear3) = (sum["valid"], sum["clear"]);
+        m.next(acc, sum["bits"], Some(valid3))?;
+        m.next(
+            uf,
+            (uf & !clear3) | sum["value_uf"] | sum["uf"],
+            Some(valid3),
+        )?;
+        m.next(
+            of,
+            (of & !clear3) | sum["value_of"] | sum["of"],
+            Some(valid3),
+        )?;
+        let out_valid = m.register("out_valid_q", valid3, clk, Some(rst), None)?;
         for (name, v) in [
             ("acc", acc),
             ("uf", uf),
@@ -129,6 +215,216 @@ fn describe(m: &mut ModuleBuilder, p: &BfpDotParams) {
         "Latency: {} cycles from a block's last beat to out_valid.",
         p.latency()
     ));
+}
+
+/// Outputs of a [`staged`] datapath, by name.
+type Outputs = BTreeMap<String, Sig>;
+
+/// The combinational datapath `body` (inputs by name to outputs by name) cut into
+/// `stages` register stages: with none, built in `m` as is; otherwise built as a module of
+/// its own with a clock and a reset, cut by the generic pass [`pipeline`] (every path from
+/// an input to an output crosses `stages` registers, reset to their value for all-zero
+/// inputs), and copied into `m` with its names prefixed by `tag`. Inputs that are only
+/// passed through come out `stages` cycles late with the rest.
+fn staged(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    stages: u32,
+    (clk, rst): (Sig, Sig),
+    inputs: &[(&str, Sig)],
+    body: impl FnOnce(&mut ModuleBuilder, &Outputs) -> Result<Vec<(&'static str, Sig)>>,
+) -> Result<Outputs> {
+    let named = |v: Vec<(&str, Sig)>| v.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+    if stages == 0 {
+        let ins: Outputs = named(inputs.to_vec());
+        return Ok(named(body(m, &ins)?));
+    }
+    let mut c = ModuleBuilder::new(tag);
+    let (cclk, crst) = (c.input("clk", 1)?, c.input("rst", 1)?);
+    let mut ins = Outputs::new();
+    for (name, s) in inputs {
+        ins.insert(name.to_string(), c.input(name, s.width())?);
+    }
+    // Outputs as `<name>_o`: a passed-through input keeps its own name.
+    for (name, s) in body(&mut c, &ins)? {
+        let port = format!("{name}_o");
+        c.output(&port, s.width())?;
+        c.drive_output(&port, s)?;
+    }
+    // The clock and the reset serve the pipeline registers only.
+    c.discard(cclk, "clk")?;
+    c.discard(crst, "rst")?;
+    let child = pipeline(
+        &c.finish()?,
+        stages,
+        "clk",
+        Some("rst"),
+        &DelayModel::default(),
+    )?;
+    let mut wires: Vec<(&str, Sig)> = vec![("clk", clk), ("rst", rst)];
+    wires.extend_from_slice(inputs);
+    let outs = inline(m, &child.module, tag, &wires)?;
+    Ok(outs
+        .into_iter()
+        .map(|(port, s)| (port.trim_end_matches("_o").to_string(), s))
+        .collect())
+}
+
+/// Copy the finished module `c` (no instances) into `m`, its inputs connected by name to
+/// `inputs`; returns its outputs by name. Given names are kept, prefixed by `tag` unless
+/// they start with it; automatic names are left for `m` to give; the discards of `c`'s
+/// clock and reset are dropped.
+fn inline(m: &mut ModuleBuilder, c: &Module, tag: &str, inputs: &[(&str, Sig)]) -> Result<Outputs> {
+    let err = |message: String| crate::HdlError {
+        module: c.name.clone(),
+        message,
+    };
+    let prefixed = |name: &str| {
+        if name.starts_with(&format!("{tag}_")) {
+            name.to_string()
+        } else {
+            format!("{tag}_{name}")
+        }
+    };
+    let value = |words: &[u64], width: u32| -> Result<i128> {
+        if width > 127 {
+            return Err(err(format!("a {width}-bit constant")));
+        }
+        Ok(words
+            .iter()
+            .take(2)
+            .enumerate()
+            .fold(0i128, |v, (i, w)| v | (i128::from(*w) << (64 * i))))
+    };
+    let mut map: BTreeMap<usize, Sig> = BTreeMap::new();
+    let mut made: BTreeSet<Sig> = BTreeSet::new();
+    // Signals of `c` by their node (the IR keeps a signal's id to itself).
+    let ids: BTreeMap<*const Node, usize> = c
+        .nodes
+        .iter()
+        .map(|(id, n)| (n as *const Node, *id))
+        .collect();
+    let get = |map: &BTreeMap<usize, Sig>, s: Sig| -> Result<Sig> {
+        let id = ids[&(c.node(s) as *const Node)];
+        map.get(&id)
+            .copied()
+            .ok_or_else(|| err(format!("'{}' used before it is made", c.node(s).name)))
+    };
+    let mut regs = Vec::new();
+    for (id, n) in &c.nodes {
+        let auto = n.name.ends_with(&format!("_{id}"))
+            || matches!(&n.op, Op::Ext { a, .. } if n.name == format!("{}_ext", c.node(*a).name));
+        let s = match &n.op {
+            Op::Input => {
+                let (_, s) = inputs
+                    .iter()
+                    .find(|(name, _)| *name == n.name)
+                    .ok_or_else(|| err(format!("input '{}' is not connected", n.name)))?;
+                *s
+            }
+            Op::Const(w) => m.lit(n.width, value(w, n.width)?)?,
+            Op::Reg(i) => {
+                let r = &c.regs[*i];
+                let reset = match &r.reset {
+                    Some((rs, w)) => Some((get(&map, *rs)?, value(w, r.width)?)),
+                    None => None,
+                };
+                let clock = get(&map, r.clock)?;
+                let s = m.reg(&prefixed(&r.name), r.width, clock, reset)?;
+                regs.push((s, r));
+                s
+            }
+            Op::Unary(UnOp::ReduceOr, a)
+                if n.name.starts_with("unused_") && matches!(c.node(*a).op, Op::Input) =>
+            {
+                continue; // the clock's or the reset's discard
+            }
+            Op::Unary(UnOp::ReduceOr, a) if n.name.starts_with("unused_") => {
+                let a = get(&map, *a)?;
+                m.discard(a, &prefixed(&n.name["unused_".len()..]))?;
+                continue;
+            }
+            Op::Unary(u, a) => {
+                let a = get(&map, *a)?;
+                match u {
+                    UnOp::Not => m.not(a)?,
+                    UnOp::ReduceAnd => m.reduce_and(a)?,
+                    UnOp::ReduceOr => m.reduce_or(a)?,
+                }
+            }
+            Op::Binary(b, x, y) => {
+                let (x, y) = (get(&map, *x)?, get(&map, *y)?);
+                match b {
+                    BinOp::And => m.and(x, y)?,
+                    BinOp::Or => m.or(x, y)?,
+                    BinOp::Xor => m.xor(x, y)?,
+                    BinOp::Add => m.add(x, y)?,
+                    BinOp::Sub => m.sub(x, y)?,
+                    BinOp::Eq => m.eq(x, y)?,
+                    BinOp::Lt { signed } => m.lt(x, y, *signed)?,
+                }
+            }
+            Op::Mul { a, b, signed } => {
+                let (a, b) = (get(&map, *a)?, get(&map, *b)?);
+                m.mul(a, b, *signed)?
+            }
+            Op::Mux { sel, t, f } => {
+                let (sel, t, f) = (get(&map, *sel)?, get(&map, *t)?, get(&map, *f)?);
+                m.mux(sel, t, f)?
+            }
+            Op::Slice { a, lo } => {
+                let a = get(&map, *a)?;
+                m.slice(a, lo + n.width - 1, *lo)?
+            }
+            Op::Concat(parts) => {
+                let parts = parts
+                    .iter()
+                    .map(|p| get(&map, *p))
+                    .collect::<Result<Vec<_>>>()?;
+                m.concat(&parts)?
+            }
+            Op::Ext { a, signed } => {
+                let a = get(&map, *a)?;
+                m.ext(a, n.width, *signed)?
+            }
+            Op::Shift {
+                a,
+                amount,
+                left,
+                arith,
+            } => {
+                let (a, k) = (get(&map, *a)?, get(&map, *amount)?);
+                match (left, arith) {
+                    (true, _) => m.shl(a, k)?,
+                    (false, true) => m.ashr(a, k)?,
+                    (false, false) => m.shr(a, k)?,
+                }
+            }
+            Op::InstOut { .. } => return Err(err("an instance".into())),
+        };
+        if s.width() != n.width {
+            return Err(err(format!(
+                "'{}' is {} bits, its copy {}",
+                n.name,
+                n.width,
+                s.width()
+            )));
+        }
+        let fresh = !matches!(n.op, Op::Input | Op::Reg(_)) && made.insert(s);
+        if fresh && !auto && !n.inline {
+            m.name(s, &prefixed(&n.name))?;
+        }
+        map.insert(*id, s);
+    }
+    for (s, r) in regs {
+        let d = get(&map, r.d)?;
+        let enable = r.enable.map(|e| get(&map, e)).transpose()?;
+        m.drive_reg(s, d, enable)?;
+    }
+    c.outputs
+        .iter()
+        .map(|(name, s)| Ok((name.clone(), get(&map, *s)?)))
+        .collect()
 }
 
 /// Element `i` of a beat's field vector, as an m-bit signed value; with modes, the low

@@ -1,5 +1,6 @@
 //! The block dot product: [`dot`], the binary32 [`DotAccumulator`] and the `bfp_dot` unit.
 
+use std::collections::VecDeque;
 use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,11 @@ pub const EXP_BITS_FLAG: Param = Param::int(
     "Width of the signed shared exponent",
 );
 
+/// Most extra cycles of `bfp_dot`'s binary32 accumulation
+/// ([`BfpDotParams::accumulation_stages`]): eight cycles per addition reach about 35 MHz
+/// on the UP5K (delay model), where the block's own stage starts to limit the clock.
+pub const MAX_ACCUMULATION_STAGES: u32 = 7;
+
 /// Parameters of the block dot product `bfp_dot` (docs/bfp.md).
 ///
 /// Beats carry `lanes` elements of each block on `qa` and `qb` (element i of the beat at
@@ -92,8 +98,9 @@ pub const EXP_BITS_FLAG: Param = Param::int(
 /// whole m-bit range, so the sum is kept one bit wider than the symmetric-range width of
 /// docs/bfp.md) times `2^(ea+eb)` is converted to binary32 (exact unless out of range),
 /// then added to the binary32 accumulator `acc` (RNE, no subnormals, saturating); `uf` and
-/// `of` are sticky until the next `clear`. Three cycles after a block's last beat `acc`
-/// shows the running dot product with `out_valid` high. With `--modes` an input `mode`,
+/// `of` are sticky until the next `clear`. [`UnitParams::latency`] cycles after a block's
+/// last beat (3, plus the extra conversion and accumulation cycles when a block takes
+/// several beats) `acc` shows the running dot product with `out_valid` high. With `--modes` an input `mode`,
 /// sampled every beat, selects the element width: each element is then the low bits of its
 /// m-bit field, sign-extended. Reset clears everything and drops a partial block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -166,6 +173,23 @@ impl BfpDotParams {
         dot_width(self.mant_bits, self.block) + 1
     }
 
+    /// Extra cycles the binary32 conversion of a block takes beyond its one registered
+    /// stage: half the accumulation's (the conversion is about half as long as the
+    /// binary32 adder on the UP5K), so none when a block arrives in one beat. It is a plain
+    /// pipeline, not a loop: more would only add registers.
+    pub fn conversion_stages(&self) -> u32 {
+        self.accumulation_stages() / 2
+    }
+
+    /// Extra cycles the binary32 accumulation takes beyond its one cycle: none when a block
+    /// arrives in one beat, else up to `beats - 1` (at most [`MAX_ACCUMULATION_STAGES`]).
+    /// Blocks are at least `beats` cycles apart, so the next block's value never enters
+    /// the adder before the accumulator holds the previous sum: the multi-cycle loop
+    /// computes exactly what the one-cycle loop does.
+    pub fn accumulation_stages(&self) -> u32 {
+        (self.beats_per_block() - 1).min(MAX_ACCUMULATION_STAGES)
+    }
+
     /// The element width of a beat with this `mode` input.
     pub fn width_for_mode(&self, mode: u64) -> u32 {
         self.modes.map_or(self.mant_bits, |m| m.width(mode))
@@ -224,14 +248,15 @@ impl UnitParams for BfpDotParams {
         Interface { ports }
     }
 
-    /// Block sum register, binary32 conversion register, accumulator.
     /// `lanes` element products per beat.
     fn macs_per_cycle(&self) -> f64 {
         f64::from(self.lanes())
     }
 
+    /// Block sum register, binary32 conversion register, accumulator: 3, plus the extra
+    /// conversion and accumulation cycles of a block that takes several beats.
     fn latency(&self) -> u32 {
-        3
+        3 + self.conversion_stages() + self.accumulation_stages()
     }
 
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
@@ -239,7 +264,11 @@ impl UnitParams for BfpDotParams {
     }
 }
 
-/// Cycle model of `bfp_dot`: the same three registered stages as the RTL.
+/// Cycle model of `bfp_dot`: the same registered stages as the RTL. The conversion and
+/// the accumulation take `conversion_stages` and `accumulation_stages` extra cycles; as
+/// blocks are at least as many cycles apart as they have beats, the accumulator does not
+/// change while a block's value is in the adder, so the model delays the value and adds
+/// it when it leaves the adder.
 #[derive(Clone, Debug)]
 pub struct BfpDot {
     p: BfpDotParams,
@@ -249,8 +278,12 @@ pub struct BfpDot {
     beats: u32,
     /// Stage 1: a finished block's exact sum, exponent and `clear`.
     block: Option<(i64, i32, bool)>,
+    /// The conversion's extra cycles, oldest first (`conversion_stages` entries).
+    converting: VecDeque<Option<(Rounded, bool)>>,
     /// Stage 2: its binary32 value and `clear`.
     converted: Option<(Rounded, bool)>,
+    /// The adder's extra cycles, oldest first (`accumulation_stages` entries).
+    adding: VecDeque<Option<(Rounded, bool)>>,
     /// Stage 3: the accumulator.
     acc: DotAccumulator,
     out_valid: bool,
@@ -265,7 +298,9 @@ impl BfpDot {
             partial: 0,
             beats: 0,
             block: None,
+            converting: std::iter::repeat_n(None, p.conversion_stages() as usize).collect(),
             converted: None,
+            adding: std::iter::repeat_n(None, p.accumulation_stages() as usize).collect(),
             acc: DotAccumulator::default(),
             out_valid: false,
         })
@@ -291,14 +326,16 @@ impl CycleModel for BfpDot {
             return;
         }
         // Stage 3, then 2, then 1: each takes what the previous stage held.
-        self.out_valid = self.converted.is_some();
-        if let Some((v, clear)) = self.converted.take() {
+        self.adding.push_back(self.converted.take());
+        let added = self.adding.pop_front().flatten();
+        self.out_valid = added.is_some();
+        if let Some((v, clear)) = added {
             self.acc.add(clear, v);
         }
-        self.converted = self
-            .block
-            .take()
-            .map(|(sum, exp, clear)| (block_to_binary32(sum, exp), clear));
+        let block = self.block.take();
+        self.converting
+            .push_back(block.map(|(sum, exp, clear)| (block_to_binary32(sum, exp), clear)));
+        self.converted = self.converting.pop_front().flatten();
         if !valid {
             return;
         }
@@ -386,6 +423,9 @@ mod tests {
         };
         assert_eq!(p.module_name(), "bfp_dot_n4_m4_e10_l2");
         assert_eq!(p.sum_width(), 10);
+        // Two beats a block: one extra cycle for the adder.
+        assert_eq!((p.conversion_stages(), p.accumulation_stages()), (0, 1));
+        assert_eq!(p.latency(), 4);
         let mut m = BfpDot::new(p).unwrap();
         // docs/bfp.md: x = [1.5, -0.3, 0.05, 0.9] -> q = [6, -1, 0, 4], weights
         // [0.5, 0.5, -1.0, 0.25] -> q = [2, 2, -4, 1], both E_s = -2: 14 * 2^-4 = 0.875.
@@ -407,7 +447,7 @@ mod tests {
         let mut o = [0u64; 4];
         m.step(&beat(true, false, 0), &mut o);
         m.step(&beat(true, true, 1), &mut o); // last beat: clear starts a new dot product
-        for _ in 0..3 {
+        for _ in 0..p.latency() {
             assert_eq!(o[3], 0);
             m.step(&beat(false, false, 0), &mut o);
         }
@@ -418,12 +458,39 @@ mod tests {
         // The same block again without clear accumulates: 1.75.
         m.step(&beat(true, false, 0), &mut o);
         m.step(&beat(true, false, 1), &mut o);
-        for _ in 0..3 {
+        for _ in 0..p.latency() {
             m.step(&beat(false, false, 0), &mut o);
         }
         assert_eq!((f32::from_bits(o[0] as u32), o[3]), (1.75, 1));
         m.step(&beat(false, false, 0), &mut o);
         assert_eq!((f32::from_bits(o[0] as u32), o[3]), (1.75, 0), "acc holds");
+    }
+
+    /// docs/bfp.md's latency table: 3, plus the extra cycles of blocks over several beats.
+    #[test]
+    fn latency_grows_with_the_beats_per_block() {
+        for (beats, latency) in [
+            (1, 3),
+            (2, 4),
+            (3, 6),
+            (4, 7),
+            (5, 9),
+            (6, 10),
+            (7, 12),
+            (8, 13),
+            (64, 13),
+        ] {
+            let p = BfpDotParams {
+                block: 64 / beats * beats,
+                lanes: Some(64 / beats),
+                ..BfpDotParams::default()
+            };
+            assert_eq!(
+                (p.beats_per_block(), p.latency()),
+                (beats, latency),
+                "{p:?}"
+            );
+        }
     }
 
     #[test]
