@@ -382,8 +382,19 @@ binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. W
     /// The default (HBFP4, 16 elements per beat). Serial beats with run-time widths
     /// (`gen prove bfp-dot --block 4 --lanes 2 --mant 6 --modes 4,6`) take another minute
     /// and are left out to keep CI short.
+    /// The default, a 4-element block in one beat, and the same over two beats (the
+    /// multi-cycle binary32 loop).
     fn proof_set() -> Vec<Self> {
-        vec![BfpDotParams::default()]
+        let d = BfpDotParams::default();
+        vec![
+            d,
+            BfpDotParams { block: 4, ..d },
+            BfpDotParams {
+                block: 4,
+                lanes: Some(2),
+                ..d
+            },
+        ]
     }
 
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
