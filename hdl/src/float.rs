@@ -201,12 +201,27 @@ fn common_exponents(
 /// `a + b` for `a` in format `fa` and `b` in `fb`, rounded into `fr`:
 /// `fr.round(Exact::sum(fa.decode(a), fb.decode(b)))`.
 ///
-/// Classic three-extra-bit adder: order by magnitude, align the smaller significand with
-/// guard, round and sticky bits, add or subtract, normalise, round, range-check. Both
-/// significands are widened to the largest precision P of the three formats. With guard
-/// and round bits plus a sticky bit the result is the correctly rounded exact sum: a
-/// shift of two or more places cancels at most one leading bit, a shift of one or none
-/// loses nothing, and rounding to P or fewer bits never looks below the sticky bit.
+/// A dual-path adder (as FloPoCo's `FPAddDualPath`), shallow because it sits in
+/// accumulation loops whose result is needed the next cycle. Both significands are
+/// widened to the largest precision P of the three formats; the operands are ordered by
+/// exponent alone (two differences in parallel, the sign of one picks), `d` is the
+/// exponent distance.
+///
+/// - Far path (an addition, or a subtraction with `d >= 2`): the classic three-extra-bit
+///   adder. The smaller significand is aligned with guard, round and sticky bits and
+///   added or subtracted; the sum's leading one moves at most one place up (a carry) or,
+///   since `d >= 2`, one place down, so normalising is a choice of three. With guard and
+///   round bits plus a sticky bit the result is the correctly rounded exact sum: a shift
+///   of two or more places cancels at most one leading bit, and rounding to P or fewer
+///   bits never looks below the sticky bit.
+/// - Near path (a subtraction with `d <= 1`): no alignment beyond one place, so the
+///   difference is exact (P + 1 bits); for `d = 0` both orders are subtracted in
+///   parallel and the one that does not borrow is kept. A leading-zero tree and one
+///   barrel shift normalise it.
+///
+/// The chosen path's normalised significand is rounded once; the exponent and its range
+/// checks are computed before rounding for both outcomes of the rounding carry, which
+///  then only selects.
 pub fn add_formats(
     m: &mut ModuleBuilder,
     tag: &str,
@@ -223,53 +238,161 @@ pub fn add_formats(
     let (ca, cb, common_bias) = common_exponents(m, (fa, fa_field), (fb, fb_field))?;
     let e = ca.width();
 
-    m.note("Order the operands by magnitude.");
-    let a_smaller = m.val(cat([ca, ga]).less(cat([cb, gb])))?;
-    let big_sign = m.val(mux(a_smaller, sb, sa))?;
-    let big_field = m.val(mux(a_smaller, cb, ca))?;
-    let small_field = m.val(mux(a_smaller, ca, cb))?;
-    let big_sig = m.val(mux(a_smaller, gb, ga))?;
-    let small_sig = m.val(mux(a_smaller, ga, gb))?;
-    let distance = m.val((big_field - small_field).wrapping(e).reinterpret_unsigned())?;
+    m.note("Order the operands by exponent: both differences at once, the sign of one picks.");
+    let dab = m.wire(&format!("{tag}_dab"), (ca - cb).wrapping(e + 1))?;
+    let dba = m.wire(&format!("{tag}_dba"), (cb - ca).wrapping(e + 1))?;
+    let swap = m.val(dab.bit(e))?; // b's exponent is the larger
+    let big_sign = m.val(mux(swap, sb, sa))?;
+    let big_field = m.val(mux(swap, cb, ca))?;
+    let big_sig = m.val(mux(swap, gb, ga))?;
+    let small_sig = m.val(mux(swap, ga, gb))?;
+    let distance = m.val(mux(swap, dba.bits(e - 1, 0), dab.bits(e - 1, 0)))?;
+    let unused = m.val(dba.bit(e))?;
+    m.discard(unused.sig, &format!("{tag}_dba_sign"))?; // the opposite of dab's
+    let sub = m.val(sa ^ sb)?;
+    let both_zero = m.val(!(ca.any() | cb.any()))?;
+    // d <= 1: dab is -1 (all ones), 0 or 1 (nothing above bit 0).
+    let close = m.val(dab.all() | !dab.bits(e, 1).any())?;
+    let near = m.wire(&format!("{tag}_near"), sub & close)?;
+    let same = m.val(ca.equal(cb))?;
 
-    m.note("Align the smaller significand: guard, round and sticky bits.");
-    // Shifts of p + 3 or more all leave only a sticky bit: clamp the distance so the
-    // shifter has just enough stages.
-    let limit = p + 3;
-    let dw = count_bits(limit);
-    let distance = if e > dw {
-        let high = m.val(distance.bits(e - 1, dw))?;
-        m.discard(high.sig, &format!("{tag}_far_distance"))?; // covered by `far`
-        let far = distance.greater(limit);
-        m.val(mux(
-            far,
-            lit(limit.into(), dw, false),
-            distance.bits(dw - 1, 0),
-        ))?
-    } else {
-        distance
-    };
+    m.note("Far path: align the smaller significand (guard, round and sticky bits).");
     let small_ext = m.val(small_sig << 3)?; // p + 3 bits
     let shifted = m.shift_right(small_ext, distance.sig)?;
-    // Sticky: any bit below the shift distance.
+    // Sticky: any bit below the shift distance (a distance of p + 3 or more leaves only
+    // the sticky bit).
     let ones = m.val(lit((1i128 << (p + 3)) - 1, p + 3, false))?;
     let kept_mask = m.shift_left(ones, distance.sig)?;
     let sticky = (small_ext & !kept_mask).any();
     let aligned = m.val(cat([shifted.bits(p + 2, 1), shifted.bit(0) | sticky]))?;
 
-    m.note("Add or subtract the magnitudes (the bigger minus the smaller never borrows).");
+    m.note("Far path: add or subtract (the bigger minus the smaller never borrows), then");
+    m.note("normalise by at most one place either way.");
     let big_ext = m.val(big_sig << 3)?;
-    let plus = (big_ext + aligned).wrapping(p + 4);
-    let minus = (big_ext - aligned).wrapping(p + 4);
-    let total = m.val(mux(!(sa ^ sb), plus, minus).reinterpret_unsigned())?;
-    let zero = m.val(!total.any())?;
+    let plus = m.wire(&format!("{tag}_far_plus"), (big_ext + aligned).wrapping(p + 4))?;
+    let minus = m.wire(&format!("{tag}_far_minus"), (big_ext - aligned).wrapping(p + 3))?;
+    let minus = m.val(minus.reinterpret_unsigned())?;
+    // Leading one of p + 4 bits: plus at p + 3 or p + 2; minus (d >= 2, p + 3 bits) at
+    // p + 2 or p + 1.
+    let carry_out = plus.bit(p + 3);
+    let kept_top = minus.bit(p + 2);
+    let lo = |v: Val, k: u32| cat([v.bits(p + 3 - k, 0), lit(0, k, false)]);
+    let far_norm = m.val(mux(
+        sub,
+        mux(kept_top.clone(), lo(minus, 1), lo(minus, 2)),
+        mux(carry_out.clone(), plus, lo(plus, 1)),
+    ))?;
+    let far_lz = m.val(mux(
+        sub,
+        mux(kept_top, lit(1, 2, false), lit(2, 2, false)),
+        mux(carry_out, lit(0, 2, false), lit(1, 2, false)),
+    ))?;
 
-    m.note("Normalise and round.");
-    let (norm, lz) = m.normalize(total.sig)?;
-    let (man, carry) = round_significand(m, tag, fr, norm, mode)?;
+    m.note("Near path: exact difference of p + 1 bits, then normalise.");
+    // d = 0: both orders (a and b unswapped), keep the one that does not borrow;
+    // d = 1: the bigger doubled minus the smaller, never negative.
+    let ab = m.wire(&format!("{tag}_near_ab"), (ga - gb).wrapping(p + 1))?;
+    let ba = m.wire(&format!("{tag}_near_ba"), (gb - ga).wrapping(p + 1))?;
+    let borrow = m.val(ab.bit(p))?;
+    let one = m.wire(
+        &format!("{tag}_near_one"),
+        ((big_sig << 1) - small_sig).wrapping(p + 1),
+    )?;
+    let diff = m.wire(
+        &format!("{tag}_near_diff"),
+        mux(
+            same,
+            mux(borrow, ba.bits(p - 1, 0) << 1, ab.bits(p - 1, 0) << 1),
+            one.reinterpret_unsigned(),
+        ),
+    )?;
+    let unused = m.val(ba.bit(p))?;
+    m.discard(unused.sig, &format!("{tag}_near_ba_sign"))?; // set only when ab's is not
+    let near_zero = m.val(!diff.any())?;
+    let (near_norm, near_lz) = m.normalize(diff.sig)?;
+
+    m.note("Choose the path, round, and range-check.");
+    // In the frame of p + 4 bits the near difference sits two places up, its top bit 0.
+    let norm = m.wire(
+        &format!("{tag}_norm"),
+        mux(near, cat([Expr::from(near_norm), lit(0, 3, false)]), far_norm),
+    )?;
+    let lz = m.val(mux(near, near_lz.u() + 1, far_lz))?;
+    let zero = m.val(mux(near, near_zero, both_zero))?;
+    let neg = m.val(big_sign ^ (near & same & borrow))?;
     // Leading one at bit p+2 (no carry, no cancellation) keeps big's exponent:
-    // biased = big_field - common_bias + bias_r + 1 - lz + carry.
+    // biased = big_field - common_bias + bias_r + 1 - lz (+ the rounding carry).
     let shift = i64::from(fr.bias - common_bias + 1);
-    let biased = exponent(m, fr, big_field + shift - lz + carry)?;
-    pack(m, tag, fr, big_sign.sig, biased, man, zero.sig)
+    let biased = exponent(m, fr, big_field + shift - lz)?;
+    round_pack(m, tag, fr, neg.sig, norm.sig, biased, zero.sig, mode)
+}
+
+/// Round the normalised significand `norm` (leading one at its top bit, or zero) into
+/// `f` and pack it with the range checks of `FloatFormat::round`, for the biased
+/// exponent `biased` of its leading one before rounding. Both exponents (`biased` and
+/// `biased + 1`, after a rounding carry) are range-checked in parallel with rounding:
+/// the carry, `up` and all kept bits ones, only selects.
+#[allow(clippy::too_many_arguments)]
+fn round_pack(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    f: &FloatFormat,
+    neg: Sig,
+    norm: Sig,
+    biased: Val,
+    zero: Sig,
+    mode: Rounding,
+) -> Result<FloatSig> {
+    let (w, p) = (norm.width(), f.man_bits + 1);
+    let (man, carry) = if w <= p {
+        let padded = m.val(norm << (p - w))?; // exact: pad below
+        let lead = m.val(padded.bit(p - 1))?;
+        m.discard(lead.sig, &format!("{tag}_leading_one"))?;
+        (m.val(padded.bits(p - 2, 0))?, m.val(lit(0, 1, false))?)
+    } else {
+        let drop = w - p;
+        let kept = m.wire(&format!("{tag}_kept"), norm.bits(w - 1, drop))?;
+        // The leading one (or, after a carry, a zero above a zero mantissa) is implicit.
+        let lead = m.val(kept.bit(p - 1))?;
+        m.discard(lead.sig, &format!("{tag}_leading_one"))?;
+        match mode {
+            Rounding::Rz => {
+                let dropped = m.val(norm.bits(drop - 1, 0))?;
+                m.discard(dropped.sig, &format!("{tag}_dropped"))?;
+                (m.val(kept.bits(p - 2, 0))?, m.val(lit(0, 1, false))?)
+            }
+            Rounding::Rne => {
+                let sticky = if drop >= 2 {
+                    norm.bits(drop - 2, 0).any()
+                } else {
+                    lit(0, 1, false)
+                };
+                let up = norm.bit(drop - 1) & (sticky | kept.bit(0));
+                let up = m.wire(&format!("{tag}_round_up"), up)?;
+                // Rounding carries out when every kept bit is one.
+                let man = m.val((kept.bits(p - 2, 0) + up).wrapping(p - 1))?;
+                (man, m.val(up & kept.all())?)
+            }
+        }
+    };
+    let ew = biased.width();
+    if ew > f.exp_bits {
+        let high = m.val(biased.bits(ew - 1, f.exp_bits))?;
+        m.discard(high.sig, &format!("{tag}_exp_range"))?; // covered by the range checks
+    }
+    let max = f.max_field();
+    let too_big = m.val(mux(carry, biased.at_least(max), biased.greater(max)))?;
+    let too_small = m.val(mux(carry, biased.less(0), biased.less(1)))?;
+    let field = biased.bits(f.exp_bits - 1, 0);
+    let field = m.val(mux(carry, (field.clone() + 1).wrapping(f.exp_bits), field))?;
+    let normal = cat([Expr::from(neg), Expr::from(field), Expr::from(man)]);
+    let width = f.width();
+    let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
+    let saturated = mux(neg, max(true), max(false));
+    let bits = m.val(mux(too_small | zero, 0, mux(too_big, saturated, normal)))?;
+    Ok(FloatSig {
+        bits: bits.sig,
+        underflow: m.val(too_small & !zero)?.sig,
+        overflow: m.val(too_big & !zero)?.sig,
+    })
 }

@@ -3,7 +3,7 @@
 //! registered as a whole. Each names its result (and its helpers, `<name>_<part>`), so a
 //! datapath reads as one call per step.
 
-use super::typed::{const_width, lit, mux, ExprOps};
+use super::typed::{cat, const_width, lit, mux, Expr, ExprOps};
 use super::{ModuleBuilder, Result, Sig, Val};
 
 /// How [`ModuleBuilder::round`] rounds away the dropped bits.
@@ -178,28 +178,75 @@ impl ModuleBuilder {
         self.wire(name, kept + up)
     }
 
-    /// Shift `v` left until its top bit is one (a logarithmic shifter, one stage per bit
-    /// of the count). Returns the shifted value and the leading-zero count; for `v = 0`
-    /// the value is 0 and the count is all ones, never less than `width - 1`.
+    /// Shift `v` left until its top bit is one. Returns the shifted value and the
+    /// leading-zero count; for `v = 0` the value is 0 and the count is all ones, never
+    /// less than `width - 1`.
+    ///
+    /// The count is a tree of depth log2(width): `v`, padded with zeros below to a power
+    /// of two, is cut into halves recursively, and each pair of halves merges as
+    /// `(any, count) = (any_hi | any_lo, any_hi ? 0:count_hi : 1:count_lo)`. One barrel
+    /// shift by the count follows, its stages most significant first: the tree settles
+    /// its top count bit first (the OR of the top half), each lower bit one merge later,
+    /// so every stage waits for little more than the stage before it.
     pub fn normalize(&mut self, v: Sig) -> Result<(Sig, Sig)> {
         let w = v.width();
         let stages = (32 - (w - 1).leading_zeros()).max(1);
+        let count = self.lz_tree(v, stages)?;
         let mut x = v;
-        let mut count = Vec::new(); // most significant first
         for k in (0..stages).rev() {
             let s = 1u32 << k;
             if s >= w {
-                // Only reachable for w = 1: a one-bit value is normal unless zero.
-                count.push(self.not(x)?);
+                // Count bit k is set only for a zero `v`, which no shift changes.
                 continue;
             }
-            let zero = self.val(!x.bits(w - 1, w - s).any())?.sig;
+            let bit = self.slice(count, k, k)?;
             let shifted = self.val(x.bits(w - 1 - s, 0) << s)?.sig;
-            x = self.mux(zero, shifted, x)?;
-            count.push(zero);
+            x = self.mux(bit, shifted, x)?;
         }
-        let count = self.concat(&count)?;
         Ok((x, count))
+    }
+
+    /// The leading-zero count of `v` padded with zeros below to `2^levels` bits (all
+    /// ones for zero), as a merge tree of `levels` levels; `levels` bits.
+    fn lz_tree(&mut self, v: Sig, levels: u32) -> Result<Sig> {
+        let w = v.width();
+        // Leaves: single bits, most significant first; the padding is constant zero.
+        let mut nodes: Vec<(Expr, Option<Expr>)> = (0..1u32 << levels)
+            .map(|i| {
+                let bit = if i < w {
+                    v.bit(w - 1 - i)
+                } else {
+                    lit(0, 1, false)
+                };
+                (bit, None)
+            })
+            .collect();
+        while nodes.len() > 1 {
+            let root = nodes.len() == 2;
+            let mut next = Vec::with_capacity(nodes.len() / 2);
+            for pair in nodes.chunks(2) {
+                let ((any_hi, count_hi), (any_lo, count_lo)) = (&pair[0], &pair[1]);
+                let any_hi = self.val(any_hi.clone())?;
+                // The root's OR would be the zero flag; callers test zero themselves.
+                let any = if root {
+                    lit(0, 1, false)
+                } else {
+                    Expr::from(self.val(any_hi | any_lo.clone())?)
+                };
+                let count = match (count_hi, count_lo) {
+                    (Some(hi), Some(lo)) => {
+                        cat([Expr::from(!any_hi), mux(any_hi, hi.clone(), lo.clone())])
+                    }
+                    _ => Expr::from(!any_hi),
+                };
+                let count = self.val(count)?;
+                next.push((any, Some(Expr::from(count))));
+            }
+            nodes = next;
+        }
+        let (_, count) = nodes.pop().expect("one root");
+        let count = count.expect("levels >= 1");
+        Ok(self.val(count)?.sig)
     }
 
     /// The number of leading zeros of `v` (all ones for zero; see
