@@ -3,7 +3,7 @@
 //! registered as a whole. Each names its result (and its helpers, `<name>_<part>`), so a
 //! datapath reads as one call per step.
 
-use super::typed::{cat, const_width, lit, mux, Expr, ExprOps};
+use super::typed::{const_width, lit, mux, ExprOps};
 use super::{ModuleBuilder, Result, Sig, Val};
 
 /// How [`ModuleBuilder::round`] rounds away the dropped bits.
@@ -191,62 +191,59 @@ impl ModuleBuilder {
     pub fn normalize(&mut self, v: Sig) -> Result<(Sig, Sig)> {
         let w = v.width();
         let stages = (32 - (w - 1).leading_zeros()).max(1);
+        // Count bits, most significant first, each its own signal: the shift stage of a
+        // bit waits for that bit alone.
         let count = self.lz_tree(v, stages)?;
         let mut x = v;
-        for k in (0..stages).rev() {
+        for (k, &bit) in (0..stages).rev().zip(&count) {
             let s = 1u32 << k;
             if s >= w {
                 // Count bit k is set only for a zero `v`, which no shift changes.
                 continue;
             }
-            let bit = self.slice(count, k, k)?;
             let shifted = self.val(x.bits(w - 1 - s, 0) << s)?.sig;
             x = self.mux(bit, shifted, x)?;
         }
+        let count = self.concat(&count)?;
         Ok((x, count))
     }
 
     /// The leading-zero count of `v` padded with zeros below to `2^levels` bits (all
-    /// ones for zero), as a merge tree of `levels` levels; `levels` bits.
-    fn lz_tree(&mut self, v: Sig, levels: u32) -> Result<Sig> {
+    /// ones for zero), as a merge tree of `levels` levels: its `levels` bits, most
+    /// significant first.
+    fn lz_tree(&mut self, v: Sig, levels: u32) -> Result<Vec<Sig>> {
         let w = v.width();
-        // Leaves: single bits, most significant first; the padding is constant zero.
-        let mut nodes: Vec<(Expr, Option<Expr>)> = (0..1u32 << levels)
-            .map(|i| {
-                let bit = if i < w {
-                    v.bit(w - 1 - i)
-                } else {
-                    lit(0, 1, false)
-                };
-                (bit, None)
-            })
-            .collect();
+        // Leaves: single bits, most significant first, with no count bits; the padding
+        // is constant zero.
+        let mut nodes: Vec<(Sig, Vec<Sig>)> = Vec::new();
+        for i in 0..1u32 << levels {
+            let bit = if i < w {
+                self.slice(v, w - 1 - i, w - 1 - i)?
+            } else {
+                self.zero(1)?
+            };
+            nodes.push((bit, Vec::new()));
+        }
         while nodes.len() > 1 {
             let root = nodes.len() == 2;
             let mut next = Vec::with_capacity(nodes.len() / 2);
             for pair in nodes.chunks(2) {
                 let ((any_hi, count_hi), (any_lo, count_lo)) = (&pair[0], &pair[1]);
-                let any_hi = self.val(any_hi.clone())?;
+                let mut count = vec![self.not(*any_hi)?];
+                for (&hi, &lo) in count_hi.iter().zip(count_lo) {
+                    count.push(self.mux(*any_hi, hi, lo)?);
+                }
                 // The root's OR would be the zero flag; callers test zero themselves.
                 let any = if root {
-                    lit(0, 1, false)
+                    *any_hi
                 } else {
-                    Expr::from(self.val(any_hi | any_lo.clone())?)
+                    self.val(*any_hi | *any_lo)?.sig
                 };
-                let count = match (count_hi, count_lo) {
-                    (Some(hi), Some(lo)) => {
-                        cat([Expr::from(!any_hi), mux(any_hi, hi.clone(), lo.clone())])
-                    }
-                    _ => Expr::from(!any_hi),
-                };
-                let count = self.val(count)?;
-                next.push((any, Some(Expr::from(count))));
+                next.push((any, count));
             }
             nodes = next;
         }
-        let (_, count) = nodes.pop().expect("one root");
-        let count = count.expect("levels >= 1");
-        Ok(self.val(count)?.sig)
+        Ok(nodes.pop().expect("one root").1)
     }
 
     /// The number of leading zeros of `v` (all ones for zero; see
