@@ -8,7 +8,7 @@
 
 use model::float::{FloatFormat, Rounding};
 
-use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Round, Sig, Val};
+use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
 
 /// A rounded value: `sign | biased exponent | mantissa` and the two range flags.
 #[derive(Clone, Copy, Debug)]
@@ -41,77 +41,84 @@ pub(crate) fn signed_bits(lo: i64, hi: i64) -> u32 {
     need(lo).max(need(hi)).max(2)
 }
 
-/// Round the positive significand `norm` (leading one at its top bit, or zero) to the
-/// format's `man_bits + 1` bits: returns the stored mantissa and the carry out of
-/// rounding (the value became the next power of two).
-fn round_significand(
-    m: &mut ModuleBuilder,
-    tag: &str,
-    f: &FloatFormat,
-    norm: Sig,
-    mode: Rounding,
-) -> Result<(Sig, Sig)> {
-    let (w, p) = (norm.width(), f.man_bits + 1);
-    let rounded = if w <= p {
-        m.val(norm << (p - w))? // exact: pad below
-    } else {
-        let mode = match mode {
-            Rounding::Rz => Round::Floor,
-            Rounding::Rne => Round::HalfEven,
-        };
-        m.round(&format!("{tag}_rounded"), norm.u(), w - p, mode)?
-    };
-    // The leading one (or, after a carry, a zero above a zero mantissa) is implicit.
-    let lead = m.val(rounded.bit(p - 1))?;
-    m.discard(lead.sig, &format!("{tag}_leading_one"))?;
-    let man = m.val(rounded.bits(p - 2, 0))?;
-    let carry = if w <= p {
-        m.zero(1)?
-    } else {
-        m.val(rounded.bit(p))?.sig
-    };
-    Ok((man.sig, carry))
-}
-
 /// A biased exponent as a signed value of at least `exp_bits + 2` bits.
 fn exponent(m: &mut ModuleBuilder, f: &FloatFormat, e: Expr) -> Result<Val> {
     let v = m.val(e.sint())?;
     m.val(v.resize(v.width().max(f.exp_bits + 2)))
 }
 
-/// Pack sign, biased exponent (signed, any width) and mantissa, with the range checks of
-/// `FloatFormat::round`: above the largest field saturate, below 1 flush to zero; `zero`
-/// forces +0 without flags.
-fn pack(
+/// A biased exponent before rounding, prepared for both outcomes of the rounding carry
+/// (index 0 without, 1 with): its low `exp_bits` bits and the range checks of
+/// `FloatFormat::round`, `big` (above the largest field) and `small` (below 1).
+#[derive(Clone, Copy, Debug)]
+struct Exponent {
+    field: [Val; 2],
+    big: [Val; 2],
+    small: [Val; 2],
+}
+
+/// Field and range checks of `e + j` for each `j` of `js`, all from `e` in parallel.
+fn exponent_offsets(
     m: &mut ModuleBuilder,
     tag: &str,
     f: &FloatFormat,
-    neg: Sig,
-    biased: Val,
-    man: Sig,
-    zero: Sig,
-) -> Result<FloatSig> {
-    let ew = biased.width();
-    let too_big = m.val(biased.greater(f.max_field()))?;
-    let too_small = m.val(biased.less(1))?;
-    if ew > f.exp_bits {
-        let high = m.val(biased.bits(ew - 1, f.exp_bits))?;
-        m.discard(high.sig, &format!("{tag}_exp_range"))?; // covered by the range checks
+    e: Val,
+    js: &[i64],
+) -> Result<Vec<(Val, Val, Val)>> {
+    let mut out = Vec::with_capacity(js.len());
+    for &j in js {
+        let v = if j == 0 { e } else { m.val(e + j)? };
+        let ew = v.width();
+        if ew > f.exp_bits {
+            let high = m.val(v.bits(ew - 1, f.exp_bits))?;
+            let label = format!(
+                "{tag}_exp_range_{}{}",
+                if j < 0 { "m" } else { "p" },
+                j.abs()
+            );
+            m.discard(high.sig, &label)?; // covered by the range checks
+        }
+        let field = m.val(v.bits(f.exp_bits - 1, 0))?;
+        let big = m.val(v.greater(f.max_field()))?;
+        let small = m.val(v.less(1))?;
+        out.push((field, big, small));
     }
-    let normal = cat([
-        Expr::from(neg),
-        biased.bits(f.exp_bits - 1, 0),
-        Expr::from(man),
-    ]);
-    let width = f.width();
-    let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
-    let saturated = mux(neg, max(true), max(false));
-    let bits = m.val(mux(too_small | zero, 0, mux(too_big, saturated, normal)))?;
-    Ok(FloatSig {
-        bits: bits.sig,
-        underflow: m.val(too_small & !zero)?.sig,
-        overflow: m.val(too_big & !zero)?.sig,
-    })
+    Ok(out)
+}
+
+impl Exponent {
+    /// The exponent `e` (signed).
+    fn new(m: &mut ModuleBuilder, tag: &str, f: &FloatFormat, e: Val) -> Result<Exponent> {
+        let v = exponent_offsets(m, tag, f, e, &[0, 1])?;
+        Ok(Exponent::of(v[0], v[1]))
+    }
+
+    /// From the field and checks without the carry and with it.
+    fn of(without: (Val, Val, Val), with: (Val, Val, Val)) -> Exponent {
+        Exponent {
+            field: [without.0, with.0],
+            big: [without.1, with.1],
+            small: [without.2, with.2],
+        }
+    }
+
+    /// `sel ? t : f`, part by part.
+    fn select(
+        m: &mut ModuleBuilder,
+        sel: impl Into<Expr>,
+        t: Exponent,
+        f: Exponent,
+    ) -> Result<Exponent> {
+        let sel = m.val(sel.into())?;
+        let mut pick = |a: [Val; 2], b: [Val; 2]| -> Result<[Val; 2]> {
+            Ok([m.val(mux(sel, a[0], b[0]))?, m.val(mux(sel, a[1], b[1]))?])
+        };
+        Ok(Exponent {
+            field: pick(t.field, f.field)?,
+            big: pick(t.big, f.big)?,
+            small: pick(t.small, f.small)?,
+        })
+    }
 }
 
 /// `value * 2^exp` rounded into `f` (`FloatFormat::round(Exact::from_int(value, exp))`),
@@ -143,11 +150,11 @@ pub fn from_sign_magnitude(
     let d = magnitude.width();
     let zero = m.val(!magnitude.any())?;
     let (norm, lz) = m.normalize(magnitude)?;
-    let (man, carry) = round_significand(m, tag, f, norm, mode)?;
-    // Biased exponent of the leading one: exp + (d - 1 - lz) + carry + bias.
+    // Biased exponent of the leading one before rounding: exp + (d - 1 - lz) + bias.
     let base = i64::from(d) - 1 + i64::from(f.bias);
-    let biased = exponent(m, f, exp.s() + base - lz + carry)?;
-    pack(m, tag, f, neg, biased, man, zero.sig)
+    let biased = exponent(m, f, exp.s() + base - lz)?;
+    let biased = Exponent::new(m, tag, f, biased)?;
+    round_pack(m, tag, f, neg, norm, biased, zero.sig, mode)
 }
 
 /// Fields of a format value: sign, exponent field, and the significand with its hidden
@@ -269,8 +276,14 @@ pub fn add_formats(
     m.note("Far path: add or subtract (the bigger minus the smaller never borrows), then");
     m.note("normalise by at most one place either way.");
     let big_ext = m.val(big_sig << 3)?;
-    let plus = m.wire(&format!("{tag}_far_plus"), (big_ext + aligned).wrapping(p + 4))?;
-    let minus = m.wire(&format!("{tag}_far_minus"), (big_ext - aligned).wrapping(p + 3))?;
+    let plus = m.wire(
+        &format!("{tag}_far_plus"),
+        (big_ext + aligned).wrapping(p + 4),
+    )?;
+    let minus = m.wire(
+        &format!("{tag}_far_minus"),
+        (big_ext - aligned).wrapping(p + 3),
+    )?;
     let minus = m.val(minus.reinterpret_unsigned())?;
     // Leading one of p + 4 bits: plus at p + 3 or p + 2; minus (d >= 2, p + 3 bits) at
     // p + 2 or p + 1.
@@ -281,11 +294,6 @@ pub fn add_formats(
         sub,
         mux(kept_top.clone(), lo(minus, 1), lo(minus, 2)),
         mux(carry_out.clone(), plus, lo(plus, 1)),
-    ))?;
-    let far_lz = m.val(mux(
-        sub,
-        mux(kept_top, lit(1, 2, false), lit(2, 2, false)),
-        mux(carry_out, lit(0, 2, false), lit(1, 2, false)),
     ))?;
 
     m.note("Near path: exact difference of p + 1 bits, then normalise.");
@@ -315,23 +323,37 @@ pub fn add_formats(
     // In the frame of p + 4 bits the near difference sits two places up, its top bit 0.
     let norm = m.wire(
         &format!("{tag}_norm"),
-        mux(near, cat([Expr::from(near_norm), lit(0, 3, false)]), far_norm),
+        mux(
+            near,
+            cat([Expr::from(near_norm), lit(0, 3, false)]),
+            far_norm,
+        ),
     )?;
-    let lz = m.val(mux(near, near_lz.u() + 1, far_lz))?;
     let zero = m.val(mux(near, near_zero, both_zero))?;
     let neg = m.val(big_sign ^ (near & same & borrow))?;
-    // Leading one at bit p+2 (no carry, no cancellation) keeps big's exponent:
-    // biased = big_field - common_bias + bias_r + 1 - lz (+ the rounding carry).
+    // A leading one at bit p + 3 of the frame has big's exponent plus one:
+    // biased = big_field - common_bias + bias_r + 1 - (leading zeros of the frame), plus
+    // the rounding carry. The far path's 0, 1 or 2 leading zeros and the carry make four
+    // candidates, checked in parallel with the additions; the near path's count comes
+    // from its tree, before its shift.
     let shift = i64::from(fr.bias - common_bias + 1);
-    let biased = exponent(m, fr, big_field + shift - lz)?;
+    let top = exponent(m, fr, big_field + shift)?;
+    let v = exponent_offsets(m, tag, fr, top, &[-2, -1, 0, 1])?;
+    let far_exp = |lz: usize| Exponent::of(v[2 - lz], v[3 - lz]);
+    let minus_exp = Exponent::select(m, kept_top, far_exp(1), far_exp(2))?;
+    let plus_exp = Exponent::select(m, carry_out, far_exp(0), far_exp(1))?;
+    let far_exp = Exponent::select(m, sub, minus_exp, plus_exp)?;
+    let near_top = exponent(m, fr, top - 1 - near_lz.u())?;
+    let near_exp = Exponent::new(m, &format!("{tag}_near"), fr, near_top)?;
+    let biased = Exponent::select(m, near, near_exp, far_exp)?;
     round_pack(m, tag, fr, neg.sig, norm.sig, biased, zero.sig, mode)
 }
 
 /// Round the normalised significand `norm` (leading one at its top bit, or zero) into
-/// `f` and pack it with the range checks of `FloatFormat::round`, for the biased
-/// exponent `biased` of its leading one before rounding. Both exponents (`biased` and
-/// `biased + 1`, after a rounding carry) are range-checked in parallel with rounding:
-/// the carry, `up` and all kept bits ones, only selects.
+/// `f` and pack it with the range checks of `FloatFormat::round`: above the largest
+/// field saturate, below 1 flush to zero; `zero` forces +0 without flags. `exp` is the
+/// biased exponent of the leading one, prepared for both outcomes of the rounding carry
+/// (`up` and every kept bit one), which only selects.
 #[allow(clippy::too_many_arguments)]
 fn round_pack(
     m: &mut ModuleBuilder,
@@ -339,7 +361,7 @@ fn round_pack(
     f: &FloatFormat,
     neg: Sig,
     norm: Sig,
-    biased: Val,
+    exp: Exponent,
     zero: Sig,
     mode: Rounding,
 ) -> Result<FloatSig> {
@@ -375,16 +397,9 @@ fn round_pack(
             }
         }
     };
-    let ew = biased.width();
-    if ew > f.exp_bits {
-        let high = m.val(biased.bits(ew - 1, f.exp_bits))?;
-        m.discard(high.sig, &format!("{tag}_exp_range"))?; // covered by the range checks
-    }
-    let max = f.max_field();
-    let too_big = m.val(mux(carry, biased.at_least(max), biased.greater(max)))?;
-    let too_small = m.val(mux(carry, biased.less(0), biased.less(1)))?;
-    let field = biased.bits(f.exp_bits - 1, 0);
-    let field = m.val(mux(carry, (field.clone() + 1).wrapping(f.exp_bits), field))?;
+    let too_big = m.val(mux(carry, exp.big[1], exp.big[0]))?;
+    let too_small = m.val(mux(carry, exp.small[1], exp.small[0]))?;
+    let field = m.val(mux(carry, exp.field[1], exp.field[0]))?;
     let normal = cat([Expr::from(neg), Expr::from(field), Expr::from(man)]);
     let width = f.width();
     let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
