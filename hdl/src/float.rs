@@ -271,20 +271,35 @@ pub fn add_formats(
     let ones = m.val(lit((1i128 << (p + 3)) - 1, p + 3, false))?;
     let kept_mask = m.shift_left(ones, distance.sig)?;
     let sticky = (small_ext & !kept_mask).any();
-    let aligned = m.val(cat([shifted.bits(p + 2, 1), shifted.bit(0) | sticky]))?;
+    // The aligned value: p bits above big's guard position, and guard, round and sticky.
+    let high = m.val(shifted.bits(p + 2, 3))?;
+    let low = m.val(cat([shifted.bits(2, 1), shifted.bit(0) | sticky]))?;
 
     m.note("Far path: add or subtract (the bigger minus the smaller never borrows), then");
     m.note("normalise by at most one place either way.");
-    let big_ext = m.val(big_sig << 3)?;
+    // big has zeros in the three low places: the sum's low bits are `low`, and the
+    // difference borrows from its high part exactly when `low` is nonzero. Both high
+    // differences are made, so the sticky bit only selects and never enters a carry.
     let plus = m.wire(
         &format!("{tag}_far_plus"),
-        (big_ext + aligned).wrapping(p + 4),
+        cat([Expr::from(big_sig + high), Expr::from(low)]),
     )?;
-    let minus = m.wire(
+    let exact = m.wire(
         &format!("{tag}_far_minus"),
-        (big_ext - aligned).wrapping(p + 3),
+        (big_sig - high).wrapping(p),
     )?;
-    let minus = m.val(minus.reinterpret_unsigned())?;
+    let borrowed = m.wire(
+        &format!("{tag}_far_minus_borrow"),
+        (big_sig + !high).wrapping(p),
+    )?;
+    let minus = m.val(cat([
+        mux(
+            low.any(),
+            borrowed.reinterpret_unsigned(),
+            exact.reinterpret_unsigned(),
+        ),
+        (!low + 1).wrapping(3),
+    ]))?;
     // Leading one of p + 4 bits: plus at p + 3 or p + 2; minus (d >= 2, p + 3 bits) at
     // p + 2 or p + 1.
     let carry_out = plus.bit(p + 3);
