@@ -260,7 +260,16 @@ pub fn add_formats(
     let both_zero = m.val(!(ca.any() | cb.any()))?;
     // d <= 1: dab is -1 (all ones), 0 or 1 (nothing above bit 0).
     let close = m.val(dab.all() | !dab.bits(e, 1).any())?;
-    let near = m.wire(&format!("{tag}_near"), sub & close)?;
+    // Zero operands take the far path, so the near path needs no masked significands:
+    // it subtracts the raw ones, hidden bit set, without waiting for the zero tests.
+    let nonzero = ca.any() & cb.any();
+    let near = m.wire(&format!("{tag}_near"), sub & close & nonzero)?;
+    let raw = |m: &mut ModuleBuilder, f: &FloatFormat, x: Sig| -> Result<Val> {
+        let sig = cat([lit(1, 1, false), x.bits(f.man_bits - 1, 0)]);
+        m.val(sig << (p - f.man_bits - 1))
+    };
+    let ra = raw(m, fa, a)?;
+    let rb = raw(m, fb, b)?;
     let same = m.val(ca.equal(cb))?;
 
     m.note("Far path: align the smaller significand (guard, round and sticky bits).");
@@ -268,9 +277,14 @@ pub fn add_formats(
     let shifted = m.shift_right(small_ext, distance.sig)?;
     // Sticky: any bit below the shift distance (a distance of p + 3 or more leaves only
     // the sticky bit).
-    let ones = m.val(lit((1i128 << (p + 3)) - 1, p + 3, false))?;
-    let kept_mask = m.shift_left(ones, distance.sig)?;
-    let sticky = (small_ext & !kept_mask).any();
+    // small_ext's lowest one is at its trailing-zero count; the counts of both operands
+    // come from trees in parallel with the exponent differences, and each difference is
+    // compared with the other operand's count (a zero operand has no bits to lose).
+    let tz_a = m.tzc(&format!("{tag}_tz_a"), ra.sig)?;
+    let tz_b = m.tzc(&format!("{tag}_tz_b"), rb.sig)?;
+    let lost_a = m.val(ca.any() & dba.greater(tz_a + 3))?;
+    let lost_b = m.val(cb.any() & dab.greater(tz_b + 3))?;
+    let sticky = mux(swap, lost_a, lost_b);
     // The aligned value: p bits above big's guard position, and guard, round and sticky.
     let high = m.val(shifted.bits(p + 2, 3))?;
     let low = m.val(cat([shifted.bits(2, 1), shifted.bit(0) | sticky]))?;
@@ -284,10 +298,7 @@ pub fn add_formats(
         &format!("{tag}_far_plus"),
         cat([Expr::from(big_sig + high), Expr::from(low)]),
     )?;
-    let exact = m.wire(
-        &format!("{tag}_far_minus"),
-        (big_sig - high).wrapping(p),
-    )?;
+    let exact = m.wire(&format!("{tag}_far_minus"), (big_sig - high).wrapping(p))?;
     let borrowed = m.wire(
         &format!("{tag}_far_minus_borrow"),
         (big_sig + !high).wrapping(p),
@@ -312,14 +323,15 @@ pub fn add_formats(
     ))?;
 
     m.note("Near path: exact difference of p + 1 bits, then normalise.");
-    // d = 0: both orders (a and b unswapped), keep the one that does not borrow;
-    // d = 1: the bigger doubled minus the smaller, never negative.
-    let ab = m.wire(&format!("{tag}_near_ab"), (ga - gb).wrapping(p + 1))?;
-    let ba = m.wire(&format!("{tag}_near_ba"), (gb - ga).wrapping(p + 1))?;
+    // Both operands nonzero. d = 0: both orders (a and b unswapped), keep the one that
+    // does not borrow; d = 1: the bigger doubled minus the smaller, never negative.
+    let ab = m.wire(&format!("{tag}_near_ab"), (ra - rb).wrapping(p + 1))?;
+    let ba = m.wire(&format!("{tag}_near_ba"), (rb - ra).wrapping(p + 1))?;
     let borrow = m.val(ab.bit(p))?;
+    let (big_raw, small_raw) = (mux(swap, rb, ra), mux(swap, ra, rb));
     let one = m.wire(
         &format!("{tag}_near_one"),
-        ((big_sig << 1) - small_sig).wrapping(p + 1),
+        ((big_raw << 1) - small_raw).wrapping(p + 1),
     )?;
     let diff = m.wire(
         &format!("{tag}_near_diff"),

@@ -193,7 +193,11 @@ impl ModuleBuilder {
         let stages = (32 - (w - 1).leading_zeros()).max(1);
         // Count bits, most significant first, each its own signal: the shift stage of a
         // bit waits for that bit alone.
-        let count = self.lz_tree(v, stages)?;
+        let bits = (0..w)
+            .rev()
+            .map(|i| self.slice(v, i, i))
+            .collect::<Result<Vec<_>>>()?;
+        let count = self.lz_tree(bits, stages)?;
         let mut x = v;
         for (k, &bit) in (0..stages).rev().zip(&count) {
             let s = 1u32 << k;
@@ -208,50 +212,55 @@ impl ModuleBuilder {
         Ok((x, count))
     }
 
-    /// The leading-zero count of `v` padded with zeros below to `2^levels` bits (all
+    /// The leading-zero count of the bits `bits` (most significant first, one bit each)
+    /// padded with zeros below to `2^levels` bits (all
     /// ones for zero), as a merge tree of `levels` levels: its `levels` bits, most
-    /// significant first.
-    fn lz_tree(&mut self, v: Sig, levels: u32) -> Result<Vec<Sig>> {
-        let w = v.width();
-        // Leaves: single bits, most significant first, with no count bits; the padding
-        // is constant zero.
-        let mut nodes: Vec<(Sig, Vec<Sig>)> = Vec::new();
-        for i in 0..1u32 << levels {
-            let bit = if i < w {
-                self.slice(v, w - 1 - i, w - 1 - i)?
-            } else {
-                self.zero(1)?
-            };
-            nodes.push((bit, Vec::new()));
+    /// significant first. The padded value's last bit never matters (a one there and
+    /// none at all both count all ones).
+    fn lz_tree(&mut self, bits: Vec<Sig>, levels: u32) -> Result<Vec<Sig>> {
+        let mut leaves = bits;
+        while leaves.len() < 1 << levels {
+            leaves.push(self.zero(1)?);
         }
-        while nodes.len() > 1 {
-            let root = nodes.len() == 2;
-            let mut next = Vec::with_capacity(nodes.len() / 2);
-            for pair in nodes.chunks(2) {
-                let ((any_hi, count_hi), (any_lo, count_lo)) = (&pair[0], &pair[1]);
-                let mut count = vec![self.not(*any_hi)?];
-                for (&hi, &lo) in count_hi.iter().zip(count_lo) {
-                    count.push(self.mux(*any_hi, hi, lo)?);
-                }
-                // The root's OR would be the zero flag; callers test zero themselves.
-                let any = if root {
-                    *any_hi
-                } else {
-                    self.val(*any_hi | *any_lo)?.sig
-                };
-                next.push((any, count));
-            }
-            nodes = next;
-        }
-        Ok(nodes.pop().expect("one root").1)
+        Ok(self.lz_node(&leaves, false)?.1)
     }
 
-    /// The number of leading zeros of `v` (all ones for zero; see
-    /// [`ModuleBuilder::normalize`]).
-    pub fn lzc(&mut self, name: &str, v: Sig) -> Result<Val> {
-        let (normalized, count) = self.normalize(v)?;
-        // The count needs only the top bit of each stage; the rest feeds the shifts.
-        self.discard(normalized, &format!("{name}_normalized"))?;
+    /// One node of [`ModuleBuilder::lz_tree`] over `bits` (most significant first, a
+    /// power of two of them): `(any, count)`, the OR only where a parent reads it.
+    fn lz_node(&mut self, bits: &[Sig], need_any: bool) -> Result<(Option<Sig>, Vec<Sig>)> {
+        if bits.len() == 1 {
+            return Ok((Some(bits[0]), Vec::new()));
+        }
+        let (hi, lo) = bits.split_at(bits.len() / 2);
+        let (any_hi, count_hi) = self.lz_node(hi, true)?;
+        let (any_lo, count_lo) = self.lz_node(lo, need_any)?;
+        let any_hi = any_hi.expect("asked for");
+        let mut count = vec![self.not(any_hi)?];
+        for (&h, &l) in count_hi.iter().zip(&count_lo) {
+            count.push(self.mux(any_hi, h, l)?);
+        }
+        let any = match (need_any, any_lo) {
+            (true, Some(any_lo)) => Some(self.val(any_hi | any_lo)?.sig),
+            _ => None,
+        };
+        Ok((any, count))
+    }
+
+    /// The number of trailing zeros of `v` (all ones for zero), as the leading-zero tree
+    /// of [`ModuleBuilder::normalize`] on the reversed bits: log2(width) levels.
+    pub fn tzc(&mut self, name: &str, v: Sig) -> Result<Val> {
+        let w = v.width();
+        let reversed = (0..w)
+            .map(|i| self.slice(v, i, i))
+            .collect::<Result<Vec<_>>>()?;
+        let levels = (32 - (w - 1).leading_zeros()).max(1);
+        if w == 1 << levels {
+            // The reversed value's last bit: see `lz_tree`.
+            let top = self.slice(v, w - 1, w - 1)?;
+            self.discard(top, &format!("{name}_top"))?;
+        }
+        let count = self.lz_tree(reversed, levels)?;
+        let count = self.concat(&count)?;
         self.wire(name, count.u())
     }
 
