@@ -296,7 +296,7 @@ pub fn add_formats(
     // differences are made, so the sticky bit only selects and never enters a carry.
     let plus = m.wire(
         &format!("{tag}_far_plus"),
-        cat([Expr::from(big_sig + high), Expr::from(low)]),
+        cat([big_sig + high, Expr::from(low)]),
     )?;
     let exact = m.wire(&format!("{tag}_far_minus"), (big_sig - high).wrapping(p))?;
     let borrowed = m.wire(

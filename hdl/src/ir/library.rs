@@ -246,6 +246,25 @@ impl ModuleBuilder {
         Ok((any, count))
     }
 
+    /// The number of leading zeros of `v` (all ones for zero; see
+    /// [`ModuleBuilder::normalize`]): the tree alone, without the shift.
+    pub fn lzc(&mut self, name: &str, v: Sig) -> Result<Val> {
+        let w = v.width();
+        let levels = (32 - (w - 1).leading_zeros()).max(1);
+        let bits = (0..w)
+            .rev()
+            .map(|i| self.slice(v, i, i))
+            .collect::<Result<Vec<_>>>()?;
+        if w == 1 << levels {
+            // The last bit: see `lz_tree`.
+            let low = self.slice(v, 0, 0)?;
+            self.discard(low, &format!("{name}_low"))?;
+        }
+        let count = self.lz_tree(bits, levels)?;
+        let count = self.concat(&count)?;
+        self.wire(name, count.u())
+    }
+
     /// The number of trailing zeros of `v` (all ones for zero), as the leading-zero tree
     /// of [`ModuleBuilder::normalize`] on the reversed bits: log2(width) levels.
     pub fn tzc(&mut self, name: &str, v: Sig) -> Result<Val> {
