@@ -8,7 +8,7 @@
 
 use model::float::{FloatFormat, Rounding};
 
-use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Round, Sig, Val};
+use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
 
 /// A rounded value: `sign | biased exponent | mantissa` and the two range flags.
 #[derive(Clone, Copy, Debug)]
@@ -41,77 +41,84 @@ pub(crate) fn signed_bits(lo: i64, hi: i64) -> u32 {
     need(lo).max(need(hi)).max(2)
 }
 
-/// Round the positive significand `norm` (leading one at its top bit, or zero) to the
-/// format's `man_bits + 1` bits: returns the stored mantissa and the carry out of
-/// rounding (the value became the next power of two).
-fn round_significand(
-    m: &mut ModuleBuilder,
-    tag: &str,
-    f: &FloatFormat,
-    norm: Sig,
-    mode: Rounding,
-) -> Result<(Sig, Sig)> {
-    let (w, p) = (norm.width(), f.man_bits + 1);
-    let rounded = if w <= p {
-        m.val(norm << (p - w))? // exact: pad below
-    } else {
-        let mode = match mode {
-            Rounding::Rz => Round::Floor,
-            Rounding::Rne => Round::HalfEven,
-        };
-        m.round(&format!("{tag}_rounded"), norm.u(), w - p, mode)?
-    };
-    // The leading one (or, after a carry, a zero above a zero mantissa) is implicit.
-    let lead = m.val(rounded.bit(p - 1))?;
-    m.discard(lead.sig, &format!("{tag}_leading_one"))?;
-    let man = m.val(rounded.bits(p - 2, 0))?;
-    let carry = if w <= p {
-        m.zero(1)?
-    } else {
-        m.val(rounded.bit(p))?.sig
-    };
-    Ok((man.sig, carry))
-}
-
 /// A biased exponent as a signed value of at least `exp_bits + 2` bits.
 fn exponent(m: &mut ModuleBuilder, f: &FloatFormat, e: Expr) -> Result<Val> {
     let v = m.val(e.sint())?;
     m.val(v.resize(v.width().max(f.exp_bits + 2)))
 }
 
-/// Pack sign, biased exponent (signed, any width) and mantissa, with the range checks of
-/// `FloatFormat::round`: above the largest field saturate, below 1 flush to zero; `zero`
-/// forces +0 without flags.
-fn pack(
+/// A biased exponent before rounding, prepared for both outcomes of the rounding carry
+/// (index 0 without, 1 with): its low `exp_bits` bits and the range checks of
+/// `FloatFormat::round`, `big` (above the largest field) and `small` (below 1).
+#[derive(Clone, Copy, Debug)]
+struct Exponent {
+    field: [Val; 2],
+    big: [Val; 2],
+    small: [Val; 2],
+}
+
+/// Field and range checks of `e + j` for each `j` of `js`, all from `e` in parallel.
+fn exponent_offsets(
     m: &mut ModuleBuilder,
     tag: &str,
     f: &FloatFormat,
-    neg: Sig,
-    biased: Val,
-    man: Sig,
-    zero: Sig,
-) -> Result<FloatSig> {
-    let ew = biased.width();
-    let too_big = m.val(biased.greater(f.max_field()))?;
-    let too_small = m.val(biased.less(1))?;
-    if ew > f.exp_bits {
-        let high = m.val(biased.bits(ew - 1, f.exp_bits))?;
-        m.discard(high.sig, &format!("{tag}_exp_range"))?; // covered by the range checks
+    e: Val,
+    js: &[i64],
+) -> Result<Vec<(Val, Val, Val)>> {
+    let mut out = Vec::with_capacity(js.len());
+    for &j in js {
+        let v = if j == 0 { e } else { m.val(e + j)? };
+        let ew = v.width();
+        if ew > f.exp_bits {
+            let high = m.val(v.bits(ew - 1, f.exp_bits))?;
+            let label = format!(
+                "{tag}_exp_range_{}{}",
+                if j < 0 { "m" } else { "p" },
+                j.abs()
+            );
+            m.discard(high.sig, &label)?; // covered by the range checks
+        }
+        let field = m.val(v.bits(f.exp_bits - 1, 0))?;
+        let big = m.val(v.greater(f.max_field()))?;
+        let small = m.val(v.less(1))?;
+        out.push((field, big, small));
     }
-    let normal = cat([
-        Expr::from(neg),
-        biased.bits(f.exp_bits - 1, 0),
-        Expr::from(man),
-    ]);
-    let width = f.width();
-    let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
-    let saturated = mux(neg, max(true), max(false));
-    let bits = m.val(mux(too_small | zero, 0, mux(too_big, saturated, normal)))?;
-    Ok(FloatSig {
-        bits: bits.sig,
-        underflow: m.val(too_small & !zero)?.sig,
-        overflow: m.val(too_big & !zero)?.sig,
-    })
+    Ok(out)
+}
+
+impl Exponent {
+    /// The exponent `e` (signed).
+    fn new(m: &mut ModuleBuilder, tag: &str, f: &FloatFormat, e: Val) -> Result<Exponent> {
+        let v = exponent_offsets(m, tag, f, e, &[0, 1])?;
+        Ok(Exponent::of(v[0], v[1]))
+    }
+
+    /// From the field and checks without the carry and with it.
+    fn of(without: (Val, Val, Val), with: (Val, Val, Val)) -> Exponent {
+        Exponent {
+            field: [without.0, with.0],
+            big: [without.1, with.1],
+            small: [without.2, with.2],
+        }
+    }
+
+    /// `sel ? t : f`, part by part.
+    fn select(
+        m: &mut ModuleBuilder,
+        sel: impl Into<Expr>,
+        t: Exponent,
+        f: Exponent,
+    ) -> Result<Exponent> {
+        let sel = m.val(sel.into())?;
+        let mut pick = |a: [Val; 2], b: [Val; 2]| -> Result<[Val; 2]> {
+            Ok([m.val(mux(sel, a[0], b[0]))?, m.val(mux(sel, a[1], b[1]))?])
+        };
+        Ok(Exponent {
+            field: pick(t.field, f.field)?,
+            big: pick(t.big, f.big)?,
+            small: pick(t.small, f.small)?,
+        })
+    }
 }
 
 /// `value * 2^exp` rounded into `f` (`FloatFormat::round(Exact::from_int(value, exp))`),
@@ -143,11 +150,11 @@ pub fn from_sign_magnitude(
     let d = magnitude.width();
     let zero = m.val(!magnitude.any())?;
     let (norm, lz) = m.normalize(magnitude)?;
-    let (man, carry) = round_significand(m, tag, f, norm, mode)?;
-    // Biased exponent of the leading one: exp + (d - 1 - lz) + carry + bias.
+    // Biased exponent of the leading one before rounding: exp + (d - 1 - lz) + bias.
     let base = i64::from(d) - 1 + i64::from(f.bias);
-    let biased = exponent(m, f, exp.s() + base - lz + carry)?;
-    pack(m, tag, f, neg, biased, man, zero.sig)
+    let biased = exponent(m, f, exp.s() + base - lz)?;
+    let biased = Exponent::new(m, tag, f, biased)?;
+    round_pack(m, tag, f, neg, norm, biased, zero.sig, mode)
 }
 
 /// Fields of a format value: sign, exponent field, and the significand with its hidden
@@ -201,12 +208,27 @@ fn common_exponents(
 /// `a + b` for `a` in format `fa` and `b` in `fb`, rounded into `fr`:
 /// `fr.round(Exact::sum(fa.decode(a), fb.decode(b)))`.
 ///
-/// Classic three-extra-bit adder: order by magnitude, align the smaller significand with
-/// guard, round and sticky bits, add or subtract, normalise, round, range-check. Both
-/// significands are widened to the largest precision P of the three formats. With guard
-/// and round bits plus a sticky bit the result is the correctly rounded exact sum: a
-/// shift of two or more places cancels at most one leading bit, a shift of one or none
-/// loses nothing, and rounding to P or fewer bits never looks below the sticky bit.
+/// A dual-path adder (as FloPoCo's `FPAddDualPath`), shallow because it sits in
+/// accumulation loops whose result is needed the next cycle. Both significands are
+/// widened to the largest precision P of the three formats; the operands are ordered by
+/// exponent alone (two differences in parallel, the sign of one picks), `d` is the
+/// exponent distance.
+///
+/// - Far path (an addition, or a subtraction with `d >= 2`): the classic three-extra-bit
+///   adder. The smaller significand is aligned with guard, round and sticky bits and
+///   added or subtracted; the sum's leading one moves at most one place up (a carry) or,
+///   since `d >= 2`, one place down, so normalising is a choice of three. With guard and
+///   round bits plus a sticky bit the result is the correctly rounded exact sum: a shift
+///   of two or more places cancels at most one leading bit, and rounding to P or fewer
+///   bits never looks below the sticky bit.
+/// - Near path (a subtraction with `d <= 1`): no alignment beyond one place, so the
+///   difference is exact (P + 1 bits); for `d = 0` both orders are subtracted in
+///   parallel and the one that does not borrow is kept. A leading-zero tree and one
+///   barrel shift normalise it.
+///
+/// The chosen path's normalised significand is rounded once; the exponent and its range
+/// checks are computed before rounding for both outcomes of the rounding carry, which
+///  then only selects.
 pub fn add_formats(
     m: &mut ModuleBuilder,
     tag: &str,
@@ -223,53 +245,196 @@ pub fn add_formats(
     let (ca, cb, common_bias) = common_exponents(m, (fa, fa_field), (fb, fb_field))?;
     let e = ca.width();
 
-    m.note("Order the operands by magnitude.");
-    let a_smaller = m.val(cat([ca, ga]).less(cat([cb, gb])))?;
-    let big_sign = m.val(mux(a_smaller, sb, sa))?;
-    let big_field = m.val(mux(a_smaller, cb, ca))?;
-    let small_field = m.val(mux(a_smaller, ca, cb))?;
-    let big_sig = m.val(mux(a_smaller, gb, ga))?;
-    let small_sig = m.val(mux(a_smaller, ga, gb))?;
-    let distance = m.val((big_field - small_field).wrapping(e).reinterpret_unsigned())?;
-
-    m.note("Align the smaller significand: guard, round and sticky bits.");
-    // Shifts of p + 3 or more all leave only a sticky bit: clamp the distance so the
-    // shifter has just enough stages.
-    let limit = p + 3;
-    let dw = count_bits(limit);
-    let distance = if e > dw {
-        let high = m.val(distance.bits(e - 1, dw))?;
-        m.discard(high.sig, &format!("{tag}_far_distance"))?; // covered by `far`
-        let far = distance.greater(limit);
-        m.val(mux(
-            far,
-            lit(limit.into(), dw, false),
-            distance.bits(dw - 1, 0),
-        ))?
-    } else {
-        distance
+    m.note("Order the operands by exponent: both differences at once, the sign of one picks.");
+    let dab = m.wire(&format!("{tag}_dab"), (ca - cb).wrapping(e + 1))?;
+    let dba = m.wire(&format!("{tag}_dba"), (cb - ca).wrapping(e + 1))?;
+    let swap = m.val(dab.bit(e))?; // b's exponent is the larger
+    let big_sign = m.val(mux(swap, sb, sa))?;
+    let big_field = m.val(mux(swap, cb, ca))?;
+    let big_sig = m.val(mux(swap, gb, ga))?;
+    let small_sig = m.val(mux(swap, ga, gb))?;
+    let distance = m.val(mux(swap, dba.bits(e - 1, 0), dab.bits(e - 1, 0)))?;
+    let unused = m.val(dba.bit(e))?;
+    m.discard(unused.sig, &format!("{tag}_dba_sign"))?; // the opposite of dab's
+    let sub = m.val(sa ^ sb)?;
+    let both_zero = m.val(!(ca.any() | cb.any()))?;
+    // d <= 1: dab is -1 (all ones), 0 or 1 (nothing above bit 0).
+    let close = m.val(dab.all() | !dab.bits(e, 1).any())?;
+    // Zero operands take the far path, so the near path needs no masked significands:
+    // it subtracts the raw ones, hidden bit set, without waiting for the zero tests.
+    let nonzero = ca.any() & cb.any();
+    let near = m.wire(&format!("{tag}_near"), sub & close & nonzero)?;
+    let raw = |m: &mut ModuleBuilder, f: &FloatFormat, x: Sig| -> Result<Val> {
+        let sig = cat([lit(1, 1, false), x.bits(f.man_bits - 1, 0)]);
+        m.val(sig << (p - f.man_bits - 1))
     };
+    let ra = raw(m, fa, a)?;
+    let rb = raw(m, fb, b)?;
+    let same = m.val(ca.equal(cb))?;
+
+    m.note("Far path: align the smaller significand (guard, round and sticky bits).");
     let small_ext = m.val(small_sig << 3)?; // p + 3 bits
     let shifted = m.shift_right(small_ext, distance.sig)?;
-    // Sticky: any bit below the shift distance.
-    let ones = m.val(lit((1i128 << (p + 3)) - 1, p + 3, false))?;
-    let kept_mask = m.shift_left(ones, distance.sig)?;
-    let sticky = (small_ext & !kept_mask).any();
-    let aligned = m.val(cat([shifted.bits(p + 2, 1), shifted.bit(0) | sticky]))?;
+    // Sticky: any bit below the shift distance (a distance of p + 3 or more leaves only
+    // the sticky bit).
+    // small_ext's lowest one is at its trailing-zero count; the counts of both operands
+    // come from trees in parallel with the exponent differences, and each difference is
+    // compared with the other operand's count (a zero operand has no bits to lose).
+    let tz_a = m.tzc(&format!("{tag}_tz_a"), ra.sig)?;
+    let tz_b = m.tzc(&format!("{tag}_tz_b"), rb.sig)?;
+    let lost_a = m.val(ca.any() & dba.greater(tz_a + 3))?;
+    let lost_b = m.val(cb.any() & dab.greater(tz_b + 3))?;
+    let sticky = mux(swap, lost_a, lost_b);
+    // The aligned value: p bits above big's guard position, and guard, round and sticky.
+    let high = m.val(shifted.bits(p + 2, 3))?;
+    let low = m.val(cat([shifted.bits(2, 1), shifted.bit(0) | sticky]))?;
 
-    m.note("Add or subtract the magnitudes (the bigger minus the smaller never borrows).");
-    let big_ext = m.val(big_sig << 3)?;
-    let plus = (big_ext + aligned).wrapping(p + 4);
-    let minus = (big_ext - aligned).wrapping(p + 4);
-    let total = m.val(mux(!(sa ^ sb), plus, minus).reinterpret_unsigned())?;
-    let zero = m.val(!total.any())?;
+    m.note("Far path: add or subtract (the bigger minus the smaller never borrows), then");
+    m.note("normalise by at most one place either way.");
+    // big has zeros in the three low places: the sum's low bits are `low`, and the
+    // difference borrows from its high part exactly when `low` is nonzero. Both high
+    // differences are made, so the sticky bit only selects and never enters a carry.
+    let plus = m.wire(
+        &format!("{tag}_far_plus"),
+        cat([big_sig + high, Expr::from(low)]),
+    )?;
+    let exact = m.wire(&format!("{tag}_far_minus"), (big_sig - high).wrapping(p))?;
+    let borrowed = m.wire(
+        &format!("{tag}_far_minus_borrow"),
+        (big_sig + !high).wrapping(p),
+    )?;
+    let minus = m.val(cat([
+        mux(
+            low.any(),
+            borrowed.reinterpret_unsigned(),
+            exact.reinterpret_unsigned(),
+        ),
+        (!low + 1).wrapping(3),
+    ]))?;
+    // Leading one of p + 4 bits: plus at p + 3 or p + 2; minus (d >= 2, p + 3 bits) at
+    // p + 2 or p + 1.
+    let carry_out = plus.bit(p + 3);
+    let kept_top = minus.bit(p + 2);
+    let lo = |v: Val, k: u32| cat([v.bits(p + 3 - k, 0), lit(0, k, false)]);
+    let far_norm = m.val(mux(
+        sub,
+        mux(kept_top.clone(), lo(minus, 1), lo(minus, 2)),
+        mux(carry_out.clone(), plus, lo(plus, 1)),
+    ))?;
 
-    m.note("Normalise and round.");
-    let (norm, lz) = m.normalize(total.sig)?;
-    let (man, carry) = round_significand(m, tag, fr, norm, mode)?;
-    // Leading one at bit p+2 (no carry, no cancellation) keeps big's exponent:
-    // biased = big_field - common_bias + bias_r + 1 - lz + carry.
+    m.note("Near path: exact difference of p + 1 bits, then normalise.");
+    // Both operands nonzero. d = 0: both orders (a and b unswapped), keep the one that
+    // does not borrow; d = 1: the bigger doubled minus the smaller, never negative.
+    let ab = m.wire(&format!("{tag}_near_ab"), (ra - rb).wrapping(p + 1))?;
+    let ba = m.wire(&format!("{tag}_near_ba"), (rb - ra).wrapping(p + 1))?;
+    let borrow = m.val(ab.bit(p))?;
+    let (big_raw, small_raw) = (mux(swap, rb, ra), mux(swap, ra, rb));
+    let one = m.wire(
+        &format!("{tag}_near_one"),
+        ((big_raw << 1) - small_raw).wrapping(p + 1),
+    )?;
+    let diff = m.wire(
+        &format!("{tag}_near_diff"),
+        mux(
+            same,
+            mux(borrow, ba.bits(p - 1, 0) << 1, ab.bits(p - 1, 0) << 1),
+            one.reinterpret_unsigned(),
+        ),
+    )?;
+    let unused = m.val(ba.bit(p))?;
+    m.discard(unused.sig, &format!("{tag}_near_ba_sign"))?; // set only when ab's is not
+    let near_zero = m.val(!diff.any())?;
+    let (near_norm, near_lz) = m.normalize(diff.sig)?;
+
+    m.note("Choose the path, round, and range-check.");
+    // In the frame of p + 4 bits the near difference sits two places up, its top bit 0.
+    let norm = m.wire(
+        &format!("{tag}_norm"),
+        mux(
+            near,
+            cat([Expr::from(near_norm), lit(0, 3, false)]),
+            far_norm,
+        ),
+    )?;
+    let zero = m.val(mux(near, near_zero, both_zero))?;
+    let neg = m.val(big_sign ^ (near & same & borrow))?;
+    // A leading one at bit p + 3 of the frame has big's exponent plus one:
+    // biased = big_field - common_bias + bias_r + 1 - (leading zeros of the frame), plus
+    // the rounding carry. The far path's 0, 1 or 2 leading zeros and the carry make four
+    // candidates, checked in parallel with the additions; the near path's count comes
+    // from its tree, before its shift.
     let shift = i64::from(fr.bias - common_bias + 1);
-    let biased = exponent(m, fr, big_field + shift - lz + carry)?;
-    pack(m, tag, fr, big_sign.sig, biased, man, zero.sig)
+    let top = exponent(m, fr, big_field + shift)?;
+    let v = exponent_offsets(m, tag, fr, top, &[-2, -1, 0, 1])?;
+    let far_exp = |lz: usize| Exponent::of(v[2 - lz], v[3 - lz]);
+    let minus_exp = Exponent::select(m, kept_top, far_exp(1), far_exp(2))?;
+    let plus_exp = Exponent::select(m, carry_out, far_exp(0), far_exp(1))?;
+    let far_exp = Exponent::select(m, sub, minus_exp, plus_exp)?;
+    let near_top = exponent(m, fr, top - 1 - near_lz.u())?;
+    let near_exp = Exponent::new(m, &format!("{tag}_near"), fr, near_top)?;
+    let biased = Exponent::select(m, near, near_exp, far_exp)?;
+    round_pack(m, tag, fr, neg.sig, norm.sig, biased, zero.sig, mode)
+}
+
+/// Round the normalised significand `norm` (leading one at its top bit, or zero) into
+/// `f` and pack it with the range checks of `FloatFormat::round`: above the largest
+/// field saturate, below 1 flush to zero; `zero` forces +0 without flags. `exp` is the
+/// biased exponent of the leading one, prepared for both outcomes of the rounding carry
+/// (`up` and every kept bit one), which only selects.
+#[allow(clippy::too_many_arguments)]
+fn round_pack(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    f: &FloatFormat,
+    neg: Sig,
+    norm: Sig,
+    exp: Exponent,
+    zero: Sig,
+    mode: Rounding,
+) -> Result<FloatSig> {
+    let (w, p) = (norm.width(), f.man_bits + 1);
+    let (man, carry) = if w <= p {
+        let padded = m.val(norm << (p - w))?; // exact: pad below
+        let lead = m.val(padded.bit(p - 1))?;
+        m.discard(lead.sig, &format!("{tag}_leading_one"))?;
+        (m.val(padded.bits(p - 2, 0))?, m.val(lit(0, 1, false))?)
+    } else {
+        let drop = w - p;
+        let kept = m.wire(&format!("{tag}_kept"), norm.bits(w - 1, drop))?;
+        // The leading one (or, after a carry, a zero above a zero mantissa) is implicit.
+        let lead = m.val(kept.bit(p - 1))?;
+        m.discard(lead.sig, &format!("{tag}_leading_one"))?;
+        match mode {
+            Rounding::Rz => {
+                let dropped = m.val(norm.bits(drop - 1, 0))?;
+                m.discard(dropped.sig, &format!("{tag}_dropped"))?;
+                (m.val(kept.bits(p - 2, 0))?, m.val(lit(0, 1, false))?)
+            }
+            Rounding::Rne => {
+                let sticky = if drop >= 2 {
+                    norm.bits(drop - 2, 0).any()
+                } else {
+                    lit(0, 1, false)
+                };
+                let up = norm.bit(drop - 1) & (sticky | kept.bit(0));
+                let up = m.wire(&format!("{tag}_round_up"), up)?;
+                // Rounding carries out when every kept bit is one.
+                let man = m.val((kept.bits(p - 2, 0) + up).wrapping(p - 1))?;
+                (man, m.val(up & kept.all())?)
+            }
+        }
+    };
+    let too_big = m.val(mux(carry, exp.big[1], exp.big[0]))?;
+    let too_small = m.val(mux(carry, exp.small[1], exp.small[0]))?;
+    let field = m.val(mux(carry, exp.field[1], exp.field[0]))?;
+    let normal = cat([Expr::from(neg), Expr::from(field), Expr::from(man)]);
+    let width = f.width();
+    let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
+    let saturated = mux(neg, max(true), max(false));
+    let bits = m.val(mux(too_small | zero, 0, mux(too_big, saturated, normal)))?;
+    Ok(FloatSig {
+        bits: bits.sig,
+        underflow: m.val(too_small & !zero)?.sig,
+        overflow: m.val(too_big & !zero)?.sig,
+    })
 }

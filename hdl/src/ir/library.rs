@@ -178,36 +178,108 @@ impl ModuleBuilder {
         self.wire(name, kept + up)
     }
 
-    /// Shift `v` left until its top bit is one (a logarithmic shifter, one stage per bit
-    /// of the count). Returns the shifted value and the leading-zero count; for `v = 0`
-    /// the value is 0 and the count is all ones, never less than `width - 1`.
+    /// Shift `v` left until its top bit is one. Returns the shifted value and the
+    /// leading-zero count; for `v = 0` the value is 0 and the count is all ones, never
+    /// less than `width - 1`.
+    ///
+    /// The count is a tree of depth log2(width): `v`, padded with zeros below to a power
+    /// of two, is cut into halves recursively, and each pair of halves merges as
+    /// `(any, count) = (any_hi | any_lo, any_hi ? 0:count_hi : 1:count_lo)`. One barrel
+    /// shift by the count follows, its stages most significant first: the tree settles
+    /// its top count bit first (the OR of the top half), each lower bit one merge later,
+    /// so every stage waits for little more than the stage before it.
     pub fn normalize(&mut self, v: Sig) -> Result<(Sig, Sig)> {
         let w = v.width();
         let stages = (32 - (w - 1).leading_zeros()).max(1);
+        // Count bits, most significant first, each its own signal: the shift stage of a
+        // bit waits for that bit alone.
+        let bits = (0..w)
+            .rev()
+            .map(|i| self.slice(v, i, i))
+            .collect::<Result<Vec<_>>>()?;
+        let count = self.lz_tree(bits, stages)?;
         let mut x = v;
-        let mut count = Vec::new(); // most significant first
-        for k in (0..stages).rev() {
+        for (k, &bit) in (0..stages).rev().zip(&count) {
             let s = 1u32 << k;
             if s >= w {
-                // Only reachable for w = 1: a one-bit value is normal unless zero.
-                count.push(self.not(x)?);
+                // Count bit k is set only for a zero `v`, which no shift changes.
                 continue;
             }
-            let zero = self.val(!x.bits(w - 1, w - s).any())?.sig;
             let shifted = self.val(x.bits(w - 1 - s, 0) << s)?.sig;
-            x = self.mux(zero, shifted, x)?;
-            count.push(zero);
+            x = self.mux(bit, shifted, x)?;
         }
         let count = self.concat(&count)?;
         Ok((x, count))
     }
 
+    /// The leading-zero count of the bits `bits` (most significant first, one bit each)
+    /// padded with zeros below to `2^levels` bits (all
+    /// ones for zero), as a merge tree of `levels` levels: its `levels` bits, most
+    /// significant first. The padded value's last bit never matters (a one there and
+    /// none at all both count all ones).
+    fn lz_tree(&mut self, bits: Vec<Sig>, levels: u32) -> Result<Vec<Sig>> {
+        let mut leaves = bits;
+        while leaves.len() < 1 << levels {
+            leaves.push(self.zero(1)?);
+        }
+        Ok(self.lz_node(&leaves, false)?.1)
+    }
+
+    /// One node of [`ModuleBuilder::lz_tree`] over `bits` (most significant first, a
+    /// power of two of them): `(any, count)`, the OR only where a parent reads it.
+    fn lz_node(&mut self, bits: &[Sig], need_any: bool) -> Result<(Option<Sig>, Vec<Sig>)> {
+        if bits.len() == 1 {
+            return Ok((Some(bits[0]), Vec::new()));
+        }
+        let (hi, lo) = bits.split_at(bits.len() / 2);
+        let (any_hi, count_hi) = self.lz_node(hi, true)?;
+        let (any_lo, count_lo) = self.lz_node(lo, need_any)?;
+        let any_hi = any_hi.expect("asked for");
+        let mut count = vec![self.not(any_hi)?];
+        for (&h, &l) in count_hi.iter().zip(&count_lo) {
+            count.push(self.mux(any_hi, h, l)?);
+        }
+        let any = match (need_any, any_lo) {
+            (true, Some(any_lo)) => Some(self.val(any_hi | any_lo)?.sig),
+            _ => None,
+        };
+        Ok((any, count))
+    }
+
     /// The number of leading zeros of `v` (all ones for zero; see
-    /// [`ModuleBuilder::normalize`]).
+    /// [`ModuleBuilder::normalize`]): the tree alone, without the shift.
     pub fn lzc(&mut self, name: &str, v: Sig) -> Result<Val> {
-        let (normalized, count) = self.normalize(v)?;
-        // The count needs only the top bit of each stage; the rest feeds the shifts.
-        self.discard(normalized, &format!("{name}_normalized"))?;
+        let w = v.width();
+        let levels = (32 - (w - 1).leading_zeros()).max(1);
+        let bits = (0..w)
+            .rev()
+            .map(|i| self.slice(v, i, i))
+            .collect::<Result<Vec<_>>>()?;
+        if w == 1 << levels {
+            // The last bit: see `lz_tree`.
+            let low = self.slice(v, 0, 0)?;
+            self.discard(low, &format!("{name}_low"))?;
+        }
+        let count = self.lz_tree(bits, levels)?;
+        let count = self.concat(&count)?;
+        self.wire(name, count.u())
+    }
+
+    /// The number of trailing zeros of `v` (all ones for zero), as the leading-zero tree
+    /// of [`ModuleBuilder::normalize`] on the reversed bits: log2(width) levels.
+    pub fn tzc(&mut self, name: &str, v: Sig) -> Result<Val> {
+        let w = v.width();
+        let reversed = (0..w)
+            .map(|i| self.slice(v, i, i))
+            .collect::<Result<Vec<_>>>()?;
+        let levels = (32 - (w - 1).leading_zeros()).max(1);
+        if w == 1 << levels {
+            // The reversed value's last bit: see `lz_tree`.
+            let top = self.slice(v, w - 1, w - 1)?;
+            self.discard(top, &format!("{name}_top"))?;
+        }
+        let count = self.lz_tree(reversed, levels)?;
+        let count = self.concat(&count)?;
         self.wire(name, count.u())
     }
 
