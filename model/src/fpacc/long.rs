@@ -32,7 +32,7 @@ use super::{format_tag, Operand, Preset, EXP_BITS};
 use crate::float::{Exact, FloatFormat, Rounded, Rounding};
 use crate::iface::{split, CycleModel, Dir, Interface, Port, Role};
 use crate::param::{Flags, Param, Params};
-use crate::unit::{check_range, ParamError, UnitParams};
+use crate::unit::{ParamError, UnitParams};
 
 /// Register stages of the read-out between the long register and `acc`.
 pub const READOUT_STAGES: u32 = 3;

@@ -1,0 +1,219 @@
+//! RTL of the long fixed-point accumulator `fpacc-long` (docs/fpacc.md, "The long
+//! accumulator"; the model is `model::fpacc::FpaccLongParams`).
+//!
+//! 1. exact product in LSB units of the long register, sign-extended to its width:
+//!    integers multiply; small floats multiply their significands and shift the product
+//!    left by the sum of their exponent fields minus two;
+//! 2. the loop: `long_q <= (clear ? 0 : long_q) + product` on a valid beat, the sticky
+//!    `long_of_q` set when the sum leaves the register's range. Nothing else is in it;
+//! 3. the read-out, three free-running register stages behind `long_q`:
+//!    `|long_q|` and its sign; the leading one found and shifted to the top (only the
+//!    bits rounding can see are kept, the rest folded into a sticky bit); rounding
+//!    into the output format with flush and saturation (`crate::float`), registered on
+//!    `acc`, `uf` and `of` (OR-ed with the sticky overflow).
+//!
+//! Stage 1 depends on the beat alone: `--pipeline` cuts it (`crate::pipeline`).
+
+use model::fpacc::{FpaccLongParams, Operand, READOUT_STAGES};
+
+use crate::float;
+use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
+use crate::{start_unit, Generate, Module, UnitParams};
+
+/// The exact product in LSB units of the long register, as a signed `w`-bit value.
+fn fixed_product(m: &mut ModuleBuilder, p: &FpaccLongParams, a: Sig, b: Sig) -> Result<Val> {
+    let w = p.long_width();
+    match &p.operand {
+        Operand::Int { .. } => {
+            let prod = m.val(a.s() * b.s())?; // 2N bits, exact
+            m.wire("product", prod.resize(w))
+        }
+        Operand::Float { format } => {
+            let (sa, ea, ga) = float::unpack(m, format, a)?;
+            let (sb, eb, gb) = float::unpack(m, format, b)?;
+            let sig = m.val(ga * gb)?; // zero when either operand is
+            let sig = m.val(sig.resize(w))?;
+            // Both fields are at least 1 when the product is nonzero; a zero product
+            // shifts to zero whatever the (wrapped) amount.
+            let e = format.exp_bits + 1;
+            let amount = m.val((ea + eb - 2).wrapping(e).reinterpret_unsigned())?;
+            let shifted = m.shift_left(sig, amount.sig)?;
+            let mag = m.val(shifted.reinterpret_signed())?; // below 2^(w-1-guard)
+            let neg = m.val(sa ^ sb)?;
+            m.wire("product", mux(neg, (-mag).wrapping(w), mag))
+        }
+    }
+}
+
+impl Generate for FpaccLongParams {
+    fn rtl(&self) -> Result<Module> {
+        let (mut m, io) = start_unit(self)?;
+        describe(&mut m, self);
+        let (clk, rst) = (io["clk"], io["rst"]);
+        let (valid, clear) = (io["in_valid"], io["clear"]);
+        let w = self.long_width();
+
+        m.note("Stage 1: the exact product in LSB units of the long register.");
+        let product = fixed_product(&mut m, self, io["a"], io["b"])?;
+
+        m.note("The loop: an integer add into the long register, wrapping with a sticky flag.");
+        let long = m.reg("long_q", w, clk, Some((rst, 0)))?;
+        let sticky = m.reg("long_of_q", 1, clk, Some((rst, 0)))?;
+        let base = m.val(mux(clear, 0, long.s()))?;
+        let sum = m.wire("long_sum", base + product)?; // w + 1 bits, exact
+        let wrapped = m.val(sum.bit(w) ^ sum.bit(w - 1))?;
+        m.next(long, sum.bits(w - 1, 0), Some(valid))?;
+        m.next(sticky, (sticky & !clear) | wrapped, Some(valid))?;
+        let valid_q = m.register("valid_q", valid, clk, Some(rst), None)?;
+
+        m.note("Read-out stage 1: the magnitude of the long sum.");
+        let (mag, neg) = m.abs("long_magnitude", long.s())?;
+        let [neg1, mag1, of1, valid1] = m.registers(
+            [
+                ("readout1_neg_q", neg),
+                ("readout1_magnitude_q", mag.sig),
+                ("readout1_of_q", sticky),
+                ("readout1_valid_q", valid_q),
+            ],
+            clk,
+            Some(rst),
+            None,
+        )?;
+
+        m.note("Read-out stage 2: normalise; keep what rounding can see, the rest as sticky.");
+        let (norm, lz) = m.normalize(mag1)?;
+        let keep = self.acc.man_bits + 3; // the significand, a round bit and a sticky bit
+        let (sig, offset) = if w > keep {
+            let sticky_bits = m.val(norm.bits(w - keep, 0).any())?;
+            let top = cat([norm.bits(w - 1, w - keep + 1), Expr::from(sticky_bits)]);
+            (m.wire("readout_sig", top)?.sig, i64::from(w - keep))
+        } else {
+            (norm, 0)
+        };
+        let [neg2, sig2, lz2, of2, valid2] = m.registers(
+            [
+                ("readout2_neg_q", neg1),
+                ("readout2_sig_q", sig),
+                ("readout2_lz_q", lz),
+                ("readout2_of_q", of1),
+                ("readout2_valid_q", valid1),
+            ],
+            clk,
+            Some(rst),
+            None,
+        )?;
+
+        m.note("Read-out stage 3: round into the output format.");
+        // value = sig2 * 2^(lsb + offset - lz2)
+        let k = i64::from(self.long_lsb()) + offset;
+        let kw = float::signed_bits(k, k);
+        let exp = m.wire("readout_exp", lit(k.into(), kw, true) - lz2.u())?;
+        let r = float::from_sign_magnitude(
+            &mut m,
+            "readout",
+            &self.acc,
+            neg2,
+            sig2,
+            exp.sig,
+            self.rounding,
+        )?;
+        let of = m.val(r.overflow | of2)?;
+        let [acc, uf, of, out_valid] = m.registers(
+            [
+                ("acc_q", r.bits),
+                ("uf_q", r.underflow),
+                ("of_q", of.sig),
+                ("out_valid_q", valid2),
+            ],
+            clk,
+            Some(rst),
+            None,
+        )?;
+        debug_assert_eq!(READOUT_STAGES, 3, "three read-out stages above");
+        for (name, v) in [
+            ("acc", acc),
+            ("uf", uf),
+            ("of", of),
+            ("out_valid", out_valid),
+        ] {
+            m.out(name, v)?;
+        }
+        m.finish()
+    }
+}
+
+/// The behavioural reference: `crate::golden::fpacc_long`.
+impl crate::Reference for FpaccLongParams {
+    fn golden(&self) -> Result<crate::golden::GoldenModule> {
+        crate::golden::fpacc_long::golden(self)
+    }
+}
+
+fn describe(m: &mut ModuleBuilder, p: &FpaccLongParams) {
+    let operand = match &p.operand {
+        Operand::Int { bits, frac: 0 } => format!("signed {bits}-bit integers"),
+        Operand::Int { bits, frac } => {
+            format!("signed {bits}-bit fixed point, {frac} fraction bits")
+        }
+        Operand::Float { format } => format!(
+            "floats E{}M{} bias {}",
+            format.exp_bits, format.man_bits, format.bias
+        ),
+    };
+    m.comment(format!(
+        "Long accumulator: long <= (clear ? 0 : long) + a*b exactly (docs/fpacc.md); operands {operand};"
+    ));
+    m.comment(format!(
+        "long register {} bits, LSB 2^{}, {} guard bits (wraps with a sticky of beyond);",
+        p.long_width(),
+        p.long_lsb(),
+        p.guard
+    ));
+    m.comment(format!(
+        "acc = the long sum rounded once into E{}M{} bias {} ({}), flush (uf), saturate (of).",
+        p.acc.exp_bits,
+        p.acc.man_bits,
+        p.acc.bias,
+        match p.rounding {
+            model::float::Rounding::Rne => "RNE",
+            model::float::Rounding::Rz => "RZ",
+        }
+    ));
+    m.comment(format!(
+        "Latency: {} cycle(s) from in_valid to out_valid.",
+        p.latency()
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verilog::module_verilog;
+    use model::float::FloatFormat;
+    use model::fpacc::Preset;
+
+    #[test]
+    fn builds_presets_and_float_operands() {
+        let e4m3 = Operand::Float {
+            format: FloatFormat {
+                exp_bits: 4,
+                man_bits: 3,
+                bias: 7,
+                reserve_top_exponent: false,
+            },
+        };
+        for (preset, operand) in [
+            (Preset::Acc12, Operand::Int { bits: 8, frac: 0 }),
+            (Preset::Fp32, Operand::Int { bits: 16, frac: 0 }),
+            (Preset::Bf16, e4m3),
+        ] {
+            let p = FpaccLongParams {
+                acc: preset.format(),
+                operand,
+                ..FpaccLongParams::default()
+            };
+            let module = p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+            assert!(module_verilog(&module).contains("long_q"));
+        }
+    }
+}
