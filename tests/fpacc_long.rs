@@ -12,14 +12,14 @@ fn beat(valid: bool, clear: bool, a: u64, b: u64) -> [u64; 5] {
     [0, valid.into(), clear.into(), a, b]
 }
 
-/// Run `beats` (valid, clear, a, b) and `latency` idle cycles on the RTL, checked against
+/// Run `beats` (clear, a, b) and `latency` idle cycles on the RTL, checked against
 /// the model on every cycle; the last cycle's outputs (acc, uf, of, out_valid).
 fn run(p: &FpaccLongParams, beats: &[(bool, u64, u64)]) -> [u64; 4] {
     let mut s = Vec::new();
     for (i, &(clear, a, b)) in beats.iter().enumerate() {
         s.extend(beat(true, clear || i == 0, a, b));
     }
-    for _ in 0..p.latency() - 1 {
+    for _ in 0..p.latency() {
         s.extend(beat(false, false, 0, 0));
     }
     let dut = verilate(p);
