@@ -8,16 +8,18 @@
 //!    `long_of_q` set when the sum leaves the register's range. Nothing else is in it;
 //! 3. the read-out, three free-running register stages behind `long_q`:
 //!    `|long_q|` and its sign; the leading one found and shifted to the top (only the
-//!    bits rounding can see are kept, the rest folded into a sticky bit); rounding
-//!    into the output format with flush and saturation (`crate::float`), registered on
-//!    `acc`, `uf` and `of` (OR-ed with the sticky overflow).
+//!    bits rounding can see are kept, the rest folded into a sticky bit) with the biased
+//!    exponent and its range checks; rounding the significand, flush and saturation,
+//!    registered on `acc`, `uf` and `of` (OR-ed with the sticky overflow). The rounding
+//!    is `model::float::FloatFormat::round` (as `crate::float::from_sign_magnitude`
+//!    does it), split so that no stage normalises twice.
 //!
 //! Stage 1 depends on the beat alone: `--pipeline` cuts it (`crate::pipeline`).
 
 use model::fpacc::{FpaccLongParams, Operand, READOUT_STAGES};
 
 use crate::float;
-use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
+use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Round, Sig, Val};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 /// The exact product in LSB units of the long register, as a signed `w`-bit value.
@@ -90,38 +92,77 @@ impl Generate for FpaccLongParams {
         } else {
             (norm, 0)
         };
-        let [neg2, sig2, lz2, of2, valid2] = m.registers(
-            [
-                ("readout2_neg_q", neg1),
-                ("readout2_sig_q", sig),
-                ("readout2_lz_q", lz),
-                ("readout2_of_q", of1),
-                ("readout2_valid_q", valid1),
-            ],
-            clk,
-            Some(rst),
-            None,
-        )?;
-
-        m.note("Read-out stage 3: round into the output format.");
-        // value = sig2 * 2^(lsb + offset - lz2)
-        let k = i64::from(self.long_lsb()) + offset;
+        // The biased exponent of the leading one before rounding: sig * 2^(lsb + offset
+        // - lz) has its leading one at bit width - 1. Its range checks are made here for
+        // both outcomes of the rounding carry, so that stage 3 only selects.
+        let f = &self.acc;
+        let k = i64::from(self.long_lsb()) + offset + i64::from(sig.width()) - 1
+            + i64::from(f.bias);
         let kw = float::signed_bits(k, k);
-        let exp = m.wire("readout_exp", lit(k.into(), kw, true) - lz2.u())?;
-        let r = float::from_sign_magnitude(
-            &mut m,
-            "readout",
-            &self.acc,
-            neg2,
-            sig2,
-            exp.sig,
-            self.rounding,
+        let biased = m.wire("readout_biased", lit(k.into(), kw, true) - lz.u())?;
+        let max = i64::from(f.max_field());
+        let big = m.val(biased.greater(max))?.sig;
+        let big_carry = m.val(biased.greater(max - 1))?.sig;
+        let small = m.val(biased.less(1))?.sig;
+        let small_carry = m.val(biased.less(0))?.sig;
+        let [neg2, sig2, biased2, big2, big_carry2, small2, small_carry2, of2, valid2] = m
+            .registers(
+                [
+                    ("readout2_neg_q", neg1),
+                    ("readout2_sig_q", sig),
+                    ("readout2_biased_q", biased.sig),
+                    ("readout2_big_q", big),
+                    ("readout2_big_carry_q", big_carry),
+                    ("readout2_small_q", small),
+                    ("readout2_small_carry_q", small_carry),
+                    ("readout2_of_q", of1),
+                    ("readout2_valid_q", valid1),
+                ],
+                clk,
+                Some(rst),
+                None,
+            )?;
+
+        m.note("Read-out stage 3: round the significand, range-check and pack.");
+        let sw = sig2.width();
+        let p = f.man_bits + 1;
+        let (man, carry) = if sw <= p {
+            let padded = m.val(sig2 << (p - sw))?;
+            (m.val(padded.bits(p - 2, 0))?, m.zero(1)?)
+        } else {
+            let mode = match self.rounding {
+                model::float::Rounding::Rz => Round::Floor,
+                model::float::Rounding::Rne => Round::HalfEven,
+            };
+            let rounded = m.round("readout_rounded", sig2.u(), sw - p, mode)?; // p + 1 bits
+            // The leading one (or after a carry, the zero above a zero mantissa) is implicit.
+            let lead = m.val(rounded.bit(p - 1))?;
+            m.discard(lead.sig, "readout_leading_one")?;
+            (m.val(rounded.bits(p - 2, 0))?, m.val(rounded.bit(p))?.sig)
+        };
+        let zero = m.val(!sig2.bit(sw - 1))?; // normalised: zero unless the top bit is set
+        let too_big = m.val(mux(carry, big_carry2, big2))?;
+        let too_small = m.val(mux(carry, small_carry2, small2))?;
+        // Exact at this width (the largest biased exponent is `k`); at least E + 1 bits.
+        let fw = biased2.width().max(f.exp_bits + 1);
+        let field = m.val((biased2.s() + carry).wrapping(fw))?;
+        if field.width() > f.exp_bits {
+            let high = m.val(field.bits(field.width() - 1, f.exp_bits))?;
+            m.discard(high.sig, "readout_exp_range")?; // covered by the range checks
+        }
+        let normal = cat([Expr::from(neg2), field.bits(f.exp_bits - 1, 0), Expr::from(man)]);
+        let max_bits = |n: bool| lit(f.max_finite(n).into(), f.width(), false);
+        let saturated = mux(neg2, max_bits(true), max_bits(false));
+        let bits = m.wire(
+            "readout_bits",
+            mux(too_small | zero, 0, mux(too_big, saturated, normal)),
         )?;
-        let of = m.val(r.overflow | of2)?;
+        let uf = m.val(too_small & !zero)?;
+        let of = m.val((too_big & !zero) | of2)?;
         let [acc, uf, of, out_valid] = m.registers(
             [
-                ("acc_q", r.bits),
-                ("uf_q", r.underflow),
+                ("acc_q", bits.sig),
+                ("uf_q", uf.sig),
                 ("of_q", of.sig),
                 ("out_valid_q", valid2),
             ],
