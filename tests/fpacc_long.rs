@@ -91,6 +91,9 @@ fn wrapping_register_sets_a_sticky_overflow_on_the_rtl() {
         ..FpaccLongParams::default()
     };
     // The largest E3M2 value (0x1f: 1.75 * 2^4) squared, three times.
-    let out = run(&p, &[(true, 0x1f, 0x1f), (false, 0x1f, 0x1f), (false, 0x1f, 0x1f)]);
+    let out = run(
+        &p,
+        &[(true, 0x1f, 0x1f), (false, 0x1f, 0x1f), (false, 0x1f, 0x1f)],
+    );
     assert_eq!(out[2], 1);
 }

@@ -64,7 +64,7 @@ fn fixed_product(b: &mut Body, p: &FpaccLongParams) -> Var {
 /// The golden of `fpacc-long`.
 pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
     super::accepted(p)?;
-    assert_eq!(READOUT_STAGES, 3, "the registers below");
+    assert_eq!(READOUT_STAGES, 4, "the registers below");
     let w = p.long_width();
     let aw = p.acc.width();
     let mut b = Body::new();
@@ -85,10 +85,11 @@ pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
     let acc = b.state_reg("acc_q", Ty::u(aw));
     let uf = b.state_reg("uf_q", Ty::u(1));
     let of = b.state_reg("of_q", Ty::u(1));
-    // {uf, of, bits} of the read-out, one and two cycles behind `long_q`.
+    // {uf, of, bits} of the read-out, one to three cycles behind `long_q`.
     let r_t = Ty::u(aw + 2);
     let r1 = b.reg("g_readout1", r_t);
     let r2 = b.reg("g_readout2", r_t);
+    let r3 = b.reg("g_readout3", r_t);
 
     b.line(format!(
         "// The exact sum, one bit wider: the register keeps its low {w} bits (LSB 2^{})",
@@ -123,9 +124,11 @@ pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
             valid_q <= 1'b0;
             readout1_valid_q <= 1'b0;
             readout2_valid_q <= 1'b0;
+            readout3_valid_q <= 1'b0;
             out_valid_q <= 1'b0;
             {r1} <= {zr};
             {r2} <= {zr};
+            {r3} <= {zr};
             {acc} <= {za};
             {uf} <= 1'b0;
             {of} <= 1'b0;
@@ -137,10 +140,12 @@ pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
             valid_q <= in_valid;
             readout1_valid_q <= valid_q;
             readout2_valid_q <= readout1_valid_q;
-            out_valid_q <= readout2_valid_q;
+            readout3_valid_q <= readout2_valid_q;
+            out_valid_q <= readout3_valid_q;
             {r1} <= g_round({neg}, {mag}, {lsb}) | {{1'b0, {sticky}, {za}}};
             {r2} <= {r1};
-            {{{uf}, {of}, {acc}}} <= {r2};
+            {r3} <= {r2};
+            {{{uf}, {of}, {acc}}} <= {r3};
         end
     end
     assign acc = {acc};

@@ -18,7 +18,7 @@
 //!   `acc` shows.
 //! - Timing: the accumulation loop is only the integer add. The read-out runs in
 //!   [`READOUT_STAGES`] register stages behind the long register (absolute value,
-//!   normalisation, rounding), so the beat presented in cycle t shows on `acc` with
+//!   coarse and fine normalising shifts, rounding), so the beat presented in cycle t shows on `acc` with
 //!   `out_valid` in cycle `t + 1 + READOUT_STAGES`; `--pipeline P` adds P.
 //! - Reset clears the long register, the sticky overflow, the read-out stages (they show
 //!   +0 without flags) and every valid bit.
@@ -35,7 +35,7 @@ use crate::param::{Flags, Param, Params};
 use crate::unit::{ParamError, UnitParams};
 
 /// Register stages of the read-out between the long register and `acc`.
-pub const READOUT_STAGES: u32 = 3;
+pub const READOUT_STAGES: u32 = 4;
 /// The widest long register (bits, sign included).
 pub const MAX_LONG_BITS: u32 = 128;
 
@@ -477,7 +477,7 @@ mod tests {
         let p = FpaccLongParams::default();
         assert_eq!(p.module_name(), "fpacc_long_i8_e4m7b10_rne_g8");
         assert_eq!((p.long_lsb(), p.long_width()), (0, 24));
-        assert_eq!(p.latency(), 4);
+        assert_eq!(p.latency(), 5);
         // E4M3 bias 7: LSB 2^(2 (1 - 7 - 3)) = 2^-18; products below 2^(6 + 30).
         let e4m3 = FpaccLongParams {
             operand: Operand::Float {
