@@ -77,6 +77,7 @@ pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
         "valid_q",
         "readout1_valid_q",
         "readout2_valid_q",
+        "readout3_valid_q",
         "out_valid_q",
     ];
     for v in valids {
