@@ -10,7 +10,7 @@
 
 use model::bfp::{BfpAddParams, BfpDotParams, BfpQuantParams};
 use model::expq::{ExpqDotParams, ExpqQuantParams};
-use model::fpacc::FpaccParams;
+use model::fpacc::{FpaccLongParams, FpaccParams};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::MacParams;
 use serde::Serialize;
@@ -33,6 +33,7 @@ pub type DefaultUnit = MacParams;
 pub fn each_unit(v: &mut impl Visit) {
     v.visit::<MacParams>();
     v.visit::<FpaccParams>();
+    v.visit::<FpaccLongParams>();
     v.visit::<BfpQuantParams>();
     v.visit::<BfpAddParams>();
     v.visit::<BfpDotParams>();

@@ -36,6 +36,7 @@ pub(crate) mod bfp_quant;
 pub(crate) mod expq_dot;
 pub(crate) mod expq_quant;
 pub(crate) mod fpacc;
+pub(crate) mod fpacc_long;
 pub(crate) mod lns_mac;
 pub(crate) mod lns_mul;
 pub(crate) mod mac;

@@ -7,6 +7,7 @@ pub mod bfp_quant;
 pub mod expq_dot;
 pub mod expq_quant;
 pub mod fpacc;
+pub mod fpacc_long;
 pub mod lns_mac;
 pub mod lns_mul;
 pub mod mac;

@@ -29,6 +29,7 @@
 //! - Reset clears `acc`, the flags, `out_valid`, the chunk position and every valid bit.
 
 mod args;
+mod long;
 mod params;
 mod sum;
 
@@ -40,6 +41,7 @@ use crate::float::{Exact, FloatFormat};
 use crate::int;
 
 pub use args::ExpMan;
+pub use long::{FpaccLong, FpaccLongParams, FpaccLongSum, GUARD, MAX_LONG_BITS, READOUT_STAGES};
 pub use params::FpaccParams;
 pub use sum::{Fpacc, FpaccSum};
 

@@ -1,0 +1,550 @@
+//! Long fixed-point accumulator `fpacc-long` (docs/fpacc.md, "The long accumulator"),
+//! after the Kulisch accumulator and FloPoCo's FPLargeAcc: every exact product is added
+//! exactly into a wide two's-complement register, and the sum is rounded once, on the
+//! way out.
+//!
+//! - The register's LSB is the smallest product's LSB (`2^-2F` for integer operands
+//!   with `F` fraction bits, `2^(2 - 2 bias - 2M)` for float operands ExMy), and its
+//!   width covers the largest product magnitude plus `guard` bits: any `2^guard`
+//!   products sum exactly. [`FpaccLongParams::long_width`] gives it (at most 128 bits:
+//!   operand formats that need more are refused).
+//! - Per valid beat: `long <= (clear ? 0 : long) + product`. A sum that leaves the
+//!   register's range wraps (two's complement) and sets a sticky overflow, cleared by
+//!   `clear` (with the beat that carries it) and by reset.
+//! - `acc` shows the long sum rounded once into the output format with
+//!   [`FloatFormat::round`] (RNE or RZ, no subnormals: flush to zero with `uf`,
+//!   saturate with `of`); `uf` is that rounding's underflow, `of` its overflow OR the
+//!   sticky register overflow. Neither is sticky by itself: they describe the value
+//!   `acc` shows.
+//! - Timing: the accumulation loop is only the integer add. The read-out runs in
+//!   [`READOUT_STAGES`] register stages behind the long register (absolute value,
+//!   coarse and fine normalising shifts, rounding), so the beat presented in cycle t shows on `acc` with
+//!   `out_valid` in cycle `t + 1 + READOUT_STAGES`; `--pipeline P` adds P.
+//! - Reset clears the long register, the sticky overflow, the read-out stages (they show
+//!   +0 without flags) and every valid bit.
+
+use serde::{Deserialize, Serialize};
+
+use super::args::{
+    default_bias, BIAS_FLAG, EXP, IN, IN_BIAS, IN_FLOAT, IN_FRAC, MAN, PRESET, ROUNDING,
+};
+use super::{format_tag, Operand, Preset, EXP_BITS};
+use crate::float::{Exact, FloatFormat, Rounded, Rounding};
+use crate::iface::{split, CycleModel, Dir, Interface, Port, Role};
+use crate::param::{Flags, Param, Params};
+use crate::unit::{ParamError, UnitParams};
+
+/// Register stages of the read-out between the long register and `acc`.
+pub const READOUT_STAGES: u32 = 4;
+/// The widest long register (bits, sign included).
+pub const MAX_LONG_BITS: u32 = 128;
+
+/// `--guard`: extra integer bits above the largest product.
+pub const GUARD: Param = Param::int(
+    "--guard",
+    "G",
+    0..=32,
+    Some(8),
+    "Guard bits above the largest product: any 2^G products sum without overflow",
+);
+
+/// Parameters of the long accumulator. One value gives the model, the RTL, the metadata
+/// and the command-line flags (`gen fpacc-long --help`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FpaccLongParams {
+    /// Operand format.
+    pub operand: Operand,
+    /// Output format the long sum is rounded into.
+    pub acc: FloatFormat,
+    /// Rounding of the read-out.
+    pub rounding: Rounding,
+    /// Guard bits above the largest product magnitude.
+    pub guard: u32,
+}
+
+impl Default for FpaccLongParams {
+    /// Signed 8-bit integer operands, the acc12 output format, RNE, 8 guard bits.
+    fn default() -> Self {
+        FpaccLongParams {
+            operand: Operand::Int { bits: 8, frac: 0 },
+            acc: Preset::Acc12.format(),
+            rounding: Rounding::Rne,
+            guard: GUARD.default_u32(),
+        }
+    }
+}
+
+impl FpaccLongParams {
+    /// The exponent of the long register's LSB.
+    pub fn long_lsb(&self) -> i32 {
+        match &self.operand {
+            Operand::Int { frac, .. } => -2 * *frac as i32,
+            Operand::Float { format } => 2 * (format.min_exp() - format.man_bits as i32),
+        }
+    }
+
+    /// Bits (sign included) of the largest product magnitude in LSB units, as a signed
+    /// value: `2N` for N-bit integers (`|a*b| <= 2^(2N-2)`); for floats the significand
+    /// product (below `2^(2M+2)`) shifted by at most `2 (max field - 1)`, so below
+    /// `2^(2M + 2 max field)`, one more bit for the sign.
+    pub fn product_width(&self) -> u32 {
+        match &self.operand {
+            Operand::Int { bits, .. } => 2 * bits,
+            Operand::Float { format } => {
+                2 * format.man_bits + 2 * format.max_field().max(0) as u32 + 1
+            }
+        }
+    }
+
+    /// Bits of the long register, sign included: the product width plus the guard bits.
+    pub fn long_width(&self) -> u32 {
+        self.product_width() + self.guard
+    }
+
+    /// The exact product of two operands (raw port bits) in LSB units of the long
+    /// register.
+    pub fn fixed_product(&self, a: u64, b: u64) -> i128 {
+        let x = self.operand.product(a, b);
+        if x.sig == 0 {
+            return 0;
+        }
+        let shift = x.exp - self.long_lsb();
+        assert!(shift >= 0, "a product below the long register's LSB");
+        let mag = i128::try_from(x.sig << shift).expect("a product fits the register");
+        if x.neg {
+            -mag
+        } else {
+            mag
+        }
+    }
+
+    /// `long + product` in the long register: the wrapped sum and whether the exact
+    /// sum left the register's range.
+    pub fn add(&self, long: i128, product: i128) -> (i128, bool) {
+        let w = self.long_width();
+        let (sum, carried) = long.overflowing_add(product);
+        if w == 128 {
+            return (sum, carried);
+        }
+        // |long|, |product| < 2^(w-1) <= 2^126: the i128 sum is exact.
+        let shift = 128 - w;
+        let wrapped = (sum << shift) >> shift;
+        (wrapped, wrapped != sum)
+    }
+
+    /// The long value rounded once into the output format, the sticky overflow OR-ed
+    /// into `overflow`.
+    pub fn readout(&self, long: i128, sticky_of: bool) -> Rounded {
+        let mut r = self
+            .acc
+            .round(Exact::from_int(long, self.long_lsb()), self.rounding);
+        r.overflow |= sticky_of;
+        r
+    }
+}
+
+impl UnitParams for FpaccLongParams {
+    const KIND: &'static str = "fpacc_long";
+
+    fn validate(&self) -> Result<(), ParamError> {
+        // The operand and output formats as `fpacc` checks them.
+        let as_fpacc = super::FpaccParams {
+            operand: self.operand,
+            product: self.acc,
+            acc: self.acc,
+            rounding: self.rounding,
+            chunk: 0,
+        };
+        as_fpacc.validate()?;
+        GUARD.check(self.guard)?;
+        let w = self.long_width();
+        if w > MAX_LONG_BITS {
+            let allowed = format!(
+                "a long register of at most {MAX_LONG_BITS} bits (the products need {}, the \
+                 guard adds {})",
+                self.product_width(),
+                self.guard
+            );
+            return Err(if self.product_width() <= MAX_LONG_BITS {
+                GUARD.error_because(self.guard, allowed)
+            } else {
+                let f = match &self.operand {
+                    Operand::Float { format } => format!("{},{}", format.exp_bits, format.man_bits),
+                    Operand::Int { bits, .. } => bits.to_string(),
+                };
+                IN_FLOAT.error_because(f, allowed)
+            });
+        }
+        Ok(())
+    }
+
+    /// e.g. `fpacc_long_i8_e4m7b10_rne_g8`.
+    fn module_name(&self) -> String {
+        format!(
+            "fpacc_long_{}_{}_{}_g{}",
+            self.operand.tag(),
+            format_tag(&self.acc),
+            match self.rounding {
+                Rounding::Rne => "rne",
+                Rounding::Rz => "rz",
+            },
+            self.guard
+        )
+    }
+
+    /// As `fpacc`: clk, rst, in_valid, clear, a, b -> acc, uf, of, out_valid.
+    fn interface(&self) -> Interface {
+        let operand = |name: &str| match &self.operand {
+            Operand::Int { bits, .. } => Port::int(name, Dir::In, *bits, true),
+            Operand::Float { format } => Port::float(name, Dir::In, format),
+        };
+        Interface {
+            ports: vec![
+                Port::bit("clk", Dir::In, Role::Clock),
+                Port::bit("rst", Dir::In, Role::Reset),
+                Port::bit("in_valid", Dir::In, Role::InValid),
+                Port::bit("clear", Dir::In, Role::Clear),
+                operand("a"),
+                operand("b"),
+                Port::float("acc", Dir::Out, &self.acc),
+                Port::bit("uf", Dir::Out, Role::Flag),
+                Port::bit("of", Dir::Out, Role::Flag),
+                Port::bit("out_valid", Dir::Out, Role::OutValid),
+            ],
+        }
+    }
+
+    fn latency(&self) -> u32 {
+        1 + READOUT_STAGES
+    }
+
+    fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
+        Ok(Box::new(FpaccLong::new(*self)?))
+    }
+}
+
+impl Params for FpaccLongParams {
+    const PARAMS: &'static [Param] = &[
+        PRESET, EXP, MAN, BIAS_FLAG, IN, IN_FRAC, IN_FLOAT, IN_BIAS, ROUNDING, GUARD,
+    ];
+    const CONFLICTS: &'static [(&'static Param, &'static Param)] =
+        &[(&IN_FLOAT, &IN), (&IN_FLOAT, &IN_FRAC)];
+
+    fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        // `fpacc`'s reading of the shared flags, shown only the flags this unit has (its
+        // product format and chunks then take their defaults and are dropped).
+        struct Ours<'a>(&'a dyn Flags);
+        impl Flags for Ours<'_> {
+            fn given(&self, flag: &str) -> Option<String> {
+                let ours = FpaccLongParams::PARAMS.iter().any(|p| p.name() == flag);
+                ours.then(|| self.0.given(flag)).flatten()
+            }
+        }
+        let f = super::FpaccParams::from_flags(&Ours(flags))?;
+        Ok(FpaccLongParams {
+            operand: f.operand,
+            acc: f.acc,
+            rounding: f.rounding,
+            guard: GUARD.u32(flags)?,
+        })
+    }
+}
+
+/// The arithmetic without timing: feed beats, read the long sum and its rounding.
+#[derive(Clone, Debug)]
+pub struct FpaccLongSum {
+    p: FpaccLongParams,
+    /// The long register, in LSB units ([`FpaccLongParams::long_lsb`]).
+    pub long: i128,
+    /// The sticky register overflow.
+    pub of: bool,
+}
+
+impl FpaccLongSum {
+    pub fn new(p: FpaccLongParams) -> FpaccLongSum {
+        FpaccLongSum {
+            p,
+            long: 0,
+            of: false,
+        }
+    }
+
+    /// One beat of operands given as raw port bits.
+    pub fn push(&mut self, clear: bool, a: u64, b: u64) {
+        let base = if clear { 0 } else { self.long };
+        let (long, of) = self.p.add(base, self.p.fixed_product(a, b));
+        self.long = long;
+        self.of = (self.of && !clear) || of;
+    }
+
+    /// What `acc`, `uf` and `of` show for the current sum.
+    pub fn readout(&self) -> Rounded {
+        self.p.readout(self.long, self.of)
+    }
+}
+
+/// Cycle model of `fpacc-long`: [`FpaccLongSum`] behind the RTL's registers.
+#[derive(Clone, Debug)]
+pub struct FpaccLong {
+    p: FpaccLongParams,
+    iface: Interface,
+    sum: FpaccLongSum,
+    /// The read-out stages, oldest last.
+    stages: [Rounded; READOUT_STAGES as usize],
+    /// The valid bits of the long register and of each read-out stage, oldest last.
+    valid: [bool; 1 + READOUT_STAGES as usize],
+}
+
+impl FpaccLong {
+    pub fn new(p: FpaccLongParams) -> Result<FpaccLong, ParamError> {
+        p.validate()?;
+        Ok(FpaccLong {
+            p,
+            iface: p.interface(),
+            sum: FpaccLongSum::new(p),
+            stages: Default::default(),
+            valid: Default::default(),
+        })
+    }
+}
+
+impl CycleModel for FpaccLong {
+    fn interface(&self) -> &Interface {
+        &self.iface
+    }
+
+    fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
+        let out = self.stages[self.stages.len() - 1];
+        outputs[0] = out.bits;
+        outputs[1] = out.underflow.into();
+        outputs[2] = out.overflow.into();
+        outputs[3] = self.valid[self.valid.len() - 1].into();
+        let ins = split(self.iface.beat_inputs(), inputs);
+        if ins[0][0] & 1 == 1 {
+            *self = FpaccLong::new(self.p).expect("validated");
+            return;
+        }
+        // The read-out stages take the long register as it is before this beat.
+        self.stages.rotate_right(1);
+        self.stages[0] = self.sum.readout();
+        self.valid.rotate_right(1);
+        self.valid[0] = ins[1][0] & 1 == 1;
+        if self.valid[0] {
+            self.sum.push(ins[2][0] & 1 == 1, ins[3][0], ins[4][0]);
+        }
+    }
+}
+
+impl crate::unit::Unit for FpaccLongParams {
+    const COMMAND: &'static str = "fpacc-long";
+    const SUMMARY: &'static str =
+        "Long fixed-point (Kulisch) accumulator: exact sum of a*b, rounded once on read-out";
+    const ABOUT: &'static str = "Multiplies integer or small-float operands exactly and adds \
+each product exactly into a wide two's-complement register (the smallest product's LSB, the \
+largest product plus --guard bits; wraps with a sticky `of` beyond), after FloPoCo's \
+FPLargeAcc. The loop is only that integer add; the sum is rounded once into the output format \
+(RNE or RZ, flush with `uf`, saturate with `of`) in pipelined read-out stages.";
+    const DOCS: &'static str = "docs/fpacc.md";
+    const EXAMPLES: &'static [(&'static str, &'static str)] = &[
+        (
+            "--preset acc12",
+            "int8 products summed exactly, read out in E4M7",
+        ),
+        (
+            "--preset fp32 --in 16",
+            "int16 products summed exactly, read out in binary32",
+        ),
+        (
+            "--preset bf16 --in-float 4,3 --guard 12",
+            "E4M3 operands, 4096 products without overflow, bfloat16 read-out",
+        ),
+    ];
+
+    /// The default (int8 into acc12), 4-bit integers into a small format, E2M2 operands
+    /// with RZ, and fixed point into bf16 with no guard bits (the register can wrap).
+    fn proof_set() -> Vec<Self> {
+        let f = |exp_bits, man_bits, bias| FloatFormat {
+            exp_bits,
+            man_bits,
+            bias,
+            reserve_top_exponent: false,
+        };
+        let small = FpaccLongParams {
+            operand: Operand::Int { bits: 4, frac: 0 },
+            acc: f(3, 3, 4),
+            guard: 2,
+            ..FpaccLongParams::default()
+        };
+        vec![
+            FpaccLongParams::default(),
+            small,
+            FpaccLongParams {
+                operand: Operand::Float { format: f(2, 2, 1) },
+                rounding: Rounding::Rz,
+                ..small
+            },
+            FpaccLongParams {
+                operand: Operand::Int { bits: 5, frac: 3 },
+                acc: Preset::Bf16.format(),
+                guard: 0,
+                ..small
+            },
+        ]
+    }
+
+    fn sample(rng: &mut crate::unit::Sampler) -> Self {
+        crate::unit::sample_valid(rng, |rng| {
+            let operand = if rng.one_in(3) {
+                let exp_bits = rng.int(2..=4);
+                Operand::Float {
+                    format: FloatFormat {
+                        exp_bits,
+                        man_bits: rng.int(1..=4),
+                        bias: default_bias(exp_bits) + rng.int_i32(-2..=2),
+                        reserve_top_exponent: false,
+                    },
+                }
+            } else {
+                Operand::Int {
+                    bits: rng.int(2..=12),
+                    frac: rng.int(0..=8),
+                }
+            };
+            let exp_bits = rng.int(EXP_BITS);
+            let acc = FloatFormat {
+                exp_bits,
+                man_bits: rng.int(1..=23),
+                bias: default_bias(exp_bits) + rng.int_i32(-2..=2),
+                reserve_top_exponent: rng.one_in(4),
+            };
+            FpaccLongParams {
+                operand,
+                acc,
+                rounding: rng.pick(&[Rounding::Rne, Rounding::Rz]),
+                guard: rng.int(0..=12),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fpacc::{FpaccParams, FpaccSum};
+
+    fn fp32_in16() -> FpaccLongParams {
+        FpaccLongParams {
+            operand: Operand::Int { bits: 16, frac: 0 },
+            acc: Preset::Fp32.format(),
+            ..FpaccLongParams::default()
+        }
+    }
+
+    /// 16-bit two's complement bits of `v`.
+    fn i16b(v: i64) -> u64 {
+        (v as u64) & 0xffff
+    }
+
+    /// docs/fpacc.md: 2^24 + 1 - 2^24 is exactly 1.0 in the long accumulator, 0 in
+    /// `fpacc --preset fp32 --in 16` (2^24 + 1 rounds to 2^24 at each step).
+    #[test]
+    fn worked_case_exact_against_per_step_rounding() {
+        let beats = [(4096, 4096), (1, 1), (-4096, 4096)];
+        let p = fp32_in16();
+        let mut long = FpaccLongSum::new(p);
+        let f = FpaccParams {
+            operand: p.operand,
+            product: p.acc,
+            acc: p.acc,
+            ..FpaccParams::default()
+        };
+        let mut step = FpaccSum::new(f);
+        for (i, (a, b)) in beats.into_iter().enumerate() {
+            long.push(i == 0, i16b(a), i16b(b));
+            step.push(i == 0, i16b(a), i16b(b));
+        }
+        let r = long.readout();
+        assert_eq!(
+            (f32::from_bits(r.bits as u32), r.underflow, r.overflow),
+            (1.0, false, false)
+        );
+        assert_eq!((step.acc, step.uf, step.of), (0, false, false));
+    }
+
+    #[test]
+    fn geometry_names_and_limits() {
+        let p = FpaccLongParams::default();
+        assert_eq!(p.module_name(), "fpacc_long_i8_e4m7b10_rne_g8");
+        assert_eq!((p.long_lsb(), p.long_width()), (0, 24));
+        assert_eq!(p.latency(), 5);
+        // E4M3 bias 7: LSB 2^(2 (1 - 7 - 3)) = 2^-18; products below 2^(6 + 30).
+        let e4m3 = FpaccLongParams {
+            operand: Operand::Float {
+                format: FloatFormat {
+                    exp_bits: 4,
+                    man_bits: 3,
+                    bias: 7,
+                    reserve_top_exponent: false,
+                },
+            },
+            ..p
+        };
+        assert_eq!((e4m3.long_lsb(), e4m3.long_width()), (-18, 37 + 8));
+        // The largest product: significands 15 (1.111b) squared, fields 15 + 15 - 2
+        // places above the LSB.
+        let max = 0x7f;
+        assert_eq!(e4m3.fixed_product(max, max), (15i128 * 15) << 28);
+        assert!(e4m3.fixed_product(max, max) < 1 << (e4m3.product_width() - 1));
+        assert!(e4m3.validate().is_ok());
+        let e8 = FpaccLongParams {
+            operand: Operand::Float {
+                format: FloatFormat {
+                    exp_bits: 8,
+                    man_bits: 3,
+                    bias: 127,
+                    reserve_top_exponent: false,
+                },
+            },
+            ..p
+        };
+        assert_eq!(e8.validate().unwrap_err().param, "--in-float");
+        let wide = FpaccLongParams { guard: 33, ..p };
+        assert_eq!(wide.validate().unwrap_err().param, "--guard");
+    }
+
+    /// With no guard bits, two largest products wrap: `of` sticks until `clear`.
+    #[test]
+    fn wrap_sets_sticky_overflow() {
+        let p = FpaccLongParams {
+            operand: Operand::Int { bits: 4, frac: 0 },
+            guard: 0,
+            ..FpaccLongParams::default()
+        };
+        let mut s = FpaccLongSum::new(p);
+        s.push(true, 8, 8); // (-8)^2 = 64, the largest product; width 8: max 127
+        assert_eq!((s.long, s.of), (64, false));
+        s.push(false, 8, 8); // 128 wraps to -128
+        assert_eq!((s.long, s.of), (-128, true));
+        assert!(s.readout().overflow);
+        s.push(false, 1, 1);
+        assert!(s.of);
+        s.push(true, 1, 1);
+        assert_eq!((s.long, s.of), (1, false));
+    }
+
+    /// The cycle model shows each beat's readout `latency` cycles after it.
+    #[test]
+    fn cycle_model_latency() {
+        let p = FpaccLongParams::default();
+        let mut m = FpaccLong::new(p).unwrap();
+        let mut out = [0u64; 4];
+        m.step(&[0, 1, 1, 3, 2], &mut out);
+        for _ in 0..p.latency() {
+            assert_eq!(out[3], 0);
+            m.step(&[0, 0, 0, 0, 0], &mut out);
+        }
+        assert_eq!(out[3], 1);
+        assert_eq!(p.acc.decode(out[0]).to_f64(), 6.0);
+    }
+}
