@@ -66,14 +66,7 @@ impl ModuleBuilder {
 
     /// Operands of a node, as signals.
     fn operands(&self, op: &Op) -> Vec<Sig> {
-        match op {
-            Op::Input | Op::Const(_) | Op::Reg(_) | Op::InstOut { .. } => vec![],
-            Op::Unary(_, a) | Op::Slice { a, .. } | Op::Ext { a, .. } => vec![*a],
-            Op::Binary(_, a, b) | Op::Mul { a, b, .. } => vec![*a, *b],
-            Op::Shift { a, amount, .. } => vec![*a, *amount],
-            Op::Mux { sel, t, f } => vec![*sel, *t, *f],
-            Op::Concat(parts) => parts.clone(),
-        }
+        super::delay::operands(op)
     }
 
     /// Which nodes the outputs depend on, through registers and instances.

@@ -30,7 +30,7 @@ use super::args::{
 };
 use super::{format_tag, Operand, Preset, EXP_BITS};
 use crate::float::{Exact, FloatFormat, Rounded, Rounding};
-use crate::iface::{split, CycleModel, Dir, Interface, Port, Role};
+use crate::iface::{split, CycleModel, Interface};
 use crate::param::{Flags, Param, Params};
 use crate::unit::{ParamError, UnitParams};
 
@@ -195,24 +195,7 @@ impl UnitParams for FpaccLongParams {
 
     /// As `fpacc`: clk, rst, in_valid, clear, a, b -> acc, uf, of, out_valid.
     fn interface(&self) -> Interface {
-        let operand = |name: &str| match &self.operand {
-            Operand::Int { bits, .. } => Port::int(name, Dir::In, *bits, true),
-            Operand::Float { format } => Port::float(name, Dir::In, format),
-        };
-        Interface {
-            ports: vec![
-                Port::bit("clk", Dir::In, Role::Clock),
-                Port::bit("rst", Dir::In, Role::Reset),
-                Port::bit("in_valid", Dir::In, Role::InValid),
-                Port::bit("clear", Dir::In, Role::Clear),
-                operand("a"),
-                operand("b"),
-                Port::float("acc", Dir::Out, &self.acc),
-                Port::bit("uf", Dir::Out, Role::Flag),
-                Port::bit("of", Dir::Out, Role::Flag),
-                Port::bit("out_valid", Dir::Out, Role::OutValid),
-            ],
-        }
+        super::accumulator_interface(&self.operand, &self.acc)
     }
 
     fn latency(&self) -> u32 {

@@ -154,3 +154,30 @@ impl Preset {
         }
     }
 }
+
+/// The ports of the accumulators fed by products of two operands (`fpacc`,
+/// `fpacc_long`): clk, rst, in_valid, clear, a, b -> acc, uf, of, out_valid.
+pub(crate) fn accumulator_interface(
+    operand: &Operand,
+    acc: &FloatFormat,
+) -> crate::iface::Interface {
+    use crate::iface::{Dir, Interface, Port, Role};
+    let port = |name: &str| match operand {
+        Operand::Int { bits, .. } => Port::int(name, Dir::In, *bits, true),
+        Operand::Float { format } => Port::float(name, Dir::In, format),
+    };
+    Interface {
+        ports: vec![
+            Port::bit("clk", Dir::In, Role::Clock),
+            Port::bit("rst", Dir::In, Role::Reset),
+            Port::bit("in_valid", Dir::In, Role::InValid),
+            Port::bit("clear", Dir::In, Role::Clear),
+            port("a"),
+            port("b"),
+            Port::float("acc", Dir::Out, acc),
+            Port::bit("uf", Dir::Out, Role::Flag),
+            Port::bit("of", Dir::Out, Role::Flag),
+            Port::bit("out_valid", Dir::Out, Role::OutValid),
+        ],
+    }
+}
