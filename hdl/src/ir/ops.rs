@@ -161,49 +161,34 @@ impl ModuleBuilder {
         self.push(Op::Ext { a, signed }, width)
     }
 
-    /// Logical right shift of `a` by the unsigned `amount` (same width as `a`).
-    pub fn shr(&mut self, a: Sig, amount: Sig) -> Result<Sig> {
+    /// A shift of `a` by the unsigned `amount`, as wide as `a`.
+    fn shift(&mut self, a: Sig, amount: Sig, left: bool, arith: bool) -> Result<Sig> {
         self.check_owned(a)?;
         self.check_owned(amount)?;
         self.push(
             Op::Shift {
                 a,
                 amount,
-                left: false,
-                arith: false,
+                left,
+                arith,
             },
             a.width,
         )
+    }
+
+    /// Logical right shift of `a` by the unsigned `amount` (same width as `a`).
+    pub fn shr(&mut self, a: Sig, amount: Sig) -> Result<Sig> {
+        self.shift(a, amount, false, false)
     }
 
     /// Arithmetic right shift of the two's-complement `a` by the unsigned `amount`.
     pub fn ashr(&mut self, a: Sig, amount: Sig) -> Result<Sig> {
-        self.check_owned(a)?;
-        self.check_owned(amount)?;
-        self.push(
-            Op::Shift {
-                a,
-                amount,
-                left: false,
-                arith: true,
-            },
-            a.width,
-        )
+        self.shift(a, amount, false, true)
     }
 
     /// Logical left shift of `a` by the unsigned `amount` (same width as `a`).
     pub fn shl(&mut self, a: Sig, amount: Sig) -> Result<Sig> {
-        self.check_owned(a)?;
-        self.check_owned(amount)?;
-        self.push(
-            Op::Shift {
-                a,
-                amount,
-                left: true,
-                arith: false,
-            },
-            a.width,
-        )
+        self.shift(a, amount, true, false)
     }
 
     /// Unsigned maximum of two equal-width signals.

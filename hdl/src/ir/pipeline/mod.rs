@@ -20,13 +20,17 @@
 //! and round) keeps its length, and the delay model says so (`Estimate`): its critical
 //! path stops shrinking at some depth.
 
+mod eval;
+mod split;
+
 use std::collections::{BTreeMap, BTreeSet};
 
-use num_bigint::{BigInt, BigUint, Sign};
+use num_bigint::BigUint;
 
 use super::delay::{arrivals, estimate, operands, DelayModel, Estimate};
-use super::netlist::{BinOp, Module, Node, Op, Register, UnOp};
+use super::netlist::{Module, Node, Op, Register};
 use super::{HdlError, Result, Sig};
+use eval::{eval, words};
 
 /// The stage plan of one depth: the rebuilt module and its estimated critical path.
 #[derive(Clone, Debug)]
@@ -183,196 +187,6 @@ impl<'a> Retimer<'a> {
             .fold(0.0, f64::max);
         longest / f64::from(depth + 1)
     }
-
-    /// `m` with every multiplier of the input cone written as a sum of partial products
-    /// of one operand and `chunk`-bit pieces of the other, so that a cut can fall between
-    /// the products and their sum; `None` if no multiplier is wider than `chunk`. Exact:
-    /// the sum of the shifted partial products modulo `2^(a+b)` is the product.
-    fn split_products(&self, chunk: u32) -> Option<Module> {
-        let m = self.m;
-        let mut out = Module {
-            nodes: Vec::new(),
-            ..m.clone()
-        };
-        let owner = m
-            .outputs
-            .first()
-            .map(|(_, s)| s.owner)
-            .or_else(|| m.regs.first().map(|r| r.clock.owner))
-            .unwrap_or(0);
-        let mut new: Vec<Sig> = Vec::with_capacity(m.nodes.len());
-        let mut taken: BTreeSet<String> = m.nodes.iter().map(|(_, n)| n.name.clone()).collect();
-        taken.extend(m.regs.iter().map(|r| r.name.clone()));
-        taken.extend(m.ports.iter().map(|p| p.name.clone()));
-        let mut starts = Vec::with_capacity(m.nodes.len());
-        let mut any_split = false;
-        for (i, (_, n)) in m.nodes.iter().enumerate() {
-            starts.push(out.nodes.len());
-            let remap = |s: Sig| new[index(m, s)];
-            let op = map_operands(n.op.clone(), |s| Ok(remap(s))).expect("infallible");
-            let split = match &op {
-                Op::Mul { a, b, signed } if self.cone[i] => {
-                    chunked_product(&mut out, &mut taken, owner, n, *a, *b, *signed, chunk)
-                }
-                _ => None,
-            };
-            any_split |= split.is_some();
-            let sig = match split {
-                Some(s) => s,
-                None => push(&mut out, owner, Node { op, ..n.clone() }),
-            };
-            new.push(sig);
-        }
-        // Register inputs, outputs and instance inputs follow their nodes.
-        for r in &mut out.regs {
-            r.clock = new[index(m, r.clock)];
-            r.d = new[index(m, r.d)];
-            r.enable = r.enable.map(|s| new[index(m, s)]);
-            if let Some((s, _)) = &mut r.reset {
-                *s = new[index(m, *s)];
-            }
-        }
-        for inst in &mut out.instances {
-            for (_, s) in &mut inst.inputs {
-                *s = new[index(m, *s)];
-            }
-        }
-        for (_, s) in &mut out.outputs {
-            *s = new[index(m, *s)];
-        }
-        // Notes keep their place: before the first node made for the node they preceded.
-        out.notes = m
-            .notes
-            .iter()
-            .map(|(at, text)| {
-                let i = m.nodes.partition_point(|(id, _)| id < at);
-                (starts.get(i).copied().unwrap_or(usize::MAX), text.clone())
-            })
-            .collect();
-        any_split.then_some(out)
-    }
-}
-
-/// `a * b` (the node `n`) as partial products of `a` and `c`-bit chunks of `b` (the
-/// narrower operand) plus an adder tree; `None` when `b` is not wider than `c`.
-#[allow(clippy::too_many_arguments)]
-fn chunked_product(
-    out: &mut Module,
-    taken: &mut BTreeSet<String>,
-    owner: u32,
-    n: &Node,
-    a: Sig,
-    b: Sig,
-    signed: bool,
-    c: u32,
-) -> Option<Sig> {
-    let (a, b) = if a.width() >= b.width() {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    let width = n.width;
-    if c >= b.width() {
-        return None;
-    }
-    let mut node = |out: &mut Module, base: &str, op: Op, w: u32| {
-        let name = fresh(taken, base);
-        push(
-            out,
-            owner,
-            Node {
-                op,
-                width: w,
-                name,
-                inline: false,
-            },
-        )
-    };
-    let chunks = b.width().div_ceil(c);
-    let mut terms = Vec::new();
-    for k in 0..chunks {
-        let lo = k * c;
-        let cw = c.min(b.width() - lo);
-        let top = k + 1 == chunks;
-        let chunk = node(out, &format!("{}_b{k}", n.name), Op::Slice { a: b, lo }, cw);
-        // Lower chunks are unsigned; in a signed product they get a zero bit on top.
-        let (chunk, cw) = if signed && !top {
-            let z = node(
-                out,
-                &format!("{}_b{k}x", n.name),
-                Op::Ext {
-                    a: chunk,
-                    signed: false,
-                },
-                cw + 1,
-            );
-            (z, cw + 1)
-        } else {
-            (chunk, cw)
-        };
-        let pw = a.width() + cw;
-        let p = node(
-            out,
-            &format!("{}_pp{k}", n.name),
-            Op::Mul {
-                a,
-                b: chunk,
-                signed,
-            },
-            pw,
-        );
-        // Extend to the bits above `lo` (the partial product fits them: `lo + pw` is
-        // at most the product's width) and shift it into place.
-        let room = width - lo;
-        let ext = if pw < room {
-            node(
-                out,
-                &format!("{}_pp{k}x", n.name),
-                Op::Ext { a: p, signed },
-                room,
-            )
-        } else {
-            p
-        };
-        let placed = if lo == 0 {
-            ext
-        } else {
-            let zeros = node(
-                out,
-                &format!("{}_z{k}", n.name),
-                Op::Const(vec![0; lo.div_ceil(64) as usize]),
-                lo,
-            );
-            node(
-                out,
-                &format!("{}_pp{k}s", n.name),
-                Op::Concat(vec![ext, zeros]),
-                width,
-            )
-        };
-        terms.push(placed);
-    }
-    while terms.len() > 1 {
-        let mut next = Vec::new();
-        for pair in terms.chunks(2) {
-            next.push(match pair {
-                [x, y] => node(
-                    out,
-                    &format!("{}_sum", n.name),
-                    Op::Binary(BinOp::Add, *x, *y),
-                    width,
-                ),
-                [x] => *x,
-                _ => unreachable!("chunks of two"),
-            });
-        }
-        terms = next;
-    }
-    // The last sum takes the product's own name.
-    let last = out.nodes.last_mut().expect("a sum");
-    taken.insert(n.name.clone());
-    last.1.name = n.name.clone();
-    Some(terms[0])
 }
 
 impl Retimer<'_> {
@@ -402,20 +216,8 @@ impl Retimer<'_> {
             stage,
             zero: self.zero_values(),
             at: BTreeMap::new(),
-            taken: m
-                .nodes
-                .iter()
-                .map(|(_, n)| n.name.clone())
-                .chain(m.regs.iter().map(|r| r.name.clone()))
-                .chain(m.ports.iter().map(|p| p.name.clone()))
-                .chain(m.instances.iter().map(|i| i.name.clone()))
-                .collect(),
-            owner: m
-                .outputs
-                .first()
-                .map(|(_, s)| s.owner)
-                .or_else(|| m.regs.first().map(|r| r.clock.owner))
-                .unwrap_or(0),
+            taken: names_in_use(m),
+            owner: owner(m),
             clock: None,
             reset: None,
         };
@@ -561,6 +363,26 @@ impl Retimer<'_> {
     }
 }
 
+/// The module id the signals of `m` carry.
+fn owner(m: &Module) -> u32 {
+    m.outputs
+        .first()
+        .map(|(_, s)| s.owner)
+        .or_else(|| m.regs.first().map(|r| r.clock.owner))
+        .unwrap_or(0)
+}
+
+/// Every name `m` declares: wires, registers, ports and instances.
+fn names_in_use(m: &Module) -> BTreeSet<String> {
+    m.nodes
+        .iter()
+        .map(|(_, n)| n.name.clone())
+        .chain(m.regs.iter().map(|r| r.name.clone()))
+        .chain(m.ports.iter().map(|p| p.name.clone()))
+        .chain(m.instances.iter().map(|i| i.name.clone()))
+        .collect()
+}
+
 /// Index of `s` in `m.nodes`.
 fn index(m: &Module, s: Sig) -> usize {
     m.nodes
@@ -622,202 +444,5 @@ fn map_operands(op: Op, mut f: impl FnMut(Sig) -> Result<Sig>) -> Result<Op> {
     })
 }
 
-/// The low `width` bits of `v` as little-endian words.
-fn words(v: &BigUint, width: u32) -> Vec<u64> {
-    let mut w = v.to_u64_digits();
-    w.resize(width.div_ceil(64) as usize, 0);
-    w
-}
-
-fn mask(width: u32) -> BigUint {
-    (BigUint::from(1u8) << width) - 1u8
-}
-
-fn signed(v: &BigUint, width: u32) -> BigInt {
-    if width > 0 && v.bit(u64::from(width - 1)) {
-        BigInt::from_biguint(Sign::Plus, v.clone()) - (BigInt::from(1) << width)
-    } else {
-        BigInt::from_biguint(Sign::Plus, v.clone())
-    }
-}
-
-fn unsigned(v: &BigInt, width: u32) -> BigUint {
-    let m = BigInt::from(1) << width;
-    let r = ((v % &m) + &m) % &m;
-    r.to_biguint().expect("non-negative")
-}
-
-/// The value of `op` (a `width`-bit node) from its operands' values.
-fn eval(op: &Op, width: u32, get: impl Fn(Sig) -> BigUint) -> BigUint {
-    let b = |x: bool| BigUint::from(u8::from(x));
-    match op {
-        Op::Input => BigUint::default(),
-        Op::Const(w) => {
-            let mut v = BigUint::default();
-            for (i, word) in w.iter().enumerate() {
-                v |= BigUint::from(*word) << (64 * i);
-            }
-            v & mask(width)
-        }
-        Op::Reg(_) | Op::InstOut { .. } => unreachable!("not in the input cone"),
-        Op::Unary(UnOp::Not, a) => get(*a) ^ mask(width),
-        Op::Unary(UnOp::ReduceAnd, a) => b(get(*a) == mask(a.width())),
-        Op::Unary(UnOp::ReduceOr, a) => b(get(*a) != BigUint::default()),
-        Op::Binary(bop, x, y) => {
-            let (p, q) = (get(*x), get(*y));
-            match bop {
-                BinOp::And => p & q,
-                BinOp::Or => p | q,
-                BinOp::Xor => p ^ q,
-                BinOp::Add => (p + q) & mask(width),
-                BinOp::Sub => (p + (BigUint::from(1u8) << width) - q) & mask(width),
-                BinOp::Eq => b(p == q),
-                BinOp::Lt { signed: false } => b(p < q),
-                BinOp::Lt { signed: true } => b(signed(&p, x.width()) < signed(&q, y.width())),
-            }
-        }
-        Op::Mul { a, b: y, signed: s } => {
-            let (p, q) = (get(*a), get(*y));
-            if *s {
-                unsigned(&(signed(&p, a.width()) * signed(&q, y.width())), width)
-            } else {
-                (p * q) & mask(width)
-            }
-        }
-        Op::Mux { sel, t, f } => {
-            if get(*sel) != BigUint::default() {
-                get(*t)
-            } else {
-                get(*f)
-            }
-        }
-        Op::Slice { a, lo } => (get(*a) >> *lo) & mask(width),
-        Op::Concat(parts) => parts
-            .iter()
-            .fold(BigUint::default(), |acc, p| (acc << p.width()) | get(*p)),
-        Op::Ext { a, signed: s } => {
-            let v = get(*a);
-            if *s {
-                unsigned(&signed(&v, a.width()), width)
-            } else {
-                v
-            }
-        }
-        Op::Shift {
-            a,
-            amount,
-            left,
-            arith,
-        } => {
-            let v = get(*a);
-            let k = get(*amount);
-            let k = u32::try_from(&k).unwrap_or(u32::MAX).min(width + 1);
-            if *left {
-                (v << k) & mask(width)
-            } else if *arith {
-                unsigned(&(signed(&v, a.width()) >> k), width)
-            } else {
-                v >> k
-            }
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Generate;
-    use model::fpacc::FpaccParams;
-    use model::mac::MacParams;
-
-    /// Pipeline registers between each node and the data inputs, checking that every
-    /// operand of a node has crossed as many; `None` outside the input cone.
-    fn crossings(m: &Module, original_regs: usize) -> Vec<Option<u32>> {
-        let mut c: Vec<Option<u32>> = Vec::new();
-        for (_, n) in &m.nodes {
-            let v = match &n.op {
-                Op::Input if n.name == "clk" || n.name == "rst" => None,
-                Op::Input => Some(0),
-                Op::Const(_) => Some(u32::MAX), // any stage
-                Op::Reg(i) if *i >= original_regs => {
-                    c[index(m, m.regs[*i].d)].map(|k| if k == u32::MAX { k } else { k + 1 })
-                }
-                Op::Reg(_) | Op::InstOut { .. } => None,
-                op => {
-                    let ks: Vec<Option<u32>> =
-                        operands(op).iter().map(|&s| c[index(m, s)]).collect();
-                    if ks.iter().any(Option::is_none) {
-                        None
-                    } else {
-                        let ks: Vec<u32> = ks
-                            .into_iter()
-                            .flatten()
-                            .filter(|&k| k != u32::MAX)
-                            .collect();
-                        assert!(ks.windows(2).all(|w| w[0] == w[1]), "{}: {ks:?}", n.name);
-                        Some(ks.first().copied().unwrap_or(u32::MAX))
-                    }
-                }
-            };
-            c.push(v);
-        }
-        c
-    }
-
-    #[test]
-    fn every_input_path_crosses_depth_registers() {
-        let units = [MacParams::default().rtl(), FpaccParams::default().rtl()];
-        for core in units.into_iter().map(Result::unwrap) {
-            for depth in 0..=4 {
-                for dm in [DelayModel::UP5K, DelayModel::ECP5] {
-                    let p = pipeline(&core, depth, "clk", Some("rst"), &dm).unwrap();
-                    let m = &p.module;
-                    let c = crossings(m, core.regs.len());
-                    let sinks = m.regs[..core.regs.len()]
-                        .iter()
-                        .flat_map(|r| [Some(r.d), r.enable].into_iter().flatten())
-                        .chain(m.outputs.iter().map(|(_, s)| *s));
-                    for s in sinks {
-                        let k = c[index(m, s)];
-                        assert!(
-                            k.is_none() || k == Some(depth) || k == Some(u32::MAX),
-                            "{} depth {depth}: a sink after {k:?} registers",
-                            core.name
-                        );
-                    }
-                    assert!(p.estimate.ns > 0.0);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn deeper_is_not_slower_and_reset_values_are_the_zero_beat() {
-        let core = MacParams {
-            acc_bits: 32,
-            ..MacParams::default()
-        }
-        .rtl()
-        .unwrap();
-        let dm = DelayModel::UP5K;
-        let ns: Vec<f64> = (0..=3)
-            .map(|d| {
-                pipeline(&core, d, "clk", Some("rst"), &dm)
-                    .unwrap()
-                    .estimate
-                    .ns
-            })
-            .collect();
-        assert!(ns.windows(2).all(|w| w[1] <= w[0] + 1e-9), "{ns:?}");
-        assert!(ns[2] < ns[0], "{ns:?}");
-        // A register of an inverted input resets to all ones (the inverse of zero).
-        let m = pipeline(&core, 2, "clk", Some("rst"), &dm).unwrap().module;
-        for r in &m.regs[core.regs.len()..] {
-            let d = m.node(r.d);
-            if matches!(d.op, Op::Unary(UnOp::Not, _)) {
-                let (_, v) = r.reset.as_ref().unwrap();
-                assert_eq!(v[0], (1u64 << r.width.min(63)) - 1, "{}", r.name);
-            }
-        }
-    }
-}
+mod tests;
