@@ -569,6 +569,14 @@ impl ModuleBuilder {
         self.drive_output(name, v.sig)
     }
 
+    /// Drive each output of `outs` with its signal, as [`ModuleBuilder::out`].
+    pub fn outs<const N: usize>(&mut self, outs: [(&str, Sig); N]) -> Result<()> {
+        for (name, v) in outs {
+            self.out(name, v)?;
+        }
+        Ok(())
+    }
+
     /// Set the next value of register `r` to `e`, extended (by its signedness) to the
     /// register's width; loaded on every edge or only where `enable` is high.
     pub fn next(

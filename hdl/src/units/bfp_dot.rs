@@ -171,14 +171,12 @@ impl Generate for BfpDotParams {
             Some(valid3),
         )?;
         let out_valid = m.register("out_valid_q", valid3, clk, Some(rst), None)?;
-        for (name, v) in [
+        m.outs([
             ("acc", acc),
             ("uf", uf),
             ("of", of),
             ("out_valid", out_valid),
-        ] {
-            m.out(name, v)?;
-        }
+        ])?;
         m.finish()
     }
 }

@@ -115,14 +115,12 @@ impl Generate for FpaccParams {
         } else {
             chunked(&mut m, self, clk, rst, valid, clear, q)?
         };
-        for (name, v) in [
+        m.outs([
             ("acc", acc),
             ("uf", uf),
             ("of", of),
             ("out_valid", out_valid),
-        ] {
-            m.out(name, v)?;
-        }
+        ])?;
         m.finish()
     }
 }

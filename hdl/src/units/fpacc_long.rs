@@ -221,14 +221,12 @@ impl Generate for FpaccLongParams {
             None,
         )?;
         debug_assert_eq!(READOUT_STAGES, 4, "four read-out stages above");
-        for (name, v) in [
+        m.outs([
             ("acc", acc),
             ("uf", uf),
             ("of", of),
             ("out_valid", out_valid),
-        ] {
-            m.out(name, v)?;
-        }
+        ])?;
         m.finish()
     }
 }

@@ -46,9 +46,7 @@ impl Generate for MacParams {
                 overflow: self.overflow,
             },
         )?;
-        m.out("acc", acc)?;
-        m.out("ovf", ovf)?;
-        m.out("out_valid", out_valid)?;
+        m.outs([("acc", acc), ("ovf", ovf), ("out_valid", out_valid)])?;
         m.finish()
     }
 }
