@@ -177,27 +177,11 @@ fn rename_identifiers(text: &str, names: &[(String, String)]) -> String {
             }
             continue;
         } else {
-            i += c.len_utf8_hint();
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
         }
         out.push_str(&text[start..i]);
     }
     out
-}
-
-/// Bytes in the UTF-8 character that starts with `c`.
-trait Utf8Len {
-    fn len_utf8_hint(self) -> usize;
-}
-
-impl Utf8Len for u8 {
-    fn len_utf8_hint(self) -> usize {
-        match self {
-            0xf0..=0xff => 4,
-            0xe0..=0xef => 3,
-            0xc0..=0xdf => 2,
-            _ => 1,
-        }
-    }
 }
 
 #[cfg(test)]
