@@ -173,8 +173,13 @@ impl Generate for FpaccLongParams {
         let sw = sig3.width();
         let p = f.man_bits + 1;
         let (man, carry) = if sw <= p {
-            let padded = m.val(sig3 << (p - sw))?;
-            (m.val(padded.bits(p - 2, 0))?, m.zero(1)?)
+            // Exact: the bits below the (implicit) leading one, zero-padded on the right.
+            let below = match (sw > 1, p > sw) {
+                (true, true) => cat([sig3.bits(sw - 2, 0), lit(0, p - sw, false)]),
+                (true, false) => sig3.bits(sw - 2, 0),
+                (false, _) => lit(0, p - 1, false),
+            };
+            (m.val(below)?, m.zero(1)?)
         } else {
             let mode = match self.rounding {
                 model::float::Rounding::Rz => Round::Floor,
