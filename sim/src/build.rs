@@ -1,7 +1,8 @@
 //! Building Verilated models into shared libraries, with a content-addressed cache.
 //!
 //! Verilator's runtime (`verilated.cpp` and friends) is compiled once per Verilator
-//! version into `runtime-<hash>/libverilated.a`. Each design is then Verilated and compiled
+//! version into `runtime-<hash>/libverilated.a`, and its headers are precompiled once per
+//! Verilator and g++ version into `pch-<hash>/`. Each design is then Verilated and compiled
 //! with its glue into `<top>-<hash>/model.so`, where the hash covers the sources, the top,
 //! the glue, the Verilator version and the harness version: a repeated test run loads the
 //! cached library without running Verilator or the compiler. Builds happen in a private
@@ -209,6 +210,53 @@ pub(crate) fn runtime_archive() -> Result<PathBuf, SimError> {
     Ok(dir.join("libverilated.a"))
 }
 
+/// The header every build includes first, precompiled beside it.
+const PCH: &str = "lowbit_pch.h";
+
+/// Verilator's headers precompiled once per Verilator and g++ version into
+/// `pch-<hash>/lowbit_pch.h.gch`, with exactly the flags every design is compiled with:
+/// parsing them is about 40% of compiling a small design (a 16-element block dot product:
+/// 3.1 s instead of 5.3 s). `None`, with a note, if it cannot be built: designs then
+/// compile without it.
+fn precompiled_header() -> Option<PathBuf> {
+    static PATH: OnceLock<Option<PathBuf>> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let build = || -> Result<PathBuf, SimError> {
+            let version = verilator_version()?;
+            let gxx = run(Command::new("g++").arg("--version"), "g++ --version")?;
+            let include = verilator_include()?;
+            let dir = cache_dir().join(format!(
+                "pch-{}",
+                hex_digest(&[
+                    HARNESS_VERSION.as_bytes(),
+                    version.as_bytes(),
+                    gxx.as_bytes()
+                ])
+            ));
+            cached(&dir, |tmp| {
+                let header = tmp.join(PCH);
+                let text = "#include \"verilated.h\"\n#include \"verilated_vcd_c.h\"\n#include <cstdint>\n";
+                std::fs::write(&header, text).map_err(|e| io("write header", e))?;
+                run(
+                    Command::new("g++")
+                        .args(cxx_flags(&include))
+                        .args(["-pthread", "-x", "c++-header"])
+                        .arg(&header)
+                        .arg("-o")
+                        .arg(tmp.join(format!("{PCH}.gch"))),
+                    "precompile Verilator's headers",
+                )?;
+                Ok(())
+            })?;
+            Ok(dir.join(PCH))
+        };
+        build()
+            .map_err(|e| eprintln!("note: compiling without precompiled headers: {e}"))
+            .ok()
+    })
+    .clone()
+}
+
 /// What to link the Verilated design into.
 pub(crate) enum Artifact<'a> {
     /// A shared library with the harness glue.
@@ -245,6 +293,7 @@ pub(crate) fn build(
     let dir = cache_dir().join(format!("{top}-{kind}-{}", hex_digest(&parts)));
     let include = verilator_include()?;
     cached(&dir, |tmp| {
+        let pch = precompiled_header();
         let src_dir = tmp.join("src");
         std::fs::create_dir_all(&src_dir).map_err(|e| io("write sources", e))?;
         let mut paths = Vec::new();
@@ -287,6 +336,9 @@ pub(crate) fn build(
             let mut cmd = Command::new("g++");
             cmd.args(cxx_flags(&include))
                 .arg(format!("-I{}", obj.display()));
+            if let Some(pch) = &pch {
+                cmd.arg("-include").arg(pch);
+            }
             if matches!(kind, "lib") {
                 cmd.args(["-shared", "-Wl,--exclude-libs,ALL"]);
             }
@@ -305,4 +357,36 @@ pub(crate) fn build(
         Ok(())
     })?;
     Ok(dir.join(out_name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// g++ uses the precompiled header with the flags designs are compiled with (it would
+    /// silently parse the headers again if they differed, e.g. in `-pthread`).
+    #[test]
+    fn precompiled_header_is_used() {
+        let pch = precompiled_header().expect("the precompiled header builds");
+        let include = verilator_include().expect("verilator");
+        let dir = std::env::temp_dir().join(format!("lowbit-pch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp folder");
+        let src = dir.join("use.cpp");
+        std::fs::write(&src, "int lowbit_pch_probe() { return VL_EDATASIZE; }\n").expect("write");
+        let log = run(
+            Command::new("g++")
+                .args(cxx_flags(&include))
+                .arg("-include")
+                .arg(&pch)
+                .args(["-Winvalid-pch", "-H", "-c", "-pthread", "-o"])
+                .arg(dir.join("use.o"))
+                .arg(&src),
+            "compile with the precompiled header",
+        )
+        .expect("compiles");
+        let _ = std::fs::remove_dir_all(&dir);
+        // `-H` marks a used precompiled header with `!` and prints every header it parses.
+        assert!(log.contains(&format!("! {}.gch", pch.display())), "{log}");
+        assert!(!log.contains("verilated.h\n"), "{log}");
+    }
 }
