@@ -187,6 +187,34 @@ fn flow_up5k_or_hx8k<P: Generate>(
     flow_up5k_or_hx8k_dsp(params, false, stderr)
 }
 
+/// The unit pipelined by the delay model for `mhz` on the UP5K (the depth `--freq`
+/// picks, one retry deeper if the route misses), Debian tools, seed 1: the pipelined
+/// rows of the density tables.
+fn flow_for_freq<U: Generate>(
+    unit: U,
+    mhz: f64,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
+    let args = SynthArgs {
+        device: Device::Up5k,
+        dsp: false,
+        tools: Tools::Debian,
+        freq: Some(mhz),
+        seed: 1,
+        out: None,
+        reference: false,
+        json: None,
+        tools_dir: None,
+    };
+    let built = emit::build(unit, None, Some(mhz), Device::Up5k)?;
+    let _ = writeln!(
+        stderr,
+        "[density] {} for {mhz} MHz",
+        built.params.module_name()
+    );
+    built_report(built, true, &args, stderr)
+}
+
 /// [`flow_up5k_or_hx8k`], optionally mapping multipliers to DSP blocks.
 fn flow_up5k_or_hx8k_dsp<P: Generate>(
     params: &P,
@@ -274,11 +302,25 @@ pub fn density_table(
             report: flow_up5k_or_hx8k(&p, stderr)?,
         });
     }
+    for (block, mhz) in [(16, 25.0), (32, 25.0)] {
+        let p = BfpDotParams {
+            block,
+            mant_bits: 4,
+            ..BfpDotParams::default()
+        };
+        rows.push(DensityRow {
+            label: format!("HBFP4 dot, n {block}, --freq {mhz}"),
+            macs_per_cycle: p.macs_per_cycle(),
+            report: flow_for_freq(p, mhz, stderr)?,
+        });
+    }
     let mut table = render_density(&rows);
     table += "\nOne block (n element products) per cycle for bfp_dot (lanes = n), one product per \
               cycle for the MAC. LUTs, carries, FFs: the unit alone (Yosys 0.23 synth_ice40, no \
               DSPs); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40 place and route, \
-              seed 1. \"vs int8 MAC\" compares with the first row. The FP32 and bfloat16 \
+              seed 1. \"vs int8 MAC\" compares with the first row. Rows with --freq are pipelined \
+              by the delay model for that clock (depth in the module name, `_p<N>`); the \
+              binary32 accumulation loop is not pipelined. The FP32 and bfloat16 \
               accumulators alone are in `gen density fpacc`.\n";
     emit_table(&table, output, stdout)
 }
@@ -320,6 +362,26 @@ pub fn lns_density_table(
             report: flow_up5k_or_hx8k(&p, stderr)?,
         });
     }
+    let lns = LnsMacParams {
+        exp_bits: 4,
+        ..LnsMacParams::default()
+    };
+    rows.push(DensityRow {
+        label: "LNS MAC, 5-bit codes, acc 24, --freq 40".into(),
+        macs_per_cycle: 1.0,
+        report: flow_for_freq(lns, 40.0, stderr)?,
+    });
+    let expq = ExpqDotParams {
+        exp_bits: 4,
+        exp_min: -7,
+        ..ExpqDotParams::default()
+    };
+    let k = f64::from(expq.k_max);
+    rows.push(DensityRow {
+        label: "DNA-TEQ dot, 5-bit codes, K 64, --freq 30".into(),
+        macs_per_cycle: k / (k + f64::from(expq.latency())),
+        report: flow_for_freq(expq, 30.0, stderr)?,
+    });
     let mut table = render_density(&rows);
     table += "\nCodes: a sign bit and 3, 4 or 5 exponent bits (the zero flag is a separate wire). \
               lns_mac: base 2^(1/4), 8-bit table, 24-bit saturating accumulator, one product per \
@@ -328,7 +390,8 @@ pub fn lns_density_table(
               per cycle and then a walk of one cycle per counter, so it sustains K / (K + walk) \
               products per cycle. LUTs, carries, FFs, DSPs: the unit alone (Yosys 0.23 \
               synth_ice40); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40, seed 1. \
-              \"vs int8 MAC\" compares with the first row.\n";
+              Rows with --freq are pipelined by the delay model for that clock (`_p<N>`: N \
+              stages). \"vs int8 MAC\" compares with the first row.\n";
     emit_table(&table, output, stdout)
 }
 
@@ -339,7 +402,7 @@ pub fn fpacc_density_table(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
-    use model::fpacc::{FpaccParams, Preset};
+    use model::fpacc::{FpaccLongParams, FpaccParams, Preset};
     let mut rows = Vec::new();
     for dsp in [false, true] {
         let with = if dsp { ", DSP" } else { "" };
@@ -355,21 +418,19 @@ pub fn fpacc_density_table(
                 report: flow_up5k_or_hx8k_dsp(&mac, dsp, stderr)?,
             });
         }
-        for (preset, chunk, pipeline, label) in [
-            (Preset::Acc12, 0, 0, "fpacc acc12 (E4M7)"),
-            (Preset::Acc12, 16, 0, "fpacc acc12, chunks of 16"),
-            (Preset::Bf16, 0, 0, "fpacc bf16 (E8M7)"),
-            (Preset::Fp32, 0, 0, "fpacc fp32 (E8M23)"),
-            (Preset::Fp32, 0, 1, "fpacc fp32, pipeline 1"),
+        for (preset, chunk, label) in [
+            (Preset::Acc12, 0, "fpacc acc12 (E4M7)"),
+            (Preset::Acc12, 16, "fpacc acc12, chunks of 16"),
+            (Preset::Bf16, 0, "fpacc bf16 (E8M7)"),
+            (Preset::Fp32, 0, "fpacc fp32 (E8M23)"),
         ] {
             let f = preset.format();
-            let unit = FpaccParams {
+            let p = FpaccParams {
                 product: f,
                 acc: f,
                 chunk,
                 ..FpaccParams::default()
             };
-            let p = model::pipeline::Piped::new(unit, pipeline);
             let _ = writeln!(stderr, "[density] {}{with}", p.module_name());
             rows.push(DensityRow {
                 label: format!("{label}{with}"),
@@ -378,11 +439,43 @@ pub fn fpacc_density_table(
             });
         }
     }
+    for (preset, mhz) in [
+        (Preset::Acc12, 20.0),
+        (Preset::Bf16, 15.0),
+        (Preset::Fp32, 15.0),
+    ] {
+        let f = preset.format();
+        let p = FpaccParams {
+            product: f,
+            acc: f,
+            ..FpaccParams::default()
+        };
+        rows.push(DensityRow {
+            label: format!("fpacc {preset:?}, --freq {mhz}").to_lowercase(),
+            macs_per_cycle: 1.0,
+            report: flow_for_freq(p, mhz, stderr)?,
+        });
+    }
+    for preset in [Preset::Acc12, Preset::Fp32] {
+        let p = FpaccLongParams {
+            acc: preset.format(),
+            ..FpaccLongParams::default()
+        };
+        let _ = writeln!(stderr, "[density] {}", p.module_name());
+        rows.push(DensityRow {
+            label: format!("fpacc-long into {preset:?}").to_lowercase(),
+            macs_per_cycle: 1.0,
+            report: flow_up5k_or_hx8k(&p, stderr)?,
+        });
+    }
     let mut table = render_density(&rows);
     table += "\nEvery unit takes one signed 8x8 product per cycle. fpacc rounds the product \
               into the accumulator format (Q_prod) and adds it (Q_acc) in one cycle, RNE, no \
-              subnormals; with chunks a second adder folds each chunk into the outer sum; \
-              pipeline 1 registers the rounded product. LUTs, carries, FFs, DSPs: the unit \
+              subnormals; with chunks a second adder folds each chunk into the outer sum. \
+              Rows with --freq are pipelined by the delay model for that clock (`_p<N>`: N \
+              stages before the loop, which keeps per-step rounding). fpacc-long adds the \
+              exact product into a long register and rounds once on read-out (docs/fpacc.md). \
+              LUTs, carries, FFs, DSPs: the unit \
               alone (Yosys 0.23 synth_ice40, with -dsp on the DSP rows); LCs and Fmax: inside \
               the 4-pin wrapper after nextpnr-ice40, seed 1. \"vs int8 MAC\" compares with \
               the first row.\n";
