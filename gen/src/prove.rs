@@ -1,9 +1,9 @@
 //! Formal equivalence of a generated unit and its behavioural golden
 //! (`hdl::golden`), with two engines and a stated fallback.
 //!
-//! 1. **Yosys's equivalence flow.** Both designs are read, `proc`-ed and flattened;
-//!    every internal name except the shared state registers the golden declares is
-//!    hidden, so `equiv_make` pairs the ports and that state only. `equiv_simple` and
+//! 1. **Yosys's equivalence flow.** Both designs are read, `proc`-ed (`-norom`: a large
+//!    `case` table stays logic, which the equivalence passes need) and flattened; every
+//!    internal name except the shared state registers the golden declares is hidden, so `equiv_make` pairs the ports and that state only. `equiv_simple` and
 //!    `equiv_induct` (with a window longer than the pipeline) try to prove every pair;
 //!    `equiv_status -assert` decides. Fast where the state is matched and the two
 //!    designs compute alike; it stalls on state encoded differently (and, like PDR, on
@@ -257,7 +257,7 @@ fn load_script(top: &str, gate_files: &[String], scope: Option<&str>, state: &[S
         for f in files {
             let _ = writeln!(s, "read_verilog {f}");
         }
-        let _ = writeln!(s, "hierarchy -top {top}\nproc\nflatten");
+        let _ = writeln!(s, "hierarchy -top {top}\nproc -norom\nflatten");
         if let Some(scope) = scope {
             let _ = writeln!(s, "cd {top}");
             for name in state {
@@ -421,7 +421,7 @@ fn pdr(
     let reset = input_with_role(pair.interface, Role::Reset);
     std::fs::write(dir.join("miter.v"), wrapper(pair.interface)?).map_err(|e| e.to_string())?;
     let script = format!(
-        "{load}read_verilog miter.v\nhierarchy -top lowbit_proof\nproc\nflatten\nopt -fast\n\
+        "{load}read_verilog miter.v\nhierarchy -top lowbit_proof\nproc -norom\nflatten\nopt -fast\n\
          techmap\nopt -fast\ndffunmap\naigmap\nsetundef -anyseq\nopt_clean\n\
          write_aiger -map miter.map miter.aig\n"
     );

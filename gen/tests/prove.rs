@@ -61,6 +61,25 @@ fn every_unit_with_a_reference_is_proven() {
     assert!(dir.join("prove.md").is_file());
 }
 
+/// A reference whose table is a `case` large enough for Yosys's `proc` to turn into a
+/// ROM (here `lns_mac`'s 64-entry table) once failed with "Gold module contains
+/// memories or processes"; the designs are now read with `proc -norom`.
+#[test]
+fn a_reference_with_a_large_table_is_proven() {
+    require_yosys();
+    let dir = scratch("lns_rom");
+    let out = Command::new(env!("CARGO_BIN_EXE_gen"))
+        .args(["prove", "lns-mac", "--exp-bits", "6", "--frac-bits", "6"])
+        .args(["--table-bits", "24", "--acc", "64"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("proven equal"), "{stdout}\n{stderr}");
+}
+
 /// Issue 12: a product format with an 8-bit exponent puts a 265-bit fixed point in
 /// `fpacc`'s reference, whose rounding mask once came from an overflowing 128-bit shift
 /// (a wrong reference in release, a panic in debug). It must now be proven equal.
