@@ -3,8 +3,9 @@
 //!
 //! 1. **Yosys's equivalence flow.** Both designs are read, `proc`-ed (`-norom`: a large
 //!    `case` table stays logic, which the equivalence passes need) and flattened; every
-//!    internal name except the shared state registers the golden declares is hidden, so `equiv_make` pairs the ports and that state only. `equiv_simple` and
-//!    `equiv_induct` (with a window longer than the pipeline) try to prove every pair;
+//!    internal name except the shared state registers the golden declares is hidden, so
+//!    `equiv_make` pairs the ports and that state only. `equiv_simple` and `equiv_induct`
+//!    (with a window longer than the pipeline) try to prove every pair;
 //!    `equiv_status -assert` decides. Fast where the state is matched and the two
 //!    designs compute alike; it stalls on state encoded differently (and, like PDR, on
 //!    a float adder against a 279-bit exact sum, which is why the float references
