@@ -233,16 +233,18 @@ fn expq_dot_worked_case_on_the_rtl() {
         [0, 1, 1, 0, 0, 0, 0, 0, 1],
     ]
     .concat();
-    stimulus.extend([0u64; 9 * 17]);
+    stimulus.extend([0u64; 9 * 19]);
     let beats = stimulus.len() / 9;
     let dut = verilate(&p);
     let mut out = vec![0u64; 2 * beats];
     dut.instance().unwrap().run(&stimulus, &mut out);
-    // 15 counters walked after the flush beat (beat 2): y valid in beat 2 + 16.
+    // 15 counters walked after the flush beat (beat 2), two walk stages: y valid in
+    // beat 2 + 18.
+    assert_eq!(p.latency(), 18);
     let valid: Vec<usize> = (0..beats).filter(|b| out[2 * b + 1] == 1).collect();
-    assert_eq!(valid, vec![18]);
-    assert_eq!(out[2 * 18], 6);
-    assert_eq!(out[2 * 19], 6, "y holds");
+    assert_eq!(valid, vec![20]);
+    assert_eq!(out[2 * 20], 6);
+    assert_eq!(out[2 * 21], 6, "y holds");
     let mut model = p.model().unwrap();
     cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));

@@ -354,11 +354,13 @@ pub fn lns_density_table(
             ..ExpqDotParams::default()
         };
         let _ = writeln!(stderr, "[density] {}", p.module_name());
-        // K_max products, then the walk over every counter.
+        // K_max products (the last with the flush), then the walk's read of every
+        // counter; the next dot product's pairs may come while its last terms are
+        // still in the walk's stages (docs/log-domain.md), so not the latency.
         let k = f64::from(p.k_max);
         rows.push(DensityRow {
             label: format!("DNA-TEQ dot, {}-bit codes, K 64", exp_bits + 1),
-            macs_per_cycle: k / (k + f64::from(p.latency())),
+            macs_per_cycle: k / (k + f64::from(p.counters())),
             report: flow_up5k_or_hx8k(&p, stderr)?,
         });
     }

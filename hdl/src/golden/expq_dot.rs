@@ -6,9 +6,11 @@ use super::{Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
 /// docs/log-domain.md plainly: one counter per exponent sum, `+1` or `-1` per nonzero
-/// product while idle; a flush starts a walk that adds `c_k * T[k]` (a `case` over the
-/// constants) for k = 0, 1, ... and clears each counter; `y` the cycle after the last.
-/// The counters, the walk state and the running sum are the RTL's registers, by name.
+/// product while idle; a flush starts a walk that reads `c_k` and `T[k]` (a `case` over
+/// the constants) for k = 0, 1, ... and clears each counter; the pair is registered,
+/// then its product, then added to `y_acc` (`model::expq::WALK_STAGES`); the last
+/// counter's sum goes to `y` and clears `y_acc`. The counters, the walk state, the
+/// stages and the running sum are the RTL's registers, by name.
 pub(crate) fn golden(p: &ExpqDotParams) -> Result<GoldenModule> {
     super::accepted(p)?;
     let (n, cw, ow) = (p.counters(), p.counter_bits(), p.out_bits());
@@ -24,6 +26,11 @@ pub(crate) fn golden(p: &ExpqDotParams) -> Result<GoldenModule> {
     let y_acc = b.state_reg("y_acc_q", Ty::u(ow));
     let y = b.state_reg("y_q", Ty::u(ow));
     let out_valid = b.state_reg("out_valid_q", Ty::u(1));
+    let read_c = b.state_reg("walk_count_q", ct);
+    let read_t = b.state_reg("walk_constant_q", tt);
+    let read_last = b.state_reg("walk_last_1_q", Ty::u(1));
+    let term = b.state_reg("walk_term_q", Ty::u(ow));
+    let term_last = b.state_reg("walk_last_2_q", Ty::u(1));
     let counts: Vec<Var> = (0..n)
         .map(|k| b.state_reg(&format!("count_{k}_q"), ct))
         .collect();
@@ -64,14 +71,14 @@ pub(crate) fn golden(p: &ExpqDotParams) -> Result<GoldenModule> {
     b.line("end");
     // The exact product; y keeps its low bits (y is a sum modulo 2^out).
     let pt = Ty::s(cw + tt.width);
-    let prod = b.wire("g_prod", pt, format!("{c} * {t}"));
+    let prod = b.wire("g_prod", pt, format!("{read_c} * {read_t}"));
     let addend = if ow < pt.width {
         b.discard(&prod.bits(pt.width - 1, ow));
         prod.bits(ow - 1, 0).to_string()
     } else {
         prod.ext(ow)
     };
-    let next = b.wire("g_next", Ty::u(ow), format!("{y_acc} + {addend}"));
+    let next = b.wire("g_next", Ty::u(ow), format!("{y_acc} + {term}"));
     let last = b.wire(
         "g_last",
         Ty::u(1),
@@ -82,27 +89,40 @@ pub(crate) fn golden(p: &ExpqDotParams) -> Result<GoldenModule> {
     s += &format!("            {walking} <= 1'b0;\n            {out_valid} <= 1'b0;\n");
     s += &format!("            {index} <= {};\n", it.lit(0));
     s += &format!(
-        "            {y_acc} <= {z};\n            {y} <= {z};\n",
+        "            {y_acc} <= {z};\n            {y} <= {z};\n            {term} <= {z};\n",
         z = y.lit(0)
     );
+    s += &format!(
+        "            {read_c} <= {};\n            {read_t} <= {};\n",
+        ct.lit(0),
+        tt.lit(0)
+    );
+    s += &format!("            {read_last} <= 1'b0;\n            {term_last} <= 1'b0;\n");
     for count in &counts {
         s += &format!("            {count} <= {};\n", ct.lit(0));
     }
     s += "        end else begin\n";
-    s += &format!("            {out_valid} <= {last};\n");
     s += &format!(
-        "            if ({walking}) begin
-                {y_acc} <= {next};
-                {index} <= {last} ? {z} : {index} + {one};
-                if ({last}) begin
-                    {walking} <= 1'b0;
-                    {y} <= {next};
-                end
-            end else begin
+        "            {read_c} <= {walking} ? {c} : {zc};
+            {read_t} <= {t};
+            {read_last} <= {last};
+            {term} <= {addend};
+            {term_last} <= {read_last};
+            {out_valid} <= {term_last};
+            if ({term_last}) begin
+                {y} <= {next};
                 {y_acc} <= {zy};
-                if (flush) {walking} <= 1'b1;
+            end else begin
+                {y_acc} <= {next};
+            end
+            if ({walking}) begin
+                {index} <= {last} ? {z} : {index} + {one};
+                if ({last}) {walking} <= 1'b0;
+            end else if (flush) begin
+                {walking} <= 1'b1;
             end
 ",
+        zc = ct.lit(0),
         z = it.lit(0),
         one = it.lit(1),
         zy = y.lit(0)

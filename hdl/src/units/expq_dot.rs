@@ -4,10 +4,13 @@
 //! Stages:
 //! 1. count: a valid beat with a nonzero product adds `+-1` to the counter of its
 //!    exponent sum `ew + ea`;
-//! 2. flush: a `flush` beat starts the walk; each walk cycle reads counter `k` and
-//!    `T[k]` (constants from `ExpqDotParams::table`), adds `c_k * T[k]` to `y_acc` and
-//!    clears the counter;
-//! 3. the cycle after the last counter, `y` takes the sum with `out_valid`.
+//! 2. flush: a `flush` beat starts the walk; each walk cycle reads counter `k` into
+//!    `walk_count_q` and `T[k]` (constants from `ExpqDotParams::table`) into
+//!    `walk_constant_q`, and clears the counter; the next cycle registers their product
+//!    in `walk_term_q`, the one after adds it to `y_acc` (`model::expq::WALK_STAGES`:
+//!    the select, the multiply and the add each get a cycle);
+//! 3. with the last counter's term, `y` takes the sum with `out_valid` and `y_acc`
+//!    starts again from 0, so a walk may follow the previous one at once.
 
 use model::expq::ExpqDotParams;
 
@@ -45,20 +48,29 @@ impl Generate for ExpqDotParams {
             counters.push(c);
         }
 
-        m.note("Stage 2: the walk, y_acc += c_k * T[k].");
-        let count = super::select(&mut m, "walk_count", &counters, index)?.s();
+        m.note("Stage 2a: the walk reads c_k (0 while idle) and T[k].");
+        let selected = super::select(&mut m, "walk_selected", &counters, index)?;
+        let count = m.reg("walk_count_q", cw, clk, Some((rst, 0)))?;
+        m.next(count, mux(walking, selected, 0), None)?;
         let tw = self.table_bits() + 1; // positive, as a signed operand
-        let constant = super::rom(&mut m, "walk_constant", &self.table(), tw, index)?.s();
-        let product = m.val(count * constant)?; // cw + tw bits, exact
-                                                // |c_k * T[k]| <= K_max * max T fits y, whose width holds that.
-        let term = m.narrow("walk_term", product, ow)?;
+        let constant = super::rom(&mut m, "walk_rom", &self.table(), tw, index)?;
+        let constant = m.register("walk_constant_q", constant, clk, Some(rst), None)?;
+        let last_read = m.register("walk_last_1_q", finishing.sig, clk, Some(rst), None)?;
+
+        m.note("Stage 2b: the term c_k * T[k], modulo 2^W like y.");
+        let product = m.val(count.s() * constant.s())?; // cw + tw bits, exact
+        let product = m.narrow("walk_product", product, ow)?;
+        let term = m.register("walk_term_q", product.sig, clk, Some(rst), None)?;
+        let last_term = m.register("walk_last_2_q", last_read, clk, Some(rst), None)?;
+
+        m.note("Stage 2c: y_acc += term; 0 again after the last term.");
         let y_acc = m.reg("y_acc_q", ow, clk, Some((rst, 0)))?;
         let added = m.wire("y_sum", (y_acc + term).wrapping(ow))?;
-        m.next(y_acc, mux(walking, added, 0), None)?;
+        m.next(y_acc, mux(last_term, 0, added), None)?;
 
         m.note("Stage 3: the result.");
-        let y = m.register("y_q", added.sig, clk, Some(rst), Some(finishing.sig))?;
-        let out_valid = m.register("out_valid_q", finishing.sig, clk, Some(rst), None)?;
+        let y = m.register("y_q", added.sig, clk, Some(rst), Some(last_term))?;
+        let out_valid = m.register("out_valid_q", last_term, clk, Some(rst), None)?;
         m.out("y", y)?;
         m.out("out_valid", out_valid)?;
         m.finish()
@@ -91,7 +103,7 @@ fn describe(m: &mut ModuleBuilder, p: &ExpqDotParams) {
         p.frac_bits
     ));
     m.comment(format!(
-        "Latency: {} cycles from the flush beat to out_valid; beats during the walk are ignored.",
+        "Latency: {} cycles from the flush beat to out_valid; beats during the walk's reads are ignored.",
         p.latency()
     ));
 }

@@ -25,6 +25,12 @@ pub const K_MAX_FLAG: Param = Param::int(
     Some(64),
     "Largest number of products in one dot product (sizes the counters)",
 );
+/// Register stages the walk puts between reading a counter and adding its term to `y_acc`:
+/// the selected counter and its constant, then their product (docs/log-domain.md). Fixed:
+/// they cut the walk's read-multiply-add into three cycles of about a third each and
+/// cost two cycles of latency per dot product.
+pub const WALK_STAGES: usize = 2;
+
 /// `--out-bits`: the width of `y`.
 pub const OUT_BITS: Param = Param::int(
     "--out-bits",
@@ -238,9 +244,10 @@ impl UnitParams for ExpqDotParams {
         }
     }
 
-    /// From the flush beat to `out_valid`: one cycle per counter, and one.
+    /// From the flush beat to `out_valid`: one cycle per counter, the walk's
+    /// [`WALK_STAGES`], and one.
     fn latency(&self) -> u32 {
-        self.counters() + 1
+        self.counters() + WALK_STAGES as u32 + 1
     }
 
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
@@ -257,6 +264,9 @@ pub struct ExpqDot {
     counters: Vec<i128>,
     /// The counter the walk handles next, while walking.
     walk: Option<usize>,
+    /// The walk's terms in flight, newest first: `c_k * T[k]` and whether k is the last
+    /// counter; `(0, false)` where the walk read nothing.
+    terms: [(i128, bool); WALK_STAGES],
     y_acc: i128,
     y: i128,
     out_valid: bool,
@@ -270,6 +280,7 @@ impl ExpqDot {
             table: p.table(),
             counters: vec![0; p.counters() as usize],
             walk: None,
+            terms: [(0, false); WALK_STAGES],
             y_acc: 0,
             y: 0,
             out_valid: false,
@@ -302,15 +313,22 @@ impl CycleModel for ExpqDot {
             *self = ExpqDot::new(self.p.clone()).expect("validated");
             return;
         }
-        self.out_valid = false;
+        // The oldest term in flight reaches y_acc; the last of a walk goes to y, and
+        // y_acc starts again from 0 for the next walk.
+        let (term, last) = self.terms[WALK_STAGES - 1];
+        self.terms.copy_within(0..WALK_STAGES - 1, 1);
+        self.terms[0] = (0, false);
+        self.out_valid = last;
+        if last {
+            (self.y, self.y_acc) = (self.y_acc + term, 0);
+        } else {
+            self.y_acc += term;
+        }
         if let Some(k) = self.walk {
-            self.y_acc += self.counters[k] * self.table[k] as i128;
+            let last = k + 1 == self.counters.len();
+            self.terms[0] = (self.counters[k] * self.table[k] as i128, last);
             self.counters[k] = 0;
-            if k + 1 == self.counters.len() {
-                (self.y, self.out_valid, self.walk) = (self.y_acc, true, None);
-            } else {
-                self.walk = Some(k + 1);
-            }
+            self.walk = if last { None } else { Some(k + 1) };
             return;
         }
         let zero = inputs[4] & 1 == 1 || inputs[7] & 1 == 1;
@@ -325,7 +343,7 @@ impl CycleModel for ExpqDot {
             self.counters[k] = int::wrap(self.counters[k] + step, w, true);
         }
         if flush {
-            (self.walk, self.y_acc) = (Some(0), 0);
+            self.walk = Some(0);
         }
     }
 }
@@ -397,15 +415,48 @@ mod tests {
         let mut want = vec![0i128; 15];
         (want[3], want[2], want[1]) = (1, -1, 1);
         assert_eq!(m.counters(), &want[..]);
-        for _ in 0..15 {
+        // The flush beat's outputs, the 15 walk cycles and the 2 walk stages: 18 cycles
+        // (the latency) after the flush beat, y shows up.
+        assert_eq!(p.latency(), 18);
+        for _ in 0..17 {
             assert_eq!(o[1], 0);
             m.step(&[0; 9], &mut o);
         }
-        m.step(&[0; 9], &mut o);
-        assert_eq!(o, [6, 1]);
         assert!(m.counters().iter().all(|c| *c == 0), "counters cleared");
         m.step(&[0; 9], &mut o);
+        assert_eq!(o, [6, 1]);
+        m.step(&[0; 9], &mut o);
         assert_eq!(o, [6, 0], "y holds");
+    }
+
+    /// The cycles after a walk, while its last terms are in flight, count beats as usual,
+    /// and a flush there starts the next walk without disturbing the first's result.
+    #[test]
+    fn a_walk_may_follow_the_last_directly() {
+        let p = ExpqDotParams {
+            exp_bits: 1,
+            frac_bits: 0,
+            k_max: 3,
+            ..ExpqDotParams::default()
+        };
+        let n = p.counters() as usize; // 3 counters, T = 1, 2, 4
+        let mut m = ExpqDot::new(p.clone()).unwrap();
+        let mut o = vec![0u64; 2];
+        let mut seen = Vec::new();
+        // rst, in_valid, flush, sw, zw, ew, sa, za, ea: 2^1 * 2^1 = +4, flushed.
+        let mut beats = vec![[0, 1, 1, 0, 0, 1, 0, 0, 1]];
+        beats.extend(vec![[0u64; 9]; n]);
+        // Right after the walk, with its last terms in flight: -2^0 * 2^1 = -2, flushed.
+        beats.push([0, 1, 1, 1, 0, 0, 0, 0, 1]);
+        beats.extend(vec![[0u64; 9]; n + WALK_STAGES + 2]);
+        for (t, b) in beats.iter().enumerate() {
+            m.step(b, &mut o);
+            if o[1] == 1 {
+                seen.push((t, int::from_bits(o[0].into(), p.out_bits(), true)));
+            }
+        }
+        let latency = p.latency() as usize;
+        assert_eq!(seen, vec![(latency, 4), (n + 1 + latency, -2)]);
     }
 
     #[test]

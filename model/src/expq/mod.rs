@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::param::Param;
 
-pub use dot::{ExpqDot, ExpqDotParams};
+pub use dot::{ExpqDot, ExpqDotParams, WALK_STAGES};
 pub use fit::{fit, quantize_to_levels, uniform_mse, Fit, Metric};
 pub use quant::{parse_scale, ExpqQuant, ExpqQuantParams, Scale, IN_BITS};
 
