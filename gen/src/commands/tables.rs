@@ -354,13 +354,9 @@ pub fn lns_density_table(
             ..ExpqDotParams::default()
         };
         let _ = writeln!(stderr, "[density] {}", p.module_name());
-        // K_max products (the last with the flush), then the walk's read of every
-        // counter; the next dot product's pairs may come while its last terms are
-        // still in the walk's stages (docs/log-domain.md), so not the latency.
-        let k = f64::from(p.k_max);
         rows.push(DensityRow {
             label: format!("DNA-TEQ dot, {}-bit codes, K 64", exp_bits + 1),
-            macs_per_cycle: k / (k + f64::from(p.counters())),
+            macs_per_cycle: p.macs_per_cycle(),
             report: flow_up5k_or_hx8k(&p, stderr)?,
         });
     }
@@ -378,10 +374,9 @@ pub fn lns_density_table(
         exp_min: -7,
         ..ExpqDotParams::default()
     };
-    let k = f64::from(expq.k_max);
     rows.push(DensityRow {
         label: "DNA-TEQ dot, 5-bit codes, K 64, --freq 30".into(),
-        macs_per_cycle: k / (k + f64::from(expq.latency())),
+        macs_per_cycle: expq.macs_per_cycle(),
         report: flow_for_freq(expq, 30.0, stderr)?,
     });
     let mut table = render_density(&rows);

@@ -250,6 +250,14 @@ impl UnitParams for ExpqDotParams {
         self.counters() + WALK_STAGES as u32 + 1
     }
 
+    /// `K_max` pairs, then the walk's read of every counter; the next dot product's
+    /// pairs may come while the last terms are still in the walk's stages, so the
+    /// counters and not the latency: `K / (K + counters)`.
+    fn macs_per_cycle(&self) -> f64 {
+        let k = f64::from(self.k_max);
+        k / (k + f64::from(self.counters()))
+    }
+
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
         Ok(Box::new(ExpqDot::new(self.clone())?))
     }
