@@ -248,8 +248,7 @@ fn long_accumulation(
 /// bits and shifted left by `exp - lsb + S` clamped to `0..=bits + S` (below 0 the value
 /// floors to 0 or -1 as at 0; at or above `bits + S` no bit stays); the register's bits
 /// are the shifted value's top `bits`. The value fits exactly when the sum fits
-/// `d = bits - (exp - lsb)` signed bits: always when `d >= S`, only a zero sum when
-/// `d <= 0`, else when the sum's bits `S-1..d-1` are all equal.
+/// `d = bits - (exp - lsb)` signed bits, found from a leading-zero count (below).
 fn place(m: &mut ModuleBuilder, window: LongWindow, sum: Val, exp: Val) -> Result<(Val, Sig)> {
     let (b, lsb) = (window.bits, i64::from(window.lsb));
     let s = sum.width();
@@ -289,15 +288,18 @@ fn place(m: &mut ModuleBuilder, window: LongWindow, sum: Val, exp: Val) -> Resul
         "place_room",
         lit(dc.into(), float::signed_bits(dc, dc), true) - exp,
     )?;
+    // u = the sum with its sign bit XOR-ed into every bit below it (|sum| - 1 for a
+    // negative one): the sum fits j signed bits when u < 2^(j-1). With a one appended
+    // below, u's leading zeros count z = S - 1 - bitlength(u), so the value fits when
+    // d >= bitlength(u) + 1, that is d + z >= S; a zero sum always fits.
     let sign = m.val(sum.bit(s - 1))?;
-    // Bit i of `spread` is set where the sum's bit i differs from its sign.
-    let spread = m.val(sum.bits(s - 1, 0) ^ cat((0..s).map(|_| sign)))?;
-    let mut fits = !sum.bits(s - 1, 0).any(); // d <= 0: only zero
-    for j in 1..s {
-        // The sum fits j signed bits: bits s-1..j-1 equal the sign.
-        fits = mux(d.equal(j), !spread.bits(s - 1, j - 1).any(), fits);
-    }
-    let fits = m.val(mux(d.greater(i64::from(s) - 1), lit(1, 1, false), fits))?;
+    let spread = m.val(cat([
+        sum.bits(s - 2, 0) ^ cat((1..s).map(|_| sign)),
+        lit(1, 1, false),
+    ]))?;
+    let z = m.lzc("place_lz", spread.sig)?;
+    let zero = !sum.bits(s - 1, 0).any();
+    let fits = m.val(zero | (d + z).greater(i64::from(s) - 1))?;
     let value_of = m.wire("place_of", !fits)?;
     Ok((value, value_of.sig))
 }

@@ -253,7 +253,10 @@ pub const MAX_ACCUMULATION_STAGES: u32 = 7;
 /// then added to the binary32 accumulator `acc` (RNE, no subnormals, saturating); `uf` and
 /// `of` are sticky until the next `clear`. [`UnitParams::latency`] cycles after a block's
 /// last beat (3, plus the extra conversion and accumulation cycles when a block takes
-/// several beats) `acc` shows the running dot product with `out_valid` high. With `--modes` an input `mode`,
+/// several beats) `acc` shows the running dot product with `out_valid` high. With
+/// `--acc long` ([`LongWindow`]) the block's value is instead truncated into a long
+/// two's-complement register and the register is rounded once to binary32 on read-out
+/// ([`BfpDotLong`], docs/bfp.md "The long accumulation"). With `--modes` an input `mode`,
 /// sampled every beat, selects the element width: each element is then the low bits of its
 /// m-bit field, sign-extended. Reset clears everything and drops a partial block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -653,11 +656,15 @@ impl CycleModel for BfpDotLong {
 
 impl crate::unit::Unit for BfpDotParams {
     const COMMAND: &'static str = "bfp-dot";
-    const SUMMARY: &'static str = "HBFP block dot product with binary32 accumulation across blocks";
+    const SUMMARY: &'static str =
+        "HBFP block dot product, accumulated across blocks in binary32 or a long register";
     const ABOUT: &'static str = "Multiplies two HBFP block streams: exact integer products and \
 adder tree (L lanes a beat), exponent E_a + E_b, one rounding to binary32 per block and \
-binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. With --modes, a \
-`mode` input picks a narrower mantissa at run time.";
+binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. With --acc long, \
+each block's value is instead added (truncated below --long-lsb) into a --long-bits \
+two's-complement register, wrapping with a sticky `of`, and the register is rounded once to \
+binary32 in pipelined read-out stages. With --modes, a `mode` input picks a narrower mantissa \
+at run time.";
     const DOCS: &'static str = "docs/bfp.md";
     const EXAMPLES: &'static [(&'static str, &'static str)] = &[
         (
@@ -671,6 +678,10 @@ binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. W
         (
             "--block 16 --mant 6 --modes 4,6",
             "HBFP4 or HBFP6 chosen at run time",
+        ),
+        (
+            "--block 32 --mant 4 --acc long",
+            "HBFP4 blocks of 32 summed in a 48-bit register from 2^-24, one rounding",
         ),
     ];
 
@@ -854,6 +865,96 @@ mod tests {
         assert_eq!(f32::from_bits(o[0] as u32), 7.0 - 1.0);
         m.step(&beat(false, 0), &mut o);
         assert_eq!(f32::from_bits(o[0] as u32), -25.0 + 15.0);
+    }
+
+    /// `LongWindow::place`: floor below the LSB, the low bits and the overflow above.
+    #[test]
+    fn long_window_places_floors_and_flags() {
+        let w = LongWindow { bits: 8, lsb: -2 };
+        // 5 * 2^-3 = 0.625 -> 2 quarters (floor); -5 * 2^-3 -> -3 quarters (floor).
+        assert_eq!(w.place(5, -3), (2, false));
+        assert_eq!(w.place(-5, -3), (-3, false));
+        // Far below the LSB: 0 or -1.
+        assert_eq!(w.place(7, -100), (0, false));
+        assert_eq!(w.place(-7, -100), (-1, false));
+        // 127 quarters fits, 128 does not and wraps to -128.
+        assert_eq!(w.place(127, -2), (127, false));
+        assert_eq!(w.place(-128, -2), (-128, false));
+        assert_eq!(w.place(1, 5), (-128, true));
+        assert_eq!(w.place(-1, 5), (-128, false));
+        // Far above: a zero sum fits, anything else flags (its low bits are zero).
+        assert_eq!(w.place(0, 1000), (0, false));
+        assert_eq!(w.place(3, 1000), (0, true));
+        let mut s = LongDotSum::new(w);
+        s.add(true, w.place(100, -2));
+        s.add(false, w.place(100, -2)); // 200 wraps to -56
+        assert_eq!((s.long, s.of), (-56, true));
+        assert!(s.readout().overflow);
+        s.add(true, w.place(-3, 0)); // clear: -12 quarters, -3.0, no flag
+        assert_eq!((s.long, s.of), (-12, false));
+        assert_eq!(f32::from_bits(s.readout().bits as u32), -3.0);
+    }
+
+    /// The default window sums exactly what binary32 per block loses (docs/bfp.md):
+    /// 2^20 + 2^-4 - 2^20.
+    #[test]
+    fn long_sum_is_exact_where_binary32_rounds() {
+        let one = |exp, v| Block {
+            exp,
+            q: vec![v, 0, 0, 0],
+        };
+        let blocks = [
+            (one(8, 4), one(8, 4)),
+            (one(-2, 1), one(-2, 1)),
+            (one(8, -4), one(8, 4)),
+        ];
+        let mut long = LongDotSum::new(LongWindow::default());
+        let mut acc = DotAccumulator::default();
+        for (i, (a, b)) in blocks.iter().enumerate() {
+            long.step(i == 0, a, b);
+            acc.step(i == 0, a, b);
+        }
+        assert_eq!(f32::from_bits(long.readout().bits as u32), 0.0625);
+        assert_eq!(acc.acc, 0);
+    }
+
+    #[test]
+    fn long_mode_names_latency_and_flags() {
+        let p = BfpDotParams {
+            block: 32,
+            long: Some(LongWindow::default()),
+            ..BfpDotParams::default()
+        };
+        assert_eq!(p.module_name(), "bfp_dot_n32_m4_e10_long48_lsbm24");
+        assert_eq!(p.latency(), 6);
+        let serial = BfpDotParams {
+            lanes: Some(4),
+            ..p
+        };
+        assert_eq!((serial.accumulation_stages(), serial.latency()), (0, 6));
+        let bad = BfpDotParams {
+            long: Some(LongWindow { bits: 7, lsb: 0 }),
+            ..p
+        };
+        assert_eq!(bad.validate().unwrap_err().param, "--long-bits");
+        use crate::param::Given;
+        let given = |v: &[(&str, &str)]| {
+            Given(
+                v.iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+            )
+        };
+        let e = BfpDotParams::from_flags(&given(&[("long-bits", "32")])).unwrap_err();
+        assert_eq!(e.param, "--long-bits");
+        let e = BfpDotParams::from_flags(&given(&[("acc", "long"), ("long-lsb", "200000")]))
+            .unwrap_err();
+        assert_eq!(
+            (e.param, e.allowed.as_str()),
+            ("--long-lsb", "-140000..=140000")
+        );
+        let ok = BfpDotParams::from_flags(&given(&[("acc", "long"), ("long-bits", "32")])).unwrap();
+        assert_eq!(ok.long, Some(LongWindow { bits: 32, lsb: -24 }));
     }
 
     proptest! {
