@@ -282,6 +282,7 @@ fn bfp_dot_wide_blocks_match_model() {
 fn long_accumulation_matches_model() {
     for (block, lanes, mant_bits, exp_bits, bits, lsb, modes) in [
         (16, 16, 4, 10, 48, -24, None),
+        (32, 32, 4, 10, 24, -12, None),
         (32, 32, 8, 4, 64, -20, None),
         (4, 2, 4, 4, 12, -3, None),
         (8, 1, 6, 5, 9, 2, Some("3,6")),
@@ -301,8 +302,9 @@ fn long_accumulation_matches_model() {
 }
 
 /// docs/bfp.md: 2^20 + 2^-4 - 2^20 in three HBFP4 blocks. The binary32 accumulation
-/// rounds 2^20 + 2^-4 to 2^20 (a tie, to even) and ends at 0; the long register (default
-/// window, LSB 2^-24) keeps 2^-4 and reads out 0.0625. Both on the RTL.
+/// rounds 2^20 + 2^-4 to 2^20 (a tie, to even) and ends at 0; a long register of 48 bits
+/// from 2^-24 keeps 2^-4 and reads out 0.0625. The default window (24 bits from 2^-12)
+/// cannot hold 2^20: the first block wraps, and `of` says so. All on the RTL.
 #[test]
 fn long_register_keeps_what_binary32_loses() {
     let one = |exp: i32, v: i64| Block {
@@ -315,7 +317,12 @@ fn long_register_keeps_what_binary32_loses() {
         (one(-2, 1), one(-2, 1)),
         (one(8, -4), one(8, 4)),
     ];
-    for (long, want) in [(None, 0.0f32), (Some(LongWindow::default()), 0.0625)] {
+    let wide = LongWindow { bits: 48, lsb: -24 };
+    for (long, want, of) in [
+        (None, 0.0f32, 0),
+        (Some(wide), 0.0625, 0),
+        (Some(LongWindow::default()), 0.0625, 1),
+    ] {
         let p = BfpDotParams {
             block: 4,
             long,
@@ -335,7 +342,7 @@ fn long_register_keeps_what_binary32_loses() {
         let last = &out[out.len() - 4..];
         assert_eq!(
             (f32::from_bits(last[0] as u32), last[1], last[2]),
-            (want, 0, 0),
+            (want, 0, of),
             "{long:?}"
         );
         let mut model = p.model().unwrap();

@@ -109,7 +109,7 @@ pub const LONG_BITS: Param = Param::int(
     "--long-bits",
     "BITS",
     8..=128,
-    Some(48),
+    Some(24),
     "Width of the long register of --acc long, sign included (the loop is an add this wide)",
 );
 
@@ -118,7 +118,7 @@ pub const LONG_LSB: Param = Param::int(
     "--long-lsb",
     "EXP",
     -140_000..=140_000,
-    Some(-24),
+    Some(-12),
     "Exponent of the LSB of the long register of --acc long: block values are truncated \
      (floor) to multiples of 2^EXP",
 );
@@ -135,11 +135,12 @@ pub struct LongWindow {
 }
 
 impl Default for LongWindow {
-    /// 48 bits from 2^-24: values below 2^23 in magnitude, exact to 2^-24.
+    /// 24 bits from 2^-12: values below 2^11 in magnitude, exact to 2^-12 (sized for the
+    /// HBFP density target on the UP5K, docs/bfp.md).
     fn default() -> Self {
         LongWindow {
             bits: LONG_BITS.default_u32(),
-            lsb: -24,
+            lsb: -12,
         }
     }
 }
@@ -406,7 +407,7 @@ impl UnitParams for BfpDotParams {
     }
 
     /// e.g. `bfp_dot_n16_m4_e10`, `bfp_dot_n16_m6_e10_l4_modes4_6`,
-    /// `bfp_dot_n32_m4_e10_long48_lsbm24` (`--acc long --long-bits 48 --long-lsb -24`).
+    /// `bfp_dot_n32_m4_e10_long24_lsbm12` (`--acc long`, the default window).
     fn module_name(&self) -> String {
         let mut name = format!(
             "bfp_dot_n{}_m{}_e{}",
@@ -681,7 +682,7 @@ at run time.";
         ),
         (
             "--block 32 --mant 4 --acc long",
-            "HBFP4 blocks of 32 summed in a 48-bit register from 2^-24, one rounding",
+            "HBFP4 blocks of 32 summed in a 24-bit register from 2^-12, one rounding",
         ),
     ];
 
@@ -895,7 +896,7 @@ mod tests {
         assert_eq!(f32::from_bits(s.readout().bits as u32), -3.0);
     }
 
-    /// The default window sums exactly what binary32 per block loses (docs/bfp.md):
+    /// A 48-bit window from 2^-24 sums exactly what binary32 per block loses (docs/bfp.md):
     /// 2^20 + 2^-4 - 2^20.
     #[test]
     fn long_sum_is_exact_where_binary32_rounds() {
@@ -908,7 +909,7 @@ mod tests {
             (one(-2, 1), one(-2, 1)),
             (one(8, -4), one(8, 4)),
         ];
-        let mut long = LongDotSum::new(LongWindow::default());
+        let mut long = LongDotSum::new(LongWindow { bits: 48, lsb: -24 });
         let mut acc = DotAccumulator::default();
         for (i, (a, b)) in blocks.iter().enumerate() {
             long.step(i == 0, a, b);
@@ -925,7 +926,7 @@ mod tests {
             long: Some(LongWindow::default()),
             ..BfpDotParams::default()
         };
-        assert_eq!(p.module_name(), "bfp_dot_n32_m4_e10_long48_lsbm24");
+        assert_eq!(p.module_name(), "bfp_dot_n32_m4_e10_long24_lsbm12");
         assert_eq!(p.latency(), 6);
         let serial = BfpDotParams {
             lanes: Some(4),
@@ -954,7 +955,7 @@ mod tests {
             ("--long-lsb", "-140000..=140000")
         );
         let ok = BfpDotParams::from_flags(&given(&[("acc", "long"), ("long-bits", "32")])).unwrap();
-        assert_eq!(ok.long, Some(LongWindow { bits: 32, lsb: -24 }));
+        assert_eq!(ok.long, Some(LongWindow { bits: 32, lsb: -12 }));
     }
 
     proptest! {
