@@ -690,7 +690,8 @@ at run time.";
     /// (`gen prove bfp-dot --block 4 --lanes 2 --mant 6 --modes 4,6`) take another minute
     /// and are left out to keep CI short.
     /// The default, a 4-element block in one beat, and the same over two beats (the
-    /// multi-cycle binary32 loop).
+    /// multi-cycle binary32 loop); `--acc long` on a 4-element block, and a narrow window
+    /// over two beats.
     fn proof_set() -> Vec<Self> {
         let d = BfpDotParams::default();
         vec![
@@ -701,7 +702,10 @@ at run time.";
                 lanes: Some(2),
                 ..d
             },
+            // --acc long with the default window on a 4-element block (the default block
+            // with it takes about four minutes: `gen prove bfp-dot --acc long`).
             BfpDotParams {
+                block: 4,
                 long: Some(LongWindow::default()),
                 ..d
             },
