@@ -657,8 +657,7 @@ impl CycleModel for BfpDotLong {
 
 impl crate::unit::Unit for BfpDotParams {
     const COMMAND: &'static str = "bfp-dot";
-    const SUMMARY: &'static str =
-        "HBFP block dot product, accumulated across blocks in binary32 or a long register";
+    const SUMMARY: &'static str = "HBFP block dot product with binary32 accumulation across blocks";
     const ABOUT: &'static str = "Multiplies two HBFP block streams: exact integer products and \
 adder tree (L lanes a beat), exponent E_a + E_b, one rounding to binary32 per block and \
 binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. With --acc long, \
