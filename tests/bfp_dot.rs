@@ -2,7 +2,7 @@
 //! arithmetic, and in mixed-mantissa mode against the fixed-width unit.
 
 use lowbit_tests::{check_unit, verilate, Rng};
-use model::bfp::{quantize, BfpDotParams, BfpRounding, Block};
+use model::bfp::{quantize, BfpDotParams, BfpRounding, Block, LongWindow};
 use model::iface::set_field;
 use model::int;
 use model::UnitParams;
@@ -164,6 +164,7 @@ fn mixed_mantissa_modes_equal_the_fixed_units() {
         mant_bits: 6,
         exp_bits: 6,
         modes: Some("4,6".parse().unwrap()),
+        long: None,
     };
     let mixed_rtl = verilate(&mixed);
     for (mode, width) in [(0u64, 4u32), (1, 6)] {
@@ -223,8 +224,13 @@ fn dot_params() -> impl Strategy<Value = BfpDotParams> {
     // Mostly narrow exponents, whose sums keep the accumulator in range and exercise
     // rounding and cancellation; sometimes wide ones, which reach the flags.
     let exp_bits = prop_oneof![3 => 2u32..=7, 1 => 8u32..=16];
-    (shape, 2u32..=8, exp_bits, any::<u8>()).prop_map(
-        |((block, lanes), mant_bits, exp_bits, pick)| {
+    // Half of the cases with --acc long: windows narrow enough to wrap and to truncate.
+    let long = prop_oneof![
+        Just(None),
+        (8u32..=40, -12i32..=6).prop_map(|(bits, lsb)| Some(LongWindow { bits, lsb })),
+    ];
+    (shape, 2u32..=8, exp_bits, any::<u8>(), long).prop_map(
+        |((block, lanes), mant_bits, exp_bits, pick, long)| {
             let narrower: Vec<String> = (2..mant_bits)
                 .filter(|w| pick >> w & 1 == 1)
                 .map(|w| w.to_string())
@@ -240,6 +246,7 @@ fn dot_params() -> impl Strategy<Value = BfpDotParams> {
                 exp_bits,
                 lanes: Some(lanes),
                 modes,
+                long,
             }
         },
     )
@@ -266,5 +273,80 @@ fn bfp_dot_wide_blocks_match_model() {
             ..BfpDotParams::default()
         };
         check_unit(p, u64::from(lanes), 3000).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// `--acc long` against the model at windows that keep everything, truncate often and
+/// wrap often, whole blocks and serial beats, with run-time widths.
+#[test]
+fn long_accumulation_matches_model() {
+    for (block, lanes, mant_bits, exp_bits, bits, lsb, modes) in [
+        (16, 16, 4, 10, 48, -24, None),
+        (32, 32, 4, 10, 24, -12, None),
+        (32, 32, 8, 4, 64, -20, None),
+        (4, 2, 4, 4, 12, -3, None),
+        (8, 1, 6, 5, 9, 2, Some("3,6")),
+        (2, 2, 2, 2, 8, -1, None),
+        (64, 64, 8, 16, 128, -70_000, None),
+    ] {
+        let p = BfpDotParams {
+            block,
+            lanes: Some(lanes),
+            mant_bits,
+            exp_bits,
+            modes: modes.map(|m: &str| m.parse().unwrap()),
+            long: Some(LongWindow { bits, lsb }),
+        };
+        check_unit(p, u64::from(bits), 4000).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    }
+}
+
+/// docs/bfp.md: 2^20 + 2^-4 - 2^20 in three HBFP4 blocks. The binary32 accumulation
+/// rounds 2^20 + 2^-4 to 2^20 (a tie, to even) and ends at 0; a long register of 48 bits
+/// from 2^-24 keeps 2^-4 and reads out 0.0625. The default window (24 bits from 2^-12)
+/// cannot hold 2^20: the first block wraps, and `of` says so. All on the RTL.
+#[test]
+fn long_register_keeps_what_binary32_loses() {
+    let one = |exp: i32, v: i64| Block {
+        exp,
+        q: vec![v, 0, 0, 0],
+    };
+    // 4 * 4 * 2^16 = 2^20; 1 * 1 * 2^-4; -4 * 4 * 2^16.
+    let blocks = [
+        (one(8, 4), one(8, 4)),
+        (one(-2, 1), one(-2, 1)),
+        (one(8, -4), one(8, 4)),
+    ];
+    let wide = LongWindow { bits: 48, lsb: -24 };
+    for (long, want, of) in [
+        (None, 0.0f32, 0),
+        (Some(wide), 0.0625, 0),
+        (Some(LongWindow::default()), 0.0625, 1),
+    ] {
+        let p = BfpDotParams {
+            block: 4,
+            long,
+            ..BfpDotParams::default()
+        };
+        let mut stimulus = Vec::new();
+        for (i, (a, b)) in blocks.iter().enumerate() {
+            stimulus.extend(beat(&p, true, i == 0, a, b));
+        }
+        for _ in 0..p.latency() {
+            stimulus.extend(idle(&p));
+        }
+        let dut = verilate(&p);
+        let beats = stimulus.len() / p.interface().in_words();
+        let mut out = vec![0u64; beats * 4];
+        dut.instance().unwrap().run(&stimulus, &mut out);
+        let last = &out[out.len() - 4..];
+        assert_eq!(
+            (f32::from_bits(last[0] as u32), last[1], last[2]),
+            (want, 0, of),
+            "{long:?}"
+        );
+        let mut model = p.model().unwrap();
+        cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }

@@ -19,7 +19,7 @@
 //! most `beats` cycles, so a block's value enters the adder only once `acc_q` holds the
 //! previous sum.
 
-use model::bfp::BfpDotParams;
+use model::bfp::{BfpDotParams, LongWindow};
 use model::float::{FloatFormat, Rounding};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +27,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::float;
 use crate::ir::delay::DelayModel;
 use crate::ir::pipeline::pipeline;
-use crate::ir::{mux, BinOp, Expr, ExprOps, ModuleBuilder, Node, Op, Result, Sig, UnOp, Val};
+use crate::ir::{
+    cat, lit, mux, BinOp, Expr, ExprOps, ModuleBuilder, Node, Op, Result, Sig, UnOp, Val,
+};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 impl Generate for BfpDotParams {
@@ -56,6 +58,12 @@ impl Generate for BfpDotParams {
             m.next(partial, mux(last, 0, sum), Some(valid))?;
             sum
         };
+
+        if let Some(window) = self.long {
+            let exp = m.val(io["ea"].s() + io["eb"].s())?;
+            let ports = (clk, rst, io["clear"], last);
+            return long_accumulation(m, window, ports, block_sum, exp);
+        }
 
         m.note("Stage 1: the block's exact sum and exponent.");
         let exp = m.val(io["ea"].s() + io["eb"].s())?;
@@ -179,6 +187,121 @@ impl Generate for BfpDotParams {
         ])?;
         m.finish()
     }
+}
+
+/// `--acc long` after stage 0: the block's value placed in the window and registered (stage
+/// 1), the loop `long_q <= (clear ? 0 : long_q) + value` (stage 2) and the read-out shared
+/// with `fpacc-long`.
+fn long_accumulation(
+    mut m: ModuleBuilder,
+    window: LongWindow,
+    (clk, rst, clear, last): (Sig, Sig, Sig, Sig),
+    block_sum: Val,
+    exp: Val,
+) -> Result<Module> {
+    let b = window.bits;
+    m.note("Stage 1: the block's value sum * 2^(ea+eb) in the long register's window.");
+    let (value, value_of) = place(&mut m, window, block_sum, exp)?;
+    let [value1, value_of1, clear1] = m.registers(
+        [
+            ("block_value_q", value.sig),
+            ("block_value_of_q", value_of),
+            ("block_clear_q", clear),
+        ],
+        clk,
+        Some(rst),
+        Some(last),
+    )?;
+    let valid1 = m.register("block_valid_q", last, clk, Some(rst), None)?;
+
+    m.note("The loop: an integer add into the long register, wrapping with a sticky flag.");
+    let long = m.reg("long_q", b, clk, Some((rst, 0)))?;
+    let sticky = m.reg("long_of_q", 1, clk, Some((rst, 0)))?;
+    let base = m.val(mux(clear1, 0, long.s()))?;
+    let sum = m.wire("long_sum", base + value1.s())?; // b + 1 bits, exact
+    let wrapped = m.val(sum.bit(b) ^ sum.bit(b - 1))?;
+    m.next(long, sum.bits(b - 1, 0), Some(valid1))?;
+    m.next(
+        sticky,
+        (sticky & !clear1) | value_of1 | wrapped,
+        Some(valid1),
+    )?;
+    let valid2 = m.register("long_valid_q", valid1, clk, Some(rst), None)?;
+    let [acc, uf, of, out_valid] = super::fpacc_long::readout(
+        &mut m,
+        (long, sticky, valid2),
+        (window.lsb, &FloatFormat::BINARY32, Rounding::Rne),
+        (clk, rst),
+    )?;
+    m.outs([
+        ("acc", acc),
+        ("uf", uf),
+        ("of", of),
+        ("out_valid", out_valid),
+    ])?;
+    m.finish()
+}
+
+/// `model::bfp::LongWindow::place`: the block sum `sum` (S bits) times `2^exp` in units of
+/// the window's LSB, truncated (floor), as its low `bits` bits, and whether it does not fit
+/// the register. The sum, sign-extended to `bits + S` bits, is taken to have S fraction
+/// bits and shifted left by `exp - lsb + S` clamped to `0..=bits + S` (below 0 the value
+/// floors to 0 or -1 as at 0; at or above `bits + S` no bit stays); the register's bits
+/// are the shifted value's top `bits`. The value fits exactly when the sum fits
+/// `d = bits - (exp - lsb)` signed bits, found from a leading-zero count (below).
+fn place(m: &mut ModuleBuilder, window: LongWindow, sum: Val, exp: Val) -> Result<(Val, Sig)> {
+    let (b, lsb) = (window.bits, i64::from(window.lsb));
+    let s = sum.width();
+    let w = b + s;
+    // exp is (E + 1)-bit signed; the shift and d are exact at these widths.
+    let (elo, ehi) = (
+        -(1i64 << (exp.width() - 1)),
+        (1i64 << (exp.width() - 1)) - 1,
+    );
+    let (c, dc) = (i64::from(s) - lsb, i64::from(b) + lsb);
+    let tw = float::signed_bits(elo + c, ehi + c);
+    let t = m.wire(
+        "place_shift",
+        (exp + lit(c.into(), float::signed_bits(c, c), true)).wrapping(tw), // exact
+    )?;
+    let aw = 32 - w.leading_zeros(); // holds 0..=w
+    let t_low = if tw > aw {
+        t.bits(aw - 1, 0)
+    } else {
+        t.resize(aw).bits(aw - 1, 0)
+    };
+    let amount = m.wire(
+        "place_amount",
+        mux(
+            t.less(0),
+            lit(0, aw, false),
+            mux(t.greater(i64::from(w)), lit(w.into(), aw, false), t_low),
+        ),
+    )?;
+    let wide = m.val(sum.resize(w))?;
+    let shifted = m.shift_left(wide, amount.sig)?;
+    let value = m.wire("place_value", shifted.bits(w - 1, s).reinterpret_signed())?;
+    let fraction = m.val(shifted.bits(s - 1, 0))?;
+    m.discard(fraction.sig, "place_fraction")?; // below the LSB: truncated
+
+    let d = m.wire(
+        "place_room",
+        lit(dc.into(), float::signed_bits(dc, dc), true) - exp,
+    )?;
+    // u = the sum with its sign bit XOR-ed into every bit below it (|sum| - 1 for a
+    // negative one): the sum fits j signed bits when u < 2^(j-1). With a one appended
+    // below, u's leading zeros count z = S - 1 - bitlength(u), so the value fits when
+    // d >= bitlength(u) + 1, that is d + z >= S; a zero sum always fits.
+    let sign = m.val(sum.bit(s - 1))?;
+    let spread = m.val(cat([
+        sum.bits(s - 2, 0) ^ cat((1..s).map(|_| sign)),
+        lit(1, 1, false),
+    ]))?;
+    let z = m.lzc("place_lz", spread.sig)?;
+    let zero = !sum.bits(s - 1, 0).any();
+    let fits = m.val(zero | (d + z).greater(i64::from(s) - 1))?;
+    let value_of = m.wire("place_of", !fits)?;
+    Ok((value, value_of.sig))
 }
 
 /// The behavioural reference: `crate::golden::bfp_dot`.

@@ -9,6 +9,7 @@ use super::modes::{check_modes, Modes};
 use super::{check_lanes, BfpFormat, Block, BLOCK, MANT_BITS};
 use super::{BLOCK_FLAG, LANES, MANT, MODES};
 use crate::float::{Exact, FloatFormat, Rounded, Rounding};
+use crate::fpacc::{long_readout, READOUT_STAGES};
 use crate::iface::{get_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
 use crate::param::{Flags, Param, Params};
@@ -84,6 +85,159 @@ pub const EXP_BITS_FLAG: Param = Param::int(
     "Width of the signed shared exponent",
 );
 
+/// `--acc`: how blocks are summed across a dot product.
+pub const ACC_FLAG: Param = Param::choice(
+    "--acc",
+    "MODE",
+    &[
+        (
+            "binary32",
+            "Each block rounded to binary32 and added in a binary32 accumulator (RNE)",
+        ),
+        (
+            "long",
+            "Each block added into a long fixed-point register (--long-bits, --long-lsb), \
+             rounded once to binary32 on read-out",
+        ),
+    ],
+    "binary32",
+    "Accumulation across blocks",
+);
+
+/// `--long-bits`: the width of the long register of `--acc long`.
+pub const LONG_BITS: Param = Param::int(
+    "--long-bits",
+    "BITS",
+    8..=128,
+    Some(24),
+    "Width of the long register of --acc long, sign included (the loop is an add this wide)",
+);
+
+/// `--long-lsb`: the weight of the long register's LSB.
+pub const LONG_LSB: Param = Param::int(
+    "--long-lsb",
+    "EXP",
+    -140_000..=140_000,
+    Some(-12),
+    "Exponent of the LSB of the long register of --acc long: block values are truncated \
+     (floor) to multiples of 2^EXP",
+);
+
+/// The window of `bfp_dot --acc long`: a `bits`-bit two's-complement register whose LSB
+/// weighs `2^lsb` (docs/bfp.md, "The long accumulation").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongWindow {
+    /// Register width, sign included.
+    pub bits: u32,
+    /// Exponent of the LSB.
+    pub lsb: i32,
+}
+
+impl Default for LongWindow {
+    /// 24 bits from 2^-12: values below 2^11 in magnitude, exact to 2^-12 (sized for the
+    /// HBFP density target on the UP5K, docs/bfp.md).
+    fn default() -> Self {
+        LongWindow {
+            bits: LONG_BITS.default_u32(),
+            lsb: -12,
+        }
+    }
+}
+
+impl LongWindow {
+    /// A block's value `sum * 2^exp` in LSB units, truncated (floor), as the register
+    /// adds it: its low `bits` bits (two's complement) and whether the truncated value
+    /// itself does not fit the register.
+    pub fn place(&self, sum: i64, exp: i32) -> (i128, bool) {
+        let k = i64::from(exp) - i64::from(self.lsb);
+        let sum = i128::from(sum);
+        let fixed = if k >= 0 {
+            // The low 128 bits of sum * 2^k are exact modulo 2^bits.
+            if k >= 128 {
+                0
+            } else {
+                sum.wrapping_shl(k as u32)
+            }
+        } else {
+            sum >> (-k).min(127) // floor
+        };
+        // Bits of `sum` as a signed value (0 for zero): floor(sum * 2^k) fits `bits`
+        // signed bits exactly when `sum` fits `bits - k`.
+        let n = if sum == 0 {
+            0
+        } else if sum > 0 {
+            129 - i64::from(sum.leading_zeros())
+        } else {
+            129 - i64::from(sum.leading_ones())
+        };
+        (self.wrap(fixed), sum != 0 && n + k > i64::from(self.bits))
+    }
+
+    /// `v` modulo `2^bits` as a two's-complement `bits`-bit value.
+    pub fn wrap(&self, v: i128) -> i128 {
+        let shift = 128 - self.bits;
+        (v << shift) >> shift
+    }
+
+    /// `long + value` in the register: the wrapped sum and whether it left the range.
+    pub fn add(&self, long: i128, value: i128) -> (i128, bool) {
+        let (sum, carried) = long.overflowing_add(value);
+        let wrapped = self.wrap(sum);
+        (wrapped, carried || wrapped != sum)
+    }
+
+    /// What `acc`, `uf` and `of` show for the register: rounded once to binary32 (RNE).
+    pub fn readout(&self, long: i128, sticky_of: bool) -> Rounded {
+        long_readout(
+            &FloatFormat::BINARY32,
+            Rounding::Rne,
+            long,
+            self.lsb,
+            sticky_of,
+        )
+    }
+}
+
+/// The long accumulation of `bfp_dot --acc long` without timing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LongDotSum {
+    pub window: LongWindow,
+    /// The register in LSB units.
+    pub long: i128,
+    /// The sticky overflow: a block value or a sum left the register.
+    pub of: bool,
+}
+
+impl LongDotSum {
+    pub fn new(window: LongWindow) -> LongDotSum {
+        LongDotSum {
+            window,
+            long: 0,
+            of: false,
+        }
+    }
+
+    /// Add an already placed block value ([`LongWindow::place`]); `clear` starts over.
+    pub fn add(&mut self, clear: bool, (value, value_of): (i128, bool)) {
+        let base = if clear { 0 } else { self.long };
+        let (long, of) = self.window.add(base, value);
+        self.long = long;
+        self.of = (self.of && !clear) || value_of || of;
+    }
+
+    /// Add one block pair.
+    pub fn step(&mut self, clear: bool, a: &Block, b: &Block) {
+        let (sum, exp) = dot(a, b);
+        self.add(clear, self.window.place(sum, exp));
+    }
+
+    /// What `acc`, `uf` and `of` show.
+    pub fn readout(&self) -> Rounded {
+        self.window.readout(self.long, self.of)
+    }
+}
+
 /// Most extra cycles of `bfp_dot`'s binary32 accumulation
 /// ([`BfpDotParams::accumulation_stages`]): eight cycles per addition reach about 35 MHz
 /// on the UP5K (delay model), where the block's own stage starts to limit the clock.
@@ -100,7 +254,10 @@ pub const MAX_ACCUMULATION_STAGES: u32 = 7;
 /// then added to the binary32 accumulator `acc` (RNE, no subnormals, saturating); `uf` and
 /// `of` are sticky until the next `clear`. [`UnitParams::latency`] cycles after a block's
 /// last beat (3, plus the extra conversion and accumulation cycles when a block takes
-/// several beats) `acc` shows the running dot product with `out_valid` high. With `--modes` an input `mode`,
+/// several beats) `acc` shows the running dot product with `out_valid` high. With
+/// `--acc long` ([`LongWindow`]) the block's value is instead truncated into a long
+/// two's-complement register and the register is rounded once to binary32 on read-out
+/// ([`BfpDotLong`], docs/bfp.md "The long accumulation"). With `--modes` an input `mode`,
 /// sampled every beat, selects the element width: each element is then the low bits of its
 /// m-bit field, sign-extended. Reset clears everything and drops a partial block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -118,19 +275,46 @@ pub struct BfpDotParams {
     /// (--mant must be the widest). Mode k selects the k-th smallest width.
     #[serde(default)]
     pub modes: Option<Modes>,
+    /// `--acc long`: the long register's window; `None` is the binary32 accumulation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long: Option<LongWindow>,
 }
 
 impl Params for BfpDotParams {
-    const PARAMS: &'static [Param] = &[BLOCK_FLAG, MANT, EXP_BITS_FLAG, LANES, MODES];
+    const PARAMS: &'static [Param] = &[
+        BLOCK_FLAG,
+        MANT,
+        EXP_BITS_FLAG,
+        LANES,
+        MODES,
+        ACC_FLAG,
+        LONG_BITS,
+        LONG_LSB,
+    ];
 
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
         let (lanes, modes) = super::lanes_modes_from_flags(flags)?;
+        let long = match ACC_FLAG.choice_value(flags)? {
+            "long" => Some(LongWindow {
+                bits: LONG_BITS.u32(flags)?,
+                lsb: LONG_LSB.i32(flags)?,
+            }),
+            _ => {
+                for flag in [LONG_BITS, LONG_LSB] {
+                    if let Some(v) = flags.given(flag.name()) {
+                        return Err(flag.error_because(v, "only with --acc long"));
+                    }
+                }
+                None
+            }
+        };
         Ok(BfpDotParams {
             block: BLOCK_FLAG.u32(flags)?,
             mant_bits: MANT.u32(flags)?,
             exp_bits: EXP_BITS_FLAG.u32(flags)?,
             lanes,
             modes,
+            long,
         })
     }
 }
@@ -144,6 +328,7 @@ impl Default for BfpDotParams {
             exp_bits: 10,
             lanes: None,
             modes: None,
+            long: None,
         }
     }
 }
@@ -181,12 +366,22 @@ impl BfpDotParams {
         self.accumulation_stages() / 2
     }
 
+    /// Extra cycles the accumulation takes beyond its one cycle: with `--acc long` none (its
+    /// loop is an integer add), else the binary32 adder's (below).
+    pub fn accumulation_stages(&self) -> u32 {
+        if self.long.is_some() {
+            0
+        } else {
+            self.binary32_accumulation_stages()
+        }
+    }
+
     /// Extra cycles the binary32 accumulation takes beyond its one cycle: none when a block
     /// arrives in one beat, else up to `beats - 1` (at most [`MAX_ACCUMULATION_STAGES`]).
     /// Blocks are at least `beats` cycles apart, so the next block's value never enters
     /// the adder before the accumulator holds the previous sum: the multi-cycle loop
     /// computes exactly what the one-cycle loop does.
-    pub fn accumulation_stages(&self) -> u32 {
+    fn binary32_accumulation_stages(&self) -> u32 {
         (self.beats_per_block() - 1).min(MAX_ACCUMULATION_STAGES)
     }
 
@@ -204,10 +399,15 @@ impl UnitParams for BfpDotParams {
         check_range("--mant", self.mant_bits, &MANT_BITS)?;
         check_range("--exp-bits", self.exp_bits, &DOT_EXP_BITS)?;
         check_modes(self.modes, self.mant_bits)?;
+        if let Some(w) = self.long {
+            LONG_BITS.check(w.bits)?;
+            LONG_LSB.check(w.lsb)?;
+        }
         check_lanes(self.block, self.lanes())
     }
 
-    /// e.g. `bfp_dot_n16_m4_e10`, `bfp_dot_n16_m6_e10_l4_modes4_6`.
+    /// e.g. `bfp_dot_n16_m4_e10`, `bfp_dot_n16_m6_e10_l4_modes4_6`,
+    /// `bfp_dot_n32_m4_e10_long24_lsbm12` (`--acc long`, the default window).
     fn module_name(&self) -> String {
         let mut name = format!(
             "bfp_dot_n{}_m{}_e{}",
@@ -218,6 +418,11 @@ impl UnitParams for BfpDotParams {
         }
         if let Some(modes) = self.modes {
             name += &format!("_modes{}", modes.to_string().replace(',', "_"));
+        }
+        if let Some(w) = self.long {
+            let lsb = w.lsb.unsigned_abs();
+            let sign = if w.lsb < 0 { "m" } else { "" };
+            name += &format!("_long{}_lsb{sign}{lsb}", w.bits);
         }
         name
     }
@@ -254,13 +459,22 @@ impl UnitParams for BfpDotParams {
     }
 
     /// Block sum register, binary32 conversion register, accumulator: 3, plus the extra
-    /// conversion and accumulation cycles of a block that takes several beats.
+    /// conversion and accumulation cycles of a block that takes several beats. With
+    /// `--acc long`: the placed block value, the long register and the read-out stages,
+    /// 2 + `READOUT_STAGES` = 6 whatever the beats.
     fn latency(&self) -> u32 {
-        3 + self.conversion_stages() + self.accumulation_stages()
+        if self.long.is_some() {
+            2 + READOUT_STAGES
+        } else {
+            3 + self.conversion_stages() + self.accumulation_stages()
+        }
     }
 
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
-        Ok(Box::new(BfpDot::new(*self)?))
+        Ok(match self.long {
+            Some(window) => Box::new(BfpDotLong::new(*self, window)?),
+            None => Box::new(BfpDot::new(*self)?),
+        })
     }
 }
 
@@ -339,18 +553,103 @@ impl CycleModel for BfpDot {
         if !valid {
             return;
         }
-        let (w, m) = (p.exp_bits, p.mant_bits);
-        let width = p.width_for_mode(ins.get(7).map_or(0, |mode| mode[0]));
-        let element = |q: &[u64], i: u32| {
-            int::from_bits(get_field(q, i * m, width).into(), width, true) as i64
-        };
-        self.partial += (0..p.lanes())
-            .map(|i| element(ins[4], i) * element(ins[6], i))
-            .sum::<i64>();
+        let w = p.exp_bits;
+        self.partial += beat_sum(&p, &ins);
         self.beats += 1;
         if self.beats == p.beats_per_block() {
             let exp = |e: &[u64]| int::from_bits(e[0].into(), w, true) as i32;
             self.block = Some((self.partial, exp(ins[3]) + exp(ins[5]), clear));
+            (self.partial, self.beats) = (0, 0);
+        }
+    }
+}
+
+/// The element sum of one beat (the mode picks the width of each element).
+fn beat_sum(p: &BfpDotParams, ins: &[&[u64]]) -> i64 {
+    let m = p.mant_bits;
+    let width = p.width_for_mode(ins.get(7).map_or(0, |mode| mode[0]));
+    let element =
+        |q: &[u64], i: u32| int::from_bits(get_field(q, i * m, width).into(), width, true) as i64;
+    (0..p.lanes())
+        .map(|i| element(ins[4], i) * element(ins[6], i))
+        .sum::<i64>()
+}
+
+/// Cycle model of `bfp_dot --acc long`: a block's value is placed in the long register's
+/// window with its last beat (registered: stage 1), added into the long register (stage
+/// 2, the loop), and read out in `READOUT_STAGES` free-running stages as in `fpacc-long`.
+#[derive(Clone, Debug)]
+pub struct BfpDotLong {
+    p: BfpDotParams,
+    iface: Interface,
+    partial: i64,
+    beats: u32,
+    /// Stage 1: the placed value, its overflow and `clear`.
+    block: Option<((i128, bool), bool)>,
+    /// Stage 2: the long register and its sticky overflow.
+    sum: LongDotSum,
+    /// The read-out stages, oldest last.
+    stages: [Rounded; READOUT_STAGES as usize],
+    /// The valid bits of the long register and of each read-out stage, oldest last.
+    valid: [bool; 1 + READOUT_STAGES as usize],
+}
+
+impl BfpDotLong {
+    pub fn new(p: BfpDotParams, window: LongWindow) -> Result<BfpDotLong, ParamError> {
+        p.validate()?;
+        Ok(BfpDotLong {
+            p,
+            iface: p.interface(),
+            partial: 0,
+            beats: 0,
+            block: None,
+            sum: LongDotSum::new(window),
+            stages: Default::default(),
+            valid: Default::default(),
+        })
+    }
+}
+
+impl CycleModel for BfpDotLong {
+    fn interface(&self) -> &Interface {
+        &self.iface
+    }
+
+    fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
+        let p = self.p;
+        let out = self.stages[self.stages.len() - 1];
+        outputs[0] = out.bits;
+        outputs[1] = out.underflow.into();
+        outputs[2] = out.overflow.into();
+        outputs[3] = self.valid[self.valid.len() - 1].into();
+        let ins = split(self.iface.beat_inputs(), inputs);
+        let (rst, valid, clear) = (ins[0][0] & 1 == 1, ins[1][0] & 1 == 1, ins[2][0] & 1 == 1);
+        if rst {
+            *self = BfpDotLong::new(p, self.sum.window).expect("validated");
+            return;
+        }
+        // The read-out takes the long register as it is before this cycle's block.
+        self.stages.rotate_right(1);
+        self.stages[0] = self.sum.readout();
+        self.valid.rotate_right(1);
+        let block = self.block.take();
+        self.valid[0] = block.is_some();
+        if let Some((value, clear)) = block {
+            self.sum.add(clear, value);
+        }
+        if !valid {
+            return;
+        }
+        self.partial += beat_sum(&p, &ins);
+        self.beats += 1;
+        if self.beats == p.beats_per_block() {
+            let w = p.exp_bits;
+            let exp = |e: &[u64]| int::from_bits(e[0].into(), w, true) as i32;
+            let value = self
+                .sum
+                .window
+                .place(self.partial, exp(ins[3]) + exp(ins[5]));
+            self.block = Some((value, clear));
             (self.partial, self.beats) = (0, 0);
         }
     }
@@ -361,8 +660,11 @@ impl crate::unit::Unit for BfpDotParams {
     const SUMMARY: &'static str = "HBFP block dot product with binary32 accumulation across blocks";
     const ABOUT: &'static str = "Multiplies two HBFP block streams: exact integer products and \
 adder tree (L lanes a beat), exponent E_a + E_b, one rounding to binary32 per block and \
-binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. With --modes, a \
-`mode` input picks a narrower mantissa at run time.";
+binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. With --acc long, \
+each block's value is instead added (truncated below --long-lsb) into a --long-bits \
+two's-complement register, wrapping with a sticky `of`, and the register is rounded once to \
+binary32 in pipelined read-out stages. With --modes, a `mode` input picks a narrower mantissa \
+at run time.";
     const DOCS: &'static str = "docs/bfp.md";
     const EXAMPLES: &'static [(&'static str, &'static str)] = &[
         (
@@ -377,13 +679,18 @@ binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. W
             "--block 16 --mant 6 --modes 4,6",
             "HBFP4 or HBFP6 chosen at run time",
         ),
+        (
+            "--block 32 --mant 4 --acc long",
+            "HBFP4 blocks of 32 summed in a 24-bit register from 2^-12, one rounding",
+        ),
     ];
 
     /// The default (HBFP4, 16 elements per beat). Serial beats with run-time widths
     /// (`gen prove bfp-dot --block 4 --lanes 2 --mant 6 --modes 4,6`) take another minute
     /// and are left out to keep CI short.
     /// The default, a 4-element block in one beat, and the same over two beats (the
-    /// multi-cycle binary32 loop).
+    /// multi-cycle binary32 loop); `--acc long` on a 4-element block, and a narrow window
+    /// over two beats.
     fn proof_set() -> Vec<Self> {
         let d = BfpDotParams::default();
         vec![
@@ -392,6 +699,21 @@ binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. W
             BfpDotParams {
                 block: 4,
                 lanes: Some(2),
+                ..d
+            },
+            // --acc long with the default window on a 4-element block (the default block
+            // with it takes about four minutes: `gen prove bfp-dot --acc long`).
+            BfpDotParams {
+                block: 4,
+                long: Some(LongWindow::default()),
+                ..d
+            },
+            // A narrow window over two beats: values above it, and below it, both often.
+            BfpDotParams {
+                block: 4,
+                lanes: Some(2),
+                exp_bits: 4,
+                long: Some(LongWindow { bits: 12, lsb: -3 }),
                 ..d
             },
         ]
@@ -406,6 +728,10 @@ binary32 accumulation (RNE, no subnormals) with `clear`; sticky `uf` and `of`. W
                 exp_bits: rng.int(DOT_EXP_BITS),
                 lanes,
                 modes,
+                long: rng.one_in(2).then(|| LongWindow {
+                    bits: rng.int(LONG_BITS.range()),
+                    lsb: rng.int_i32(-40..=20),
+                }),
             }
         })
     }
@@ -543,6 +869,96 @@ mod tests {
         assert_eq!(f32::from_bits(o[0] as u32), 7.0 - 1.0);
         m.step(&beat(false, 0), &mut o);
         assert_eq!(f32::from_bits(o[0] as u32), -25.0 + 15.0);
+    }
+
+    /// `LongWindow::place`: floor below the LSB, the low bits and the overflow above.
+    #[test]
+    fn long_window_places_floors_and_flags() {
+        let w = LongWindow { bits: 8, lsb: -2 };
+        // 5 * 2^-3 = 0.625 -> 2 quarters (floor); -5 * 2^-3 -> -3 quarters (floor).
+        assert_eq!(w.place(5, -3), (2, false));
+        assert_eq!(w.place(-5, -3), (-3, false));
+        // Far below the LSB: 0 or -1.
+        assert_eq!(w.place(7, -100), (0, false));
+        assert_eq!(w.place(-7, -100), (-1, false));
+        // 127 quarters fits, 128 does not and wraps to -128.
+        assert_eq!(w.place(127, -2), (127, false));
+        assert_eq!(w.place(-128, -2), (-128, false));
+        assert_eq!(w.place(1, 5), (-128, true));
+        assert_eq!(w.place(-1, 5), (-128, false));
+        // Far above: a zero sum fits, anything else flags (its low bits are zero).
+        assert_eq!(w.place(0, 1000), (0, false));
+        assert_eq!(w.place(3, 1000), (0, true));
+        let mut s = LongDotSum::new(w);
+        s.add(true, w.place(100, -2));
+        s.add(false, w.place(100, -2)); // 200 wraps to -56
+        assert_eq!((s.long, s.of), (-56, true));
+        assert!(s.readout().overflow);
+        s.add(true, w.place(-3, 0)); // clear: -12 quarters, -3.0, no flag
+        assert_eq!((s.long, s.of), (-12, false));
+        assert_eq!(f32::from_bits(s.readout().bits as u32), -3.0);
+    }
+
+    /// A 48-bit window from 2^-24 sums exactly what binary32 per block loses (docs/bfp.md):
+    /// 2^20 + 2^-4 - 2^20.
+    #[test]
+    fn long_sum_is_exact_where_binary32_rounds() {
+        let one = |exp, v| Block {
+            exp,
+            q: vec![v, 0, 0, 0],
+        };
+        let blocks = [
+            (one(8, 4), one(8, 4)),
+            (one(-2, 1), one(-2, 1)),
+            (one(8, -4), one(8, 4)),
+        ];
+        let mut long = LongDotSum::new(LongWindow { bits: 48, lsb: -24 });
+        let mut acc = DotAccumulator::default();
+        for (i, (a, b)) in blocks.iter().enumerate() {
+            long.step(i == 0, a, b);
+            acc.step(i == 0, a, b);
+        }
+        assert_eq!(f32::from_bits(long.readout().bits as u32), 0.0625);
+        assert_eq!(acc.acc, 0);
+    }
+
+    #[test]
+    fn long_mode_names_latency_and_flags() {
+        let p = BfpDotParams {
+            block: 32,
+            long: Some(LongWindow::default()),
+            ..BfpDotParams::default()
+        };
+        assert_eq!(p.module_name(), "bfp_dot_n32_m4_e10_long24_lsbm12");
+        assert_eq!(p.latency(), 6);
+        let serial = BfpDotParams {
+            lanes: Some(4),
+            ..p
+        };
+        assert_eq!((serial.accumulation_stages(), serial.latency()), (0, 6));
+        let bad = BfpDotParams {
+            long: Some(LongWindow { bits: 7, lsb: 0 }),
+            ..p
+        };
+        assert_eq!(bad.validate().unwrap_err().param, "--long-bits");
+        use crate::param::Given;
+        let given = |v: &[(&str, &str)]| {
+            Given(
+                v.iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+            )
+        };
+        let e = BfpDotParams::from_flags(&given(&[("long-bits", "32")])).unwrap_err();
+        assert_eq!(e.param, "--long-bits");
+        let e = BfpDotParams::from_flags(&given(&[("acc", "long"), ("long-lsb", "200000")]))
+            .unwrap_err();
+        assert_eq!(
+            (e.param, e.allowed.as_str()),
+            ("--long-lsb", "-140000..=140000")
+        );
+        let ok = BfpDotParams::from_flags(&given(&[("acc", "long"), ("long-bits", "32")])).unwrap();
+        assert_eq!(ok.long, Some(LongWindow { bits: 32, lsb: -12 }));
     }
 
     proptest! {

@@ -31,7 +31,8 @@ use crate::unit::ParamError;
 
 pub use add::{add, BfpAdd, BfpAddParams, ADD_EXP_BITS};
 pub use dot::{
-    block_to_binary32, dot, dot_width, BfpDot, BfpDotParams, DotAccumulator, DOT_EXP_BITS,
+    block_to_binary32, dot, dot_width, BfpDot, BfpDotParams, DotAccumulator, LongDotSum,
+    LongWindow, ACC_FLAG, DOT_EXP_BITS, LONG_BITS, LONG_LSB,
 };
 pub use modes::Modes;
 pub use quant::{quantize, BfpQuant, BfpQuantParams, Quantized};

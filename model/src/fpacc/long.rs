@@ -48,6 +48,22 @@ pub const GUARD: Param = Param::int(
     "Guard bits above the largest product: any 2^G products sum without overflow",
 );
 
+/// The read-out of a long register (shared with `bfp_dot --acc long`): `long * 2^lsb`
+/// rounded once into `acc` ([`FloatFormat::round`]: no subnormals, flush with the
+/// underflow flag, saturate with the overflow flag), the register's sticky overflow
+/// OR-ed into `overflow`.
+pub fn long_readout(
+    acc: &FloatFormat,
+    rounding: Rounding,
+    long: i128,
+    lsb: i32,
+    sticky_of: bool,
+) -> Rounded {
+    let mut r = acc.round(Exact::from_int(long, lsb), rounding);
+    r.overflow |= sticky_of;
+    r
+}
+
 /// Parameters of the long accumulator. One value gives the model, the RTL, the metadata
 /// and the command-line flags (`gen fpacc-long --help`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -136,11 +152,7 @@ impl FpaccLongParams {
     /// The long value rounded once into the output format, the sticky overflow OR-ed
     /// into `overflow`.
     pub fn readout(&self, long: i128, sticky_of: bool) -> Rounded {
-        let mut r = self
-            .acc
-            .round(Exact::from_int(long, self.long_lsb()), self.rounding);
-        r.overflow |= sticky_of;
-        r
+        long_readout(&self.acc, self.rounding, long, self.long_lsb(), sticky_of)
     }
 }
 

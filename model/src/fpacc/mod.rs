@@ -41,7 +41,9 @@ use crate::float::{Exact, FloatFormat};
 use crate::int;
 
 pub use args::ExpMan;
-pub use long::{FpaccLong, FpaccLongParams, FpaccLongSum, GUARD, MAX_LONG_BITS, READOUT_STAGES};
+pub use long::{
+    long_readout, FpaccLong, FpaccLongParams, FpaccLongSum, GUARD, MAX_LONG_BITS, READOUT_STAGES,
+};
 pub use params::FpaccParams;
 pub use sum::{Fpacc, FpaccSum};
 
