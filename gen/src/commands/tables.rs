@@ -302,14 +302,16 @@ pub fn density_table(
             report: flow_up5k_or_hx8k(&p, stderr)?,
         });
     }
-    for (block, mhz) in [(16, 25.0), (32, 25.0)] {
+    for (block, long, mhz) in [(16, false, 25.0), (32, false, 25.0), (32, true, 25.0)] {
         let p = BfpDotParams {
             block,
             mant_bits: 4,
+            long: long.then(model::bfp::LongWindow::default),
             ..BfpDotParams::default()
         };
+        let acc = if long { ", long acc" } else { "" };
         rows.push(DensityRow {
-            label: format!("HBFP4 dot, n {block}, --freq {mhz}"),
+            label: format!("HBFP4 dot, n {block}{acc}, --freq {mhz}"),
             macs_per_cycle: p.macs_per_cycle(),
             report: flow_for_freq(p, mhz, stderr)?,
         });
@@ -320,7 +322,8 @@ pub fn density_table(
               DSPs); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40 place and route, \
               seed 1. \"vs int8 MAC\" compares with the first row. Rows with --freq are pipelined \
               by the delay model for that clock (depth in the module name, `_p<N>`); the \
-              binary32 accumulation loop is not pipelined. The FP32 and bfloat16 \
+              binary32 accumulation loop is not pipelined; \"long acc\" sums in a 24-bit \
+              fixed-point window and rounds once (`--acc long`, docs/bfp.md). The FP32 and bfloat16 \
               accumulators alone are in `gen density fpacc`.\n";
     emit_table(&table, output, stdout)
 }
@@ -519,6 +522,7 @@ const FREQ_TARGETS: &[(&str, f64)] = &[
     ("mac --acc 32", 40.0),
     ("bfp-dot --block 16 --mant 4 --lanes 4", 30.0),
     ("bfp-dot --block 32 --mant 4 --lanes 32", 25.0),
+    ("bfp-dot --block 32 --mant 4 --lanes 32 --acc long", 25.0),
     (
         "lns-mac --exp-bits 4 --frac-bits 2 --table-bits 8 --acc 24",
         40.0,
