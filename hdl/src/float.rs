@@ -18,6 +18,38 @@ pub struct FloatSig {
     pub overflow: Sig,
 }
 
+/// A value of a format held apart, as an accumulation loop keeps its state: sign,
+/// exponent field and stored mantissa (no hidden bit), and `live`, set for a nonzero
+/// value. Where `live` is clear the value is zero and the other fields are ignored;
+/// where it is set the field is at least 1.
+#[derive(Clone, Copy, Debug)]
+pub struct Unpacked {
+    pub sign: Sig,
+    pub field: Sig,
+    pub man: Sig,
+    pub live: Sig,
+}
+
+/// A rounded value held apart ([`Unpacked`]) and the two range flags: a flush clears
+/// `live`, a saturation sets the largest field and an all-ones mantissa.
+#[derive(Clone, Copy, Debug)]
+pub struct UnpackedSig {
+    pub value: Unpacked,
+    pub underflow: Sig,
+    pub overflow: Sig,
+}
+
+/// `value` packed into the bits of `f`: `sign | field | mantissa`, or 0 where not live.
+pub fn pack(m: &mut ModuleBuilder, value: Unpacked) -> Result<Sig> {
+    let w = 1 + value.field.width() + value.man.width();
+    let normal = cat([
+        Expr::from(value.sign),
+        Expr::from(value.field),
+        Expr::from(value.man),
+    ]);
+    Ok(m.val(mux(value.live, normal, lit(0, w, false)))?.sig)
+}
+
 /// Bits of an unsigned count up to `n`.
 fn count_bits(n: u32) -> u32 {
     32 - n.leading_zeros()
@@ -190,19 +222,29 @@ fn common_exponents(
     m: &mut ModuleBuilder,
     (fa, field_a): (&FloatFormat, Sig),
     (fb, field_b): (&FloatFormat, Sig),
+    a_flagged: bool,
 ) -> Result<(Val, Val, i32)> {
     let big = fa.bias.max(fb.bias);
     let top = |f: &FloatFormat| i64::from((1i32 << f.exp_bits) - 1 + big - f.bias);
     let width = count_bits(top(fa).max(top(fb)) as u32);
-    let one = |m: &mut ModuleBuilder, f: &FloatFormat, field: Sig| -> Result<Val> {
+    // A flagged zero (`a_flagged`: its zero-ness is a flag, not a zero field) needs no
+    // zero kept at zero.
+    let one = |m: &mut ModuleBuilder, f: &FloatFormat, field: Sig, flagged: bool| {
         let field = m.val(field.resize(width))?;
         if f.bias == big {
             return Ok(field);
         }
         let moved = (field + (big - f.bias)).wrapping(width);
+        if flagged {
+            return m.val(moved);
+        }
         m.val(mux(field.any(), moved, 0))
     };
-    Ok((one(m, fa, field_a)?, one(m, fb, field_b)?, big))
+    Ok((
+        one(m, fa, field_a, a_flagged)?,
+        one(m, fb, field_b, false)?,
+        big,
+    ))
 }
 
 /// `a + b` for `a` in format `fa` and `b` in `fb`, rounded into `fr`:
@@ -237,38 +279,132 @@ pub fn add_formats(
     fr: &FloatFormat,
     mode: Rounding,
 ) -> Result<FloatSig> {
+    let u = add_core(m, tag, (fa, First::Packed(a)), (fb, b), fr)?;
+    round_pack(m, tag, fr, u.neg, u.norm, u.biased, u.zero, mode)
+}
+
+/// [`add_formats`] with the first operand held apart ([`Unpacked`]) and the result
+/// too, for a loop that keeps its state apart: the first operand's zero test is its
+/// `live` flag (which may also carry a `clear`) rather than a test of its field, and
+/// the result leaves flush and saturation to the flag and two constant selects.
+pub fn add_unpacked(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    (fa, a): (&FloatFormat, Unpacked),
+    (fb, b): (&FloatFormat, Sig),
+    fr: &FloatFormat,
+    mode: Rounding,
+) -> Result<UnpackedSig> {
+    let u = add_core(m, tag, (fa, First::Unpacked(a)), (fb, b), fr)?;
+    let r = round(m, tag, fr, u.norm, u.biased, mode)?;
+    let zero = u.zero;
+    let ones = |w: u32| lit((1i128 << w) - 1, w, false);
+    let max_field = lit(fr.max_field().into(), fr.exp_bits, false);
+    let value = Unpacked {
+        sign: u.neg,
+        field: m
+            .wire(&format!("{tag}_field"), mux(r.too_big, max_field, r.field))?
+            .sig,
+        man: m
+            .wire(
+                &format!("{tag}_man"),
+                mux(r.too_big, ones(fr.man_bits), r.man),
+            )?
+            .sig,
+        live: m.wire(&format!("{tag}_live"), !(r.too_small | zero))?.sig,
+    };
+    Ok(UnpackedSig {
+        value,
+        underflow: m.val(r.too_small & !zero)?.sig,
+        overflow: m.val(r.too_big & !zero)?.sig,
+    })
+}
+
+/// The first operand of [`add_core`].
+#[derive(Clone, Copy, Debug)]
+enum First {
+    Packed(Sig),
+    Unpacked(Unpacked),
+}
+
+/// A sum before rounding: its sign, its significand normalised (leading one at the
+/// top), its biased exponent for both outcomes of the rounding carry, and `zero`.
+struct Unrounded {
+    neg: Sig,
+    norm: Sig,
+    biased: Exponent,
+    zero: Sig,
+}
+
+/// The dual-path adder of [`add_formats`] up to rounding.
+fn add_core(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    (fa, a): (&FloatFormat, First),
+    (fb, b): (&FloatFormat, Sig),
+    fr: &FloatFormat,
+) -> Result<Unrounded> {
     let p = (fa.man_bits.max(fb.man_bits).max(fr.man_bits)) + 1;
-    let (sa, fa_field, ga) = unpack(m, fa, a)?;
+    // A held-apart operand's significand is taken with its hidden bit set (`live`
+    // decides zero); a packed one is zero where its field is.
+    let (sa, fa_field, ga, a_live) = match a {
+        First::Packed(a) => {
+            let (s, f, g) = unpack(m, fa, a)?;
+            (s, f, g, None)
+        }
+        First::Unpacked(u) => {
+            let g = m.val(cat([lit(1, 1, false), Expr::from(u.man)]))?;
+            (u.sign, u.field, g.sig, Some(u.live))
+        }
+    };
     let (sb, fb_field, gb) = unpack(m, fb, b)?;
     let ga = m.val(ga << (p - ga.width()))?;
     let gb = m.val(gb << (p - gb.width()))?;
-    let (ca, cb, common_bias) = common_exponents(m, (fa, fa_field), (fb, fb_field))?;
+    let (ca, cb, common_bias) =
+        common_exponents(m, (fa, fa_field), (fb, fb_field), a_live.is_some())?;
     let e = ca.width();
+    // a is nonzero: a test of its field, or its flag.
+    let a_nz: Expr = match a_live {
+        None => ca.any(),
+        Some(l) => l.into(),
+    };
 
     m.note("Order the operands by exponent: both differences at once, the sign of one picks.");
     let dab = m.wire(&format!("{tag}_dab"), (ca - cb).wrapping(e + 1))?;
     let dba = m.wire(&format!("{tag}_dba"), (cb - ca).wrapping(e + 1))?;
-    let swap = m.val(dab.bit(e))?; // b's exponent is the larger
+    // b's exponent is the larger; a flagged zero is always the smaller (its field is
+    // arbitrary), so its significand is masked only where it is the smaller.
+    let swap = match a_live {
+        None => m.val(dab.bit(e))?,
+        Some(l) => m.val(dab.bit(e) | !l)?,
+    };
     let big_sign = m.val(mux(swap, sb, sa))?;
     let big_field = m.val(mux(swap, cb, ca))?;
     let big_sig = m.val(mux(swap, gb, ga))?;
-    let small_sig = m.val(mux(swap, ga, gb))?;
+    let small_a = match a_live {
+        None => ga,
+        Some(l) => m.val(mux(l, ga, 0))?,
+    };
+    let small_sig = m.val(mux(swap, small_a, gb))?;
     let distance = m.val(mux(swap, dba.bits(e - 1, 0), dab.bits(e - 1, 0)))?;
     let unused = m.val(dba.bit(e))?;
     m.discard(unused.sig, &format!("{tag}_dba_sign"))?; // the opposite of dab's
     let sub = m.val(sa ^ sb)?;
-    let both_zero = m.val(!(ca.any() | cb.any()))?;
+    let both_zero = m.val(!(a_nz.clone() | cb.any()))?;
     // d <= 1: dab is -1 (all ones), 0 or 1 (nothing above bit 0).
     let close = m.val(dab.all() | !dab.bits(e, 1).any())?;
     // Zero operands take the far path, so the near path needs no masked significands:
     // it subtracts the raw ones, hidden bit set, without waiting for the zero tests.
-    let nonzero = ca.any() & cb.any();
+    let nonzero = a_nz.clone() & cb.any();
     let near = m.wire(&format!("{tag}_near"), sub & close & nonzero)?;
     let raw = |m: &mut ModuleBuilder, f: &FloatFormat, x: Sig| -> Result<Val> {
         let sig = cat([lit(1, 1, false), x.bits(f.man_bits - 1, 0)]);
         m.val(sig << (p - f.man_bits - 1))
     };
-    let ra = raw(m, fa, a)?;
+    let ra = match a {
+        First::Packed(a) => raw(m, fa, a)?,
+        First::Unpacked(_) => ga, // its hidden bit is already set
+    };
     let rb = raw(m, fb, b)?;
     let same = m.val(ca.equal(cb))?;
 
@@ -282,7 +418,7 @@ pub fn add_formats(
     // compared with the other operand's count (a zero operand has no bits to lose).
     let tz_a = m.tzc(&format!("{tag}_tz_a"), ra.sig)?;
     let tz_b = m.tzc(&format!("{tag}_tz_b"), rb.sig)?;
-    let lost_a = m.val(ca.any() & dba.greater(tz_a + 3))?;
+    let lost_a = m.val(a_nz & dba.greater(tz_a + 3))?;
     let lost_b = m.val(cb.any() & dab.greater(tz_b + 3))?;
     let sticky = mux(swap, lost_a, lost_b);
     // The aligned value: p bits above big's guard position, and guard, round and sticky.
@@ -373,7 +509,12 @@ pub fn add_formats(
     let near_top = exponent(m, fr, top - 1 - near_lz.u())?;
     let near_exp = Exponent::new(m, &format!("{tag}_near"), fr, near_top)?;
     let biased = Exponent::select(m, near, near_exp, far_exp)?;
-    round_pack(m, tag, fr, neg.sig, norm.sig, biased, zero.sig, mode)
+    Ok(Unrounded {
+        neg: neg.sig,
+        norm: norm.sig,
+        biased,
+        zero: zero.sig,
+    })
 }
 
 /// Round the normalised significand `norm` (leading one at its top bit, or zero) into
@@ -392,6 +533,41 @@ fn round_pack(
     zero: Sig,
     mode: Rounding,
 ) -> Result<FloatSig> {
+    let r = round(m, tag, f, norm, exp, mode)?;
+    let normal = cat([Expr::from(neg), Expr::from(r.field), Expr::from(r.man)]);
+    let width = f.width();
+    let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
+    let saturated = mux(neg, max(true), max(false));
+    let bits = m.val(mux(
+        r.too_small | zero,
+        0,
+        mux(r.too_big, saturated, normal),
+    ))?;
+    Ok(FloatSig {
+        bits: bits.sig,
+        underflow: m.val(r.too_small & !zero)?.sig,
+        overflow: m.val(r.too_big & !zero)?.sig,
+    })
+}
+
+/// A rounded significand before packing: the stored mantissa, the exponent field, and
+/// the range checks (`too_big`: saturate, `too_small`: flush).
+struct Rounded {
+    man: Val,
+    field: Val,
+    too_big: Val,
+    too_small: Val,
+}
+
+/// The rounding of [`round_pack`], without the packing.
+fn round(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    f: &FloatFormat,
+    norm: Sig,
+    exp: Exponent,
+    mode: Rounding,
+) -> Result<Rounded> {
     let (w, p) = (norm.width(), f.man_bits + 1);
     let (man, carry) = if w <= p {
         let padded = m.val(norm << (p - w))?; // exact: pad below
@@ -427,14 +603,10 @@ fn round_pack(
     let too_big = m.val(mux(carry, exp.big[1], exp.big[0]))?;
     let too_small = m.val(mux(carry, exp.small[1], exp.small[0]))?;
     let field = m.val(mux(carry, exp.field[1], exp.field[0]))?;
-    let normal = cat([Expr::from(neg), Expr::from(field), Expr::from(man)]);
-    let width = f.width();
-    let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
-    let saturated = mux(neg, max(true), max(false));
-    let bits = m.val(mux(too_small | zero, 0, mux(too_big, saturated, normal)))?;
-    Ok(FloatSig {
-        bits: bits.sig,
-        underflow: m.val(too_small & !zero)?.sig,
-        overflow: m.val(too_big & !zero)?.sig,
+    Ok(Rounded {
+        man,
+        field,
+        too_big,
+        too_small,
     })
 }
