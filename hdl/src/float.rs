@@ -296,7 +296,7 @@ pub fn add_unpacked(
     mode: Rounding,
 ) -> Result<UnpackedSig> {
     let u = add_core(m, tag, (fa, First::Unpacked(a)), (fb, b), fr)?;
-    let r = round(m, tag, fr, u.norm, u.biased, mode)?;
+    let r = round(m, tag, fr, u.norm, u.biased, mode, true)?;
     let zero = u.zero;
     let ones = |w: u32| lit((1i128 << w) - 1, w, false);
     let max_field = lit(fr.max_field().into(), fr.exp_bits, false);
@@ -385,8 +385,17 @@ fn add_core(
         None => ga,
         Some(l) => m.val(mux(l, ga, 0))?,
     };
-    let small_sig = m.val(mux(swap, small_a, gb))?;
-    let distance = m.val(mux(swap, dba.bits(e - 1, 0), dab.bits(e - 1, 0)))?;
+    // Packed: the smaller significand and its distance are chosen, then shifted. Held
+    // apart: both operands are shifted, each by its own difference, which the shifters
+    // take bit by bit as the subtractions produce them, and `swap` picks afterwards.
+    let small = match a_live {
+        None => {
+            let small_sig = m.val(mux(swap, small_a, gb))?;
+            let distance = m.val(mux(swap, dba.bits(e - 1, 0), dab.bits(e - 1, 0)))?;
+            Some((small_sig, distance))
+        }
+        Some(_) => None,
+    };
     let unused = m.val(dba.bit(e))?;
     m.discard(unused.sig, &format!("{tag}_dba_sign"))?; // the opposite of dab's
     let sub = m.val(sa ^ sb)?;
@@ -409,8 +418,22 @@ fn add_core(
     let same = m.val(ca.equal(cb))?;
 
     m.note("Far path: align the smaller significand (guard, round and sticky bits).");
-    let small_ext = m.val(small_sig << 3)?; // p + 3 bits
-    let shifted = m.shift_right(small_ext, distance.sig)?;
+    let shifted = match small {
+        Some((small_sig, distance)) => {
+            let small_ext = m.val(small_sig << 3)?; // p + 3 bits
+            m.shift_right(small_ext, distance.sig)?
+        }
+        None => {
+            let mut by = |x: Val, d: Val| -> Result<Val> {
+                let ext = m.val(x << 3)?;
+                let d = m.val(d.bits(e - 1, 0))?;
+                m.shift_right(ext, d.sig)
+            };
+            let a_shifted = by(small_a, dba)?;
+            let b_shifted = by(gb, dab)?;
+            m.val(mux(swap, a_shifted, b_shifted))?
+        }
+    };
     // Sticky: any bit below the shift distance (a distance of p + 3 or more leaves only
     // the sticky bit).
     // small_ext's lowest one is at its trailing-zero count; the counts of both operands
@@ -464,11 +487,24 @@ fn add_core(
     let ab = m.wire(&format!("{tag}_near_ab"), (ra - rb).wrapping(p + 1))?;
     let ba = m.wire(&format!("{tag}_near_ba"), (rb - ra).wrapping(p + 1))?;
     let borrow = m.val(ab.bit(p))?;
-    let (big_raw, small_raw) = (mux(swap, rb, ra), mux(swap, ra, rb));
-    let one = m.wire(
-        &format!("{tag}_near_one"),
-        ((big_raw << 1) - small_raw).wrapping(p + 1),
-    )?;
+    let one = if a_live.is_none() {
+        let (big_raw, small_raw) = (mux(swap, rb, ra), mux(swap, ra, rb));
+        m.wire(
+            &format!("{tag}_near_one"),
+            ((big_raw << 1) - small_raw).wrapping(p + 1),
+        )?
+    } else {
+        // Both orders beside the exponent subtraction; its sign picks.
+        let one_ab = m.wire(
+            &format!("{tag}_near_one_ab"),
+            ((ra << 1) - rb).wrapping(p + 1),
+        )?;
+        let one_ba = m.wire(
+            &format!("{tag}_near_one_ba"),
+            ((rb << 1) - ra).wrapping(p + 1),
+        )?;
+        m.val(mux(swap, one_ba, one_ab))?
+    };
     let diff = m.wire(
         &format!("{tag}_near_diff"),
         mux(
@@ -533,7 +569,7 @@ fn round_pack(
     zero: Sig,
     mode: Rounding,
 ) -> Result<FloatSig> {
-    let r = round(m, tag, f, norm, exp, mode)?;
+    let r = round(m, tag, f, norm, exp, mode, false)?;
     let normal = cat([Expr::from(neg), Expr::from(r.field), Expr::from(r.man)]);
     let width = f.width();
     let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
@@ -559,7 +595,8 @@ struct Rounded {
     too_small: Val,
 }
 
-/// The rounding of [`round_pack`], without the packing.
+/// The rounding of [`round_pack`], without the packing; `early_increment` computes the
+/// rounded-up mantissa in parallel with the decision to round up.
 fn round(
     m: &mut ModuleBuilder,
     tag: &str,
@@ -567,6 +604,7 @@ fn round(
     norm: Sig,
     exp: Exponent,
     mode: Rounding,
+    early_increment: bool,
 ) -> Result<Rounded> {
     let (w, p) = (norm.width(), f.man_bits + 1);
     let (man, carry) = if w <= p {
@@ -595,7 +633,17 @@ fn round(
                 let up = norm.bit(drop - 1) & (sticky | kept.bit(0));
                 let up = m.wire(&format!("{tag}_round_up"), up)?;
                 // Rounding carries out when every kept bit is one.
-                let man = m.val((kept.bits(p - 2, 0) + up).wrapping(p - 1))?;
+                let man = if early_increment {
+                    // The increment starts from the kept bits, beside the rounding
+                    // decision, which then only selects.
+                    let inc = m.wire(
+                        &format!("{tag}_man_inc"),
+                        (kept.bits(p - 2, 0) + 1).wrapping(p - 1),
+                    )?;
+                    m.val(mux(up, inc, kept.bits(p - 2, 0)))?
+                } else {
+                    m.val((kept.bits(p - 2, 0) + up).wrapping(p - 1))?
+                };
                 (man, m.val(up & kept.all())?)
             }
         }
