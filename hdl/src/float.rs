@@ -302,9 +302,13 @@ pub fn add_unpacked(
     let max_field = lit(fr.max_field().into(), fr.exp_bits, false);
     let value = Unpacked {
         sign: u.neg,
-        field: m
-            .wire(&format!("{tag}_field"), mux(r.too_big, max_field, r.field))?
-            .sig,
+        // Saturated before the rounding carry selects.
+        field: {
+            let mut sat = |i: usize| m.val(mux(r.exp.big[i], max_field.clone(), r.exp.field[i]));
+            let (without, with) = (sat(0)?, sat(1)?);
+            m.wire(&format!("{tag}_field"), mux(r.carry, with, without))?
+                .sig
+        },
         man: m
             .wire(
                 &format!("{tag}_man"),
@@ -542,8 +546,33 @@ fn add_core(
     let minus_exp = Exponent::select(m, kept_top, far_exp(1), far_exp(2))?;
     let plus_exp = Exponent::select(m, carry_out, far_exp(0), far_exp(1))?;
     let far_exp = Exponent::select(m, sub, minus_exp, plus_exp)?;
-    let near_top = exponent(m, fr, top - 1 - near_lz.u())?;
-    let near_exp = Exponent::new(m, &format!("{tag}_near"), fr, near_top)?;
+    let near_exp = if a_live.is_none() {
+        let near_top = exponent(m, fr, top - 1 - near_lz.u())?;
+        Exponent::new(m, &format!("{tag}_near"), fr, near_top)?
+    } else {
+        // The range checks compare the count with thresholds made from `top` while it
+        // is counted, instead of checking the exponent after the subtraction:
+        // e = top - 1 + j - lz is above the largest field when lz < top - 1 + j - max,
+        // below 1 when lz > top - 2 + j.
+        let mut part = |j: i64| -> Result<(Val, Val, Val)> {
+            let base = m.val(top + (j - 1))?;
+            let e = m.val(base - near_lz.u())?;
+            let ew = e.width();
+            if ew > fr.exp_bits {
+                let high = m.val(e.bits(ew - 1, fr.exp_bits))?;
+                m.discard(high.sig, &format!("{tag}_near_exp_range_p{j}"))?;
+            }
+            let field = m.val(e.bits(fr.exp_bits - 1, 0))?;
+            let big_at = m.val(base - i64::from(fr.max_field()))?;
+            let small_at = m.val(base - 1)?;
+            let big = m.val(big_at.greater(near_lz.u()))?;
+            let small = m.val(near_lz.u().greater(small_at))?;
+            Ok((field, big, small))
+        };
+        let without = part(0)?;
+        let with = part(1)?;
+        Exponent::of(without, with)
+    };
     let biased = Exponent::select(m, near, near_exp, far_exp)?;
     Ok(Unrounded {
         neg: neg.sig,
@@ -593,6 +622,9 @@ struct Rounded {
     field: Val,
     too_big: Val,
     too_small: Val,
+    /// The rounding carry, which selected `field` and the checks from `exp`.
+    carry: Val,
+    exp: Exponent,
 }
 
 /// The rounding of [`round_pack`], without the packing; `early_increment` computes the
@@ -656,5 +688,7 @@ fn round(
         field,
         too_big,
         too_small,
+        carry,
+        exp,
     })
 }
