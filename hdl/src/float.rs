@@ -445,8 +445,21 @@ fn add_core(
     // compared with the other operand's count (a zero operand has no bits to lose).
     let tz_a = m.tzc(&format!("{tag}_tz_a"), ra.sig)?;
     let tz_b = m.tzc(&format!("{tag}_tz_b"), rb.sig)?;
-    let lost_a = m.val(a_nz & dba.greater(tz_a + 3))?;
-    let lost_b = m.val(cb.any() & dab.greater(tz_b + 3))?;
+    let (lost_a, lost_b) = if a_live.is_none() {
+        (
+            m.val(a_nz & dba.greater(tz_a + 3))?,
+            m.val(cb.any() & dab.greater(tz_b + 3))?,
+        )
+    } else {
+        // The 3 comes off the differences, beside the counts: the comparisons then wait
+        // for no addition after the count (the accumulator's count is in the loop).
+        let dba3 = m.val(dba - 3)?;
+        let dab3 = m.val(dab - 3)?;
+        (
+            m.val(a_nz & dba3.greater(tz_a))?,
+            m.val(cb.any() & dab3.greater(tz_b))?,
+        )
+    };
     let sticky = mux(swap, lost_a, lost_b);
     // The aligned value: p bits above big's guard position, and guard, round and sticky.
     let high = m.val(shifted.bits(p + 2, 3))?;
