@@ -296,7 +296,7 @@ pub fn add_unpacked(
     mode: Rounding,
 ) -> Result<UnpackedSig> {
     let u = add_core(m, tag, (fa, First::Unpacked(a)), (fb, b), fr)?;
-    let r = round(m, tag, fr, u.norm, u.biased, mode, true)?;
+    let r = round(m, tag, fr, u.norm, u.biased, mode, true, u.kept_all)?;
     let zero = u.zero;
     let ones = |w: u32| lit((1i128 << w) - 1, w, false);
     let max_field = lit(fr.max_field().into(), fr.exp_bits, false);
@@ -338,6 +338,8 @@ struct Unrounded {
     norm: Sig,
     biased: Exponent,
     zero: Sig,
+    /// Every bit rounding keeps is one, computed ahead (`None`: from `norm`).
+    kept_all: Option<Sig>,
 }
 
 /// The dual-path adder of [`add_formats`] up to rounding.
@@ -545,6 +547,28 @@ fn add_core(
             far_norm,
         ),
     )?;
+    // Held apart: whether every bit the rounding keeps is one (its carry out), from each
+    // candidate before the normalising selects rather than after them.
+    let kept_all = match a_live {
+        Some(_) if p + 4 > fr.man_bits + 1 => {
+            // The kept bits of each candidate, read from its source (`lo` shifts up).
+            let keep = fr.man_bits + 1;
+            let mut all =
+                |v: Val, top: u32| -> Result<Val> { m.val(v.bits(top, top + 1 - keep).all()) };
+            let minus1 = all(minus, p + 2)?;
+            let minus2 = all(minus, p + 1)?;
+            let plus0 = all(plus, p + 3)?;
+            let plus1 = all(plus, p + 2)?;
+            let near_all = all(near_norm.u(), p)?;
+            let far_all = mux(
+                sub,
+                mux(kept_top.clone(), minus1, minus2),
+                mux(carry_out.clone(), plus0, plus1),
+            );
+            Some(m.val(mux(near, near_all, far_all))?.sig)
+        }
+        _ => None,
+    };
     let zero = m.val(mux(near, near_zero, both_zero))?;
     let neg = m.val(big_sign ^ (near & same & borrow))?;
     // A leading one at bit p + 3 of the frame has big's exponent plus one:
@@ -592,6 +616,7 @@ fn add_core(
         norm: norm.sig,
         biased,
         zero: zero.sig,
+        kept_all,
     })
 }
 
@@ -611,7 +636,7 @@ fn round_pack(
     zero: Sig,
     mode: Rounding,
 ) -> Result<FloatSig> {
-    let r = round(m, tag, f, norm, exp, mode, false)?;
+    let r = round(m, tag, f, norm, exp, mode, false, None)?;
     let normal = cat([Expr::from(neg), Expr::from(r.field), Expr::from(r.man)]);
     let width = f.width();
     let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
@@ -650,6 +675,7 @@ fn round(
     exp: Exponent,
     mode: Rounding,
     early_increment: bool,
+    kept_all: Option<Sig>,
 ) -> Result<Rounded> {
     let (w, p) = (norm.width(), f.man_bits + 1);
     let (man, carry) = if w <= p {
@@ -689,7 +715,11 @@ fn round(
                 } else {
                     m.val((kept.bits(p - 2, 0) + up).wrapping(p - 1))?
                 };
-                (man, m.val(up & kept.all())?)
+                let all: Expr = match kept_all {
+                    Some(a) => a.into(),
+                    None => kept.all(),
+                };
+                (man, m.val(up & all)?)
             }
         }
     };
