@@ -296,31 +296,40 @@ pub fn add_unpacked(
     mode: Rounding,
 ) -> Result<UnpackedSig> {
     let u = add_core(m, tag, (fa, First::Unpacked(a)), (fb, b), fr)?;
-    let r = round(m, tag, fr, u.norm, u.biased, mode, true, u.kept_all)?;
-    let zero = u.zero;
-    let ones = |w: u32| lit((1i128 << w) - 1, w, false);
+    let c = u.candidates.expect("candidates of a held-apart sum");
+    let ones = lit((1i128 << fr.man_bits) - 1, fr.man_bits, false);
     let max_field = lit(fr.max_field().into(), fr.exp_bits, false);
+    // Each candidate rounded, saturated and range-checked in parallel; the selects of
+    // the normalisation then choose among finished results.
+    let mut finished = Vec::with_capacity(c.each.len());
+    for (name, norm, exp) in c.each {
+        let r = round(m, &format!("{tag}_{name}"), fr, norm, exp, mode, true)?;
+        let mut sat = |i: usize| m.val(mux(exp.big[i], max_field.clone(), exp.field[i]));
+        let (without, with) = (sat(0)?, sat(1)?);
+        let field = m.val(mux(r.carry, with, without))?;
+        let man = m.val(mux(r.too_big, ones.clone(), r.man))?;
+        finished.push([man, field, r.too_big, r.too_small]);
+    }
+    let pick = |m: &mut ModuleBuilder, name: &str, i: usize| -> Result<Val> {
+        let [n, m1, m2, p0, p1] = [0, 1, 2, 3, 4].map(|k| finished[k][i]);
+        let far = mux(c.sub, mux(c.kept_top, m1, m2), mux(c.carry_out, p0, p1));
+        m.wire(&format!("{tag}_{name}"), mux(c.near, n, far))
+    };
+    let man = pick(m, "man", 0)?;
+    let field = pick(m, "field", 1)?;
+    let too_big = pick(m, "too_big", 2)?;
+    let too_small = pick(m, "too_small", 3)?;
+    let zero = u.zero;
     let value = Unpacked {
         sign: u.neg,
-        // Saturated before the rounding carry selects.
-        field: {
-            let mut sat = |i: usize| m.val(mux(r.exp.big[i], max_field.clone(), r.exp.field[i]));
-            let (without, with) = (sat(0)?, sat(1)?);
-            m.wire(&format!("{tag}_field"), mux(r.carry, with, without))?
-                .sig
-        },
-        man: m
-            .wire(
-                &format!("{tag}_man"),
-                mux(r.too_big, ones(fr.man_bits), r.man),
-            )?
-            .sig,
-        live: m.wire(&format!("{tag}_live"), !(r.too_small | zero))?.sig,
+        field: field.sig,
+        man: man.sig,
+        live: m.wire(&format!("{tag}_live"), !(too_small | zero))?.sig,
     };
     Ok(UnpackedSig {
         value,
-        underflow: m.val(r.too_small & !zero)?.sig,
-        overflow: m.val(r.too_big & !zero)?.sig,
+        underflow: m.val(too_small & !zero)?.sig,
+        overflow: m.val(too_big & !zero)?.sig,
     })
 }
 
@@ -338,8 +347,20 @@ struct Unrounded {
     norm: Sig,
     biased: Exponent,
     zero: Sig,
-    /// Every bit rounding keeps is one, computed ahead (`None`: from `norm`).
-    kept_all: Option<Sig>,
+    /// Held apart: the candidates `norm` is chosen from, to be rounded before the choice.
+    candidates: Option<Candidates>,
+}
+
+/// The normalised significands `norm` is chosen from, each with its exponent, and the
+/// selects: `near` ? near : `sub` ? (`kept_top` ? minus1 : minus2) :
+/// (`carry_out` ? plus0 : plus1).
+struct Candidates {
+    near: Sig,
+    sub: Sig,
+    kept_top: Sig,
+    carry_out: Sig,
+    /// near, minus1, minus2, plus0, plus1.
+    each: [(&'static str, Sig, Exponent); 5],
 }
 
 /// The dual-path adder of [`add_formats`] up to rounding.
@@ -547,28 +568,6 @@ fn add_core(
             far_norm,
         ),
     )?;
-    // Held apart: whether every bit the rounding keeps is one (its carry out), from each
-    // candidate before the normalising selects rather than after them.
-    let kept_all = match a_live {
-        Some(_) if p + 4 > fr.man_bits + 1 => {
-            // The kept bits of each candidate, read from its source (`lo` shifts up).
-            let keep = fr.man_bits + 1;
-            let mut all =
-                |v: Val, top: u32| -> Result<Val> { m.val(v.bits(top, top + 1 - keep).all()) };
-            let minus1 = all(minus, p + 2)?;
-            let minus2 = all(minus, p + 1)?;
-            let plus0 = all(plus, p + 3)?;
-            let plus1 = all(plus, p + 2)?;
-            let near_all = all(near_norm.u(), p)?;
-            let far_all = mux(
-                sub,
-                mux(kept_top.clone(), minus1, minus2),
-                mux(carry_out.clone(), plus0, plus1),
-            );
-            Some(m.val(mux(near, near_all, far_all))?.sig)
-        }
-        _ => None,
-    };
     let zero = m.val(mux(near, near_zero, both_zero))?;
     let neg = m.val(big_sign ^ (near & same & borrow))?;
     // A leading one at bit p + 3 of the frame has big's exponent plus one:
@@ -580,6 +579,7 @@ fn add_core(
     let top = exponent(m, fr, big_field + shift)?;
     let v = exponent_offsets(m, tag, fr, top, &[-2, -1, 0, 1])?;
     let far_exp = |lz: usize| Exponent::of(v[2 - lz], v[3 - lz]);
+    let far_exp_of = far_exp;
     let minus_exp = Exponent::select(m, kept_top, far_exp(1), far_exp(2))?;
     let plus_exp = Exponent::select(m, carry_out, far_exp(0), far_exp(1))?;
     let far_exp = Exponent::select(m, sub, minus_exp, plus_exp)?;
@@ -611,12 +611,34 @@ fn add_core(
         Exponent::of(without, with)
     };
     let biased = Exponent::select(m, near, near_exp, far_exp)?;
+    let candidates = match a_live {
+        None => None,
+        Some(_) => {
+            let near_frame = m.val(cat([Expr::from(near_norm), lit(0, 3, false)]))?;
+            let minus1 = m.val(lo(minus, 1))?;
+            let minus2 = m.val(lo(minus, 2))?;
+            let plus1 = m.val(lo(plus, 1))?;
+            Some(Candidates {
+                near: near.sig,
+                sub: sub.sig,
+                kept_top: m.val(minus.bit(p + 2))?.sig,
+                carry_out: m.val(plus.bit(p + 3))?.sig,
+                each: [
+                    ("near", near_frame.sig, near_exp),
+                    ("m1", minus1.sig, far_exp_of(1)),
+                    ("m2", minus2.sig, far_exp_of(2)),
+                    ("p0", plus.sig, far_exp_of(0)),
+                    ("p1", plus1.sig, far_exp_of(1)),
+                ],
+            })
+        }
+    };
     Ok(Unrounded {
         neg: neg.sig,
         norm: norm.sig,
         biased,
         zero: zero.sig,
-        kept_all,
+        candidates,
     })
 }
 
@@ -636,7 +658,7 @@ fn round_pack(
     zero: Sig,
     mode: Rounding,
 ) -> Result<FloatSig> {
-    let r = round(m, tag, f, norm, exp, mode, false, None)?;
+    let r = round(m, tag, f, norm, exp, mode, false)?;
     let normal = cat([Expr::from(neg), Expr::from(r.field), Expr::from(r.man)]);
     let width = f.width();
     let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
@@ -660,9 +682,8 @@ struct Rounded {
     field: Val,
     too_big: Val,
     too_small: Val,
-    /// The rounding carry, which selected `field` and the checks from `exp`.
+    /// The rounding carry, which selected `field` and the checks.
     carry: Val,
-    exp: Exponent,
 }
 
 /// The rounding of [`round_pack`], without the packing; `early_increment` computes the
@@ -675,7 +696,6 @@ fn round(
     exp: Exponent,
     mode: Rounding,
     early_increment: bool,
-    kept_all: Option<Sig>,
 ) -> Result<Rounded> {
     let (w, p) = (norm.width(), f.man_bits + 1);
     let (man, carry) = if w <= p {
@@ -715,11 +735,7 @@ fn round(
                 } else {
                     m.val((kept.bits(p - 2, 0) + up).wrapping(p - 1))?
                 };
-                let all: Expr = match kept_all {
-                    Some(a) => a.into(),
-                    None => kept.all(),
-                };
-                (man, m.val(up & all)?)
+                (man, m.val(up & kept.all())?)
             }
         }
     };
@@ -732,6 +748,5 @@ fn round(
         too_big,
         too_small,
         carry,
-        exp,
     })
 }
