@@ -18,6 +18,38 @@ pub struct FloatSig {
     pub overflow: Sig,
 }
 
+/// A value of a format held apart, as an accumulation loop keeps its state: sign,
+/// exponent field and stored mantissa (no hidden bit), and `live`, set for a nonzero
+/// value. Where `live` is clear the value is zero and the other fields are ignored;
+/// where it is set the field is at least 1.
+#[derive(Clone, Copy, Debug)]
+pub struct Unpacked {
+    pub sign: Sig,
+    pub field: Sig,
+    pub man: Sig,
+    pub live: Sig,
+}
+
+/// A rounded value held apart ([`Unpacked`]) and the two range flags: a flush clears
+/// `live`, a saturation sets the largest field and an all-ones mantissa.
+#[derive(Clone, Copy, Debug)]
+pub struct UnpackedSig {
+    pub value: Unpacked,
+    pub underflow: Sig,
+    pub overflow: Sig,
+}
+
+/// `value` packed into the bits of `f`: `sign | field | mantissa`, or 0 where not live.
+pub fn pack(m: &mut ModuleBuilder, value: Unpacked) -> Result<Sig> {
+    let w = 1 + value.field.width() + value.man.width();
+    let normal = cat([
+        Expr::from(value.sign),
+        Expr::from(value.field),
+        Expr::from(value.man),
+    ]);
+    Ok(m.val(mux(value.live, normal, lit(0, w, false)))?.sig)
+}
+
 /// Bits of an unsigned count up to `n`.
 fn count_bits(n: u32) -> u32 {
     32 - n.leading_zeros()
@@ -190,19 +222,29 @@ fn common_exponents(
     m: &mut ModuleBuilder,
     (fa, field_a): (&FloatFormat, Sig),
     (fb, field_b): (&FloatFormat, Sig),
+    a_flagged: bool,
 ) -> Result<(Val, Val, i32)> {
     let big = fa.bias.max(fb.bias);
     let top = |f: &FloatFormat| i64::from((1i32 << f.exp_bits) - 1 + big - f.bias);
     let width = count_bits(top(fa).max(top(fb)) as u32);
-    let one = |m: &mut ModuleBuilder, f: &FloatFormat, field: Sig| -> Result<Val> {
+    // A flagged zero (`a_flagged`: its zero-ness is a flag, not a zero field) needs no
+    // zero kept at zero.
+    let one = |m: &mut ModuleBuilder, f: &FloatFormat, field: Sig, flagged: bool| {
         let field = m.val(field.resize(width))?;
         if f.bias == big {
             return Ok(field);
         }
         let moved = (field + (big - f.bias)).wrapping(width);
+        if flagged {
+            return m.val(moved);
+        }
         m.val(mux(field.any(), moved, 0))
     };
-    Ok((one(m, fa, field_a)?, one(m, fb, field_b)?, big))
+    Ok((
+        one(m, fa, field_a, a_flagged)?,
+        one(m, fb, field_b, false)?,
+        big,
+    ))
 }
 
 /// `a + b` for `a` in format `fa` and `b` in `fb`, rounded into `fr`:
@@ -237,44 +279,188 @@ pub fn add_formats(
     fr: &FloatFormat,
     mode: Rounding,
 ) -> Result<FloatSig> {
+    let u = add_core(m, tag, (fa, First::Packed(a)), (fb, b), fr)?;
+    round_pack(m, tag, fr, u.neg, u.norm, u.biased, u.zero, mode)
+}
+
+/// [`add_formats`] with the first operand held apart ([`Unpacked`]) and the result
+/// too, for a loop that keeps its state apart: the first operand's zero test is its
+/// `live` flag (which may also carry a `clear`) rather than a test of its field, and
+/// the result leaves flush and saturation to the flag and two constant selects.
+pub fn add_unpacked(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    (fa, a): (&FloatFormat, Unpacked),
+    (fb, b): (&FloatFormat, Sig),
+    fr: &FloatFormat,
+    mode: Rounding,
+) -> Result<UnpackedSig> {
+    let u = add_core(m, tag, (fa, First::Unpacked(a)), (fb, b), fr)?;
+    let c = u.candidates.expect("candidates of a held-apart sum");
+    let ones = lit((1i128 << fr.man_bits) - 1, fr.man_bits, false);
+    let max_field = lit(fr.max_field().into(), fr.exp_bits, false);
+    // Each candidate rounded, saturated and range-checked in parallel; the selects of
+    // the normalisation then choose among finished results.
+    let mut finished = Vec::with_capacity(c.each.len());
+    for (name, norm, exp) in c.each {
+        let r = round(m, &format!("{tag}_{name}"), fr, norm, exp, mode, true)?;
+        let mut sat = |i: usize| m.val(mux(exp.big[i], max_field.clone(), exp.field[i]));
+        let (without, with) = (sat(0)?, sat(1)?);
+        let field = m.val(mux(r.carry, with, without))?;
+        let man = m.val(mux(r.too_big, ones.clone(), r.man))?;
+        finished.push([man, field, r.too_big, r.too_small]);
+    }
+    let pick = |m: &mut ModuleBuilder, name: &str, i: usize| -> Result<Val> {
+        let [n, m1, m2, p0, p1] = [0, 1, 2, 3, 4].map(|k| finished[k][i]);
+        let far = mux(c.sub, mux(c.kept_top, m1, m2), mux(c.carry_out, p0, p1));
+        m.wire(&format!("{tag}_{name}"), mux(c.near, n, far))
+    };
+    let man = pick(m, "man", 0)?;
+    let field = pick(m, "field", 1)?;
+    let too_big = pick(m, "too_big", 2)?;
+    let too_small = pick(m, "too_small", 3)?;
+    let zero = u.zero;
+    let value = Unpacked {
+        sign: u.neg,
+        field: field.sig,
+        man: man.sig,
+        live: m.wire(&format!("{tag}_live"), !(too_small | zero))?.sig,
+    };
+    Ok(UnpackedSig {
+        value,
+        underflow: m.val(too_small & !zero)?.sig,
+        overflow: m.val(too_big & !zero)?.sig,
+    })
+}
+
+/// The first operand of [`add_core`].
+#[derive(Clone, Copy, Debug)]
+enum First {
+    Packed(Sig),
+    Unpacked(Unpacked),
+}
+
+/// A sum before rounding: its sign, its significand normalised (leading one at the
+/// top), its biased exponent for both outcomes of the rounding carry, and `zero`.
+struct Unrounded {
+    neg: Sig,
+    norm: Sig,
+    biased: Exponent,
+    zero: Sig,
+    /// Held apart: the candidates `norm` is chosen from, to be rounded before the choice.
+    candidates: Option<Candidates>,
+}
+
+/// The normalised significands `norm` is chosen from, each with its exponent, and the
+/// selects: `near` ? near : `sub` ? (`kept_top` ? minus1 : minus2) :
+/// (`carry_out` ? plus0 : plus1).
+struct Candidates {
+    near: Sig,
+    sub: Sig,
+    kept_top: Sig,
+    carry_out: Sig,
+    /// near, minus1, minus2, plus0, plus1.
+    each: [(&'static str, Sig, Exponent); 5],
+}
+
+/// The dual-path adder of [`add_formats`] up to rounding.
+fn add_core(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    (fa, a): (&FloatFormat, First),
+    (fb, b): (&FloatFormat, Sig),
+    fr: &FloatFormat,
+) -> Result<Unrounded> {
     let p = (fa.man_bits.max(fb.man_bits).max(fr.man_bits)) + 1;
-    let (sa, fa_field, ga) = unpack(m, fa, a)?;
+    // A held-apart operand's significand is taken with its hidden bit set (`live`
+    // decides zero); a packed one is zero where its field is.
+    let (sa, fa_field, ga, a_live) = match a {
+        First::Packed(a) => {
+            let (s, f, g) = unpack(m, fa, a)?;
+            (s, f, g, None)
+        }
+        First::Unpacked(u) => {
+            let g = m.val(cat([lit(1, 1, false), Expr::from(u.man)]))?;
+            (u.sign, u.field, g.sig, Some(u.live))
+        }
+    };
     let (sb, fb_field, gb) = unpack(m, fb, b)?;
     let ga = m.val(ga << (p - ga.width()))?;
     let gb = m.val(gb << (p - gb.width()))?;
-    let (ca, cb, common_bias) = common_exponents(m, (fa, fa_field), (fb, fb_field))?;
+    let (ca, cb, common_bias) =
+        common_exponents(m, (fa, fa_field), (fb, fb_field), a_live.is_some())?;
     let e = ca.width();
+    // a is nonzero: a test of its field, or its flag.
+    let a_nz: Expr = match a_live {
+        None => ca.any(),
+        Some(l) => l.into(),
+    };
 
     m.note("Order the operands by exponent: both differences at once, the sign of one picks.");
     let dab = m.wire(&format!("{tag}_dab"), (ca - cb).wrapping(e + 1))?;
     let dba = m.wire(&format!("{tag}_dba"), (cb - ca).wrapping(e + 1))?;
-    let swap = m.val(dab.bit(e))?; // b's exponent is the larger
+    // b's exponent is the larger; a flagged zero is always the smaller (its field is
+    // arbitrary), so its significand is masked only where it is the smaller.
+    let swap = match a_live {
+        None => m.val(dab.bit(e))?,
+        Some(l) => m.val(dab.bit(e) | !l)?,
+    };
     let big_sign = m.val(mux(swap, sb, sa))?;
     let big_field = m.val(mux(swap, cb, ca))?;
     let big_sig = m.val(mux(swap, gb, ga))?;
-    let small_sig = m.val(mux(swap, ga, gb))?;
-    let distance = m.val(mux(swap, dba.bits(e - 1, 0), dab.bits(e - 1, 0)))?;
+    let small_a = match a_live {
+        None => ga,
+        Some(l) => m.val(mux(l, ga, 0))?,
+    };
+    // Packed: the smaller significand and its distance are chosen, then shifted. Held
+    // apart: both operands are shifted, each by its own difference, which the shifters
+    // take bit by bit as the subtractions produce them, and `swap` picks afterwards.
+    let small = match a_live {
+        None => {
+            let small_sig = m.val(mux(swap, small_a, gb))?;
+            let distance = m.val(mux(swap, dba.bits(e - 1, 0), dab.bits(e - 1, 0)))?;
+            Some((small_sig, distance))
+        }
+        Some(_) => None,
+    };
     let unused = m.val(dba.bit(e))?;
     m.discard(unused.sig, &format!("{tag}_dba_sign"))?; // the opposite of dab's
     let sub = m.val(sa ^ sb)?;
-    let both_zero = m.val(!(ca.any() | cb.any()))?;
+    let both_zero = m.val(!(a_nz.clone() | cb.any()))?;
     // d <= 1: dab is -1 (all ones), 0 or 1 (nothing above bit 0).
     let close = m.val(dab.all() | !dab.bits(e, 1).any())?;
     // Zero operands take the far path, so the near path needs no masked significands:
     // it subtracts the raw ones, hidden bit set, without waiting for the zero tests.
-    let nonzero = ca.any() & cb.any();
+    let nonzero = a_nz.clone() & cb.any();
     let near = m.wire(&format!("{tag}_near"), sub & close & nonzero)?;
     let raw = |m: &mut ModuleBuilder, f: &FloatFormat, x: Sig| -> Result<Val> {
         let sig = cat([lit(1, 1, false), x.bits(f.man_bits - 1, 0)]);
         m.val(sig << (p - f.man_bits - 1))
     };
-    let ra = raw(m, fa, a)?;
+    let ra = match a {
+        First::Packed(a) => raw(m, fa, a)?,
+        First::Unpacked(_) => ga, // its hidden bit is already set
+    };
     let rb = raw(m, fb, b)?;
     let same = m.val(ca.equal(cb))?;
 
     m.note("Far path: align the smaller significand (guard, round and sticky bits).");
-    let small_ext = m.val(small_sig << 3)?; // p + 3 bits
-    let shifted = m.shift_right(small_ext, distance.sig)?;
+    let shifted = match small {
+        Some((small_sig, distance)) => {
+            let small_ext = m.val(small_sig << 3)?; // p + 3 bits
+            m.shift_right(small_ext, distance.sig)?
+        }
+        None => {
+            let mut by = |x: Val, d: Val| -> Result<Val> {
+                let ext = m.val(x << 3)?;
+                let d = m.val(d.bits(e - 1, 0))?;
+                m.shift_right(ext, d.sig)
+            };
+            let a_shifted = by(small_a, dba)?;
+            let b_shifted = by(gb, dab)?;
+            m.val(mux(swap, a_shifted, b_shifted))?
+        }
+    };
     // Sticky: any bit below the shift distance (a distance of p + 3 or more leaves only
     // the sticky bit).
     // small_ext's lowest one is at its trailing-zero count; the counts of both operands
@@ -282,8 +468,21 @@ pub fn add_formats(
     // compared with the other operand's count (a zero operand has no bits to lose).
     let tz_a = m.tzc(&format!("{tag}_tz_a"), ra.sig)?;
     let tz_b = m.tzc(&format!("{tag}_tz_b"), rb.sig)?;
-    let lost_a = m.val(ca.any() & dba.greater(tz_a + 3))?;
-    let lost_b = m.val(cb.any() & dab.greater(tz_b + 3))?;
+    let (lost_a, lost_b) = if a_live.is_none() {
+        (
+            m.val(a_nz & dba.greater(tz_a + 3))?,
+            m.val(cb.any() & dab.greater(tz_b + 3))?,
+        )
+    } else {
+        // The 3 comes off the differences, beside the counts: the comparisons then wait
+        // for no addition after the count (the accumulator's count is in the loop).
+        let dba3 = m.val(dba - 3)?;
+        let dab3 = m.val(dab - 3)?;
+        (
+            m.val(a_nz & dba3.greater(tz_a))?,
+            m.val(cb.any() & dab3.greater(tz_b))?,
+        )
+    };
     let sticky = mux(swap, lost_a, lost_b);
     // The aligned value: p bits above big's guard position, and guard, round and sticky.
     let high = m.val(shifted.bits(p + 2, 3))?;
@@ -328,11 +527,24 @@ pub fn add_formats(
     let ab = m.wire(&format!("{tag}_near_ab"), (ra - rb).wrapping(p + 1))?;
     let ba = m.wire(&format!("{tag}_near_ba"), (rb - ra).wrapping(p + 1))?;
     let borrow = m.val(ab.bit(p))?;
-    let (big_raw, small_raw) = (mux(swap, rb, ra), mux(swap, ra, rb));
-    let one = m.wire(
-        &format!("{tag}_near_one"),
-        ((big_raw << 1) - small_raw).wrapping(p + 1),
-    )?;
+    let one = if a_live.is_none() {
+        let (big_raw, small_raw) = (mux(swap, rb, ra), mux(swap, ra, rb));
+        m.wire(
+            &format!("{tag}_near_one"),
+            ((big_raw << 1) - small_raw).wrapping(p + 1),
+        )?
+    } else {
+        // Both orders beside the exponent subtraction; its sign picks.
+        let one_ab = m.wire(
+            &format!("{tag}_near_one_ab"),
+            ((ra << 1) - rb).wrapping(p + 1),
+        )?;
+        let one_ba = m.wire(
+            &format!("{tag}_near_one_ba"),
+            ((rb << 1) - ra).wrapping(p + 1),
+        )?;
+        m.val(mux(swap, one_ba, one_ab))?
+    };
     let diff = m.wire(
         &format!("{tag}_near_diff"),
         mux(
@@ -367,13 +579,67 @@ pub fn add_formats(
     let top = exponent(m, fr, big_field + shift)?;
     let v = exponent_offsets(m, tag, fr, top, &[-2, -1, 0, 1])?;
     let far_exp = |lz: usize| Exponent::of(v[2 - lz], v[3 - lz]);
+    let far_exp_of = far_exp;
     let minus_exp = Exponent::select(m, kept_top, far_exp(1), far_exp(2))?;
     let plus_exp = Exponent::select(m, carry_out, far_exp(0), far_exp(1))?;
     let far_exp = Exponent::select(m, sub, minus_exp, plus_exp)?;
-    let near_top = exponent(m, fr, top - 1 - near_lz.u())?;
-    let near_exp = Exponent::new(m, &format!("{tag}_near"), fr, near_top)?;
+    let near_exp = if a_live.is_none() {
+        let near_top = exponent(m, fr, top - 1 - near_lz.u())?;
+        Exponent::new(m, &format!("{tag}_near"), fr, near_top)?
+    } else {
+        // The range checks compare the count with thresholds made from `top` while it
+        // is counted, instead of checking the exponent after the subtraction:
+        // e = top - 1 + j - lz is above the largest field when lz < top - 1 + j - max,
+        // below 1 when lz > top - 2 + j.
+        let mut part = |j: i64| -> Result<(Val, Val, Val)> {
+            let base = m.val(top + (j - 1))?;
+            let e = m.val(base - near_lz.u())?;
+            let ew = e.width();
+            if ew > fr.exp_bits {
+                let high = m.val(e.bits(ew - 1, fr.exp_bits))?;
+                m.discard(high.sig, &format!("{tag}_near_exp_range_p{j}"))?;
+            }
+            let field = m.val(e.bits(fr.exp_bits - 1, 0))?;
+            let big_at = m.val(base - i64::from(fr.max_field()))?;
+            let small_at = m.val(base - 1)?;
+            let big = m.val(big_at.greater(near_lz.u()))?;
+            let small = m.val(near_lz.u().greater(small_at))?;
+            Ok((field, big, small))
+        };
+        let without = part(0)?;
+        let with = part(1)?;
+        Exponent::of(without, with)
+    };
     let biased = Exponent::select(m, near, near_exp, far_exp)?;
-    round_pack(m, tag, fr, neg.sig, norm.sig, biased, zero.sig, mode)
+    let candidates = match a_live {
+        None => None,
+        Some(_) => {
+            let near_frame = m.val(cat([Expr::from(near_norm), lit(0, 3, false)]))?;
+            let minus1 = m.val(lo(minus, 1))?;
+            let minus2 = m.val(lo(minus, 2))?;
+            let plus1 = m.val(lo(plus, 1))?;
+            Some(Candidates {
+                near: near.sig,
+                sub: sub.sig,
+                kept_top: m.val(minus.bit(p + 2))?.sig,
+                carry_out: m.val(plus.bit(p + 3))?.sig,
+                each: [
+                    ("near", near_frame.sig, near_exp),
+                    ("m1", minus1.sig, far_exp_of(1)),
+                    ("m2", minus2.sig, far_exp_of(2)),
+                    ("p0", plus.sig, far_exp_of(0)),
+                    ("p1", plus1.sig, far_exp_of(1)),
+                ],
+            })
+        }
+    };
+    Ok(Unrounded {
+        neg: neg.sig,
+        norm: norm.sig,
+        biased,
+        zero: zero.sig,
+        candidates,
+    })
 }
 
 /// Round the normalised significand `norm` (leading one at its top bit, or zero) into
@@ -392,6 +658,45 @@ fn round_pack(
     zero: Sig,
     mode: Rounding,
 ) -> Result<FloatSig> {
+    let r = round(m, tag, f, norm, exp, mode, false)?;
+    let normal = cat([Expr::from(neg), Expr::from(r.field), Expr::from(r.man)]);
+    let width = f.width();
+    let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
+    let saturated = mux(neg, max(true), max(false));
+    let bits = m.val(mux(
+        r.too_small | zero,
+        0,
+        mux(r.too_big, saturated, normal),
+    ))?;
+    Ok(FloatSig {
+        bits: bits.sig,
+        underflow: m.val(r.too_small & !zero)?.sig,
+        overflow: m.val(r.too_big & !zero)?.sig,
+    })
+}
+
+/// A rounded significand before packing: the stored mantissa, the exponent field, and
+/// the range checks (`too_big`: saturate, `too_small`: flush).
+struct Rounded {
+    man: Val,
+    field: Val,
+    too_big: Val,
+    too_small: Val,
+    /// The rounding carry, which selected `field` and the checks.
+    carry: Val,
+}
+
+/// The rounding of [`round_pack`], without the packing; `early_increment` computes the
+/// rounded-up mantissa in parallel with the decision to round up.
+fn round(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    f: &FloatFormat,
+    norm: Sig,
+    exp: Exponent,
+    mode: Rounding,
+    early_increment: bool,
+) -> Result<Rounded> {
     let (w, p) = (norm.width(), f.man_bits + 1);
     let (man, carry) = if w <= p {
         let padded = m.val(norm << (p - w))?; // exact: pad below
@@ -419,7 +724,17 @@ fn round_pack(
                 let up = norm.bit(drop - 1) & (sticky | kept.bit(0));
                 let up = m.wire(&format!("{tag}_round_up"), up)?;
                 // Rounding carries out when every kept bit is one.
-                let man = m.val((kept.bits(p - 2, 0) + up).wrapping(p - 1))?;
+                let man = if early_increment {
+                    // The increment starts from the kept bits, beside the rounding
+                    // decision, which then only selects.
+                    let inc = m.wire(
+                        &format!("{tag}_man_inc"),
+                        (kept.bits(p - 2, 0) + 1).wrapping(p - 1),
+                    )?;
+                    m.val(mux(up, inc, kept.bits(p - 2, 0)))?
+                } else {
+                    m.val((kept.bits(p - 2, 0) + up).wrapping(p - 1))?
+                };
                 (man, m.val(up & kept.all())?)
             }
         }
@@ -427,14 +742,11 @@ fn round_pack(
     let too_big = m.val(mux(carry, exp.big[1], exp.big[0]))?;
     let too_small = m.val(mux(carry, exp.small[1], exp.small[0]))?;
     let field = m.val(mux(carry, exp.field[1], exp.field[0]))?;
-    let normal = cat([Expr::from(neg), Expr::from(field), Expr::from(man)]);
-    let width = f.width();
-    let max = |neg: bool| lit(f.max_finite(neg).into(), width, false);
-    let saturated = mux(neg, max(true), max(false));
-    let bits = m.val(mux(too_small | zero, 0, mux(too_big, saturated, normal)))?;
-    Ok(FloatSig {
-        bits: bits.sig,
-        underflow: m.val(too_small & !zero)?.sig,
-        overflow: m.val(too_big & !zero)?.sig,
+    Ok(Rounded {
+        man,
+        field,
+        too_big,
+        too_small,
+        carry,
     })
 }

@@ -18,7 +18,7 @@
 use model::float::FloatFormat;
 use model::fpacc::{FpaccParams, Operand};
 
-use crate::float::{self, signed_bits, FloatSig};
+use crate::float::{self, signed_bits, FloatSig, Unpacked};
 use crate::ir::{lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Stage};
 use crate::{start_unit, Generate, Module, UnitParams};
 
@@ -97,21 +97,38 @@ impl Generate for FpaccParams {
         };
 
         let (acc, uf, of, out_valid) = if self.chunk == 0 {
-            m.note("Stage 3: Q_acc, the product added into the accumulator.");
-            let state = State::new(&mut m, self.acc.width(), clk, rst)?;
-            let base = m.val(mux(clear, 0, state.acc))?;
-            let r = float::add_formats(
+            m.note("Stage 3: Q_acc, the product added into the accumulator, which is kept");
+            m.note("apart (sign, field, mantissa, live) so the loop neither unpacks nor packs.");
+            let f = &self.acc;
+            let reg =
+                |m: &mut ModuleBuilder, name: &str, w: u32| m.reg(name, w, clk, Some((rst, 0)));
+            let state = Unpacked {
+                sign: reg(&mut m, "acc_sign_q", 1)?,
+                field: reg(&mut m, "acc_field_q", f.exp_bits)?,
+                man: reg(&mut m, "acc_man_q", f.man_bits)?,
+                live: reg(&mut m, "acc_live_q", 1)?,
+            };
+            let (uf, of) = (reg(&mut m, "uf_q", 1)?, reg(&mut m, "of_q", 1)?);
+            // clear only kills the accumulator's live flag: the adder takes a dead
+            // operand as zero whatever its fields.
+            let live = m.wire("acc_base_live", state.live & !clear)?.sig;
+            let r = float::add_unpacked(
                 &mut m,
                 "qacc",
-                (&self.acc, base.sig),
+                (f, Unpacked { live, ..state }),
                 (&self.product, q.bits),
-                &self.acc,
+                f,
                 self.rounding,
             )?;
-            let (new_uf, new_of) = (q.underflow | r.underflow, q.overflow | r.overflow);
-            state.update(&mut m, clear, r.bits, new_uf, new_of, valid)?;
+            let next = r.value;
+            m.next(state.sign, next.sign, Some(valid))?;
+            m.next(state.field, next.field, Some(valid))?;
+            m.next(state.man, next.man, Some(valid))?;
+            m.next(state.live, next.live, Some(valid))?;
+            m.next(uf, (uf & !clear) | q.underflow | r.underflow, Some(valid))?;
+            m.next(of, (of & !clear) | q.overflow | r.overflow, Some(valid))?;
             let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
-            (state.acc, state.uf, state.of, out_valid)
+            (float::pack(&mut m, state)?, uf, of, out_valid)
         } else {
             chunked(&mut m, self, clk, rst, valid, clear, q)?
         };
@@ -292,7 +309,9 @@ mod tests {
                 ..FpaccParams::default()
             };
             let module = p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
-            assert!(module_verilog(&module).contains("acc_q"));
+            // Without chunks the accumulator is kept apart; with them, packed.
+            let state = if chunk == 0 { "acc_live_q" } else { "acc_q" };
+            assert!(module_verilog(&module).contains(state));
         }
     }
 }
