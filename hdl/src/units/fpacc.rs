@@ -128,7 +128,10 @@ impl Generate for FpaccParams {
             m.next(uf, (uf & !clear) | q.underflow | r.underflow, Some(valid))?;
             m.next(of, (of & !clear) | q.overflow | r.overflow, Some(valid))?;
             let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
-            (float::pack(&mut m, state)?, uf, of, out_valid)
+            // The packed value takes the name the reference gives its accumulator
+            // register, so `gen prove` pairs the two (docs/verification.md).
+            let packed = float::pack(&mut m, state)?;
+            (m.name(packed, "acc_q")?, uf, of, out_valid)
         } else {
             chunked(&mut m, self, clk, rst, valid, clear, q)?
         };
