@@ -109,9 +109,9 @@ pub enum Tool {
     },
     /// Issue 14's clock targets: each unit unpipelined and with `--freq`, on the UP5K
     ///
-    /// Seven `gen synth <unit> --freq MHZ` commands (YoWASP tools, seed 1), each also at
-    /// depth 0, with MAC/s per LUT against the int8 MAC (acc 12, depth 0) measured in the
-    /// same run (about 10 minutes; `make fpga-tools` first).
+    /// Every `gen synth <unit> --freq MHZ` command of the issue (YoWASP tools, seed 1),
+    /// also at depth 0, with MAC/s per LUT against the int8 MAC (acc 12, depth 0) measured
+    /// in the same run (about 12 minutes; `make fpga-tools` first).
     #[command(name = "freq-table", after_help = FREQ_TABLE_EXAMPLES)]
     FreqTable {
         /// Also write the table (Markdown) to FILE.
