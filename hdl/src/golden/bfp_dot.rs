@@ -204,10 +204,9 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
 /// `--acc long` from the block's sum on: `sum * 2^(ea+eb)` in units of `2^lsb`, floored,
 /// computed with Verilog's shifts on a signed value `bits + S` wide (exact for shifts up
 /// to `bits`; beyond, only a zero sum fits and the low bits still come out right), its
-/// low `bits` bits and whether it does not fit them; the long register plus that value
-/// (a sum one bit wider, the carry out of range sets the sticky flag); the register
-/// rounded into binary32 by the rounding function of the binary32 mode, then delayed as
-/// the RTL's read-out stages are.
+/// low `bits` bits and whether it does not fit them, registered with the block's last
+/// beat; then the long register and its read-out into binary32 as `fpacc-long`'s
+/// reference writes them ([`super::fpacc_long::long_register`]).
 fn long(b: &mut Body, p: &BfpDotParams, window: LongWindow, sum: &Var) {
     let (bits, lsb, s, w) = (window.bits, window.lsb, p.sum_width(), p.exp_bits);
     let ww = bits + s;
@@ -250,49 +249,6 @@ fn long(b: &mut Body, p: &BfpDotParams, window: LongWindow, sum: &Var) {
     let block_value_of = b.state_reg("block_value_of_q", Ty::u(1));
     let block_clear = b.state_reg("block_clear_q", Ty::u(1));
     let block_valid = b.state_reg("block_valid_q", Ty::u(1));
-    let long = b.state_reg("long_q", lt);
-    let sticky = b.state_reg("long_of_q", Ty::u(1));
-    let valids = [
-        "long_valid_q",
-        "readout1_valid_q",
-        "readout2_valid_q",
-        "readout3_valid_q",
-        "out_valid_q",
-    ];
-    for v in valids {
-        b.state_reg(v, Ty::u(1));
-    }
-    let acc = b.state_reg("acc_q", Ty::u(32));
-    let uf = b.state_reg("uf_q", Ty::u(1));
-    let of = b.state_reg("of_q", Ty::u(1));
-    let f = FloatFormat::BINARY32;
-    b.text(round_function("g_round", &f, Rounding::Rne, bits));
-    let r_t = Ty::u(34);
-    let r1 = b.reg("g_readout1", r_t);
-    let r2 = b.reg("g_readout2", r_t);
-    let r3 = b.reg("g_readout3", r_t);
-    b.line("// The register plus the value, one bit wider: the register keeps its low bits.");
-    let lsum = b.wire(
-        "g_long_sum",
-        Ty::s(bits + 1),
-        format!(
-            "({block_clear} ? {z} : {lx}) + {vx}",
-            z = Ty::s(bits + 1).lit(0),
-            lx = long.ext(bits + 1),
-            vx = block_value.ext(bits + 1)
-        ),
-    );
-    let wrap = b.wire(
-        "g_wrap",
-        Ty::u(1),
-        format!("{} != {}", lsum.bit(bits), lsum.bit(bits - 1)),
-    );
-    let mag = b.wire(
-        "g_long_mag",
-        Ty::u(bits),
-        format!("{} ? -{long} : {long}", long.msb()),
-    );
-    let zr = r_t.lit(0);
     b.text(format!(
         "    always @(posedge clk) begin
         if (rst) begin
@@ -300,19 +256,6 @@ fn long(b: &mut Body, p: &BfpDotParams, window: LongWindow, sum: &Var) {
             {block_value_of} <= 1'b0;
             {block_clear} <= 1'b0;
             {block_valid} <= 1'b0;
-            {long} <= {zl};
-            {sticky} <= 1'b0;
-            long_valid_q <= 1'b0;
-            readout1_valid_q <= 1'b0;
-            readout2_valid_q <= 1'b0;
-            readout3_valid_q <= 1'b0;
-            out_valid_q <= 1'b0;
-            {r1} <= {zr};
-            {r2} <= {zr};
-            {r3} <= {zr};
-            {acc} <= {za};
-            {uf} <= 1'b0;
-            {of} <= 1'b0;
         end else begin
             {block_valid} <= g_last;
             if (g_last) begin
@@ -320,33 +263,26 @@ fn long(b: &mut Body, p: &BfpDotParams, window: LongWindow, sum: &Var) {
                 {block_value_of} <= {value_of};
                 {block_clear} <= clear;
             end
-            if ({block_valid}) begin
-                {long} <= {low};
-                {sticky} <= ({sticky} & ~{block_clear}) | {block_value_of} | {wrap};
-            end
-            long_valid_q <= {block_valid};
-            readout1_valid_q <= long_valid_q;
-            readout2_valid_q <= readout1_valid_q;
-            readout3_valid_q <= readout2_valid_q;
-            out_valid_q <= readout3_valid_q;
-            {r1} <= g_round({neg}, {mag}, {klsb}) | {{1'b0, {sticky}, {za}}};
-            {r2} <= {r1};
-            {r3} <= {r2};
-            {{{uf}, {of}, {acc}}} <= {r3};
         end
     end
-    assign acc = {acc};
-    assign uf = {uf};
-    assign of = {of};
-    assign out_valid = out_valid_q;
 ",
         zl = lt.lit(0),
-        za = Ty::u(32).lit(0),
-        low = lsum.bits(bits - 1, 0).as_signed(),
-        neg = long.msb(),
-        klsb = k(lsb),
         value = value.ext(bits),
     ));
+    super::fpacc_long::long_register(
+        b,
+        super::fpacc_long::LongRegister {
+            width: bits,
+            lsb,
+            format: &FloatFormat::BINARY32,
+            rounding: Rounding::Rne,
+            add: block_valid.to_string(),
+            clear: block_clear.to_string(),
+            value: block_value,
+            value_of: Some(block_value_of.to_string()),
+            valid_q: "long_valid_q",
+        },
+    );
 }
 
 /// `value` (`width` bits) delayed by `stages` registers named `<name>_d<i>`, cleared by

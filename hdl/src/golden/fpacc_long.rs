@@ -61,20 +61,33 @@ fn fixed_product(b: &mut Body, p: &FpaccLongParams) -> Var {
     }
 }
 
-/// The golden of `fpacc-long`.
-pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
-    super::accepted(p)?;
-    assert_eq!(READOUT_STAGES, 4, "the registers below");
-    let w = p.long_width();
-    let aw = p.acc.width();
-    let mut b = Body::new();
-    let prod = fixed_product(&mut b, p);
-    b.text(round_function("g_round", &p.acc, p.rounding, w));
+/// The long register and its read-out as a reference writes them (shared with
+/// `bfp_dot --acc long`): `long_q` (signed, LSB `2^lsb`) takes `(clear ? 0 : long_q) +
+/// value` exactly when `add` is high, keeping its low bits; the sticky `long_of_q` is set
+/// by a carry out of range (and by `value_of`, when given) and kept until `clear`. The
+/// rounding function is applied to the register's magnitude and its result goes through
+/// plain registers to `acc`, `uf` and `of`, so that the latency is the RTL's; the valid
+/// bits follow it from `valid_q` (the register's, named as in the RTL).
+pub(crate) struct LongRegister<'a> {
+    pub width: u32,
+    pub lsb: i32,
+    pub format: &'a model::float::FloatFormat,
+    pub rounding: model::float::Rounding,
+    pub add: String,
+    pub clear: String,
+    pub value: Var,
+    pub value_of: Option<String>,
+    pub valid_q: &'a str,
+}
 
+pub(crate) fn long_register(b: &mut Body, r: LongRegister) {
+    assert_eq!(READOUT_STAGES, 4, "the registers below");
+    let (w, aw) = (r.width, r.format.width());
+    b.text(round_function("g_round", r.format, r.rounding, w));
     let long = b.state_reg("long_q", Ty::s(w));
     let sticky = b.state_reg("long_of_q", Ty::u(1));
     let valids = [
-        "valid_q",
+        r.valid_q,
         "readout1_valid_q",
         "readout2_valid_q",
         "readout3_valid_q",
@@ -94,16 +107,17 @@ pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
 
     b.line(format!(
         "// The exact sum, one bit wider: the register keeps its low {w} bits (LSB 2^{})",
-        p.long_lsb()
+        r.lsb
     ));
     let sum = b.wire(
-        "g_sum",
+        "g_long_sum",
         Ty::s(w + 1),
         format!(
-            "(clear ? {z} : {lx}) + {px}",
+            "({clear} ? {z} : {lx}) + {vx}",
+            clear = r.clear,
             z = Ty::s(w + 1).lit(0),
             lx = long.ext(w + 1),
-            px = prod.ext(w + 1)
+            vx = r.value.ext(w + 1)
         ),
     );
     let wrap = b.wire(
@@ -116,13 +130,14 @@ pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
         Ty::u(w),
         format!("{} ? -{long} : {long}", long.msb()),
     );
+    let value_of = r.value_of.map(|v| format!(" | {v}")).unwrap_or_default();
     let z = |t: Ty| t.lit(0);
     b.text(format!(
         "    always @(posedge clk) begin
         if (rst) begin
             {long} <= {zl};
             {sticky} <= 1'b0;
-            valid_q <= 1'b0;
+            {valid_q} <= 1'b0;
             readout1_valid_q <= 1'b0;
             readout2_valid_q <= 1'b0;
             readout3_valid_q <= 1'b0;
@@ -134,12 +149,12 @@ pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
             {uf} <= 1'b0;
             {of} <= 1'b0;
         end else begin
-            if (in_valid) begin
+            if ({add}) begin
                 {long} <= {low};
-                {sticky} <= ({sticky} & ~clear) | {wrap};
+                {sticky} <= ({sticky} & ~{clear}){value_of} | {wrap};
             end
-            valid_q <= in_valid;
-            readout1_valid_q <= valid_q;
+            {valid_q} <= {add};
+            readout1_valid_q <= {valid_q};
             readout2_valid_q <= readout1_valid_q;
             readout3_valid_q <= readout2_valid_q;
             out_valid_q <= readout3_valid_q;
@@ -157,9 +172,33 @@ pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
         zl = z(Ty::s(w)),
         zr = z(r_t),
         za = z(Ty::u(aw)),
+        valid_q = r.valid_q,
+        add = r.add,
+        clear = r.clear,
         low = sum.bits(w - 1, 0).as_signed(),
         neg = long.msb(),
-        lsb = k(p.long_lsb()),
+        lsb = k(r.lsb),
     ));
+}
+
+/// The golden of `fpacc-long`.
+pub(crate) fn golden(p: &FpaccLongParams) -> Result<GoldenModule> {
+    super::accepted(p)?;
+    let mut b = Body::new();
+    let value = fixed_product(&mut b, p);
+    long_register(
+        &mut b,
+        LongRegister {
+            width: p.long_width(),
+            lsb: p.long_lsb(),
+            format: &p.acc,
+            rounding: p.rounding,
+            add: "in_valid".into(),
+            clear: "clear".into(),
+            value,
+            value_of: None,
+            valid_q: "valid_q",
+        },
+    );
     Ok(b.finish())
 }

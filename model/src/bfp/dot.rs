@@ -9,7 +9,7 @@ use super::modes::{check_modes, Modes};
 use super::{check_lanes, BfpFormat, Block, BLOCK, MANT_BITS};
 use super::{BLOCK_FLAG, LANES, MANT, MODES};
 use crate::float::{Exact, FloatFormat, Rounded, Rounding};
-use crate::fpacc::{long_readout, READOUT_STAGES};
+use crate::fpacc::{long_readout, ReadoutPipe, READOUT_STAGES};
 use crate::iface::{get_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
 use crate::param::{Flags, Param, Params};
@@ -588,10 +588,7 @@ pub struct BfpDotLong {
     block: Option<((i128, bool), bool)>,
     /// Stage 2: the long register and its sticky overflow.
     sum: LongDotSum,
-    /// The read-out stages, oldest last.
-    stages: [Rounded; READOUT_STAGES as usize],
-    /// The valid bits of the long register and of each read-out stage, oldest last.
-    valid: [bool; 1 + READOUT_STAGES as usize],
+    readout: ReadoutPipe,
 }
 
 impl BfpDotLong {
@@ -604,8 +601,7 @@ impl BfpDotLong {
             beats: 0,
             block: None,
             sum: LongDotSum::new(window),
-            stages: Default::default(),
-            valid: Default::default(),
+            readout: ReadoutPipe::default(),
         })
     }
 }
@@ -617,11 +613,7 @@ impl CycleModel for BfpDotLong {
 
     fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
         let p = self.p;
-        let out = self.stages[self.stages.len() - 1];
-        outputs[0] = out.bits;
-        outputs[1] = out.underflow.into();
-        outputs[2] = out.overflow.into();
-        outputs[3] = self.valid[self.valid.len() - 1].into();
+        self.readout.show(outputs);
         let ins = split(self.iface.beat_inputs(), inputs);
         let (rst, valid, clear) = (ins[0][0] & 1 == 1, ins[1][0] & 1 == 1, ins[2][0] & 1 == 1);
         if rst {
@@ -629,11 +621,8 @@ impl CycleModel for BfpDotLong {
             return;
         }
         // The read-out takes the long register as it is before this cycle's block.
-        self.stages.rotate_right(1);
-        self.stages[0] = self.sum.readout();
-        self.valid.rotate_right(1);
         let block = self.block.take();
-        self.valid[0] = block.is_some();
+        self.readout.step(self.sum.readout(), block.is_some());
         if let Some((value, clear)) = block {
             self.sum.add(clear, value);
         }
@@ -685,12 +674,11 @@ at run time.";
         ),
     ];
 
-    /// The default (HBFP4, 16 elements per beat). Serial beats with run-time widths
+    /// The default (HBFP4, 16 elements per beat), a 4-element block in one beat, and the
+    /// same over two beats (the multi-cycle binary32 loop); `--acc long` on a 4-element
+    /// block, and a narrow window over two beats. Serial beats with run-time widths
     /// (`gen prove bfp-dot --block 4 --lanes 2 --mant 6 --modes 4,6`) take another minute
     /// and are left out to keep CI short.
-    /// The default, a 4-element block in one beat, and the same over two beats (the
-    /// multi-cycle binary32 loop); `--acc long` on a 4-element block, and a narrow window
-    /// over two beats.
     fn proof_set() -> Vec<Self> {
         let d = BfpDotParams::default();
         vec![

@@ -279,16 +279,44 @@ impl FpaccLongSum {
     }
 }
 
+/// The read-out behind a long register, as a cycle model (shared with `bfp_dot --acc
+/// long`): [`READOUT_STAGES`] free-running stages of the rounded value, and the valid bits
+/// of the long register and of each stage. Reset empties it (+0, no flags, not valid).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadoutPipe {
+    /// The read-out stages, oldest last.
+    stages: [Rounded; READOUT_STAGES as usize],
+    /// The valid bits of the long register and of each read-out stage, oldest last.
+    valid: [bool; 1 + READOUT_STAGES as usize],
+}
+
+impl ReadoutPipe {
+    /// `acc`, `uf`, `of` and `out_valid` as the last stage shows them, into `outputs`.
+    pub fn show(&self, outputs: &mut [u64]) {
+        let out = self.stages[self.stages.len() - 1];
+        outputs[0] = out.bits;
+        outputs[1] = out.underflow.into();
+        outputs[2] = out.overflow.into();
+        outputs[3] = self.valid[self.valid.len() - 1].into();
+    }
+
+    /// One clock edge: the first stage takes `value`, the long register's read-out as it
+    /// is before this cycle's add, and the register's valid bit becomes `valid`.
+    pub fn step(&mut self, value: Rounded, valid: bool) {
+        self.stages.rotate_right(1);
+        self.stages[0] = value;
+        self.valid.rotate_right(1);
+        self.valid[0] = valid;
+    }
+}
+
 /// Cycle model of `fpacc-long`: [`FpaccLongSum`] behind the RTL's registers.
 #[derive(Clone, Debug)]
 pub struct FpaccLong {
     p: FpaccLongParams,
     iface: Interface,
     sum: FpaccLongSum,
-    /// The read-out stages, oldest last.
-    stages: [Rounded; READOUT_STAGES as usize],
-    /// The valid bits of the long register and of each read-out stage, oldest last.
-    valid: [bool; 1 + READOUT_STAGES as usize],
+    readout: ReadoutPipe,
 }
 
 impl FpaccLong {
@@ -298,8 +326,7 @@ impl FpaccLong {
             p,
             iface: p.interface(),
             sum: FpaccLongSum::new(p),
-            stages: Default::default(),
-            valid: Default::default(),
+            readout: ReadoutPipe::default(),
         })
     }
 }
@@ -310,22 +337,15 @@ impl CycleModel for FpaccLong {
     }
 
     fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
-        let out = self.stages[self.stages.len() - 1];
-        outputs[0] = out.bits;
-        outputs[1] = out.underflow.into();
-        outputs[2] = out.overflow.into();
-        outputs[3] = self.valid[self.valid.len() - 1].into();
+        self.readout.show(outputs);
         let ins = split(self.iface.beat_inputs(), inputs);
         if ins[0][0] & 1 == 1 {
             *self = FpaccLong::new(self.p).expect("validated");
             return;
         }
-        // The read-out stages take the long register as it is before this beat.
-        self.stages.rotate_right(1);
-        self.stages[0] = self.sum.readout();
-        self.valid.rotate_right(1);
-        self.valid[0] = ins[1][0] & 1 == 1;
-        if self.valid[0] {
+        let valid = ins[1][0] & 1 == 1;
+        self.readout.step(self.sum.readout(), valid);
+        if valid {
             self.sum.push(ins[2][0] & 1 == 1, ins[3][0], ins[4][0]);
         }
     }

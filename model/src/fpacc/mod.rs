@@ -42,7 +42,8 @@ use crate::int;
 
 pub use args::ExpMan;
 pub use long::{
-    long_readout, FpaccLong, FpaccLongParams, FpaccLongSum, GUARD, MAX_LONG_BITS, READOUT_STAGES,
+    long_readout, FpaccLong, FpaccLongParams, FpaccLongSum, ReadoutPipe, GUARD, MAX_LONG_BITS,
+    READOUT_STAGES,
 };
 pub use params::FpaccParams;
 pub use sum::{Fpacc, FpaccSum};
