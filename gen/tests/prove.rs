@@ -66,11 +66,21 @@ fn every_unit_with_a_reference_is_proven() {
 /// memories or processes"; the designs are now read with `proc -norom`.
 #[test]
 fn a_reference_with_a_large_table_is_proven() {
+    assert_proven(
+        "lns_rom",
+        &["lns-mac", "--exp-bits", "6", "--frac-bits", "6"],
+        &["--table-bits", "24", "--acc", "64"],
+    );
+}
+
+/// `gen prove <args> <more>` in a scratch folder `name` exits 0 and says "proven equal".
+fn assert_proven(name: &str, args: &[&str], more: &[&str]) {
     require_yosys();
-    let dir = scratch("lns_rom");
+    let dir = scratch(name);
     let out = Command::new(env!("CARGO_BIN_EXE_gen"))
-        .args(["prove", "lns-mac", "--exp-bits", "6", "--frac-bits", "6"])
-        .args(["--table-bits", "24", "--acc", "64"])
+        .arg("prove")
+        .args(args)
+        .args(more)
         .current_dir(&dir)
         .output()
         .unwrap();
@@ -85,17 +95,7 @@ fn a_reference_with_a_large_table_is_proven() {
 /// (a wrong reference in release, a panic in debug). It must now be proven equal.
 #[test]
 fn fpacc_with_a_wide_product_exponent_is_proven() {
-    require_yosys();
-    let dir = scratch("fpacc_pe8");
-    let out = Command::new(env!("CARGO_BIN_EXE_gen"))
-        .args(["prove", "fpacc", "--prod-exp", "8"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("proven equal"), "{stdout}\n{stderr}");
+    assert_proven("fpacc_pe8", &["fpacc", "--prod-exp", "8"], &[]);
 }
 
 /// Mutation: the MAC with its negative saturation limit replaced by the positive one
