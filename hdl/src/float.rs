@@ -363,14 +363,50 @@ struct Candidates {
     each: [(&'static str, Sig, Exponent); 5],
 }
 
-/// The dual-path adder of [`add_formats`] up to rounding.
-fn add_core(
+/// The operands of [`add_core`] on one scale and ordered by exponent: significands
+/// widened to the common precision `p`, common exponents `e` bits wide, both exponent
+/// differences, and what the far and near paths start from.
+struct Ordered {
+    p: u32,
+    e: u32,
+    /// The first operand's `live` flag when it is held apart.
+    a_live: Option<Sig>,
+    /// Nonzero tests: a field test, or the flag.
+    a_nz: Expr,
+    cb: Val,
+    /// `ca - cb` and `cb - ca`, `e + 1` bits.
+    dab: Val,
+    dba: Val,
+    /// b's exponent is the larger (or a is a flagged zero).
+    swap: Val,
+    big_sign: Val,
+    big_field: Val,
+    big_sig: Val,
+    /// The first significand, masked where a flagged zero is the smaller.
+    small_a: Val,
+    gb: Val,
+    /// Packed: the smaller significand and its distance, chosen before the shift.
+    small: Option<(Val, Val)>,
+    sub: Val,
+    both_zero: Val,
+    /// A subtraction of nonzero operands at most one place apart.
+    near: Val,
+    /// Raw significands (hidden bit set, not masked) for the near path.
+    ra: Val,
+    rb: Val,
+    same: Val,
+    common_bias: i32,
+}
+
+/// Stage 1 of [`add_core`]: unpack, bring both exponents to one scale and order the
+/// operands by exponent (both differences at once, the sign of one picks).
+fn order(
     m: &mut ModuleBuilder,
     tag: &str,
     (fa, a): (&FloatFormat, First),
     (fb, b): (&FloatFormat, Sig),
     fr: &FloatFormat,
-) -> Result<Unrounded> {
+) -> Result<Ordered> {
     let p = (fa.man_bits.max(fb.man_bits).max(fr.man_bits)) + 1;
     // A held-apart operand's significand is taken with its hidden bit set (`live`
     // decides zero); a packed one is zero where its field is.
@@ -443,9 +479,54 @@ fn add_core(
     };
     let rb = raw(m, fb, b)?;
     let same = m.val(ca.equal(cb))?;
+    Ok(Ordered {
+        p,
+        e,
+        a_live,
+        a_nz,
+        cb,
+        dab,
+        dba,
+        swap,
+        big_sign,
+        big_field,
+        big_sig,
+        small_a,
+        gb,
+        small,
+        sub,
+        both_zero,
+        near,
+        ra,
+        rb,
+        same,
+        common_bias,
+    })
+}
 
+/// `v` (p + 4 bits) shifted up `k` places within its frame.
+fn up_in_frame(v: Val, p: u32, k: u32) -> Expr {
+    cat([v.bits(p + 3 - k, 0), lit(0, k, false)])
+}
+
+/// The far path's sums in the frame of p + 4 bits: `plus` (leading one at p + 3 when
+/// `carry_out`, else p + 2), `minus` (p + 3 bits: at p + 2 when `kept_top`, else p + 1),
+/// and the normalised choice.
+struct Far {
+    plus: Val,
+    minus: Val,
+    carry_out: Expr,
+    kept_top: Expr,
+    norm: Val,
+}
+
+/// Stage 2 of [`add_core`], the far path (an addition, or a subtraction with d >= 2):
+/// align the smaller significand with guard, round and sticky bits, add or subtract,
+/// and normalise by at most one place either way.
+fn far_path(m: &mut ModuleBuilder, tag: &str, o: &Ordered) -> Result<Far> {
+    let (p, e) = (o.p, o.e);
     m.note("Far path: align the smaller significand (guard, round and sticky bits).");
-    let shifted = match small {
+    let shifted = match o.small {
         Some((small_sig, distance)) => {
             let small_ext = m.val(small_sig << 3)?; // p + 3 bits
             m.shift_right(small_ext, distance.sig)?
@@ -456,9 +537,9 @@ fn add_core(
                 let d = m.val(d.bits(e - 1, 0))?;
                 m.shift_right(ext, d.sig)
             };
-            let a_shifted = by(small_a, dba)?;
-            let b_shifted = by(gb, dab)?;
-            m.val(mux(swap, a_shifted, b_shifted))?
+            let a_shifted = by(o.small_a, o.dba)?;
+            let b_shifted = by(o.gb, o.dab)?;
+            m.val(mux(o.swap, a_shifted, b_shifted))?
         }
     };
     // Sticky: any bit below the shift distance (a distance of p + 3 or more leaves only
@@ -466,24 +547,24 @@ fn add_core(
     // small_ext's lowest one is at its trailing-zero count; the counts of both operands
     // come from trees in parallel with the exponent differences, and each difference is
     // compared with the other operand's count (a zero operand has no bits to lose).
-    let tz_a = m.tzc(&format!("{tag}_tz_a"), ra.sig)?;
-    let tz_b = m.tzc(&format!("{tag}_tz_b"), rb.sig)?;
-    let (lost_a, lost_b) = if a_live.is_none() {
+    let tz_a = m.tzc(&format!("{tag}_tz_a"), o.ra.sig)?;
+    let tz_b = m.tzc(&format!("{tag}_tz_b"), o.rb.sig)?;
+    let (lost_a, lost_b) = if o.a_live.is_none() {
         (
-            m.val(a_nz & dba.greater(tz_a + 3))?,
-            m.val(cb.any() & dab.greater(tz_b + 3))?,
+            m.val(o.a_nz.clone() & o.dba.greater(tz_a + 3))?,
+            m.val(o.cb.any() & o.dab.greater(tz_b + 3))?,
         )
     } else {
         // The 3 comes off the differences, beside the counts: the comparisons then wait
         // for no addition after the count (the accumulator's count is in the loop).
-        let dba3 = m.val(dba - 3)?;
-        let dab3 = m.val(dab - 3)?;
+        let dba3 = m.val(o.dba - 3)?;
+        let dab3 = m.val(o.dab - 3)?;
         (
-            m.val(a_nz & dba3.greater(tz_a))?,
-            m.val(cb.any() & dab3.greater(tz_b))?,
+            m.val(o.a_nz.clone() & dba3.greater(tz_a))?,
+            m.val(o.cb.any() & dab3.greater(tz_b))?,
         )
     };
-    let sticky = mux(swap, lost_a, lost_b);
+    let sticky = mux(o.swap, lost_a, lost_b);
     // The aligned value: p bits above big's guard position, and guard, round and sticky.
     let high = m.val(shifted.bits(p + 2, 3))?;
     let low = m.val(cat([shifted.bits(2, 1), shifted.bit(0) | sticky]))?;
@@ -493,6 +574,7 @@ fn add_core(
     // big has zeros in the three low places: the sum's low bits are `low`, and the
     // difference borrows from its high part exactly when `low` is nonzero. Both high
     // differences are made, so the sticky bit only selects and never enters a carry.
+    let big_sig = o.big_sig;
     let plus = m.wire(
         &format!("{tag}_far_plus"),
         cat([big_sig + high, Expr::from(low)]),
@@ -510,24 +592,46 @@ fn add_core(
         ),
         (!low + 1).wrapping(3),
     ]))?;
-    // Leading one of p + 4 bits: plus at p + 3 or p + 2; minus (d >= 2, p + 3 bits) at
-    // p + 2 or p + 1.
     let carry_out = plus.bit(p + 3);
     let kept_top = minus.bit(p + 2);
-    let lo = |v: Val, k: u32| cat([v.bits(p + 3 - k, 0), lit(0, k, false)]);
-    let far_norm = m.val(mux(
-        sub,
-        mux(kept_top.clone(), lo(minus, 1), lo(minus, 2)),
-        mux(carry_out.clone(), plus, lo(plus, 1)),
+    let norm = m.val(mux(
+        o.sub,
+        mux(
+            kept_top.clone(),
+            up_in_frame(minus, p, 1),
+            up_in_frame(minus, p, 2),
+        ),
+        mux(carry_out.clone(), plus, up_in_frame(plus, p, 1)),
     ))?;
+    Ok(Far {
+        plus,
+        minus,
+        carry_out,
+        kept_top,
+        norm,
+    })
+}
 
+/// The near path's exact difference normalised, its leading-zero count, whether it is
+/// zero, and whether `a - b` borrowed.
+struct Near {
+    norm: Sig,
+    lz: Sig,
+    zero: Val,
+    borrow: Val,
+}
+
+/// Stage 3 of [`add_core`], the near path (a subtraction of nonzero operands with
+/// d <= 1): the exact difference of p + 1 bits, then a leading-zero tree and one shift.
+fn near_path(m: &mut ModuleBuilder, tag: &str, o: &Ordered) -> Result<Near> {
+    let (p, ra, rb, swap) = (o.p, o.ra, o.rb, o.swap);
     m.note("Near path: exact difference of p + 1 bits, then normalise.");
     // Both operands nonzero. d = 0: both orders (a and b unswapped), keep the one that
     // does not borrow; d = 1: the bigger doubled minus the smaller, never negative.
     let ab = m.wire(&format!("{tag}_near_ab"), (ra - rb).wrapping(p + 1))?;
     let ba = m.wire(&format!("{tag}_near_ba"), (rb - ra).wrapping(p + 1))?;
     let borrow = m.val(ab.bit(p))?;
-    let one = if a_live.is_none() {
+    let one = if o.a_live.is_none() {
         let (big_raw, small_raw) = (mux(swap, rb, ra), mux(swap, ra, rb));
         m.wire(
             &format!("{tag}_near_one"),
@@ -548,87 +652,118 @@ fn add_core(
     let diff = m.wire(
         &format!("{tag}_near_diff"),
         mux(
-            same,
+            o.same,
             mux(borrow, ba.bits(p - 1, 0) << 1, ab.bits(p - 1, 0) << 1),
             one.reinterpret_unsigned(),
         ),
     )?;
     let unused = m.val(ba.bit(p))?;
     m.discard(unused.sig, &format!("{tag}_near_ba_sign"))?; // set only when ab's is not
-    let near_zero = m.val(!diff.any())?;
-    let (near_norm, near_lz) = m.normalize(diff.sig)?;
+    let zero = m.val(!diff.any())?;
+    let (norm, lz) = m.normalize(diff.sig)?;
+    Ok(Near {
+        norm,
+        lz,
+        zero,
+        borrow,
+    })
+}
+
+/// The near path's biased exponent for both outcomes of the rounding carry: `top - 1 -
+/// lz`, range-checked after the subtraction (packed), or (held apart) with its range
+/// checks made by comparing the count with thresholds made from `top` while it is
+/// counted: e = top - 1 + j - lz is above the largest field when lz < top - 1 + j - max,
+/// below 1 when lz > top - 2 + j.
+fn near_exponent(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    fr: &FloatFormat,
+    top: Val,
+    lz: Sig,
+    held_apart: bool,
+) -> Result<Exponent> {
+    if !held_apart {
+        let near_top = exponent(m, fr, top - 1 - lz.u())?;
+        return Exponent::new(m, &format!("{tag}_near"), fr, near_top);
+    }
+    let mut part = |j: i64| -> Result<(Val, Val, Val)> {
+        let base = m.val(top + (j - 1))?;
+        let e = m.val(base - lz.u())?;
+        let ew = e.width();
+        if ew > fr.exp_bits {
+            let high = m.val(e.bits(ew - 1, fr.exp_bits))?;
+            m.discard(high.sig, &format!("{tag}_near_exp_range_p{j}"))?;
+        }
+        let field = m.val(e.bits(fr.exp_bits - 1, 0))?;
+        let big_at = m.val(base - i64::from(fr.max_field()))?;
+        let small_at = m.val(base - 1)?;
+        let big = m.val(big_at.greater(lz.u()))?;
+        let small = m.val(lz.u().greater(small_at))?;
+        Ok((field, big, small))
+    };
+    let without = part(0)?;
+    let with = part(1)?;
+    Ok(Exponent::of(without, with))
+}
+
+/// The dual-path adder of [`add_formats`] up to rounding: [`order`], [`far_path`],
+/// [`near_path`], then the choice of path and the exponent.
+fn add_core(
+    m: &mut ModuleBuilder,
+    tag: &str,
+    a: (&FloatFormat, First),
+    b: (&FloatFormat, Sig),
+    fr: &FloatFormat,
+) -> Result<Unrounded> {
+    let o = order(m, tag, a, b, fr)?;
+    let far = far_path(m, tag, &o)?;
+    let near = near_path(m, tag, &o)?;
+    let p = o.p;
 
     m.note("Choose the path, round, and range-check.");
     // In the frame of p + 4 bits the near difference sits two places up, its top bit 0.
     let norm = m.wire(
         &format!("{tag}_norm"),
         mux(
-            near,
-            cat([Expr::from(near_norm), lit(0, 3, false)]),
-            far_norm,
+            o.near,
+            cat([Expr::from(near.norm), lit(0, 3, false)]),
+            far.norm,
         ),
     )?;
-    let zero = m.val(mux(near, near_zero, both_zero))?;
-    let neg = m.val(big_sign ^ (near & same & borrow))?;
+    let zero = m.val(mux(o.near, near.zero, o.both_zero))?;
+    let neg = m.val(o.big_sign ^ (o.near & o.same & near.borrow))?;
     // A leading one at bit p + 3 of the frame has big's exponent plus one:
     // biased = big_field - common_bias + bias_r + 1 - (leading zeros of the frame), plus
     // the rounding carry. The far path's 0, 1 or 2 leading zeros and the carry make four
     // candidates, checked in parallel with the additions; the near path's count comes
     // from its tree, before its shift.
-    let shift = i64::from(fr.bias - common_bias + 1);
-    let top = exponent(m, fr, big_field + shift)?;
+    let shift = i64::from(fr.bias - o.common_bias + 1);
+    let top = exponent(m, fr, o.big_field + shift)?;
     let v = exponent_offsets(m, tag, fr, top, &[-2, -1, 0, 1])?;
     let far_exp = |lz: usize| Exponent::of(v[2 - lz], v[3 - lz]);
-    let far_exp_of = far_exp;
-    let minus_exp = Exponent::select(m, kept_top, far_exp(1), far_exp(2))?;
-    let plus_exp = Exponent::select(m, carry_out, far_exp(0), far_exp(1))?;
-    let far_exp = Exponent::select(m, sub, minus_exp, plus_exp)?;
-    let near_exp = if a_live.is_none() {
-        let near_top = exponent(m, fr, top - 1 - near_lz.u())?;
-        Exponent::new(m, &format!("{tag}_near"), fr, near_top)?
-    } else {
-        // The range checks compare the count with thresholds made from `top` while it
-        // is counted, instead of checking the exponent after the subtraction:
-        // e = top - 1 + j - lz is above the largest field when lz < top - 1 + j - max,
-        // below 1 when lz > top - 2 + j.
-        let mut part = |j: i64| -> Result<(Val, Val, Val)> {
-            let base = m.val(top + (j - 1))?;
-            let e = m.val(base - near_lz.u())?;
-            let ew = e.width();
-            if ew > fr.exp_bits {
-                let high = m.val(e.bits(ew - 1, fr.exp_bits))?;
-                m.discard(high.sig, &format!("{tag}_near_exp_range_p{j}"))?;
-            }
-            let field = m.val(e.bits(fr.exp_bits - 1, 0))?;
-            let big_at = m.val(base - i64::from(fr.max_field()))?;
-            let small_at = m.val(base - 1)?;
-            let big = m.val(big_at.greater(near_lz.u()))?;
-            let small = m.val(near_lz.u().greater(small_at))?;
-            Ok((field, big, small))
-        };
-        let without = part(0)?;
-        let with = part(1)?;
-        Exponent::of(without, with)
-    };
-    let biased = Exponent::select(m, near, near_exp, far_exp)?;
-    let candidates = match a_live {
+    let minus_exp = Exponent::select(m, far.kept_top.clone(), far_exp(1), far_exp(2))?;
+    let plus_exp = Exponent::select(m, far.carry_out.clone(), far_exp(0), far_exp(1))?;
+    let far_chosen = Exponent::select(m, o.sub, minus_exp, plus_exp)?;
+    let near_exp = near_exponent(m, tag, fr, top, near.lz, o.a_live.is_some())?;
+    let biased = Exponent::select(m, o.near, near_exp, far_chosen)?;
+    let candidates = match o.a_live {
         None => None,
         Some(_) => {
-            let near_frame = m.val(cat([Expr::from(near_norm), lit(0, 3, false)]))?;
-            let minus1 = m.val(lo(minus, 1))?;
-            let minus2 = m.val(lo(minus, 2))?;
-            let plus1 = m.val(lo(plus, 1))?;
+            let near_frame = m.val(cat([Expr::from(near.norm), lit(0, 3, false)]))?;
+            let minus1 = m.val(up_in_frame(far.minus, p, 1))?;
+            let minus2 = m.val(up_in_frame(far.minus, p, 2))?;
+            let plus1 = m.val(up_in_frame(far.plus, p, 1))?;
             Some(Candidates {
-                near: near.sig,
-                sub: sub.sig,
-                kept_top: m.val(minus.bit(p + 2))?.sig,
-                carry_out: m.val(plus.bit(p + 3))?.sig,
+                near: o.near.sig,
+                sub: o.sub.sig,
+                kept_top: m.val(far.minus.bit(p + 2))?.sig,
+                carry_out: m.val(far.plus.bit(p + 3))?.sig,
                 each: [
                     ("near", near_frame.sig, near_exp),
-                    ("m1", minus1.sig, far_exp_of(1)),
-                    ("m2", minus2.sig, far_exp_of(2)),
-                    ("p0", plus.sig, far_exp_of(0)),
-                    ("p1", plus1.sig, far_exp_of(1)),
+                    ("m1", minus1.sig, far_exp(1)),
+                    ("m2", minus2.sig, far_exp(2)),
+                    ("p0", far.plus.sig, far_exp(0)),
+                    ("p1", plus1.sig, far_exp(1)),
                 ],
             })
         }
