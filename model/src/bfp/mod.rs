@@ -18,6 +18,7 @@
 
 mod add;
 mod dot;
+mod dot_long;
 mod modes;
 mod quant;
 
@@ -31,9 +32,9 @@ use crate::unit::ParamError;
 
 pub use add::{add, BfpAdd, BfpAddParams, ADD_EXP_BITS};
 pub use dot::{
-    block_to_binary32, dot, dot_width, BfpDot, BfpDotParams, DotAccumulator, LongDotSum,
-    LongWindow, ACC_FLAG, DOT_EXP_BITS, LONG_BITS, LONG_LSB,
+    block_to_binary32, dot, dot_width, BfpDot, BfpDotParams, DotAccumulator, ACC_FLAG, DOT_EXP_BITS,
 };
+pub use dot_long::{BfpDotLong, LongDotSum, LongWindow, LONG_BITS, LONG_LSB};
 pub use modes::Modes;
 pub use quant::{quantize, BfpQuant, BfpQuantParams, Quantized};
 
