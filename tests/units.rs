@@ -102,7 +102,7 @@ fn samplers_draw_accepted_and_varied_parameter_sets() {
 }
 
 /// Many more parameter sets than the co-simulation can afford, built only: the RTL and
-/// the reference of every unit at 400 sampled sets (fixed seeds, random depths) must
+/// the reference of every unit at 1000 sampled sets (fixed seeds, random depths) must
 /// build, since the IR rejects a width mistake or an unused bit when the module is
 /// finished. No tools needed, a few seconds in all.
 #[test]
@@ -110,7 +110,7 @@ fn every_unit_builds_at_many_sampled_parameter_sets() {
     struct Build(Vec<String>);
     impl Visit for Build {
         fn visit<U: Registered>(&mut self) {
-            for seed in 0..400u64 {
+            for seed in 0..1000u64 {
                 let mut rng = Sampler::new(seed ^ 0x5eed_b11d);
                 let unit = U::sample(&mut rng);
                 let depth = if Piped::clocked(&unit) {

@@ -160,7 +160,7 @@ fn fits(width: u32, value: i128, signed: bool) -> bool {
     let hi = if signed {
         pow2(width - 1) - 1
     } else {
-        pow2(width) - 1
+        i128::MAX >> (127 - width) // 2^width - 1, also for width 127
     };
     (lo..=hi).contains(&value)
 }
