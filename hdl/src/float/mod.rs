@@ -1,7 +1,7 @@
 //! Floating-point datapaths on the IR for the formats of `model::float` (no subnormals,
 //! flush to zero and saturate with flags): normalisation, conversion of a scaled integer,
-//! and addition (`add.rs`). Each matches `FloatFormat::round` of the exact result bit for bit; the
-//! units (`bfp_dot`, `fpacc`) compose them with their own registers.
+//! and addition (`add.rs`). Each matches `FloatFormat::round` of the exact result bit for
+//! bit; the units (`bfp_dot`, `fpacc`) compose them with their own registers.
 //!
 //! Results are `(bits, underflow, overflow)`, like `model::float::Rounded`. `tag` prefixes
 //! the names of the wires a datapath makes, so one module can hold several.
