@@ -26,6 +26,16 @@ pub enum Rounding {
     Rz,
 }
 
+impl Rounding {
+    /// The mode as the docs and the Verilog comments write it: `RNE` or `RZ`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rounding::Rne => "RNE",
+            Rounding::Rz => "RZ",
+        }
+    }
+}
+
 /// An exact value `(-1)^neg * sig * 2^exp`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exact {
@@ -136,6 +146,16 @@ impl FloatFormat {
         bias: 127,
         reserve_top_exponent: true,
     };
+
+    /// `E`exp`M`man with `bias` and every exponent field finite (no reserved top field).
+    pub const fn finite(exp_bits: u32, man_bits: u32, bias: i32) -> FloatFormat {
+        FloatFormat {
+            exp_bits,
+            man_bits,
+            bias,
+            reserve_top_exponent: false,
+        }
+    }
 
     /// Total width in bits.
     pub fn width(&self) -> u32 {

@@ -273,10 +273,7 @@ fn describe(m: &mut ModuleBuilder, p: &FpaccParams) {
         "products in {}, accumulator {}, {}; no subnormals (flush, sticky uf),",
         fmt(&p.product),
         fmt(&p.acc),
-        match p.rounding {
-            model::float::Rounding::Rne => "RNE",
-            model::float::Rounding::Rz => "RZ",
-        }
+        p.rounding.name()
     ));
     m.comment("saturation at the largest finite value (sticky of); clear starts a new sum.");
     if p.chunk > 0 {

@@ -285,10 +285,7 @@ fn describe(m: &mut ModuleBuilder, p: &FpaccLongParams) {
         p.acc.exp_bits,
         p.acc.man_bits,
         p.acc.bias,
-        match p.rounding {
-            model::float::Rounding::Rne => "RNE",
-            model::float::Rounding::Rz => "RZ",
-        }
+        p.rounding.name()
     ));
     m.comment(format!(
         "Latency: {} cycle(s) from in_valid to out_valid.",

@@ -379,12 +379,7 @@ FPLargeAcc. The loop is only that integer add; the sum is rounded once into the 
     /// The default (int8 into acc12), 4-bit integers into a small format, E2M2 operands
     /// with RZ, and fixed point into bf16 with no guard bits (the register can wrap).
     fn proof_set() -> Vec<Self> {
-        let f = |exp_bits, man_bits, bias| FloatFormat {
-            exp_bits,
-            man_bits,
-            bias,
-            reserve_top_exponent: false,
-        };
+        let f = FloatFormat::finite;
         let small = FpaccLongParams {
             operand: Operand::Int { bits: 4, frac: 0 },
             acc: f(3, 3, 4),

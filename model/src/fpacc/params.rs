@@ -221,12 +221,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
     /// fp32`), and narrow ones in each mode (chunks, float operands, RZ, a
     /// product wider than the accumulator).
     fn proof_set() -> Vec<Self> {
-        let f = |exp_bits, man_bits, bias| FloatFormat {
-            exp_bits,
-            man_bits,
-            bias,
-            reserve_top_exponent: false,
-        };
+        let f = FloatFormat::finite;
         let small = FpaccParams {
             operand: Operand::Int { bits: 4, frac: 0 },
             product: f(3, 3, 4),
