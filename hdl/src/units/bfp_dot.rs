@@ -179,12 +179,7 @@ impl Generate for BfpDotParams {
             Some(valid3),
         )?;
         let out_valid = m.register("out_valid_q", valid3, clk, Some(rst), None)?;
-        m.outs([
-            ("acc", acc),
-            ("uf", uf),
-            ("of", of),
-            ("out_valid", out_valid),
-        ])?;
+        super::accumulator_outputs(&mut m, [acc, uf, of, out_valid])?;
         m.finish()
     }
 }
@@ -227,18 +222,13 @@ fn long_accumulation(
         Some(valid1),
     )?;
     let valid2 = m.register("long_valid_q", valid1, clk, Some(rst), None)?;
-    let [acc, uf, of, out_valid] = super::fpacc_long::readout(
+    let outputs = super::fpacc_long::readout(
         &mut m,
         (long, sticky, valid2),
         (window.lsb, &FloatFormat::BINARY32, Rounding::Rne),
         (clk, rst),
     )?;
-    m.outs([
-        ("acc", acc),
-        ("uf", uf),
-        ("of", of),
-        ("out_valid", out_valid),
-    ])?;
+    super::accumulator_outputs(&mut m, outputs)?;
     m.finish()
 }
 

@@ -135,12 +135,7 @@ impl Generate for FpaccParams {
         } else {
             chunked(&mut m, self, clk, rst, valid, clear, q)?
         };
-        m.outs([
-            ("acc", acc),
-            ("uf", uf),
-            ("of", of),
-            ("out_valid", out_valid),
-        ])?;
+        super::accumulator_outputs(&mut m, [acc, uf, of, out_valid])?;
         m.finish()
     }
 }

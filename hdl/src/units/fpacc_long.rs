@@ -92,18 +92,13 @@ impl Generate for FpaccLongParams {
         m.next(sticky, (sticky & !clear) | wrapped, Some(valid))?;
         let valid_q = m.register("valid_q", valid, clk, Some(rst), None)?;
 
-        let [acc, uf, of, out_valid] = readout(
+        let outputs = readout(
             &mut m,
             (long, sticky, valid_q),
             (self.long_lsb(), &self.acc, self.rounding),
             (clk, rst),
         )?;
-        m.outs([
-            ("acc", acc),
-            ("uf", uf),
-            ("of", of),
-            ("out_valid", out_valid),
-        ])?;
+        super::accumulator_outputs(&mut m, outputs)?;
         m.finish()
     }
 }

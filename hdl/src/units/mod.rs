@@ -14,6 +14,20 @@ pub mod mac;
 
 use crate::ir::{ModuleBuilder, Result, Sig};
 
+/// Drive the outputs every accumulator shares (`model::fpacc::accumulator_interface`:
+/// fpacc, fpacc-long, bfp-dot) from `[acc, uf, of, out_valid]`.
+pub(crate) fn accumulator_outputs(
+    m: &mut ModuleBuilder,
+    [acc, uf, of, out_valid]: [Sig; 4],
+) -> Result<()> {
+    m.outs([
+        ("acc", acc),
+        ("uf", uf),
+        ("of", of),
+        ("out_valid", out_valid),
+    ])
+}
+
 /// For units that take a block in `beats` valid beats: a beat counter (reset by `rst`)
 /// and the strobe that is high on a block's last valid beat.
 pub(crate) fn block_last(
