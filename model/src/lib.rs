@@ -16,6 +16,7 @@ pub mod iface;
 pub mod int;
 pub mod lns;
 pub mod mac;
+pub mod mx;
 pub mod param;
 pub mod pipeline;
 pub mod unit;

@@ -1,0 +1,490 @@
+//! OCP Microscaling (MX) formats (docs/mx.md): blocks of `k` elements sharing one
+//! power-of-two scale `2^X` stored as an E8M0 byte `X + 127`, the elements in a small
+//! float (E4M3, E5M2, E3M2, E2M3, E2M1) or INT8.
+//!
+//! This module is the arithmetic every MX unit shares: the element types ([`Elem`]),
+//! the block conversion from binary32 ([`quantize`]), the way back ([`dequantize`]) and
+//! the exact block dot product ([`dot`]). Every element value is an integer multiple of
+//! its type's quantum `2^lsb` ([`Elem::lsb_exp`]), so an element is handled here as that
+//! integer ([`Elem::decode`]) and products and sums are exact integers.
+//!
+//! Choices the OCP specification leaves to an implementation, made here (docs/mx.md):
+//! - the scale is `floor(log2(amax)) - emax_elem`, clamped to [-127, 127]; an all-zero
+//!   block (binary32 subnormals count as zero) has scale byte 0; a block holding a NaN
+//!   or an infinity has the NaN scale byte 0xFF and zero elements;
+//! - elements saturate to the largest finite magnitude, keep their subnormals and are
+//!   never NaN; INT8 saturates symmetrically to ±127/64 (code -128, value -2, is read
+//!   but never produced);
+//! - zero is always +0.
+
+use serde::{Deserialize, Serialize};
+
+use crate::float::{Exact, FloatFormat, Rounded, Rounding};
+
+/// The scale byte of a block holding a NaN or an infinity.
+pub const SCALE_NAN: u32 = 0xff;
+/// The scale byte's bias: `X = byte - 127`.
+pub const SCALE_BIAS: i32 = 127;
+
+/// An MX element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Elem {
+    /// Two's complement, 6 fraction bits: value `code / 64`.
+    Int8,
+    /// FP8 E4M3, bias 7, no infinities, NaN `S.1111.111`, largest 448.
+    E4m3,
+    /// FP8 E5M2, bias 15, IEEE-like (field 31 is infinity or NaN), largest 57344.
+    E5m2,
+    /// FP6 E3M2, bias 3, every code finite, largest 28.
+    E3m2,
+    /// FP6 E2M3, bias 1, every code finite, largest 7.5.
+    E2m3,
+    /// FP4 E2M1, bias 1, every code finite, largest 6.
+    E2m1,
+}
+
+impl Elem {
+    pub const ALL: [Elem; 6] = [
+        Elem::Int8,
+        Elem::E4m3,
+        Elem::E5m2,
+        Elem::E3m2,
+        Elem::E2m3,
+        Elem::E2m1,
+    ];
+
+    /// The flag value and module-name tag: `int8`, `e4m3`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Elem::Int8 => "int8",
+            Elem::E4m3 => "e4m3",
+            Elem::E5m2 => "e5m2",
+            Elem::E3m2 => "e3m2",
+            Elem::E2m3 => "e2m3",
+            Elem::E2m1 => "e2m1",
+        }
+    }
+
+    /// The type named `name` ([`Elem::name`]).
+    pub fn from_name(name: &str) -> Option<Elem> {
+        Elem::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// `(exponent bits, mantissa bits, bias)` of a float type; `None` for INT8.
+    pub fn float_shape(self) -> Option<(u32, u32, i32)> {
+        match self {
+            Elem::Int8 => None,
+            Elem::E4m3 => Some((4, 3, 7)),
+            Elem::E5m2 => Some((5, 2, 15)),
+            Elem::E3m2 => Some((3, 2, 3)),
+            Elem::E2m3 => Some((2, 3, 1)),
+            Elem::E2m1 => Some((2, 1, 1)),
+        }
+    }
+
+    /// Code width in bits.
+    pub fn width(self) -> u32 {
+        match self.float_shape() {
+            None => 8,
+            Some((e, m, _)) => 1 + e + m,
+        }
+    }
+
+    /// `emax_elem`: the exponent of the largest binade (0 for INT8, whose largest
+    /// magnitude is below 2).
+    pub fn emax(self) -> i32 {
+        match self {
+            Elem::Int8 => 0,
+            Elem::E4m3 => 8,
+            Elem::E5m2 => 15,
+            Elem::E3m2 => 4,
+            Elem::E2m3 | Elem::E2m1 => 2,
+        }
+    }
+
+    /// The quantum: every value is an integer multiple of `2^lsb_exp`.
+    pub fn lsb_exp(self) -> i32 {
+        match self.float_shape() {
+            None => -6,
+            Some((_, m, bias)) => 1 - bias - m as i32,
+        }
+    }
+
+    /// The largest finite magnitude in quanta (E4M3 448 * 2^9, INT8 127).
+    pub fn max_int(self) -> u64 {
+        match self.float_shape() {
+            None => 127,
+            Some((_, m, _)) => {
+                // The largest binade is emax; its largest significand is all ones except
+                // for E4M3, whose all-ones code is NaN.
+                let top_man = if self == Elem::E4m3 {
+                    (1u64 << m) - 2
+                } else {
+                    (1u64 << m) - 1
+                };
+                ((1u64 << m) | top_man) << (self.emax() - m as i32 - self.lsb_exp())
+            }
+        }
+    }
+
+    /// Bit width of the signed integer that holds every decoded element (INT8's -128
+    /// included).
+    pub fn int_bits(self) -> u32 {
+        match self {
+            Elem::Int8 => 8,
+            _ => 65 - self.max_int().leading_zeros(),
+        }
+    }
+
+    /// The element's value in quanta, or `None` for a NaN or infinity code (E4M3
+    /// `S.1111.111`, E5M2 exponent field 31).
+    pub fn decode(self, code: u64) -> Option<i64> {
+        let code = code & ((1 << self.width()) - 1);
+        let Some((e, m, _)) = self.float_shape() else {
+            return Some(crate::int::from_bits(code.into(), 8, true) as i64);
+        };
+        let neg = code >> (e + m) == 1;
+        let field = (code >> m) & ((1 << e) - 1);
+        let man = code & ((1 << m) - 1);
+        let all_ones = field == (1 << e) - 1;
+        if (self == Elem::E4m3 && all_ones && man == (1 << m) - 1)
+            || (self == Elem::E5m2 && all_ones)
+        {
+            return None;
+        }
+        // Subnormals (field 0) sit in the first binade's quanta: man * 2^lsb.
+        let mag = if field == 0 {
+            man
+        } else {
+            ((1 << m) | man) << (field - 1)
+        } as i64;
+        Some(if neg { -mag } else { mag })
+    }
+
+    /// The code of a value on the element grid: `mag` quanta with sign `neg`,
+    /// `mag <= max_int()`. Zero is `+0`.
+    pub fn encode(self, neg: bool, mag: u64) -> u64 {
+        debug_assert!(mag <= self.max_int());
+        let Some((e, m, _)) = self.float_shape() else {
+            let v = if neg { -(mag as i64) } else { mag as i64 };
+            return crate::int::to_bits(v.into(), 8) as u64;
+        };
+        if mag == 0 {
+            return 0;
+        }
+        let sign = u64::from(neg) << (e + m);
+        if mag < 1 << m {
+            return sign | mag; // subnormal
+        }
+        // mag = (2^m + man) * 2^(field - 1): the leading one sets the field.
+        let top = 63 - mag.leading_zeros(); // = m + field - 1
+        let field = u64::from(top - m + 1);
+        let man = (mag >> (top - m)) & ((1 << m) - 1);
+        sign | (field << m) | man
+    }
+
+    /// The quantum of a magnitude whose leading one is at `2^top` (in quanta): 1 in the
+    /// subnormal and first binades, doubling with every binade above.
+    fn step(self, top: i32) -> i32 {
+        match self.float_shape() {
+            None => 0,
+            Some((_, m, _)) => (top - m as i32).max(0),
+        }
+    }
+
+    /// Round `(-1)^neg * sig * 2^exp` (a value already divided by the block's scale)
+    /// onto the element grid and saturate: the element's code.
+    pub fn quantize(self, x: Exact, mode: MxRounding, rnd: u64, rnd_bits: u32) -> u64 {
+        if x.sig == 0 {
+            return 0;
+        }
+        // In quanta: sig * 2^(exp - lsb). Find the binade of the value before rounding;
+        // a carry into the next binade lands on a value of that binade (or saturates).
+        let shift = x.exp - self.lsb_exp(); // value in quanta = sig * 2^shift
+        let top = 127 - x.sig.leading_zeros() as i32 + shift; // leading one, in quanta
+        let step = self.step(top);
+        // Quanta of the value's binade to drop: `sig * 2^shift / 2^step`.
+        let drop = step - shift;
+        let kept = round_shift(x.sig, drop, mode, rnd, rnd_bits);
+        let mag = if kept >> 64 != 0 || step >= 64 {
+            u128::from(u64::MAX)
+        } else {
+            kept << step
+        };
+        let mag = mag.min(u128::from(self.max_int())) as u64;
+        self.encode(x.neg, mag)
+    }
+}
+
+/// Rounding of the elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MxRounding {
+    /// Round to nearest, ties to even.
+    Rne,
+    /// Round to nearest, ties away from zero (microxcaling's default).
+    Away,
+    /// Stochastic: the magnitude cut to `rnd_bits` bits below the element's quantum
+    /// (truncating), `rnd` added there, the fraction dropped.
+    Sr,
+}
+
+/// `v * 2^-drop` rounded (a magnitude), `drop` any sign.
+fn round_shift(v: u128, drop: i32, mode: MxRounding, rnd: u64, rnd_bits: u32) -> u128 {
+    if drop <= 0 {
+        // Only huge values get here; anything past 2^64 quanta saturates anyway.
+        return if drop < -64 || v >> (64 + drop) != 0 {
+            u128::from(u64::MAX) << 1
+        } else {
+            v << (-drop)
+        };
+    }
+    if drop >= 127 {
+        return 0; // far below half a quantum (and SR cannot carry from truncated zeros)
+    }
+    let s = drop as u32;
+    let (kept, rest, half) = (v >> s, v & ((1 << s) - 1), 1u128 << (s - 1));
+    match mode {
+        MxRounding::Rne => kept + u128::from(rest > half || (rest == half && kept & 1 == 1)),
+        MxRounding::Away => kept + u128::from(rest >= half),
+        MxRounding::Sr => {
+            let frac = if s >= rnd_bits {
+                v >> (s - rnd_bits)
+            } else {
+                v << (rnd_bits - s)
+            };
+            (frac + u128::from(rnd)) >> rnd_bits
+        }
+    }
+}
+
+/// A converted block: the scale byte and one code per element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MxBlock {
+    pub scale: u32,
+    pub codes: Vec<u64>,
+}
+
+/// The binary32 bits `x` as an exact value, or `None` for NaN and infinity; subnormals
+/// are zero.
+fn binary32(x: u32) -> Option<Exact> {
+    let (field, man) = ((x >> 23) & 0xff, x & 0x7f_ffff);
+    match field {
+        0 => Some(Exact::ZERO),
+        255 => None,
+        _ => Some(Exact {
+            neg: x >> 31 == 1,
+            sig: u128::from(man | 0x80_0000),
+            exp: field as i32 - 150,
+        }),
+    }
+}
+
+/// The scale exponent `X` of a block whose largest magnitude has exponent `amax_exp`
+/// (`floor(log2(amax))`), clamped to [-127, 127].
+pub fn scale_exp(elem: Elem, amax_exp: i32) -> i32 {
+    (amax_exp - elem.emax()).clamp(-SCALE_BIAS, SCALE_BIAS)
+}
+
+/// Convert a block of binary32 values (bits) to MX. `rnd` holds one random word per
+/// element, used with [`MxRounding::Sr`] only.
+pub fn quantize(elem: Elem, x: &[u32], mode: MxRounding, rnd: &[u64], rnd_bits: u32) -> MxBlock {
+    let values: Option<Vec<Exact>> = x.iter().map(|&b| binary32(b)).collect();
+    let Some(values) = values else {
+        return MxBlock {
+            scale: SCALE_NAN,
+            codes: vec![0; x.len()],
+        };
+    };
+    // floor(log2 |v|) of a normal binary32 value is its unbiased exponent.
+    let amax_exp = values
+        .iter()
+        .filter(|v| v.sig != 0)
+        .map(|v| v.exp + 23)
+        .max();
+    let Some(amax_exp) = amax_exp else {
+        return MxBlock {
+            scale: 0,
+            codes: vec![0; x.len()],
+        };
+    };
+    let s = scale_exp(elem, amax_exp);
+    let codes = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let r = rnd.get(i).copied().unwrap_or(0);
+            elem.quantize(
+                Exact {
+                    exp: v.exp - s,
+                    ..*v
+                },
+                mode,
+                r,
+                rnd_bits,
+            )
+        })
+        .collect();
+    MxBlock {
+        scale: (s + SCALE_BIAS) as u32,
+        codes,
+    }
+}
+
+/// One element back to binary32: `element * 2^X` rounded (RNE) into binary32 without
+/// subnormals (flush with `underflow`, saturate with `overflow`). `None` when the scale
+/// is the NaN byte or the element a NaN or infinity code.
+pub fn dequantize(elem: Elem, scale: u32, code: u64) -> Option<Rounded> {
+    if scale == SCALE_NAN {
+        return None;
+    }
+    let q = elem.decode(code)?;
+    let x = scale as i32 - SCALE_BIAS;
+    Some(FloatFormat::BINARY32.round(Exact::from_int(q.into(), x + elem.lsb_exp()), Rounding::Rne))
+}
+
+/// The exact dot product of two blocks' elements, in units of
+/// `2^(lsb_a + lsb_b)`; `None` when an element is a NaN or infinity code.
+pub fn dot_exact(ea: Elem, qa: &[u64], eb: Elem, qb: &[u64]) -> Option<i128> {
+    qa.iter().zip(qb).try_fold(0i128, |s, (&a, &b)| {
+        Some(s + i128::from(ea.decode(a)?) * i128::from(eb.decode(b)?))
+    })
+}
+
+/// The value of two blocks' dot product, `S * 2^(Xa + Xb)`, as an exact value; `None`
+/// when either scale is the NaN byte or an element is NaN or infinity.
+pub fn dot(ea: Elem, xa: u32, qa: &[u64], eb: Elem, xb: u32, qb: &[u64]) -> Option<Exact> {
+    if xa == SCALE_NAN || xb == SCALE_NAN {
+        return None;
+    }
+    let s = dot_exact(ea, qa, eb, qb)?;
+    let exp = xa as i32 + xb as i32 - 2 * SCALE_BIAS + ea.lsb_exp() + eb.lsb_exp();
+    Some(Exact::from_int(s, exp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bits(v: &[f32], k: usize) -> Vec<u32> {
+        let mut x: Vec<u32> = v.iter().map(|f| f.to_bits()).collect();
+        x.resize(k, 0);
+        x
+    }
+
+    fn values(e: Elem, b: &MxBlock) -> Vec<f64> {
+        b.codes
+            .iter()
+            .map(|&c| e.decode(c).unwrap() as f64 * 2f64.powi(e.lsb_exp()))
+            .collect()
+    }
+
+    #[test]
+    fn shapes() {
+        let max = |e: Elem| e.max_int() as f64 * 2f64.powi(e.lsb_exp());
+        let want = [127.0 / 64.0, 448.0, 57344.0, 28.0, 7.5, 6.0];
+        for (e, w) in Elem::ALL.into_iter().zip(want) {
+            assert_eq!(max(e), w, "{e:?}");
+            assert_eq!(Elem::from_name(e.name()), Some(e));
+            // Every code decodes and encodes back (zero and NaNs aside).
+            for code in 0..1u64 << e.width() {
+                let Some(q) = e.decode(code) else { continue };
+                if q == 0 || (e == Elem::Int8 && q == -128) {
+                    continue;
+                }
+                assert_eq!(e.encode(q < 0, q.unsigned_abs()), code, "{e:?} {code:#x}");
+            }
+            assert!(e.int_bits() >= 65 - e.max_int().leading_zeros());
+        }
+        assert_eq!(Elem::E4m3.decode(0x7f), None);
+        assert_eq!(Elem::E4m3.decode(0x7e), Some(448 << 9));
+        assert_eq!(Elem::E5m2.decode(0x7c), None);
+        assert_eq!(Elem::E2m1.decode(0b0001), Some(1)); // 0.5, the one subnormal
+    }
+
+    /// The worked cases of docs/mx.md.
+    #[test]
+    fn worked_cases() {
+        let x = bits(&[1.0, 0.3, -2.6, 5.9, 0.25, 0.75, 2.5], 32);
+        let b = quantize(Elem::E2m1, &x, MxRounding::Rne, &[], 0);
+        assert_eq!(b.scale, 127);
+        assert_eq!(
+            values(Elem::E2m1, &b)[..7],
+            [1.0, 0.5, -3.0, 6.0, 0.0, 1.0, 2.0]
+        );
+        let b = quantize(Elem::E2m1, &x, MxRounding::Away, &[], 0);
+        assert_eq!(
+            values(Elem::E2m1, &b)[..7],
+            [1.0, 0.5, -3.0, 6.0, 0.5, 1.0, 3.0]
+        );
+
+        let b = quantize(Elem::Int8, &bits(&[1.0, 0.3], 32), MxRounding::Rne, &[], 0);
+        assert_eq!((b.scale, b.codes[0], b.codes[1]), (127, 64, 19));
+
+        let b = quantize(
+            Elem::E5m2,
+            &bits(&[127.9999, 1.0], 32),
+            MxRounding::Rne,
+            &[],
+            0,
+        );
+        assert_eq!(b.scale, 118);
+        let v = values(Elem::E5m2, &b);
+        assert_eq!((v[0], v[1]), (57344.0, 512.0));
+        let back = |c| f32::from_bits(dequantize(Elem::E5m2, b.scale, c).unwrap().bits as u32);
+        assert_eq!((back(b.codes[0]), back(b.codes[1])), (112.0, 1.0));
+
+        let a = quantize(
+            Elem::E2m1,
+            &bits(&[1.0, 0.3, -2.6, 5.9], 4),
+            MxRounding::Rne,
+            &[],
+            0,
+        );
+        let b = quantize(
+            Elem::E2m1,
+            &bits(&[0.5, -1.0, 1.0, 0.24], 4),
+            MxRounding::Rne,
+            &[],
+            0,
+        );
+        assert_eq!((a.scale, b.scale), (127, 125));
+        assert_eq!(values(Elem::E2m1, &b), [2.0, -4.0, 4.0, 1.0]);
+        let d = dot(Elem::E2m1, a.scale, &a.codes, Elem::E2m1, b.scale, &b.codes).unwrap();
+        assert_eq!(d.to_f64(), -1.5);
+    }
+
+    #[test]
+    fn special_blocks() {
+        let b = quantize(Elem::E4m3, &[0, 1, 0x8000_0000], MxRounding::Rne, &[], 0);
+        assert_eq!((b.scale, b.codes.clone()), (0, vec![0, 0, 0]));
+        for bad in [0x7f80_0000, 0xff80_0000, 0x7fc0_0001] {
+            let b = quantize(
+                Elem::E4m3,
+                &[1.0f32.to_bits(), bad],
+                MxRounding::Rne,
+                &[],
+                0,
+            );
+            assert_eq!((b.scale, b.codes.clone()), (SCALE_NAN, vec![0, 0]));
+            assert_eq!(dequantize(Elem::E4m3, b.scale, 0), None);
+        }
+        // The scale clamps at -127: the smallest normal binary32 in E2M1 lands on
+        // 2^-126 / 2^-127 = 2.
+        let b = quantize(Elem::E2m1, &[0x0080_0000], MxRounding::Rne, &[], 0);
+        assert_eq!((b.scale, values(Elem::E2m1, &b)[0]), (0, 2.0));
+        // and at +127: f32::MAX in INT8 would want X = 127 exactly.
+        let b = quantize(Elem::Int8, &[f32::MAX.to_bits()], MxRounding::Rne, &[], 0);
+        assert_eq!((b.scale, b.codes[0]), (254, 127));
+        // Ties: 2.5 in E2M1 (X = 0 from 5.9 beside it) is between 2 and 3.
+        let x = bits(&[5.9, 2.5, -2.5, 0.25, 0.75], 5);
+        let b = quantize(Elem::E2m1, &x, MxRounding::Rne, &[], 0);
+        assert_eq!(values(Elem::E2m1, &b)[1..], [2.0, -2.0, 0.0, 1.0]);
+        // SR with all-ones random bits rounds every inexact magnitude up, zeros down.
+        let b = quantize(Elem::E2m1, &x, MxRounding::Sr, &[0xff; 5], 8);
+        assert_eq!(values(Elem::E2m1, &b), [6.0, 3.0, -3.0, 0.5, 1.0]);
+        let b = quantize(Elem::E2m1, &x, MxRounding::Sr, &[0; 5], 8);
+        assert_eq!(values(Elem::E2m1, &b), [4.0, 2.0, -2.0, 0.0, 0.5]);
+    }
+}
