@@ -216,8 +216,9 @@ fn params() -> impl Strategy<Value = FpaccParams> {
         prop::option::of(format),
         prop_oneof![Just(Rounding::Rne), Just(Rounding::Rz)],
         prop_oneof![Just(0u32), Just(1), Just(2), Just(3), Just(5), Just(16)],
+        prop_oneof![Just(1u32), Just(2), Just(4), Just(8)],
     )
-        .prop_map(|(operand, (e, m, off, r), prod, rounding, chunk)| {
+        .prop_map(|(operand, (e, m, off, r), prod, rounding, chunk, k)| {
             let floor = smallest_product_exp(&operand);
             let acc = format_near(e, m, floor, off, r);
             let product = prod.map_or(acc, |(e, m, off, _)| format_near(e, m, floor, off, r));
@@ -227,8 +228,70 @@ fn params() -> impl Strategy<Value = FpaccParams> {
                 acc,
                 rounding,
                 chunk,
+                // Interleaved sums take no chunks: half the cases without chunks use them.
+                interleave: if chunk == 0 { k } else { 1 },
             }
         })
+}
+
+/// docs/fpacc.md, on the RTL: 2^24, 1 and -2^24 (16-bit integer products) sum to 0 in
+/// one binary32 accumulator and to 1 with two interleaved partial sums (2^24 and -2^24
+/// meet in one of them), shown `latency` cycles after the last beat.
+#[test]
+fn interleaved_worked_case_on_the_rtl() {
+    let f = Preset::Fp32.format();
+    let p = FpaccParams {
+        operand: Operand::Int { bits: 16, frac: 0 },
+        product: f,
+        acc: f,
+        interleave: 2,
+        ..FpaccParams::default()
+    };
+    let i16b = |v: i64| (v as u64) & 0xffff;
+    let mut s = Vec::new();
+    for (clear, a, b) in [(true, 4096, 4096), (false, 1, 1), (false, -4096, 4096)] {
+        s.extend(beat(true, clear, i16b(a), i16b(b)));
+    }
+    for _ in 0..p.latency() {
+        s.extend(beat(false, false, 0, 0));
+    }
+    let out = run(&p, &s);
+    assert_eq!(last(&p, &out), (1.0, false, false, true));
+    // The plain accumulator: 2^24 + 1 rounds to 2^24.
+    let plain = FpaccParams { interleave: 1, ..p };
+    let mut sum = model::fpacc::FpaccSum::new(plain);
+    for (clear, a, b) in [(true, 4096, 4096), (false, 1, 1), (false, -4096, 4096)] {
+        sum.push(clear, i16b(a), i16b(b));
+    }
+    assert_eq!(sum.acc, 0);
+}
+
+/// Interleaved sums at every K on corner streams: 4 sums in a narrow format that
+/// saturates and flushes often (RZ), 8 in the acc12 preset behind a pipeline stage.
+#[test]
+fn interleaved_sums_match_the_model() {
+    let narrow = FloatFormat {
+        exp_bits: 3,
+        man_bits: 3,
+        bias: 4,
+        reserve_top_exponent: false,
+    };
+    let four = FpaccParams {
+        operand: Operand::Int { bits: 4, frac: 0 },
+        product: narrow,
+        acc: narrow,
+        rounding: Rounding::Rz,
+        interleave: 4,
+        ..FpaccParams::default()
+    };
+    let eight = FpaccParams {
+        interleave: 8,
+        ..FpaccParams::default()
+    };
+    for (p, depth, seed) in [(four, 0, 1), (eight, 1, 2)] {
+        let s = stream(&p, 4000, seed);
+        check_unit_with(Piped::new(p, depth), &s).unwrap_or_else(|e| panic!("{e}"));
+    }
 }
 
 proptest! {
@@ -305,7 +368,7 @@ proptest! {
             Operand::Int { bits: 16, frac }
         };
         let f = Preset::Fp32.format();
-        let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, chunk };
+        let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, chunk, interleave: 1 };
         // No resets: the reference follows valid beats and clears only.
         let mut s = stream(&p, 4000, seed);
         for b in s.chunks_mut(5) {

@@ -265,8 +265,9 @@ fn fpacc_params() -> impl Strategy<Value = Piped<FpaccParams>> {
         prop_oneof![Just(Rounding::Rne), Just(Rounding::Rz)],
         prop_oneof![Just(0u32), Just(1), Just(3), Just(16)],
         0u32..=2,
+        prop_oneof![Just(1u32), Just(2), Just(4)],
     )
-        .prop_map(|(operand, acc, product, rounding, chunk, pipeline)| {
+        .prop_map(|(operand, acc, product, rounding, chunk, pipeline, k)| {
             Piped::new(
                 FpaccParams {
                     operand,
@@ -274,6 +275,7 @@ fn fpacc_params() -> impl Strategy<Value = Piped<FpaccParams>> {
                     acc,
                     rounding,
                     chunk,
+                    interleave: if chunk == 0 { k } else { 1 },
                 },
                 pipeline,
             )

@@ -157,6 +157,10 @@ pub(crate) fn golden(p: &FpaccParams) -> Result<GoldenModule> {
     );
     let (prod, puf, pof) = (q.bits(pw - 1, 0).to_string(), q.bit(pw + 1), q.bit(pw));
 
+    if p.interleave > 1 {
+        interleaved(&mut b, p, &prod, &puf, &pof, &add);
+        return Ok(b.finish());
+    }
     let acc = b.state_reg("acc_q", acc_t);
     b.state_reg("uf_q", Ty::u(1));
     b.state_reg("of_q", Ty::u(1));
@@ -250,4 +254,158 @@ pub(crate) fn golden(p: &FpaccParams) -> Result<GoldenModule> {
         &format!("{cof} | ({cd} & {})", outer.bit(aw)),
     ));
     Ok(b.finish())
+}
+
+/// `--interleave K`, written the plain way: K partial-sum registers and a slot counter
+/// (the cycle since reset modulo K); per valid beat `clear` zeroes every partial sum and
+/// the product goes into the counter's slot. The read-out combines the partial sums by
+/// halves (each sum rounded) and a delay line brings it to the outputs `latency` cycles
+/// after the beat. `add(x, t, t_prod)` is the rounded sum of an accumulator value and a
+/// product (`t_prod`) or another accumulator value.
+fn interleaved(
+    b: &mut Body,
+    p: &FpaccParams,
+    prod: &str,
+    puf: &str,
+    pof: &str,
+    add: &dyn Fn(&str, &str, bool) -> String,
+) {
+    let k = p.interleave;
+    let aw = p.acc.width();
+    let (acc_t, rounded_t) = (Ty::u(aw), Ty::u(aw + 2));
+    let pos_t = Ty::u(k.trailing_zeros());
+    let pos = b.reg("g_pos", pos_t);
+    let slots: Vec<Var> = (0..k)
+        .map(|j| b.reg(&format!("g_slot{j}"), acc_t))
+        .collect();
+    let (suf, sof) = (b.reg("g_uf", Ty::u(1)), b.reg("g_of", Ty::u(1)));
+    // The slot this cycle's beat goes into, before and after the add.
+    let cur = b.wire(
+        "g_cur",
+        acc_t,
+        (0..k).rev().fold(acc_t.lit(0), |e, j| {
+            format!(
+                "{pos} == {} ? {} : {e}",
+                pos_t.lit(j.into()),
+                slots[j as usize]
+            )
+        }),
+    );
+    let sum = b.wire(
+        "g_sum",
+        rounded_t,
+        add(&format!("clear ? {} : {cur}", acc_t.lit(0)), prod, true),
+    );
+    let mut st = String::from("    always @(posedge clk) begin\n        if (rst) begin\n");
+    st += &format!("            {pos} <= {};\n", pos_t.lit(0));
+    for s in &slots {
+        st += &format!("            {s} <= {};\n", acc_t.lit(0));
+    }
+    st += &format!("            {suf} <= 1'b0;\n            {sof} <= 1'b0;\n");
+    st += "        end else begin\n";
+    st += &format!("            {pos} <= {pos} + {};\n", pos_t.lit(1));
+    st += "            if (in_valid) begin\n";
+    for (j, s) in slots.iter().enumerate() {
+        st += &format!(
+            "                if ({pos} == {}) {s} <= {};\n                else if (clear) {s} <= {};\n",
+            pos_t.lit(j as i128),
+            sum.bits(aw - 1, 0),
+            acc_t.lit(0)
+        );
+    }
+    st += &format!(
+        "                {suf} <= ({suf} & ~clear) | {puf} | {};\n",
+        sum.bit(aw + 1)
+    );
+    st += &format!(
+        "                {sof} <= ({sof} & ~clear) | {pof} | {};\n",
+        sum.bit(aw)
+    );
+    st += "            end\n        end\n    end\n";
+    b.text(st);
+
+    // The read-out of the registers: {uf, of, bits} per value, folded by halves.
+    let mut vals: Vec<Var> = slots
+        .iter()
+        .enumerate()
+        .map(|(j, s)| b.wire(&format!("g_p0_{j}"), rounded_t, format!("{{2'b00, {s}}}")))
+        .collect();
+    let mut level = 1;
+    while vals.len() > 1 {
+        let half = vals.len() / 2;
+        vals = (0..half)
+            .map(|i| {
+                let (x, y) = (&vals[i], &vals[i + half]);
+                let r = b.wire(
+                    &format!("g_r{level}_{i}"),
+                    rounded_t,
+                    add(
+                        &x.bits(aw - 1, 0).to_string(),
+                        &y.bits(aw - 1, 0).to_string(),
+                        false,
+                    ),
+                );
+                b.wire(
+                    &format!("g_p{level}_{i}"),
+                    rounded_t,
+                    format!(
+                        "{{{} | {} | {}, {} | {} | {}, {}}}",
+                        x.bit(aw + 1),
+                        y.bit(aw + 1),
+                        r.bit(aw + 1),
+                        x.bit(aw),
+                        y.bit(aw),
+                        r.bit(aw),
+                        r.bits(aw - 1, 0)
+                    ),
+                )
+            })
+            .collect();
+        level += 1;
+    }
+    let out = b.wire(
+        "g_out",
+        rounded_t,
+        format!(
+            "{{{} | {suf}, {} | {sof}, {}}}",
+            vals[0].bit(aw + 1),
+            vals[0].bit(aw),
+            vals[0].bits(aw - 1, 0)
+        ),
+    );
+    // The read-out of the state after cycle t is in the registers in cycle t + 1: a
+    // delay line of latency - 1 stages shows it in cycle t + latency, with the valid bit
+    // of the beat of cycle t.
+    let v1 = b.reg("g_valid1", Ty::u(1));
+    let depth = model::fpacc::interleave_latency(k) - 1;
+    let line_t = Ty::u(aw + 3);
+    let line: Vec<Var> = (1..depth)
+        .map(|d| b.reg(&format!("g_line{d}"), line_t))
+        .collect();
+    let acc = b.state_reg("acc_q", acc_t);
+    let auf = b.state_reg("acc_uf_q", Ty::u(1));
+    let aof = b.state_reg("acc_of_q", Ty::u(1));
+    let ov = b.state_reg("out_valid_q", Ty::u(1));
+    let mut st = String::from("    always @(posedge clk) begin\n        if (rst) begin\n");
+    st += &format!("            {v1} <= 1'b0;\n");
+    for l in &line {
+        st += &format!("            {l} <= {};\n", line_t.lit(0));
+    }
+    st += &format!(
+        "            {acc} <= {};\n            {auf} <= 1'b0;\n            {aof} <= 1'b0;\n            {ov} <= 1'b0;\n",
+        acc_t.lit(0)
+    );
+    st += "        end else begin\n";
+    st += &format!("            {v1} <= in_valid;\n");
+    let mut prev = format!("{{{v1}, {out}}}");
+    for l in &line {
+        st += &format!("            {l} <= {prev};\n");
+        prev = l.to_string();
+    }
+    st += &format!("            {{{ov}, {auf}, {aof}, {acc}}} <= {prev};\n        end\n    end\n");
+    b.text(st);
+    b.line(format!("assign acc = {acc};"));
+    b.line(format!("assign uf = {auf};"));
+    b.line(format!("assign of = {aof};"));
+    b.line(format!("assign out_valid = {ov};"));
 }

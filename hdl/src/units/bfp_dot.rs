@@ -329,7 +329,7 @@ fn describe(m: &mut ModuleBuilder, p: &BfpDotParams) {
 }
 
 /// Outputs of a [`staged`] datapath, by name.
-type Outputs = BTreeMap<String, Sig>;
+pub(crate) type Outputs = BTreeMap<String, Sig>;
 
 /// The combinational datapath `body` (inputs by name to outputs by name) cut into
 /// `stages` register stages: with none, built in `m` as is; otherwise built as a module of
@@ -337,7 +337,7 @@ type Outputs = BTreeMap<String, Sig>;
 /// an input to an output crosses `stages` registers, reset to their value for all-zero
 /// inputs), and copied into `m` with its names prefixed by `tag`. Inputs that are only
 /// passed through come out `stages` cycles late with the rest.
-fn staged(
+pub(crate) fn staged(
     m: &mut ModuleBuilder,
     tag: &str,
     stages: u32,

@@ -96,7 +96,9 @@ impl Generate for FpaccParams {
             overflow: y.get("product_of").sig,
         };
 
-        let (acc, uf, of, out_valid) = if self.chunk == 0 {
+        let (acc, uf, of, out_valid) = if self.interleave > 1 {
+            interleaved(&mut m, self, clk, rst, valid, clear, q)?
+        } else if self.chunk == 0 {
             m.note("Stage 3: Q_acc, the product added into the accumulator, which is kept");
             m.note("apart (sign, field, mantissa, live) so the loop neither unpacks nor packs.");
             let f = &self.acc;
@@ -240,6 +242,187 @@ fn chunked(
     Ok((state.acc, state.uf, state.of, out_valid))
 }
 
+/// `--interleave K`: the ring of K partial sums (the adder cut into K register stages,
+/// its output fed back) and the read-out that combines the last K finished partial sums
+/// by halves. Returns `(acc, uf, of, out_valid)`.
+fn interleaved(
+    m: &mut ModuleBuilder,
+    p: &FpaccParams,
+    clk: Sig,
+    rst: Sig,
+    valid: Sig,
+    clear: Sig,
+    q: FloatSig,
+) -> Result<(Sig, Sig, Sig, Sig)> {
+    let (k, f) = (p.interleave, &p.acc);
+    let w = f.width();
+    m.note(format!(
+        "Stage 3: the ring. The adder takes {k} cycles and the {k} partial sums are what is in"
+    ));
+    m.note("flight in it: every cycle the finished sum ring_q goes back in with this cycle's");
+    m.note("product (zero without a beat). A clear kills the sums entering in its cycle and");
+    m.note(format!("the {} after it.", k - 1));
+    let cw = 32 - (k - 1).leading_zeros();
+    let left = m.reg("kill_left_q", cw, clk, Some((rst, 0)))?;
+    let restart = m.val(valid & clear)?;
+    let busy = m.val(left.any())?;
+    m.next(
+        left,
+        mux(
+            restart,
+            i64::from(k - 1),
+            mux(busy, (left - 1).wrapping(cw), 0),
+        ),
+        None,
+    )?;
+    let ring = m.reg("ring_q", w, clk, Some((rst, 0)))?;
+    let base = m.wire("ring_base", mux(restart | busy, 0, ring))?;
+    let product = m.wire("ring_product", mux(valid, q.bits, 0))?;
+    let (puf, pof) = (m.val(valid & q.underflow)?, m.val(valid & q.overflow)?);
+    let (product_format, rounding) = (p.product, p.rounding);
+    let out = super::bfp_dot::staged(
+        m,
+        "ring",
+        k - 1,
+        (clk, rst),
+        &[
+            ("base", base.sig),
+            ("product", product.sig),
+            ("puf", puf.sig),
+            ("pof", pof.sig),
+            ("valid", valid),
+            ("clear", restart.sig),
+        ],
+        |m, i| {
+            let r = float::add_formats(
+                m,
+                "ring",
+                (f, i["base"]),
+                (&product_format, i["product"]),
+                f,
+                rounding,
+            )?;
+            let uf = m.val(i["puf"] | r.underflow)?.sig;
+            let of = m.val(i["pof"] | r.overflow)?.sig;
+            Ok(vec![
+                ("sum", r.bits),
+                ("uf", uf),
+                ("of", of),
+                ("valid", i["valid"]),
+                ("clear", i["clear"]),
+            ])
+        },
+    )?;
+    m.next(ring, out["sum"], None)?;
+    let [ring_uf, ring_of, ring_valid, ring_clear] = m.registers(
+        [
+            ("ring_uf_q", out["uf"]),
+            ("ring_of_q", out["of"]),
+            ("ring_valid_q", out["valid"]),
+            ("ring_clear_q", out["clear"]),
+        ],
+        clk,
+        Some(rst),
+        None,
+    )?;
+
+    m.note("Sticky flags of every rounding since clear, as of the sum in ring_q.");
+    let (uf, of) = (
+        m.reg("uf_q", 1, clk, Some((rst, 0)))?,
+        m.reg("of_q", 1, clk, Some((rst, 0)))?,
+    );
+    let uf_now = m.wire("uf_now", (uf & !ring_clear) | ring_uf)?;
+    let of_now = m.wire("of_now", (of & !ring_clear) | ring_of)?;
+    m.next(uf, uf_now, None)?;
+    m.next(of, of_now, None)?;
+
+    m.note(format!(
+        "The window: the last {k} finished partial sums, the older ones zero after a clear."
+    ));
+    let mut window = vec![ring];
+    for r in 1..k {
+        let slot = m.reg(&format!("window{r}_q"), w, clk, Some((rst, 0)))?;
+        let older = window[r as usize - 1];
+        let d = if r == 1 {
+            older
+        } else {
+            m.val(mux(ring_clear, 0, older))?.sig
+        };
+        m.next(slot, d, None)?;
+        window.push(slot);
+    }
+    for s in window.iter_mut().skip(1) {
+        *s = m.val(mux(ring_clear, 0, *s))?.sig;
+    }
+
+    m.note(format!(
+        "Read-out: the window combined by halves (slots K/2 apart), cut into {} stages.",
+        model::fpacc::interleave_readout_stages(k)
+    ));
+    let mut ins: Vec<(String, Sig)> = window
+        .iter()
+        .enumerate()
+        .map(|(r, s)| (format!("p{r}"), *s))
+        .collect();
+    ins.extend([
+        ("uf".to_string(), uf_now.sig),
+        ("of".to_string(), of_now.sig),
+        ("valid".to_string(), ring_valid),
+    ]);
+    let ins: Vec<(&str, Sig)> = ins.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    let out = super::bfp_dot::staged(
+        m,
+        "readout",
+        model::fpacc::interleave_readout_stages(k),
+        (clk, rst),
+        &ins,
+        |m, i| {
+            let mut v: Vec<(Sig, Sig, Sig)> = (0..k)
+                .map(|r| (i[&format!("p{r}")], i["uf"], i["of"]))
+                .collect();
+            let mut level = 0;
+            while v.len() > 1 {
+                let half = v.len() / 2;
+                let mut next = Vec::with_capacity(half);
+                for j in 0..half {
+                    let (a, b) = (v[j], v[j + half]);
+                    let r = float::add_formats(
+                        m,
+                        &format!("fold{level}_{j}"),
+                        (f, a.0),
+                        (f, b.0),
+                        f,
+                        rounding,
+                    )?;
+                    let uf = m.val(a.1 | b.1 | r.underflow)?.sig;
+                    let of = m.val(a.2 | b.2 | r.overflow)?.sig;
+                    next.push((r.bits, uf, of));
+                }
+                v = next;
+                level += 1;
+            }
+            Ok(vec![
+                ("acc", v[0].0),
+                ("uf", v[0].1),
+                ("of", v[0].2),
+                ("valid", i["valid"]),
+            ])
+        },
+    )?;
+    let [acc, uf_out, of_out, out_valid] = m.registers(
+        [
+            ("acc_q", out["acc"]),
+            ("acc_uf_q", out["uf"]),
+            ("acc_of_q", out["of"]),
+            ("out_valid_q", out["valid"]),
+        ],
+        clk,
+        Some(rst),
+        None,
+    )?;
+    Ok((acc, uf_out, of_out, out_valid))
+}
+
 fn describe(m: &mut ModuleBuilder, p: &FpaccParams) {
     let fmt = |f: &FloatFormat| {
         format!(
@@ -276,6 +459,13 @@ fn describe(m: &mut ModuleBuilder, p: &FpaccParams) {
             "Chunks of {}: an inner sum from zero per chunk, added into acc when complete.",
             p.chunk
         ));
+    }
+    if p.interleave > 1 {
+        m.comment(format!(
+            "Interleaved: {k} partial sums, the beat of cycle c into sum c mod {k}; acc shows them",
+            k = p.interleave
+        ));
+        m.comment("combined by halves, each sum rounded (docs/fpacc.md).");
     }
     m.comment(format!(
         "Latency: {} cycle(s) from in_valid to out_valid.",

@@ -152,6 +152,15 @@ pub const CHUNK_FLAG: Param = Param::int(
     "Products per chunk: an inner accumulator sums n products from zero, then adds them to \
      the outer one; 0 = no chunking",
 );
+/// `--interleave`: partial sums.
+pub const INTERLEAVE_FLAG: Param = Param::int(
+    "--interleave",
+    "K",
+    1..=8,
+    Some(1),
+    "Partial sums (1, 2, 4 or 8): beats go round K sums in turn, so the adder may take K \
+     cycles; the sums are combined on read-out (docs/fpacc.md)",
+);
 
 /// The IEEE-style default bias `2^(E-1) - 1` (0 for widths this type would reject).
 pub(super) fn default_bias(exp_bits: u32) -> i32 {
@@ -164,8 +173,20 @@ pub(super) fn default_bias(exp_bits: u32) -> i32 {
 
 impl Params for FpaccParams {
     const PARAMS: &'static [Param] = &[
-        PRESET, EXP, MAN, BIAS_FLAG, PROD_EXP, PROD_MAN, PROD_BIAS, IN, IN_FRAC, IN_FLOAT, IN_BIAS,
-        ROUNDING, CHUNK_FLAG,
+        PRESET,
+        EXP,
+        MAN,
+        BIAS_FLAG,
+        PROD_EXP,
+        PROD_MAN,
+        PROD_BIAS,
+        IN,
+        IN_FRAC,
+        IN_FLOAT,
+        IN_BIAS,
+        ROUNDING,
+        CHUNK_FLAG,
+        INTERLEAVE_FLAG,
     ];
     const CONFLICTS: &'static [(&'static Param, &'static Param)] =
         &[(&IN_FLOAT, &IN), (&IN_FLOAT, &IN_FRAC)];
@@ -226,6 +247,7 @@ impl Params for FpaccParams {
                 _ => Rounding::Rne,
             },
             chunk: CHUNK_FLAG.u32(flags)?,
+            interleave: INTERLEAVE_FLAG.u32(flags)?,
         })
     }
 }

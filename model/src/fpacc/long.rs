@@ -167,6 +167,7 @@ impl UnitParams for FpaccLongParams {
             acc: self.acc,
             rounding: self.rounding,
             chunk: 0,
+            interleave: 1,
         };
         as_fpacc.validate()?;
         GUARD.check(self.guard)?;

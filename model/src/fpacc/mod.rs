@@ -29,6 +29,7 @@
 //! - Reset clears `acc`, the flags, `out_valid`, the chunk position and every valid bit.
 
 mod args;
+mod interleave;
 mod long;
 mod params;
 mod sum;
@@ -41,6 +42,10 @@ use crate::float::{Exact, FloatFormat};
 use crate::int;
 
 pub use args::ExpMan;
+pub use interleave::{
+    latency as interleave_latency, readout_stages as interleave_readout_stages, FpaccInterleaved,
+    InterleavedSum, INTERLEAVE,
+};
 pub use long::{
     long_readout, FpaccLong, FpaccLongParams, FpaccLongSum, ReadoutPipe, GUARD, MAX_LONG_BITS,
     READOUT_STAGES,

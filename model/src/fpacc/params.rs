@@ -27,6 +27,18 @@ pub struct FpaccParams {
     pub rounding: Rounding,
     /// Products per chunk, 0 for no chunking.
     pub chunk: u32,
+    /// Partial sums the beats are spread over, combined on read-out (1, 2, 4 or 8;
+    /// 1 is the plain accumulator).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub interleave: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(k: &u32) -> bool {
+    *k == 1
 }
 
 impl Default for FpaccParams {
@@ -40,6 +52,7 @@ impl Default for FpaccParams {
             acc,
             rounding: Rounding::Rne,
             chunk: 0,
+            interleave: 1,
         }
     }
 }
@@ -134,7 +147,22 @@ impl UnitParams for FpaccParams {
             &MAN_BITS,
             "--prod-bias",
         )?;
-        check_range("--chunk", self.chunk, &CHUNK)
+        check_range("--chunk", self.chunk, &CHUNK)?;
+        if !super::INTERLEAVE.contains(&self.interleave) {
+            return Err(ParamError {
+                param: "--interleave",
+                value: self.interleave.to_string(),
+                allowed: "1, 2, 4 or 8".into(),
+            });
+        }
+        if self.interleave > 1 && self.chunk > 0 {
+            return Err(ParamError {
+                param: "--interleave",
+                value: self.interleave.to_string(),
+                allowed: "1 with --chunk (chunks and interleaved sums do not combine)".into(),
+            });
+        }
+        Ok(())
     }
 
     /// e.g. `fpacc_i8_e4m7b10_rne`, `fpacc_i8_e8m23b127r_rne_c16`, with `_p<format>`
@@ -155,6 +183,9 @@ impl UnitParams for FpaccParams {
         if self.chunk > 0 {
             name += &format!("_c{}", self.chunk);
         }
+        if self.interleave > 1 {
+            name += &format!("_i{}", self.interleave);
+        }
         name
     }
 
@@ -164,11 +195,19 @@ impl UnitParams for FpaccParams {
     }
 
     fn latency(&self) -> u32 {
-        1 + u32::from(self.chunk > 0)
+        if self.interleave > 1 {
+            super::interleave::latency(self.interleave)
+        } else {
+            1 + u32::from(self.chunk > 0)
+        }
     }
 
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
-        Ok(Box::new(Fpacc::new(*self)?))
+        if self.interleave > 1 {
+            Ok(Box::new(super::FpaccInterleaved::new(*self)?))
+        } else {
+            Ok(Box::new(Fpacc::new(*self)?))
+        }
     }
 }
 
@@ -219,7 +258,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
     /// The default (8-bit operands into E4M7), the bf16 preset (PDR, about 30 s; the fp32
     /// preset takes equiv_induct about 2 minutes and is left to `gen prove fpacc --preset
     /// fp32`), and narrow ones in each mode (chunks, float operands, RZ, a
-    /// product wider than the accumulator).
+    /// product wider than the accumulator, two interleaved partial sums).
     fn proof_set() -> Vec<Self> {
         let f = FloatFormat::finite;
         let small = FpaccParams {
@@ -256,6 +295,11 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 acc: f(3, 2, 3),
                 ..small
             },
+            // Two interleaved partial sums (PDR, about 15 s).
+            FpaccParams {
+                interleave: 2,
+                ..small
+            },
         ]
     }
 
@@ -277,12 +321,18 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
             } else {
                 sample_format(rng, EXP_BITS, MAN_BITS)
             };
+            let chunk = if rng.one_in(2) { 0 } else { rng.int(1..=20) };
             FpaccParams {
                 operand,
                 product,
                 acc,
                 rounding: rng.pick(&[Rounding::Rne, Rounding::Rz]),
-                chunk: if rng.one_in(2) { 0 } else { rng.int(1..=20) },
+                chunk,
+                interleave: if chunk == 0 && rng.one_in(3) {
+                    rng.pick(&[2, 4, 8])
+                } else {
+                    1
+                },
             }
         })
     }
