@@ -456,6 +456,24 @@ pub fn fpacc_density_table(
             report: flow_for_freq(p, mhz, stderr)?,
         });
     }
+    for (preset, k, mhz) in [
+        (Preset::Acc12, 2, 40.0),
+        (Preset::Acc12, 4, 40.0),
+        (Preset::Fp32, 2, 30.0),
+    ] {
+        let f = preset.format();
+        let p = FpaccParams {
+            product: f,
+            acc: f,
+            interleave: k,
+            ..FpaccParams::default()
+        };
+        rows.push(DensityRow {
+            label: format!("fpacc {preset:?}, --interleave {k} --freq {mhz}").to_lowercase(),
+            macs_per_cycle: 1.0,
+            report: flow_for_freq(p, mhz, stderr)?,
+        });
+    }
     for preset in [Preset::Acc12, Preset::Fp32] {
         let p = FpaccLongParams {
             acc: preset.format(),
