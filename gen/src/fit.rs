@@ -20,10 +20,10 @@ pub enum Synthetic {
     All,
 }
 
-/// Flags of `gen fit`.
+/// The tensor of `gen fit` and `gen mx-error`: a file, or synthetic tensors.
 #[derive(Args, Debug, Clone)]
 #[command(group(clap::ArgGroup::new("tensor").required(true).args(["file", "synthetic"])))]
-pub struct FitArgs {
+pub struct TensorArgs {
     /// The tensor: a .npy file (float32/float64 or integers, any shape) or a text file of
     /// numbers separated by spaces, commas or newlines; finite float32 values, not all 0.
     #[arg(value_name = "FILE",
@@ -40,6 +40,63 @@ pub struct FitArgs {
     #[arg(long, default_value_t = 1, conflicts_with = "file",
           allow_negative_numbers = true, value_parser = int_in::<u64>(0, u64::MAX.into()))]
     pub seed: u64,
+}
+
+impl TensorArgs {
+    /// The named tensors: the file, one synthetic tensor, or all four.
+    pub fn tensors(&self) -> Result<Vec<(String, Vec<f32>)>, FitError> {
+        if !(1..=10_000_000).contains(&self.count) {
+            let v = self.count;
+            return Err(FitError(
+                format!("invalid value '{v}' for '--count <COUNT>': {v} is not in 1..=10000000"),
+                Cause::BadInput,
+            ));
+        }
+        let named = |k: Synthetic| {
+            (
+                format!("{k:?}").to_lowercase(),
+                synthetic(k, self.count, self.seed),
+            )
+        };
+        Ok(match (&self.file, self.synthetic) {
+            (_, Some(Synthetic::All)) => [
+                Synthetic::Gaussian,
+                Synthetic::Laplacian,
+                Synthetic::Exponential,
+                Synthetic::Uniform,
+            ]
+            .into_iter()
+            .map(named)
+            .collect(),
+            (_, Some(k)) => vec![named(k)],
+            (Some(t), None) => vec![(t.path.display().to_string(), t.values.clone())],
+            (None, None) => {
+                return Err(FitError(
+                    "give a FILE or --synthetic".into(),
+                    Cause::BadInput,
+                ))
+            }
+        })
+    }
+
+    /// The sentence that ends a table about synthetic tensors (empty for a file).
+    pub fn note(&self) -> String {
+        if self.synthetic.is_some() {
+            format!(
+                " Synthetic tensors: {} values, seed {}.",
+                self.count, self.seed
+            )
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Flags of `gen fit`.
+#[derive(Args, Debug, Clone)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub tensor: TensorArgs,
     /// Bit budget per value (sign and exponent), 2..=8: every width up to it is fitted.
     #[arg(long, default_value_t = 5, allow_negative_numbers = true,
           value_parser = int_in::<u32>(2, 8))]
@@ -466,44 +523,14 @@ fn table_rows(name: &str, values: &[f32], args: &FitArgs, out: &mut String) -> V
 /// Run `gen fit`; the table goes to `stdout`, progress to `stderr`.
 pub fn run(args: &FitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), FitError> {
     // The parser checks these; a library caller may not have used it.
-    for (flag, v, lo, hi) in [
-        ("--bits <BITS>", args.bits, 2, 8),
-        ("--count <COUNT>", args.count, 1, 10_000_000),
-    ] {
-        if !(lo..=hi).contains(&v) {
-            return Err(FitError(
-                format!("invalid value '{v}' for '{flag}': {v} is not in {lo}..={hi}"),
-                Cause::BadInput,
-            ));
-        }
+    if !(2..=8).contains(&args.bits) {
+        let v = args.bits;
+        return Err(FitError(
+            format!("invalid value '{v}' for '--bits <BITS>': {v} is not in 2..=8"),
+            Cause::BadInput,
+        ));
     }
-    let tensors: Vec<(String, Vec<f32>)> = match (&args.file, args.synthetic) {
-        (_, Some(Synthetic::All)) => [
-            Synthetic::Gaussian,
-            Synthetic::Laplacian,
-            Synthetic::Exponential,
-            Synthetic::Uniform,
-        ]
-        .into_iter()
-        .map(|k| {
-            (
-                format!("{k:?}").to_lowercase(),
-                synthetic(k, args.count, args.seed),
-            )
-        })
-        .collect(),
-        (_, Some(k)) => vec![(
-            format!("{k:?}").to_lowercase(),
-            synthetic(k, args.count, args.seed),
-        )],
-        (Some(t), None) => vec![(t.path.display().to_string(), t.values.clone())],
-        (None, None) => {
-            return Err(FitError(
-                "give a FILE or --synthetic".into(),
-                Cause::BadInput,
-            ))
-        }
-    };
+    let tensors = args.tensor.tensors()?;
     let mut table = String::from(
         "| tensor | method | bits/value | base | alpha (top level) | e_min | MSE | relative RMSE |\n\
          | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
@@ -523,12 +550,7 @@ pub fn run(args: &FitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Re
          either way). INT8/INT4: symmetric, one scale max|x| / (2^(b-1) - 1), round to \
          nearest even."
     ));
-    if args.synthetic.is_some() {
-        table.push_str(&format!(
-            " Synthetic tensors: {} values, seed {}.",
-            args.count, args.seed
-        ));
-    }
+    table.push_str(&args.tensor.note());
     table.push('\n');
     stdout
         .write_all(table.as_bytes())

@@ -648,3 +648,57 @@ fn fit() {
         "fit",
     );
 }
+
+/// `gen mx-error` shares `gen fit`'s tensor flags (their cases are above) and adds
+/// `--block` and `--rounding`.
+#[test]
+fn mx_error() {
+    const BLOCK: &str = "1..=64";
+    let t = || b"1 -2 0.5".to_vec();
+    check(
+        vec![
+            case(
+                &["mx-error", "--synthetic", "gaussian", "--block", "0"],
+                &["'--block <BLOCK>'", BLOCK],
+            ),
+            case(
+                &["mx-error", "--synthetic", "gaussian", "--block", "65"],
+                &["'--block <BLOCK>'", BLOCK],
+            ),
+            case(
+                &["mx-error", "--synthetic", "gaussian", "--block", "-1"],
+                &["'--block <BLOCK>'", BLOCK],
+            ),
+            case(
+                &["mx-error", "--synthetic", "gaussian", "--block", "1k"],
+                &["'--block <BLOCK>'", BLOCK],
+            ),
+            case(
+                &["mx-error", "--synthetic", "gaussian", "--rounding", "sr"],
+                &["'--rounding <ROUNDING>'", "rne", "away"],
+            ),
+            case(
+                &["mx-error", "--synthetic", "gaussian", "--count", "0"],
+                &["'--count <COUNT>'", "1..=10000000"],
+            ),
+            case(&["mx-error"], &["FILE", "--synthetic"]),
+            case(
+                &["mx-error", "missing.npy"],
+                &["'[FILE]'", "missing.npy", "cannot read"],
+            ),
+            with_file(
+                &["mx-error", "t.txt", "--count", "5"],
+                "t.txt",
+                t(),
+                &["[FILE]", "--count"],
+            ),
+            with_file(
+                &["mx-error", "t.txt"],
+                "t.txt",
+                b"1 NaN 2".to_vec(),
+                &["t.txt", "'NaN' (value 2) is not a finite float32"],
+            ),
+        ],
+        "mx-error",
+    );
+}

@@ -60,6 +60,17 @@ pub enum Tool {
         #[command(flatten)]
         args: crate::fit::FitArgs,
     },
+    /// Quantisation error of the OCP MX element types, next to HBFP and INT8
+    ///
+    /// Quantises a tensor (.npy or text) or synthetic ones block by block with every MX
+    /// element type (MXFP8 E4M3/E5M2, MXFP6 E3M2/E2M3, MXFP4 E2M1, MXINT8), HBFP4/6/8 and
+    /// per-tensor INT8, from the bit-exact models, and prints MSE, relative RMSE and SQNR
+    /// (docs/mx.md).
+    #[command(name = "mx-error", alias = "mx_error", after_help = MX_ERROR_EXAMPLES)]
+    MxError {
+        #[command(flatten)]
+        args: crate::mxerror::MxErrorArgs,
+    },
     /// Arithmetic density tables of a unit family against the integer MAC
     ///
     /// Against the integer MAC at acc 12 and 32: `bfp`
@@ -170,6 +181,14 @@ Examples:
       the table, 200 dot products per length (about a second)
   gen acc-error --trials 2000 --sigma 16 --output acc-error.md
       more trials of smaller operands, the table also written as Markdown";
+
+const MX_ERROR_EXAMPLES: &str = "\
+Examples:
+  gen mx-error --synthetic all
+      every MX element type, HBFP4/6/8 and INT8 on the four synthetic tensors, blocks of 32
+  gen mx-error weights.npy --block 16 --rounding away
+      a NumPy tensor in blocks of 16, MX elements rounded ties-away as microxcaling does
+";
 
 const FIT_EXAMPLES: &str = "\
 Examples:

@@ -381,6 +381,10 @@ fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), E
             code: e.exit_code(),
             message: e.0,
         }),
+        Tool::MxError { args } => crate::mxerror::run(&args, stdout, stderr).map_err(|e| Failure {
+            code: e.exit_code(),
+            message: e.0,
+        }),
         Tool::Density {
             family,
             output,

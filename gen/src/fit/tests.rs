@@ -162,10 +162,12 @@ fn number_parsers_quote_the_range() {
 #[test]
 fn exit_codes() {
     let args = FitArgs {
-        file: None,
-        synthetic: Some(Synthetic::Uniform),
-        count: 100,
-        seed: 1,
+        tensor: TensorArgs {
+            file: None,
+            synthetic: Some(Synthetic::Uniform),
+            count: 100,
+            seed: 1,
+        },
         bits: 9,
         metric: Metric::Mse,
     };
@@ -177,7 +179,10 @@ fn exit_codes() {
         e.0
     );
     let none = FitArgs {
-        synthetic: None,
+        tensor: TensorArgs {
+            synthetic: None,
+            ..args.tensor.clone()
+        },
         bits: 3,
         ..args
     };
