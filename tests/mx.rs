@@ -318,7 +318,17 @@ fn blocks(elem: Elem, count: usize, seed: u64) -> Vec<Vec<u32>> {
 
 #[test]
 fn independent_encoder_matches_the_rtl() {
-    for elem in Elem::ALL {
+    // Two threads, each its share of the twelve Verilator builds.
+    std::thread::scope(|s| {
+        for half in Elem::ALL.chunks(3) {
+            s.spawn(|| half.iter().for_each(|e| encoder_vs_rtl(*e)));
+        }
+    });
+}
+
+/// [`independent_encoder_matches_the_rtl`] for one element type.
+fn encoder_vs_rtl(elem: Elem) {
+    {
         let g = Grid::of(elem);
         for (rounding, seed) in [(MxRounding::Rne, 1), (MxRounding::Away, 2)] {
             let bs = blocks(elem, 2000, seed * 100 + elem as u64);
