@@ -376,7 +376,8 @@ fn worked_cases_on_the_rtl() {
         (MxRounding::Rne, [1.0, 0.5, -3.0, 6.0, 0.0, 1.0, 2.0]),
         (MxRounding::Away, [1.0, 0.5, -3.0, 6.0, 0.5, 1.0, 3.0]),
     ] {
-        let (scale, codes) = &quant_on_rtl(quant(Elem::E2m1, K, rounding), &[x.clone()])[0];
+        let (scale, codes) =
+            &quant_on_rtl(quant(Elem::E2m1, K, rounding), std::slice::from_ref(&x))[0];
         assert_eq!(*scale, 127);
         let v: Vec<f64> = codes[..7].iter().map(|c| e2m1.value(*c)).collect();
         assert_eq!(v, want, "{rounding:?}");

@@ -105,11 +105,8 @@ fn lane(
     };
     let uf = m.val(nonzero & biased.less(1) & !nan)?;
     let of = m.val(biased.greater(254) & !nan)?;
-    let frac = if uw - 1 < 23 {
-        cat([norm.bits(uw - 2, 0), lit(0, 24 - uw, false)])
-    } else {
-        norm.bits(uw - 2, 0).into()
-    };
+    // The bits below the leading one (at most 7), then zeros.
+    let frac = cat([norm.bits(uw - 2, 0), lit(0, 24 - uw, false)]);
     let top = m_top(m, norm)?;
     m.discard(top, &format!("leading_one_{i}"))?;
     let normal = cat([sign.into(), biased.bits(7, 0), frac]);
