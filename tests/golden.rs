@@ -196,7 +196,7 @@ fn integer_and_block_references_match_the_models() {
             )
         }),
         Box::new(|| check_golden(&ExpqDotParams::default(), 20_000, 6)),
-        // The MX defaults (blocks of 32 in 8-lane beats; 8 lanes), wider than the proofs'.
+        // MX at the default block (32, in 8-lane beats) and 8 lanes, wider than the proofs'.
         Box::new(|| {
             check_golden(
                 &MxQuantParams {
@@ -219,7 +219,16 @@ fn integer_and_block_references_match_the_models() {
                 22,
             )
         }),
-        Box::new(|| check_golden(&MxDequantParams::default(), 20_000, 23)),
+        Box::new(|| {
+            check_golden(
+                &MxDequantParams {
+                    lanes: 8,
+                    ..MxDequantParams::default()
+                },
+                20_000,
+                23,
+            )
+        }),
         // bfp_dot: whole blocks, serial beats with run-time widths, the narrowest.
         Box::new(|| check_golden(&BfpDotParams::default(), 20_000, 14)),
         Box::new(|| {
