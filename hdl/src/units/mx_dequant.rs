@@ -128,3 +128,21 @@ fn lane(
 fn m_top(m: &mut ModuleBuilder, norm: Val) -> Result<Sig> {
     Ok(m.val(norm.bit(norm.width() - 1))?.sig)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module_verilog;
+
+    #[test]
+    fn builds_for_every_element_and_lane_count() {
+        for elem in Elem::ALL {
+            for lanes in [1, 3, 64] {
+                let p = MxDequantParams { elem, lanes };
+                p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+            }
+        }
+        let v = module_verilog(&MxDequantParams::default().rtl().unwrap());
+        assert!(v.contains("module mx_dequant_e4m3_l4 ("), "{v}");
+    }
+}
