@@ -17,6 +17,7 @@ use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand, Preset};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::{MacParams, Overflow};
+use model::mx::{Elem, MxDequantParams, MxQuantParams, MxRounding};
 use model::param::sample_declared;
 use model::pipeline::Piped;
 use model::Sampler;
@@ -195,6 +196,39 @@ fn integer_and_block_references_match_the_models() {
             )
         }),
         Box::new(|| check_golden(&ExpqDotParams::default(), 20_000, 6)),
+        // MX at the default block (32, in 8-lane beats) and 8 lanes, wider than the proofs'.
+        Box::new(|| {
+            check_golden(
+                &MxQuantParams {
+                    lanes: Some(8),
+                    ..MxQuantParams::default()
+                },
+                5_000,
+                21,
+            )
+        }),
+        Box::new(|| {
+            check_golden(
+                &MxQuantParams {
+                    elem: Elem::E5m2,
+                    block: 16,
+                    rounding: MxRounding::Sr,
+                    ..MxQuantParams::default()
+                },
+                5_000,
+                22,
+            )
+        }),
+        Box::new(|| {
+            check_golden(
+                &MxDequantParams {
+                    lanes: 8,
+                    ..MxDequantParams::default()
+                },
+                20_000,
+                23,
+            )
+        }),
         // bfp_dot: whole blocks, serial beats with run-time widths, the narrowest.
         Box::new(|| check_golden(&BfpDotParams::default(), 20_000, 14)),
         Box::new(|| {

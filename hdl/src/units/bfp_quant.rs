@@ -60,14 +60,14 @@ fn select_width(m: &mut ModuleBuilder, p: &BfpQuantParams, mode: Option<Sig>) ->
 }
 
 /// One decoded binary32 element.
-struct Element {
-    sign: Sig,
-    nonzero: Sig,
-    special: Sig,
+pub(crate) struct Element {
+    pub sign: Sig,
+    pub nonzero: Sig,
+    pub special: Sig,
     /// Exponent field, 254 for NaN and infinity.
-    field: Sig,
+    pub field: Sig,
     /// Significand with the hidden one, all ones for NaN and infinity.
-    sig: Sig,
+    pub sig: Sig,
 }
 
 impl Generate for BfpQuantParams {
@@ -77,7 +77,14 @@ impl Generate for BfpQuantParams {
         let (clk, rst) = (io["clk"], io["rst"]);
 
         m.note("Stage 1: collect the block's beats.");
-        let (block, last) = collect(&mut m, self, clk, rst, io["in_valid"], io["x"])?;
+        let (block, last) = collect(
+            &mut m,
+            (self.lanes(), self.beats_per_block()),
+            clk,
+            rst,
+            io["in_valid"],
+            io["x"],
+        )?;
 
         m.note("Stage 2: decode the binary32 elements.");
         let elements = (0..self.block)
@@ -160,19 +167,19 @@ fn describe(m: &mut ModuleBuilder, p: &BfpQuantParams) {
 }
 
 /// The whole block (element 0 in the low bits) and the strobe of its last beat.
-fn collect(
+/// (`lanes` binary32 values a beat, `beats` beats a block; shared with `mx_quant`).
+pub(crate) fn collect(
     m: &mut ModuleBuilder,
-    p: &BfpQuantParams,
+    (lanes, beats): (u32, u32),
     clk: Sig,
     rst: Sig,
     valid: Sig,
     x: Sig,
 ) -> Result<(Sig, Sig)> {
-    let beats = p.beats_per_block();
     if beats == 1 {
         return Ok((x, valid));
     }
-    let lane_bits = 32 * p.lanes();
+    let lane_bits = 32 * lanes;
     let held = m.reg("held", lane_bits * (beats - 1), clk, None)?;
     let shifted = if beats == 2 {
         x
@@ -187,7 +194,7 @@ fn collect(
 }
 
 /// Element `i` of the block.
-fn decode(m: &mut ModuleBuilder, block: Sig, i: u32) -> Result<Element> {
+pub(crate) fn decode(m: &mut ModuleBuilder, block: Sig, i: u32) -> Result<Element> {
     let word = m.val(block.bits(32 * i + 31, 32 * i))?;
     let raw_field = m.val(word.bits(30, 23))?;
     let special = m.val(raw_field.all())?.sig;
@@ -204,7 +211,7 @@ fn decode(m: &mut ModuleBuilder, block: Sig, i: u32) -> Result<Element> {
 }
 
 /// Unsigned maximum of equal-width signals, as a balanced tree.
-fn max_tree(m: &mut ModuleBuilder, xs: &[Sig]) -> Result<Sig> {
+pub(crate) fn max_tree(m: &mut ModuleBuilder, xs: &[Sig]) -> Result<Sig> {
     match xs {
         [one] => Ok(*one),
         _ => {
@@ -239,45 +246,22 @@ fn mantissa(
     rnd: Option<Sig>,
 ) -> Result<Val> {
     let mb = p.mant_bits;
-    // Fraction bits kept past the constant shift for rounding.
-    let frac = match p.rounding {
-        BfpRounding::Rz => 0,
-        BfpRounding::Rne => 1,
-        BfpRounding::Sr => p.rnd_bits,
+    let mode = match p.rounding {
+        BfpRounding::Rz => AlignRound::Rz,
+        BfpRounding::Rne => AlignRound::Rne,
+        BfpRounding::Sr => AlignRound::Sr(p.rnd_bits),
     };
-    let cut = 25 - mb - frac; // >= 1
-    let top = m.val(el.sig.bits(23, cut))?; // m - 1 + frac bits
-    let tw = top.width();
-    let low = m.val(el.sig.bits(cut - 1, 0))?;
-    let distance = (max_field - el.field).wrapping(8);
-    // A narrower mode drops (widest - width) more bits.
-    let distance = match width.extra_shift {
-        Some(extra) => m.val((distance + extra).wrapping(9))?,
-        None => m.val(distance)?,
-    };
-    let shifted = m.shift_right(top, distance.sig)?;
-    let mag = match p.rounding {
-        BfpRounding::Rz => {
-            m.discard(low.sig, &format!("truncated_{index}"))?;
-            let mag = m.val(shifted.resize(mb))?; // at most 2^(m-1) - 1 already
-            return m.val(signed_mantissa(el, mag, mb));
+    let mag = round_aligned(m, el.sig, mb, mode, rnd, index, |m| {
+        let distance = (max_field - el.field).wrapping(8);
+        // A narrower mode drops (widest - width) more bits.
+        match width.extra_shift {
+            Some(extra) => m.val((distance + extra).wrapping(9)),
+            None => m.val(distance),
         }
-        BfpRounding::Rne => {
-            // Sticky: the constant-shift bits and the bits the barrel shifter drops.
-            let ones = m.val(lit((1i128 << tw) - 1, tw, false))?;
-            let kept_mask = m.shift_left(ones, distance.sig)?;
-            let sticky = (top & !kept_mask).any() | low.any();
-            let up = shifted.bit(0) & (sticky | shifted.bit(1));
-            m.val((shifted.bits(tw - 1, 1) + up).wrapping(mb))?
-        }
-        BfpRounding::Sr => {
-            m.discard(low.sig, &format!("truncated_{index}"))?;
-            let r = p.rnd_bits;
-            // fraction + rnd carries out exactly when rnd > ~fraction.
-            let carry = (!shifted.bits(r - 1, 0)).less(rnd.expect("SR has rnd"));
-            m.val((shifted.bits(tw - 1, r) + carry).wrapping(mb))?
-        }
-    };
+    })?;
+    if p.rounding == BfpRounding::Rz {
+        return m.val(signed_mantissa(el, mag, mb)); // at most 2^(m-1) - 1 already
+    }
     let over = if p.modes.is_some() {
         m.val(width.qmax.less(mag))? // rounded up past the mode's limit
     } else {
@@ -285,6 +269,73 @@ fn mantissa(
     };
     let mag = m.val(mux(over, width.qmax, mag))?;
     m.val(signed_mantissa(el, mag, mb))
+}
+
+/// How [`round_aligned`] rounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AlignRound {
+    /// Toward zero.
+    Rz,
+    /// To nearest, ties to even.
+    Rne,
+    /// To nearest, ties away from zero.
+    Away,
+    /// Stochastic with this many random bits.
+    Sr(u32),
+}
+
+/// The alignment and rounding shifter of one element (shared with `mx_quant`): the
+/// 24-bit significand `sig` divided by `2^(25 - mb + distance)` and rounded, as an
+/// `mb`-bit magnitude (a rounding carry may reach `2^(mb-1)`). `sig` is first cut to its
+/// top `mb - 1` bits and the rounding's fraction bits (a constant), then a barrel shifter
+/// moves it right by `distance` (which `distance` builds, after the cut). RNE: guard and
+/// sticky; away: the guard alone; RZ: truncation; SR: the carry out of the `rnd` bits
+/// added to the fraction.
+pub(crate) fn round_aligned(
+    m: &mut ModuleBuilder,
+    sig: Sig,
+    mb: u32,
+    mode: AlignRound,
+    rnd: Option<Sig>,
+    index: usize,
+    distance: impl FnOnce(&mut ModuleBuilder) -> Result<Val>,
+) -> Result<Val> {
+    // Fraction bits kept past the constant shift for rounding.
+    let frac = match mode {
+        AlignRound::Rz => 0,
+        AlignRound::Rne | AlignRound::Away => 1,
+        AlignRound::Sr(r) => r,
+    };
+    let cut = 25 - mb - frac; // >= 1
+    let top = m.val(sig.bits(23, cut))?; // mb - 1 + frac bits
+    let tw = top.width();
+    let low = m.val(sig.bits(cut - 1, 0))?;
+    let distance = distance(m)?;
+    let shifted = m.shift_right(top, distance.sig)?;
+    match mode {
+        AlignRound::Rz => {
+            m.discard(low.sig, &format!("truncated_{index}"))?;
+            m.val(shifted.resize(mb))
+        }
+        AlignRound::Rne => {
+            // Sticky: the constant-shift bits and the bits the barrel shifter drops.
+            let ones = m.val(lit((1i128 << tw) - 1, tw, false))?;
+            let kept_mask = m.shift_left(ones, distance.sig)?;
+            let sticky = (top & !kept_mask).any() | low.any();
+            let up = shifted.bit(0) & (sticky | shifted.bit(1));
+            m.val((shifted.bits(tw - 1, 1) + up).wrapping(mb))
+        }
+        AlignRound::Away => {
+            m.discard(low.sig, &format!("truncated_{index}"))?;
+            m.val((shifted.bits(tw - 1, 1) + shifted.bit(0)).wrapping(mb))
+        }
+        AlignRound::Sr(r) => {
+            m.discard(low.sig, &format!("truncated_{index}"))?;
+            // fraction + rnd carries out exactly when rnd > ~fraction.
+            let carry = (!shifted.bits(r - 1, 0)).less(rnd.expect("SR has rnd"));
+            m.val((shifted.bits(tw - 1, r) + carry).wrapping(mb))
+        }
+    }
 }
 
 /// `mag` with the element's sign, or zero.

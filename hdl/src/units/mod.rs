@@ -11,6 +11,8 @@ pub mod fpacc_long;
 pub mod lns_mac;
 pub mod lns_mul;
 pub mod mac;
+pub mod mx_dequant;
+pub mod mx_quant;
 
 use crate::ir::{ModuleBuilder, Result, Sig};
 

@@ -239,7 +239,7 @@ pub fn lanes_modes_from_flags(
 }
 
 /// `--lanes` must divide `--block`.
-fn check_lanes(block: u32, lanes: u32) -> Result<(), ParamError> {
+pub(crate) fn check_lanes(block: u32, lanes: u32) -> Result<(), ParamError> {
     if lanes == 0 || lanes > block || !block.is_multiple_of(lanes) {
         let divisors: Vec<String> = (1..=block)
             .filter(|d| block.is_multiple_of(*d))

@@ -17,9 +17,15 @@
 //!   but never produced);
 //! - zero is always +0.
 
+mod dequant;
+mod quant;
+
 use serde::{Deserialize, Serialize};
 
 use crate::float::{Exact, FloatFormat, Rounded, Rounding};
+
+pub use dequant::{dequantize_beat, MxDequant, MxDequantParams, DEQUANT_LANES, QUIET_NAN};
+pub use quant::{MxQuant, MxQuantParams, BLOCK, ELEM, ROUNDING};
 
 /// The scale byte of a block holding a NaN or an infinity.
 pub const SCALE_NAN: u32 = 0xff;
