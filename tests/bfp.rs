@@ -2,7 +2,7 @@
 //! the RTL itself, and property tests over parameters and random blocks.
 
 use lowbit_tests::{check_unit, verilate};
-use model::bfp::{BfpAddParams, BfpQuantParams, BfpRounding};
+use model::bfp::{BfpAddParams, BfpQuantParams, BfpRounding, ExpRule};
 use model::iface::{get_field, set_field};
 use model::int;
 use model::UnitParams;
@@ -82,6 +82,25 @@ fn spec_worked_cases_on_the_rtl() {
         convert_on_rtl(hbfp4(2, BfpRounding::Rne), &[1.99, 0.5]),
         (-2, vec![7, 2])
     );
+    // docs/bfp.md, "Two exponent rules": the HBFP emulator's ceil rule puts [1.0, 0.3]
+    // one binade lower, where 1.0 saturates at 7/8; a largest value that is not a power
+    // of two gets the same block from both rules.
+    let hbfp = |block, rounding| BfpQuantParams {
+        exp_rule: ExpRule::Hbfp,
+        ..hbfp4(block, rounding)
+    };
+    assert_eq!(
+        convert_on_rtl(hbfp(2, BfpRounding::Rne), &[1.0, 0.3]),
+        (-3, vec![7, 2])
+    );
+    assert_eq!(
+        convert_on_rtl(hbfp(4, BfpRounding::Rz), &[-2.0, 0.3, 2.0, 0.0]),
+        (-2, vec![-7, 1, 7, 0])
+    );
+    assert_eq!(
+        convert_on_rtl(hbfp(2, BfpRounding::Rne), &[1.99, 0.5]),
+        (-2, vec![7, 2])
+    );
 }
 
 fn quant_params() -> impl Strategy<Value = BfpQuantParams> {
@@ -95,32 +114,43 @@ fn quant_params() -> impl Strategy<Value = BfpQuantParams> {
         Just(BfpRounding::Sr)
     ];
     // Sometimes a mixed-mantissa unit: random narrower widths beside --mant.
-    (shape, 2u32..=8, 9u32..=16, rounding, 1u32..=16, any::<u8>()).prop_map(
-        |((block, lanes), mant_bits, exp_bits, rounding, rnd_bits, pick)| {
-            let narrower: Vec<String> = (2..mant_bits)
-                .filter(|w| pick >> w & 1 == 1)
-                .map(|w| w.to_string())
-                .collect();
-            let modes = if pick & 1 == 1 && !narrower.is_empty() {
-                Some(
-                    format!("{},{mant_bits}", narrower.join(","))
-                        .parse()
-                        .unwrap(),
-                )
-            } else {
-                None
-            };
-            BfpQuantParams {
-                block,
-                mant_bits,
-                exp_bits,
-                rounding,
-                rnd_bits,
-                lanes: Some(lanes),
-                modes,
-            }
-        },
+    let rule = prop_oneof![Just(ExpRule::Mx), Just(ExpRule::Hbfp)];
+    (
+        shape,
+        2u32..=8,
+        9u32..=16,
+        rounding,
+        1u32..=16,
+        any::<u8>(),
+        rule,
     )
+        .prop_map(
+            |((block, lanes), mant_bits, exp_bits, rounding, rnd_bits, pick, exp_rule)| {
+                let narrower: Vec<String> = (2..mant_bits)
+                    .filter(|w| pick >> w & 1 == 1)
+                    .map(|w| w.to_string())
+                    .collect();
+                let modes = if pick & 1 == 1 && !narrower.is_empty() {
+                    Some(
+                        format!("{},{mant_bits}", narrower.join(","))
+                            .parse()
+                            .unwrap(),
+                    )
+                } else {
+                    None
+                };
+                BfpQuantParams {
+                    block,
+                    mant_bits,
+                    exp_bits,
+                    rounding,
+                    rnd_bits,
+                    lanes: Some(lanes),
+                    modes,
+                    exp_rule,
+                }
+            },
+        )
 }
 
 proptest! {

@@ -68,6 +68,10 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
     b.reg("g_max", byte);
     b.reg("g_any", Ty::u(1));
     b.reg("g_inv", Ty::u(1));
+    let hbfp = p.exp_rule == model::bfp::ExpRule::Hbfp;
+    if hbfp {
+        b.reg("g_pow2", Ty::u(1));
+    }
     let d = b.reg("g_d", Ty::u(9));
     b.reg("g_mag", sig);
     let e = b.reg("g_e", Ty::u(w));
@@ -99,11 +103,10 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
                 if (g_field[i] > g_max) g_max = g_field[i];
             end
         end
-        // E_s = (largest exponent) - (m - 2); an all-zero block gets the minimum.
-        g_e = g_any ? {{{epad}'h0, g_max}} - g_offset : {emin};
+{rule}        g_e = g_any ? {{{epad}'h0, g_max}} - g_offset{e_pow2} : {emin};
         for (i = {k0}; i < {kn}; i = i + {k1}) begin
-            // |x_i| / 2^E_s = sig * 2^(field - 127 - 23 - E_s) = sig / 2^(max - field + 25 - m).
-            g_d = {{1'b0, g_max - g_field[i]}} + g_base;
+            // |x_i| / 2^E_s = sig * 2^(field - 127 - 23 - E_s) = sig / 2^(max - field + 25 - m{d_note}).
+            g_d = {{1'b0, g_max - g_field[i]}} + g_base{d_pow2};
             if (g_d > {capd}) g_d = {capd};
             g_mag = g_field[i] == 8'h0 ? 24'h0 : g_div(g_sig[i], g_d{rnd});
             if (g_mag > g_qmax) g_mag = g_qmax;
@@ -122,6 +125,29 @@ pub(crate) fn golden(p: &BfpQuantParams) -> Result<GoldenModule> {
         emin = e.lit(-super::pow2(w - 1)),
         capd = d.lit(cap.into()),
         mm1 = mb - 1,
+        rule = if hbfp {
+            format!(
+                "        // --exp-rule hbfp: E_s = ceil(log2 max|x|) - (m - 1), which is one less than
+        // floor(log2 max|x|) - (m - 2) when every largest-exponent magnitude is a power of two.
+        g_pow2 = 1'b1;
+        for (i = {k0}; i < {kn}; i = i + {k1})
+            if (g_field[i] == g_max && g_sig[i][22:0] != 23'h0) g_pow2 = 1'b0;
+",
+                k0 = k(0),
+                k1 = k(1),
+                kn = k(n)
+            )
+        } else {
+            "        // E_s = (largest exponent) - (m - 2); an all-zero block gets the minimum.\n"
+                .to_string()
+        },
+        e_pow2 = if hbfp {
+            format!(" - {{{}'h0, g_pow2}}", w - 1)
+        } else {
+            String::new()
+        },
+        d_pow2 = if hbfp { " - {8'h0, g_pow2}" } else { "" },
+        d_note = if hbfp { " - pow2" } else { "" },
     ));
     b.text(super::registered_outputs_on(
         "g_last",

@@ -15,7 +15,7 @@
 //!    clamped to `2^(m-1) - 1` and given its sign;
 //! 5. outputs: `e`, `q`, `inv` loaded on the block's last beat, `out_valid` one cycle later.
 
-use model::bfp::{BfpQuantParams, BfpRounding};
+use model::bfp::{BfpQuantParams, BfpRounding, ExpRule};
 use model::int;
 
 use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
@@ -96,7 +96,11 @@ impl Generate for BfpQuantParams {
         let fields: Vec<Sig> = elements.iter().map(|e| e.field).collect();
         let max_field = max_tree(&mut m, &fields)?;
         let max_field = m.wire("max_field", max_field)?;
-        let e = shared_exponent(&mut m, self, max_field, width.exp_offset)?;
+        let power_of_two = match self.exp_rule {
+            ExpRule::Mx => None,
+            ExpRule::Hbfp => Some(largest_is_power_of_two(&mut m, &elements, max_field)?),
+        };
+        let e = shared_exponent(&mut m, self, max_field, width.exp_offset, power_of_two)?;
 
         m.note("Stage 4: mantissas, rounded, clamped and signed.");
         let mut qs = Vec::new();
@@ -107,7 +111,15 @@ impl Generate for BfpQuantParams {
             } else {
                 None
             };
-            qs.push(mantissa(&mut m, self, i, el, max_field, &width, rnd)?);
+            qs.push(mantissa(
+                &mut m,
+                self,
+                i,
+                el,
+                (max_field, power_of_two),
+                &width,
+                rnd,
+            )?);
         }
         qs.reverse(); // element 0 in the low bits
         let q = m.val(cat(qs))?;
@@ -222,26 +234,54 @@ pub(crate) fn max_tree(m: &mut ModuleBuilder, xs: &[Sig]) -> Result<Sig> {
     }
 }
 
-/// `E_s = max_field - 127 - (m - 2)`, or the minimum for an all-zero block.
+/// `--exp-rule hbfp`: whether every element with the largest exponent field is exactly a
+/// power of two (no fraction bits; NaN and infinity decode to all ones, so they are not),
+/// so that `ceil(log2 max|x|)` equals `floor(log2 max|x|)`.
+fn largest_is_power_of_two(
+    m: &mut ModuleBuilder,
+    elements: &[Element],
+    max_field: Val,
+) -> Result<Sig> {
+    let mut fraction = Vec::new();
+    for el in elements {
+        let frac = m.val(el.sig.bits(22, 0))?;
+        fraction.push(m.val(el.field.equal(max_field) & frac.any())?.sig);
+    }
+    let any = m.val(cat(fraction).any())?;
+    Ok(m.wire("largest_is_pow2", !any)?.sig)
+}
+
+/// `E_s = max_field - 127 - (m - 2)`, one less under `--exp-rule hbfp` when the largest
+/// magnitude is a power of two, or the minimum for an all-zero block.
 fn shared_exponent(
     m: &mut ModuleBuilder,
     p: &BfpQuantParams,
     max_field: Val,
     offset: Sig,
+    power_of_two: Option<Sig>,
 ) -> Result<Val> {
     let w = p.exp_bits; // >= 9: every binary32 block exponent fits
-    let e = (max_field - offset).wrapping(w).reinterpret_signed();
+    let e = match power_of_two {
+        None => (max_field - offset).wrapping(w).reinterpret_signed(),
+        Some(pow2) => {
+            let offset = m.val((offset + pow2).wrapping(w))?;
+            (max_field - offset).wrapping(w).reinterpret_signed()
+        }
+    };
     let min = lit(int::min_value(w, true), w, true);
     m.wire("shared_exp", mux(max_field.any(), e, min))
 }
 
-/// One element's m-bit mantissa.
+/// One element's m-bit mantissa. With `power_of_two` (`--exp-rule hbfp`) the shared
+/// exponent is one lower when it is high: every element shifts one place less, and an
+/// element that would shift by less than nothing is a largest one, exactly `2^(w-1)`
+/// for the mode's width w, which saturates.
 fn mantissa(
     m: &mut ModuleBuilder,
     p: &BfpQuantParams,
     index: usize,
     el: &Element,
-    max_field: Val,
+    (max_field, power_of_two): (Val, Option<Sig>),
     width: &Width,
     rnd: Option<Sig>,
 ) -> Result<Val> {
@@ -251,17 +291,30 @@ fn mantissa(
         BfpRounding::Rne => AlignRound::Rne,
         BfpRounding::Sr => AlignRound::Sr(p.rnd_bits),
     };
+    let mut saturate = None;
     let mag = round_aligned(m, el.sig, mb, mode, rnd, index, |m| {
         let distance = (max_field - el.field).wrapping(8);
         // A narrower mode drops (widest - width) more bits.
-        match width.extra_shift {
-            Some(extra) => m.val((distance + extra).wrapping(9)),
-            None => m.val(distance),
-        }
+        let d = match width.extra_shift {
+            Some(extra) => m.val((distance + extra).wrapping(9))?,
+            None => m.val(distance)?,
+        };
+        let Some(pow2) = power_of_two else {
+            return Ok(d);
+        };
+        let none = m.val(!d.any())?;
+        saturate = Some(m.val(pow2 & none)?.sig);
+        m.val((d - (pow2 & !none)).wrapping(d.width()))
     })?;
-    if p.rounding == BfpRounding::Rz {
+    let mag = match saturate {
+        Some(s) => m.val(mux(s, width.qmax, mag))?,
+        None => mag,
+    };
+    if p.rounding == BfpRounding::Rz && power_of_two.is_none() {
         return m.val(signed_mantissa(el, mag, mb)); // at most 2^(m-1) - 1 already
     }
+    // (Under --exp-rule hbfp a narrower mode's largest element reaches 2^(w-1) even
+    // truncated: it is exactly a power of two, one binade higher.)
     let over = if p.modes.is_some() {
         m.val(width.qmax.less(mag))? // rounded up past the mode's limit
     } else {

@@ -36,7 +36,7 @@ pub use dot::{
 };
 pub use dot_long::{BfpDotLong, LongDotSum, LongWindow, LONG_BITS, LONG_LSB};
 pub use modes::Modes;
-pub use quant::{quantize, BfpQuant, BfpQuantParams, Quantized};
+pub use quant::{quantize, quantize_with_rule, BfpQuant, BfpQuantParams, Quantized};
 
 /// Rounding of the converter and the adder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -179,6 +179,45 @@ pub const ROUNDING: Param = Param::choice(
     "rne",
     "Rounding of the mantissas",
 );
+/// `--exp-rule`: how the converter picks the shared exponent.
+pub const EXP_RULE: Param = Param::choice(
+    "--exp-rule",
+    "RULE",
+    &[
+        (
+            "mx",
+            "floor(log2 max|x|) - (m-2): the largest value keeps m-1 magnitude bits, as OCP MX does",
+        ),
+        (
+            "hbfp",
+            "ceil(log2 max|x|) - (m-1), as the HBFP training emulator: the same unless the \
+             largest magnitude is a power of two, which then saturates",
+        ),
+    ],
+    "mx",
+    "Shared-exponent rule of the converter",
+);
+
+/// The converter's shared-exponent rule (docs/bfp.md, "Two exponent rules").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpRule {
+    /// `floor(log2 max|x|) - (m - 2)`.
+    #[default]
+    Mx,
+    /// `ceil(log2 max|x|) - (m - 1)`.
+    Hbfp,
+}
+
+impl ExpRule {
+    fn from_flags(flags: &dyn Flags) -> Result<ExpRule, ParamError> {
+        Ok(match EXP_RULE.choice_value(flags)? {
+            "hbfp" => ExpRule::Hbfp,
+            _ => ExpRule::Mx,
+        })
+    }
+}
+
 /// `--rnd-bits`: random bits per element for stochastic rounding.
 pub const RND_BITS_FLAG: Param = Param::int(
     "--rnd-bits",

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::modes::{check_modes, Modes};
 use super::{
-    check_lanes, round_magnitude, BfpFormat, BfpRounding, Block, BLOCK, EXP_BITS, MANT_BITS,
-    RND_BITS,
+    check_lanes, round_magnitude, BfpFormat, BfpRounding, Block, ExpRule, BLOCK, EXP_BITS,
+    MANT_BITS, RND_BITS,
 };
 use crate::iface::{get_field, set_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
@@ -30,14 +30,27 @@ pub struct Quantized {
     pub inv: bool,
 }
 
-/// Convert a block of binary32 values (as bits) to HBFP (docs/bfp.md, `bfp_quant`).
-/// `rnd` holds one random word per element (used with [`BfpRounding::Sr`] only).
+/// Convert a block of binary32 values (as bits) to HBFP (docs/bfp.md, `bfp_quant`) with
+/// the default exponent rule ([`ExpRule::Mx`]). `rnd` holds one random word per element
+/// (used with [`BfpRounding::Sr`] only).
 pub fn quantize(
     f: &BfpFormat,
     x: &[u32],
     mode: BfpRounding,
     rnd: &[u64],
     rnd_bits: u32,
+) -> Quantized {
+    quantize_with_rule(f, x, mode, rnd, rnd_bits, ExpRule::Mx)
+}
+
+/// [`quantize`] with the shared exponent chosen by `rule`.
+pub fn quantize_with_rule(
+    f: &BfpFormat,
+    x: &[u32],
+    mode: BfpRounding,
+    rnd: &[u64],
+    rnd_bits: u32,
+    rule: ExpRule,
 ) -> Quantized {
     let mut inv = false;
     // (negative, significand with the hidden one, unbiased exponent) of each nonzero input.
@@ -65,7 +78,17 @@ pub fn quantize(
             inv,
         };
     };
-    let exp = (max_exp - (f.mant_bits as i32 - 2)).clamp(f.exp_min(), f.exp_max());
+    // ceil(log2 max|x|) is floor + 1 unless every magnitude with the largest exponent
+    // is exactly a power of two (NaN and infinity count as the largest finite value).
+    let power_of_two = parts
+        .iter()
+        .flatten()
+        .all(|p| p.2 < max_exp || p.1 == 0x80_0000);
+    let exp = match rule {
+        ExpRule::Mx => max_exp - (f.mant_bits as i32 - 2),
+        ExpRule::Hbfp => max_exp - (f.mant_bits as i32 - 1) + i32::from(!power_of_two),
+    };
+    let exp = exp.clamp(f.exp_min(), f.exp_max());
     let q = parts
         .iter()
         .enumerate()
@@ -117,6 +140,13 @@ pub struct BfpQuantParams {
     /// (--mant must be the widest). Mode k selects the k-th smallest width.
     #[serde(default)]
     pub modes: Option<Modes>,
+    /// Shared-exponent rule.
+    #[serde(default, skip_serializing_if = "is_mx")]
+    pub exp_rule: ExpRule,
+}
+
+fn is_mx(rule: &ExpRule) -> bool {
+    *rule == ExpRule::Mx
 }
 
 impl Params for BfpQuantParams {
@@ -128,6 +158,7 @@ impl Params for BfpQuantParams {
         super::RND_BITS_FLAG,
         super::LANES,
         super::MODES,
+        super::EXP_RULE,
     ];
 
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
@@ -141,6 +172,7 @@ impl Params for BfpQuantParams {
             rnd_bits: super::rnd_bits_from_flags(flags, rounding)?,
             lanes,
             modes,
+            exp_rule: ExpRule::from_flags(flags)?,
         })
     }
 }
@@ -156,6 +188,7 @@ impl Default for BfpQuantParams {
             rnd_bits: 8,
             lanes: None,
             modes: None,
+            exp_rule: ExpRule::Mx,
         }
     }
 }
@@ -213,6 +246,9 @@ impl UnitParams for BfpQuantParams {
         }
         if let Some(modes) = self.modes {
             name += &format!("_modes{}", modes.to_string().replace(',', "_"));
+        }
+        if self.exp_rule == ExpRule::Hbfp {
+            name += "_hbfp";
         }
         name
     }
@@ -333,7 +369,14 @@ impl CycleModel for BfpQuant {
             },
             None => p.format(),
         };
-        let r = quantize(&format, &self.pending, p.rounding, &rnd, p.rnd_bits);
+        let r = quantize_with_rule(
+            &format,
+            &self.pending,
+            p.rounding,
+            &rnd,
+            p.rnd_bits,
+            p.exp_rule,
+        );
         self.pending.clear();
         (self.e, self.q, self.inv, self.out_valid) = (r.block.exp, r.block.q, r.inv, true);
     }
@@ -398,6 +441,14 @@ the symmetric range, rounding RNE, RZ or stochastically (an `rnd` input); NaN an
                 modes: widths("3,4"),
                 ..d
             },
+            // The HBFP emulator's exponent rule, with mixed mantissas.
+            BfpQuantParams {
+                block: 3,
+                lanes: Some(3),
+                modes: widths("2,4"),
+                exp_rule: ExpRule::Hbfp,
+                ..d
+            },
         ]
     }
 
@@ -412,6 +463,11 @@ the symmetric range, rounding RNE, RZ or stochastically (an `rnd` input); NaN an
                 rnd_bits: rng.int(RND_BITS),
                 lanes,
                 modes,
+                exp_rule: if rng.one_in(3) {
+                    ExpRule::Hbfp
+                } else {
+                    ExpRule::Mx
+                },
             }
         })
     }
@@ -422,6 +478,32 @@ mod tests {
     use super::*;
     use crate::bfp::test_support::{block_values, HBFP4};
     use proptest::prelude::*;
+
+    /// docs/bfp.md: [1.0, 0.3] at m = 4 is [1.0, 0.25] with the MX rule (E_s = -2) and
+    /// [0.875, 0.25] with the HBFP emulator's (E_s = -3: 1.0 saturates at 7/8); a largest
+    /// value that is not a power of two gets the same exponent from both.
+    #[test]
+    fn exponent_rules() {
+        let x = [1.0f32.to_bits(), 0.3f32.to_bits()];
+        let q = |rule| quantize_with_rule(&HBFP4, &x, BfpRounding::Rne, &[], 0, rule).block;
+        assert_eq!(
+            q(ExpRule::Mx),
+            Block {
+                exp: -2,
+                q: vec![4, 1]
+            }
+        );
+        assert_eq!(
+            q(ExpRule::Hbfp),
+            Block {
+                exp: -3,
+                q: vec![7, 2]
+            }
+        );
+        let y = [1.5f32.to_bits(), (-1.0f32).to_bits()];
+        let q = |rule| quantize_with_rule(&HBFP4, &y, BfpRounding::Rne, &[], 0, rule).block;
+        assert_eq!(q(ExpRule::Mx), q(ExpRule::Hbfp));
+    }
 
     #[test]
     fn zeros_subnormals_and_specials() {
