@@ -17,6 +17,10 @@
 //!   but never produced);
 //! - zero is always +0.
 
+mod dot;
+
+pub use dot::{block_value, MxDot, MxDotParams, ELEM_A, ELEM_B, MX_BLOCK};
+
 use serde::{Deserialize, Serialize};
 
 use crate::float::{Exact, FloatFormat, Rounded, Rounding};
