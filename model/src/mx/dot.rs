@@ -304,7 +304,10 @@ value S * 2^(Xa+Xb) to binary32 and binary32 accumulation across blocks with `cl
 makes the block add nothing and sets a sticky `nan` flag.";
     const DOCS: &'static str = "docs/mx.md";
     const EXAMPLES: &'static [(&'static str, &'static str)] = &[
-        ("--elem e4m3", "MXFP8 (E4M3) blocks of 32, one block a cycle"),
+        (
+            "--elem e4m3",
+            "MXFP8 (E4M3) blocks of 32, one block a cycle",
+        ),
         (
             "--elem e2m1 --lanes 8",
             "MXFP4 blocks of 32, 8 products a cycle",
@@ -409,7 +412,10 @@ mod tests {
         // rst, in_valid, clear, xa, qa, xb, qb
         let block = |m: &mut MxDot, clear: bool, xb: u64, o: &mut [u64; 5]| {
             m.step(&[0, 1, 0, 127, pack(&a[..2]), 125, pack(&b[..2])], o);
-            m.step(&[0, 1, clear as u64, 127, pack(&a[2..]), xb, pack(&b[2..])], o);
+            m.step(
+                &[0, 1, clear as u64, 127, pack(&a[2..]), xb, pack(&b[2..])],
+                o,
+            );
             for _ in 0..p.latency() {
                 m.step(&[0; 7], o);
             }
