@@ -593,7 +593,7 @@ fn element(
 }
 
 /// Balanced tree of exact signed additions, widths growing one bit per level.
-fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Val>) -> Result<Val> {
+pub(crate) fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Val>) -> Result<Val> {
     while level.len() > 1 {
         level = level
             .chunks(2)
