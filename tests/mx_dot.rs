@@ -125,6 +125,7 @@ fn worked_case_nan_scales_and_clear_on_the_rtl() {
 /// Mixed types (E4M3 x E5M2): a plain block against f64, NaN and infinity element codes,
 /// a block value that saturates (with `of`) and one that flushes (with `uf`).
 #[test]
+#[allow(clippy::unusual_byte_groupings)] // codes grouped as sign, exponent, mantissa
 fn mixed_types_nan_elements_saturation_and_flush_on_the_rtl() {
     let p = MxDotParams {
         elem_a: Elem::E4m3,
