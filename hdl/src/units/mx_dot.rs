@@ -1,10 +1,12 @@
 //! RTL of the MX block dot product `mx_dot` (docs/mx.md; the model is
 //! `model::mx::MxDot`).
 //!
-//! Stage 0, per beat: each element code decoded to a signed integer in its type's quanta
-//! (`Elem::int_bits` wide: the significand with its hidden bit shifted by the exponent
-//! field, negated by the sign; INT8 as is; a NaN or infinity code reads as 0 and is
-//! flagged), `lanes` exact products summed by `bfp_dot`'s adder tree into the block's
+//! Stage 0, per beat: each element code decoded (significand with its hidden bit, shift
+//! `field - 1`, sign; INT8 as magnitude and sign; NaN or infinity codes flagged), each
+//! lane's exact product in quanta formed as the significands' product shifted by the sum
+//! of the shifts and signed (0 for a NaN or infinity code; the same value as multiplying
+//! the two decoded `Elem::int_bits`-bit integers, with the shifts kept out of the
+//! multiplier), `lanes` products summed by `bfp_dot`'s adder tree into the block's
 //! partial sum, NaN codes OR-ed into a partial flag. With the block's last beat the
 //! block's exponent `Xa + Xb + lsb_a + lsb_b` is formed from the scale bytes, a NaN
 //! scale byte joins the flag, and a NaN block's sum is zeroed (it then adds +0). Stages 1
@@ -32,10 +34,10 @@ impl Generate for MxDotParams {
         let mut products = Vec::new();
         let mut nans = Vec::new();
         for j in 0..self.lanes() {
-            let (a, a_nan) = element(&mut m, self.elem_a, io["qa"], j, "a")?;
-            let (b, b_nan) = element(&mut m, self.elem_b, io["qb"], j, "b")?;
-            products.push(m.val(a * b)?); // int_bits_a + int_bits_b bits, exact
-            nans.extend(a_nan.into_iter().chain(b_nan));
+            let a = element(&mut m, self.elem_a, io["qa"], j, "a")?;
+            let b = element(&mut m, self.elem_b, io["qb"], j, "b")?;
+            products.push(product(&mut m, self, j, &a, &b)?);
+            nans.extend(a.nan.into_iter().chain(b.nan));
         }
         let beat_sum = adder_tree(&mut m, products)?;
         let beat_sum = m.wire("beat_sum", beat_sum.resize(s))?;
@@ -98,50 +100,92 @@ impl Generate for MxDotParams {
     }
 }
 
-/// Lane `j`'s code of type `e` on `q`, decoded to a signed `e.int_bits()`-bit integer in
-/// quanta (`model::mx::Elem::decode`), and for E4M3 and E5M2 whether it is a NaN or
-/// infinity code (then the integer is 0).
-fn element(
-    m: &mut ModuleBuilder,
-    e: Elem,
-    q: Sig,
-    j: u32,
-    side: &str,
-) -> Result<(Val, Option<Sig>)> {
+/// A decoded element: its magnitude in quanta is `sig << shift`, negative with `neg`;
+/// `nan` (E4M3, E5M2) marks a NaN or infinity code.
+struct Element {
+    sig: Val,
+    shift: Option<Sig>,
+    neg: Sig,
+    nan: Option<Sig>,
+}
+
+/// Lane `j`'s code of type `e` on `q`, decoded (`model::mx::Elem::decode`): a float's
+/// significand with its hidden bit (none for subnormals, which sit in the first binade's
+/// quanta) and the shift `field - 1` (0 for subnormals), its sign, and for E4M3 and E5M2
+/// whether it is a NaN or infinity code; an INT8 code's magnitude (up to 128) and sign.
+fn element(m: &mut ModuleBuilder, e: Elem, q: Sig, j: u32, side: &str) -> Result<Element> {
     let w = e.width();
     let code = m.val(q.bits(w * j + w - 1, w * j))?;
     let Some((eb, mb, _)) = e.float_shape() else {
-        return Ok((m.val(code.reinterpret_signed())?, None));
+        let v = m.val(code.reinterpret_signed())?;
+        let (mag, neg) = m.abs(&format!("{side}{j}_mag"), v)?;
+        return Ok(Element {
+            sig: mag,
+            shift: None,
+            neg,
+            nan: None,
+        });
     };
     let field = m.val(code.bits(w - 2, mb))?;
     let normal = m.val(field.any())?;
-    // The significand with its hidden bit (0 for subnormals), shifted by field - 1
-    // (subnormals by 0: they sit in the first binade's quanta).
-    let sig = m.val(cat([Expr::from(normal), code.bits(mb - 1, 0)]))?;
+    let sig = m.wire(
+        &format!("{side}{j}_sig"),
+        cat([Expr::from(normal), code.bits(mb - 1, 0)]),
+    )?;
     let one = m.lit(eb, 1)?;
     let field_less_one = m.sub(field.sig, one)?;
     let zero = m.zero(eb)?;
-    let amount = m.mux(normal.sig, field_less_one, zero)?;
-    let mag_bits = e.int_bits() - 1;
-    let wide = m.val(sig.resize(mag_bits))?;
-    let mag = m.shift_left(wide, amount)?;
-    let mag = m.wire(&format!("{side}{j}_mag"), mag)?;
+    let shift = m.mux(normal.sig, field_less_one, zero)?;
+    let shift = m.name(shift, &format!("{side}{j}_shift"))?;
     let nan = match e {
         Elem::E4m3 => Some(m.val(code.bits(w - 2, 0).all())?.sig),
         Elem::E5m2 => Some(m.val(field.all())?.sig),
         _ => None,
     };
     let neg = m.val(code.bit(w - 1))?;
-    let ib = e.int_bits();
-    let negated = m.val((-mag).wrapping(ib).reinterpret_signed())?; // |value| < 2^(ib-1)
+    Ok(Element {
+        sig,
+        shift: Some(shift),
+        neg: neg.sig,
+        nan,
+    })
+}
+
+/// The exact product of two decoded elements in quanta `2^(lsb_a + lsb_b)`, signed
+/// `int_bits_a + int_bits_b` bits: the significands multiplied (at most 8 x 8 bits), the
+/// product shifted by the sum of the shifts, the sign applied; 0 when either is a NaN or
+/// infinity code. This is `decode(a) * decode(b)` with the shifts taken out of the
+/// multiplier.
+fn product(m: &mut ModuleBuilder, p: &MxDotParams, j: u32, a: &Element, b: &Element) -> Result<Val> {
+    let (ia, ib) = (p.elem_a.int_bits(), p.elem_b.int_bits());
+    let mag_bits = ia + ib - 2; // |decode| < 2^(int_bits - 1) on each side
+    let sig = m.val(a.sig * b.sig)?;
+    let wide = m.val(sig.resize(mag_bits))?;
+    let mag = match (a.shift, b.shift) {
+        (None, None) => wide,
+        (Some(s), None) | (None, Some(s)) => m.shift_left(wide, s)?,
+        (Some(sa), Some(sb)) => {
+            let s = m.val(sa + sb)?;
+            m.shift_left(wide, s.sig)?
+        }
+    };
+    let mag = m.wire(&format!("p{j}_mag"), mag)?;
+    let neg = m.val(a.neg ^ b.neg)?;
+    let w = ia + ib;
+    let negated = m.val((-mag).wrapping(w).reinterpret_signed())?; // |product| < 2^(w-2)
     let signed = mux(neg, negated, mag.sint());
+    let nan = match (a.nan, b.nan) {
+        (None, None) => None,
+        (Some(n), None) | (None, Some(n)) => Some(Expr::from(n)),
+        (Some(x), Some(y)) => Some(x | y),
+    };
     let value = match nan {
-        Some(nan) => mux(nan, lit(0, ib, true), signed),
+        Some(nan) => mux(nan, lit(0, w, true), signed),
         None => signed,
     };
     let value = m.val(value)?;
-    let value = m.fit(value, ib)?;
-    Ok((m.wire(&format!("{side}{j}"), value)?, nan))
+    let value = m.fit(value, w)?;
+    m.wire(&format!("p{j}"), value)
 }
 
 /// The behavioural reference: `crate::golden::mx_dot`.
