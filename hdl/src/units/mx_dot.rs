@@ -156,7 +156,13 @@ fn element(m: &mut ModuleBuilder, e: Elem, q: Sig, j: u32, side: &str) -> Result
 /// product shifted by the sum of the shifts, the sign applied; 0 when either is a NaN or
 /// infinity code. This is `decode(a) * decode(b)` with the shifts taken out of the
 /// multiplier.
-fn product(m: &mut ModuleBuilder, p: &MxDotParams, j: u32, a: &Element, b: &Element) -> Result<Val> {
+fn product(
+    m: &mut ModuleBuilder,
+    p: &MxDotParams,
+    j: u32,
+    a: &Element,
+    b: &Element,
+) -> Result<Val> {
     let (ia, ib) = (p.elem_a.int_bits(), p.elem_b.int_bits());
     let mag_bits = ia + ib - 2; // |decode| < 2^(int_bits - 1) on each side
     let sig = m.val(a.sig * b.sig)?;
