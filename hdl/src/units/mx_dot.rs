@@ -103,6 +103,8 @@ impl Generate for MxDotParams {
 /// A decoded element: its magnitude in quanta is `sig << shift`, negative with `neg`;
 /// `nan` (E4M3, E5M2) marks a NaN or infinity code.
 struct Element {
+    /// An INT8 code as a signed value.
+    int: Option<Val>,
     sig: Val,
     shift: Option<Sig>,
     neg: Sig,
@@ -120,6 +122,7 @@ fn element(m: &mut ModuleBuilder, e: Elem, q: Sig, j: u32, side: &str) -> Result
         let v = m.val(code.reinterpret_signed())?;
         let (mag, neg) = m.abs(&format!("{side}{j}_mag"), v)?;
         return Ok(Element {
+            int: Some(v),
             sig: mag,
             shift: None,
             neg,
@@ -144,6 +147,7 @@ fn element(m: &mut ModuleBuilder, e: Elem, q: Sig, j: u32, side: &str) -> Result
     };
     let neg = m.val(code.bit(w - 1))?;
     Ok(Element {
+        int: None,
         sig,
         shift: Some(shift),
         neg: neg.sig,
@@ -163,8 +167,13 @@ fn product(
     a: &Element,
     b: &Element,
 ) -> Result<Val> {
-    let (ia, ib) = (p.elem_a.int_bits(), p.elem_b.int_bits());
-    let mag_bits = ia + ib - 2; // |decode| < 2^(int_bits - 1) on each side
+    let w = p.elem_a.int_bits() + p.elem_b.int_bits();
+    if let (Some(x), Some(y)) = (a.int, b.int) {
+        return m.wire(&format!("p{j}"), x * y); // INT8 x INT8: 16 bits signed
+    }
+    // |product| < 2^(w-2) (a float's |decode| is below 2^(int_bits-1)), or up to
+    // 128 * 2^(int_bits_b - 1) with an INT8 side: w - 1 bits hold either.
+    let mag_bits = w - 1;
     let sig = m.val(a.sig * b.sig)?;
     let wide = m.val(sig.resize(mag_bits))?;
     let mag = match (a.shift, b.shift) {
@@ -177,8 +186,7 @@ fn product(
     };
     let mag = m.wire(&format!("p{j}_mag"), mag)?;
     let neg = m.val(a.neg ^ b.neg)?;
-    let w = ia + ib;
-    let negated = m.val((-mag).wrapping(w).reinterpret_signed())?; // |product| < 2^(w-2)
+    let negated = m.val((-mag).wrapping(w).reinterpret_signed())?; // |product| < 2^(w-1)
     let signed = mux(neg, negated, mag.sint());
     let nan = match (a.nan, b.nan) {
         (None, None) => None,
