@@ -319,10 +319,9 @@ makes the block add nothing and sets a sticky `nan` flag.";
     ];
 
     /// E2M1 blocks of two elements in one beat and in two (the multi-cycle
-    /// accumulation), and a mixed pair (E2M3 x E2M1) of one element: 11, 28 and 34 s.
-    /// The mixed pair at `--block 2` takes 82 s, INT8 x E2M1 (one element) 66 s: both are
-    /// proven (`gen prove mx-dot --elem e2m3 --elem-b e2m1 --block 2`) but left out to
-    /// keep CI short.
+    /// accumulation), and a mixed pair (E2M3 x E2M1) of one element: 30 to 50 s each on a
+    /// busy machine. The mixed pair at `--block 2` (82 s), INT8 x E2M1 and INT8 x INT8
+    /// (34 s each, one element) are proven too but left out to keep CI short.
     fn proof_set() -> Vec<Self> {
         let p = MxDotParams {
             elem_a: Elem::E2m1,
