@@ -13,7 +13,7 @@ use model::expq::{ExpqDotParams, ExpqQuantParams};
 use model::fpacc::{FpaccLongParams, FpaccParams};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::MacParams;
-use model::mx::{MxDequantParams, MxQuantParams};
+use model::mx::{MxDequantParams, MxDotParams, MxQuantParams};
 use serde::Serialize;
 
 /// A registered unit kind: parameters and model ([`model::Unit`]), RTL and reference
@@ -43,6 +43,7 @@ pub fn each_unit(v: &mut impl Visit) {
     v.visit::<ExpqQuantParams>();
     v.visit::<ExpqDotParams>();
     v.visit::<MxQuantParams>();
+    v.visit::<MxDotParams>();
     v.visit::<MxDequantParams>();
 }
 

@@ -20,12 +20,8 @@ use crate::ir::Result;
 pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
     super::accepted(p)?;
     let (mb, w, l) = (p.mant_bits, p.exp_bits, p.lanes());
-    let f = FloatFormat::BINARY32;
     let sum_t = Ty::s(p.sum_width());
     let el_t = Ty::s(mb);
-    let word = Ty::u(32);
-    // A rounded binary32 value with its flags: {uf, of, bits}.
-    let rounded = Ty::u(34);
     let mut b = Body::new();
 
     // An element: its m-bit field, or with --modes the low bits the mode selects,
@@ -97,12 +93,43 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
         long(&mut b, p, window, &sum);
         return Ok(b.finish());
     }
+    let (ea, eb) = (
+        Var::named("ea", Ty::u(w)).as_signed(),
+        Var::named("eb", Ty::u(w)).as_signed(),
+    );
+    let exp = format!("{} + {}", ea.ext(w + 1), eb.ext(w + 1));
+    let stages = (p.conversion_stages(), p.accumulation_stages());
+    binary32_stages(&mut b, &sum, (Ty::s(w + 1), &exp), None, stages);
+    Ok(b.finish())
+}
+
+/// Stages 1 to 3 of a block dot product's reference (`bfp_dot`, `mx_dot`), from the
+/// block's exact sum `sum` (valid with `g_last`) and its exponent (`exp`: the register's
+/// type and the expression it loads): the registered sum and exponent, the value
+/// `sum * 2^exp` rounded into binary32 by the rounding function `fpacc`'s reference uses,
+/// then the accumulator plus that value (the jammed adder, checked against the exact sum in
+/// tests/golden.rs), rounded once; the `kc` and `ka` extra cycles of the RTL's conversion
+/// and addition are plain delay lines after them. With `nan` (an expression, true for a
+/// NaN block, whose sum the caller has zeroed), the bit travels beside the value to the
+/// sticky `nan_q`, cleared by `clear` like `uf_q` and `of_q`.
+pub(crate) fn binary32_stages(
+    b: &mut Body,
+    sum: &Var,
+    (exp_t, exp): (Ty, &str),
+    nan: Option<&str>,
+    (kc, ka): (u32, u32),
+) {
+    let f = FloatFormat::BINARY32;
+    let sum_t = sum.ty();
+    let word = Ty::u(32);
+    // A rounded binary32 value with its flags: {uf, of, bits}.
+    let rounded = Ty::u(34);
     b.text(round_function("g_q32", &f, Rounding::Rne, sum_t.width));
     b.text(round_function("g_qacc", &f, Rounding::Rne, f.man_bits + 5));
     b.text(jam_add_function("g_add", "g_qacc", &f));
 
     let block_sum = b.state_reg("block_sum_q", sum_t);
-    let block_exp = b.state_reg("block_exp_q", Ty::s(w + 1));
+    let block_exp = b.state_reg("block_exp_q", exp_t);
     let block_clear = b.state_reg("block_clear_q", Ty::u(1));
     let block_valid = b.state_reg("block_valid_q", Ty::u(1));
     let value = b.state_reg("value_q", word);
@@ -110,6 +137,16 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
     let value_of = b.state_reg("value_of_q", Ty::u(1));
     let value_clear = b.state_reg("value_clear_q", Ty::u(1));
     let value_valid = b.state_reg("value_valid_q", Ty::u(1));
+    let (block_nan, value_nan) = match nan {
+        Some(_) => (
+            b.state_reg("block_nan_q", Ty::u(1)),
+            b.state_reg("value_nan_q", Ty::u(1)),
+        ),
+        None => (
+            Var::named("block_nan_q", Ty::u(1)),
+            Var::named("value_nan_q", Ty::u(1)),
+        ),
+    };
     b.line("// The block's value sum * 2^(ea+eb) in binary32: {uf, of, bits}.");
     let neg = b.wire("g_neg", Ty::u(1), format!("{block_sum} < {}", sum_t.lit(0)));
     let mag = b.wire(
@@ -123,19 +160,19 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
         format!("g_q32({neg}, {mag}, {})", block_exp.ext(32)),
     );
     // {valid, clear, uf, of, bits} of the conversion, `conversion_stages` cycles late.
+    let nan_bit = |i: usize| nan.map(|_| format!("{}, ", [&block_nan, &value_nan][i]));
     let conv = delay_line(
-        &mut b,
+        b,
         "g_conv_line",
-        p.conversion_stages(),
-        &format!("{{{block_valid}, {block_clear}, {g_value}}}"),
-        36,
+        kc,
+        &format!(
+            "{{{}{block_valid}, {block_clear}, {g_value}}}",
+            nan_bit(0).unwrap_or_default()
+        ),
+        36 + u32::from(nan.is_some()),
     );
     let (conv_valid, conv_clear, conv_value) =
         (conv.bit(35), conv.bit(34), conv.bits(33, 0).to_string());
-    let (ea, eb) = (
-        Var::named("ea", Ty::u(w)).as_signed(),
-        Var::named("eb", Ty::u(w)).as_signed(),
-    );
     b.text(format!(
         "    always @(posedge clk) begin
         if (rst) begin
@@ -152,7 +189,7 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
             {block_valid} <= g_last;
             if (g_last) begin
                 {block_sum} <= {sum};
-                {block_exp} <= {ea_x} + {eb_x};
+                {block_exp} <= {exp};
                 {block_clear} <= clear;
             end
             {value_valid} <= {conv_valid};
@@ -166,9 +203,22 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
         zs = sum_t.lit(0),
         ze = block_exp.lit(0),
         zw = word.lit(0),
-        ea_x = ea.ext(w + 1),
-        eb_x = eb.ext(w + 1),
     ));
+    if let Some(nan) = nan {
+        b.text(format!(
+            "    always @(posedge clk) begin
+        if (rst) begin
+            {block_nan} <= 1'b0;
+            {value_nan} <= 1'b0;
+        end else begin
+            if (g_last) {block_nan} <= {nan};
+            if ({conv_valid}) {value_nan} <= {conv_nan};
+        end
+    end
+",
+            conv_nan = conv.bit(36),
+        ));
+    }
     b.line("// The accumulator plus the value, rounded once.");
     let r = b.wire(
         "g_r",
@@ -178,27 +228,34 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
     // {valid, clear, value uf, value of, sum uf, sum of, sum bits}, `accumulation_stages`
     // cycles late.
     let sum = delay_line(
-        &mut b,
+        b,
         "g_sum_line",
-        p.accumulation_stages(),
-        &format!("{{{value_valid}, {value_clear}, {value_uf}, {value_of}, {r}}}"),
-        38,
+        ka,
+        &format!(
+            "{{{}{value_valid}, {value_clear}, {value_uf}, {value_of}, {r}}}",
+            nan_bit(1).unwrap_or_default()
+        ),
+        38 + u32::from(nan.is_some()),
     );
     b.state_reg("acc_q", word);
     b.state_reg("uf_q", Ty::u(1));
     b.state_reg("of_q", Ty::u(1));
+    let uf = format!("{} | {}", sum.bit(35), sum.bit(33));
+    let of = format!("{} | {}", sum.bit(34), sum.bit(32));
+    let mut flags = vec![("uf", uf.as_str()), ("of", of.as_str())];
+    let nan_new = nan.map(|_| sum.bit(38));
+    if let Some(new) = &nan_new {
+        b.state_reg("nan_q", Ty::u(1));
+        flags.push(("nan", new.as_str()));
+    }
     b.state_reg("out_valid_q", Ty::u(1));
     b.text(accumulator_state(
         32,
         &sum.bit(37),
         &sum.bit(36),
         &sum.bits(31, 0).to_string(),
-        &[
-            ("uf", &format!("{} | {}", sum.bit(35), sum.bit(33))),
-            ("of", &format!("{} | {}", sum.bit(34), sum.bit(32))),
-        ],
+        &flags,
     ));
-    Ok(b.finish())
 }
 
 /// `--acc long` from the block's sum on: `sum * 2^(ea+eb)` in units of `2^lsb`, floored,

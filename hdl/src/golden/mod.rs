@@ -41,6 +41,7 @@ pub(crate) mod lns_mac;
 pub(crate) mod lns_mul;
 pub(crate) mod mac;
 pub(crate) mod mx_dequant;
+pub(crate) mod mx_dot;
 pub(crate) mod mx_quant;
 
 /// Refuse a parameter set the unit does not accept, as the generator does.

@@ -67,121 +67,152 @@ impl Generate for BfpDotParams {
 
         m.note("Stage 1: the block's exact sum and exponent.");
         let exp = m.val(io["ea"].s() + io["eb"].s())?;
-        let [sum1, exp1, clear1] = m.registers(
-            [
-                ("block_sum_q", block_sum.sig),
-                ("block_exp_q", exp.sig),
-                ("block_clear_q", io["clear"]),
-            ],
-            clk,
-            Some(rst),
-            Some(last),
-        )?;
-        let valid1 = m.register("block_valid_q", last, clk, Some(rst), None)?;
-
-        let f = FloatFormat::BINARY32;
-        let kc = self.conversion_stages();
-        m.note(if kc == 0 {
-            "Stage 2: the block's value as binary32.".to_string()
-        } else {
-            format!(
-                "Stage 2: the block's value as binary32, in {} cycles.",
-                kc + 1
-            )
-        });
-        let conv = staged(
-            &mut m,
-            "conv",
-            kc,
-            (clk, rst),
-            &[
-                ("valid", valid1),
-                ("clear", clear1),
-                ("sum", sum1),
-                ("exp", exp1),
-            ],
-            |m, i| {
-                let v = float::from_scaled_int(m, "conv", &f, i["sum"], i["exp"], Rounding::Rne)?;
-                Ok(vec![
-                    ("valid", i["valid"]),
-                    ("clear", i["clear"]),
-                    ("bits", v.bits),
-                    ("uf", v.underflow),
-                    ("of", v.overflow),
-                ])
-            },
-        )?;
-        let [v2, uf2, of2, clear2] = m.registers(
-            [
-                ("value_q", conv["bits"]),
-                ("value_uf_q", conv["uf"]),
-                ("value_of_q", conv["of"]),
-                ("value_clear_q", conv["clear"]),
-            ],
-            clk,
-            Some(rst),
-            Some(conv["valid"]),
-        )?;
-        let valid2 = m.register("value_valid_q", conv["valid"], clk, Some(rst), None)?;
-
-        let ka = self.accumulation_stages();
-        m.note(if ka == 0 {
-            "Stage 3: binary32 accumulation (RNE, no subnormals).".to_string()
-        } else {
-            format!(
-                "Stage 3: binary32 accumulation (RNE, no subnormals) in {} cycles: blocks are \
-                 at least {} cycles apart, so acc_q holds the previous sum before the next \
-                 value enters the adder.",
-                ka + 1,
-                self.beats_per_block()
-            )
-        });
-        let acc = m.reg("acc_q", 32, clk, Some((rst, 0)))?;
-        let uf = m.reg("uf_q", 1, clk, Some((rst, 0)))?;
-        let of = m.reg("of_q", 1, clk, Some((rst, 0)))?;
-        let sum = staged(
-            &mut m,
-            "acc",
-            ka,
-            (clk, rst),
-            &[
-                ("valid", valid2),
-                ("clear", clear2),
-                ("value_uf", uf2),
-                ("value_of", of2),
-                ("acc", acc),
-                ("value", v2),
-            ],
-            |m, i| {
-                let base = m.val(mux(i["clear"], 0, i["acc"]))?;
-                let r = float::add(m, "acc", &f, base.sig, i["value"], Rounding::Rne)?;
-                Ok(vec![
-                    ("valid", i["valid"]),
-                    ("clear", i["clear"]),
-                    ("value_uf", i["value_uf"]),
-                    ("value_of", i["value_of"]),
-                    ("bits", r.bits),
-                    ("uf", r.underflow),
-                    ("of", r.overflow),
-                ])
-            },
-        )?;
-        let (valid3, clear3) = (sum["valid"], sum["clear"]);
-        m.next(acc, sum["bits"], Some(valid3))?;
-        m.next(
-            uf,
-            (uf & !clear3) | sum["value_uf"] | sum["uf"],
-            Some(valid3),
-        )?;
-        m.next(
-            of,
-            (of & !clear3) | sum["value_of"] | sum["of"],
-            Some(valid3),
-        )?;
-        let out_valid = m.register("out_valid_q", valid3, clk, Some(rst), None)?;
-        super::accumulator_outputs(&mut m, [acc, uf, of, out_valid])?;
+        let stages = (
+            self.conversion_stages(),
+            self.accumulation_stages(),
+            self.beats_per_block(),
+        );
+        let ports = (clk, rst, io["clear"], last);
+        let (outputs, _) = binary32_stages(&mut m, ports, stages, block_sum, exp, None)?;
+        super::accumulator_outputs(&mut m, outputs)?;
         m.finish()
     }
+}
+
+/// Stages 1 to 3 of a block dot product (`bfp_dot`, `mx_dot`; `model::bfp::DotStages`),
+/// from the block's exact sum `block_sum` and exponent `exp`, valid with `last` (the
+/// stage-1 note and `exp` are the caller's): the registered sum, its binary32 value
+/// (`kc` extra cycles), the binary32 accumulator (`ka` extra cycles, blocks `beats` beats
+/// apart). Returns `[acc, uf, of, out_valid]`, and with `nan` (a NaN block, whose sum the
+/// caller has already zeroed so it adds +0) the sticky `nan_q` flag beside them.
+pub(crate) fn binary32_stages(
+    m: &mut ModuleBuilder,
+    (clk, rst, clear, last): (Sig, Sig, Sig, Sig),
+    (kc, ka, beats): (u32, u32, u32),
+    block_sum: Val,
+    exp: Val,
+    nan: Option<Sig>,
+) -> Result<([Sig; 4], Option<Sig>)> {
+    let [sum1, exp1, clear1] = m.registers(
+        [
+            ("block_sum_q", block_sum.sig),
+            ("block_exp_q", exp.sig),
+            ("block_clear_q", clear),
+        ],
+        clk,
+        Some(rst),
+        Some(last),
+    )?;
+    let valid1 = m.register("block_valid_q", last, clk, Some(rst), None)?;
+    let nan1 = nan
+        .map(|n| m.register("block_nan_q", n, clk, Some(rst), Some(last)))
+        .transpose()?;
+
+    let f = FloatFormat::BINARY32;
+    m.note(if kc == 0 {
+        "Stage 2: the block's value as binary32.".to_string()
+    } else {
+        format!(
+            "Stage 2: the block's value as binary32, in {} cycles.",
+            kc + 1
+        )
+    });
+    let mut inputs = vec![
+        ("valid", valid1),
+        ("clear", clear1),
+        ("sum", sum1),
+        ("exp", exp1),
+    ];
+    inputs.extend(nan1.map(|n| ("nan", n)));
+    let conv = staged(m, "conv", kc, (clk, rst), &inputs, |m, i| {
+        let v = float::from_scaled_int(m, "conv", &f, i["sum"], i["exp"], Rounding::Rne)?;
+        let mut outputs = vec![
+            ("valid", i["valid"]),
+            ("clear", i["clear"]),
+            ("bits", v.bits),
+            ("uf", v.underflow),
+            ("of", v.overflow),
+        ];
+        outputs.extend(i.get("nan").map(|n| ("nan", *n)));
+        Ok(outputs)
+    })?;
+    let [v2, uf2, of2, clear2] = m.registers(
+        [
+            ("value_q", conv["bits"]),
+            ("value_uf_q", conv["uf"]),
+            ("value_of_q", conv["of"]),
+            ("value_clear_q", conv["clear"]),
+        ],
+        clk,
+        Some(rst),
+        Some(conv["valid"]),
+    )?;
+    let valid2 = m.register("value_valid_q", conv["valid"], clk, Some(rst), None)?;
+    let nan2 = conv
+        .get("nan")
+        .map(|n| m.register("value_nan_q", *n, clk, Some(rst), Some(conv["valid"])))
+        .transpose()?;
+
+    m.note(if ka == 0 {
+        "Stage 3: binary32 accumulation (RNE, no subnormals).".to_string()
+    } else {
+        format!(
+            "Stage 3: binary32 accumulation (RNE, no subnormals) in {} cycles: blocks are \
+                 at least {} cycles apart, so acc_q holds the previous sum before the next \
+                 value enters the adder.",
+            ka + 1,
+            beats
+        )
+    });
+    let acc = m.reg("acc_q", 32, clk, Some((rst, 0)))?;
+    let uf = m.reg("uf_q", 1, clk, Some((rst, 0)))?;
+    let of = m.reg("of_q", 1, clk, Some((rst, 0)))?;
+    let mut inputs = vec![
+        ("valid", valid2),
+        ("clear", clear2),
+        ("value_uf", uf2),
+        ("value_of", of2),
+        ("acc", acc),
+        ("value", v2),
+    ];
+    inputs.extend(nan2.map(|n| ("nan", n)));
+    let sum = staged(m, "acc", ka, (clk, rst), &inputs, |m, i| {
+        let base = m.val(mux(i["clear"], 0, i["acc"]))?;
+        let r = float::add(m, "acc", &f, base.sig, i["value"], Rounding::Rne)?;
+        let mut outputs = vec![
+            ("valid", i["valid"]),
+            ("clear", i["clear"]),
+            ("value_uf", i["value_uf"]),
+            ("value_of", i["value_of"]),
+            ("bits", r.bits),
+            ("uf", r.underflow),
+            ("of", r.overflow),
+        ];
+        outputs.extend(i.get("nan").map(|n| ("nan", *n)));
+        Ok(outputs)
+    })?;
+    let (valid3, clear3) = (sum["valid"], sum["clear"]);
+    m.next(acc, sum["bits"], Some(valid3))?;
+    m.next(
+        uf,
+        (uf & !clear3) | sum["value_uf"] | sum["uf"],
+        Some(valid3),
+    )?;
+    m.next(
+        of,
+        (of & !clear3) | sum["value_of"] | sum["of"],
+        Some(valid3),
+    )?;
+    let nan_q = match sum.get("nan") {
+        Some(nan3) => {
+            let q = m.reg("nan_q", 1, clk, Some((rst, 0)))?;
+            m.next(q, (q & !clear3) | *nan3, Some(valid3))?;
+            Some(q)
+        }
+        None => None,
+    };
+    let out_valid = m.register("out_valid_q", valid3, clk, Some(rst), None)?;
+    Ok(([acc, uf, of, out_valid], nan_q))
 }
 
 /// `--acc long` after stage 0: the block's value placed in the window and registered (stage
@@ -562,7 +593,7 @@ fn element(
 }
 
 /// Balanced tree of exact signed additions, widths growing one bit per level.
-fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Val>) -> Result<Val> {
+pub(crate) fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Val>) -> Result<Val> {
     while level.len() > 1 {
         level = level
             .chunks(2)

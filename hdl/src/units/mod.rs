@@ -12,6 +12,7 @@ pub mod lns_mac;
 pub mod lns_mul;
 pub mod mac;
 pub mod mx_dequant;
+pub mod mx_dot;
 pub mod mx_quant;
 
 use crate::ir::{ModuleBuilder, Result, Sig};

@@ -29,9 +29,10 @@ pub fn dot(a: &Block, b: &Block) -> (i64, i32) {
 }
 
 /// One block's exact dot product `sum * 2^exp` as binary32 (RNE, no subnormals): the
-/// conversion stage of `bfp_dot`. Block sums have at most 22 bits, so only the exponent
-/// range can make it inexact (flush to zero or saturate, with the flag).
-pub fn block_to_binary32(sum: i64, exp: i32) -> Rounded {
+/// conversion stage of `bfp_dot` and `mx_dot`. HBFP block sums have at most 22 bits, so
+/// there only the exponent range can make it inexact (flush to zero or saturate, with the
+/// flag); MX block sums (up to 71 bits) also round.
+pub fn block_to_binary32(sum: impl Into<i128>, exp: i32) -> Rounded {
     FloatFormat::BINARY32.round(Exact::from_int(sum.into(), exp), Rounding::Rne)
 }
 
@@ -109,6 +110,19 @@ pub const ACC_FLAG: Param = Param::choice(
 /// ([`BfpDotParams::accumulation_stages`]): eight cycles per addition reach about 35 MHz
 /// on the UP5K (delay model), where the block's own stage starts to limit the clock.
 pub const MAX_ACCUMULATION_STAGES: u32 = 7;
+
+/// Extra cycles of the binary32 accumulation of a block dot product (`bfp_dot`, `mx_dot`)
+/// whose blocks take `beats` beats: `beats - 1`, at most [`MAX_ACCUMULATION_STAGES`]
+/// ([`BfpDotParams::accumulation_stages`]).
+pub fn binary32_accumulation_stages(beats: u32) -> u32 {
+    (beats - 1).min(MAX_ACCUMULATION_STAGES)
+}
+
+/// Extra cycles of the binary32 conversion beside `accumulation` extra cycles of the
+/// accumulation: half as many ([`BfpDotParams::conversion_stages`]).
+pub fn conversion_stages(accumulation: u32) -> u32 {
+    accumulation / 2
+}
 
 /// Parameters of the block dot product `bfp_dot` (docs/bfp.md).
 ///
@@ -230,7 +244,7 @@ impl BfpDotParams {
     /// binary32 adder on the UP5K), so none when a block arrives in one beat. It is a plain
     /// pipeline, not a loop: more would only add registers.
     pub fn conversion_stages(&self) -> u32 {
-        self.accumulation_stages() / 2
+        conversion_stages(self.accumulation_stages())
     }
 
     /// Extra cycles the accumulation takes beyond its one cycle: with `--acc long` none (its
@@ -249,7 +263,7 @@ impl BfpDotParams {
     /// the adder before the accumulator holds the previous sum: the multi-cycle loop
     /// computes exactly what the one-cycle loop does.
     fn binary32_accumulation_stages(&self) -> u32 {
-        (self.beats_per_block() - 1).min(MAX_ACCUMULATION_STAGES)
+        binary32_accumulation_stages(self.beats_per_block())
     }
 
     /// The element width of a beat with this `mode` input.
@@ -345,11 +359,96 @@ impl UnitParams for BfpDotParams {
     }
 }
 
-/// Cycle model of `bfp_dot`: the same registered stages as the RTL. The conversion and
-/// the accumulation take `conversion_stages` and `accumulation_stages` extra cycles; as
-/// blocks are at least as many cycles apart as they have beats, the accumulator does not
-/// change while a block's value is in the adder, so the model delays the value and adds
-/// it when it leaves the adder.
+/// A block that reached the end of stage 0: its exact sum (in units of `2^exp`), `clear`,
+/// and whether it is a NaN block (`mx_dot` only: it then counts as +0 and sets `nan`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BlockEnd {
+    sum: i128,
+    exp: i32,
+    clear: bool,
+    nan: bool,
+}
+
+/// A converted block on its way to the accumulator: its binary32 value, `clear`, `nan`.
+type Converted = (Rounded, bool, bool);
+
+/// The stages of a block dot product after the block's exact sum, shared by `bfp_dot`
+/// and `mx_dot`: stage 1 registers the block's sum and exponent, stage 2 its binary32
+/// value ([`block_to_binary32`], `conversion` extra cycles), stage 3 adds it to the
+/// binary32 accumulator ([`DotAccumulator::add`], `accumulation` extra cycles). As blocks
+/// are at least as many cycles apart as they have beats, the accumulator does not change
+/// while a block's value is in the adder, so the value is delayed and added when it
+/// leaves the adder. A NaN block (`mx_dot`) adds +0 (the accumulator keeps its value,
+/// or starts over at +0 with `clear`) and sets the sticky `nan` flag, which `clear`
+/// resets like `uf` and `of`.
+#[derive(Clone, Debug)]
+pub struct DotStages {
+    /// Stage 1.
+    block: Option<BlockEnd>,
+    /// The conversion's extra cycles, oldest first.
+    converting: VecDeque<Option<Converted>>,
+    /// Stage 2.
+    converted: Option<Converted>,
+    /// The adder's extra cycles, oldest first.
+    adding: VecDeque<Option<Converted>>,
+    /// Stage 3: the accumulator, the sticky `nan` flag and `out_valid`.
+    pub acc: DotAccumulator,
+    pub nan: bool,
+    pub out_valid: bool,
+}
+
+impl DotStages {
+    /// Empty stages (as after reset) with `conversion` and `accumulation` extra cycles.
+    pub fn new(conversion: u32, accumulation: u32) -> DotStages {
+        DotStages {
+            block: None,
+            converting: std::iter::repeat_n(None, conversion as usize).collect(),
+            converted: None,
+            adding: std::iter::repeat_n(None, accumulation as usize).collect(),
+            acc: DotAccumulator::default(),
+            nan: false,
+            out_valid: false,
+        }
+    }
+
+    /// One clock edge for stages 1 to 3: each takes what the previous stage held (stage 1
+    /// is left empty until [`DotStages::push`]).
+    pub fn clock(&mut self) {
+        self.adding.push_back(self.converted.take());
+        let added = self.adding.pop_front().flatten();
+        self.out_valid = added.is_some();
+        if let Some((v, clear, nan)) = added {
+            self.acc.add(clear, v);
+            self.nan = (self.nan && !clear) || nan;
+        }
+        let block = self.block.take();
+        self.converting.push_back(block.map(|b| {
+            let v = if b.nan {
+                block_to_binary32(0, 0) // +0, no flags
+            } else {
+                block_to_binary32(b.sum, b.exp)
+            };
+            (v, b.clear, b.nan)
+        }));
+        self.converted = self.converting.pop_front().flatten();
+    }
+
+    /// A block's exact sum `sum * 2^exp` enters stage 1 at this clock edge (after
+    /// [`DotStages::clock`]); `clear` starts a new dot product with it; a `nan` block
+    /// counts as +0 and sets the `nan` flag.
+    pub fn push(&mut self, sum: i128, exp: i32, clear: bool, nan: bool) {
+        self.block = Some(BlockEnd {
+            sum,
+            exp,
+            clear,
+            nan,
+        });
+    }
+}
+
+/// Cycle model of `bfp_dot`: the same registered stages as the RTL, stages 1 to 3 in
+/// [`DotStages`] (the conversion and the accumulation take `conversion_stages` and
+/// `accumulation_stages` extra cycles).
 #[derive(Clone, Debug)]
 pub struct BfpDot {
     p: BfpDotParams,
@@ -357,17 +456,8 @@ pub struct BfpDot {
     /// Sum of the products of the block being received, and its beats so far.
     partial: i64,
     beats: u32,
-    /// Stage 1: a finished block's exact sum, exponent and `clear`.
-    block: Option<(i64, i32, bool)>,
-    /// The conversion's extra cycles, oldest first (`conversion_stages` entries).
-    converting: VecDeque<Option<(Rounded, bool)>>,
-    /// Stage 2: its binary32 value and `clear`.
-    converted: Option<(Rounded, bool)>,
-    /// The adder's extra cycles, oldest first (`accumulation_stages` entries).
-    adding: VecDeque<Option<(Rounded, bool)>>,
-    /// Stage 3: the accumulator.
-    acc: DotAccumulator,
-    out_valid: bool,
+    /// Stages 1 to 3.
+    stages: DotStages,
 }
 
 impl BfpDot {
@@ -378,12 +468,7 @@ impl BfpDot {
             iface: p.interface(),
             partial: 0,
             beats: 0,
-            block: None,
-            converting: std::iter::repeat_n(None, p.conversion_stages() as usize).collect(),
-            converted: None,
-            adding: std::iter::repeat_n(None, p.accumulation_stages() as usize).collect(),
-            acc: DotAccumulator::default(),
-            out_valid: false,
+            stages: DotStages::new(p.conversion_stages(), p.accumulation_stages()),
         })
     }
 }
@@ -395,10 +480,11 @@ impl CycleModel for BfpDot {
 
     fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
         let p = self.p;
-        outputs[0] = self.acc.acc.into();
-        outputs[1] = self.acc.uf.into();
-        outputs[2] = self.acc.of.into();
-        outputs[3] = self.out_valid.into();
+        let acc = self.stages.acc;
+        outputs[0] = acc.acc.into();
+        outputs[1] = acc.uf.into();
+        outputs[2] = acc.of.into();
+        outputs[3] = self.stages.out_valid.into();
 
         let ins = split(self.iface.beat_inputs(), inputs);
         let (rst, valid, clear) = (ins[0][0] & 1 == 1, ins[1][0] & 1 == 1, ins[2][0] & 1 == 1);
@@ -406,17 +492,7 @@ impl CycleModel for BfpDot {
             *self = BfpDot::new(p).expect("validated");
             return;
         }
-        // Stage 3, then 2, then 1: each takes what the previous stage held.
-        self.adding.push_back(self.converted.take());
-        let added = self.adding.pop_front().flatten();
-        self.out_valid = added.is_some();
-        if let Some((v, clear)) = added {
-            self.acc.add(clear, v);
-        }
-        let block = self.block.take();
-        self.converting
-            .push_back(block.map(|(sum, exp, clear)| (block_to_binary32(sum, exp), clear)));
-        self.converted = self.converting.pop_front().flatten();
+        self.stages.clock();
         if !valid {
             return;
         }
@@ -425,7 +501,8 @@ impl CycleModel for BfpDot {
         self.beats += 1;
         if self.beats == p.beats_per_block() {
             let exp = |e: &[u64]| int::from_bits(e[0].into(), w, true) as i32;
-            self.block = Some((self.partial, exp(ins[3]) + exp(ins[5]), clear));
+            let e = exp(ins[3]) + exp(ins[5]);
+            self.stages.push(self.partial.into(), e, clear, false);
             (self.partial, self.beats) = (0, 0);
         }
     }

@@ -32,7 +32,8 @@ use crate::unit::ParamError;
 
 pub use add::{add, BfpAdd, BfpAddParams, ADD_EXP_BITS};
 pub use dot::{
-    block_to_binary32, dot, dot_width, BfpDot, BfpDotParams, DotAccumulator, ACC_FLAG, DOT_EXP_BITS,
+    binary32_accumulation_stages, block_to_binary32, conversion_stages, dot, dot_width, BfpDot,
+    BfpDotParams, DotAccumulator, DotStages, ACC_FLAG, DOT_EXP_BITS,
 };
 pub use dot_long::{BfpDotLong, LongDotSum, LongWindow, LONG_BITS, LONG_LSB};
 pub use modes::Modes;

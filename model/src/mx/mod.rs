@@ -18,7 +18,10 @@
 //! - zero is always +0.
 
 mod dequant;
+mod dot;
 mod quant;
+
+pub use dot::{block_value, MxDot, MxDotParams, ELEM_A, ELEM_B};
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +29,19 @@ use crate::float::{Exact, FloatFormat, Rounded, Rounding};
 
 pub use dequant::{dequantize_beat, MxDequant, MxDequantParams, DEQUANT_LANES, QUIET_NAN};
 pub use quant::{MxQuant, MxQuantParams, BLOCK, ELEM, ROUNDING};
+
+/// The element type names and what they are, for every `--elem` flag.
+pub(crate) const ELEM_CHOICES: &[(&str, &str)] = &[
+    (
+        "int8",
+        "INT8: two's complement, 6 fraction bits (value code/64)",
+    ),
+    ("e4m3", "FP8 E4M3: bias 7, no infinities, largest 448"),
+    ("e5m2", "FP8 E5M2: bias 15, IEEE-like, largest 57344"),
+    ("e3m2", "FP6 E3M2: bias 3, largest 28"),
+    ("e2m3", "FP6 E2M3: bias 1, largest 7.5"),
+    ("e2m1", "FP4 E2M1: bias 1, largest 6"),
+];
 
 /// The scale byte of a block holding a NaN or an infinity.
 pub const SCALE_NAN: u32 = 0xff;

@@ -13,14 +13,7 @@ use crate::unit::{check_range, ParamError, UnitParams};
 pub const ELEM: Param = Param::choice(
     "--elem",
     "TYPE",
-    &[
-        ("int8", "INT8: two's complement, 6 fraction bits"),
-        ("e4m3", "FP8 E4M3: bias 7, largest 448, no infinities"),
-        ("e5m2", "FP8 E5M2: bias 15, largest 57344, IEEE-like"),
-        ("e3m2", "FP6 E3M2: bias 3, largest 28"),
-        ("e2m3", "FP6 E2M3: bias 1, largest 7.5"),
-        ("e2m1", "FP4 E2M1: bias 1, largest 6"),
-    ],
+    super::ELEM_CHOICES,
     "e4m3",
     "Element type",
 );
