@@ -235,6 +235,8 @@ pub enum Family {
     /// Floating-point accumulators acc12, bf16 and fp32 fed by 8x8 integer products,
     /// against the integer MAC at 12 and 32 bits (issue #5).
     Fpacc,
+    /// OCP MX dot products (MXFP4/6/8, MXINT8) against the int8 MAC and HBFP4 (issue 15).
+    Mx,
 }
 
 /// Where `gen prove` works.

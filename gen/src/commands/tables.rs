@@ -395,6 +395,59 @@ pub fn lns_density_table(
     emit_table(&table, output, stdout)
 }
 
+/// The MX table of issue 15: MXFP4/6/8 and MXINT8 block dot products (k = 32, 8 products
+/// a cycle, pipelined for 25 MHz) against the int8 MAC and HBFP4 with the same shape.
+pub fn mx_density_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    use model::mx::{Elem, MxDotParams};
+    const MHZ: f64 = 25.0;
+    const LANES: u32 = 8;
+    let mut rows = mac_baselines(&[12], stderr)?;
+    let hbfp4 = BfpDotParams {
+        block: 32,
+        mant_bits: 4,
+        lanes: Some(LANES),
+        ..BfpDotParams::default()
+    };
+    rows.push(DensityRow {
+        label: format!("HBFP4 dot, n 32, {LANES} lanes, --freq {MHZ}"),
+        macs_per_cycle: hbfp4.macs_per_cycle(),
+        report: flow_for_freq(hbfp4, MHZ, stderr)?,
+    });
+    for elem in [
+        Elem::E2m1,
+        Elem::E2m3,
+        Elem::E3m2,
+        Elem::E4m3,
+        Elem::E5m2,
+        Elem::Int8,
+    ] {
+        let p = MxDotParams {
+            elem_a: elem,
+            elem_b: elem,
+            block: 32,
+            lanes: Some(LANES),
+        };
+        rows.push(DensityRow {
+            label: format!("mx-dot {}, k 32, {LANES} lanes, --freq {MHZ}", elem.name()),
+            macs_per_cycle: p.macs_per_cycle(),
+            report: flow_for_freq(p, MHZ, stderr)?,
+        });
+    }
+    let mut table = render_density(&rows);
+    table += &format!(
+        "\nEvery dot product takes {LANES} element pairs a cycle (blocks of 32 in 4 beats) and \
+         accumulates blocks in binary32; pipelined by the delay model for {MHZ} MHz (`_p<N>`). \
+         LUTs, carries, FFs, DSPs: the unit alone (Yosys 0.23 synth_ice40); LCs and Fmax: inside \
+         the 4-pin wrapper after nextpnr-ice40, seed 1. \"vs int8 MAC\" compares with the first \
+         row.\n"
+    );
+    emit_table(&table, output, stdout)
+}
+
 /// The accumulator table of issue #5: what a narrow floating-point accumulator costs
 /// next to bf16, fp32 and the integer MAC, all fed by 8x8 signed integer products.
 pub fn fpacc_density_table(
