@@ -13,6 +13,7 @@ use model::expq::{ExpqDotParams, ExpqQuantParams};
 use model::fpacc::{FpaccLongParams, FpaccParams};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::MacParams;
+use model::requant::RequantParams;
 use serde::Serialize;
 
 /// A registered unit kind: parameters and model ([`model::Unit`]), RTL and reference
@@ -41,6 +42,7 @@ pub fn each_unit(v: &mut impl Visit) {
     v.visit::<LnsMacParams>();
     v.visit::<ExpqQuantParams>();
     v.visit::<ExpqDotParams>();
+    v.visit::<RequantParams>();
 }
 
 /// One unit as `gen list --json` describes it.

@@ -40,6 +40,7 @@ pub(crate) mod fpacc_long;
 pub(crate) mod lns_mac;
 pub(crate) mod lns_mul;
 pub(crate) mod mac;
+pub(crate) mod requant;
 
 /// Refuse a parameter set the unit does not accept, as the generator does.
 fn accepted<P: UnitParams>(p: &P) -> Result<(), HdlError> {

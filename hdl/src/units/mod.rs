@@ -11,6 +11,7 @@ pub mod fpacc_long;
 pub mod lns_mac;
 pub mod lns_mul;
 pub mod mac;
+pub mod requant;
 
 use crate::ir::{ModuleBuilder, Result, Sig};
 
