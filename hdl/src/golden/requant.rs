@@ -47,8 +47,22 @@ pub(crate) fn golden(p: &RequantParams) -> Result<GoldenModule> {
     }
     let mut ys = Vec::new();
     for lane in 0..l {
-        let (m, s, z) = (
-            format!("g_m{lane}"),
+        // The RTL's names of the shifted accumulator, the lane's multiplier and the
+        // product: the proof pairs them (cut points), so that the two 32x32 products
+        // are the same `*` of the same operands.
+        let rtl = |s: &str| {
+            if l > 1 {
+                format!("{s}_{lane}")
+            } else {
+                s.to_string()
+            }
+        };
+        let m = if c == 1 {
+            format!("g_m{lane}")
+        } else {
+            rtl("mult_sel")
+        };
+        let (s, z) = (
             format!("g_s{lane}"),
             format!("g_z{lane}"),
         );
@@ -82,6 +96,11 @@ pub(crate) fn golden(p: &RequantParams) -> Result<GoldenModule> {
             b.line("end");
         }
         let g = |x: &str| format!("g_{x}{lane}");
+        let mut cut = vec![rtl("a"), rtl("prod")];
+        if c > 1 {
+            cut.push(m.clone());
+        }
+        b.add_state(cut);
         let acc = if l == 1 {
             "acc".to_string()
         } else {
@@ -105,28 +124,28 @@ pub(crate) fn golden(p: &RequantParams) -> Result<GoldenModule> {
             sc = g("sc")
         ));
         b.line("// SaturatingRoundingDoublingHighMul(acc << ls, mult), gemmlowp's text.");
-        b.line(format!("wire [31:0] {a} = {acc} << {ls};", a = g("a"), ls = g("ls")));
+        b.line(format!("wire [31:0] {a} = {acc} << {ls};", a = rtl("a"), ls = g("ls")));
         b.line(format!(
             "wire signed [63:0] {ab} = $signed({a}) * $signed({m});",
-            ab = g("ab"),
-            a = g("a")
+            ab = rtl("prod"),
+            a = rtl("a")
         ));
         b.line(format!(
             "wire {ovf} = ({a} == 32'h80000000) && ({m} == 32'h80000000);",
             ovf = g("ovf"),
-            a = g("a")
+            a = rtl("a")
         ));
         b.line(format!(
             "wire signed [63:0] {nudge} = {ab}[63] ? {neg} : {pos};",
             nudge = g("nudge"),
-            ab = g("ab"),
+            ab = rtl("prod"),
             neg = slit(64, 1 - (1 << 30)),
             pos = slit(64, 1 << 30)
         ));
         b.line(format!(
             "wire signed [63:0] {sum} = {ab} + {nudge};",
             sum = g("sum"),
-            ab = g("ab"),
+            ab = rtl("prod"),
             nudge = g("nudge")
         ));
         b.line(format!(

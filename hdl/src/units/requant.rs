@@ -66,8 +66,11 @@ impl Generate for RequantParams {
                 Some(q) => {
                     m.note(format!("Lane {lane}: its channel and parameters."));
                     let ch = advance(&mut m, self, q, lane, &n("chan"))?;
+                    let mult = select(&mut m, &mults, ch)?;
+                    // Named: the reference names it alike (a cut point of the proof).
+                    let mult = m.name(mult, &n("mult_sel"))?;
                     (
-                        select(&mut m, &mults, ch)?,
+                        mult,
                         select(&mut m, &shifts, ch)?,
                         select(&mut m, &zps, ch)?,
                     )
