@@ -14,11 +14,7 @@ fn ref_srdhm(a: i32, b: i32) -> i32 {
     let a_64 = a as i64;
     let b_64 = b as i64;
     let ab_64 = a_64 * b_64;
-    let nudge: i64 = if ab_64 >= 0 {
-        1 << 30
-    } else {
-        1 - (1 << 30)
-    };
+    let nudge: i64 = if ab_64 >= 0 { 1 << 30 } else { 1 - (1 << 30) };
     let ab_x2_high32 = ((ab_64 + nudge) / (1i64 << 31)) as i32;
     if overflow {
         i32::MAX
@@ -66,7 +62,11 @@ fn the_reference_functions_round_as_stated() {
     let mut rng = Rng::new(16);
     for i in 0..200_000u32 {
         let (a, b) = (rng.next_u64() as i32, rng.next_u64() as i32);
-        let (a, b) = if i % 7 == 0 { (a >> 16, b >> 15) } else { (a, b) };
+        let (a, b) = if i % 7 == 0 {
+            (a >> 16, b >> 15)
+        } else {
+            (a, b)
+        };
         let p = i128::from(a) * i128::from(b);
         let want = if a == i32::MIN && b == i32::MIN {
             i128::from(i32::MAX)
@@ -231,9 +231,7 @@ fn random_beats(p: &RequantParams, n: usize, seed: u64) -> Vec<Beat> {
                 acc: (0..l).map(|_| operand(&mut rng)).collect(),
                 mult: (0..c).map(|_| multiplier(&mut rng)).collect(),
                 // Every value of the 6-bit port, -32 and 31 included.
-                shift: (0..c)
-                    .map(|_| (rng.next_u64() % 64) as i32 - 32)
-                    .collect(),
+                shift: (0..c).map(|_| (rng.next_u64() % 64) as i32 - 32).collect(),
                 zp: (0..c)
                     .map(|_| match rng.next_u64() % 4 {
                         0 => operand(&mut rng),

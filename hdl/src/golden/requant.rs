@@ -62,10 +62,7 @@ pub(crate) fn golden(p: &RequantParams) -> Result<GoldenModule> {
         } else {
             rtl("mult_sel")
         };
-        let (s, z) = (
-            format!("g_s{lane}"),
-            format!("g_z{lane}"),
-        );
+        let (s, z) = (format!("g_s{lane}"), format!("g_z{lane}"));
         if c == 1 {
             b.line(format!("wire [31:0] {m} = mult;"));
             b.line(format!("wire [5:0] {s} = shift;"));
@@ -124,7 +121,11 @@ pub(crate) fn golden(p: &RequantParams) -> Result<GoldenModule> {
             sc = g("sc")
         ));
         b.line("// SaturatingRoundingDoublingHighMul(acc << ls, mult), gemmlowp's text.");
-        b.line(format!("wire [31:0] {a} = {acc} << {ls};", a = rtl("a"), ls = g("ls")));
+        b.line(format!(
+            "wire [31:0] {a} = {acc} << {ls};",
+            a = rtl("a"),
+            ls = g("ls")
+        ));
         b.line(format!(
             "wire signed [63:0] {ab} = $signed({a}) * $signed({m});",
             ab = rtl("prod"),
