@@ -36,13 +36,7 @@ fn ref_rdbpot(x: i32, exponent: u32) -> i32 {
 /// to -31..=30 (docs/requant.md), `acc * (1 << ls)` wrapping in 32 bits, then the
 /// offset and the clamp to the output range.
 fn ref_lane(acc: i32, mult: i32, shift: i32, zp: i32, w: u32, signed: bool) -> i64 {
-    let shift = if shift < -31 {
-        -31
-    } else if shift > 30 {
-        30
-    } else {
-        shift
-    };
+    let shift = shift.clamp(-31, 30);
     let left = if shift > 0 { shift } else { 0 };
     let right = if shift > 0 { 0 } else { -shift };
     let x = acc.wrapping_mul(1i32.wrapping_shl(left as u32));
