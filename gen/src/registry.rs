@@ -14,6 +14,7 @@ use model::fpacc::{FpaccLongParams, FpaccParams};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::MacParams;
 use model::mx::{MxDequantParams, MxDotParams, MxQuantParams};
+use model::requant::RequantParams;
 use serde::Serialize;
 
 /// A registered unit kind: parameters and model ([`model::Unit`]), RTL and reference
@@ -45,6 +46,7 @@ pub fn each_unit(v: &mut impl Visit) {
     v.visit::<MxQuantParams>();
     v.visit::<MxDotParams>();
     v.visit::<MxDequantParams>();
+    v.visit::<RequantParams>();
 }
 
 /// One unit as `gen list --json` describes it.
