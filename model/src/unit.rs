@@ -98,6 +98,14 @@ pub trait Unit: UnitParams + crate::param::Params + Default + Send + Sync + 'sta
     /// The parameter sets `gen prove-all` proves, the default first.
     fn proof_set() -> Vec<Self>;
 
+    /// Which member of [`Unit::proof_set`] `gen prove-all` also proves at pipeline depth
+    /// 2: by default the one with the fewest input bits (a cut through a multiplier
+    /// leaves SAT to prove two products equal, which grows fast with the width).
+    fn pipelined_proof(set: &[Self]) -> Option<Self> {
+        let input_bits = |p: &Self| -> u32 { p.interface().beat_inputs().map(|q| q.width).sum() };
+        set.iter().min_by_key(|p| input_bits(p)).cloned()
+    }
+
     /// A random accepted parameter set, small enough to build and co-simulate in
     /// seconds: the generic property tests run every registered unit through these.
     fn sample(rng: &mut Sampler) -> Self;

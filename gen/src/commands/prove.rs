@@ -79,17 +79,12 @@ pub fn prove_all(
     }
     impl Visit for Queue<'_> {
         fn visit<U: Registered>(&mut self) {
-            // Every configuration unpipelined, and the narrowest (fewest input bits) at
-            // depth 2 too: the pipelining pass and the delayed reference, proven per unit.
-            // (A cut through a multiplier leaves SAT to prove two products equal, which
-            // grows fast with the operand width.)
+            // Every configuration unpipelined, and the one the unit picks
+            // (`Unit::pipelined_proof`) at depth 2 too: the pipelining pass and the
+            // delayed reference, proven per unit.
             let set = U::proof_set();
-            let input_bits = |p: &U| -> u32 { p.interface().beat_inputs().map(|q| q.width).sum() };
-            let deep = set
-                .iter()
-                .filter(|p| Piped::clocked(*p))
-                .min_by_key(|p| input_bits(p))
-                .map(|p| Piped::new(p.clone(), 2));
+            let clocked: Vec<U> = set.iter().filter(|p| Piped::clocked(*p)).cloned().collect();
+            let deep = U::pipelined_proof(&clocked).map(|p| Piped::new(p, 2));
             for p in set.into_iter().map(|p| Piped::new(p, 0)).chain(deep) {
                 let options = self.options.for_module(&p.module_name());
                 self.jobs
