@@ -64,7 +64,11 @@ impl Default for Options {
 /// and PDR had no answer by then: with the default engines they run `equiv` alone, so
 /// that two engines do not share the machine's cores for minutes (on two cores that
 /// nearly doubled `equiv`'s time).
-pub const EQUIV_ALONE: &[&str] = &["bfp_quant_n16_m4_e10_rne", "bfp_dot_n16_m4_e10"];
+pub const EQUIV_ALONE: &[&str] = &[
+    "bfp_quant_n16_m4_e10_rne",
+    "bfp_dot_n16_m4_e10",
+    "mx_quant_e4m3_k32_rne",
+];
 
 impl Options {
     /// These options for `module` in `gen prove-all`: `equiv` alone for the modules in
@@ -92,6 +96,10 @@ pub struct Pair<'a> {
     pub gate: &'a [(String, String)],
     /// Registers both designs keep under the same name (for `equiv_make`).
     pub state: &'a [String],
+    /// Cut points: internal wires both designs compute alike under the same name
+    /// (`hdl::golden::GoldenModule::cuts`), kept for `equiv_make` like `state` and proven
+    /// first.
+    pub cuts: &'a [String],
     /// The reference's instance that holds `state` (renamed to the plain names after
     /// flattening), if not the top itself.
     pub scope: Option<&'a str>,
@@ -194,7 +202,8 @@ pub fn prove(dir: &Path, pair: &Pair, options: &Options) -> Result<ProofReport, 
         write(&name, text)?;
         gate_files.push(name);
     }
-    let load = load_script(pair.top, &gate_files, pair.scope, pair.state);
+    let shared: Vec<String> = pair.state.iter().chain(pair.cuts).cloned().collect();
+    let load = load_script(pair.top, &gate_files, pair.scope, &shared);
     let report = |verdict, attempts| ProofReport {
         module: pair.top.into(),
         verdict,
@@ -249,9 +258,9 @@ pub fn prove(dir: &Path, pair: &Pair, options: &Options) -> Result<ProofReport, 
     Ok(report(verdict, attempts))
 }
 
-/// Read both designs as modules `gold` and `gate`. State the reference keeps in an
-/// instance (`scope`) takes its plain name after flattening, so that both designs name it
-/// alike.
+/// Read both designs as modules `gold` and `gate`. State and cuts the reference keeps in
+/// an instance (`scope`) take their plain names after flattening, so that both designs
+/// name them alike.
 fn load_script(top: &str, gate_files: &[String], scope: Option<&str>, state: &[String]) -> String {
     let read = |files: &[String], role: &str, scope: Option<&str>| {
         let mut s = String::new();
@@ -285,22 +294,26 @@ fn equiv(
     stop: &AtomicBool,
 ) -> Result<Outcome, String> {
     let seq = pair.latency + 2;
-    let keep = pair
-        .state
-        .iter()
-        .map(|s| format!(" w:{s}"))
-        .collect::<String>();
-    let unions = "%u ".repeat(pair.state.len().saturating_sub(1));
+    let kept: Vec<&String> = pair.state.iter().chain(pair.cuts).collect();
+    let keep = kept.iter().map(|s| format!(" w:{s}")).collect::<String>();
+    let unions = "%u ".repeat(kept.len().saturating_sub(1));
     let hide = |m: &str| {
-        if pair.state.is_empty() {
+        if kept.is_empty() {
             format!("rename -hide {m}/w:* {m}/c:*\n")
         } else {
             format!("cd {m}\nrename -hide w:*{keep} {unions}%d\nrename -hide c:*\ncd\n")
         }
     };
+    // The cuts first, one at a time in the reference's order (`%ci1`: the $equiv cells
+    // that drive the wire), so that every cone behind a cut reads one proven signal.
+    let cuts = pair
+        .cuts
+        .iter()
+        .map(|c| format!("equiv_simple -seq {seq} w:{c} %ci1\n"))
+        .collect::<String>();
     let script = format!(
         "{load}{hg}{ht}equiv_make gold gate equiv\nhierarchy -top equiv\n\
-         equiv_simple -seq {seq}\nequiv_induct -seq {seq}\nequiv_status -assert\n",
+         {cuts}equiv_simple -seq {seq}\nequiv_induct -seq {seq}\nequiv_status -assert\n",
         hg = hide("gold"),
         ht = hide("gate"),
     );

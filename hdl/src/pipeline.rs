@@ -135,6 +135,9 @@ impl<P: Reference> Reference for Piped<P> {
         Ok(GoldenModule {
             body,
             state: core.state,
+            // The pipelining pass may move a cut's wire to an earlier stage than the
+            // delayed reference computes it in, so the cuts apply unpipelined only.
+            cuts: Vec::new(),
             children: core.children,
             scope: None,
         })

@@ -57,6 +57,7 @@ pub fn run_proof<P: Reference>(
         golden: &text,
         gate: &files,
         state: &golden.state,
+        cuts: &golden.cuts,
         scope: golden.scope.as_deref(),
         latency: params.latency(),
         interface: &interface,

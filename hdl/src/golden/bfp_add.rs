@@ -158,6 +158,7 @@ pub(crate) fn golden(p: &BfpAddParams) -> Result<GoldenModule> {
     Ok(GoldenModule {
         body: s,
         state: super::registered_output_state(&["e", "q"]),
+        cuts: Vec::new(),
         children: String::new(),
         scope: None,
     })

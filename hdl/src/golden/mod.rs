@@ -59,6 +59,11 @@ pub struct GoldenModule {
     pub body: String,
     /// Registers that hold the same state under the same name in both designs.
     pub state: Vec<String>,
+    /// Cut points: internal wires both designs compute bit for bit alike under the same
+    /// name (a block's largest exponent, say). The prover keeps them like the state, so
+    /// that Yosys's `equiv_simple` proves each one first and then every cone behind it
+    /// from the proven cut (docs/verification.md).
+    pub cuts: Vec<String>,
     /// Whole modules the body instantiates, written after it (a pipelined unit's
     /// reference is its unpipelined reference behind a delay line, `crate::pipeline`;
     /// the file's first module is the one named like the file).
@@ -358,6 +363,7 @@ impl Var {
 pub struct Body {
     text: String,
     state: Vec<String>,
+    cuts: Vec<String>,
     discarded: u32,
 }
 
@@ -400,10 +406,17 @@ impl Body {
     pub fn add_state(&mut self, names: impl IntoIterator<Item = String>) {
         self.state.extend(names);
     }
+    /// `wire <ty> name = expr;`, a cut point the RTL has under the same name and value
+    /// ([`GoldenModule::cuts`]).
+    pub fn cut_wire(&mut self, name: &str, ty: Ty, expr: impl std::fmt::Display) -> Var {
+        self.cuts.push(name.to_string());
+        self.wire(name, ty, expr)
+    }
     pub fn finish(self) -> GoldenModule {
         GoldenModule {
             body: self.text,
             state: self.state,
+            cuts: self.cuts,
             children: String::new(),
             scope: None,
         }

@@ -69,7 +69,6 @@ pub(crate) fn golden(p: &MxQuantParams) -> Result<GoldenModule> {
     collect(&mut b, p);
     b.line(format!("reg [7:0] g_field [0:{}];", n - 1));
     b.line(format!("reg [23:0] g_sig [0:{}];", n - 1));
-    b.reg("g_max", Ty::u(8));
     b.reg("g_nan", Ty::u(1));
     let sx = b.reg("g_sx", Ty::s(11));
     b.reg("g_scale", Ty::u(8));
@@ -120,20 +119,33 @@ pub(crate) fn golden(p: &MxQuantParams) -> Result<GoldenModule> {
     b.text(format!(
         "    always @* begin
         g_nan = 1'b0;
-        g_max = 8'h0;
+        for (i = {k0}; i < {kn}; i = i + {k1}) if (g_x[{k32} * i + {k23} +: 8] == 8'hff) g_nan = 1'b1;
+    end
+",
+        k0 = k(0),
+        k1 = k(1),
+        k23 = k(23),
+        k32 = k(32),
+        kn = k(n),
+    ));
+    // The largest exponent field, halves first (a NaN or infinity counts as 254: the
+    // block is NaN then and its maximum unused). It and the NaN flag are cut points.
+    let max = max_tree(&mut b, 0, n);
+    b.cut_wire("max_field", Ty::u(8), max);
+    b.cut_wire("nan_block", Ty::u(1), "g_nan");
+    b.text(format!(
+        "    always @* begin
         {init_top}for (i = {k0}; i < {kn}; i = i + {k1}) begin
             // Zero and subnormals have field 0; NaN and infinity field 255.
             g_field[i] = g_x[{k32} * i + {k23} +: 8];
             g_sig[i] = {{1'b1, g_x[{k32} * i +: 23]}};
-            if (g_field[i] == 8'hff) g_nan = 1'b1;
-            if (g_field[i] > g_max) g_max = g_field[i];
         end
         // X = floor(log2 max) - emax, clamped; an all-zero block clamps to -127 (byte 0).
-        g_sx = $signed({{3'h0, g_max}}) - 11'sd{bias_emax};
+        g_sx = $signed({{3'h0, max_field}}) - 11'sd{bias_emax};
         if (g_sx < -11'sd127) g_sx = -11'sd127;
         if (g_sx > 11'sd127) g_sx = 11'sd127;
         g_sx = g_sx + 11'sd127;
-        g_scale = g_nan ? 8'hff : g_sx[7:0];
+        g_scale = nan_block ? 8'hff : g_sx[7:0];
         for (i = {k0}; i < {kn}; i = i + {k1}) begin
             // |x_i| / 2^X in quanta 2^lsb: leading one at p = field - byte - lsb.
             g_p = $signed({{4'h0, g_field[i]}}) - $signed({{4'h0, g_sx[7:0]}}) + 12'sd{neg_lsb};
@@ -144,7 +156,7 @@ pub(crate) fn golden(p: &MxQuantParams) -> Result<GoldenModule> {
             if (g_field[i] == 8'h0) g_mag = 40'h0;
             if (g_mag > 40'd{max_int}) g_mag = 40'd{max_int};
             {encode}
-            g_q[{kw} * i +: {w}] = g_nan ? {w}'h0 : g_code[{wm1}:0];
+            g_q[{kw} * i +: {w}] = nan_block ? {w}'h0 : g_code[{wm1}:0];
         end
     end
 ",
@@ -159,12 +171,34 @@ pub(crate) fn golden(p: &MxQuantParams) -> Result<GoldenModule> {
         neg_lsb = -lsb,
         init_top = if float { "g_top = 6'h0;\n        " } else { "" },
     ));
+    // The outputs' next values are cut points too.
+    b.cut_wire("scale_next", Ty::u(8), "g_scale");
+    b.cut_wire("q_next", Ty::u(w * n), "g_q");
     b.text(super::registered_outputs_on(
         "g_last",
-        &[("scale", 8, "g_scale"), ("q", w * n, "g_q")],
+        &[("scale", 8, "scale_next"), ("q", w * n, "q_next")],
     ));
     b.add_state(super::registered_output_state(&["scale", "q"]));
     Ok(b.finish())
+}
+
+/// The largest exponent field of elements `lo..hi` as wires `g_f<i>` (each element's,
+/// 254 for NaN or infinity) and `g_m<lo>_<hi>` (a range's: the larger of its two halves);
+/// returns the name of the range's.
+fn max_tree(b: &mut Body, lo: u32, hi: u32) -> String {
+    if hi - lo == 1 {
+        let name = format!("g_f{lo}");
+        let field = format!("g_x[{}:{}]", 32 * lo + 30, 32 * lo + 23);
+        b.line(format!(
+            "wire [7:0] {name} = {field} == 8'hff ? 8'hfe : {field};"
+        ));
+        return name;
+    }
+    let mid = lo + (hi - lo) / 2;
+    let (l, r) = (max_tree(b, lo, mid), max_tree(b, mid, hi));
+    let name = format!("g_m{lo}_{hi}");
+    b.line(format!("wire [7:0] {name} = {l} < {r} ? {r} : {l};"));
+    name
 }
 
 /// The whole block `g_x` and its last beat `g_last`: earlier beats wait in `held`, the

@@ -72,8 +72,10 @@ impl Generate for MxQuantParams {
         }
         codes.reverse(); // element 0 in the low bits
         let w = self.elem.width() * self.block;
-        let q = m.val(mux(nan, lit(0, w, false), cat(codes)))?;
-        let scale = m.val(mux(nan, lit(0xff, 8, false), scale))?;
+        // Named as in the reference, which shares them (and max_field, nan_block) with the
+        // prover as cut points.
+        let q = m.wire("q_next", mux(nan, lit(0, w, false), cat(codes)))?;
+        let scale = m.wire("scale_next", mux(nan, lit(0xff, 8, false), scale))?;
 
         m.note("Stage 4: output registers.");
         for (name, v) in [("scale", scale), ("q", q)] {
