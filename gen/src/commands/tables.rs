@@ -419,13 +419,7 @@ pub fn mx_density_table(
         macs_per_cycle: hbfp4.macs_per_cycle(),
         report: flow_for_freq(hbfp4, MHZ, stderr)?,
     });
-    for elem in [
-        Elem::E2m1,
-        Elem::E2m3,
-        Elem::E3m2,
-        Elem::E4m3,
-        Elem::Int8,
-    ] {
+    for elem in [Elem::E2m1, Elem::E2m3, Elem::E3m2, Elem::E4m3, Elem::Int8] {
         let p = MxDotParams {
             elem_a: elem,
             elem_b: elem,
