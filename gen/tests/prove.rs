@@ -49,14 +49,22 @@ fn every_unit_with_a_reference_is_proven() {
     for row in &rows {
         assert!(row.contains("| proven |"), "{row}");
     }
-    // The default configuration of every unit is among them.
+    // The default configuration of every unit is among them, except the few listed
+    // with their reason in `DEFAULT_NOT_PROVEN` (an entry there that is proven is stale).
+    let listed = |m: &str| gen::prove::DEFAULT_NOT_PROVEN.iter().any(|(d, _)| *d == m);
     for unit in gen::registry::infos() {
+        let proven = rows
+            .iter()
+            .any(|r| r.starts_with(&format!("| {} |", unit.default_module)));
         assert!(
-            rows.iter()
-                .any(|r| r.starts_with(&format!("| {} |", unit.default_module))),
-            "{}: {stdout}",
-            unit.command
+            !(proven && listed(&unit.default_module)),
+            "{} is proven: drop it from DEFAULT_NOT_PROVEN",
+            unit.default_module
         );
+        if listed(&unit.default_module) {
+            continue;
+        }
+        assert!(proven, "{}: {stdout}", unit.command);
     }
     assert!(dir.join("prove.md").is_file());
 }
