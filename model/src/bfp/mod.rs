@@ -17,6 +17,7 @@
 //!   `f32::MIN_POSITIVE`, with sticky `of`/`uf` flags, like `fpacc` (docs/fpacc.md).
 
 mod add;
+mod binary32;
 mod dot;
 mod dot_long;
 mod modes;
@@ -31,10 +32,11 @@ use crate::param::{Flags, Param};
 use crate::unit::ParamError;
 
 pub use add::{add, BfpAdd, BfpAddParams, ADD_EXP_BITS};
-pub use dot::{
-    binary32_accumulation_stages, block_to_binary32, conversion_stages, dot, dot_width, BfpDot,
-    BfpDotParams, DotAccumulator, DotStages, ACC_FLAG, DOT_EXP_BITS,
+pub use binary32::{
+    binary32_accumulation_stages, block_to_binary32, conversion_stages, DotAccumulator, DotStages,
+    MAX_ACCUMULATION_STAGES,
 };
+pub use dot::{dot, dot_width, BfpDot, BfpDotParams, ACC_FLAG, DOT_EXP_BITS};
 pub use dot_long::{BfpDotLong, LongDotSum, LongWindow, LONG_BITS, LONG_LSB};
 pub use modes::Modes;
 pub use quant::{quantize, quantize_with_rule, BfpQuant, BfpQuantParams, Quantized};
