@@ -74,12 +74,7 @@ impl Generate for BfpAddParams {
         let e = m.val(mux(renorm, (big_e + 1).wrapping(w), big_e))?;
 
         m.note("Stage 5: output registers.");
-        for (name, v) in [("e", e), ("q", q)] {
-            let r = m.register(&format!("{name}_q"), v.sig, clk, Some(rst), Some(valid))?;
-            m.out(name, r)?;
-        }
-        let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
-        m.out("out_valid", out_valid)?;
+        super::registered_outputs(&mut m, [("e", e.sig), ("q", q.sig)], valid, clk, rst)?;
         m.finish()
     }
 }

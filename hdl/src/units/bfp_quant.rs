@@ -126,12 +126,13 @@ impl Generate for BfpQuantParams {
         let inv = m.val(cat(elements.iter().map(|e| e.special)).any())?;
 
         m.note("Stage 5: output registers.");
-        for (name, v) in [("e", e), ("q", q), ("inv", inv)] {
-            let r = m.register(&format!("{name}_q"), v.sig, clk, Some(rst), Some(last))?;
-            m.out(name, r)?;
-        }
-        let out_valid = m.register("out_valid_q", last, clk, Some(rst), None)?;
-        m.out("out_valid", out_valid)?;
+        super::registered_outputs(
+            &mut m,
+            [("e", e.sig), ("q", q.sig), ("inv", inv.sig)],
+            last,
+            clk,
+            rst,
+        )?;
         m.finish()
     }
 }

@@ -41,12 +41,13 @@ impl Generate for ExpqQuantParams {
         m.note("Stage 3: canonical zero, registered outputs.");
         let s = m.val(negative & !zero)?;
         let code = m.val(mux(zero, 0, code))?;
-        for (name, v) in [("s", s), ("z", zero), ("e", code)] {
-            let q = m.register(&format!("{name}_q"), v.sig, clk, Some(rst), Some(valid))?;
-            m.out(name, q)?;
-        }
-        let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
-        m.out("out_valid", out_valid)?;
+        super::registered_outputs(
+            &mut m,
+            [("s", s.sig), ("z", zero.sig), ("e", code.sig)],
+            valid,
+            clk,
+            rst,
+        )?;
         m.finish()
     }
 }

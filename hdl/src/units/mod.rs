@@ -32,6 +32,24 @@ pub(crate) fn accumulator_outputs(
     ])
 }
 
+/// Registered outputs of a unit that shows one result per `load`: each value in a
+/// register `<name>_q` (reset to zero) loaded on `load` and driving port `name`, and
+/// `out_valid` one cycle after `load`.
+pub(crate) fn registered_outputs<const N: usize>(
+    m: &mut ModuleBuilder,
+    outputs: [(&str, Sig); N],
+    load: Sig,
+    clk: Sig,
+    rst: Sig,
+) -> Result<()> {
+    for (name, v) in outputs {
+        let r = m.register(&format!("{name}_q"), v, clk, Some(rst), Some(load))?;
+        m.out(name, r)?;
+    }
+    let out_valid = m.register("out_valid_q", load, clk, Some(rst), None)?;
+    m.out("out_valid", out_valid)
+}
+
 /// For units that take a block in `beats` valid beats: a beat counter (reset by `rst`)
 /// and the strobe that is high on a block's last valid beat.
 pub(crate) fn block_last(

@@ -46,12 +46,18 @@ impl Generate for MxDequantParams {
         let uf = m.val(cat(lanes.iter().map(|l| l.uf)).any())?;
         let of = m.val(cat(lanes.iter().map(|l| l.of)).any())?;
         let nan = m.val(cat(lanes.iter().map(|l| l.nan)).any())?;
-        for (name, v) in [("y", y), ("uf", uf), ("of", of), ("nan", nan)] {
-            let r = m.register(&format!("{name}_q"), v.sig, clk, Some(rst), Some(valid))?;
-            m.out(name, r)?;
-        }
-        let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
-        m.out("out_valid", out_valid)?;
+        super::registered_outputs(
+            &mut m,
+            [
+                ("y", y.sig),
+                ("uf", uf.sig),
+                ("of", of.sig),
+                ("nan", nan.sig),
+            ],
+            valid,
+            clk,
+            rst,
+        )?;
         m.finish()
     }
 }

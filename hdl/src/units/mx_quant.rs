@@ -78,12 +78,7 @@ impl Generate for MxQuantParams {
         let scale = m.wire("scale_next", mux(nan, lit(0xff, 8, false), scale))?;
 
         m.note("Stage 4: output registers.");
-        for (name, v) in [("scale", scale), ("q", q)] {
-            let r = m.register(&format!("{name}_q"), v.sig, clk, Some(rst), Some(last))?;
-            m.out(name, r)?;
-        }
-        let out_valid = m.register("out_valid_q", last, clk, Some(rst), None)?;
-        m.out("out_valid", out_valid)?;
+        super::registered_outputs(&mut m, [("scale", scale.sig), ("q", q.sig)], last, clk, rst)?;
         m.finish()
     }
 }
