@@ -85,6 +85,29 @@ pub struct Block {
     pub q: Vec<i64>,
 }
 
+/// A converter's block collector (`bfp_quant`, `mx_quant`): the binary32 values of the
+/// block being received, `lanes` a beat from the `x` port's words.
+#[derive(Clone, Debug, Default)]
+pub struct Collector {
+    pending: Vec<u32>,
+}
+
+impl Collector {
+    /// Take one valid beat; the whole block once it holds `block` values.
+    pub fn push(&mut self, x: &[u64], lanes: u32, block: u32) -> Option<Vec<u32>> {
+        self.pending
+            .extend((0..lanes).map(|i| crate::iface::get_field(x, 32 * i, 32) as u32));
+        (self.pending.len() >= block as usize).then(|| std::mem::take(&mut self.pending))
+    }
+}
+
+/// The `rnd` port's `count` words of `bits` random bits (a stochastic converter's).
+pub fn random_words(rnd: &[u64], count: u32, bits: u32) -> Vec<u64> {
+    (0..count)
+        .map(|i| crate::iface::get_field(rnd, i * bits, bits))
+        .collect()
+}
+
 /// `v / 2^shift` rounded, for a non-negative `v`: the converter's magnitude rounding.
 fn round_magnitude(v: u128, shift: i32, mode: BfpRounding, rnd: u64, rnd_bits: u32) -> u128 {
     if shift <= 0 {

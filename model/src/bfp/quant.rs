@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use super::modes::{check_modes, Modes};
 use super::{
-    check_lanes, round_magnitude, BfpFormat, BfpRounding, Block, ExpRule, BLOCK, EXP_BITS,
-    MANT_BITS, RND_BITS,
+    check_lanes, random_words, round_magnitude, BfpFormat, BfpRounding, Block, Collector, ExpRule,
+    BLOCK, EXP_BITS, MANT_BITS, RND_BITS,
 };
-use crate::iface::{get_field, set_field, split, CycleModel, Dir, Interface, Port, Role};
+use crate::iface::{set_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
 use crate::param::{Flags, Param, Params};
 use crate::unit::{check_range, ParamError, UnitParams};
@@ -292,7 +292,7 @@ pub struct BfpQuant {
     p: BfpQuantParams,
     iface: Interface,
     /// Values of the block being received.
-    pending: Vec<u32>,
+    pending: Collector,
     e: i32,
     q: Vec<i64>,
     inv: bool,
@@ -305,7 +305,7 @@ impl BfpQuant {
         Ok(BfpQuant {
             p,
             iface: p.interface(),
-            pending: Vec::new(),
+            pending: Collector::default(),
             e: 0,
             q: vec![0; p.block as usize],
             inv: false,
@@ -348,15 +348,11 @@ impl CycleModel for BfpQuant {
         if !valid {
             return;
         }
-        self.pending
-            .extend((0..p.lanes()).map(|i| get_field(ins[2], 32 * i, 32) as u32));
-        if self.pending.len() < p.block as usize {
+        let Some(block) = self.pending.push(ins[2], p.lanes(), p.block) else {
             return;
-        }
-        let rnd: Vec<u64> = if p.stochastic() {
-            (0..p.block)
-                .map(|i| get_field(ins[3], i * p.rnd_bits, p.rnd_bits))
-                .collect()
+        };
+        let rnd = if p.stochastic() {
+            random_words(ins[3], p.block, p.rnd_bits)
         } else {
             Vec::new()
         };
@@ -369,15 +365,7 @@ impl CycleModel for BfpQuant {
             },
             None => p.format(),
         };
-        let r = quantize_with_rule(
-            &format,
-            &self.pending,
-            p.rounding,
-            &rnd,
-            p.rnd_bits,
-            p.exp_rule,
-        );
-        self.pending.clear();
+        let r = quantize_with_rule(&format, &block, p.rounding, &rnd, p.rnd_bits, p.exp_rule);
         (self.e, self.q, self.inv, self.out_valid) = (r.block.exp, r.block.q, r.inv, true);
     }
 }

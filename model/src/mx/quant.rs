@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{quantize, Elem, MxRounding};
-use crate::bfp::{LANES, RND_BITS, RND_BITS_FLAG};
-use crate::iface::{get_field, set_field, split, CycleModel, Dir, Interface, Port, Role};
+use crate::bfp::{random_words, Collector, LANES, RND_BITS, RND_BITS_FLAG};
+use crate::iface::{set_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::param::{Flags, Param, Params};
 use crate::unit::{check_range, ParamError, UnitParams};
 
@@ -202,7 +202,7 @@ pub struct MxQuant {
     p: MxQuantParams,
     iface: Interface,
     /// Values of the block being received.
-    pending: Vec<u32>,
+    pending: Collector,
     scale: u32,
     codes: Vec<u64>,
     out_valid: bool,
@@ -214,7 +214,7 @@ impl MxQuant {
         Ok(MxQuant {
             p,
             iface: p.interface(),
-            pending: Vec::new(),
+            pending: Collector::default(),
             scale: 0,
             codes: vec![0; p.block as usize],
             out_valid: false,
@@ -251,20 +251,15 @@ impl CycleModel for MxQuant {
         if !valid {
             return;
         }
-        self.pending
-            .extend((0..p.lanes()).map(|i| get_field(ins[2], 32 * i, 32) as u32));
-        if self.pending.len() < p.block as usize {
+        let Some(block) = self.pending.push(ins[2], p.lanes(), p.block) else {
             return;
-        }
-        let rnd: Vec<u64> = if p.stochastic() {
-            (0..p.block)
-                .map(|i| get_field(ins[3], i * p.rnd_bits, p.rnd_bits))
-                .collect()
+        };
+        let rnd = if p.stochastic() {
+            random_words(ins[3], p.block, p.rnd_bits)
         } else {
             Vec::new()
         };
-        let b = quantize(p.elem, &self.pending, p.rounding, &rnd, p.rnd_bits);
-        self.pending.clear();
+        let b = quantize(p.elem, &block, p.rounding, &rnd, p.rnd_bits);
         (self.scale, self.codes, self.out_valid) = (b.scale, b.codes, true);
     }
 }
