@@ -1,6 +1,7 @@
 //! Co-simulation throughput for the default MAC (`gen --acc 12`), batch size 4096:
 //! the Rust harness (RTL only, and RTL + model + comparison) against a plain C++
-//! Verilator loop over the same Verilated model.
+//! Verilator loop over the same Verilated model, both compiled with g++ `-O2`
+//! ([`Optimize::Run`]).
 //!
 //! `cargo run --release -p sim --example cosim_bench [BEATS]`
 
@@ -9,7 +10,7 @@ use std::time::Instant;
 use hdl::{design_files, Generate, Header};
 use model::mac::MacParams;
 use model::UnitParams;
-use sim::{cosim, plain_cpp_beats_per_second, CosimOptions, Verilated};
+use sim::{cosim, plain_cpp_beats_per_second, CosimOptions, Optimize, Verilated};
 
 const BATCH: usize = 4096;
 
@@ -53,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
 
     let t = Instant::now();
-    let dut = Verilated::build(&sources, &p.module_name(), &iface)?;
+    let dut = Verilated::build_with(&sources, &p.module_name(), &iface, Optimize::Run)?;
     let build = t.elapsed().as_secs_f64();
     let input = stimulus(iface.in_words(), beats);
 
@@ -91,7 +92,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cosim_rate = beats as f64 / t.elapsed().as_secs_f64();
 
     // (d) Plain C++ loop over the same Verilated model.
-    let plain = plain_cpp_beats_per_second(&sources, &p.module_name(), &iface, beats as u64)?;
+    let plain = plain_cpp_beats_per_second(
+        &sources,
+        &p.module_name(),
+        &iface,
+        beats as u64,
+        Optimize::Run,
+    )?;
 
     println!("co-simulation of {} ({beats} beats, batch {BATCH}); build {build:.2} s (cached after the first)", p.module_name());
     println!("| what | beats/s | vs plain C++ |");

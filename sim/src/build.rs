@@ -4,9 +4,10 @@
 //! version into `runtime-<hash>/libverilated.a`, and its headers are precompiled once per
 //! Verilator and g++ version into `pch-<hash>/`. Each design is then Verilated and compiled
 //! with its glue into `<top>-<hash>/model.so`, where the hash covers the sources, the top,
-//! the glue, the Verilator version and the harness version: a repeated test run loads the
-//! cached library without running Verilator or the compiler. Builds happen in a private
-//! temporary folder that is renamed into place, so parallel builds never see half a build.
+//! the glue, the g++ optimisation level ([`Optimize`]), the Verilator version and the
+//! harness version: a repeated test run loads the cached library without running
+//! Verilator or the compiler. Builds happen in a private temporary folder that is renamed
+//! into place, so parallel builds never see half a build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +18,30 @@ use sha2::{Digest, Sha256};
 use crate::SimError;
 
 /// Bumped whenever the glue or the build recipe changes meaning.
-const HARNESS_VERSION: &str = "lowbit-sim-3";
+const HARNESS_VERSION: &str = "lowbit-sim-4";
+
+/// How hard g++ optimises a Verilated model: build time against beats per second.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Optimize {
+    /// `-O1`, the default: most models in a test run a few hundred beats, and on the
+    /// test suite's own models g++ took 30% less time than at `-O2` (16 designs: 15.8 s
+    /// against 22.7 s). The exhaustive 8x8 MAC check (16.7 M beats) ran as fast (60.7 s
+    /// against 59.0 s, one thread).
+    #[default]
+    Build,
+    /// `-O2`: for long runs and the benchmark; 10 to 20% more beats per second on the
+    /// default MAC's RTL than `-O1`.
+    Run,
+}
+
+impl Optimize {
+    fn flag(self) -> &'static str {
+        match self {
+            Optimize::Build => "-O1",
+            Optimize::Run => "-O2",
+        }
+    }
+}
 
 /// How to install what the harness needs.
 pub const INSTALL_HINT: &str =
@@ -155,10 +179,10 @@ fn cached(
     Ok(())
 }
 
-fn cxx_flags(include: &Path) -> Vec<String> {
+fn cxx_flags(include: &Path, opt: Optimize) -> Vec<String> {
     let mut f: Vec<String> = vec![
         "-std=c++17".into(),
-        "-O2".into(),
+        opt.flag().into(),
         "-fPIC".into(),
         "-fvisibility=hidden".into(),
     ];
@@ -189,7 +213,7 @@ pub(crate) fn runtime_archive() -> Result<PathBuf, SimError> {
             let obj = tmp.join(u.replace(".cpp", ".o"));
             run(
                 Command::new("g++")
-                    .args(cxx_flags(&include))
+                    .args(cxx_flags(&include, Optimize::Run))
                     .arg("-c")
                     .arg(include.join(u))
                     .arg("-o")
@@ -213,14 +237,14 @@ pub(crate) fn runtime_archive() -> Result<PathBuf, SimError> {
 /// The header every build includes first, precompiled beside it.
 const PCH: &str = "lowbit_pch.h";
 
-/// Verilator's headers precompiled once per Verilator and g++ version into
-/// `pch-<hash>/lowbit_pch.h.gch`, with exactly the flags every design is compiled with:
+/// Verilator's headers precompiled once per Verilator and g++ version and [`Optimize`]
+/// level into `pch-<hash>/lowbit_pch.h.gch`, with exactly the flags designs are compiled with:
 /// parsing them is about 40% of compiling a small design (a 16-element block dot product:
 /// 3.1 s instead of 5.3 s). `None`, with a note, if it cannot be built: designs then
 /// compile without it.
-fn precompiled_header() -> Option<PathBuf> {
-    static PATH: OnceLock<Option<PathBuf>> = OnceLock::new();
-    PATH.get_or_init(|| {
+fn precompiled_header(opt: Optimize) -> Option<PathBuf> {
+    static PATHS: [OnceLock<Option<PathBuf>>; 2] = [OnceLock::new(), OnceLock::new()];
+    PATHS[opt as usize].get_or_init(|| {
         let build = || -> Result<PathBuf, SimError> {
             let version = verilator_version()?;
             let gxx = run(Command::new("g++").arg("--version"), "g++ --version")?;
@@ -230,7 +254,8 @@ fn precompiled_header() -> Option<PathBuf> {
                 hex_digest(&[
                     HARNESS_VERSION.as_bytes(),
                     version.as_bytes(),
-                    gxx.as_bytes()
+                    gxx.as_bytes(),
+                    opt.flag().as_bytes()
                 ])
             ));
             cached(&dir, |tmp| {
@@ -239,7 +264,7 @@ fn precompiled_header() -> Option<PathBuf> {
                 std::fs::write(&header, text).map_err(|e| io("write header", e))?;
                 run(
                     Command::new("g++")
-                        .args(cxx_flags(&include))
+                        .args(cxx_flags(&include, opt))
                         .args(["-pthread", "-x", "c++-header"])
                         .arg(&header)
                         .arg("-o")
@@ -265,12 +290,19 @@ pub(crate) enum Artifact<'a> {
     Program { main: &'a str },
 }
 
-/// Verilate `sources` for `top` and compile them with the glue or program; returns the
-/// path of the cached `model.so` or `program`.
+/// Verilate `sources` for `top` (with `--trace` when `trace`) and compile them with the
+/// glue or program at `opt`; returns the path of the cached `model.so` or `program`.
+///
+/// Tracing code is most of what Verilator emits for our designs: without it g++ took a
+/// third to a half of the time (a 16-lane requantizer 4.6 s instead of 18.6 s, an
+/// eight-way interleaved accumulator 2.2 s instead of 8.1 s), so models are built
+/// without it and a traced twin is built only to write a failure's VCD.
 pub(crate) fn build(
     sources: &[(&str, &str)],
     top: &str,
     artifact: Artifact,
+    opt: Optimize,
+    trace: bool,
 ) -> Result<PathBuf, SimError> {
     require_tool("verilator")?;
     let version = verilator_version()?;
@@ -285,15 +317,21 @@ pub(crate) fn build(
         top.as_bytes(),
         cpp.as_bytes(),
         kind.as_bytes(),
+        opt.flag().as_bytes(),
+        if trace { b"trace" } else { b"notrace" },
     ];
     for (name, text) in sources {
         parts.push(name.as_bytes());
         parts.push(text.as_bytes());
     }
-    let dir = cache_dir().join(format!("{top}-{kind}-{}", hex_digest(&parts)));
+    let dir = cache_dir().join(format!(
+        "{top}-{kind}{}-{}",
+        if trace { "-trace" } else { "" },
+        hex_digest(&parts)
+    ));
     let include = verilator_include()?;
     cached(&dir, |tmp| {
-        let pch = precompiled_header();
+        let pch = precompiled_header(opt);
         let src_dir = tmp.join("src");
         std::fs::create_dir_all(&src_dir).map_err(|e| io("write sources", e))?;
         let mut paths = Vec::new();
@@ -303,9 +341,14 @@ pub(crate) fn build(
             paths.push(p);
         }
         let obj = tmp.join("obj");
+        let mut verilate = Command::new("verilator");
+        verilate.arg("--cc");
+        if trace {
+            verilate.arg("--trace");
+        }
         run(
-            Command::new("verilator")
-                .args(["--cc", "--trace", "-O3", "--top-module", top, "-Mdir"])
+            verilate
+                .args(["-O3", "--top-module", top, "-Mdir"])
                 .arg(&obj)
                 .args(&paths),
             "verilator --cc",
@@ -334,7 +377,7 @@ pub(crate) fn build(
         std::fs::write(&unity, text).map_err(|e| io("write unity source", e))?;
         let compile = |files: &[&Path]| {
             let mut cmd = Command::new("g++");
-            cmd.args(cxx_flags(&include))
+            cmd.args(cxx_flags(&include, opt))
                 .arg(format!("-I{}", obj.display()));
             if let Some(pch) = &pch {
                 cmd.arg("-include").arg(pch);
@@ -367,7 +410,13 @@ mod tests {
     /// silently parse the headers again if they differed, e.g. in `-pthread`).
     #[test]
     fn precompiled_header_is_used() {
-        let pch = precompiled_header().expect("the precompiled header builds");
+        for opt in [Optimize::Build, Optimize::Run] {
+            pch_is_used(opt);
+        }
+    }
+
+    fn pch_is_used(opt: Optimize) {
+        let pch = precompiled_header(opt).expect("the precompiled header builds");
         let include = verilator_include().expect("verilator");
         let dir = std::env::temp_dir().join(format!("lowbit-pch-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp folder");
@@ -375,7 +424,7 @@ mod tests {
         std::fs::write(&src, "int lowbit_pch_probe() { return VL_EDATASIZE; }\n").expect("write");
         let log = run(
             Command::new("g++")
-                .args(cxx_flags(&include))
+                .args(cxx_flags(&include, opt))
                 .arg("-include")
                 .arg(&pch)
                 .args(["-Winvalid-pch", "-H", "-c", "-pthread", "-o"])

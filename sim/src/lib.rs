@@ -10,8 +10,10 @@
 //! the beat layout and timing of `model::iface`: inputs applied, outputs read with the
 //! clock low, then the rising edge. [`cosim`] drives the RTL and a `CycleModel` with the
 //! same stimulus in batches and compares every output word; on the first difference it
-//! reruns a fresh instance with tracing on and writes a VCD of the window around it, and
-//! returns a [`Mismatch`] naming the beat, every input and every differing output.
+//! builds the model again with Verilator's `--trace` ([`Verilated::with_trace`]; models
+//! are built without it, which compiles two to four times faster), reruns a fresh
+//! instance of that twin, writes a VCD of the window around the difference, and returns
+//! a [`Mismatch`] naming the beat, every input and every differing output.
 //!
 //! Every instance has its own `VerilatedContext`, and each library hides Verilator's
 //! runtime symbols, so several designs and instances can run in one process and in
@@ -28,7 +30,7 @@ use std::sync::Arc;
 use libloading::Library;
 use model::iface::{CycleModel, Interface, Port};
 
-pub use build::{cache_dir, require_tool, verilator_version, INSTALL_HINT};
+pub use build::{cache_dir, require_tool, verilator_version, Optimize, INSTALL_HINT};
 
 /// Everything that can go wrong in the harness.
 #[derive(Clone, Debug)]
@@ -84,6 +86,10 @@ pub struct Verilated {
     top: String,
     iface: Interface,
     path: PathBuf,
+    /// What it was built from, to build the traced twin a failure's VCD needs.
+    sources: Vec<(String, String)>,
+    opt: Optimize,
+    traced: bool,
 }
 
 impl Verilated {
@@ -94,15 +100,64 @@ impl Verilated {
         top: &str,
         iface: &Interface,
     ) -> Result<Verilated, SimError> {
-        let glue = glue::glue(top, iface);
-        let path = build::build(sources, top, build::Artifact::Library { glue: &glue })?;
+        Verilated::build_with(sources, top, iface, Optimize::default())
+    }
+
+    /// [`Verilated::build`] with g++ at `opt` ([`Optimize::Run`] for long runs).
+    pub fn build_with(
+        sources: &[(&str, &str)],
+        top: &str,
+        iface: &Interface,
+        opt: Optimize,
+    ) -> Result<Verilated, SimError> {
+        Verilated::build_inner(sources, top, iface, opt, false)
+    }
+
+    fn build_inner(
+        sources: &[(&str, &str)],
+        top: &str,
+        iface: &Interface,
+        opt: Optimize,
+        traced: bool,
+    ) -> Result<Verilated, SimError> {
+        let glue = glue::glue(top, iface, traced);
+        let path = build::build(
+            sources,
+            top,
+            build::Artifact::Library { glue: &glue },
+            opt,
+            traced,
+        )?;
         let api = load(&path)?;
         Ok(Verilated {
             api: Arc::new(api),
             top: top.to_string(),
             iface: iface.clone(),
             path,
+            sources: sources
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect(),
+            opt,
+            traced,
         })
+    }
+
+    /// The same model Verilated with `--trace`, whose instances can write VCD files
+    /// ([`Instance::trace_open`]); built (and cached) on first use. Models are built
+    /// without tracing, which compiles two to four times faster.
+    pub fn with_trace(&self) -> Result<Verilated, SimError> {
+        let sources: Vec<(&str, &str)> = self
+            .sources
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        Verilated::build_inner(&sources, &self.top, &self.iface, self.opt, true)
+    }
+
+    /// Whether instances can write VCD files (see [`Verilated::with_trace`]).
+    pub fn is_traced(&self) -> bool {
+        self.traced
     }
 
     /// The ports this model was built for.
@@ -212,6 +267,12 @@ impl Instance {
         let rc = unsafe { (self.api.trace_open)(self.handle, c.as_ptr()) };
         if rc == 0 {
             Ok(())
+        } else if rc == 2 {
+            Err(SimError::Load(
+                "this model was built without tracing: use an instance of \
+                 `Verilated::with_trace()` to write a VCD"
+                    .into(),
+            ))
         } else {
             Err(SimError::Load(format!(
                 "cannot open VCD file {}",
@@ -455,6 +516,13 @@ fn write_window_vcd(
         .unwrap_or_else(|| cache_dir().join("failures"));
     std::fs::create_dir_all(&dir).map_err(|e| SimError::Load(e.to_string()))?;
     let path = dir.join(format!("{}-beat{beat}.vcd", dut.top));
+    let twin;
+    let dut = if dut.traced {
+        dut
+    } else {
+        twin = dut.with_trace()?;
+        &twin
+    };
     let mut rtl = dut.instance()?;
     let mut out = vec![0u64; start * ow];
     rtl.run(&stimulus[..start * iw], &mut out);
@@ -472,9 +540,16 @@ pub fn plain_cpp_beats_per_second(
     top: &str,
     iface: &Interface,
     beats: u64,
+    opt: Optimize,
 ) -> Result<f64, SimError> {
     let main = glue::plain_loop(top, iface);
-    let exe = build::build(sources, top, build::Artifact::Program { main: &main })?;
+    let exe = build::build(
+        sources,
+        top,
+        build::Artifact::Program { main: &main },
+        opt,
+        false,
+    )?;
     let out = build::run(
         std::process::Command::new(&exe).arg(beats.to_string()),
         "plain C++ loop",
