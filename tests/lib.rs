@@ -179,6 +179,28 @@ pub fn yosys_synth_ice40(dir: &Path, files: &[(String, String)], top: &str) -> R
     }
 }
 
+/// Read the design into Yosys and elaborate it: `hierarchy -check`, `proc`, `flatten`,
+/// then `check -assert` (no undriven or multiply driven wires, no logic loops). This is
+/// the static check of every property case; full synthesis (`synth_ice40`, up to 40 s
+/// for a wide unit) runs on every unit's default configuration in `tests/units.rs`.
+pub fn yosys_read(dir: &Path, files: &[(String, String)], top: &str) -> Result<(), String> {
+    require("yosys");
+    let paths = write_files(dir, files);
+    let reads: Vec<String> = paths
+        .iter()
+        .map(|p| format!("read_verilog {};", p.display()))
+        .collect();
+    let script = format!(
+        "{} hierarchy -check -top {top}; proc; flatten; check -assert",
+        reads.join(" ")
+    );
+    run(
+        Command::new("yosys").args(["-q", "-p", &script]),
+        "yosys read",
+    )
+    .map(|_| ())
+}
+
 /// Compile the design with Icarus Verilog.
 pub fn iverilog_compile(dir: &Path, files: &[(String, String)], top: &str) -> Result<(), String> {
     require("iverilog");
@@ -335,7 +357,7 @@ pub fn check_unit_with<P: Generate + Send + Sync + 'static>(
         std::thread::spawn(move || -> Result<(), String> {
             let dir = scratch(&format!("props/{top}"));
             verilator_lint(&dir, &files, &top)?;
-            yosys_synth_ice40(&dir, &files, &top)?;
+            yosys_read(&dir, &files, &top)?;
             iverilog_compile(&dir, &files, &top)
         })
     };
@@ -380,4 +402,32 @@ macro_rules! regressions {
             )),
         ))
     };
+}
+
+/// Run `jobs` on as many threads as the machine has cores (at least two), and return
+/// their results in the order given. For tests whose cases are independent builds and
+/// co-simulations: libtest runs a test's body on one thread.
+pub fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> T + Send + '_>>) -> Vec<T> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .max(2);
+    let count = jobs.len();
+    let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
+    let results = std::sync::Mutex::new((0..count).map(|_| None).collect::<Vec<Option<T>>>());
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(count) {
+            s.spawn(|| loop {
+                let next = queue.lock().expect("queue").next();
+                let Some((i, job)) = next else { break };
+                let r = job();
+                results.lock().expect("results")[i] = Some(r);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("results")
+        .into_iter()
+        .map(|r| r.expect("every job ran"))
+        .collect()
 }

@@ -6,7 +6,10 @@
 
 use gen::registry::{each_unit, Registered, Visit};
 use hdl::{design_verilog, Generate, Header, Reference};
-use lowbit_tests::{cases, check_unit, scratch, verilator_lint};
+use lowbit_tests::{
+    cases, check_unit, emitted_files, parallel, scratch, verilator_lint, yosys_read,
+    yosys_synth_ice40,
+};
 use model::pipeline::Piped;
 use model::{Sampler, UnitParams};
 use proptest::prelude::*;
@@ -44,31 +47,34 @@ fn check<U: Registered>(seed: u64) -> Result<(), String> {
     check_unit(p, seed, BEATS)
 }
 
-struct Run(Vec<String>);
+/// Each unit's property run, as a job for [`parallel`]: `None` when it passes.
+struct Run(Vec<Box<dyn FnOnce() -> Option<String> + Send>>);
 
 impl Visit for Run {
     fn visit<U: Registered>(&mut self) {
-        let mut runner = TestRunner::new(Config {
-            cases: cases(3),
-            failure_persistence: None,
-            // A seed has no smaller form: report it as drawn.
-            max_shrink_iters: 0,
-            ..Config::default()
-        });
-        let result = runner.run(&any::<u64>(), |seed| {
-            check::<U>(seed).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))
-        });
-        if let Err(e) = result {
-            self.0.push(format!("{}: {e}", U::COMMAND));
-        }
+        self.0.push(Box::new(|| {
+            let mut runner = TestRunner::new(Config {
+                cases: cases(3),
+                failure_persistence: None,
+                // A seed has no smaller form: report it as drawn.
+                max_shrink_iters: 0,
+                ..Config::default()
+            });
+            let result = runner.run(&any::<u64>(), |seed| {
+                check::<U>(seed).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))
+            });
+            result.err().map(|e| format!("{}: {e}", U::COMMAND))
+        }));
     }
 }
 
+/// The units run side by side, one per core.
 #[test]
 fn every_registered_unit_at_random_accepted_parameters() {
     let mut run = Run(Vec::new());
     each_unit(&mut run);
-    assert!(run.0.is_empty(), "{}", run.0.join("\n"));
+    let failures: Vec<String> = parallel(run.0).into_iter().flatten().collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// Every sampler only draws accepted parameter sets, and draws more than one.
@@ -131,4 +137,37 @@ fn every_unit_builds_at_many_sampled_parameter_sets() {
     let mut b = Build(Vec::new());
     each_unit(&mut b);
     assert!(b.0.is_empty(), "{}", b.0.join("\n"));
+}
+
+/// Full synthesis for the iCE40 (Debian's Yosys, `synth_ice40` then `check -assert`) of
+/// every unit's default configuration; its reference is read and elaborated. The
+/// property cases only read and elaborate (`yosys_read`): synthesis was half the tool
+/// time of the whole suite.
+#[test]
+fn every_default_configuration_synthesizes() {
+    struct Synth(Vec<Box<dyn FnOnce() -> Result<(), String> + Send>>);
+    impl Visit for Synth {
+        fn visit<U: Registered>(&mut self) {
+            self.0.push(Box::new(|| {
+                let p = Piped::new(U::default(), 0);
+                let top = p.module_name();
+                let dir = scratch(&format!("units/synth-{top}"));
+                yosys_synth_ice40(&dir, &emitted_files(&p), &top)
+                    .map_err(|e| format!("{}: {e}", U::COMMAND))?;
+                let header = Header {
+                    generator: "lowbit tests".into(),
+                    command: None,
+                };
+                let golden = hdl::golden::golden_verilog(&p, &header)
+                    .map_err(|e| format!("{}: reference: {e}", U::COMMAND))?;
+                let dir = scratch(&format!("units/synth-golden-{top}"));
+                yosys_read(&dir, &[(format!("{top}.v"), golden)], &top)
+                    .map_err(|e| format!("{}: reference: {e}", U::COMMAND))
+            }));
+        }
+    }
+    let mut s = Synth(Vec::new());
+    each_unit(&mut s);
+    let failures: Vec<String> = parallel(s.0).into_iter().filter_map(Result::err).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
