@@ -74,7 +74,6 @@ tools:
 setup: tools
 	$(CARGO) build --workspace --release
 
-# Ends with one "N passed, N failed" line totalling every test binary.
 fpga-tools: $(VENV)/.installed
 
 $(VENV)/.installed:
@@ -83,9 +82,16 @@ $(VENV)/.installed:
 	$(VENV)/bin/pip install -q --disable-pip-version-check $(YOWASP)
 	@touch $@
 
+# Ends with the wall time of every test binary over a second, slowest first, the total
+# wall time, and one "N passed, N failed" line totalling every test binary.
 test: tools fpga-tools
 	@mkdir -p build
-	@set -o pipefail; $(CARGO) test --workspace --release 2>&1 | tee build/test.log; status=$$?; \
+	@start=$$(date +%s); set -o pipefail; \
+	$(CARGO) test --workspace --release 2>&1 | tee build/test.log; status=$$?; \
+	echo "test binaries over a second (wall time):"; \
+	awk '/^ *Running / { name = $$2 } /^test result:/ && name != "" { t = $$NF; sub(/s$$/, "", t); \
+	  if (t + 0 >= 1) printf "  %8.1f s  %s\n", t, name; name = "" }' build/test.log | sort -rn; \
+	echo "make test: $$(( $$(date +%s) - start )) s wall, including the build"; \
 	awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($$i ~ /^passed;?$$/) p += $$(i-1); \
 	  if ($$i ~ /^failed;?$$/) f += $$(i-1) } } END { printf "%d passed, %d failed\n", p, f }' build/test.log; \
 	exit $$status

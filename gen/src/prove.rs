@@ -69,6 +69,23 @@ pub const DEFAULT_NOT_PROVEN: &[(&str, &str)] = &[(
      within minutes; the proof set proves E2M1 and E2M3 x E2M1 blocks in one and two beats",
 )];
 
+/// Configurations that `gen prove-all --quick` (what `make test` runs) leaves out: each
+/// takes one to five minutes of a two-core machine (docs/verification.md has the times),
+/// together about half the time of the whole set. Each unit keeps smaller members of
+/// its proof set in the quick run, which go through the same generator code; `make
+/// prove` proves these too.
+pub const LONG_PROOFS: &[&str] = &[
+    "bfp_quant_n16_m4_e10_rne",
+    "bfp_dot_n16_m4_e10",
+    "mx_quant_e4m3_k32_rne",
+    "fpacc_i8_e8m7b127r_rne",
+];
+
+/// Whether `gen prove-all --quick` leaves `module` out ([`LONG_PROOFS`]).
+pub fn is_long(module: &str) -> bool {
+    LONG_PROOFS.contains(&module)
+}
+
 /// Configurations of `gen prove-all` where `equiv` decides first after a minute or two
 /// and PDR had no answer by then: with the default engines they run `equiv` alone, so
 /// that two engines do not share the machine's cores for minutes (on two cores that

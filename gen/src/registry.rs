@@ -14,6 +14,7 @@ use model::fpacc::{FpaccLongParams, FpaccParams};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::MacParams;
 use model::mx::{MxDequantParams, MxDotParams, MxQuantParams};
+use model::pipeline::Piped;
 use model::requant::RequantParams;
 use serde::Serialize;
 
@@ -106,6 +107,36 @@ pub fn infos() -> Vec<UnitInfo> {
     impl Visit for Collect {
         fn visit<U: Registered>(&mut self) {
             self.0.push(info::<U>());
+        }
+    }
+    let mut c = Collect(Vec::new());
+    each_unit(&mut c);
+    c.0
+}
+
+/// What `gen prove-all` proves of `U`: every member of its proof set unpipelined, and
+/// the one the unit picks ([`model::Unit::pipelined_proof`]) at depth 2 too, so that the
+/// pipelining pass and the delayed reference are proven per unit.
+pub fn proof_configs<U: Registered>() -> Vec<Piped<U>> {
+    let set = U::proof_set();
+    let clocked: Vec<U> = set.iter().filter(|p| Piped::clocked(*p)).cloned().collect();
+    let deep = U::pipelined_proof(&clocked).map(|p| Piped::new(p, 2));
+    set.into_iter()
+        .map(|p| Piped::new(p, 0))
+        .chain(deep)
+        .collect()
+}
+
+/// The module names of every unit's [`proof_configs`], in registry order.
+pub fn proof_modules() -> Vec<String> {
+    struct Collect(Vec<String>);
+    impl Visit for Collect {
+        fn visit<U: Registered>(&mut self) {
+            self.0.extend(
+                proof_configs::<U>()
+                    .iter()
+                    .map(model::UnitParams::module_name),
+            );
         }
     }
     let mut c = Collect(Vec::new());

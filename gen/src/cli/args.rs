@@ -106,6 +106,11 @@ pub enum Tool {
         #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true,
               value_parser = clap::value_parser!(u32).range(1..=64))]
         jobs: u32,
+        /// Leave out the few configurations that take minutes each (the list, with
+        /// times, is `LONG_PROOFS` in gen/src/prove.rs); every unit keeps its other
+        /// proofs. `make test` runs this, `make prove` the whole set.
+        #[arg(long)]
+        quick: bool,
     },
     /// The open-flow table: the MAC on the UP5K and ECP5 with both tool builds
     ///
@@ -211,7 +216,9 @@ Examples:
 const PROVE_ALL_EXAMPLES: &str = "\
 Examples:
   gen prove-all --output build/prove.md
-      every unit's proof set, the table also as Markdown (slow: about 3 minutes on two cores)
+      every unit's proof set, the table also as Markdown (slow: about 6 minutes on two cores)
+  gen prove-all --quick
+      without the four configurations that take minutes each, as `make test` runs it
   gen prove-all --engine pdr --pdr-limit 120 --jobs 1
       PDR alone, at most 2 minutes per configuration, one configuration at a time (slow)";
 

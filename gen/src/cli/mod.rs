@@ -362,10 +362,12 @@ fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), E
             output,
             engines,
             jobs,
+            quick,
         } => prove::prove_all(
             output.as_deref(),
             &engines.options(),
             jobs as usize,
+            quick,
             stdout,
             stderr,
         ),

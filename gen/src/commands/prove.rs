@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use hdl::{Header, Reference};
-use model::pipeline::Piped;
 use model::UnitParams;
 
 use crate::commands::emit::build_rtl;
@@ -65,11 +64,13 @@ pub fn run_proof<P: Reference>(
     crate::prove::prove(&dir, &pair, options).map_err(|message| Failure { code: 1, message })
 }
 
-/// The proof table: every unit's proof set, and its narrowest member at pipeline depth 2.
+/// The proof table: every unit's proof set, and its narrowest member at pipeline depth 2;
+/// `quick` leaves out [`crate::prove::LONG_PROOFS`].
 pub fn prove_all(
     output: Option<&Path>,
     options: &crate::prove::Options,
     jobs: usize,
+    quick: bool,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
@@ -77,16 +78,14 @@ pub fn prove_all(
     struct Queue<'a> {
         jobs: Vec<Job>,
         options: &'a crate::prove::Options,
+        quick: bool,
     }
     impl Visit for Queue<'_> {
         fn visit<U: Registered>(&mut self) {
-            // Every configuration unpipelined, and the one the unit picks
-            // (`Unit::pipelined_proof`) at depth 2 too: the pipelining pass and the
-            // delayed reference, proven per unit.
-            let set = U::proof_set();
-            let clocked: Vec<U> = set.iter().filter(|p| Piped::clocked(*p)).cloned().collect();
-            let deep = U::pipelined_proof(&clocked).map(|p| Piped::new(p, 2));
-            for p in set.into_iter().map(|p| Piped::new(p, 0)).chain(deep) {
+            for p in crate::registry::proof_configs::<U>() {
+                if self.quick && crate::prove::is_long(&p.module_name()) {
+                    continue;
+                }
                 let options = self.options.for_module(&p.module_name());
                 self.jobs
                     .push(Box::new(move || run_proof(&p, None, &options)));
@@ -96,6 +95,7 @@ pub fn prove_all(
     let mut q = Queue {
         jobs: Vec::new(),
         options,
+        quick,
     };
     each_unit(&mut q);
     let queue = q.jobs;
