@@ -10,7 +10,8 @@
 //! untried (a, b) of that state; when a state has none left, jump to a state that has, with
 //! a `clear` beat and as few further beats as reach it without leaving the range. Every beat
 //! of the walk, jumps included, is checked, and the walk starts by applying every (a, b)
-//! under `clear`. (Pipelined depths are the generic transformation of `model::pipeline`,
+//! under `clear`. The (a, b) pairs are split into one contiguous share per core, each
+//! walked from every state on its own instance of the Verilated model in its own thread. (Pipelined depths are the generic transformation of `model::pipeline`,
 //! co-simulated for every unit in tests/units.rs.)
 
 use lowbit_tests::{
@@ -39,10 +40,23 @@ struct Walk {
     clear_sweep: u32,
     drained: bool,
     beats: u64,
+    /// The pair indices this shard applies: `pair_lo..pair_hi`.
+    pair_lo: u32,
+    pair_hi: u32,
 }
 
 impl Walk {
-    fn new(p: MacParams) -> Walk {
+    /// Shard `shard` of `shards`: the walk that applies its share of the (a, b) pairs
+    /// (a contiguous range of pair indices) from every accumulator state, and under
+    /// `clear`. Together the shards cover every triple once. Splitting the pairs rather
+    /// than the states keeps each walk as short as the whole one: from whatever state a
+    /// product leads to, the shard still has pairs to apply (split by states, the
+    /// wrapping walk had to jump back into its share after half its beats).
+    fn shard(p: MacParams, shard: usize, shards: usize) -> Walk {
+        let states = 1usize << p.acc_bits;
+        let pairs = u64::from(Self::pairs_of(&p));
+        let cut = |k: usize| (pairs * k as u64 / shards as u64) as u32;
+        let (pair_lo, pair_hi) = (cut(shard), cut(shard + 1));
         let mut products: Vec<(i128, i128, i128)> = (0..Self::pairs_of(&p))
             .map(|k| {
                 let (a, b) = Self::operands_of(&p, k);
@@ -56,10 +70,12 @@ impl Walk {
             model: Mac::new(p).unwrap(),
             acc: 0,
             ovf: false,
-            next_pair: vec![0; 1 << p.acc_bits],
+            next_pair: vec![pair_lo; states],
             products,
             scan: 0,
-            clear_sweep: 0,
+            clear_sweep: pair_lo,
+            pair_lo,
+            pair_hi,
             drained: false,
             beats: 0,
         }
@@ -117,23 +133,23 @@ impl Walk {
         }
     }
 
-    /// Next beats of the walk; empty when every triple has been applied.
+    /// Next beats of the walk; empty when every triple of the shard has been applied.
     fn next_beats(&mut self, out: &mut Vec<MacIn>) {
-        let pairs = Self::pairs_of(&self.p);
-        if self.clear_sweep < pairs {
+        let end = self.pair_hi;
+        if self.clear_sweep < end {
             let (a, b) = Self::operands_of(&self.p, self.clear_sweep);
             self.clear_sweep += 1;
             out.push(self.beat(true, a, b));
             return;
         }
         let s = self.state_index(self.acc);
-        if self.next_pair[s] < pairs {
+        if self.next_pair[s] < end {
             let (a, b) = Self::operands_of(&self.p, self.next_pair[s]);
             self.next_pair[s] += 1;
             out.push(self.beat(false, a, b));
             return;
         }
-        while self.scan < self.next_pair.len() && self.next_pair[self.scan] == pairs {
+        while self.scan < self.next_pair.len() && self.next_pair[self.scan] == end {
             self.scan += 1;
         }
         if self.scan < self.next_pair.len() {
@@ -176,8 +192,12 @@ impl Walk {
         }
     }
 
+    /// Triples this shard has applied.
     fn triples_done(&self) -> u64 {
-        self.next_pair.iter().map(|&n| u64::from(n)).sum()
+        self.next_pair
+            .iter()
+            .map(|&n| u64::from(n - self.pair_lo))
+            .sum()
     }
 }
 
@@ -190,10 +210,42 @@ fn exhaustive(p: MacParams) {
     yosys_synth_ice40(&dir, &files, &top).unwrap();
     iverilog_compile(&dir, &files, &top).unwrap();
     let dut = verilate(&p);
-    let mut rtl = dut.instance().unwrap_or_else(|e| panic!("{e}"));
-    let mut walk = Walk::new(p);
-    let (mut inputs, mut expected, mut got) = (Vec::new(), Vec::new(), Vec::new());
+    // One shard of the states per core, each on its own instance of the model.
+    let shards = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .max(2);
     let started = std::time::Instant::now();
+    let done: Vec<(u64, u64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..shards)
+            .map(|k| {
+                let dut = &dut;
+                s.spawn(move || run_shard(dut, Walk::shard(p, k, shards)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let states = 1u64 << p.acc_bits;
+    let triples: u64 = done.iter().map(|d| d.0).sum();
+    let beats: u64 = done.iter().map(|d| d.1).sum();
+    assert_eq!(
+        triples,
+        states * u64::from(Walk::pairs_of(&p)),
+        "every triple applied"
+    );
+    eprintln!(
+        "exhaustive {top}: {triples} triples in {beats} beats on {shards} threads, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Run one shard's walk on a fresh instance; returns (triples, beats).
+fn run_shard(dut: &sim::Verilated, mut walk: Walk) -> (u64, u64) {
+    let top = dut.top().to_string();
+    let mut rtl = dut.instance().unwrap_or_else(|e| panic!("{e}"));
+    let (mut inputs, mut expected, mut got) = (Vec::new(), Vec::new(), Vec::new());
     loop {
         let first_beat = walk.beats;
         walk.batch(&mut inputs, &mut expected);
@@ -216,18 +268,7 @@ fn exhaustive(p: MacParams) {
             );
         }
     }
-    let states = 1u64 << p.acc_bits;
-    assert_eq!(
-        walk.triples_done(),
-        states * u64::from(Walk::pairs_of(&p)),
-        "every triple applied"
-    );
-    eprintln!(
-        "exhaustive {top}: {} triples in {} beats, {:.1} s",
-        walk.triples_done(),
-        walk.beats,
-        started.elapsed().as_secs_f64()
-    );
+    (walk.triples_done(), walk.beats)
 }
 
 #[test]
