@@ -151,21 +151,28 @@ mod lint_tests {
     }
 }
 
+/// Read the design's files into Yosys (quiet) and run `commands` after them.
+fn yosys(
+    dir: &Path,
+    files: &[(String, String)],
+    commands: &str,
+    what: &str,
+) -> Result<String, String> {
+    require("yosys");
+    let reads: String = write_files(dir, files)
+        .iter()
+        .map(|p| format!("read_verilog {}; ", p.display()))
+        .collect();
+    run(
+        Command::new("yosys").args(["-q", "-p", &format!("{reads}{commands}")]),
+        what,
+    )
+}
+
 /// Read the design into Yosys and run `synth_ice40` on it.
 pub fn yosys_synth_ice40(dir: &Path, files: &[(String, String)], top: &str) -> Result<(), String> {
-    require("yosys");
-    let paths = write_files(dir, files);
-    let reads: Vec<String> = paths
-        .iter()
-        .map(|p| format!("read_verilog {};", p.display()))
-        .collect();
-    let script = format!("{} synth_ice40 -top {top}; check -assert", reads.join(" "));
-    let synth = || {
-        run(
-            Command::new("yosys").args(["-q", "-p", &script]),
-            "yosys synth_ice40",
-        )
-    };
+    let commands = format!("synth_ice40 -top {top}; check -assert");
+    let synth = || yosys(dir, files, &commands, "yosys synth_ice40");
     match synth() {
         // Debian's yosys-abc 0.23 once aborted (return code 134) on a design that then
         // synthesized cleanly in 70 runs out of 70: an intermittent ABC assertion, as in
@@ -184,21 +191,8 @@ pub fn yosys_synth_ice40(dir: &Path, files: &[(String, String)], top: &str) -> R
 /// the static check of every property case; full synthesis (`synth_ice40`, up to 40 s
 /// for a wide unit) runs on every unit's default configuration in `tests/units.rs`.
 pub fn yosys_read(dir: &Path, files: &[(String, String)], top: &str) -> Result<(), String> {
-    require("yosys");
-    let paths = write_files(dir, files);
-    let reads: Vec<String> = paths
-        .iter()
-        .map(|p| format!("read_verilog {};", p.display()))
-        .collect();
-    let script = format!(
-        "{} hierarchy -check -top {top}; proc; flatten; check -assert",
-        reads.join(" ")
-    );
-    run(
-        Command::new("yosys").args(["-q", "-p", &script]),
-        "yosys read",
-    )
-    .map(|_| ())
+    let commands = format!("hierarchy -check -top {top}; proc; flatten; check -assert");
+    yosys(dir, files, &commands, "yosys read").map(|_| ())
 }
 
 /// Compile the design with Icarus Verilog.
