@@ -1,7 +1,7 @@
 //! Co-simulation throughput for the default MAC (`gen --acc 12`), batch size 4096:
-//! the Rust harness (RTL only, and RTL + model + comparison) against a plain C++
-//! Verilator loop over the same Verilated model, both compiled with g++ `-O2`
-//! ([`Optimize::Run`]).
+//! the Rust harness (RTL only, and RTL + model + comparison on one and two threads)
+//! against a plain C++ Verilator loop over the same Verilated model, both compiled with
+//! g++ `-O2` ([`Optimize::Run`]).
 //!
 //! `cargo run --release -p sim --example cosim_bench [BEATS]`
 
@@ -77,19 +77,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let model_rate = beats as f64 / t.elapsed().as_secs_f64();
 
-    // (c) Full co-simulation: RTL, model and comparison.
-    let mut model = p.model()?;
-    let t = Instant::now();
-    cosim(
-        &dut,
-        model.as_mut(),
-        &input,
-        &CosimOptions {
-            batch: BATCH,
-            ..CosimOptions::default()
-        },
-    )?;
-    let cosim_rate = beats as f64 / t.elapsed().as_secs_f64();
+    // (c) Full co-simulation: RTL, model and comparison, on one thread and on two (the
+    // RTL on a second thread, a batch at a time).
+    let mut cosim_rates = Vec::new();
+    for threads in [1, 2] {
+        let mut model = p.model()?;
+        let t = Instant::now();
+        cosim(
+            &dut,
+            model.as_mut(),
+            &input,
+            &CosimOptions {
+                batch: BATCH,
+                threads,
+                ..CosimOptions::default()
+            },
+        )?;
+        cosim_rates.push(beats as f64 / t.elapsed().as_secs_f64());
+    }
 
     // (d) Plain C++ loop over the same Verilated model.
     let plain = plain_cpp_beats_per_second(
@@ -107,7 +112,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("plain C++ Verilator loop", plain),
         ("Rust harness, RTL only", harness),
         ("model alone (CycleModel)", model_rate),
-        ("co-simulation: RTL + model + compare", cosim_rate),
+        (
+            "co-simulation: RTL + model + compare, 1 thread",
+            cosim_rates[0],
+        ),
+        (
+            "co-simulation: RTL + model + compare, 2 threads",
+            cosim_rates[1],
+        ),
     ] {
         println!("| {what} | {:.2} M | {:.2}x |", rate / 1e6, rate / plain);
     }

@@ -311,6 +311,10 @@ pub struct CosimOptions {
     pub window_after: usize,
     /// Where failure VCDs go; default `<cache>/failures`.
     pub vcd_dir: Option<PathBuf>,
+    /// Threads: 1 runs the RTL and the model one after the other; 2 (the default when
+    /// the machine has two cores or more) runs the RTL on a second thread, a batch at a
+    /// time, while the model computes the same batch. The comparison is the same.
+    pub threads: usize,
 }
 
 impl Default for CosimOptions {
@@ -320,6 +324,7 @@ impl Default for CosimOptions {
             window_before: 16,
             window_after: 4,
             vcd_dir: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
         }
     }
 }
@@ -432,16 +437,13 @@ pub fn cosim(
         )));
     }
     let mut rtl = dut.instance()?;
-    let (mut got, mut expected) = (Vec::new(), Vec::new());
+    let batch = opts.batch.max(1) * iw;
+    let mut expected = Vec::new();
     let mut done = 0usize;
-    for chunk in stimulus.chunks(opts.batch.max(1) * iw) {
-        let beats = chunk.len() / iw;
-        got.resize(beats * ow, 0);
-        expected.resize(beats * ow, 0);
-        rtl.run(chunk, &mut got);
-        model.run(chunk, &mut expected);
+    // Compare one batch; the error names the first differing beat.
+    let check = |got: &[u64], expected: &[u64], done: &mut usize| -> Result<(), SimError> {
         if let Some(i) = (0..got.len()).find(|&i| got[i] != expected[i]) {
-            let beat = done + i / ow;
+            let beat = *done + i / ow;
             return Err(mismatch(
                 dut,
                 stimulus,
@@ -451,9 +453,48 @@ pub fn cosim(
                 opts,
             ));
         }
-        done += beats;
+        *done += got.len() / ow;
+        Ok(())
+    };
+    if opts.threads < 2 {
+        let mut got = Vec::new();
+        for chunk in stimulus.chunks(batch) {
+            let beats = chunk.len() / iw;
+            got.resize(beats * ow, 0);
+            expected.resize(beats * ow, 0);
+            rtl.run(chunk, &mut got);
+            model.run(chunk, &mut expected);
+            check(&got, &expected, &mut done)?;
+        }
+        return Ok(CosimStats { beats: done as u64 });
     }
-    Ok(CosimStats { beats: done as u64 })
+    // Two threads: the RTL worker runs batch k while this thread runs the model on it,
+    // then the two are compared here. The worker's buffer goes back and forth.
+    std::thread::scope(|s| -> Result<CosimStats, SimError> {
+        let (to_rtl, rtl_in) = std::sync::mpsc::sync_channel::<(&[u64], Vec<u64>)>(1);
+        let (rtl_out, from_rtl) = std::sync::mpsc::sync_channel::<Vec<u64>>(1);
+        let rtl = &mut rtl;
+        s.spawn(move || {
+            for (chunk, mut got) in rtl_in {
+                got.resize(chunk.len() / iw * ow, 0);
+                rtl.run(chunk, &mut got);
+                if rtl_out.send(got).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut spare = Vec::new();
+        for chunk in stimulus.chunks(batch) {
+            let hung_up = || SimError::Load("the RTL thread stopped".into());
+            to_rtl.send((chunk, spare)).map_err(|_| hung_up())?;
+            expected.resize(chunk.len() / iw * ow, 0);
+            model.run(chunk, &mut expected);
+            let got = from_rtl.recv().map_err(|_| hung_up())?;
+            check(&got, &expected, &mut done)?;
+            spare = got;
+        }
+        Ok(CosimStats { beats: done as u64 })
+    })
 }
 
 fn mismatch(
