@@ -18,6 +18,7 @@ pub mod lns;
 pub mod mac;
 pub mod mx;
 pub mod param;
+pub mod rangebn;
 pub mod pipeline;
 pub mod requant;
 pub mod unit;
