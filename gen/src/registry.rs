@@ -14,8 +14,8 @@ use model::fpacc::{FpaccLongParams, FpaccParams};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::MacParams;
 use model::mx::{MxDequantParams, MxDotParams, MxQuantParams};
-use model::rangebn::RangeStatsParams;
 use model::pipeline::Piped;
+use model::rangebn::RangeStatsParams;
 use model::requant::RequantParams;
 use serde::Serialize;
 

@@ -18,8 +18,8 @@ pub mod lns;
 pub mod mac;
 pub mod mx;
 pub mod param;
-pub mod rangebn;
 pub mod pipeline;
+pub mod rangebn;
 pub mod requant;
 pub mod unit;
 

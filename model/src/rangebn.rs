@@ -345,7 +345,10 @@ sum over finished chunks of (max - min). Exact integers, nothing divided or roun
 Latency 1.";
     const DOCS: &'static str = "docs/rangebn.md";
     const EXAMPLES: &'static [(&'static str, &'static str)] = &[
-        ("", "16-bit values, one channel, chunks of 16, up to 4096 values"),
+        (
+            "",
+            "16-bit values, one channel, chunks of 16, up to 4096 values",
+        ),
         (
             "--in 8 --channels 16 --chunk 8 --max-chunks 64",
             "int8 activations of 16 interleaved channels, 512 values each",
@@ -407,8 +410,14 @@ mod tests {
             u.beat(false, x);
         }
         let s = u.stats();
-        assert_eq!((s[0].sum, s[0].range_sum, s[0].chunks, s[0].count), (8, 7, 1, 4));
-        assert_eq!((s[1].sum, s[1].range_sum, s[1].chunks, s[1].count), (-1, 15, 1, 3));
+        assert_eq!(
+            (s[0].sum, s[0].range_sum, s[0].chunks, s[0].count),
+            (8, 7, 1, 4)
+        );
+        assert_eq!(
+            (s[1].sum, s[1].range_sum, s[1].chunks, s[1].count),
+            (-1, 15, 1, 3)
+        );
         u.beat(true, 3);
         let s = u.stats();
         assert_eq!((s[0].sum, s[0].count, s[0].chunks), (3, 1, 0));

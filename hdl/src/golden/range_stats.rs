@@ -201,7 +201,13 @@ pub(crate) fn golden(p: &RangeStatsParams) -> Result<GoldenModule> {
             g("range"),
             rb - 1
         );
-        let _ = writeln!(t, "{ind}    {} <= {}[{}:0];", q("chunks_q"), g("chunks"), kb - 1);
+        let _ = writeln!(
+            t,
+            "{ind}    {} <= {}[{}:0];",
+            q("chunks_q"),
+            g("chunks"),
+            kb - 1
+        );
         let _ = writeln!(t, "{ind}    {} <= {};", q("pos_q"), lit(pb, 0));
         let _ = writeln!(t, "{ind}end else begin");
         let _ = writeln!(t, "{ind}    {} <= {};", q("range_sum_q"), g("brange"));

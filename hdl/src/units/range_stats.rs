@@ -20,13 +20,8 @@ impl Generate for RangeStatsParams {
     fn rtl(&self) -> Result<Module> {
         let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
-        let (clk, rst, valid, clear, x) = (
-            io["clk"],
-            io["rst"],
-            io["in_valid"],
-            io["clear"],
-            io["x"],
-        );
+        let (clk, rst, valid, clear, x) =
+            (io["clk"], io["rst"], io["in_valid"], io["clear"], io["x"]);
         let (c, n) = (self.channels, self.chunk);
         let (sb, rb, kb, cb, pb) = (
             self.sum_bits(),
@@ -88,11 +83,12 @@ impl Generate for RangeStatsParams {
             let b_count = base(&mut m, count_q, false, "base_count")?;
             let b_pos = base(&mut m, pos_q, false, "base_pos")?;
 
-            m.note(format!(
-                "Channel {k}: chunk min and max, exact sum, count."
-            ));
+            m.note(format!("Channel {k}: chunk min and max, exact sum, count."));
             let first = m.wire(&nm("first"), b_pos.equal(0))?;
-            let lo = m.wire(&nm("min_new"), mux(first | x.s().less(min_q.s()), x.s(), min_q.s()))?;
+            let lo = m.wire(
+                &nm("min_new"),
+                mux(first | x.s().less(min_q.s()), x.s(), min_q.s()),
+            )?;
             let hi = m.wire(
                 &nm("max_new"),
                 mux(first | x.s().greater(max_q.s()), x.s(), max_q.s()),
