@@ -379,6 +379,24 @@ Latency 1.";
     }
 }
 
+/// Banner et al.'s constant `C(n) = 1 / sqrt(2 ln n)` for chunks of n values.
+pub fn c_of_n(n: u32) -> f64 {
+    1.0 / (2.0 * f64::from(n).ln()).sqrt()
+}
+
+/// What the later `rangebn` stage will compute from one channel's statistics, in f64:
+/// `(mean, C(n) * mean range)` with `mean = sum / count` and `mean range = range_sum /
+/// chunks`, in units of the input's least significant bit. `None` before the first
+/// finished chunk.
+pub fn range_bn_scale(p: &RangeStatsParams, s: &ChannelStats) -> Option<(f64, f64)> {
+    if s.chunks == 0 || s.count == 0 {
+        return None;
+    }
+    let mean = s.sum as f64 / s.count as f64;
+    let range = s.range_sum as f64 / s.chunks as f64;
+    Some((mean, c_of_n(p.chunk) * range))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
