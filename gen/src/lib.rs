@@ -22,6 +22,7 @@ pub mod fit;
 pub mod mxerror;
 pub mod output;
 pub mod prove;
+pub mod rangebnerror;
 pub mod registry;
 pub mod synth;
 pub mod tools;

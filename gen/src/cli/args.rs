@@ -71,6 +71,17 @@ pub enum Tool {
         #[command(flatten)]
         args: crate::mxerror::MxErrorArgs,
     },
+    /// Range BatchNorm against exact BatchNorm, from the range-stats model
+    ///
+    /// Draws seeded Gaussian, Laplacian and uniform batches (64 to 4096 values), runs
+    /// them through the range-stats model with chunks of 8 to 256, and prints the ratio
+    /// C(n) * mean range / std and the relative RMS error of the normalised outputs
+    /// against exact BatchNorm (docs/rangebn.md).
+    #[command(name = "rangebn-error", alias = "rangebn_error", after_help = RANGEBN_ERROR_EXAMPLES)]
+    RangebnError {
+        #[command(flatten)]
+        args: crate::rangebnerror::RangeBnErrorArgs,
+    },
     /// Arithmetic density tables of a unit family against the integer MAC
     ///
     /// Against the integer MAC at acc 12 and 32: `bfp`
@@ -186,6 +197,14 @@ Examples:
       the table, 200 dot products per length (about a second)
   gen acc-error --trials 2000 --sigma 16 --output acc-error.md
       more trials of smaller operands, the table also written as Markdown";
+
+const RANGEBN_ERROR_EXAMPLES: &str = "\
+Examples:
+  gen rangebn-error
+      the table, 200 batches per row (a few seconds)
+  gen rangebn-error --trials 1000 --seed 7 --output rangebn-error.md
+      more batches, another seed, the table also written as Markdown
+";
 
 const MX_ERROR_EXAMPLES: &str = "\
 Examples:

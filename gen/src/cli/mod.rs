@@ -383,6 +383,12 @@ fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), E
             code: e.exit_code(),
             message: e.0,
         }),
+        Tool::RangebnError { args } => {
+            crate::rangebnerror::run(&args, stdout).map_err(|e| Failure {
+                code: e.exit_code(),
+                message: e.0,
+            })
+        }
         Tool::MxError { args } => crate::mxerror::run(&args, stdout, stderr).map_err(|e| Failure {
             code: e.exit_code(),
             message: e.0,
