@@ -233,10 +233,9 @@ impl UnitParams for Q8QuantParams {
         let need = self.bits + if self.sr() { self.rnd_bits } else { 1 };
         if self.recip_bits < need {
             let why = if self.sr() { "b + R" } else { "b + 1" };
-            return Err(RECIP_BITS.error_because(
-                self.recip_bits,
-                format!("{need}..=48 (at least {why})"),
-            ));
+            return Err(
+                RECIP_BITS.error_because(self.recip_bits, format!("{need}..=48 (at least {why})"))
+            );
         }
         Ok(())
     }
@@ -523,7 +522,14 @@ mod tests {
         let mut m = Q8Quant::new(p).unwrap();
         let iface = p.interface();
         let beat = |rst: u64, v: u64, load: u64, x: i64, lo: i64, hi: i64| {
-            vec![rst, v, load, x as u64 & 0xff, lo as u64 & 0xff, hi as u64 & 0xff]
+            vec![
+                rst,
+                v,
+                load,
+                x as u64 & 0xff,
+                lo as u64 & 0xff,
+                hi as u64 & 0xff,
+            ]
         };
         let mut o = vec![0; iface.out_words()];
         m.step(&beat(0, 0, 1, 0, 0, 10), &mut o);

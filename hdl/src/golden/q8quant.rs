@@ -32,12 +32,19 @@ pub(crate) fn golden(p: &Q8QuantParams) -> Result<GoldenModule> {
         body.state_reg(name, Ty::u(w));
     }
     let dividend = i128::from(p.qmax()) << f;
-    body.line(format!("wire [{}:0] g_dividend = {};", pb - 1, lit(pb, dividend)));
+    body.line(format!(
+        "wire [{}:0] g_dividend = {};",
+        pb - 1,
+        lit(pb, dividend)
+    ));
     body.line(format!(
         "wire signed [{n}:0] g_range = $signed({{hi[{t}], hi}}) - $signed({{lo[{t}], lo}});",
         t = n - 1
     ));
-    body.line(format!("wire g_good = g_range > {};", super::slit(n + 1, 0)));
+    body.line(format!(
+        "wire g_good = g_range > {};",
+        super::slit(n + 1, 0)
+    ));
     body.line("wire g_bit = g_dividend[cnt_q];");
     body.line(format!("wire [{n}:0] g_trial = {{rem_q, g_bit}};"));
     body.line(format!("wire g_fits = g_trial >= {{1'b0, div_q}};"));

@@ -96,7 +96,9 @@ impl Generate for Q8QuantParams {
                     s.to_string()
                 }
             };
-            m.note(format!("Lane {lane}: t = (x - lo) * recip, rounded, clamped."));
+            m.note(format!(
+                "Lane {lane}: t = (x - lo) * recip, rounded, clamped."
+            ));
             let x = m.slice(io["x"], n * lane + n - 1, n * lane)?;
             let d = m.wire(&name("xd"), x.s() - lo_q.s())?;
             let t = m.wire(&name("t"), d * recip_q.u())?;
