@@ -47,7 +47,7 @@ pub(crate) fn golden(p: &Q8QuantParams) -> Result<GoldenModule> {
     ));
     body.line("wire g_bit = g_dividend[cnt_q];");
     body.line(format!("wire [{n}:0] g_trial = {{rem_q, g_bit}};"));
-    body.line(format!("wire g_fits = g_trial >= {{1'b0, div_q}};"));
+    body.line("wire g_fits = g_trial >= {1'b0, div_q};");
     body.line(format!(
         "wire [{n}:0] g_after = g_fits ? g_trial - {{1'b0, div_q}} : g_trial;"
     ));
