@@ -148,12 +148,18 @@ pub(crate) fn golden(p: &Q8QuantParams) -> Result<GoldenModule> {
                 fr = g("fr"),
                 t = g("t")
             ));
-            format!(
-                "({fr} > {half}) || (({fr} == {half}) && {fl}[0])",
+            let tie = format!(
+                "(({fr} == {half}) && {fl}[0])",
                 fr = g("fr"),
                 half = lit(f, 1i128 << (f - 1)),
                 fl = g("fl")
-            )
+            );
+            if f == 1 {
+                // One fraction bit: it is the half; nothing lies above it.
+                tie
+            } else {
+                format!("({} > {}) || {tie}", g("fr"), lit(f, 1i128 << (f - 1)))
+            }
         };
         body.line(format!("wire {} = {up};", g("up")));
         body.line(format!(
