@@ -470,7 +470,13 @@ hi <= lo gives q = 0 and a sticky bad_range. Latency 1.";
                 rnd_bits,
                 // Often the narrowest accepted P (one fraction bit, or exactly R), else any.
                 recip_bits: match rng.int(0..=3) {
-                    0 => bits + if rounding == Q8Rounding::Sr { rnd_bits } else { 1 },
+                    0 => {
+                        bits + if rounding == Q8Rounding::Sr {
+                            rnd_bits
+                        } else {
+                            1
+                        }
+                    }
                     1 => bits + rnd_bits + 1,
                     _ => rng.int(3..=48),
                 },
