@@ -15,6 +15,7 @@ use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::MacParams;
 use model::mx::{MxDequantParams, MxDotParams, MxQuantParams};
 use model::pipeline::Piped;
+use model::q8quant::Q8QuantParams;
 use model::rangebn::RangeStatsParams;
 use model::requant::RequantParams;
 use serde::Serialize;
@@ -50,6 +51,7 @@ pub fn each_unit(v: &mut impl Visit) {
     v.visit::<MxDequantParams>();
     v.visit::<RequantParams>();
     v.visit::<RangeStatsParams>();
+    v.visit::<Q8QuantParams>();
 }
 
 /// One unit as `gen list --json` describes it.

@@ -19,6 +19,7 @@ pub mod mac;
 pub mod mx;
 pub mod param;
 pub mod pipeline;
+pub mod q8quant;
 pub mod rangebn;
 pub mod requant;
 pub mod unit;
