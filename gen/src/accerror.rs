@@ -12,7 +12,7 @@ use model::fpacc::{FpaccParams, FpaccSum, Operand, Preset};
 use model::mac::{accumulate, Overflow};
 
 use crate::fit::{file_name, int_in, real_in, Cause};
-use crate::output::{check_targets, write_all, Planned, Target};
+use crate::output::{check_targets, write_table, Target};
 
 /// A failure of `gen acc-error`: the message (naming the flag or file) and its cause.
 #[derive(Debug)]
@@ -228,18 +228,7 @@ pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorEr
         table += &format!(" {skipped} dot products with an exact sum of 0 were skipped.");
     }
     table += "\n";
-    let mut planned = vec![Planned::new(
-        "--output",
-        Target::Stdout,
-        table.clone().into(),
-    )];
-    if let Some(path) = &args.output {
-        planned.insert(
-            0,
-            Planned::new("--output", Target::from(path.as_path()), table.into()),
-        );
-    }
-    write_all(planned, stdout).map_err(output_error)
+    write_table(&table, args.output.as_deref(), stdout).map_err(output_error)
 }
 
 /// An output that cannot be written: a bad path is bad input, the rest I/O.

@@ -496,6 +496,22 @@ fn plan_all(targets: &[(&'static str, &Target)]) -> Result<Vec<Plan>, OutputErro
     Ok(plans)
 }
 
+/// A table command's output: the table on stdout, and also in `output` when given (a
+/// file, a link or a device; `-` is stdout, written once).
+pub fn write_table(
+    table: &str,
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+) -> Result<(), OutputError> {
+    let mut planned = vec![Planned::new("--output", Target::Stdout, table.into())];
+    if let Some(target) = output.map(Target::from) {
+        if !matches!(target, Target::Stdout) {
+            planned.insert(0, Planned::new("--output", target, table.into()));
+        }
+    }
+    write_all(planned, stdout)
+}
+
 /// Write every output, or (for every error found before writing) none: see the module
 /// documentation for the rules and the exit codes.
 pub fn write_all(outputs: Vec<Planned>, stdout: &mut dyn Write) -> Result<(), OutputError> {

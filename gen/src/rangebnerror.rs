@@ -13,7 +13,7 @@ use clap::Args;
 use model::rangebn::{range_bn_scale, RangeStats, RangeStatsParams};
 
 use crate::fit::{file_name, int_in, Cause};
-use crate::output::{check_targets, write_all, Planned, Target};
+use crate::output::{check_targets, write_table, Target};
 
 /// A failure of `gen rangebn-error`: the message and its cause.
 #[derive(Debug)]
@@ -225,18 +225,7 @@ pub fn run(args: &RangeBnErrorArgs, stdout: &mut dyn Write) -> Result<(), RangeB
          Errors are sqrt(sum (y_rbn - y_bn)^2 / sum y_bn^2), averaged over the batches.\n",
         args.trials, args.seed
     );
-    let mut planned = vec![Planned::new(
-        "--output",
-        Target::Stdout,
-        table.clone().into(),
-    )];
-    if let Some(path) = &args.output {
-        planned.insert(
-            0,
-            Planned::new("--output", Target::from(path.as_path()), table.into()),
-        );
-    }
-    write_all(planned, stdout).map_err(output_error)
+    write_table(&table, args.output.as_deref(), stdout).map_err(output_error)
 }
 
 fn output_error(e: crate::output::OutputError) -> RangeBnErrorError {

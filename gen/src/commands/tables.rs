@@ -15,7 +15,6 @@ use crate::cli::args::Depth;
 use crate::commands::emit;
 use crate::commands::synth::{built_report, run_flow, run_unit_flow};
 use crate::error::Failure;
-use crate::output::{write_all, Planned, Target};
 use crate::registry::{each_unit, Registered, Visit};
 use crate::synth::{Device, SynthArgs, SynthReport, Tools};
 
@@ -26,13 +25,7 @@ pub fn emit_table(
     output: Option<&Path>,
     stdout: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let mut planned = vec![Planned::new("--output", Target::Stdout, table.into())];
-    if let Some(target) = output.map(Target::from) {
-        if !matches!(target, Target::Stdout) {
-            planned.insert(0, Planned::new("--output", target, table.into()));
-        }
-    }
-    Ok(write_all(planned, stdout)?)
+    Ok(crate::output::write_table(table, output, stdout)?)
 }
 
 pub fn flow_table(
