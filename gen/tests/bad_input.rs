@@ -1,5 +1,5 @@
-//! Bad input to `gen accwidth`, `gen acc-error` and `gen fit`: every case must exit 2
-//! with exactly one `error:` line naming the flag (or the file and the argument that
+//! Bad input to `gen accwidth`, `gen acc-error`, `gen fit`, `gen mx-error` and
+//! `gen rangebn-error`: every case must exit 2 with exactly one `error:` line naming the flag (or the file and the argument that
 //! named it) and the allowed range or the defect, print nothing on stdout, never panic,
 //! and leave its (fresh) working folder exactly as it was.
 
@@ -700,5 +700,50 @@ fn mx_error() {
             ),
         ],
         "mx-error",
+    );
+}
+
+/// `gen rangebn-error`: its own flags, out of range, negative and malformed, and an
+/// output folder that does not exist (nothing written).
+#[test]
+fn rangebn_error() {
+    const TRIALS: &str = "2..=100000";
+    const SEED: &str = "0..=18446744073709551615";
+    check(
+        vec![
+            case(
+                &["rangebn-error", "--trials", "0", "--output", "t.md"],
+                &["'--trials <N>'", TRIALS],
+            ),
+            case(
+                &["rangebn-error", "--trials", "1"],
+                &["'--trials <N>'", TRIALS],
+            ),
+            case(
+                &["rangebn-error", "--trials", "100001"],
+                &["'--trials <N>'", TRIALS],
+            ),
+            case(
+                &["rangebn-error", "--trials", "-3"],
+                &["'--trials <N>'", TRIALS],
+            ),
+            case(
+                &["rangebn-error", "--trials", "many"],
+                &["'--trials <N>'", TRIALS],
+            ),
+            case(
+                &["rangebn-error", "--seed", "18446744073709551616"],
+                &["'--seed <SEED>'", SEED],
+            ),
+            case(
+                &["rangebn-error", "--seed", "x"],
+                &["'--seed <SEED>'", SEED],
+            ),
+            case(
+                &["rangebn-error", "--trials", "2", "--output", "no/such/t.md"],
+                &["--output", "the folder 'no/such' does not exist"],
+            ),
+        ],
+        "rangebn-error",
     );
 }
