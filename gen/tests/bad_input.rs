@@ -1,7 +1,8 @@
 //! Bad input to `gen accwidth`, `gen acc-error`, `gen fit`, `gen mx-error` and
-//! `gen rangebn-error`: every case must exit 2 with exactly one `error:` line naming the flag (or the file and the argument that
-//! named it) and the allowed range or the defect, print nothing on stdout, never panic,
-//! and leave its (fresh) working folder exactly as it was.
+//! `gen rangebn-error`: every case must exit 2 with exactly one `error:` line naming the
+//! flag (or the file and the argument that named it) and the allowed range or the
+//! defect, print nothing on stdout, never panic, and leave its (fresh) working folder
+//! exactly as it was.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
