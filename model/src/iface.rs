@@ -127,6 +127,16 @@ impl Port {
         }
     }
 
+    /// [`Port::int`] for one integer, [`Port::int_vec`] for `count` > 1: the ports of
+    /// units whose lanes or channels are a parameter, scalar at the default of one.
+    pub fn int_or_vec(name: &str, dir: Dir, bits: u32, signed: bool, count: u32) -> Port {
+        if count == 1 {
+            Port::int(name, dir, bits, signed)
+        } else {
+            Port::int_vec(name, dir, bits, signed, count)
+        }
+    }
+
     /// A port of `count` packed binary32 values.
     pub fn binary32(name: &str, dir: Dir, count: u32) -> Port {
         Port {

@@ -258,13 +258,7 @@ impl UnitParams for Q8QuantParams {
     /// clk, rst, in_valid, load, x, lo, hi (, rnd) -> q, ready, bad_range, out_valid.
     fn interface(&self) -> Interface {
         let (n, l) = (self.in_bits, self.lanes);
-        let vec = |name: &str, dir, bits, signed| {
-            if l == 1 {
-                Port::int(name, dir, bits, signed)
-            } else {
-                Port::int_vec(name, dir, bits, signed, l)
-            }
-        };
+        let vec = |name: &str, dir, bits, signed| Port::int_or_vec(name, dir, bits, signed, l);
         let mut ports = vec![
             Port::bit("clk", Dir::In, Role::Clock),
             Port::bit("rst", Dir::In, Role::Reset),

@@ -140,15 +140,6 @@ impl RangeStatsParams {
     }
 }
 
-/// An integer port: a scalar for one entry, a packed vector otherwise.
-fn int_port(name: &str, dir: Dir, bits: u32, signed: bool, count: u32) -> Port {
-    if count == 1 {
-        Port::int(name, dir, bits, signed)
-    } else {
-        Port::int_vec(name, dir, bits, signed, count)
-    }
-}
-
 impl UnitParams for RangeStatsParams {
     const KIND: &'static str = "range_stats";
 
@@ -178,10 +169,10 @@ impl UnitParams for RangeStatsParams {
                 Port::bit("in_valid", Dir::In, Role::InValid),
                 Port::bit("clear", Dir::In, Role::Clear),
                 Port::int("x", Dir::In, self.in_bits, true),
-                int_port("sum", Dir::Out, self.sum_bits(), true, c),
-                int_port("range_sum", Dir::Out, self.range_bits(), false, c),
-                int_port("chunks", Dir::Out, self.chunks_bits(), false, c),
-                int_port("count", Dir::Out, self.count_bits(), false, c),
+                Port::int_or_vec("sum", Dir::Out, self.sum_bits(), true, c),
+                Port::int_or_vec("range_sum", Dir::Out, self.range_bits(), false, c),
+                Port::int_or_vec("chunks", Dir::Out, self.chunks_bits(), false, c),
+                Port::int_or_vec("count", Dir::Out, self.count_bits(), false, c),
                 Port::bit("out_valid", Dir::Out, Role::OutValid),
             ],
         }

@@ -180,15 +180,6 @@ impl RequantParams {
     }
 }
 
-/// An integer port: a scalar for one entry, a packed vector otherwise.
-fn int_port(name: &str, dir: Dir, bits: u32, signed: bool, count: u32) -> Port {
-    if count == 1 {
-        Port::int(name, dir, bits, signed)
-    } else {
-        Port::int_vec(name, dir, bits, signed, count)
-    }
-}
-
 impl UnitParams for RequantParams {
     const KIND: &'static str = "requant";
 
@@ -219,11 +210,11 @@ impl UnitParams for RequantParams {
                 Port::bit("clk", Dir::In, Role::Clock),
                 Port::bit("rst", Dir::In, Role::Reset),
                 Port::bit("in_valid", Dir::In, Role::InValid),
-                int_port("acc", Dir::In, 32, true, l),
-                int_port("mult", Dir::In, 32, true, c),
-                int_port("shift", Dir::In, SHIFT_BITS, true, c),
-                int_port("zp", Dir::In, 32, true, c),
-                int_port("y", Dir::Out, self.out_bits, self.signed, l),
+                Port::int_or_vec("acc", Dir::In, 32, true, l),
+                Port::int_or_vec("mult", Dir::In, 32, true, c),
+                Port::int_or_vec("shift", Dir::In, SHIFT_BITS, true, c),
+                Port::int_or_vec("zp", Dir::In, 32, true, c),
+                Port::int_or_vec("y", Dir::Out, self.out_bits, self.signed, l),
                 Port::bit("out_valid", Dir::Out, Role::OutValid),
             ],
         }
