@@ -231,14 +231,9 @@ pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorEr
     write_table(&table, args.output.as_deref(), stdout).map_err(output_error)
 }
 
-/// An output that cannot be written: a bad path is bad input, the rest I/O.
+/// An output that cannot be written, as this command's error.
 fn output_error(e: crate::output::OutputError) -> AccErrorError {
-    let cause = if e.is_usage() {
-        Cause::BadInput
-    } else {
-        Cause::Io
-    };
-    AccErrorError(e.to_string(), cause)
+    AccErrorError(e.to_string(), Cause::of_output(&e))
 }
 
 /// A relative error in three significant digits (0 for exact).

@@ -116,6 +116,15 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// Why an output could not be written: a bad path is bad input, the rest I/O.
+    pub fn of_output(e: &crate::output::OutputError) -> Cause {
+        if e.is_usage() {
+            Cause::BadInput
+        } else {
+            Cause::Io
+        }
+    }
+
     /// The process exit code: 2 for bad input, 1 for I/O failures.
     pub fn exit_code(self) -> i32 {
         match self {

@@ -228,13 +228,9 @@ pub fn run(args: &RangeBnErrorArgs, stdout: &mut dyn Write) -> Result<(), RangeB
     write_table(&table, args.output.as_deref(), stdout).map_err(output_error)
 }
 
+/// An output that cannot be written, as this command's error.
 fn output_error(e: crate::output::OutputError) -> RangeBnErrorError {
-    let cause = if e.is_usage() {
-        Cause::BadInput
-    } else {
-        Cause::Io
-    };
-    RangeBnErrorError(e.to_string(), cause)
+    RangeBnErrorError(e.to_string(), Cause::of_output(&e))
 }
 
 #[cfg(test)]
