@@ -15,7 +15,8 @@
 //! co-simulated for every unit in tests/units.rs.)
 
 use lowbit_tests::{
-    iverilog_compile, require, scratch, verilate, verilator_lint, yosys_synth_ice40,
+    iverilog_compile, parallel, require, scratch, verilate, verilator_lint, workers,
+    yosys_synth_ice40,
 };
 use model::int;
 use model::mac::{mac_step, Mac, MacIn, MacParams, Overflow};
@@ -211,22 +212,17 @@ fn exhaustive(p: MacParams) {
     iverilog_compile(&dir, &files, &top).unwrap();
     let dut = verilate(&p);
     // One shard of the states per core, each on its own instance of the model.
-    let shards = std::thread::available_parallelism()
-        .map_or(2, usize::from)
-        .max(2);
+    let shards = workers();
     let started = std::time::Instant::now();
-    let done: Vec<(u64, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..shards)
+    let dut = &dut;
+    let done: Vec<(u64, u64)> = parallel(
+        (0..shards)
             .map(|k| {
-                let dut = &dut;
-                s.spawn(move || run_shard(dut, Walk::shard(p, k, shards)))
+                Box::new(move || run_shard(dut, Walk::shard(p, k, shards)))
+                    as Box<dyn FnOnce() -> (u64, u64) + Send>
             })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+            .collect(),
+    );
     let states = 1u64 << p.acc_bits;
     let triples: u64 = done.iter().map(|d| d.0).sum();
     let beats: u64 = done.iter().map(|d| d.1).sum();

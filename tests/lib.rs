@@ -398,13 +398,18 @@ macro_rules! regressions {
     };
 }
 
+/// How many threads [`parallel`] runs: the machine's cores, at least two.
+pub fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .max(2)
+}
+
 /// Run `jobs` on as many threads as the machine has cores (at least two), and return
 /// their results in the order given. For tests whose cases are independent builds and
 /// co-simulations: libtest runs a test's body on one thread.
 pub fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> T + Send + '_>>) -> Vec<T> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, usize::from)
-        .max(2);
+    let workers = workers();
     let count = jobs.len();
     let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
     let results = std::sync::Mutex::new((0..count).map(|_| None).collect::<Vec<Option<T>>>());

@@ -3,7 +3,7 @@
 //! of blocks per element type in both nearest roundings, and the round trip through
 //! `mx_dequant`. Every stream is also co-simulated against the cycle models.
 
-use lowbit_tests::{block_float, verilate, Rng};
+use lowbit_tests::{block_float, parallel, verilate, Rng};
 use model::iface::{get_field, set_field};
 use model::mx::{Elem, MxDequantParams, MxQuantParams, MxRounding};
 use model::UnitParams;
@@ -318,12 +318,13 @@ fn blocks(elem: Elem, count: usize, seed: u64) -> Vec<Vec<u32>> {
 
 #[test]
 fn independent_encoder_matches_the_rtl() {
-    // Two threads, each its share of the twelve Verilator builds.
-    std::thread::scope(|s| {
-        for half in Elem::ALL.chunks(3) {
-            s.spawn(|| half.iter().for_each(|e| encoder_vs_rtl(*e)));
-        }
-    });
+    // One element type per job, on every core.
+    parallel(
+        Elem::ALL
+            .iter()
+            .map(|&e| Box::new(move || encoder_vs_rtl(e)) as Box<dyn FnOnce() + Send>)
+            .collect(),
+    );
 }
 
 /// [`independent_encoder_matches_the_rtl`] for one element type.
