@@ -548,3 +548,28 @@ fn the_reference_matches_the_documented_rule() {
         assert_eq!(decode(&p, &out), expected(&p, &cycles), "{p:?}");
     }
 }
+
+/// A one-bit `rnd` port (one lane, R = 1) is a scalar: the reference once part-selected
+/// it (`rnd[0:0]`), which Verilator rejects; found by the generic test at seed
+/// 18255481814426007554. The reference lints and the RTL co-simulates there.
+#[test]
+fn one_bit_rnd_port() {
+    let p = Q8QuantParams {
+        in_bits: 32,
+        in_frac: 3,
+        bits: 11,
+        lanes: 1,
+        rounding: Q8Rounding::Sr,
+        rnd_bits: 1,
+        recip_bits: 13,
+    };
+    let top = p.module_name();
+    let header = hdl::Header {
+        generator: "lowbit tests".into(),
+        command: None,
+    };
+    let golden = hdl::golden::golden_verilog(&p, &header).unwrap();
+    let dir = lowbit_tests::scratch(&format!("q8quant/golden-{top}"));
+    lowbit_tests::verilator_lint(&dir, &[(format!("{top}.v"), golden)], &top).unwrap();
+    lowbit_tests::check_unit(p, 1, 2000).unwrap();
+}

@@ -133,14 +133,13 @@ pub(crate) fn golden(p: &Q8QuantParams) -> Result<GoldenModule> {
         ));
         let up = if p.sr() {
             let r = p.rnd_bits;
-            format!(
-                "{t}[{f1}:{fb}] > rnd[{rt}:{rb}]",
-                t = g("t"),
-                f1 = f - 1,
-                fb = f - r,
-                rt = r * lane + r - 1,
-                rb = r * lane
-            )
+            // A one-bit `rnd` port (one lane, R = 1) is a scalar: no part select.
+            let rnd = if r * p.lanes == 1 {
+                "rnd".to_string()
+            } else {
+                format!("rnd[{}:{}]", r * lane + r - 1, r * lane)
+            };
+            format!("{t}[{f1}:{fb}] > {rnd}", t = g("t"), f1 = f - 1, fb = f - r,)
         } else {
             body.line(format!(
                 "wire [{f1}:0] {fr} = {t}[{f1}:0];",
