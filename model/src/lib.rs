@@ -17,6 +17,7 @@ pub mod int;
 pub mod lns;
 pub mod mac;
 pub mod mx;
+pub mod palq;
 pub mod param;
 pub mod pipeline;
 pub mod q8quant;
