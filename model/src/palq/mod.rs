@@ -10,6 +10,11 @@
 
 use std::ops::RangeInclusive;
 
+pub mod layer;
+pub mod shuffle;
+
+pub use shuffle::{PalqShuffleParams, ShuffleKind};
+
 /// The number of levels L a code may take: 2..=16 (a 2-bit code has L = 4).
 pub const LEVELS: RangeInclusive<u32> = 2..=16;
 

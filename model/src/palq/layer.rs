@@ -1,0 +1,1 @@
+//! The PalQuant layer model (docs/palq-shuffle.md).
