@@ -59,9 +59,13 @@ impl Ratio {
     pub fn den(self) -> i128 {
         self.den
     }
+}
 
-    /// `self + o`, checked.
-    pub fn add(self, o: Ratio) -> Ratio {
+impl std::ops::Add for Ratio {
+    type Output = Ratio;
+
+    /// Exact sum, checked.
+    fn add(self, o: Ratio) -> Ratio {
         let num = self
             .num
             .checked_mul(o.den)
@@ -72,9 +76,13 @@ impl Ratio {
             self.den.checked_mul(o.den).expect("denominator overflow"),
         )
     }
+}
 
-    /// `self * o`, checked.
-    pub fn mul(self, o: Ratio) -> Ratio {
+impl std::ops::Mul for Ratio {
+    type Output = Ratio;
+
+    /// Exact product, checked.
+    fn mul(self, o: Ratio) -> Ratio {
         Ratio::new(
             self.num.checked_mul(o.num).expect("numerator overflow"),
             self.den.checked_mul(o.den).expect("denominator overflow"),
@@ -222,10 +230,8 @@ impl Layer {
                                 let (wn, wd) = weight_value(self.levels, k);
                                 let (an, ad) =
                                     activation_value(self.levels, act.at(c, y + dy, x + dx));
-                                s = s.add(
-                                    Ratio::new(wn.into(), wd.into())
-                                        .mul(Ratio::new(an.into(), ad.into())),
-                                );
+                                s = s + Ratio::new(wn.into(), wd.into())
+                                    * Ratio::new(an.into(), ad.into());
                             }
                         }
                     }
@@ -600,7 +606,7 @@ mod tests {
                         let int = layer.integer(&act);
                         assert_eq!(real.len(), cout * h * w);
                         for (r, i) in real.iter().zip(&int) {
-                            assert_eq!(r.mul(Ratio::int(m2)), Ratio::int(*i), "{layer:?}");
+                            assert_eq!(*r * Ratio::int(m2), Ratio::int(*i), "{layer:?}");
                             checked += 1;
                         }
                         assert_eq!(dense_conv(&layer.dense(), cout, kernel, &act), int);
