@@ -8,6 +8,10 @@
 //!   units of `1/(L-1)^2`, is `2 * sum(k*j) - (L-1) * sum(j)` ([`GroupSums::result`]).
 //! - The shuffles are index permutations ([`cyclic_shuffle`], [`channel_shuffle`]).
 
+pub mod pe;
+
+pub use pe::{PalqPe, PalqPeParams};
+
 use std::ops::RangeInclusive;
 
 /// The number of levels L a code may take: 2..=16 (a 2-bit code has L = 4).
