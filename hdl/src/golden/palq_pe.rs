@@ -23,10 +23,7 @@ pub(crate) fn golden(p: &PalqPeParams) -> Result<GoldenModule> {
     let js = jb.max(bits(u128::from(lanes) * cm)) + 1;
     // Read-out modulo 2^rw: at least Y bits and wide enough for both terms.
     let rw = yb.max(kb + 1).max(jb + 4);
-    let (w_port, a_port) = (
-        Var::named("w", Ty::u(c * n)),
-        Var::named("a", Ty::u(c * n)),
-    );
+    let (w_port, a_port) = (Var::named("w", Ty::u(c * n)), Var::named("a", Ty::u(c * n)));
     let mut b = Body::new();
     b.state_reg("out_valid_q", Ty::u(1));
     let mut regs = String::new();

@@ -115,7 +115,9 @@ fn describe(m: &mut ModuleBuilder, p: &PalqPeParams) {
         lv = p.levels,
         k = p.k_max
     ));
-    m.comment("Per valid beat and group: kj += sum(w*a), j += sum(a) over the lanes (restart on clear);");
+    m.comment(
+        "Per valid beat and group: kj += sum(w*a), j += sum(a) over the lanes (restart on clear);",
+    );
     m.comment(format!(
         "y = 2*kj - {}*j, the signed dot product of (2k-(L-1))/(L-1) and j/(L-1) times (L-1)^2.",
         p.levels - 1

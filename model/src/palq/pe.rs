@@ -230,11 +230,7 @@ impl PalqPe {
 
     /// The result of group g as the registers give it: `2 kj - (L-1) j`, wrapped to Y.
     pub fn result(&self, g: usize) -> i128 {
-        int::wrap(
-            self.sums[g].result(self.p.levels),
-            self.p.out_bits(),
-            true,
-        )
+        int::wrap(self.sums[g].result(self.p.levels), self.p.out_bits(), true)
     }
 
     /// Whether `y` shows the result of a beat this cycle.
@@ -285,9 +281,7 @@ impl CycleModel for PalqPe {
         // rst, in_valid, clear, w, a.
         let i = split(self.iface.beat_inputs(), inputs);
         let codes = |words: &[u64]| -> Vec<u32> {
-            (0..n)
-                .map(|k| get_field(words, k * c, c) as u32)
-                .collect()
+            (0..n).map(|k| get_field(words, k * c, c) as u32).collect()
         };
         let (w, a) = (codes(i[3]), codes(i[4]));
         self.clock(i[0][0] & 1 == 1, i[1][0] & 1 == 1, i[2][0] & 1 == 1, &w, &a);
@@ -424,7 +418,8 @@ mod tests {
             let (lo, hi) = p.term_range();
             assert_eq!((e.result(0), e.result(1)), (6 * hi, 6 * lo), "L {levels}");
             e.clock(false, true, false, &[m, m, 0, 0], &[m, m, m, m]);
-            let raw = 2 * i128::from(e.sums()[0].kj) - i128::from(levels - 1) * i128::from(e.sums()[0].j);
+            let raw =
+                2 * i128::from(e.sums()[0].kj) - i128::from(levels - 1) * i128::from(e.sums()[0].j);
             assert_eq!(e.result(0), int::wrap(raw, p.out_bits(), true));
             assert!(e.sums()[0].kj < 1 << p.kj_bits());
         }
