@@ -138,7 +138,7 @@ mod tests {
         let v = module_verilog(&PalqPeParams::default().rtl().unwrap());
         assert!(v.contains("module palq_pe_g4_p8_l4_k1024 ("), "{v}");
         assert!(v.contains("kj_tree_3_3_0"), "a three-level tree: {v}");
-        assert!(v.contains("reg [13:0] kj_0_q"), "{v}");
+        assert!(v.contains("reg  [13:0] kj_0_q;"), "{v}");
     }
 
     #[test]
