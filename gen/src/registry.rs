@@ -14,6 +14,7 @@ use model::fpacc::{FpaccLongParams, FpaccParams};
 use model::lns::{LnsMacParams, LnsMulParams};
 use model::mac::MacParams;
 use model::mx::{MxDequantParams, MxDotParams, MxQuantParams};
+use model::palq::PalqPeParams;
 use model::palq::PalqShuffleParams;
 use model::pipeline::Piped;
 use model::q8quant::Q8QuantParams;
@@ -53,6 +54,7 @@ pub fn each_unit(v: &mut impl Visit) {
     v.visit::<RequantParams>();
     v.visit::<RangeStatsParams>();
     v.visit::<Q8QuantParams>();
+    v.visit::<PalqPeParams>();
     v.visit::<PalqShuffleParams>();
 }
 

@@ -43,6 +43,7 @@ pub(crate) mod mac;
 pub(crate) mod mx_dequant;
 pub(crate) mod mx_dot;
 pub(crate) mod mx_quant;
+pub(crate) mod palq_pe;
 pub(crate) mod palq_shuffle;
 pub(crate) mod q8quant;
 pub(crate) mod range_stats;

@@ -14,6 +14,7 @@ pub mod mac;
 pub mod mx_dequant;
 pub mod mx_dot;
 pub mod mx_quant;
+pub mod palq_pe;
 pub mod palq_shuffle;
 pub mod q8quant;
 pub mod range_stats;

@@ -8,12 +8,14 @@
 //!   units of `1/(L-1)^2`, is `2 * sum(k*j) - (L-1) * sum(j)` ([`GroupSums::result`]).
 //! - The shuffles are index permutations ([`cyclic_shuffle`], [`channel_shuffle`]).
 
-use std::ops::RangeInclusive;
-
 pub mod layer;
+pub mod pe;
 pub mod shuffle;
 
+pub use pe::{PalqPe, PalqPeParams};
 pub use shuffle::{PalqShuffleParams, ShuffleKind};
+
+use std::ops::RangeInclusive;
 
 /// The number of levels L a code may take: 2..=16 (a 2-bit code has L = 4).
 pub const LEVELS: RangeInclusive<u32> = 2..=16;
