@@ -363,3 +363,138 @@ fn worked_case_of_issue_17() {
     m.clock(false, true, true, &[0, 3, 1, 2], &[3, 1, 2, 0]);
     assert_eq!((m.sums()[0].kj, m.sums()[0].j, m.result(0)), (5, 6, -8));
 }
+
+/// A PalQuant block end to end on the RTL: a grouped 3x3 layer of 2-bit codes (G = 2,
+/// 4 -> 4 channels, 5x4 pixels) scheduled onto a Verilated 2 x 8 `palq-pe` array, its
+/// results requantized to codes (the layer model's stand-in quantizer), the channels of
+/// every pixel through the Verilated `palq-shuffle` (channel shuffle), then a grouped 1x1
+/// layer (4 -> 6 channels) on the same array. Each stage is checked against the layer
+/// model (`Layer::integer`, `Block::grouped`), the first also against the layer in real
+/// numbers decoded from scratch here, and the whole against the block as two dense
+/// convolutions.
+#[test]
+fn a_palquant_block_through_the_array_and_the_shuffle() {
+    use model::palq::layer::{schedule, Activations, Block, Layer};
+    use model::palq::{PalqShuffleParams, ShuffleKind};
+
+    let (levels, groups, lanes) = (4u32, 2usize, 8usize);
+    let mut rng = Rng::new(17);
+    let mut codes = |n: usize| -> Vec<u32> {
+        (0..n)
+            .map(|_| (rng.next_u64() % u64::from(levels)) as u32)
+            .collect()
+    };
+    let (h, w) = (5usize, 4usize);
+    let act = Activations {
+        channels: 4,
+        height: h,
+        width: w,
+        codes: codes(4 * h * w),
+    };
+    let layer = |cin: usize, cout: usize, kernel: usize, weights: Vec<u32>| Layer {
+        levels,
+        groups,
+        in_channels: cin,
+        out_channels: cout,
+        kernel,
+        weights,
+    };
+    let block = Block {
+        first: layer(4, 4, 3, codes(4 * 2 * 9)),
+        shuffle: ShuffleKind::Channel,
+        second: layer(4, 6, 1, codes(6 * 2)),
+        shift: 2,
+    };
+
+    // One array for both layers: K covers the longer dot product (2 * 9 = 18 products
+    // in 3 beats of 8).
+    let first = schedule(&block.first, &act, lanes);
+    let array = PalqPeParams {
+        k_max: first.k_max as u32,
+        ..first.array().unwrap()
+    };
+    let dut = verilate(&array);
+    let through_array = |s: &model::palq::layer::Schedule| {
+        let stim = s.stimulus(&array, 1);
+        let iface = array.interface();
+        let mut out = vec![0u64; stim.len() / iface.in_words() * iface.out_words()];
+        dut.instance().unwrap().run(&stim, &mut out);
+        s.read(&array, 1, &out)
+    };
+
+    // Layer 1 on the RTL, against the model and against real values from scratch.
+    let y1 = through_array(&first);
+    assert_eq!(y1, block.first.integer(&act));
+    let scale = Frac::new((i128::from(levels) - 1).pow(2), 1);
+    let (gin, gout) = (block.first.group_in(), block.first.group_out());
+    for o in 0..4 {
+        let g = o / gout;
+        for y in 0..h as isize {
+            for x in 0..w as isize {
+                let mut s = Frac::new(0, 1);
+                for i in 0..gin {
+                    for ky in 0..3 {
+                        for kx in 0..3 {
+                            let j = act.at(g * gin + i, y + ky as isize - 1, x + kx as isize - 1);
+                            let k = block.first.weight(o, i, ky, kx);
+                            s = s.add(weight(levels, k).mul(activation(levels, j)));
+                        }
+                    }
+                }
+                let at = (o * h + y as usize) * w + x as usize;
+                assert_eq!(
+                    Frac::new(y1[at], 1),
+                    s.mul(scale),
+                    "output {o} at ({y}, {x})"
+                );
+            }
+        }
+    }
+
+    // Requantize, then each pixel's 4 channel codes through the shuffle RTL.
+    let mid: Vec<u32> = y1
+        .iter()
+        .map(|&r| model::palq::layer::quantize(levels, r, block.shift))
+        .collect();
+    let sp = PalqShuffleParams {
+        groups: groups as u32,
+        channels: 4,
+        kind: ShuffleKind::Channel,
+        bits: array.code_bits(),
+    };
+    let shuffle = verilate(&sp);
+    let mut shuffled = vec![0u32; mid.len()];
+    for px in 0..h * w {
+        let mut x = vec![0u64; sp.interface().in_words()];
+        for c in 0..4 {
+            set_field(
+                &mut x,
+                sp.bits * c,
+                sp.bits,
+                mid[c as usize * h * w + px].into(),
+            );
+        }
+        let mut out = vec![0u64; sp.interface().out_words()];
+        shuffle.instance().unwrap().run(&x, &mut out);
+        for c in 0..4 {
+            shuffled[c as usize * h * w + px] = get_field(&out, sp.bits * c, sp.bits) as u32;
+        }
+    }
+    let mid = Activations {
+        channels: 4,
+        height: h,
+        width: w,
+        codes: shuffled,
+    };
+
+    // Layer 2 on the same RTL array: the block as PalQuant runs it, and as dense layers.
+    let second = schedule(&block.second, &mid, lanes);
+    assert!(second.k_max <= array.k_max as usize);
+    let y2 = through_array(&second);
+    assert_eq!(y2, block.grouped(&act));
+    assert_eq!(y2, block.dense(&act));
+    assert!(
+        y2.iter().any(|&v| v != 0),
+        "a block of all zeros checks nothing"
+    );
+}

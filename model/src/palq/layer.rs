@@ -18,7 +18,10 @@
 //! - [`schedule`]: the layer as the stream of [`Beat`]s a G x P array runs, and the
 //!   [`Readout`]s that say which output each group's accumulator holds after which beat.
 
-use super::{activation_value, permute, weight_value, GroupSums, ShuffleKind};
+use super::{activation_value, permute, weight_value, GroupSums, PalqPeParams, ShuffleKind};
+use crate::iface::{get_field, set_field, Port};
+use crate::int;
+use crate::unit::{ParamError, UnitParams};
 
 /// An exact rational number in lowest terms, denominator positive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -510,11 +513,97 @@ impl Schedule {
             .map(|(o, v)| v.unwrap_or_else(|| panic!("output {o} never read out")))
             .collect()
     }
+
+    /// The `palq-pe` configuration that runs this schedule as it stands: G groups, P
+    /// lanes, L levels and K = the schedule's products per dot product, so every result
+    /// is exact.
+    pub fn array(&self) -> Result<PalqPeParams, ParamError> {
+        // A count past u32 saturates, which validation then rejects with its flag.
+        let int = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        let p = PalqPeParams {
+            groups: int(self.groups),
+            lanes: int(self.lanes),
+            levels: self.levels,
+            k_max: int(self.k_max),
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// The input records that drive an array `p` through this schedule: one reset cycle,
+    /// one valid cycle per beat, then `latency` idle cycles so the last result shows.
+    /// `p` must have this schedule's G, P and L, and K at least its `k_max`.
+    pub fn stimulus(&self, p: &PalqPeParams, latency: u32) -> Vec<u64> {
+        self.check_array(p);
+        let iface = p.interface();
+        let c = p.code_bits();
+        let words = iface.port("w").map_or(1, Port::words);
+        let mut stim = Vec::with_capacity((self.beats.len() + 1) * iface.in_words());
+        let mut cycle = |rst: bool, valid: bool, clear: bool, w: &[u32], a: &[u32]| {
+            stim.extend([u64::from(rst), u64::from(valid), u64::from(clear)]);
+            for codes in [w, a] {
+                let mut v = vec![0u64; words];
+                for (i, &x) in codes.iter().enumerate() {
+                    set_field(&mut v, c * i as u32, c, u64::from(x));
+                }
+                stim.extend(v);
+            }
+        };
+        let none = vec![0; self.groups * self.lanes];
+        cycle(true, false, false, &none, &none);
+        for b in &self.beats {
+            cycle(false, true, b.clear, &b.weights, &b.activations);
+        }
+        for _ in 0..latency {
+            cycle(false, false, false, &none, &none);
+        }
+        stim
+    }
+
+    /// The layer's outputs `[o][y][x]`, in units of `1/(L-1)^2`, from the output records
+    /// of an array `p` of the given latency driven by [`Schedule::stimulus`]: the result
+    /// of beat `b` (cycle `b + 1`) shows in record `b + 1 + latency`, with `out_valid`.
+    pub fn read(&self, p: &PalqPeParams, latency: u32, out: &[u64]) -> Vec<i128> {
+        self.check_array(p);
+        let iface = p.interface();
+        let (y, n) = (p.out_bits(), iface.out_words());
+        let valid_at = iface
+            .out_offset("out_valid")
+            .expect("palq-pe has out_valid");
+        let mut results = vec![0; self.outputs];
+        for r in &self.readouts {
+            let rec = &out[(r.beat + 1 + latency as usize) * n..][..n];
+            assert_eq!(
+                rec[valid_at] & 1,
+                1,
+                "no out_valid with beat {}'s result",
+                r.beat
+            );
+            for (g, &o) in r.outputs.iter().enumerate() {
+                results[o] = int::from_bits(get_field(rec, g as u32 * y, y).into(), y, true);
+            }
+        }
+        results
+    }
+
+    fn check_array(&self, p: &PalqPeParams) {
+        assert_eq!(
+            (p.groups as usize, p.lanes as usize, p.levels),
+            (self.groups, self.lanes, self.levels),
+            "the array's shape is not the schedule's"
+        );
+        assert!(
+            p.k_max as usize >= self.k_max,
+            "the array's K is below the schedule's"
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::iface::CycleModel;
+    use crate::palq::PalqPe;
     use crate::unit::Sampler;
 
     fn codes(rng: &mut Sampler, levels: u32, n: usize) -> Vec<u32> {
@@ -721,6 +810,16 @@ mod tests {
                             && b.activations.len() == groups * lanes));
                         assert_eq!(s.beats.iter().filter(|b| b.clear).count(), s.readouts.len());
                         assert_eq!(s.run(), layer.integer(&act), "{layer:?} P {lanes}");
+                        // The same stream through the palq-pe cycle model.
+                        let p = s.array().unwrap();
+                        let stim = s.stimulus(&p, 1);
+                        let mut out = vec![
+                            0;
+                            stim.len() / p.interface().in_words()
+                                * p.interface().out_words()
+                        ];
+                        PalqPe::new(p).unwrap().run(&stim, &mut out);
+                        assert_eq!(s.read(&p, 1, &out), s.run(), "{layer:?} on {p:?}");
                     }
                 }
             }
