@@ -373,6 +373,18 @@ pub fn parse_depth(s: &str) -> Result<Depth, String> {
     }
 }
 
+/// `gen synth --copies`: an array of the unit (`synth::array`).
+#[derive(Args, Debug, Clone)]
+pub struct CopiesArgs {
+    /// Synthesize N copies of the unit side by side (1..=64), module `<top>_x<N>`:
+    /// clock, reset, in_valid and clear shared, out_valid from copy 0, every other port
+    /// concatenated (copy i at [w*i +: w]); e.g. `gen synth mac --in 4 --acc 18
+    /// --copies 8`, eight 4-bit MACs in one design.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = crate::values::ranged_u64(1, 64))]
+    pub copies: u64,
+}
+
 /// Pipelining, for every clocked unit (`model::pipeline`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct PipelineArgs {
