@@ -412,6 +412,7 @@ fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), E
             Family::Lns => tables::lns_density_table(output.as_deref(), stdout, stderr),
             Family::Fpacc => tables::fpacc_density_table(output.as_deref(), stdout, stderr),
             Family::Mx => tables::mx_density_table(output.as_deref(), stdout, stderr),
+            Family::Palq => tables::palq_density_table(output.as_deref(), stdout, stderr),
         },
     };
     Ok(result?)
