@@ -11,10 +11,12 @@
 #                                  synthesis table (acc 12/32, with/without DSP, vs hand-written),
 #                                  the accumulator accuracy table (build/acc-error.md)
 #                                  and the density tables (make density)
-#   make density                   HBFP and OCP MX dot products, LNS MAC, DNA-TEQ dot product and the
-#                                  floating-point accumulators vs the integer MAC: LUTs, Fmax,
-#                                  MACs per cycle per LUT (build/density.md, density-lns.md,
-#                                  density-fpacc.md, density-mx.md; about 40 minutes)
+#   make density                   HBFP and OCP MX dot products, LNS MAC, DNA-TEQ dot product, the
+#                                  floating-point accumulators and the 2-bit PalQuant array (vs
+#                                  4-bit palq-pe and 4-bit MAC arrays) vs the integer MAC: LUTs,
+#                                  Fmax, MACs per cycle per LUT (build/density.md, density-lns.md,
+#                                  density-fpacc.md, density-mx.md, density-palq.md; about 45
+#                                  minutes)
 #   make prove                     formal equivalence of every unit with a behavioural
 #                                  reference (Yosys equiv + ABC PDR), table in build/prove.md
 #   make lint                      rustfmt and clippy, as CI expects them
@@ -138,6 +140,7 @@ density: tools
 	$(CARGO) run --release -q -p gen -- density lns --output build/density-lns.md
 	$(CARGO) run --release -q -p gen -- density fpacc --output build/density-fpacc.md
 	$(CARGO) run --release -q -p gen -- density mx --output build/density-mx.md
+	$(CARGO) run --release -q -p gen -- density palq --output build/density-palq.md
 
 prove: tools
 	@mkdir -p build

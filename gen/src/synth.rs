@@ -35,6 +35,7 @@ use serde::Serialize;
 
 use crate::output::{check_targets, write_all, Planned, Target};
 
+pub mod array;
 mod wrapper;
 pub use wrapper::wrapper;
 

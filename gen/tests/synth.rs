@@ -467,3 +467,42 @@ fn bad_json_target_fails_before_the_flow() {
     }
     assert!(std::fs::read_dir(&dir).unwrap().next().is_none());
 }
+
+#[test]
+fn copies_synthesize_an_array_behind_the_wrapper() {
+    let (exe, work) = copied_gen("copies");
+    let flags = [
+        "synth", "mac", "--in", "4", "--acc", "8", "--tools", "debian",
+    ];
+    let one = run_in(&exe, &work, &flags, &[]);
+    assert_eq!(one.status.code(), Some(0), "{}", text(&one.stderr));
+    let o = run_in(&exe, &work, &[&flags[..], &["--copies", "3"]].concat(), &[]);
+    let report = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        report.starts_with("mac_s4x4_acc8_sat_x3 on UP5K"),
+        "{report}"
+    );
+    // Three copies cost more than one: the LUTs of the unit alone.
+    let luts = |r: &str| -> u32 {
+        let line = r
+            .lines()
+            .find(|l| l.contains("unit alone"))
+            .expect("a unit row");
+        line.split_whitespace().nth(2).unwrap().parse().unwrap()
+    };
+    let single = luts(&text(&one.stdout));
+    assert!(luts(&report) >= 2 * single, "{report}");
+    for bad in ["0", "65", "x"] {
+        let o = run_in(&exe, &work, &["synth", "mac", "--copies", bad], &[]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("'--copies <N>'") && err.contains("1..=64"),
+            "{bad}: {err}"
+        );
+    }
+    let o = run_in(&exe, &work, &["synth", "--reference", "--copies", "2"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("drop '--copies'"));
+}

@@ -88,8 +88,10 @@ pub enum Tool {
     /// synthesizes `bfp_dot` for n in 8, 16, 32 and m in 4, 6, 8 (one block per cycle)
     /// and the mixed 4/6 unit; `lns` synthesizes `lns_mac` and `expq_dot` at 4-, 5- and
     /// 6-bit codes; `fpacc` the acc12, bf16 and fp32 accumulators fed by 8x8 products,
-    /// with and without DSPs. LUTs, Fmax and multiply-accumulates per cycle per LUT; UP5K,
-    /// or HX8K for designs the UP5K cannot hold. `bfp` takes about 15 minutes.
+    /// with and without DSPs; `mx` the MX dot products; `palq` the 2-bit PalQuant array
+    /// (G 4, P 8) against 4-bit `palq-pe` and an array of 4-bit MACs with about its LUTs.
+    /// LUTs, Fmax and multiply-accumulates per cycle per LUT; UP5K, or HX8K for designs
+    /// the UP5K cannot hold. `bfp` takes about 15 minutes.
     #[command(after_help = DENSITY_EXAMPLES)]
     Density {
         /// Which family of units.
@@ -230,7 +232,9 @@ Examples:
   gen density lns --output build/density-lns.md
       log-domain units against the MAC, also written as Markdown (slow: about 5 minutes)
   gen density fpacc
-      the acc12, bf16 and fp32 accumulators against the MAC (slow: about 2 minutes)";
+      the acc12, bf16 and fp32 accumulators against the MAC (slow: about 2 minutes)
+  gen density palq --output build/density-palq.md
+      the 2-bit PalQuant array against 4-bit datapaths in the same LUTs (slow: minutes)";
 
 const PROVE_ALL_EXAMPLES: &str = "\
 Examples:
@@ -263,6 +267,9 @@ pub enum Family {
     Fpacc,
     /// OCP MX dot products (MXFP4/6/8, MXINT8) against the int8 MAC and HBFP4 (issue 15).
     Mx,
+    /// The 2-bit PalQuant array `palq-pe` (G 4, P 8) against 4-bit `palq-pe` and an array
+    /// of 4-bit MACs with about the same LUTs (issue 17).
+    Palq,
 }
 
 /// Where `gen prove` works.
@@ -371,6 +378,18 @@ pub fn parse_depth(s: &str) -> Result<Depth, String> {
             range.end()
         )),
     }
+}
+
+/// `gen synth --copies`: an array of the unit (`synth::array`).
+#[derive(Args, Debug, Clone)]
+pub struct CopiesArgs {
+    /// Synthesize N copies of the unit side by side (1..=64), module `<top>_x<N>`:
+    /// clock, reset, in_valid and clear shared, out_valid from copy 0, every other port
+    /// concatenated (copy i at [w*i +: w]); e.g. `gen synth mac --in 4 --acc 18
+    /// --copies 8`, eight 4-bit MACs in one design.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = crate::values::ranged_u64(1, 64))]
+    pub copies: u64,
 }
 
 /// Pipelining, for every clocked unit (`model::pipeline`).

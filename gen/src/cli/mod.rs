@@ -21,7 +21,7 @@ use crate::commands::{emit, list, prove, synth as synth_cmd, tables};
 use crate::error::Failure;
 use crate::registry::{each_unit, visit_named, DefaultUnit, Registered, Visit};
 use crate::synth::SynthArgs;
-use args::{Family, OutputArgs, PipelineArgs, ProveArgs, Tool};
+use args::{CopiesArgs, Family, OutputArgs, PipelineArgs, ProveArgs, Tool};
 
 const ABOUT: &str = "Generate lint-clean Verilog for low-precision DNN arithmetic units, with a \
 bit-exact reference model, a behavioural reference and a formal proof behind every design.";
@@ -38,6 +38,8 @@ Examples:
       the default MAC with Debian's Yosys and nextpnr, the report also as JSON
   gen synth fpacc --preset bf16 --device ecp5-25k
       a bfloat16 accumulator on the ECP5-25k (about 30 s)
+  gen synth mac --in 4 --acc 18 --copies 8
+      eight 4-bit MACs side by side in one design (`mac_..._x8`), control shared
 
 Devices, tool builds, the wrapper and the measured tables: docs/fpga.md";
 
@@ -103,7 +105,7 @@ fn emit_args(c: Command) -> Command {
 
 /// What `gen synth <unit>` takes besides the unit's parameters.
 fn synth_args(c: Command) -> Command {
-    SynthArgs::augment_args(PipelineArgs::augment_args(c))
+    CopiesArgs::augment_args(SynthArgs::augment_args(PipelineArgs::augment_args(c)))
 }
 
 /// What `gen prove <unit>` takes besides the unit's parameters.
@@ -220,7 +222,8 @@ fn dispatch(
             None => {
                 let (p, args) = (params::parse::<DefaultUnit>(sub)?, parse::<SynthArgs>(sub)?);
                 let depth = parse::<PipelineArgs>(sub)?.pipeline;
-                Ok(synth(p, depth, &args, stdout, stderr)?)
+                let copies = parse::<CopiesArgs>(sub)?.copies as u32;
+                Ok(synth(p, depth, &args, copies, stdout, stderr)?)
             }
             Some((name, unit)) => on_unit(name, unit, Action::Synth, command_line, stdout, stderr),
         },
@@ -270,7 +273,8 @@ fn on_unit(
                 }
                 Action::Synth => {
                     let args = parse::<SynthArgs>(self.m)?;
-                    synth(p, depth, &args, self.stdout, self.stderr)?
+                    let copies = parse::<CopiesArgs>(self.m)?.copies as u32;
+                    synth(p, depth, &args, copies, self.stdout, self.stderr)?
                 }
                 Action::Prove => {
                     let args = parse::<ProveArgs>(self.m)?;
@@ -320,10 +324,16 @@ fn synth<U: Registered>(
     p: U,
     depth: Option<args::Depth>,
     args: &SynthArgs,
+    copies: u32,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
     if args.reference {
+        if copies != 1 {
+            return Err(Failure::usage(
+                "'--reference' is one hand-written MAC: drop '--copies'",
+            ));
+        }
         let Some(mac) = (&p as &dyn std::any::Any).downcast_ref::<model::mac::MacParams>() else {
             return Err(Failure::usage(
                 "'--reference' exists only for the MAC (the hand-written tests/ref/mac_ref.v)",
@@ -339,7 +349,7 @@ fn synth<U: Registered>(
     }
     let auto = depth == Some(args::Depth::Auto) || (depth.is_none() && args.freq.is_some());
     let built = emit::build(p, depth, args.freq, args.device)?;
-    synth_cmd::synth_built(built, auto, args, stdout, stderr)
+    synth_cmd::synth_built(built, auto, args, copies, stdout, stderr)
 }
 
 /// The commands that are not a unit.
@@ -402,6 +412,7 @@ fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), E
             Family::Lns => tables::lns_density_table(output.as_deref(), stdout, stderr),
             Family::Fpacc => tables::fpacc_density_table(output.as_deref(), stdout, stderr),
             Family::Mx => tables::mx_density_table(output.as_deref(), stdout, stderr),
+            Family::Palq => tables::palq_density_table(output.as_deref(), stdout, stderr),
         },
     };
     Ok(result?)

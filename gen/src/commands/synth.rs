@@ -81,14 +81,17 @@ pub fn run_unit_flow<P: Generate>(
 /// `gen synth <unit>`: the built unit through the flow, the report on stdout (and in
 /// `--json`) with its depth, latency and initiation interval. When the depth was chosen
 /// for `--freq` and the route misses it, one more stage is tried and the faster kept.
+/// With `copies` > 1 the design is `copies` copies of the unit side by side
+/// (`synth::array`, `--copies`).
 pub fn synth_built<U: Generate>(
     built: Built<U>,
     depth_was_auto: bool,
     args: &SynthArgs,
+    copies: u32,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let report = built_report(built, depth_was_auto, args, stderr)?;
+    let report = built_report_copies(built, depth_was_auto, args, copies, stderr)?;
     print_report(&report, stdout)
 }
 
@@ -97,6 +100,17 @@ pub fn built_report<U: Generate>(
     built: Built<U>,
     depth_was_auto: bool,
     args: &SynthArgs,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
+    built_report_copies(built, depth_was_auto, args, 1, stderr)
+}
+
+/// [`built_report`] of `copies` copies of the unit side by side (`synth::array`).
+pub fn built_report_copies<U: Generate>(
+    built: Built<U>,
+    depth_was_auto: bool,
+    args: &SynthArgs,
+    copies: u32,
     stderr: &mut dyn Write,
 ) -> Result<SynthReport, Failure> {
     if args.reference {
@@ -110,7 +124,7 @@ pub fn built_report<U: Generate>(
         json: None,
         ..args.clone()
     };
-    let mut report = flow_of(&built, &quiet, stderr)?;
+    let mut report = flow_of(&built, &quiet, copies, stderr)?;
     if let (true, Some(target)) = (depth_was_auto, args.freq) {
         let next = built.params.pipeline + 1;
         if report.fmax_mhz < target && model::pipeline::DEPTHS.contains(&next) {
@@ -125,7 +139,7 @@ pub fn built_report<U: Generate>(
                 Some(target),
                 built.device,
             )?;
-            let second = flow_of(&deeper, &quiet, stderr)?;
+            let second = flow_of(&deeper, &quiet, copies, stderr)?;
             if second.fmax_mhz > report.fmax_mhz {
                 report = second;
             }
@@ -137,35 +151,38 @@ pub fn built_report<U: Generate>(
     Ok(report)
 }
 
-/// The flow on one built unit, with its timing fields filled.
+/// The flow on one built unit (or `copies` of it side by side), with its timing fields
+/// filled.
 fn flow_of<U: Generate>(
     built: &Built<U>,
     args: &SynthArgs,
+    copies: u32,
     stderr: &mut dyn Write,
 ) -> Result<SynthReport, Failure> {
     let header = Header {
         generator: generator_id(),
         command: None,
     };
-    let sources = hdl::design_files(&built.rtl, &header);
+    let (top, iface) = if copies == 1 {
+        (built.rtl.clone(), built.params.interface())
+    } else {
+        let unit = built.params.interface();
+        let top = synth::array::array(&built.rtl, &unit, copies)
+            .map_err(|e| Failure::other(e.to_string()))?;
+        (top, synth::array::array_interface(&unit, copies))
+    };
+    let sources = hdl::design_files(&top, &header);
     let _ = writeln!(
         stderr,
         "[synth] {} at pipeline depth {} (delay model: {:.1} MHz)",
-        built.rtl.name,
+        top.name,
         built.params.pipeline,
         built.estimate.mhz()
     );
     let mut progress = |line: &str| {
         let _ = writeln!(stderr, "[synth] {line}");
     };
-    let mut r = synth::synthesize(
-        &sources,
-        &built.rtl.name,
-        &built.params.interface(),
-        &[],
-        args,
-        &mut progress,
-    )?;
+    let mut r = synth::synthesize(&sources, &top.name, &iface, &[], args, &mut progress)?;
     r.pipeline = Some(built.params.pipeline);
     r.latency = Some(built.params.latency());
     r.initiation_interval = Some(built.params.initiation_interval());

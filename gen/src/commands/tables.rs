@@ -13,7 +13,7 @@ use model::UnitParams;
 
 use crate::cli::args::Depth;
 use crate::commands::emit;
-use crate::commands::synth::{built_report, run_flow, run_unit_flow};
+use crate::commands::synth::{built_report, built_report_copies, run_flow, run_unit_flow};
 use crate::error::Failure;
 use crate::registry::{each_unit, Registered, Visit};
 use crate::synth::{Device, SynthArgs, SynthReport, Tools};
@@ -551,6 +551,149 @@ pub fn fpacc_density_table(
               alone (Yosys 0.23 synth_ice40, with -dsp on the DSP rows); LCs and Fmax: inside \
               the 4-pin wrapper after nextpnr-ice40, seed 1. \"vs int8 MAC\" compares with \
               the first row.\n";
+    emit_table(&table, output, stdout)
+}
+
+/// `copies` copies of `unit` side by side (`synth::array`) on the UP5K, Debian tools,
+/// seed 1: at depth 0, or pipelined by the delay model for `mhz` (each copy, as
+/// [`flow_for_freq`]).
+fn flow_array<U: Generate>(
+    unit: U,
+    copies: u32,
+    mhz: Option<f64>,
+    stderr: &mut dyn Write,
+) -> Result<SynthReport, Failure> {
+    let args = SynthArgs {
+        device: Device::Up5k,
+        dsp: false,
+        tools: Tools::Debian,
+        freq: mhz,
+        seed: 1,
+        out: None,
+        reference: false,
+        json: None,
+        tools_dir: None,
+    };
+    let depth = mhz.is_none().then_some(Depth::Fixed(0));
+    let built = emit::build(unit, depth, mhz, Device::Up5k)?;
+    let _ = writeln!(
+        stderr,
+        "[density] {} copies of {}",
+        copies,
+        built.params.module_name()
+    );
+    built_report_copies(built, mhz.is_some(), &args, copies, stderr)
+}
+
+/// The PalQuant table of issue 17 item 4: the 2-bit `palq_pe` array (G 4, P 8) against
+/// 4-bit datapaths with about the same LUTs: `palq_pe` at 16 levels and an array of
+/// `mac --in 4` copies, at depth 0 and pipelined for [`PALQ_MHZ`].
+pub fn palq_density_table(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    use model::palq::PalqPeParams;
+    const PALQ_MHZ: f64 = 40.0;
+    // Chosen by Yosys 0.23 LUT counts of the unit alone (docs/palquant.md): the G x P
+    // and the number of MACs whose LUTs come closest to the 2-bit array's, at depth 0
+    // and at the depth --freq 40 picks.
+    const LANES_4BIT: u32 = 12;
+    const LANES_4BIT_G4: u32 = 2;
+    const MACS: u32 = 12;
+    const MACS_PIPED: u32 = 11;
+    let two_bit = PalqPeParams::default();
+    let four_bit = |groups, lanes| PalqPeParams {
+        groups,
+        lanes,
+        levels: 16,
+        ..PalqPeParams::default()
+    };
+    let mac4 = MacParams {
+        in_bits: 4,
+        signed: true,
+        acc_bits: 18,
+        overflow: Overflow::Wrap,
+    };
+    let mut rows = mac_baselines(&[12, 32], stderr)?;
+    let _ = writeln!(stderr, "[density] {}", two_bit.module_name());
+    rows.push(DensityRow {
+        label: "palq-pe 2-bit, G 4, P 8".into(),
+        macs_per_cycle: two_bit.macs_per_cycle(),
+        report: flow_up5k_or_hx8k(&two_bit, stderr)?,
+    });
+    for (g, p) in [(1, LANES_4BIT), (4, LANES_4BIT_G4)] {
+        let u = four_bit(g, p);
+        let _ = writeln!(stderr, "[density] {}", u.module_name());
+        rows.push(DensityRow {
+            label: format!("palq-pe 4-bit (--levels 16), G {g}, P {p}"),
+            macs_per_cycle: u.macs_per_cycle(),
+            report: flow_up5k_or_hx8k(&u, stderr)?,
+        });
+    }
+    rows.push(DensityRow {
+        label: format!("{MACS} x mac --in 4 --acc 18 --overflow wrap (--copies {MACS})"),
+        macs_per_cycle: f64::from(MACS),
+        report: flow_array(mac4, MACS, None, stderr)?,
+    });
+    rows.push(DensityRow {
+        label: format!("palq-pe 2-bit, G 4, P 8, --freq {PALQ_MHZ}"),
+        macs_per_cycle: two_bit.macs_per_cycle(),
+        report: flow_for_freq(two_bit, PALQ_MHZ, stderr)?,
+    });
+    let u = four_bit(1, LANES_4BIT);
+    rows.push(DensityRow {
+        label: format!("palq-pe 4-bit, G 1, P {LANES_4BIT}, --freq {PALQ_MHZ}"),
+        macs_per_cycle: u.macs_per_cycle(),
+        report: flow_for_freq(u, PALQ_MHZ, stderr)?,
+    });
+    rows.push(DensityRow {
+        label: format!("{MACS_PIPED} x mac --in 4 --acc 18 --overflow wrap, --freq {PALQ_MHZ}"),
+        macs_per_cycle: f64::from(MACS_PIPED),
+        report: flow_array(mac4, MACS_PIPED, Some(PALQ_MHZ), stderr)?,
+    });
+    let mut table = render_density(&rows);
+    // MAC/s per LUT of a row, and the 2-bit array's against a 4-bit design when a 4-bit
+    // product costs G 2-bit products.
+    let rate = |i: usize| {
+        let r = &rows[i];
+        r.macs_per_cycle * r.report.fmax_mhz / r.report.unit.luts.max(1) as f64
+    };
+    let effective = |two: usize, four: usize, g: f64| rate(two) / g / rate(four);
+    table += &format!(
+        "\nUP5K, Debian tools (Yosys 0.23 synth_ice40, nextpnr-ice40), seed 1. LUTs, carries, \
+         FFs, DSPs: the unit alone; LCs and Fmax: inside the 4-pin wrapper after place and \
+         route. \"vs int8 MAC\" compares with the first row. A product is one code product \
+         per cycle: a 2-bit x 2-bit code product for the 2-bit array, 4 x 4 bits for the \
+         others. palq-pe (docs/palquant.md): G groups of P lanes of unsigned code products, \
+         two accumulators per group exact for K = 1024 products, the signed correction on \
+         read-out. The 4-bit rows have about the 2-bit array's LUTs (its G x P, and the number \
+         of MACs, chosen by Yosys LUT counts; G 1 is the ordinary, ungrouped 4-bit layer, G 4 \
+         keeps the 2-bit array's groups). The MACs: signed 4 x 4 bits (a 4-bit layer's \
+         weights are signed), 18-bit accumulator, the exact width for K = 1024 signed 4-bit \
+         products (`gen accwidth --k 1024 --in 4 --weight-bits 4`), wrapping: exact for K \
+         products, so saturation would never act and only costs LUTs; N copies in one design \
+         (`gen synth mac --copies N`: control shared, data concatenated). Rows with --freq \
+         are pipelined by the delay model for {PALQ_MHZ} MHz (`_p<N>`).\n\n\
+         **Per 4-bit product.** The layer model (`model::palq::layer`) computes a grouped \
+         layer of G groups, C_in inputs and C_out outputs with `C_in/G * k * k` products per \
+         output, C_out * H * W outputs: `C_out * C_in * H * W * k^2 / G` products. PalQuant \
+         replaces a 4-bit layer of C_in -> C_out channels by G groups each as wide as the \
+         original (G*C_in -> G*C_out), which is `G*C_out * G*C_in * H * W * k^2 / G = G` \
+         times the 4-bit layer's products, all 2-bit: **G 2-bit products per 4-bit product**. \
+         The 2-bit array's MAC/s per LUT divided by G, against the 4-bit designs: \
+         depth 0, G = 2: {:.2}x the 4-bit palq-pe (G 1), {:.2}x the 4-bit MACs; G = 4: \
+         {:.2}x and {:.2}x. Pipelined for {PALQ_MHZ} MHz, G = 2: {:.2}x and {:.2}x; G = 4: \
+         {:.2}x and {:.2}x.\n",
+        effective(2, 3, 2.0),
+        effective(2, 5, 2.0),
+        effective(2, 3, 4.0),
+        effective(2, 5, 4.0),
+        effective(6, 7, 2.0),
+        effective(6, 8, 2.0),
+        effective(6, 7, 4.0),
+        effective(6, 8, 4.0),
+    );
     emit_table(&table, output, stdout)
 }
 
