@@ -16,7 +16,7 @@ use model::mac::MacParams;
 use model::mx::{MxDequantParams, MxDotParams, MxQuantParams};
 use model::pipeline::Piped;
 use model::q8quant::Q8QuantParams;
-use model::rangebn::RangeStatsParams;
+use model::rangebn::{RangeBnParams, RangeStatsParams};
 use model::requant::RequantParams;
 use serde::Serialize;
 
@@ -51,6 +51,7 @@ pub fn each_unit(v: &mut impl Visit) {
     v.visit::<MxDequantParams>();
     v.visit::<RequantParams>();
     v.visit::<RangeStatsParams>();
+    v.visit::<RangeBnParams>();
     v.visit::<Q8QuantParams>();
 }
 

@@ -45,6 +45,7 @@ pub(crate) mod mx_dot;
 pub(crate) mod mx_quant;
 pub(crate) mod q8quant;
 pub(crate) mod range_stats;
+pub(crate) mod rangebn;
 pub(crate) mod requant;
 
 /// Refuse a parameter set the unit does not accept, as the generator does.

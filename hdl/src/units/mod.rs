@@ -16,6 +16,7 @@ pub mod mx_dot;
 pub mod mx_quant;
 pub mod q8quant;
 pub mod range_stats;
+pub mod rangebn;
 pub mod requant;
 
 use crate::ir::{ModuleBuilder, Result, Sig};
