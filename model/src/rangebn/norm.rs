@@ -39,9 +39,9 @@ pub const IN_FRAC: Param = Param::int(
     Some(8),
     "Fraction bits F of x, 0..=N-1 (eps is in units of 2^-F)",
 );
-/// `--out`: width M of y.
+/// `--out-bits`: width M of y (`--out` is `--output-dir`'s alias).
 pub const OUT_BITS: Param = Param::int(
-    "--out",
+    "--out-bits",
     "M",
     2..=16,
     Some(8),
