@@ -245,11 +245,19 @@ pub(crate) fn golden(p: &RangeBnParams) -> Result<GoldenModule> {
     ));
     let mo = p.out_bits;
     let (ymin, ymax) = (-(1i128 << (mo - 1)), (1i128 << (mo - 1)) - 1);
+    // The clamp compares in a width that holds both g_r and the output's limits.
+    let kw = (tw + 1).max(mo + 1);
+    let rx = if kw > tw + 1 {
+        format!("{{{{{}{{g_r[{tw}]}}}}, g_r}}", kw - tw - 1)
+    } else {
+        "g_r".to_string()
+    };
+    b.line(format!("wire signed [{t}:0] g_rx = {rx};", t = kw - 1));
     b.line(format!(
-        "wire [{m}:0] g_y = ($signed(g_r) < {lo}) ? {blo} : ($signed(g_r) > {hi}) ? {bhi} : g_r[{m}:0];",
+        "wire [{m}:0] g_y = (g_rx < {lo}) ? {blo} : (g_rx > {hi}) ? {bhi} : g_rx[{m}:0];",
         m = mo - 1,
-        lo = slit(tw + 1, ymin),
-        hi = slit(tw + 1, ymax),
+        lo = slit(kw, ymin),
+        hi = slit(kw, ymax),
         blo = lit(mo, ymin),
         bhi = lit(mo, ymax)
     ));

@@ -474,8 +474,8 @@ range-stats' outputs: a load strobe samples every channel's sum, count, range_su
 one sequential divider computes per channel the mean sum/count (A fraction bits, rounded half \
 up) and recip = floor(chunks * 2^(B+P-1) / (Cq * range_sum + eps * chunks * 2^B)) with \
 Cq = round(2^B / sqrt(2 ln n)); all channels switch together when ready rises. Per valid \
-beat (channel t mod C): y = sat(RNE((x - mean) * recip)). Degenerate statistics give y = 0 \
-and a sticky bad_stats. Latency 1.";
+beat (channel t mod C): y = sat(RNE((x - mean) * recip)). No finished chunk or a zero scale gives \
+y = 0; those and count = 0 set a sticky bad_stats. Latency 1.";
     const DOCS: &'static str = "docs/rangebn.md";
     const EXAMPLES: &'static [(&'static str, &'static str)] = &[
         (
