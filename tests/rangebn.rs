@@ -321,7 +321,8 @@ fn bound(q: &RangeBnParams, s: &BnStats, x: i64) -> f64 {
     let sq = q.divisor(s) as f64 / (s.chunks as f64 * 2f64.powi(q.cn_bits as i32));
     let mean = s.sum as f64 / s.count as f64;
     let r = q.recip(s) as f64 / 2f64.powi(q.recip_bits as i32 - 1);
-    let dr = 2f64.powi(1 - q.recip_bits as i32) + 2f64.powi(-(q.cn_bits as i32) - 1) * range / (sq * se);
+    let dr =
+        2f64.powi(1 - q.recip_bits as i32) + 2f64.powi(-(q.cn_bits as i32) - 1) * range / (sq * se);
     let g = 2f64.powi(q.out_frac as i32);
     0.5 + g * ((x as f64 - mean).abs() * dr + 2f64.powi(-(q.mean_frac as i32) - 1) * r) + 1e-6
 }
@@ -376,7 +377,8 @@ fn bn_params() -> Vec<RangeBnParams> {
 
 fn random_batch(rng: &mut Rng, q: &RangeBnParams, chunks: u32) -> Vec<i64> {
     let s = q.stats;
-    let len = (s.channels * s.chunk * chunks + rng.next_u64() as u32 % (s.channels * s.chunk)) as usize;
+    let len =
+        (s.channels * s.chunk * chunks + rng.next_u64() as u32 % (s.channels * s.chunk)) as usize;
     // Values around a random centre with a random spread, inside N bits.
     let n = s.in_bits;
     let half = 1i64 << (n - 1);
@@ -428,7 +430,10 @@ fn rangebn_within_its_error_bound_of_the_exact_formula() {
                 let s = &stats[i % c];
                 let y = q.normalise(x, q.mean(s), q.recip(s)) as f64;
                 let (want, b) = (y_exact(&q, s, x), bound(&q, s, x));
-                assert!((y - want).abs() <= b, "{q:?} {s:?} x {x}: y {y}, exact {want}, bound {b}");
+                assert!(
+                    (y - want).abs() <= b,
+                    "{q:?} {s:?} x {x}: y {y}, exact {want}, bound {b}"
+                );
             }
         }
     }
@@ -502,7 +507,12 @@ fn bn_stimulus(q: &RangeBnParams, beats: &[BnIn]) -> Vec<u64> {
         set_field(w, off("x"), s.in_bits, b.x as u64 & mask(s.in_bits));
         if let Some(st) = &b.load {
             set_field(w, off("load"), 1, 1);
-            let (sb, cb, rb, kb) = (s.sum_bits(), s.count_bits(), s.range_bits(), s.chunks_bits());
+            let (sb, cb, rb, kb) = (
+                s.sum_bits(),
+                s.count_bits(),
+                s.range_bits(),
+                s.chunks_bits(),
+            );
             for (k, t) in st.iter().enumerate() {
                 let k = k as u32;
                 set_field(w, off("sum") + k * sb, sb, t.sum as u64 & mask(sb));
@@ -560,7 +570,11 @@ fn rangebn_end_to_end_after_range_stats() {
         assert_eq!(model_out, rtl_out, "{q:?}: RTL and model");
         let at = |t: usize, name: &str| {
             let o = (t * ow + iface.out_offset(name).unwrap()) * 64;
-            get_field(&model_out, o as u32, if name == "y" { q.out_bits } else { 1 })
+            get_field(
+                &model_out,
+                o as u32,
+                if name == "y" { q.out_bits } else { 1 },
+            )
         };
         assert_eq!(at(2, "y"), 0, "before the load completes");
         assert_eq!(at(start - 1, "ready"), 0, "{q:?}: one cycle early");
@@ -568,11 +582,22 @@ fn rangebn_end_to_end_after_range_stats() {
         for (i, &x) in batch.iter().enumerate() {
             let t = start + i + 1;
             let m = q.out_bits;
-            let y = get_field(&model_out, ((t * ow + iface.out_offset("y").unwrap()) * 64) as u32, m);
-            let y = if y >> (m - 1) == 1 { y as i64 - (1i64 << m) } else { y as i64 } as f64;
+            let y = get_field(
+                &model_out,
+                ((t * ow + iface.out_offset("y").unwrap()) * 64) as u32,
+                m,
+            );
+            let y = if y >> (m - 1) == 1 {
+                y as i64 - (1i64 << m)
+            } else {
+                y as i64
+            } as f64;
             let s = &stats[i % c];
             let (want, b) = (y_exact(&q, s, x), bound(&q, s, x));
-            assert!((y - want).abs() <= b, "{q:?} beat {i} x {x}: y {y}, exact {want}, bound {b}");
+            assert!(
+                (y - want).abs() <= b,
+                "{q:?} beat {i} x {x}: y {y}, exact {want}, bound {b}"
+            );
         }
         assert_eq!(at(beats.len() - 1, "bad_stats"), 0);
     }

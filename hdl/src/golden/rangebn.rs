@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use model::rangebn::RangeBnParams;
 
-use super::{lit, range, registered_output_state, registered_outputs, slit, Body, GoldenModule, Ty, Var};
+use super::{
+    lit, range, registered_output_state, registered_outputs, slit, Body, GoldenModule, Ty, Var,
+};
 use crate::ir::Result;
 
 /// docs/rangebn.md plainly: the operands of a division picked by a `case` on the
@@ -15,7 +17,12 @@ pub(crate) fn golden(p: &RangeBnParams) -> Result<GoldenModule> {
     super::accepted(p)?;
     let s = p.stats;
     let (c, n, a, bb, pb) = (s.channels, s.in_bits, p.mean_frac, p.cn_bits, p.recip_bits);
-    let (sb, cb, rb, kb) = (s.sum_bits(), s.count_bits(), s.range_bits(), s.chunks_bits());
+    let (sb, cb, rb, kb) = (
+        s.sum_bits(),
+        s.count_bits(),
+        s.range_bits(),
+        s.chunks_bits(),
+    );
     let lm = p.mean_quot_bits();
     let mw = p.mean_bits();
     let (l, w, cw, iw) = crate::units::rangebn::divider_widths(p);
@@ -85,7 +92,12 @@ pub(crate) fn golden(p: &RangeBnParams) -> Result<GoldenModule> {
         if c > 1 {
             let _ = writeln!(t, "        case ({ch})");
             for k in 0..c - 1 {
-                let _ = writeln!(t, "            {}: {g} = {};", lit(iw - 1, k.into()), nm(r, k));
+                let _ = writeln!(
+                    t,
+                    "            {}: {g} = {};",
+                    lit(iw - 1, k.into()),
+                    nm(r, k)
+                );
             }
             let _ = writeln!(t, "            default: {g} = {};", nm(r, c - 1));
             t.push_str("        endcase\n");
@@ -152,7 +164,10 @@ pub(crate) fn golden(p: &RangeBnParams) -> Result<GoldenModule> {
         z = lit(l, 0)
     ));
     // One restoring step.
-    b.line(format!("wire [{w}:0] g_trial = {{rem_q, dq_q[{}]}};", l - 1));
+    b.line(format!(
+        "wire [{w}:0] g_trial = {{rem_q, dq_q[{}]}};",
+        l - 1
+    ));
     b.line("wire g_fits = g_trial >= {1'b0, dv_q};");
     b.line(format!(
         "wire [{w}:0] g_after = g_fits ? g_trial - {{1'b0, dv_q}} : g_trial;"
@@ -229,7 +244,10 @@ pub(crate) fn golden(p: &RangeBnParams) -> Result<GoldenModule> {
         "wire signed [{t}:0] g_t = g_dx * $signed({{1'b0, g_brecip}});",
         t = tw - 1
     ));
-    b.line(format!("wire signed [{t}:0] g_fl = g_t >>> {sh};", t = tw - 1));
+    b.line(format!(
+        "wire signed [{t}:0] g_fl = g_t >>> {sh};",
+        t = tw - 1
+    ));
     b.line(format!("wire [{t}:0] g_fr = g_t[{t}:0];", t = sh - 1));
     let half = lit(sh, 1i128 << (sh - 1));
     let up = if sh == 1 {

@@ -60,7 +60,12 @@ impl Generate for RangeBnParams {
         let s = self.stats;
         let c = s.channels;
         let (a, b, pb) = (self.mean_frac, self.cn_bits, self.recip_bits);
-        let (sb, cb, rb, kb) = (s.sum_bits(), s.count_bits(), s.range_bits(), s.chunks_bits());
+        let (sb, cb, rb, kb) = (
+            s.sum_bits(),
+            s.count_bits(),
+            s.range_bits(),
+            s.chunks_bits(),
+        );
         let lm = self.mean_quot_bits();
         let mw = self.mean_bits();
         let (l, w, cw, iw) = divider_widths(self);
@@ -101,7 +106,9 @@ impl Generate for RangeBnParams {
         let (mut means, mut recips) = (Vec::new(), Vec::new());
         let (mut pms, mut prs) = (Vec::new(), Vec::new());
         for k in 0..c {
-            m.note(format!("Channel {k}: sampled statistics, pending and active values."));
+            m.note(format!(
+                "Channel {k}: sampled statistics, pending and active values."
+            ));
             let regs = [
                 ("st_sum", sb, "sum"),
                 ("st_count", cb, "count"),
@@ -174,10 +181,7 @@ impl Generate for RangeBnParams {
             mux(is_recip, i128::from(pb - 1), i128::from(lm - 1)),
         )?;
         let zero_dv = m.wire("div_dv_zero", dv.equal(0))?;
-        let bad_now = m.wire(
-            "div_bad",
-            zero_dv | (is_recip & chunks.equal(0)),
-        )?;
+        let bad_now = m.wire("div_bad", zero_dv | (is_recip & chunks.equal(0)))?;
 
         m.note("Step: bring down dq_q's top bit, subtract the divisor if it fits.");
         let top = m.wire("div_in", dq_q.u().bit(l - 1))?;
@@ -197,10 +201,7 @@ impl Generate for RangeBnParams {
         let signed_mean = m.val(cat([neg_q, flipped.sig]))?;
         let res_mean = m.wire("res_mean", mux(dv_zero_q, 0, signed_mean))?;
         let q_recip = m.wire("quot_recip", dq_next.bits(pb - 1, 0))?;
-        let sat_recip = m.wire(
-            "quot_recip_sat",
-            mux(ovf_q, (1i128 << pb) - 1, q_recip),
-        )?;
+        let sat_recip = m.wire("quot_recip_sat", mux(ovf_q, (1i128 << pb) - 1, q_recip))?;
         let res_recip = m.wire("res_recip", mux(dv_zero_q, 0, sat_recip))?;
 
         m.note("Divider registers: load restarts, setup loads operands, a step advances.");
@@ -220,11 +221,7 @@ impl Generate for RangeBnParams {
         m.next(dv_q, dv_n, Some(setup.sig))?;
         m.next(ovf_q, ovf, Some(setup.sig))?;
         m.next(neg_q, neg, Some(setup.sig))?;
-        m.next(
-            pbad_q,
-            mux(load, 0, pbad_q.u() | (setup & bad_now)),
-            None,
-        )?;
+        m.next(pbad_q, mux(load, 0, pbad_q.u() | (setup & bad_now)), None)?;
         m.next(ready_q, mux(load, 0, ready_q.u() | commit), None)?;
         m.next(bad_q, bad_q.u() | (commit & pbad_q.u()), None)?;
         for k in 0..c {
@@ -269,12 +266,7 @@ impl Generate for RangeBnParams {
         let t = m.wire("t", dx * recip)?;
         let r = m.round("t_round", t, self.shift(), Round::HalfEven)?;
         let mo = self.out_bits;
-        let y = m.clamp(
-            "y_sat",
-            r,
-            -(1i128 << (mo - 1)),
-            (1i128 << (mo - 1)) - 1,
-        )?;
+        let y = m.clamp("y_sat", r, -(1i128 << (mo - 1)), (1i128 << (mo - 1)) - 1)?;
         let y_q = m.register("y_q", y.sig, clk, Some(rst), Some(valid))?;
         let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
         m.outs([

@@ -14,7 +14,7 @@
 //!   - `D = Cq * range_sum + eps * chunks * 2^B` (the scale times `chunks * 2^B`) and
 //!     `recip = floor(chunks * 2^(B+P-1) / D)` (P - 1 fraction bits, `2^(P-1) / scale`),
 //!     saturated to `2^P - 1` (only possible with eps = 0); `D = 0` gives `recip = 0`.
-//!   Each channel takes (N + A + 1) + (P + 1) cycles; one more cycle commits every
+//! - Each channel takes (N + A + 1) + (P + 1) cycles; one more cycle commits every
 //!   channel's new `mean` and `recip` together and raises `ready`. A `load` during a run
 //!   restarts it. A channel with `count = 0`, `chunks = 0` or `D = 0` sets the sticky
 //!   `bad_stats` at the commit.
@@ -48,13 +48,7 @@ pub const OUT_BITS: Param = Param::int(
     "Output width M: y is signed, saturated",
 );
 /// `--out-frac`: fraction bits G of y.
-pub const OUT_FRAC: Param = Param::int(
-    "--out-frac",
-    "G",
-    0..=15,
-    Some(5),
-    "Fraction bits G of y",
-);
+pub const OUT_FRAC: Param = Param::int("--out-frac", "G", 0..=15, Some(5), "Fraction bits G of y");
 /// `--cn-bits`: bits B of the constant C(n).
 pub const CN_BITS: Param = Param::int(
     "--cn-bits",
@@ -130,8 +124,8 @@ impl Default for RangeBnParams {
 
 impl Params for RangeBnParams {
     const PARAMS: &'static [Param] = &[
-        IN_BITS, IN_FRAC, CHANNELS, CHUNK, MAX_CHUNKS, OUT_BITS, OUT_FRAC, CN_BITS, EPS,
-        MEAN_FRAC, RECIP_BITS,
+        IN_BITS, IN_FRAC, CHANNELS, CHUNK, MAX_CHUNKS, OUT_BITS, OUT_FRAC, CN_BITS, EPS, MEAN_FRAC,
+        RECIP_BITS,
     ];
     const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[];
 
@@ -204,13 +198,13 @@ impl RangeBnParams {
     /// `D = Cq * range_sum + eps * chunks * 2^B`.
     pub fn divisor(&self, s: &Stats) -> u128 {
         u128::from(self.cq()) * u128::from(s.range_sum)
-            + (u128::from(self.eps) * u128::from(s.chunks) << self.cn_bits)
+            + ((u128::from(self.eps) * u128::from(s.chunks)) << self.cn_bits)
     }
     /// The largest `D` the statistic widths allow.
     pub fn max_divisor(&self) -> u128 {
         let r = (1u128 << self.stats.range_bits()) - 1;
         let k = (1u128 << self.stats.chunks_bits()) - 1;
-        u128::from(self.cq()) * r + (u128::from(self.eps) * k << self.cn_bits)
+        u128::from(self.cq()) * r + ((u128::from(self.eps) * k) << self.cn_bits)
     }
     /// The mean at A fraction bits: `floor((2 sum 2^A + count) / (2 count))` with the
     /// magnitude of the unsigned quotient saturated to N + A bits; 0 when `count = 0`.
@@ -448,7 +442,12 @@ impl CycleModel for RangeBn {
             (bit(2), x)
         });
         let stats: Option<Vec<Stats>> = bit(4).then(|| {
-            let (sb, cb, rb, kb) = (s.sum_bits(), s.count_bits(), s.range_bits(), s.chunks_bits());
+            let (sb, cb, rb, kb) = (
+                s.sum_bits(),
+                s.count_bits(),
+                s.range_bits(),
+                s.chunks_bits(),
+            );
             (0..s.channels)
                 .map(|k| Stats {
                     sum: int::from_bits(get_field(ins[5], k * sb, sb).into(), sb, true) as i64,
