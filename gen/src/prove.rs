@@ -79,7 +79,7 @@ pub const DEFAULT_NOT_PROVEN: &[(&str, &str)] = &[
     (
         "rangebn_s16f8_n16_k256_y8f5_b16_e1_a2_r24",
         "a 20 x 25-bit signed product behind a divider of 18- and 24-step divisions with a \
-         44-bit remainder: neither engine decides in 300 s; the proof set proves 4-bit \
+         39-bit remainder: neither engine decides in 300 s; the proof set proves 4-bit \
          formats over two channels at depths 0 and 2 (0.7 s and 1.5 s), and \
          tests/rangebn.rs co-simulates the default",
     ),
