@@ -76,6 +76,13 @@ pub const DEFAULT_NOT_PROVEN: &[(&str, &str)] = &[
          set proves 4-bit formats at depths 0 and 2, and tests/q8quant.rs checks the \
          reference against the rule at the default and the widest formats",
     ),
+    (
+        "rangebn_s16f8_n16_k256_y8f5_b16_e1_a2_r24",
+        "a 20 x 25-bit signed product behind a divider of 18- and 24-step divisions with a \
+         39-bit remainder: neither engine decides in 300 s; the proof set proves 4-bit \
+         formats over two channels at depths 0 and 2 (0.7 s and 1.5 s), and \
+         tests/rangebn.rs co-simulates the default",
+    ),
 ];
 
 /// Configurations that `gen prove-all --quick` (what `make test` runs) leaves out: each

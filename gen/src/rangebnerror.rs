@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::Args;
-use model::rangebn::{range_bn_scale, RangeStats, RangeStatsParams};
+use model::rangebn::norm::Stats;
+use model::rangebn::{range_bn_scale, RangeBnParams, RangeStats, RangeStatsParams};
 
 use crate::fit::{file_name, int_in, Cause};
 use crate::output::{check_targets, write_table, Target};
@@ -105,10 +106,32 @@ struct Cell {
     errors: Vec<f64>,
     /// The same after rescaling the Range BN outputs by the cell's mean ratio.
     rescaled: Vec<f64>,
+    /// Relative RMS error of the `rangebn` unit's outputs ([`unit_params`]) against
+    /// exact BN, per batch.
+    unit: Vec<f64>,
 }
 
-/// One batch: its quantised values, the exact BN outputs and `(mean, C(n)*range)`.
-fn batch(rng: &mut Uniform, d: Dist, b: u32, n: u32) -> (Vec<f64>, Vec<f64>, f64, f64, f64) {
+/// The `rangebn` unit of the study: the batch's statistics, int8 outputs with 5
+/// fraction bits (|y| < 4), C(n) in 16 bits, eps = 0 as in the f64 column, the mean
+/// with 2 fraction bits, a 24-bit reciprocal.
+fn unit_params(p: RangeStatsParams) -> RangeBnParams {
+    RangeBnParams {
+        stats: p,
+        in_frac: FRAC,
+        out_bits: 8,
+        out_frac: 5,
+        cn_bits: 16,
+        eps: 0,
+        mean_frac: 2,
+        recip_bits: 24,
+    }
+}
+
+/// One batch: the exact BN outputs, the f64 Range BN outputs, the unit's outputs, the
+/// standard deviation and `C(n) * mean range`.
+type Batch = (Vec<f64>, Vec<f64>, Vec<f64>, f64, f64);
+
+fn batch(rng: &mut Uniform, d: Dist, b: u32, n: u32) -> Batch {
     let p = RangeStatsParams {
         in_bits: 16,
         channels: 1,
@@ -134,7 +157,21 @@ fn batch(rng: &mut Uniform, d: Dist, b: u32, n: u32) -> (Vec<f64>, Vec<f64>, f64
     let std = var.sqrt();
     let exact: Vec<f64> = xf.iter().map(|x| (x - mean) / std).collect();
     let range_bn: Vec<f64> = xf.iter().map(|x| (x - mean_r) / scale_r).collect();
-    (exact, range_bn, std, scale_r, 0.0)
+    let q = unit_params(p);
+    let s = unit.stats()[0];
+    let st = Stats {
+        sum: s.sum,
+        count: s.count,
+        range_sum: s.range_sum,
+        chunks: s.chunks,
+    };
+    let (m, r) = (q.mean(&st), q.recip(&st));
+    let lsb = f64::from(1u32 << q.out_frac);
+    let unit_y: Vec<f64> = xs
+        .iter()
+        .map(|&x| q.normalise(x, m, r) as f64 / lsb)
+        .collect();
+    (exact, range_bn, unit_y, std, scale_r)
 }
 
 fn rel_rms(exact: &[f64], approx: &[f64], k: f64) -> f64 {
@@ -152,13 +189,15 @@ fn run_cell(seed: u64, trials: u32, d: Dist, b: u32, n: u32) -> Cell {
         ratios: Vec::new(),
         errors: Vec::new(),
         rescaled: Vec::new(),
+        unit: Vec::new(),
     };
     let mut batches = Vec::new();
     let mut rng = Uniform(seed ^ 0x2545_f491_4f6c_dd1d | 1);
     for _ in 0..trials {
-        let (exact, rbn, std, scale, _) = batch(&mut rng, d, b, n);
+        let (exact, rbn, unit_y, std, scale) = batch(&mut rng, d, b, n);
         cell.ratios.push(scale / std);
         cell.errors.push(rel_rms(&exact, &rbn, 1.0));
+        cell.unit.push(rel_rms(&exact, &unit_y, 1.0));
         batches.push((exact, rbn));
     }
     let mean_ratio = mean(&cell.ratios);
@@ -194,8 +233,8 @@ pub fn run(args: &RangeBnErrorArgs, stdout: &mut dyn Write) -> Result<(), RangeB
     }
     let mut table = String::from(
         "| distribution | batch | n | C(n) | C(n)·range / std: mean | ± (sd over batches) | \
-         rel. RMS error of y | after rescaling by the mean ratio |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+         rel. RMS error of y | after rescaling by the mean ratio | rangebn unit's y (int8) |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for d in [Dist::Gaussian, Dist::Laplacian, Dist::Uniform] {
         for (bi, &b) in BATCHES.iter().enumerate() {
@@ -206,13 +245,14 @@ pub fn run(args: &RangeBnErrorArgs, stdout: &mut dyn Write) -> Result<(), RangeB
                 let seed = args.seed.wrapping_add((bi * 16 + ni) as u64 * 0x9e37_79b9);
                 let cell = run_cell(seed, args.trials, d, b, n);
                 table += &format!(
-                    "| {} | {b} | {n} | {:.4} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+                    "| {} | {b} | {n} | {:.4} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
                     d.name(),
                     model::rangebn::c_of_n(n),
                     mean(&cell.ratios),
                     spread(&cell.ratios),
                     mean(&cell.errors),
                     mean(&cell.rescaled),
+                    mean(&cell.unit),
                 );
             }
         }
@@ -222,7 +262,10 @@ pub fn run(args: &RangeBnErrorArgs, stdout: &mut dyn Write) -> Result<(), RangeB
          quantised to 16 bits with 11 fraction bits and run through the range-stats model; \
          exact BN uses the mean and population standard deviation of the same quantised \
          values; Range BN uses sum / count and C(n) * range_sum / chunks, eps = 0. \
-         Errors are sqrt(sum (y_rbn - y_bn)^2 / sum y_bn^2), averaged over the batches.\n",
+         The last column is the rangebn unit's model on the same statistics (int8 output \
+         with 5 fraction bits, C(n) in 16 bits, eps = 0, mean with 2 fraction bits, \
+         24-bit reciprocal). Errors are sqrt(sum (y_rbn - y_bn)^2 / sum y_bn^2), \
+         averaged over the batches.\n",
         args.trials, args.seed
     );
     write_table(&table, args.output.as_deref(), stdout).map_err(output_error)
@@ -254,6 +297,9 @@ mod tests {
         assert!(u256 < u8, "{u8} {u256}");
         // The rescaled error is the batch-to-batch noise only: smaller than the raw one.
         assert!(mean(&g16.rescaled) < mean(&g16.errors));
+        // The rangebn unit's int8 output adds only its rounding to the f64 error.
+        let (u, f) = (mean(&g16.unit), mean(&g16.errors));
+        assert!((u - f).abs() < 0.003, "{u} {f}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use model::palq::PalqPeParams;
 use model::palq::PalqShuffleParams;
 use model::pipeline::Piped;
 use model::q8quant::Q8QuantParams;
-use model::rangebn::RangeStatsParams;
+use model::rangebn::{RangeBnParams, RangeStatsParams};
 use model::requant::RequantParams;
 use serde::Serialize;
 
@@ -53,6 +53,7 @@ pub fn each_unit(v: &mut impl Visit) {
     v.visit::<MxDequantParams>();
     v.visit::<RequantParams>();
     v.visit::<RangeStatsParams>();
+    v.visit::<RangeBnParams>();
     v.visit::<Q8QuantParams>();
     v.visit::<PalqPeParams>();
     v.visit::<PalqShuffleParams>();

@@ -41,7 +41,7 @@ fn readme_unit_table_is_the_registry() {
 #[test]
 fn list_names_every_unit_with_its_docs_page() {
     let units = gen::registry::infos();
-    assert_eq!(units.len(), 18, "{units:?}");
+    assert_eq!(units.len(), 19, "{units:?}");
     let (code, text, err) = gen(&["list"]);
     assert_eq!(code, 0, "{err}");
     for u in &units {

@@ -19,6 +19,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod norm;
+pub use norm::{cn_q, RangeBn, RangeBnParams};
+
 use crate::iface::{get_field, set_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
 use crate::param::{Flags, Param, Params};

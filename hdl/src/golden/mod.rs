@@ -47,6 +47,7 @@ pub(crate) mod palq_pe;
 pub(crate) mod palq_shuffle;
 pub(crate) mod q8quant;
 pub(crate) mod range_stats;
+pub(crate) mod rangebn;
 pub(crate) mod requant;
 
 /// Refuse a parameter set the unit does not accept, as the generator does.

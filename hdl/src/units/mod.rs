@@ -18,6 +18,7 @@ pub mod palq_pe;
 pub mod palq_shuffle;
 pub mod q8quant;
 pub mod range_stats;
+pub mod rangebn;
 pub mod requant;
 
 use crate::ir::{ModuleBuilder, Result, Sig};
