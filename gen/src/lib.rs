@@ -19,6 +19,7 @@ pub mod commands;
 pub mod doctor;
 pub mod error;
 pub mod fit;
+pub mod fusesoc;
 pub mod mxerror;
 pub mod output;
 pub mod prove;

