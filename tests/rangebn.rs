@@ -431,7 +431,7 @@ fn rangebn_within_its_error_bound_of_the_exact_formula() {
                 let y = q.normalise(x, q.mean(s), q.recip(s)) as f64;
                 let (want, b) = (y_exact(&q, s, x), bound(&q, s, x));
                 assert!(
-                    (y - want).abs() <= b,
+                    approx::abs_diff_eq!(y, want, epsilon = b),
                     "{q:?} {s:?} x {x}: y {y}, exact {want}, bound {b}"
                 );
             }
@@ -595,7 +595,7 @@ fn rangebn_end_to_end_after_range_stats() {
             let s = &stats[i % c];
             let (want, b) = (y_exact(&q, s, x), bound(&q, s, x));
             assert!(
-                (y - want).abs() <= b,
+                approx::abs_diff_eq!(y, want, epsilon = b),
                 "{q:?} beat {i} x {x}: y {y}, exact {want}, bound {b}"
             );
         }

@@ -486,7 +486,7 @@ fn int8_matrix_vector_product_end_to_end() {
             + f64::from(zp[r]);
         let want = real.round().clamp(-128.0, 127.0);
         assert!(
-            (y_model[r] as f64 - want).abs() <= 1.0,
+            approx::abs_diff_eq!(y_model[r] as f64, want, epsilon = 1.0),
             "row {r}: {real} vs {y_model:?}"
         );
     }

@@ -289,7 +289,7 @@ mod tests {
         let g16 = run_cell(3, 100, Dist::Gaussian, 1024, 16);
         let r = mean(&g16.ratios);
         // E[range of 16 Gaussians] = 3.532 sigma; C(16) = 0.4246: 1.500.
-        assert!((r - 1.50).abs() < 0.02, "{r}");
+        approx::assert_abs_diff_eq!(r, 1.50, epsilon = 0.02);
         let g16_small = run_cell(3, 100, Dist::Gaussian, 64, 16);
         assert!(spread(&g16_small.ratios) > 1.5 * spread(&g16.ratios));
         let u8 = mean(&run_cell(3, 100, Dist::Uniform, 1024, 8).ratios);
@@ -299,7 +299,7 @@ mod tests {
         assert!(mean(&g16.rescaled) < mean(&g16.errors));
         // The rangebn unit's int8 output adds only its rounding to the f64 error.
         let (u, f) = (mean(&g16.unit), mean(&g16.errors));
-        assert!((u - f).abs() < 0.003, "{u} {f}");
+        approx::assert_abs_diff_eq!(u, f, epsilon = 0.003);
     }
 
     #[test]

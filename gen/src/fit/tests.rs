@@ -195,14 +195,13 @@ fn synthetic_tensors_have_their_shape() {
     let g = synthetic(Synthetic::Gaussian, 20000, 3);
     let mean = g.iter().map(|v| f64::from(*v)).sum::<f64>() / 20000.0;
     let var = g.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / 20000.0;
-    assert!(
-        mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
-        "{mean} {var}"
-    );
+    approx::assert_abs_diff_eq!(mean, 0.0, epsilon = 0.03);
+    approx::assert_abs_diff_eq!(var, 1.0, epsilon = 0.05);
     let u = synthetic(Synthetic::Uniform, 20000, 3);
     assert!(u.iter().all(|v| v.abs() <= 1.0));
     let l = synthetic(Synthetic::Laplacian, 20000, 3);
     let var = l.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / 20000.0;
-    assert!((var - 2.0).abs() < 0.15, "Laplace(1) has variance 2: {var}");
+    // Laplace(1) has variance 2.
+    approx::assert_abs_diff_eq!(var, 2.0, epsilon = 0.15);
     assert_eq!(g, synthetic(Synthetic::Gaussian, 20000, 3), "deterministic");
 }

@@ -138,10 +138,8 @@ mod tests {
             .collect();
         let f = fit(&values, 4, Metric::Mse);
         assert!(f.mse < 1e-4, "{f:?}");
-        assert!(
-            (f.alpha - 3.0).abs() < 1e-9 && (f.base - 2.0).abs() < 0.03,
-            "{f:?}"
-        );
+        approx::assert_abs_diff_eq!(f.alpha, 3.0, epsilon = 1e-9);
+        approx::assert_abs_diff_eq!(f.base, 2.0, epsilon = 0.03);
         // Uniform INT4 on the same values loses the small ones.
         assert!(uniform_mse(&values, 4) > 100.0 * f.mse.max(1e-9));
         assert_eq!(
