@@ -4,6 +4,17 @@
 //! Values are carried in `i128`, wide enough for every exact intermediate the integer
 //! units produce (a 32x32 product plus a 64-bit accumulator needs 66 bits).
 
+/// The fewest bits of an unsigned register that hold `x` (1 for 0).
+pub fn unsigned_bits(x: u128) -> u32 {
+    (u128::BITS - x.leading_zeros()).max(1)
+}
+
+/// The fewest bits of an index or counter over `0..n` (`ceil(log2 n)`, at least 1).
+pub fn index_bits(n: u32) -> u32 {
+    assert!(n > 0, "an index over an empty range");
+    unsigned_bits(u128::from(n - 1))
+}
+
 /// Smallest value representable in `bits` bits.
 pub fn min_value(bits: u32, signed: bool) -> i128 {
     debug_assert!((1..=127).contains(&bits));

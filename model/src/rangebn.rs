@@ -101,11 +101,6 @@ impl Params for RangeStatsParams {
     }
 }
 
-/// Bits of an unsigned number that holds `v`.
-fn bits_for(v: u64) -> u32 {
-    64 - v.leading_zeros()
-}
-
 /// `ceil(log2 v)` for `v >= 1`.
 fn clog2(v: u64) -> u32 {
     64 - (v - 1).leading_zeros()
@@ -127,11 +122,11 @@ impl RangeStatsParams {
     }
     /// Width of `chunks` entries (unsigned), holding K.
     pub fn chunks_bits(&self) -> u32 {
-        bits_for(self.max_chunks.into())
+        crate::int::unsigned_bits(self.max_chunks.into())
     }
     /// Width of `count` entries (unsigned), holding K * n.
     pub fn count_bits(&self) -> u32 {
-        bits_for(self.capacity())
+        crate::int::unsigned_bits(self.capacity().into())
     }
     /// Width of the per-channel position inside the current chunk (0..n-1).
     pub fn pos_bits(&self) -> u32 {

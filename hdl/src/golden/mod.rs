@@ -445,7 +445,7 @@ pub fn block_last(beats: u32) -> (String, Vec<String>) {
     if beats == 1 {
         return ("    wire g_last = in_valid;\n".into(), Vec::new());
     }
-    let cw = (32 - (beats - 1).leading_zeros()).max(1);
+    let cw = model::int::index_bits(beats);
     let text = format!(
         "    reg {cr}beat_count;
     wire g_last = in_valid && beat_count == {last};

@@ -17,7 +17,7 @@ pub(crate) fn golden(p: &PalqPeParams) -> Result<GoldenModule> {
     let (c, n, lanes, groups) = (p.code_bits(), p.products(), p.lanes, p.groups);
     let (kb, jb, yb) = (p.kj_bits(), p.j_bits(), p.out_bits());
     let cm = u128::from(p.code_max());
-    let bits = |x: u128| (128 - x.leading_zeros()).max(1);
+    let bits = model::int::unsigned_bits;
     // Sum widths: the accumulator or the beat's largest sum, whichever is wider, plus one.
     let ks = kb.max(bits(u128::from(lanes) * cm * cm)) + 1;
     let js = jb.max(bits(u128::from(lanes) * cm)) + 1;

@@ -38,8 +38,8 @@ pub(crate) fn golden(p: &RangeBnParams) -> Result<GoldenModule> {
             t.to_string()
         }
     };
-    let mut b = Body::new();
-    for (name, width) in [
+    // The divider's and the control's registers (all reset to 0).
+    let control = [
         ("busy_q", 1),
         ("setup_q", 1),
         ("idx_q", iw),
@@ -52,7 +52,9 @@ pub(crate) fn golden(p: &RangeBnParams) -> Result<GoldenModule> {
         ("pbad_q", 1),
         ("ready_q", 1),
         ("bad_stats_q", 1),
-    ] {
+    ];
+    let mut b = Body::new();
+    for (name, width) in control {
         b.state_reg(name, Ty::u(width));
     }
     if c > 1 {
@@ -283,20 +285,7 @@ pub(crate) fn golden(p: &RangeBnParams) -> Result<GoldenModule> {
     // State.
     let mut t = String::new();
     t.push_str("    always @(posedge clk) begin\n        if (rst) begin\n");
-    for (name, width) in [
-        ("busy_q", 1),
-        ("setup_q", 1),
-        ("idx_q", iw),
-        ("cnt_q", cw),
-        ("rem_q", w),
-        ("dq_q", l),
-        ("dv_q", w),
-        ("ovf_q", 1),
-        ("neg_q", 1),
-        ("pbad_q", 1),
-        ("ready_q", 1),
-        ("bad_stats_q", 1),
-    ] {
+    for (name, width) in control {
         let _ = writeln!(t, "            {name} <= {};", lit(width, 0));
     }
     if c > 1 {

@@ -190,7 +190,7 @@ impl ModuleBuilder {
     /// so every stage waits for little more than the stage before it.
     pub fn normalize(&mut self, v: Sig) -> Result<(Sig, Sig)> {
         let w = v.width();
-        let stages = (32 - (w - 1).leading_zeros()).max(1);
+        let stages = model::int::index_bits(w);
         // Count bits, most significant first, each its own signal: the shift stage of a
         // bit waits for that bit alone.
         let bits = (0..w)
@@ -250,7 +250,7 @@ impl ModuleBuilder {
     /// [`ModuleBuilder::normalize`]): the tree alone, without the shift.
     pub fn lzc(&mut self, name: &str, v: Sig) -> Result<Val> {
         let w = v.width();
-        let levels = (32 - (w - 1).leading_zeros()).max(1);
+        let levels = model::int::index_bits(w);
         let bits = (0..w)
             .rev()
             .map(|i| self.slice(v, i, i))
@@ -272,7 +272,7 @@ impl ModuleBuilder {
         let reversed = (0..w)
             .map(|i| self.slice(v, i, i))
             .collect::<Result<Vec<_>>>()?;
-        let levels = (32 - (w - 1).leading_zeros()).max(1);
+        let levels = model::int::index_bits(w);
         if w == 1 << levels {
             // The reversed value's last bit: see `lz_tree`.
             let top = self.slice(v, w - 1, w - 1)?;

@@ -305,7 +305,7 @@ unary_operators!(Expr, Val, Sig);
 /// Bits of the narrowest type holding `v`: unsigned for `v >= 0`, signed otherwise.
 pub(crate) fn const_width(v: i128) -> (u32, bool) {
     if v >= 0 {
-        ((128 - v.leading_zeros()).max(1), false)
+        (model::int::unsigned_bits(v.unsigned_abs()), false)
     } else {
         (129 - (!v).leading_zeros(), true)
     }

@@ -67,7 +67,7 @@ pub(crate) fn block_last(
     if beats == 1 {
         return Ok(valid);
     }
-    let count_bits = (32 - (beats - 1).leading_zeros()).max(1);
+    let count_bits = model::int::index_bits(beats);
     let count = m.reg("beat_count", count_bits, clk, Some((rst, 0)))?;
     let final_count = m.lit(count_bits, i128::from(beats - 1))?;
     let at_last = m.eq(count, final_count)?;

@@ -131,7 +131,7 @@ impl Generate for Q8QuantParams {
 
 /// Width of the divider's step counter (holds P - 1).
 pub fn count_bits(p: u32) -> u32 {
-    (32 - (p - 1).leading_zeros()).max(1)
+    model::int::index_bits(p)
 }
 
 /// The behavioural reference: `crate::golden::q8quant`.

@@ -21,19 +21,14 @@ use model::rangebn::RangeBnParams;
 use crate::ir::{cat, mux, ExprOps, ModuleBuilder, Result, Round, Val};
 use crate::{start_unit, Generate, Module, UnitParams};
 
-/// `ceil(log2 v)` bits, at least 1.
-fn width_for(v: u128) -> u32 {
-    (128 - v.leading_zeros()).max(1)
-}
-
 /// Widths of the divider of `p`: (quotient register L, remainder and divisor W, step
 /// counter, division index).
 pub fn divider_widths(p: &RangeBnParams) -> (u32, u32, u32, u32) {
     let lm = p.mean_quot_bits();
     let l = lm.max(p.recip_bits);
-    let w = (p.stats.count_bits() + 1).max(width_for(p.max_divisor()));
-    let cw = width_for(u128::from(l - 1));
-    let iw = width_for(2 * u128::from(p.stats.channels));
+    let w = (p.stats.count_bits() + 1).max(model::int::unsigned_bits(p.max_divisor()));
+    let cw = model::int::unsigned_bits(u128::from(l - 1));
+    let iw = model::int::unsigned_bits(2 * u128::from(p.stats.channels));
     (l, w, cw, iw)
 }
 

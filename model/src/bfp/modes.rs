@@ -20,7 +20,7 @@ impl Modes {
     /// Bits of the `mode` input: enough to index every width.
     pub fn select_bits(&self) -> u32 {
         let n = self.list().len() as u32;
-        (32 - (n - 1).leading_zeros()).max(1)
+        crate::int::index_bits(n)
     }
 
     /// The width `mode` selects: the mode-th smallest; indexes past the list select the

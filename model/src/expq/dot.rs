@@ -129,7 +129,7 @@ impl ExpqDotParams {
     /// Bits of the widest table constant (unsigned).
     pub fn table_bits(&self) -> u32 {
         let max = self.table().into_iter().max().unwrap_or(0);
-        (128 - max.leading_zeros()).max(1)
+        crate::int::unsigned_bits(max)
     }
 
     /// The narrowest `y` that holds `+-K_max * max T`.

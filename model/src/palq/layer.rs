@@ -644,10 +644,9 @@ mod tests {
         }
     }
 
-    /// A worked case by hand: L = 4, G = 2, 1x1, 4 -> 2 channels, one pixel. Output 0
-    /// sees channels 0, 1 with k = [0, 3]: j = [3, 1] gives -1*1 + 1*(1/3) = -2/3 = -6/9.
-    #[test]
-    fn worked_one_by_one() {
+    /// The hand-worked layer: L = 4, G = 2, a 1x1 kernel, 4 -> 2 channels, one pixel,
+    /// weights `[0, 3, 1, 2]` and activations `[3, 1, 2, 0]` (issue 17's codes).
+    fn worked_layer() -> (Layer, Activations) {
         let layer = Layer {
             levels: 4,
             groups: 2,
@@ -662,6 +661,14 @@ mod tests {
             width: 1,
             codes: vec![3, 1, 2, 0],
         };
+        (layer, act)
+    }
+
+    /// A worked case by hand: L = 4, G = 2, 1x1, 4 -> 2 channels, one pixel. Output 0
+    /// sees channels 0, 1 with k = [0, 3]: j = [3, 1] gives -1*1 + 1*(1/3) = -2/3 = -6/9.
+    #[test]
+    fn worked_one_by_one() {
+        let (layer, act) = worked_layer();
         // Output 1 sees channels 2, 3 with k = [1, 2]: (-1/3)(2/3) + (1/3)(0) = -2/9.
         assert_eq!(layer.real(&act), [Ratio::new(-2, 3), Ratio::new(-2, 9)]);
         assert_eq!(layer.integer(&act), [-6, -2]);
@@ -830,20 +837,7 @@ mod tests {
     /// lanes hold its two input channels, and output g is read after it.
     #[test]
     fn schedule_worked_case() {
-        let layer = Layer {
-            levels: 4,
-            groups: 2,
-            in_channels: 4,
-            out_channels: 2,
-            kernel: 1,
-            weights: vec![0, 3, 1, 2],
-        };
-        let act = Activations {
-            channels: 4,
-            height: 1,
-            width: 1,
-            codes: vec![3, 1, 2, 0],
-        };
+        let (layer, act) = worked_layer();
         let s = schedule(&layer, &act, 2);
         assert_eq!(
             s.beats,

@@ -99,11 +99,6 @@ impl Params for PalqPeParams {
     }
 }
 
-/// Bits of an unsigned value (at least 1).
-fn ubits(x: u128) -> u32 {
-    (128 - x.leading_zeros()).max(1)
-}
-
 impl PalqPeParams {
     /// The code width c.
     pub fn code_bits(&self) -> u32 {
@@ -123,12 +118,12 @@ impl PalqPeParams {
     /// Width of a `sum(k*j)` accumulator: holds `K * code_max^2`.
     pub fn kj_bits(&self) -> u32 {
         let m = u128::from(self.code_max());
-        ubits(u128::from(self.k_max) * m * m)
+        crate::int::unsigned_bits(u128::from(self.k_max) * m * m)
     }
 
     /// Width of a `sum(j)` accumulator: holds `K * code_max`.
     pub fn j_bits(&self) -> u32 {
-        ubits(u128::from(self.k_max) * u128::from(self.code_max()))
+        crate::int::unsigned_bits(u128::from(self.k_max) * u128::from(self.code_max()))
     }
 
     /// The extremes of one product's term `j * (2k - (L-1))` over every c-bit code pair:
