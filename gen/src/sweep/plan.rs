@@ -175,19 +175,32 @@ impl Plan<'_> {
     /// The spec error for a point the command line refuses: the line of the key the
     /// message names (else of the unit's name).
     fn refuse(&self, point: &[Setting], message: &str) -> SpecError {
-        let named = point.iter().find(|s| {
-            let flag = format!("--{}", s.key);
-            message.match_indices(&flag).any(|(i, _)| {
-                !message[i + flag.len()..]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        // The key whose flag the message names first.
+        let named = point
+            .iter()
+            .filter_map(|s| {
+                let flag = format!("--{}", s.key);
+                message
+                    .match_indices(&flag)
+                    .find(|(i, _)| {
+                        !message[i + flag.len()..]
+                            .chars()
+                            .next()
+                            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    })
+                    .map(|(i, _)| (i, s))
             })
-        });
+            .min_by_key(|(i, _)| *i)
+            .map(|(_, s)| s);
         let at: Vec<String> = point
             .iter()
             .map(|s| format!("{} = {}", s.key, s.value.show()))
             .collect();
+        let at = if at.is_empty() {
+            "its defaults".to_string()
+        } else {
+            at.join(", ")
+        };
         match named {
             Some(s) => SpecError::at(
                 s.line,
@@ -196,12 +209,12 @@ impl Plan<'_> {
                     self.unit.name,
                     s.key,
                     s.value.show(),
-                    at.join(", ")
+                    at
                 ),
             ),
             None => SpecError::at(
                 self.unit.line,
-                format!("unit '{}' at {}: {message}", self.unit.name, at.join(", ")),
+                format!("unit '{}' at {at}: {message}", self.unit.name),
             ),
         }
     }

@@ -131,7 +131,8 @@ pub fn write(
         csv += &format!(",{c}");
     }
     csv += "\n";
-    for r in &json_rows {
+    for (r, row) in json_rows.iter().zip(rows) {
+        let short = row.short_error().map(Value::String);
         csv += &csv_value(r.get("unit"));
         let params = r.get("params").and_then(Value::as_object);
         for k in &keys {
@@ -140,7 +141,7 @@ pub fn write(
         }
         for c in COLUMNS {
             csv += ",";
-            csv += &csv_value(r.get(c));
+            csv += &csv_value(if c == "error" { short.as_ref() } else { r.get(c) });
         }
         csv += "\n";
     }

@@ -63,6 +63,50 @@ impl Row {
     }
 }
 
+impl Row {
+    /// The error in one line, for the CSV: per failed stage, the tool's `ERROR` or
+    /// Verilator's `%Error`/`%Warning` lines if it printed any, else the first line.
+    pub fn short_error(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut add = |stage: &str, m: &str| {
+            let mut findings: Vec<String> = m.lines().filter_map(over_capacity).collect();
+            findings.extend(
+                m.lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with("ERROR") || l.starts_with('%'))
+                    .map(String::from),
+            );
+            let text = if findings.is_empty() {
+                m.lines().next().unwrap_or("").to_string()
+            } else {
+                findings.join(" / ")
+            };
+            parts.push(format!("{stage}: {text}"));
+        };
+        if let Err(m) = &self.emit {
+            add("emit", m);
+        }
+        if let Some(Err(m)) = &self.lint {
+            add("lint", m);
+        }
+        if let Some(Err(m)) = &self.synth {
+            add("synth", m);
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+/// A line of nextpnr's utilisation table whose resource is over capacity, e.g.
+/// `Info:  ICESTORM_LC:  8308/ 5280   157%` as `ICESTORM_LC 8308/5280 used`.
+fn over_capacity(line: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix("Info:")?.trim();
+    let (name, counts) = rest.split_once(':')?;
+    let (used, avail) = counts.split_once('/')?;
+    let used: u64 = used.trim().parse().ok()?;
+    let avail: u64 = avail.split_whitespace().next()?.parse().ok()?;
+    (used > avail).then(|| format!("{} {used}/{avail} used", name.trim()))
+}
+
 /// The cache: one JSON file per result, named by the hash of everything it depends on.
 pub struct Cache {
     pub dir: PathBuf,
@@ -256,7 +300,7 @@ fn synth(task: &Task, args: &SynthArgs, cx: &Context) -> (Result<Metrics, String
             ffs: rep.unit.ffs,
             dsps: rep.unit.dsps,
             logic_cells: rep.logic_cells.0,
-            fmax_mhz: rep.fmax_mhz,
+            fmax_mhz: (rep.fmax_mhz * 100.0).round() / 100.0,
             pipeline: rep.pipeline,
             latency: rep.latency,
             dir: rep.dir.clone(),
