@@ -759,8 +759,14 @@ fn sweep() {
     check(
         vec![
             case(&["sweep", "no.toml"], &["'<SPEC.toml>'", "no.toml"]),
-            case(&["sweep", "s.toml", "--jobs", "0"], &["'--jobs <N>'", "1..=256"]),
-            case(&["sweep", "s.toml", "--stages", "place"], &["'--stages", "emit"]),
+            case(
+                &["sweep", "s.toml", "--jobs", "0"],
+                &["'--jobs <N>'", "1..=256"],
+            ),
+            case(
+                &["sweep", "s.toml", "--stages", "place"],
+                &["'--stages", "emit"],
+            ),
             with_file(
                 &["sweep", "s.toml", "--stages", "emit,error"],
                 "s.toml",

@@ -46,13 +46,20 @@ fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         }
     }
     assert!(!quoted, "an unterminated quote");
-    assert_eq!(rows.pop(), Some(vec![String::new()]), "the CSV ends with a line break");
+    assert_eq!(
+        rows.pop(),
+        Some(vec![String::new()]),
+        "the CSV ends with a line break"
+    );
     let header = rows.remove(0);
     (header, rows)
 }
 
 fn field<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
-    let i = header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let i = header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"));
     &row[i]
 }
 
@@ -63,7 +70,11 @@ fn stand_ins(dir: &Path, tools: &[&str], mark: &Path) -> PathBuf {
     std::fs::create_dir_all(&bin).unwrap();
     for t in tools {
         let p = bin.join(t);
-        std::fs::write(&p, format!("#!/bin/sh\necho {t} >> '{}'\nexit 1\n", mark.display())).unwrap();
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\necho {t} >> '{}'\nexit 1\n", mark.display()),
+        )
+        .unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     bin
@@ -77,11 +88,18 @@ fn emit_and_lint_rows_then_the_cache() {
         "devices = [\"up5k\"]\nstages = [\"emit\", \"lint\"]\n\n[[unit]]\nname = \"mac\"\nacc = [12, 16]\n",
     )
     .unwrap();
-    let o = gen(&dir, &["sweep", "s.toml", "--output-dir", "out", "--jobs", "2"], None);
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out", "--jobs", "2"],
+        None,
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(o.stdout.is_empty());
-    assert!(err.contains("2 rows (emit, lint): 2 done, 0 from the cache, 0 failed"), "{err}");
+    assert!(
+        err.contains("2 rows (emit, lint): 2 done, 0 from the cache, 0 failed"),
+        "{err}"
+    );
     let (h, rows) = csv(&dir.join("out/sweep.csv"));
     assert_eq!(&h[..3], ["unit", "acc", "device"]);
     assert_eq!(h.last().unwrap(), "error");
@@ -116,13 +134,19 @@ fn emit_and_lint_rows_then_the_cache() {
     let mark = dir.join("ran");
     let bin = stand_ins(&dir, &["verilator"], &mark);
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let o = gen(&dir, &["sweep", "s.toml", "--output-dir", "out"], Some(&path));
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out"],
+        Some(&path),
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("2 done, 2 from the cache, 0 failed"), "{err}");
     assert!(!mark.exists(), "a tool ran on the rerun");
     let (h, rows) = csv(&dir.join("out/sweep.csv"));
-    assert!(rows.iter().all(|r| field(&h, r, "cached") == "true" && field(&h, r, "lint") == "clean"));
+    assert!(rows
+        .iter()
+        .all(|r| field(&h, r, "cached") == "true" && field(&h, r, "lint") == "clean"));
 
     // A new point runs (the stand-in verilator: its lint fails), the old ones do not.
     std::fs::write(
@@ -130,10 +154,17 @@ fn emit_and_lint_rows_then_the_cache() {
         "devices = [\"up5k\"]\nstages = [\"emit\", \"lint\"]\n\n[[unit]]\nname = \"mac\"\nacc = [12, 16, 20]\n",
     )
     .unwrap();
-    let o = gen(&dir, &["sweep", "s.toml", "--output-dir", "out"], Some(&path));
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out"],
+        Some(&path),
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("3 rows (emit, lint): 2 done, 2 from the cache, 1 failed"), "{err}");
+    assert!(
+        err.contains("3 rows (emit, lint): 2 done, 2 from the cache, 1 failed"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&mark).unwrap(), "verilator\n");
     let (h, rows) = csv(&dir.join("out/sweep.csv"));
     assert_eq!(field(&h, &rows[2], "lint"), "failed");
@@ -151,10 +182,17 @@ fn synth_rows_and_a_point_that_does_not_fit() {
          [[unit]]\nname = \"mac\"\nacc = 12\n\n[[unit]]\nname = \"bfp-dot\"\nblock = 32\nmant = 8\n",
     )
     .unwrap();
-    let o = gen(&dir, &["sweep", "s.toml", "--output-dir", "out", "--jobs", "2"], None);
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out", "--jobs", "2"],
+        None,
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("2 rows (emit, synth): 1 done, 0 from the cache, 1 failed"), "{err}");
+    assert!(
+        err.contains("2 rows (emit, synth): 1 done, 0 from the cache, 1 failed"),
+        "{err}"
+    );
     let (h, rows) = csv(&dir.join("out/sweep.csv"));
     assert_eq!(rows.len(), 2);
     let ok = &rows[0];
@@ -181,7 +219,14 @@ fn synth_rows_and_a_point_that_does_not_fit() {
     let bin = stand_ins(&dir, &["yosys", "nextpnr-ice40", "icepack"], &mark);
     let o = gen(
         &dir,
-        &["sweep", "s.toml", "--output-dir", "out", "--tools-dir", bin.to_str().unwrap()],
+        &[
+            "sweep",
+            "s.toml",
+            "--output-dir",
+            "out",
+            "--tools-dir",
+            bin.to_str().unwrap(),
+        ],
         None,
     );
     let err = String::from_utf8_lossy(&o.stderr);
@@ -197,13 +242,22 @@ fn synth_rows_and_a_point_that_does_not_fit() {
 #[test]
 fn bad_specs_are_refused_before_anything_runs() {
     let cases: &[(&str, &[&str])] = &[
-        ("[[unit]]\nname = \"macc\"\n", &["s.toml:2:", "'name'", "unknown unit 'macc'"]),
-        ("[[unit]]\nname = \"mac\"\naccc = 12\n", &["s.toml:3:", "unknown key 'accc'"]),
+        (
+            "[[unit]]\nname = \"macc\"\n",
+            &["s.toml:2:", "'name'", "unknown unit 'macc'"],
+        ),
+        (
+            "[[unit]]\nname = \"mac\"\naccc = 12\n",
+            &["s.toml:3:", "unknown key 'accc'"],
+        ),
         (
             "[[unit]]\nname = \"mac\"\nacc = { from = 16, to = 12 }\n",
             &["s.toml:3:", "'acc'", "empty"],
         ),
-        ("[[unit]]\nname = \"mac\"\nacc = []\n", &["s.toml:3:", "'acc'", "empty"]),
+        (
+            "[[unit]]\nname = \"mac\"\nacc = []\n",
+            &["s.toml:3:", "'acc'", "empty"],
+        ),
         (
             "[[unit]]\nname = \"mac\"\nacc = [12,\n  65]\n",
             &["s.toml:4:", "'acc' = 65", "2..=64"],
@@ -216,12 +270,18 @@ fn bad_specs_are_refused_before_anything_runs() {
             "devices = [\"hx8k\"]\n[[unit]]\nname = \"mac\"\ndsp = true\n",
             &["s.toml:4:", "'dsp'", "HX8K"],
         ),
-        ("devices = [\"up6k\"]\n[[unit]]\nname = \"mac\"\n", &["s.toml:1:", "'devices'", "up5k"]),
+        (
+            "devices = [\"up6k\"]\n[[unit]]\nname = \"mac\"\n",
+            &["s.toml:1:", "'devices'", "up5k"],
+        ),
         (
             "stages = [\"emit\", \"cosim\"]\n[[unit]]\nname = \"mac\"\n",
             &["s.toml:1:", "'stages'", "not implemented yet"],
         ),
-        ("[[unit]]\nname = \"mac\"\nacc = 12 12\n", &["s.toml:3:", "not valid TOML"]),
+        (
+            "[[unit]]\nname = \"mac\"\nacc = 12 12\n",
+            &["s.toml:3:", "not valid TOML"],
+        ),
     ];
     let dir = fresh("bad");
     let mut failures = Vec::new();

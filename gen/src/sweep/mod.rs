@@ -5,9 +5,10 @@
 //! - [`plan`] parses every point through `gen`'s own command line and builds it, so a
 //!   bad spec is refused (exit 2, file, line and key) before anything runs;
 //! - [`run`] runs the stages on `--jobs` threads through a content-addressed cache;
-//! - [`report`] writes DIR/sweep.csv and DIR/sweep.json.
+//! - [`report`] writes DIR/sweep.csv and DIR/sweep.json, and [`plot`] DIR/sweep.svg.
 
 pub mod plan;
+pub mod plot;
 pub mod report;
 pub mod run;
 pub mod spec;
@@ -49,7 +50,11 @@ pub struct SweepArgs {
 }
 
 /// Run a sweep.
-pub fn run(args: &SweepArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), Failure> {
+pub fn run(
+    args: &SweepArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
     let _ = stdout;
     let file = &args.spec;
     let text = std::fs::read_to_string(file).map_err(|e| {
@@ -74,8 +79,8 @@ pub fn run(args: &SweepArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     spec.stages.sort();
     spec.stages.dedup();
     crate::tools::check_dirs(args.tools_dir.as_deref()).map_err(Failure::usage)?;
-    let tasks = plan::plan(&spec, args.tools_dir.as_deref())
-        .map_err(|e| Failure::usage(e.render(file)))?;
+    let tasks =
+        plan::plan(&spec, args.tools_dir.as_deref()).map_err(|e| Failure::usage(e.render(file)))?;
     check_tools(&spec, &tasks, args.tools_dir.as_deref())?;
 
     let out = args.output_dir.clone().unwrap_or_else(|| {
@@ -152,7 +157,11 @@ pub fn run(args: &SweepArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
 
 /// The tools the stages need, found before anything runs (a missing tool is not a
 /// failed point).
-fn check_tools(spec: &spec::Spec, tasks: &[plan::Task], tools_dir: Option<&Path>) -> Result<(), Failure> {
+fn check_tools(
+    spec: &spec::Spec,
+    tasks: &[plan::Task],
+    tools_dir: Option<&Path>,
+) -> Result<(), Failure> {
     if spec.stages.contains(&Stage::Lint) && crate::tools::find("verilator", None).is_none() {
         return Err(Failure::other(format!(
             "`verilator` not found on PATH, which the lint stage needs: {}",

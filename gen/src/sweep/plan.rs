@@ -245,7 +245,11 @@ impl Plan<'_> {
                 .try_get_matches_from(&words)
                 .map_err(|e| {
                     let text = e.render().to_string();
-                    let first = text.lines().next().unwrap_or("").trim_start_matches("error: ");
+                    let first = text
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .trim_start_matches("error: ");
                     self.refuse(point, first)
                 })?;
             let unit_m = m
@@ -269,7 +273,8 @@ impl Plan<'_> {
         }
         let (p, depth) = parsed.expect("at least one tool build");
         let freq = synths[0].freq;
-        let built = emit::build(p, depth, freq, device).map_err(|f| self.refuse(point, &f.message))?;
+        let built =
+            emit::build(p, depth, freq, device).map_err(|f| self.refuse(point, &f.message))?;
         // The command that emits the same file, for its header.
         let mut words: Vec<std::ffi::OsString> = vec!["gen".into(), U::COMMAND.into()];
         words.extend(Self::flags(point, false).into_iter().map(Into::into));
@@ -279,7 +284,8 @@ impl Plan<'_> {
             command: Some(emit::command_line(&words)),
         };
         let verilog = design_verilog(&built.rtl, &header);
-        let timing = (built.params.pipeline > 0 || built.target_mhz.is_some()).then(|| built.timing());
+        let timing =
+            (built.params.pipeline > 0 || built.target_mhz.is_some()).then(|| built.timing());
         let meta = emit::metadata_json_with(&built.params, timing);
         let auto = depth == Some(Depth::Auto) || (depth.is_none() && freq.is_some());
         let macs = MAC_KINDS

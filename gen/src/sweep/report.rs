@@ -118,7 +118,8 @@ pub fn write(
     let mut keys: Vec<String> = Vec::new();
     for u in &spec.units {
         for (k, _) in &u.keys {
-            if !keys.contains(k) {
+            // `pipeline` has its column among the results: the depth built.
+            if !keys.contains(k) && !COLUMNS.contains(&k.as_str()) {
                 keys.push(k.clone());
             }
         }
@@ -141,7 +142,11 @@ pub fn write(
         }
         for c in COLUMNS {
             csv += ",";
-            csv += &csv_value(if c == "error" { short.as_ref() } else { r.get(c) });
+            csv += &csv_value(if c == "error" {
+                short.as_ref()
+            } else {
+                r.get(c)
+            });
         }
         csv += "\n";
     }
@@ -154,7 +159,43 @@ pub fn write(
         rows: json_rows,
     };
     let json = serde_json::to_string_pretty(&doc).expect("rows serialize") + "\n";
-    for (name, bytes) in [("sweep.csv", csv.into_bytes()), ("sweep.json", json.into_bytes())] {
+    let mut files = vec![
+        ("sweep.csv", csv.into_bytes()),
+        ("sweep.json", json.into_bytes()),
+    ];
+    let several = spec.devices.len() * spec.tools.len() > 1;
+    let points: Vec<super::plot::Point> = rows
+        .iter()
+        .filter_map(|r| {
+            let m = r.synth.as_ref()?.as_ref().ok()?;
+            let t = &tasks[r.task];
+            let unit = if several {
+                format!(
+                    "{} {} {}",
+                    t.unit,
+                    t.device.name(),
+                    r.tools.map_or("", |x| x.name())
+                )
+            } else {
+                t.unit.to_string()
+            };
+            Some(super::plot::Point {
+                unit,
+                luts: m.luts as f64,
+                fmax_mhz: m.fmax_mhz,
+            })
+        })
+        .collect();
+    let title = format!(
+        "Fmax against LUTs, {}",
+        spec_file
+            .file_name()
+            .map_or(String::new(), |f| f.to_string_lossy().into_owned())
+    );
+    if let Some(svg) = super::plot::svg(&points, &title).map_err(Failure::other)? {
+        files.push(("sweep.svg", svg.into_bytes()));
+    }
+    for (name, bytes) in files {
         let path = out.join(name);
         super::run::write_atomic(&path, &bytes).map_err(|e| Failure::io(&path, e))?;
     }

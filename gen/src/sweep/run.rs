@@ -255,7 +255,10 @@ fn lint(file: &Path, top: &str) -> Result<(), String> {
     if out.status.success() && findings.is_empty() {
         Ok(())
     } else if findings.is_empty() {
-        Err(format!("verilator failed without a finding: {}", text.trim()))
+        Err(format!(
+            "verilator failed without a finding: {}",
+            text.trim()
+        ))
     } else {
         Err(findings.join("\n"))
     }
@@ -335,7 +338,10 @@ pub fn run_all(
     });
     let mut rows = rows.into_inner().expect("no worker panicked");
     rows.sort_by_key(|r| {
-        let tool = tasks[r.task].synths.iter().position(|a| Some(a.tools) == r.tools);
+        let tool = tasks[r.task]
+            .synths
+            .iter()
+            .position(|a| Some(a.tools) == r.tools);
         (r.task, tool)
     });
     rows

@@ -353,12 +353,19 @@ fn unit(lines: &Lines, line: usize, table: &DeTable) -> Result<UnitSweep, SpecEr
 }
 
 /// The values of one key: a scalar, a list of scalars, or a range table.
-fn axis(lines: &Lines, key: &str, value: &Spanned<DeValue>) -> Result<Vec<(Value, usize)>, SpecError> {
+fn axis(
+    lines: &Lines,
+    key: &str,
+    value: &Spanned<DeValue>,
+) -> Result<Vec<(Value, usize)>, SpecError> {
     let line = lines.of(value);
     match value.get_ref() {
         DeValue::Array(a) => {
             if a.is_empty() {
-                return Err(SpecError::at(line, format!("key '{key}': the list is empty")));
+                return Err(SpecError::at(
+                    line,
+                    format!("key '{key}': the list is empty"),
+                ));
             }
             a.iter()
                 .map(|v| Ok((scalar(lines, key, v)?, lines.of(v))))
@@ -411,7 +418,10 @@ fn range(
             .ok_or_else(|| {
                 SpecError::at(
                     lines.of(v),
-                    format!("key '{key}': the range's '{}' must be an integer", k.get_ref()),
+                    format!(
+                        "key '{key}': the range's '{}' must be an integer",
+                        k.get_ref()
+                    ),
                 )
             })?;
         match k.get_ref().as_ref_str() {
