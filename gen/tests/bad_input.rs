@@ -819,7 +819,7 @@ fn sweep() {
                 &["sweep", "s.toml"],
                 "s.toml",
                 spec("tools = [\"debian\"]\ndevices = [\"ecp5-25k\"]\n[[unit]]\nname = \"mac\"\n"),
-                &["s.toml:", "needs --tools yowasp"],
+                &["s.toml:1:", "key 'tools'", "needs --tools yowasp"],
             ),
             with_file(
                 &["sweep", "s.toml"],

@@ -300,3 +300,29 @@ fn bad_specs_are_refused_before_anything_runs() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Two points that build the same design (a switch that repeats the default) share one
+/// lint run: the second row comes from the cache even on the first sweep.
+#[test]
+fn the_same_design_twice_is_linted_once() {
+    let dir = fresh("twice");
+    std::fs::write(
+        dir.join("s.toml"),
+        "stages = [\"emit\", \"lint\"]\n[[unit]]\nname = \"mac\"\nsigned = [true, false]\n",
+    )
+    .unwrap();
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out", "--jobs", "2"],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("2 rows (emit, lint): 2 done, 1 from the cache, 0 failed"),
+        "{err}"
+    );
+    let (h, rows) = csv(&dir.join("out/sweep.csv"));
+    assert_eq!(field(&h, &rows[0], "module"), field(&h, &rows[1], "module"));
+    assert_eq!(field(&h, &rows[1], "signed"), "false");
+}

@@ -96,7 +96,7 @@ pub fn run(
             Failure::usage(format!("invalid value '{}' for '{flag}': {e}", d.display()))
         })?;
     }
-    let cache = run::Cache { dir: cache_dir };
+    let cache = run::Cache::new(cache_dir);
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

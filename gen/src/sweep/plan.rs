@@ -59,6 +59,10 @@ pub struct Task {
     /// Whether the design depends on the device (pipelined by its delay model).
     pub device_specific: bool,
     pub verilog: String,
+    /// The Verilog as the flows see it: without the header's command line, which
+    /// differs between points that build the same design (`signed = true` and the
+    /// default). The cache keys hash this text.
+    pub design: String,
     pub meta: String,
     /// `gen synth`'s flags for each tool build of the spec.
     pub synths: Vec<SynthArgs>,
@@ -212,10 +216,30 @@ impl Plan<'_> {
                     at
                 ),
             ),
-            None => SpecError::at(
-                self.unit.line,
-                format!("unit '{}' at {at}: {message}", self.unit.name),
-            ),
+            // A rule about the device or the tool build: the line of `tools` or `devices`.
+            None => {
+                let top = if message.contains("--tools") {
+                    self.spec.tools_line.map(|l| (l, "tools"))
+                } else {
+                    None
+                }
+                .or_else(|| {
+                    message
+                        .contains("--device")
+                        .then_some(self.spec.devices_line.map(|l| (l, "devices")))
+                        .flatten()
+                });
+                match top {
+                    Some((line, key)) => SpecError::at(
+                        line,
+                        format!("key '{key}', unit '{}' at {at}: {message}", self.unit.name),
+                    ),
+                    None => SpecError::at(
+                        self.unit.line,
+                        format!("unit '{}' at {at}: {message}", self.unit.name),
+                    ),
+                }
+            }
         }
     }
 
@@ -284,6 +308,13 @@ impl Plan<'_> {
             command: Some(emit::command_line(&words)),
         };
         let verilog = design_verilog(&built.rtl, &header);
+        let design = design_verilog(
+            &built.rtl,
+            &Header {
+                generator: crate::generator_id(),
+                command: None,
+            },
+        );
         let timing =
             (built.params.pipeline > 0 || built.target_mhz.is_some()).then(|| built.timing());
         let meta = emit::metadata_json_with(&built.params, timing);
@@ -304,6 +335,7 @@ impl Plan<'_> {
             macs_per_cycle: macs,
             device_specific: built.params.pipeline > 0 || freq.is_some(),
             verilog,
+            design,
             meta,
             synths,
             flow: Arc::new({

@@ -3,10 +3,11 @@
 //! synthesis results go through a content-addressed cache, so that a repeated or
 //! interrupted sweep only runs what is new.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -110,9 +111,26 @@ fn over_capacity(line: &str) -> Option<String> {
 /// The cache: one JSON file per result, named by the hash of everything it depends on.
 pub struct Cache {
     pub dir: PathBuf,
+    /// One lock per key: two points that build the same design (a switch that repeats a
+    /// default) run its flow once, the second taking the first's result, and never in
+    /// the same folder at once.
+    locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl Cache {
+    pub fn new(dir: PathBuf) -> Cache {
+        Cache {
+            dir,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The lock of `key`, to hold while looking it up and computing it.
+    pub fn lock(&self, key: &str) -> Arc<Mutex<()>> {
+        let mut m = self.locks.lock().expect("no worker panicked");
+        m.entry(key.to_string()).or_default().clone()
+    }
+
     /// The key of `stage` on `verilog` with these settings and this `gen`.
     pub fn key(stage: Stage, verilog: &str, parts: &[&str]) -> String {
         let mut h = Sha256::new();
@@ -188,8 +206,10 @@ pub fn run_task(i: usize, task: &Task, cx: &Context) -> Vec<Row> {
     let mut ran_any = false;
     let lint = match (&emit, cx.stages.contains(&Stage::Lint)) {
         (Ok(file), true) => {
-            let key = Cache::key(Stage::Lint, &task.verilog, &[task.device.name()]);
+            let key = Cache::key(Stage::Lint, &task.design, &[task.device.name()]);
             ran_any = true;
+            let lock = cx.cache.lock(&key);
+            let _held = lock.lock().expect("no worker panicked");
             Some(match cx.cache.get::<Result<(), String>>(&key) {
                 Some(r) => r,
                 None => {
@@ -270,7 +290,7 @@ fn synth(task: &Task, args: &SynthArgs, cx: &Context) -> (Result<Metrics, String
     let seed = cx.seed.to_string();
     let key = Cache::key(
         Stage::Synth,
-        &task.verilog,
+        &task.design,
         &[
             task.device.name(),
             args.tools.name(),
@@ -279,15 +299,19 @@ fn synth(task: &Task, args: &SynthArgs, cx: &Context) -> (Result<Metrics, String
             &freq,
         ],
     );
+    let lock = cx.cache.lock(&key);
+    let _held = lock.lock().expect("no worker panicked");
     if let Some(r) = cx.cache.get::<Result<Metrics, String>>(&key) {
         return (r, true);
     }
+    // Unique per cache key but for the seed (one per sweep): no two flows share a folder.
     let tag = format!(
-        "{}-{}-{}{}",
+        "{}-{}-{}{}{}",
         task.module,
         task.device.name(),
         args.tools.name(),
-        if args.dsp { "-dsp" } else { "" }
+        if args.dsp { "-dsp" } else { "" },
+        args.freq.map(|f| format!("-f{f}")).unwrap_or_default()
     );
     let dir = cx.out.join("synth").join(tag);
     let args = SynthArgs {

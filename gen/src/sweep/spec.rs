@@ -103,6 +103,9 @@ pub struct Spec {
     pub stages: Vec<Stage>,
     /// The line of `stages`, if given.
     pub stages_line: Option<usize>,
+    /// The lines of `devices` and `tools`, if given.
+    pub devices_line: Option<usize>,
+    pub tools_line: Option<usize>,
     pub seed: u64,
     pub units: Vec<UnitSweep>,
 }
@@ -161,6 +164,8 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
         tools: vec![Tools::Yowasp],
         stages: vec![Stage::Emit, Stage::Lint, Stage::Synth],
         stages_line: None,
+        devices_line: None,
+        tools_line: None,
         seed: 1,
         units: Vec::new(),
     };
@@ -168,8 +173,14 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
     for (key, value) in root.get_ref().iter() {
         let line = lines.of(key);
         match key.get_ref().as_ref_str() {
-            "devices" => spec.devices = names(&lines, "devices", value, Device::from_str)?,
-            "tools" => spec.tools = names(&lines, "tools", value, Tools::from_str)?,
+            "devices" => {
+                spec.devices = names(&lines, "devices", value, Device::from_str)?;
+                spec.devices_line = Some(line);
+            }
+            "tools" => {
+                spec.tools = names(&lines, "tools", value, Tools::from_str)?;
+                spec.tools_line = Some(line);
+            }
             "stages" => {
                 spec.stages = names(&lines, "stages", value, Stage::from_str)?;
                 spec.stages_line = Some(line);
