@@ -116,7 +116,7 @@ pub fn run(
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} points, {elapsed} elapsed, ETA {eta} {msg}",
+            "{bar:30} {pos}/{len} points, {elapsed} elapsed, ETA {eta} {wide_msg}",
         )
         .expect("a valid template"),
     );
