@@ -25,6 +25,7 @@ pub mod output;
 pub mod prove;
 pub mod rangebnerror;
 pub mod registry;
+pub mod sweep;
 pub mod synth;
 pub mod tools;
 pub mod values;

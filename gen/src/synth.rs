@@ -482,6 +482,24 @@ fn tool_version(tool: &Path, arg: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The combinations of device, `--dsp` and tool build the flow cannot run (exit 2),
+/// checked before any tool starts (also by `gen sweep` before a sweep starts).
+pub fn check_combination(args: &SynthArgs) -> Result<(), SynthError> {
+    if args.dsp && !args.device.has_dsp() {
+        return Err(SynthError::Usage(
+            "--dsp needs a part with DSP blocks (up5k, ecp5-25k, ecp5-85k): the HX8K has none"
+                .into(),
+        ));
+    }
+    if args.device.family() == Family::Ecp5 && args.tools == Tools::Debian {
+        return Err(SynthError::Usage(format!(
+            "--device {} needs --tools yowasp: Debian's packages have no nextpnr-ecp5",
+            args.device.name()
+        )));
+    }
+    Ok(())
+}
+
 /// Synthesize, place, route and pack `top` (from `sources`, file name and text), with
 /// `params` passed to it as Verilog parameters. `progress` receives one line per step.
 /// The tools are found without `--tools-dir` ([`synthesize_with`] with `None`).
@@ -521,19 +539,8 @@ pub fn synthesize_with(
     crate::tools::check_dirs(tools_dir).map_err(SynthError::Usage)?;
     // The report's JSON file is checked now, not after minutes of place and route.
     let json_target = json_target(args)?;
-    if args.dsp && !args.device.has_dsp() {
-        return Err(SynthError::Usage(
-            "--dsp needs a part with DSP blocks (up5k, ecp5-25k, ecp5-85k): the HX8K has none"
-                .into(),
-        ));
-    }
+    check_combination(args)?;
     let family = args.device.family();
-    if family == Family::Ecp5 && args.tools == Tools::Debian {
-        return Err(SynthError::Usage(format!(
-            "--device {} needs --tools yowasp: Debian's packages have no nextpnr-ecp5",
-            args.device.name()
-        )));
-    }
     let (pnr, pack) = match family {
         Family::Ice40 => ("nextpnr-ice40", "icepack"),
         Family::Ecp5 => ("nextpnr-ecp5", "ecppack"),

@@ -1,5 +1,5 @@
-//! Bad input to `gen accwidth`, `gen acc-error`, `gen fit`, `gen mx-error` and
-//! `gen rangebn-error`: every case must exit 2 with exactly one `error:` line naming the
+//! Bad input to `gen accwidth`, `gen acc-error`, `gen fit`, `gen mx-error`,
+//! `gen rangebn-error` and `gen sweep`: every case must exit 2 with exactly one `error:` line naming the
 //! flag (or the file and the argument that named it) and the allowed range or the
 //! defect, print nothing on stdout, never panic, and leave its (fresh) working folder
 //! exactly as it was.
@@ -746,5 +746,94 @@ fn rangebn_error() {
             ),
         ],
         "rangebn-error",
+    );
+}
+
+/// `gen sweep`: its own flags, a missing spec, and specs with an unknown unit or key, an
+/// empty range, a value out of range, an invalid combination, a stage not implemented
+/// yet: each names the file, line and key, and nothing is written (not even the default
+/// output folder build/sweep/<spec>).
+#[test]
+fn sweep() {
+    let spec = |text: &str| text.as_bytes().to_vec();
+    check(
+        vec![
+            case(&["sweep", "no.toml"], &["'<SPEC.toml>'", "no.toml"]),
+            case(
+                &["sweep", "s.toml", "--jobs", "0"],
+                &["'--jobs <N>'", "1..=256"],
+            ),
+            case(
+                &["sweep", "s.toml", "--stages", "place"],
+                &["'--stages", "emit"],
+            ),
+            with_file(
+                &["sweep", "s.toml", "--stages", "emit,error"],
+                "s.toml",
+                spec("[[unit]]\nname = \"mac\"\n"),
+                &["'--stages'", "'error' stage is not implemented yet"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("[[unit]]\nname = \"nosuch\"\n"),
+                &["s.toml:2:", "'name'", "unknown unit 'nosuch'", "bfp-dot"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("[[unit]]\nname = \"mac\"\nwidth = 8\n"),
+                &["s.toml:3:", "unknown key 'width'", "acc"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("[[unit]]\nname = \"mac\"\nacc = { from = 4, to = 16, step = 0 }\n"),
+                &["s.toml:3:", "'acc'", "step 0"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("[[unit]]\nname = \"mac\"\nacc = { from = 32, to = 16 }\n"),
+                &["s.toml:3:", "'acc'", "is empty"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("[[unit]]\nname = \"mac\"\nin = { from = 8, to = 40, step = 8 }\n"),
+                &["s.toml:3:", "'in' = 40", "'--in <BITS>'", "2..=32"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("[[unit]]\nname = \"mac\"\nsigned = true\nunsigned = true\n"),
+                &["s.toml:", "'--unsigned'", "cannot be used with"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("[[unit]]\nname = \"mac\"\nsigned = 1\n"),
+                &["s.toml:3:", "'signed'", "true or false"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("tools = [\"debian\"]\ndevices = [\"ecp5-25k\"]\n[[unit]]\nname = \"mac\"\n"),
+                &["s.toml:1:", "key 'tools'", "needs --tools yowasp"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("seed = -1\n[[unit]]\nname = \"mac\"\n"),
+                &["s.toml:1:", "'seed'", "0..=4294967295"],
+            ),
+            with_file(
+                &["sweep", "s.toml"],
+                "s.toml",
+                spec("devices = [\"up5k\"]\n"),
+                &["s.toml", "no [[unit]] table"],
+            ),
+        ],
+        "sweep",
     );
 }

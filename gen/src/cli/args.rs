@@ -104,6 +104,18 @@ pub enum Tool {
         #[arg(long)]
         quick: bool,
     },
+    /// Sweep units across their parameters, devices and tool builds: one row per point
+    ///
+    /// Reads a spec (TOML: devices, tool builds, stages, seed and [[unit]] tables of
+    /// flags with lists or ranges), checks every point with the same parser as the
+    /// command line before anything runs, then emits, lints and synthesizes each point
+    /// on --jobs threads through a result cache, and writes DIR/sweep.csv and
+    /// DIR/sweep.json (docs/sweep.md).
+    #[command(after_help = SWEEP_EXAMPLES)]
+    Sweep {
+        #[command(flatten)]
+        args: crate::sweep::SweepArgs,
+    },
     /// Prove every unit's proof set (its default and a few corners), as a table
     ///
     /// The configurations come from the registry; the table gives the method and time of
@@ -235,6 +247,15 @@ Examples:
       the acc12, bf16 and fp32 accumulators against the MAC (slow: about 2 minutes)
   gen density palq --output build/density-palq.md
       the 2-bit PalQuant array against 4-bit datapaths in the same LUTs (slow: minutes)";
+
+const SWEEP_EXAMPLES: &str = "\
+Examples:
+  gen sweep sweeps/example.toml
+      the shipped example: MACs and a BFP dot product, emitted, linted and synthesized
+  gen sweep sweeps/example.toml --stages emit,lint --jobs 2 --output-dir build/ex
+      only emit and lint, two points at a time, into build/ex
+
+A repeated run takes its lint and synthesis results from DIR/.cache.";
 
 const PROVE_ALL_EXAMPLES: &str = "\
 Examples:

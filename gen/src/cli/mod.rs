@@ -403,6 +403,7 @@ fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), E
             code: e.exit_code(),
             message: e.0,
         }),
+        Tool::Sweep { args } => crate::sweep::run(&args, stdout, stderr),
         Tool::Density {
             family,
             output,

@@ -1,0 +1,185 @@
+//! `gen sweep SPEC.toml`: units across their parameters, devices and tool builds, one
+//! row per design point in CSV and JSON (docs/sweep.md).
+//!
+//! - [`spec`] reads the TOML and expands each `[[unit]]` table into points;
+//! - [`plan`] parses every point through `gen`'s own command line and builds it, so a
+//!   bad spec is refused (exit 2, file, line and key) before anything runs;
+//! - [`run`] runs the stages on `--jobs` threads through a content-addressed cache;
+//! - [`report`] writes DIR/sweep.csv and DIR/sweep.json, and [`plot`] DIR/sweep.svg.
+
+pub mod plan;
+pub mod plot;
+pub mod report;
+pub mod run;
+pub mod spec;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::error::Failure;
+use spec::Stage;
+
+/// Flags of `gen sweep`.
+#[derive(Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// The sweep: devices, tool builds, stages, seed and [[unit]] tables (docs/sweep.md).
+    #[arg(value_name = "SPEC.toml")]
+    pub spec: PathBuf,
+    /// Points run at once [default: the number of cores].
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = crate::values::ranged_u64(1, 256))]
+    pub jobs: Option<u64>,
+    /// Folder for sweep.csv, sweep.json, the points' files and the flows' folders
+    /// [default: build/sweep/<spec name>].
+    #[arg(long = "output-dir", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Stages to run, instead of the spec's: emit, lint, synth (cosim and error are not
+    /// implemented yet).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "STAGE,...")]
+    pub stages: Option<Vec<Stage>>,
+    /// Folder of the result cache [default: DIR/.cache].
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Folder searched first for the tools, as for `gen synth`.
+    #[arg(long, value_name = "DIR")]
+    pub tools_dir: Option<PathBuf>,
+}
+
+/// Run a sweep.
+pub fn run(
+    args: &SweepArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let _ = stdout;
+    let file = &args.spec;
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Failure::usage(format!(
+            "invalid value '{}' for '<SPEC.toml>': {e}",
+            file.display()
+        ))
+    })?;
+    let mut spec = spec::parse(&text).map_err(|e| Failure::usage(e.render(file)))?;
+    if let Some(stages) = &args.stages {
+        spec.stages = stages.clone();
+        spec.stages_line = None;
+    }
+    for s in &spec.stages {
+        if let Some(why) = s.not_yet() {
+            return Err(Failure::usage(match spec.stages_line {
+                Some(l) => format!("{}:{l}: key 'stages': {why}", file.display()),
+                None => format!("'--stages': {why}"),
+            }));
+        }
+    }
+    spec.stages.sort();
+    spec.stages.dedup();
+    crate::tools::check_dirs(args.tools_dir.as_deref()).map_err(Failure::usage)?;
+    let tasks =
+        plan::plan(&spec, args.tools_dir.as_deref()).map_err(|e| Failure::usage(e.render(file)))?;
+    check_tools(&spec, &tasks, args.tools_dir.as_deref())?;
+
+    let out = args.output_dir.clone().unwrap_or_else(|| {
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "sweep".into());
+        Path::new("build/sweep").join(stem)
+    });
+    let cache_dir = args.cache.clone().unwrap_or_else(|| out.join(".cache"));
+    for (flag, d) in [("--output-dir <DIR>", &out), ("--cache <DIR>", &cache_dir)] {
+        std::fs::create_dir_all(d).map_err(|e| {
+            Failure::usage(format!("invalid value '{}' for '{flag}': {e}", d.display()))
+        })?;
+    }
+    let cache = run::Cache::new(cache_dir);
+    let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let cx = run::Context {
+        out: &out,
+        cache: &cache,
+        stages: &spec.stages,
+        several_devices: spec.devices.len() > 1,
+        seed: spec.seed,
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(tasks.len() as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} points, {elapsed} elapsed, ETA {eta} {wide_msg}",
+        )
+        .expect("a valid template"),
+    );
+    let start = Instant::now();
+    let rows = run::run_all(&tasks, &cx, jobs, &|rows: &[run::Row]| {
+        if let Some(r) = rows.first() {
+            bar.set_message(tasks[r.task].module.clone());
+        }
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+
+    report::write(&out, &spec, &tasks, &rows, file)?;
+    let failed = rows.iter().filter(|r| r.error().is_some()).count();
+    let cached = rows.iter().filter(|r| r.cached).count();
+    let stages: Vec<&str> = spec.stages.iter().map(|s| s.name()).collect();
+    let _ = writeln!(
+        stderr,
+        "sweep: {} points on {} device(s) = {} rows ({}): {} done, {cached} from the cache, \
+         {failed} failed, {seconds:.1} s; {}",
+        spec.units.iter().map(|u| u.points.len()).sum::<usize>(),
+        spec.devices.len(),
+        rows.len(),
+        stages.join(", "),
+        rows.len() - failed,
+        out.join("sweep.csv").display()
+    );
+    if failed > 0 {
+        return Err(Failure::other(format!(
+            "{failed} of {} rows failed: see the error column of {}",
+            rows.len(),
+            out.join("sweep.csv").display()
+        )));
+    }
+    Ok(())
+}
+
+/// The tools the stages need, found before anything runs (a missing tool is not a
+/// failed point).
+fn check_tools(
+    spec: &spec::Spec,
+    tasks: &[plan::Task],
+    tools_dir: Option<&Path>,
+) -> Result<(), Failure> {
+    if spec.stages.contains(&Stage::Lint) && crate::tools::find("verilator", None).is_none() {
+        return Err(Failure::other(format!(
+            "`verilator` not found on PATH, which the lint stage needs: {}",
+            crate::tools::install_hint("verilator")
+        )));
+    }
+    if spec.stages.contains(&Stage::Synth) {
+        for t in tasks {
+            for a in &t.synths {
+                let (pnr, pack) = match a.device.family() {
+                    crate::synth::Family::Ice40 => ("nextpnr-ice40", "icepack"),
+                    crate::synth::Family::Ecp5 => ("nextpnr-ecp5", "ecppack"),
+                };
+                for tool in ["yosys", pnr, pack] {
+                    a.tools.command(tool, tools_dir).map_err(Failure::from)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

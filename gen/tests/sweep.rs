@@ -1,0 +1,328 @@
+//! `gen sweep`: a small spec run from a fresh folder gives the right CSV and JSON rows,
+//! a rerun takes every result from the cache (and runs no tool: the tools on the rerun's
+//! PATH or --tools-dir are stand-ins that fail and leave a mark), a point that does not
+//! fit its device is a row with its error, and bad specs are refused before anything
+//! runs (gen/tests/bad_input.rs has more of those).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fresh(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("sweep")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn gen(dir: &Path, args: &[&str], path: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gen"));
+    c.args(args).current_dir(dir);
+    if let Some(p) = path {
+        c.env("PATH", p);
+    }
+    c.output().expect("gen runs")
+}
+
+/// The CSV as a header and rows of fields (RFC 4180 quoting).
+fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut rows = vec![vec![String::new()]];
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let row = rows.last_mut().unwrap();
+        match (c, quoted) {
+            ('"', false) => quoted = true,
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                row.last_mut().unwrap().push('"');
+            }
+            ('"', true) => quoted = false,
+            (',', false) => row.push(String::new()),
+            ('\n', false) => rows.push(vec![String::new()]),
+            (c, _) => row.last_mut().unwrap().push(c),
+        }
+    }
+    assert!(!quoted, "an unterminated quote");
+    assert_eq!(
+        rows.pop(),
+        Some(vec![String::new()]),
+        "the CSV ends with a line break"
+    );
+    let header = rows.remove(0);
+    (header, rows)
+}
+
+fn field<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
+    let i = header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"));
+    &row[i]
+}
+
+/// A folder of stand-in tools: each writes its name to `mark` and fails.
+fn stand_ins(dir: &Path, tools: &[&str], mark: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("stand-ins");
+    std::fs::create_dir_all(&bin).unwrap();
+    for t in tools {
+        let p = bin.join(t);
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\necho {t} >> '{}'\nexit 1\n", mark.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+#[test]
+fn emit_and_lint_rows_then_the_cache() {
+    let dir = fresh("lint");
+    std::fs::write(
+        dir.join("s.toml"),
+        "devices = [\"up5k\"]\nstages = [\"emit\", \"lint\"]\n\n[[unit]]\nname = \"mac\"\nacc = [12, 16]\n",
+    )
+    .unwrap();
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out", "--jobs", "2"],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(o.stdout.is_empty());
+    assert!(
+        err.contains("2 rows (emit, lint): 2 done, 0 from the cache, 0 failed"),
+        "{err}"
+    );
+    let (h, rows) = csv(&dir.join("out/sweep.csv"));
+    assert_eq!(&h[..3], ["unit", "acc", "device"]);
+    assert_eq!(h.last().unwrap(), "error");
+    assert_eq!(rows.len(), 2);
+    for (row, acc) in rows.iter().zip(["12", "16"]) {
+        assert_eq!(row.len(), h.len());
+        assert_eq!(field(&h, row, "unit"), "mac");
+        assert_eq!(field(&h, row, "acc"), acc);
+        assert_eq!(field(&h, row, "module"), format!("mac_s8x8_acc{acc}_sat"));
+        assert_eq!(field(&h, row, "latency"), "1");
+        assert_eq!(field(&h, row, "lint"), "clean");
+        assert_eq!(field(&h, row, "tools"), "");
+        assert_eq!(field(&h, row, "luts"), "");
+        assert_eq!(field(&h, row, "cached"), "false");
+        assert_eq!(field(&h, row, "error"), "");
+        let m = format!("mac_s8x8_acc{acc}_sat");
+        let v = std::fs::read_to_string(dir.join(format!("out/points/{m}/{m}.v"))).unwrap();
+        assert!(v.contains(&format!("module {m}")));
+        assert!(dir.join(format!("out/points/{m}/{m}.json")).is_file());
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/sweep.json")).unwrap())
+            .unwrap();
+    let jrows = json["rows"].as_array().unwrap();
+    assert_eq!(jrows.len(), 2);
+    assert_eq!(jrows[1]["params"]["acc"], "16");
+    assert_eq!(jrows[1]["lint"], "clean");
+    assert!(jrows[1]["error"].is_null());
+    assert_eq!(json["stages"], serde_json::json!(["emit", "lint"]));
+
+    // The rerun: a verilator that fails and leaves a mark is first on PATH.
+    let mark = dir.join("ran");
+    let bin = stand_ins(&dir, &["verilator"], &mark);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out"],
+        Some(&path),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("2 done, 2 from the cache, 0 failed"), "{err}");
+    assert!(!mark.exists(), "a tool ran on the rerun");
+    let (h, rows) = csv(&dir.join("out/sweep.csv"));
+    assert!(rows
+        .iter()
+        .all(|r| field(&h, r, "cached") == "true" && field(&h, r, "lint") == "clean"));
+
+    // A new point runs (the stand-in verilator: its lint fails), the old ones do not.
+    std::fs::write(
+        dir.join("s.toml"),
+        "devices = [\"up5k\"]\nstages = [\"emit\", \"lint\"]\n\n[[unit]]\nname = \"mac\"\nacc = [12, 16, 20]\n",
+    )
+    .unwrap();
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out"],
+        Some(&path),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("3 rows (emit, lint): 2 done, 2 from the cache, 1 failed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&mark).unwrap(), "verilator\n");
+    let (h, rows) = csv(&dir.join("out/sweep.csv"));
+    assert_eq!(field(&h, &rows[2], "lint"), "failed");
+    assert!(field(&h, &rows[2], "error").starts_with("lint: "));
+}
+
+/// One point through the flow on the UP5K with Debian's tools, and one that does not
+/// fit: a row with its error. The rerun takes both from the cache.
+#[test]
+fn synth_rows_and_a_point_that_does_not_fit() {
+    let dir = fresh("synth");
+    std::fs::write(
+        dir.join("s.toml"),
+        "devices = [\"up5k\"]\ntools = [\"debian\"]\nstages = [\"emit\", \"synth\"]\nseed = 1\n\n\
+         [[unit]]\nname = \"mac\"\nacc = 12\n\n[[unit]]\nname = \"bfp-dot\"\nblock = 32\nmant = 8\n",
+    )
+    .unwrap();
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out", "--jobs", "2"],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("2 rows (emit, synth): 1 done, 0 from the cache, 1 failed"),
+        "{err}"
+    );
+    let (h, rows) = csv(&dir.join("out/sweep.csv"));
+    assert_eq!(rows.len(), 2);
+    let ok = &rows[0];
+    assert_eq!(field(&h, ok, "tools"), "debian");
+    assert_eq!(field(&h, ok, "module"), "mac_s8x8_acc12_sat");
+    let luts: f64 = field(&h, ok, "luts").parse().unwrap();
+    let fmax: f64 = field(&h, ok, "fmax_mhz").parse().unwrap();
+    assert!(luts > 50.0 && fmax > 5.0, "{luts} LUTs, {fmax} MHz");
+    assert!(field(&h, ok, "ffs").parse::<u64>().unwrap() >= 12);
+    let per_lut: f64 = field(&h, ok, "mmacs_per_lut").parse().unwrap();
+    assert!((per_lut - fmax / luts).abs() < 0.001, "{per_lut}");
+    assert_eq!(field(&h, ok, "error"), "");
+    let bad = &rows[1];
+    assert_eq!(field(&h, bad, "module"), "bfp_dot_n32_m8_e10");
+    assert_eq!(field(&h, bad, "luts"), "");
+    assert!(
+        field(&h, bad, "error").starts_with("synth: ICESTORM_LC ")
+            && field(&h, bad, "error").contains("ERROR: Unable to place"),
+        "{}",
+        field(&h, bad, "error")
+    );
+
+    let mark = dir.join("ran");
+    let bin = stand_ins(&dir, &["yosys", "nextpnr-ice40", "icepack"], &mark);
+    let o = gen(
+        &dir,
+        &[
+            "sweep",
+            "s.toml",
+            "--output-dir",
+            "out",
+            "--tools-dir",
+            bin.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1 done, 2 from the cache, 1 failed"), "{err}");
+    assert!(!mark.exists(), "a tool ran on the rerun");
+    let (h2, rows2) = csv(&dir.join("out/sweep.csv"));
+    assert_eq!(field(&h2, &rows2[0], "luts"), field(&h, ok, "luts"));
+    assert_eq!(field(&h2, &rows2[0], "cached"), "true");
+}
+
+/// Bad specs: exit 2, the file, line and key in the one error line, and no output
+/// folder.
+#[test]
+fn bad_specs_are_refused_before_anything_runs() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "[[unit]]\nname = \"macc\"\n",
+            &["s.toml:2:", "'name'", "unknown unit 'macc'"],
+        ),
+        (
+            "[[unit]]\nname = \"mac\"\naccc = 12\n",
+            &["s.toml:3:", "unknown key 'accc'"],
+        ),
+        (
+            "[[unit]]\nname = \"mac\"\nacc = { from = 16, to = 12 }\n",
+            &["s.toml:3:", "'acc'", "empty"],
+        ),
+        (
+            "[[unit]]\nname = \"mac\"\nacc = []\n",
+            &["s.toml:3:", "'acc'", "empty"],
+        ),
+        (
+            "[[unit]]\nname = \"mac\"\nacc = [12,\n  65]\n",
+            &["s.toml:4:", "'acc' = 65", "2..=64"],
+        ),
+        (
+            "[[unit]]\nname = \"bfp-dot\"\nblock = 8\nlanes = 3\n",
+            &["s.toml:4:", "'lanes' = 3", "divisor"],
+        ),
+        (
+            "devices = [\"hx8k\"]\n[[unit]]\nname = \"mac\"\ndsp = true\n",
+            &["s.toml:4:", "'dsp'", "HX8K"],
+        ),
+        (
+            "devices = [\"up6k\"]\n[[unit]]\nname = \"mac\"\n",
+            &["s.toml:1:", "'devices'", "up5k"],
+        ),
+        (
+            "stages = [\"emit\", \"cosim\"]\n[[unit]]\nname = \"mac\"\n",
+            &["s.toml:1:", "'stages'", "not implemented yet"],
+        ),
+        (
+            "[[unit]]\nname = \"mac\"\nacc = 12 12\n",
+            &["s.toml:3:", "not valid TOML"],
+        ),
+    ];
+    let dir = fresh("bad");
+    let mut failures = Vec::new();
+    for (text, needles) in cases {
+        std::fs::write(dir.join("s.toml"), text).unwrap();
+        let o = gen(&dir, &["sweep", "s.toml", "--output-dir", "out"], None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        let ok = o.status.code() == Some(2)
+            && o.stdout.is_empty()
+            && err.lines().count() == 1
+            && needles.iter().all(|n| err.contains(n))
+            && !dir.join("out").exists();
+        if !ok {
+            failures.push(format!("{text:?}: exit {:?}: {err}", o.status.code()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Two points that build the same design (a switch that repeats the default) share one
+/// lint run: the second row comes from the cache even on the first sweep.
+#[test]
+fn the_same_design_twice_is_linted_once() {
+    let dir = fresh("twice");
+    std::fs::write(
+        dir.join("s.toml"),
+        "stages = [\"emit\", \"lint\"]\n[[unit]]\nname = \"mac\"\nsigned = [true, false]\n",
+    )
+    .unwrap();
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out", "--jobs", "2"],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("2 rows (emit, lint): 2 done, 1 from the cache, 0 failed"),
+        "{err}"
+    );
+    let (h, rows) = csv(&dir.join("out/sweep.csv"));
+    assert_eq!(field(&h, &rows[0], "module"), field(&h, &rows[1], "module"));
+    assert_eq!(field(&h, &rows[1], "signed"), "false");
+}
