@@ -326,3 +326,102 @@ fn the_same_design_twice_is_linted_once() {
     assert_eq!(field(&h, &rows[0], "module"), field(&h, &rows[1], "module"));
     assert_eq!(field(&h, &rows[1], "signed"), "false");
 }
+
+/// `--emit-jobs`: one command per point, each run by `sh` as GNU Parallel and a Slurm
+/// array task run a line of jobs.txt (two at a time here), then `--collect` merges them
+/// into the same CSV rows as a local run of the spec (the `cached` column aside). A
+/// second job set into the same folder, a folder with no job set, and a job with no
+/// results are refused.
+#[test]
+fn emit_jobs_then_collect_equals_a_local_run() {
+    let dir = fresh("jobs");
+    std::fs::write(
+        dir.join("s.toml"),
+        "devices = [\"up5k\"]\nstages = [\"emit\", \"lint\"]\n\n[[unit]]\nname = \"mac\"\n\
+         acc = [12, 16]\noverflow = [\"saturate\", \"wrap\"]\n\n[[unit]]\nname = \"palq-pe\"\n\
+         levels = 3\n",
+    )
+    .unwrap();
+    let o = gen(&dir, &["sweep", "s.toml", "--emit-jobs", "jobs"], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(o.stdout.is_empty());
+    assert!(err.contains("5 jobs in") && err.contains("sbatch"), "{err}");
+    let jobs = std::fs::read_to_string(dir.join("jobs/jobs.txt")).unwrap();
+    let lines: Vec<&str> = jobs.lines().collect();
+    assert_eq!(lines.len(), 5);
+    let slurm = std::fs::read_to_string(dir.join("jobs/slurm.sh")).unwrap();
+    assert!(slurm.contains("#SBATCH --array=1-5\n"), "{slurm}");
+    assert!(
+        !dir.join("jobs/results").exists(),
+        "nothing runs at --emit-jobs"
+    );
+
+    // Refused before a job has results: collect names the missing jobs.
+    let o = gen(&dir, &["sweep", "--collect", "jobs"], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("5 of 5 jobs have no results yet"), "{err}");
+
+    // The jobs from another folder (the commands hold absolute paths), two at a time.
+    let elsewhere = fresh("jobs-cwd");
+    for pair in lines.chunks(2) {
+        let children: Vec<_> = pair
+            .iter()
+            .map(|l| {
+                Command::new("sh")
+                    .args(["-c", l])
+                    .current_dir(&elsewhere)
+                    .output()
+            })
+            .collect();
+        for (c, l) in children.into_iter().zip(pair) {
+            let c = c.unwrap();
+            assert!(
+                c.status.success(),
+                "{l}: {}",
+                String::from_utf8_lossy(&c.stderr)
+            );
+        }
+    }
+    let o = gen(&dir, &["sweep", "--collect", "jobs"], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("5 of 5 jobs collected, 5 rows, 0 failed"),
+        "{err}"
+    );
+
+    let o = gen(&dir, &["sweep", "s.toml", "--output-dir", "local"], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (hj, rj) = csv(&dir.join("jobs/sweep.csv"));
+    let (hl, rl) = csv(&dir.join("local/sweep.csv"));
+    assert_eq!(hj, hl);
+    assert_eq!(rj.len(), 5);
+    let strip = |h: &[String], rows: Vec<Vec<String>>| -> Vec<Vec<String>> {
+        let c = h.iter().position(|x| x == "cached").unwrap();
+        rows.into_iter()
+            .map(|mut r| {
+                r.remove(c);
+                r
+            })
+            .collect()
+    };
+    assert_eq!(strip(&hj, rj), strip(&hl, rl));
+
+    // A second job set into the same folder, and a folder without one: exit 2.
+    let o = gen(&dir, &["sweep", "s.toml", "--emit-jobs", "jobs"], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("'--emit-jobs <DIR>'") && err.contains("already holds"),
+        "{err}"
+    );
+    let o = gen(&dir, &["sweep", "--collect", "local"], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("'--collect <DIR>'") && err.contains("no job set"),
+        "{err}"
+    );
+}

@@ -7,6 +7,7 @@
 //! - [`run`] runs the stages on `--jobs` threads through a content-addressed cache;
 //! - [`report`] writes DIR/sweep.csv and DIR/sweep.json, and [`plot`] DIR/sweep.svg.
 
+pub mod jobs;
 pub mod plan;
 pub mod plot;
 pub mod report;
@@ -27,8 +28,18 @@ use spec::Stage;
 #[derive(Args, Debug, Clone)]
 pub struct SweepArgs {
     /// The sweep: devices, tool builds, stages, seed and [[unit]] tables (docs/sweep.md).
-    #[arg(value_name = "SPEC.toml")]
-    pub spec: PathBuf,
+    #[arg(value_name = "SPEC.toml", required_unless_present = "collect")]
+    pub spec: Option<PathBuf>,
+    /// Check the spec and write one self-contained command per point and device into
+    /// DIR (jobs.txt for GNU Parallel, slurm.sh for an `sbatch` job array, each point's
+    /// own spec), instead of running them.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["collect", "output_dir", "jobs"])]
+    pub emit_jobs: Option<PathBuf>,
+    /// Merge the results of the jobs `--emit-jobs DIR` wrote into DIR/sweep.csv,
+    /// sweep.json and sweep.svg.
+    #[arg(long, value_name = "DIR",
+          conflicts_with_all = ["spec", "output_dir", "jobs", "stages", "cache", "tools_dir"])]
+    pub collect: Option<PathBuf>,
     /// Points run at once [default: the number of cores].
     #[arg(long, value_name = "N", allow_negative_numbers = true,
           value_parser = crate::values::ranged_u64(1, 256))]
@@ -56,7 +67,13 @@ pub fn run(
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
     let _ = stdout;
-    let file = &args.spec;
+    if let Some(dir) = &args.collect {
+        return jobs::collect(dir, stderr);
+    }
+    let file = args
+        .spec
+        .as_ref()
+        .expect("clap requires SPEC without --collect");
     let text = std::fs::read_to_string(file).map_err(|e| {
         Failure::usage(format!(
             "invalid value '{}' for '<SPEC.toml>': {e}",
@@ -81,6 +98,17 @@ pub fn run(
     crate::tools::check_dirs(args.tools_dir.as_deref()).map_err(Failure::usage)?;
     let tasks =
         plan::plan(&spec, args.tools_dir.as_deref()).map_err(|e| Failure::usage(e.render(file)))?;
+    if let Some(dir) = &args.emit_jobs {
+        return jobs::emit(
+            &spec,
+            &tasks,
+            file,
+            dir,
+            args.cache.as_deref(),
+            args.tools_dir.as_deref(),
+            stderr,
+        );
+    }
     check_tools(&spec, &tasks, args.tools_dir.as_deref())?;
 
     let out = args.output_dir.clone().unwrap_or_else(|| {

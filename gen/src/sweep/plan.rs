@@ -50,6 +50,8 @@ pub struct Task {
     pub unit: &'static str,
     /// The point's keys and values as the spec gives them.
     pub settings: Vec<(String, String)>,
+    /// The same, typed: what `--emit-jobs` writes into the point's own spec.
+    pub point: Vec<(String, Value)>,
     pub device: Device,
     pub module: String,
     pub latency: u32,
@@ -327,6 +329,10 @@ impl Plan<'_> {
             settings: point
                 .iter()
                 .map(|s| (s.key.clone(), s.value.show()))
+                .collect(),
+            point: point
+                .iter()
+                .map(|s| (s.key.clone(), s.value.clone()))
                 .collect(),
             device,
             module: built.params.module_name(),

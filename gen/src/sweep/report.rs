@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::plan::Task;
@@ -73,6 +73,7 @@ fn row_json(task: &Task, row: &Row) -> Map<String, Value> {
     m.insert("mmacs_per_lut".into(), per_lut.into());
     m.insert("cached".into(), row.cached.into());
     m.insert("error".into(), row.error().into());
+    m.insert("error_summary".into(), row.short_error().into());
     m
 }
 
@@ -94,27 +95,21 @@ fn csv_value(v: Option<&Value>) -> String {
 }
 
 /// The whole JSON document.
-#[derive(Serialize)]
-struct Document {
-    generator: String,
-    spec: String,
-    stages: Vec<&'static str>,
-    devices: Vec<&'static str>,
-    seed: u64,
-    rows: Vec<Map<String, Value>>,
+#[derive(Serialize, Deserialize)]
+pub struct Document {
+    pub generator: String,
+    pub spec: String,
+    pub stages: Vec<String>,
+    pub devices: Vec<String>,
+    pub seed: u64,
+    /// The parameter columns, in the spec's order.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    pub rows: Vec<Map<String, Value>>,
 }
 
-/// Write DIR/sweep.csv and DIR/sweep.json.
-pub fn write(
-    out: &Path,
-    spec: &Spec,
-    tasks: &[Task],
-    rows: &[Row],
-    spec_file: &Path,
-) -> Result<(), Failure> {
-    let json_rows: Vec<Map<String, Value>> =
-        rows.iter().map(|r| row_json(&tasks[r.task], r)).collect();
-    // The parameter columns: every key of every unit, in the spec's order.
+/// The parameter columns: every key of every unit, in the spec's order.
+pub fn param_keys(spec: &Spec) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
     for u in &spec.units {
         for (k, _) in &u.keys {
@@ -124,71 +119,100 @@ pub fn write(
             }
         }
     }
+    keys
+}
+
+/// Write DIR/sweep.csv, DIR/sweep.json and DIR/sweep.svg of a run.
+pub fn write(
+    out: &Path,
+    spec: &Spec,
+    tasks: &[Task],
+    rows: &[Row],
+    spec_file: &Path,
+) -> Result<(), Failure> {
+    let doc = Document {
+        generator: crate::generator_id(),
+        spec: spec_file.display().to_string(),
+        stages: spec.stages.iter().map(|s| s.name().to_string()).collect(),
+        devices: spec.devices.iter().map(|d| d.name().to_string()).collect(),
+        seed: spec.seed,
+        keys: param_keys(spec),
+        rows: rows.iter().map(|r| row_json(&tasks[r.task], r)).collect(),
+    };
+    write_document(out, &doc)
+}
+
+/// Write a document's rows as DIR/sweep.csv, DIR/sweep.json and (when any row was
+/// synthesized) DIR/sweep.svg: for a run, and for `--collect`'s merged rows.
+pub fn write_document(out: &Path, doc: &Document) -> Result<(), Failure> {
     let mut csv = String::from("unit");
-    for k in &keys {
+    for k in &doc.keys {
         csv += &format!(",{}", csv_field(k));
     }
     for c in COLUMNS {
         csv += &format!(",{c}");
     }
     csv += "\n";
-    for (r, row) in json_rows.iter().zip(rows) {
-        let short = row.short_error().map(Value::String);
+    for r in &doc.rows {
         csv += &csv_value(r.get("unit"));
         let params = r.get("params").and_then(Value::as_object);
-        for k in &keys {
+        for k in &doc.keys {
             csv += ",";
             csv += &csv_value(params.and_then(|p| p.get(k)));
         }
         for c in COLUMNS {
             csv += ",";
-            csv += &csv_value(if c == "error" {
-                short.as_ref()
-            } else {
-                r.get(c)
-            });
+            csv += &csv_value(r.get(if c == "error" { "error_summary" } else { c }));
         }
         csv += "\n";
     }
-    let doc = Document {
-        generator: crate::generator_id(),
-        spec: spec_file.display().to_string(),
-        stages: spec.stages.iter().map(|s| s.name()).collect(),
-        devices: spec.devices.iter().map(|d| d.name()).collect(),
-        seed: spec.seed,
-        rows: json_rows,
-    };
-    let json = serde_json::to_string_pretty(&doc).expect("rows serialize") + "\n";
+    let json = serde_json::to_string_pretty(doc).expect("rows serialize") + "\n";
     let mut files = vec![
         ("sweep.csv", csv.into_bytes()),
         ("sweep.json", json.into_bytes()),
     ];
-    let several = spec.devices.len() * spec.tools.len() > 1;
-    let points: Vec<super::plot::Point> = rows
+    let text = |r: &Map<String, Value>, k: &str| {
+        r.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let several = {
+        let mut builds: Vec<(String, String)> = doc
+            .rows
+            .iter()
+            .map(|r| (text(r, "device"), text(r, "tools")))
+            .collect();
+        builds.sort();
+        builds.dedup();
+        builds.len() > 1
+    };
+    let points: Vec<super::plot::Point> = doc
+        .rows
         .iter()
         .filter_map(|r| {
-            let m = r.synth.as_ref()?.as_ref().ok()?;
-            let t = &tasks[r.task];
+            let luts = r.get("luts")?.as_f64()?;
+            let fmax_mhz = r.get("fmax_mhz")?.as_f64()?;
             let unit = if several {
                 format!(
                     "{} {} {}",
-                    t.unit,
-                    t.device.name(),
-                    r.tools.map_or("", |x| x.name())
+                    text(r, "unit"),
+                    text(r, "device"),
+                    text(r, "tools")
                 )
             } else {
-                t.unit.to_string()
+                text(r, "unit")
             };
             Some(super::plot::Point {
                 unit,
-                luts: m.luts as f64,
-                fmax_mhz: m.fmax_mhz,
+                luts,
+                fmax_mhz,
             })
         })
         .collect();
     let title = format!(
         "Fmax against LUTs, {}",
-        spec_file
+        Path::new(&doc.spec)
             .file_name()
             .map_or(String::new(), |f| f.to_string_lossy().into_owned())
     );
