@@ -34,26 +34,30 @@ __all__ = [
 
 
 def _ints(x):
-    return np.ascontiguousarray(x, dtype=np.int64)
+    return np.asarray(x, dtype=np.int64)
+
+
+def _flat(x, dtype=np.int64):
+    """A flat, contiguous copy (or view) of `x` as `dtype` (keeps 0-d inputs' shape out)."""
+    return np.ascontiguousarray(np.asarray(x, dtype=dtype).reshape(-1))
 
 
 def _pair(a, b):
     a, b = np.broadcast_arrays(_ints(a), _ints(b))
     if a.ndim == 0:
         raise ValueError("'a': operands need at least one dimension (rows of products)")
-    return _ints(a), _ints(b)
+    return a, b
 
 
 def _f32_bits(x):
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    return x.reshape(-1).view(np.uint32), x.shape
+    x = np.asarray(x, dtype=np.float32)
+    return _flat(x, np.float32).view(np.uint32), x.shape
 
 
 def _rnd(rnd, shape):
     if rnd is None:
         return None
-    r = np.ascontiguousarray(np.broadcast_to(np.asarray(rnd, dtype=np.uint64), shape))
-    return r.reshape(-1)
+    return _flat(np.broadcast_to(np.asarray(rnd, dtype=np.uint64), shape), np.uint64)
 
 
 def _per_block(values, shape, block_len):
@@ -74,13 +78,13 @@ def mac(a, b, **params):
     ``overflow``.
     """
     a, b = _pair(a, b)
-    acc, ovf = _lowbit.mac(a.reshape(-1), b.reshape(-1), a.shape[-1], **params)
+    acc, ovf = _lowbit.mac(_flat(a), _flat(b), a.shape[-1], **params)
     return acc.reshape(a.shape[:-1]), ovf.reshape(a.shape[:-1])
 
 
 def _fpacc(fn, a, b, params):
     a, b = _pair(a, b)
-    bits, value, uf, of = fn(a.reshape(-1), b.reshape(-1), a.shape[-1], **params)
+    bits, value, uf, of = fn(_flat(a), _flat(b), a.shape[-1], **params)
     s = a.shape[:-1]
     return bits.reshape(s), value.reshape(s), uf.reshape(s), of.reshape(s)
 
@@ -124,8 +128,7 @@ def bfp_dequantize(q, exp):
     """The values ``q * 2**exp`` of HBFP blocks (float64, exact): ``q`` holds whole
     blocks in C order, ``exp`` one exponent per block."""
     q = _ints(q)
-    e = np.ascontiguousarray(exp, dtype=np.int32)
-    return _lowbit.bfp_dequantize(q.reshape(-1), e.reshape(-1)).reshape(q.shape)
+    return _lowbit.bfp_dequantize(_flat(q), _flat(exp, np.int32)).reshape(q.shape)
 
 
 def bfp_dot(qa, ea, qb, eb, **params):
@@ -136,10 +139,9 @@ def bfp_dot(qa, ea, qb, eb, **params):
     value)`` per block: the integer sum of products, ``ea + eb``, and ``sum * 2**exp``
     (float64, exact). Parameters: ``block``, ``mant``, ``exp_bits``.
     """
-    qa, qb = _ints(qa), _ints(qb)
-    ea = np.ascontiguousarray(ea, dtype=np.int32)
-    eb = np.ascontiguousarray(eb, dtype=np.int32)
-    s, e = _lowbit.bfp_dot(qa.reshape(-1), ea.reshape(-1), qb.reshape(-1), eb.reshape(-1), **params)
+    s, e = _lowbit.bfp_dot(
+        _flat(qa), _flat(ea, np.int32), _flat(qb), _flat(eb, np.int32), **params
+    )
     return s, e, np.ldexp(s.astype(np.float64), e)
 
 
@@ -163,10 +165,9 @@ def mx_dequantize(codes, scales, **params):
     2**(scale - 127)`` rounded to nearest even, no subnormals; NaN for the NaN scale or
     a NaN/infinity code. ``codes`` holds whole blocks in C order, ``scales`` one byte per
     block. Parameter: ``elem``."""
-    c = np.ascontiguousarray(codes, dtype=np.uint64)
-    s = np.ascontiguousarray(scales, dtype=np.uint32)
-    bits = _lowbit.mx_dequantize(c.reshape(-1), s.reshape(-1), **params)
-    return bits.view(np.float32).reshape(c.shape)
+    shape = np.shape(codes)
+    bits = _lowbit.mx_dequantize(_flat(codes, np.uint64), _flat(scales, np.uint32), **params)
+    return bits.view(np.float32).reshape(shape)
 
 
 def expq_quantize(x, **params):
@@ -178,7 +179,7 @@ def expq_quantize(x, **params):
     ``alpha``, ``exp_min``.
     """
     x = _ints(x)
-    s, z, e = _lowbit.expq_quantize(x.reshape(-1), **params)
+    s, z, e = _lowbit.expq_quantize(_flat(x), **params)
     return s.reshape(x.shape), z.reshape(x.shape), e.reshape(x.shape)
 
 
@@ -189,7 +190,7 @@ def requantize(acc, mult, shift, zp=0, **params):
     ``out_bits``, ``signed``/``unsigned``."""
     arrays = np.broadcast_arrays(_ints(acc), _ints(mult), _ints(shift), _ints(zp))
     shape = arrays[0].shape
-    flat = [_ints(a).reshape(-1) for a in arrays]
+    flat = [_flat(a) for a in arrays]
     return _lowbit.requantize(*flat, **params).reshape(shape)
 
 
@@ -225,7 +226,7 @@ def simulate(unit, inputs, pipeline=0, **params):
             beats = b
         elif b != beats:
             raise ValueError(f"'{name}': {b} beats where the other ports have {beats}")
-        flat.append((name, v.reshape(-1)))
+        flat.append((name, _flat(v)))
     out = _lowbit.simulate(unit, flat, beats or 0, pipeline=pipeline, **params)
     return {name: (bits if w == 1 else bits.reshape(-1, w)) for name, w, bits in out}
 
