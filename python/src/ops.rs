@@ -23,7 +23,7 @@ fn rows(len: usize, n: usize, what: &str) -> Result<usize, Error> {
     if n == 0 {
         return Err(value_error(format!("'{what}': rows must not be empty")));
     }
-    if len % n != 0 {
+    if !len.is_multiple_of(n) {
         return Err(value_error(format!(
             "'{what}': {len} values are not whole rows (blocks) of {n}"
         )));
@@ -67,12 +67,7 @@ fn check_codes(xs: &[u64], bits: u32, what: &str) -> Result<(), Error> {
 
 /// The random words of a stochastic converter: required with `rounding="sr"`, one per
 /// element of at most `bits` bits, refused otherwise.
-fn random<'a>(
-    rnd: Option<&'a [u64]>,
-    stochastic: bool,
-    len: usize,
-    bits: u32,
-) -> Result<&'a [u64], Error> {
+fn random(rnd: Option<&[u64]>, stochastic: bool, len: usize, bits: u32) -> Result<&[u64], Error> {
     match (rnd, stochastic) {
         (None, false) => Ok(&[]),
         (Some(_), false) => Err(value_error(
@@ -109,6 +104,9 @@ pub fn mac(p: &MacParams, a: &[i64], b: &[i64], n: usize) -> Result<(Vec<i128>, 
     }
     Ok((acc, ovf))
 }
+
+/// HBFP conversion results: mantissas, the exponent and `inv` of each block.
+pub type BfpQuantized = (Vec<i8>, Vec<i32>, Vec<bool>);
 
 /// One accumulator read-out: raw bits of the accumulator format, the value, `uf`, `of`.
 pub type FpaccOut = (Vec<u64>, Vec<f64>, Vec<bool>, Vec<bool>);
@@ -189,7 +187,7 @@ pub fn fpacc_long(p: &FpaccLongParams, a: &[i64], b: &[i64], n: usize) -> Result
         Vec::with_capacity(r),
     );
     for (ra, rb) in a.chunks(n).zip(b.chunks(n)) {
-        let mut s = FpaccLongSum::new(p.clone());
+        let mut s = FpaccLongSum::new(*p);
         for (i, (&x, &y)) in ra.iter().zip(rb).enumerate() {
             s.push(i == 0, x, y);
         }
@@ -209,7 +207,7 @@ pub fn bfp_quantize(
     p: &BfpQuantParams,
     x: &[u32],
     rnd: Option<&[u64]>,
-) -> Result<(Vec<i8>, Vec<i32>, Vec<bool>), Error> {
+) -> Result<BfpQuantized, Error> {
     let n = p.block as usize;
     let r = rows(x.len(), n, "x")?;
     let rnd = random(rnd, p.stochastic(), x.len(), p.rnd_bits)?;
@@ -351,13 +349,13 @@ pub fn mx_dequantize(
         .collect())
 }
 
+/// The exponential quantizer's outputs per input: sign, zero flag, code.
+pub type ExpqCodes = (Vec<u8>, Vec<bool>, Vec<u64>);
+
 /// The exponential quantizer `expq_quant` (docs/log-domain.md): per input the sign `s`,
 /// the zero flag `z` and the code `e`, by [`ExpqQuantParams::code_of`] (each distinct
 /// magnitude computed once).
-pub fn expq_quantize(
-    p: &ExpqQuantParams,
-    x: &[i64],
-) -> Result<(Vec<u8>, Vec<bool>, Vec<u64>), Error> {
+pub fn expq_quantize(p: &ExpqQuantParams, x: &[i64]) -> Result<ExpqCodes, Error> {
     check_ints(x, p.in_bits, true, "x")?;
     let mut memo: HashMap<u64, Option<u64>> = HashMap::new();
     let mut s = Vec::with_capacity(x.len());

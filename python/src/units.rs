@@ -33,10 +33,15 @@ fn with_unit<T>(unit: &str, f: impl FnMut(Found) -> Result<T, Error>) -> Result<
     v.out.expect("the visitor ran")
 }
 
+/// Verilog and metadata JSON.
+type Generated = Result<(String, String), Error>;
+/// Input ports by name, their values beat after beat.
+type Inputs = [(String, Vec<i64>)];
+
 /// One unit's entry points, monomorphised (closures cannot be generic).
 struct Found {
-    generate: fn(&Kwargs, u32, bool) -> Result<(String, String), Error>,
-    simulate: fn(&Kwargs, u32, &[(String, Vec<i64>)], usize) -> Result<Simulated, Error>,
+    generate: fn(&Kwargs, u32, bool) -> Generated,
+    simulate: fn(&Kwargs, u32, &Inputs, usize) -> Result<Simulated, Error>,
 }
 
 impl Found {
