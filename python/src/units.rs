@@ -245,7 +245,7 @@ mod tests {
         let b: Vec<i64> = (0..40).map(|i| (i * 91 % 256) - 128).collect();
         let (acc, ovf) = crate::ops::mac(&p, &a, &b, 40).unwrap();
         let clear: Vec<i64> = (0..40).map(|i| i64::from(i == 0)).collect();
-        let inputs = vec![
+        let mut inputs = vec![
             ("in_valid".to_string(), vec![1; 40]),
             ("clear".to_string(), clear),
             ("a".to_string(), a),
@@ -253,11 +253,10 @@ mod tests {
         ];
         let kw = kw(&[("acc", "10"), ("overflow", "wrap")]);
         // Registered outputs: the last beat's result shows one beat later.
-        let mut inputs2 = inputs;
-        for (_, v) in inputs2.iter_mut() {
+        for (_, v) in inputs.iter_mut() {
             v.push(0);
         }
-        let out = simulate("mac", &kw, 0, &inputs2, 41).unwrap();
+        let out = simulate("mac", &kw, 0, &inputs, 41).unwrap();
         let acc_bits = out.iter().find(|o| o.0 == "acc").unwrap().2[40];
         let ovf_bit = out.iter().find(|o| o.0 == "ovf").unwrap().2[40];
         assert_eq!(int::from_bits(acc_bits.into(), 10, true), acc[0]);
