@@ -211,8 +211,14 @@ impl<M: CycleModel + Clone> Core<M> {
     }
 
     fn wrapper(&self, conn: impl Fn(&Port) -> String) -> Verilog {
+        let mut code = instance(&self.module, &self.iface, conn);
+        if !self.iface.ports.iter().any(|p| p.role == Role::Clock) {
+            // A combinational unit: the block's clock goes nowhere. Verilator's default
+            // --unused-regexp (`*unused*`) accepts this name without a warning.
+            code.push_str("    wire unused_clock = clock;\n");
+        }
         Verilog::Wrapper(Wrapper {
-            code: instance(&self.module, &self.iface, conn),
+            code,
             cores: if self.emit_core {
                 self.verilog.clone()
             } else {
