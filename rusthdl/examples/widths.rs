@@ -6,10 +6,19 @@ use model::UnitParams;
 fn show<P: UnitParams + Default>() {
     let p = P::default();
     let i = p.interface();
-    let ports: Vec<String> = i.ports.iter().map(|q| format!("{} {}", q.name, q.width)).collect();
+    let ports: Vec<String> = i
+        .ports
+        .iter()
+        .map(|q| format!("{} {}", q.name, q.width))
+        .collect();
     let iw: u32 = i.beat_inputs().map(|q| q.width).sum();
     let ow: u32 = i.outputs().map(|q| q.width).sum();
-    println!("{} ({}): Packed<_, {iw}, {ow}>; ports {}", P::KIND, p.module_name(), ports.join(", "));
+    println!(
+        "{} ({}): Packed<_, {iw}, {ow}>; ports {}",
+        P::KIND,
+        p.module_name(),
+        ports.join(", ")
+    );
 }
 
 fn main() {
@@ -19,4 +28,5 @@ fn main() {
     show::<model::lns::LnsMulParams>();
     show::<model::lns::LnsMacParams>();
     show::<model::fpacc::FpaccParams>();
+    show::<model::palq::PalqShuffleParams>();
 }

@@ -14,7 +14,7 @@
 use model::iface::{Dir, Interface, Port, Role};
 use model::mac::MacParams;
 use model::requant::RequantParams;
-use rust_hdl::core::prelude::*;
+use rust_hdl_core::prelude::*;
 
 use crate::{AdapterError, Mac, Requant};
 

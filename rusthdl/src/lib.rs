@@ -1,4 +1,5 @@
-//! lowbit units as [rust-hdl](https://crates.io/crates/rust-hdl) blocks.
+//! lowbit units as [rust-hdl](https://crates.io/crates/rust-hdl) 0.46 blocks (through its
+//! core crate, `rust-hdl-core`, which the `rust-hdl` facade re-exports as `rust_hdl::core`).
 //!
 //! Each block is a rust-hdl [`Block`]: in rust-hdl's simulator its `update()` runs the
 //! unit's bit-exact cycle model from `model` (the spec the RTL is proven against), and
@@ -10,8 +11,9 @@
 //! widths, never a silently truncated signal.
 //!
 //! - [`Mac`] and [`Requant`]: named ports, exactly the unit's ports.
-//! - [`Packed`]: any unit whose cycle model is `Clone`, its beat inputs packed into one
-//!   `Bits<I>` and its outputs into one `Bits<O>`, first port at bit 0.
+//! - [`Packed`]: any unit with a public `Clone` cycle model, or without a clock, its beat
+//!   inputs packed into one `Bits<I>` and its outputs into one `Bits<O>`, first port at
+//!   bit 0.
 //!
 //! Ports carry the raw bits of the unit's ports (`Bits<N>`, two's complement for signed
 //! values), as the Verilog module does; convert to rust-hdl's `Signed<N>` with
@@ -31,9 +33,9 @@ use model::iface::{get_field, set_field, CycleModel, Dir, Interface, Port, Role}
 use model::mac::{Mac as MacModel, MacParams};
 use model::requant::{Requant as RequantModel, RequantParams};
 use model::ParamError;
-use rust_hdl::core::prelude::*;
+use rust_hdl_core::prelude::*;
 
-pub use rust_hdl;
+pub use rust_hdl_core;
 
 /// Why a block could not be built.
 #[derive(Clone, Debug)]
@@ -89,7 +91,12 @@ impl From<hdl::HdlError> for AdapterError {
     }
 }
 
-fn check_width(module: &str, port: &str, runtime: u32, declared: usize) -> Result<(), AdapterError> {
+fn check_width(
+    module: &str,
+    port: &str,
+    runtime: u32,
+    declared: usize,
+) -> Result<(), AdapterError> {
     if runtime as usize == declared {
         Ok(())
     } else {
@@ -130,38 +137,60 @@ pub fn words_to_bits<const N: usize>(words: &[u64]) -> Bits<N> {
     }
 }
 
-/// The model half of every block: the state after the last rising edge, and what the
-/// outputs are for given inputs in between.
-#[derive(Clone, Debug)]
-struct Engine<M> {
-    model: M,
-    in_words: usize,
-    out_words: usize,
+/// The model half of a block: the state after the last rising edge, and the outputs for
+/// given inputs in between.
+pub trait Behaviour {
+    /// The unit's ports.
+    fn interface(&self) -> &Interface;
+    /// The outputs shown during a cycle with `inputs` held (no state change).
+    fn peek(&mut self, inputs: &[u64]) -> Vec<u64>;
+    /// The rising edge with `inputs`.
+    fn edge(&mut self, inputs: &[u64]);
 }
 
-impl<M: CycleModel + Clone> Engine<M> {
-    fn new(model: M) -> Self {
-        let iface = model.interface();
-        let (in_words, out_words) = (iface.in_words(), iface.out_words());
-        Engine {
-            model,
-            in_words,
-            out_words,
-        }
+/// A clocked unit's model, cloned to read its outputs between edges.
+#[derive(Clone, Debug)]
+pub struct Cloned<M>(pub M);
+
+impl<M: CycleModel + Clone> Behaviour for Cloned<M> {
+    fn interface(&self) -> &Interface {
+        self.0.interface()
     }
 
-    /// The outputs shown during a cycle with `inputs` held.
-    fn peek(&self, inputs: &[u64]) -> Vec<u64> {
-        let mut out = vec![0; self.out_words];
-        self.model.clone().step(inputs, &mut out);
+    fn peek(&mut self, inputs: &[u64]) -> Vec<u64> {
+        let mut out = vec![0; self.0.interface().out_words()];
+        self.0.clone().step(inputs, &mut out);
         out
     }
 
-    /// The rising edge with `inputs`.
     fn edge(&mut self, inputs: &[u64]) {
-        let mut out = vec![0; self.out_words];
-        self.model.step(inputs, &mut out);
+        let mut out = vec![0; self.0.interface().out_words()];
+        self.0.step(inputs, &mut out);
     }
+}
+
+/// A unit without a clock: no state, so stepping its model is reading it, and an edge
+/// does nothing. Takes any unit's model (`UnitParams::model`), `Clone` or not.
+pub struct Stateless(pub Box<dyn CycleModel + Send>);
+
+impl fmt::Debug for Stateless {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Stateless").finish()
+    }
+}
+
+impl Behaviour for Stateless {
+    fn interface(&self) -> &Interface {
+        self.0.interface()
+    }
+
+    fn peek(&mut self, inputs: &[u64]) -> Vec<u64> {
+        let mut out = vec![0; self.0.interface().out_words()];
+        self.0.step(inputs, &mut out);
+        out
+    }
+
+    fn edge(&mut self, _inputs: &[u64]) {}
 }
 
 /// The unit's generated module (every module of the design, children first) as the
@@ -190,23 +219,30 @@ fn instance(module: &str, iface: &Interface, conn: impl Fn(&Port) -> String) -> 
 
 /// What every block shares: its module, its model and whether it emits the module.
 #[derive(Clone, Debug)]
-struct Core<M> {
+struct Core<B> {
     module: String,
     iface: Interface,
     verilog: String,
     emit_core: bool,
-    engine: Engine<M>,
+    engine: B,
 }
 
-impl<M: CycleModel + Clone> Core<M> {
-    fn new<P: Generate>(p: &P, model: M) -> Result<Self, AdapterError> {
+impl<B: Behaviour> Core<B> {
+    fn new<P: Generate>(p: &P, engine: B) -> Result<Self, AdapterError> {
         p.validate()?;
+        let (module, iface) = (p.module_name(), p.interface());
+        if *engine.interface() != iface {
+            return Err(AdapterError::Hdl(hdl::HdlError {
+                module,
+                message: "the model's ports are not the parameters' ports".into(),
+            }));
+        }
         Ok(Core {
-            module: p.module_name(),
-            iface: p.interface(),
+            module,
+            iface,
             verilog: core_verilog(p)?,
             emit_core: true,
-            engine: Engine::new(model),
+            engine,
         })
     }
 
@@ -281,13 +317,13 @@ pub struct Mac<const N: usize, const A: usize> {
     pub acc: Signal<Out, Bits<A>>,
     pub ovf: Signal<Out, Bit>,
     pub out_valid: Signal<Out, Bit>,
-    core: Core<MacModel>,
+    core: Core<Cloned<MacModel>>,
 }
 
 impl<const N: usize, const A: usize> Mac<N, A> {
     /// The MAC of `p`; its widths must be `N` and `A`.
     pub fn new(p: MacParams) -> Result<Self, AdapterError> {
-        let core = Core::new(&p, MacModel::new(p)?)?;
+        let core = Core::new(&p, Cloned(MacModel::new(p)?))?;
         for (port, declared) in [("a", N), ("b", N), ("acc", A)] {
             check_width(&core.module, port, core.width(port), declared)?;
         }
@@ -399,7 +435,7 @@ pub struct Requant<const ACC: usize, const MULT: usize, const SHIFT: usize, cons
     pub zp: Signal<In, Bits<MULT>>,
     pub y: Signal<Out, Bits<Y>>,
     pub out_valid: Signal<Out, Bit>,
-    core: Core<RequantModel>,
+    core: Core<Cloned<RequantModel>>,
 }
 
 impl<const ACC: usize, const MULT: usize, const SHIFT: usize, const Y: usize>
@@ -407,7 +443,7 @@ impl<const ACC: usize, const MULT: usize, const SHIFT: usize, const Y: usize>
 {
     /// The requantizer of `p`; its widths must be the const generics.
     pub fn new(p: RequantParams) -> Result<Self, AdapterError> {
-        let core = Core::new(&p, RequantModel::new(p)?)?;
+        let core = Core::new(&p, Cloned(RequantModel::new(p)?))?;
         for (port, declared) in [
             ("acc", ACC),
             ("mult", MULT),
@@ -432,7 +468,7 @@ impl<const ACC: usize, const MULT: usize, const SHIFT: usize, const Y: usize>
     }
 
     fn inputs(&self) -> Vec<u64> {
-        let mut w = vec![0u64; self.core.engine.in_words];
+        let mut w = vec![0u64; self.core.iface.in_words()];
         w[0] = self.rst.val().into();
         w[1] = self.in_valid.val().into();
         let mut at = 2;
@@ -491,9 +527,11 @@ impl<const ACC: usize, const MULT: usize, const SHIFT: usize, const Y: usize> Bl
     block_fields!(rst, in_valid, acc, mult, shift, zp, y, out_valid);
 }
 
-/// Any unit with a `Clone` cycle model, as one packed input word and one packed output
-/// word: beat inputs (every input but the clock) in declaration order from bit 0 of
-/// `inputs`, outputs likewise in `outputs`. `I` and `O` must be the sums of their widths.
+/// Any unit, as one packed input word and one packed output word: beat inputs (every
+/// input but the clock) in declaration order from bit 0 of `inputs`, outputs likewise in
+/// `outputs`. `I` and `O` must be the sums of their widths. A clocked unit's model must
+/// be `Clone` ([`Packed::new`]); a unit without a clock takes its model from its
+/// parameters ([`Packed::combinational`]).
 ///
 /// ```
 /// use rusthdl::Packed;
@@ -503,25 +541,39 @@ impl<const ACC: usize, const MULT: usize, const SHIFT: usize, const Y: usize> Bl
 /// assert!(Packed::<_, 19, 14>::new(&p, m.clone()).is_ok());
 /// assert!(Packed::<_, 19, 13>::new(&p, m).is_err());
 /// ```
-#[derive(Clone, Debug)]
-pub struct Packed<M, const I: usize, const O: usize> {
+#[derive(Debug)]
+pub struct Packed<B, const I: usize, const O: usize> {
     pub clock: Signal<In, Clock>,
     pub inputs: Signal<In, Bits<I>>,
     pub outputs: Signal<Out, Bits<O>>,
-    core: Core<M>,
+    core: Core<B>,
 }
 
-impl<M: CycleModel + Clone, const I: usize, const O: usize> Packed<M, I, O> {
+impl<M: CycleModel + Clone, const I: usize, const O: usize> Packed<Cloned<M>, I, O> {
     /// The unit of `p`, simulated by `model` (a fresh model of the same parameters).
     pub fn new<P: Generate>(p: &P, model: M) -> Result<Self, AdapterError> {
-        let core = Core::new(p, model)?;
-        let iface = &core.iface;
-        if model_iface_differs(iface, core.engine.model.interface()) {
+        Packed::with(p, Cloned(model))
+    }
+}
+
+impl<const I: usize, const O: usize> Packed<Stateless, I, O> {
+    /// A unit without a clock (`lns-mul`, `palq-shuffle`), simulated by its
+    /// `UnitParams::model`; a clocked unit is refused.
+    pub fn combinational<P: Generate>(p: &P) -> Result<Self, AdapterError> {
+        if p.interface().ports.iter().any(|q| q.role == Role::Clock) {
             return Err(AdapterError::Hdl(hdl::HdlError {
-                module: core.module.clone(),
-                message: "the model's ports are not the parameters' ports".into(),
+                module: p.module_name(),
+                message: "a clocked unit needs a Clone model: use Packed::new".into(),
             }));
         }
+        Packed::with(p, Stateless(p.model()?))
+    }
+}
+
+impl<B: Behaviour, const I: usize, const O: usize> Packed<B, I, O> {
+    fn with<P: Generate>(p: &P, engine: B) -> Result<Self, AdapterError> {
+        let core = Core::new(p, engine)?;
+        let iface = &core.iface;
         let iw: u32 = iface.beat_inputs().map(|p| p.width).sum();
         let ow: u32 = iface.outputs().map(|p| p.width).sum();
         check_width(&core.module, "inputs", iw, I)?;
@@ -547,10 +599,6 @@ impl<M: CycleModel + Clone, const I: usize, const O: usize> Packed<M, I, O> {
     }
 }
 
-fn model_iface_differs(a: &Interface, b: &Interface) -> bool {
-    a != b
-}
-
 /// Repack between a packed word (ports back to back in bits) and a beat record (each
 /// port in its own whole words).
 fn repack<'a>(ports: impl Iterator<Item = &'a Port>, from: &[u64], to: &mut [u64], unpack: bool) {
@@ -573,16 +621,16 @@ fn repack<'a>(ports: impl Iterator<Item = &'a Port>, from: &[u64], to: &mut [u64
     }
 }
 
-impl<M: CycleModel + Clone, const I: usize, const O: usize> UnitBlock for Packed<M, I, O> {
+impl<B: Behaviour, const I: usize, const O: usize> UnitBlock for Packed<B, I, O> {
     unit_block_common!();
 }
 
-impl<M: CycleModel + Clone, const I: usize, const O: usize> Logic for Packed<M, I, O> {
+impl<B: Behaviour, const I: usize, const O: usize> Logic for Packed<B, I, O> {
     fn update(&mut self) {
         let iface = &self.core.iface;
         let mut packed = vec![0u64; I.div_ceil(64)];
         bits_to_words(self.inputs.val(), &mut packed);
-        let mut ins = vec![0u64; self.core.engine.in_words];
+        let mut ins = vec![0u64; iface.in_words()];
         repack(iface.beat_inputs(), &packed, &mut ins, true);
         if self.clock.pos_edge() {
             self.core.engine.edge(&ins);
@@ -619,7 +667,7 @@ impl<M: CycleModel + Clone, const I: usize, const O: usize> Logic for Packed<M, 
     }
 }
 
-impl<M: CycleModel + Clone, const I: usize, const O: usize> Block for Packed<M, I, O> {
+impl<B: Behaviour, const I: usize, const O: usize> Block for Packed<B, I, O> {
     block_fields!(inputs, outputs);
 }
 

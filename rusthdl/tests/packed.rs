@@ -3,23 +3,23 @@
 //! (its wrapper around our module), on random beats; and the width checks.
 
 use model::iface::{Dir, Interface, Port, Role};
-use model::{CycleModel, Sampler};
-use rusthdl::rust_hdl::core::prelude::*;
-use rusthdl::{bits_to_words, words_to_bits, Packed, UnitBlock};
+use std::process::Command;
+
+use model::Sampler;
+use rusthdl::rust_hdl_core::prelude::*;
+use rusthdl::{bits_to_words, words_to_bits, Behaviour, Packed, UnitBlock};
 use sim::Verilated;
 
 const BEATS: usize = 5_000;
 
 /// Random beats for a packed block: every input bit uniform, but reset (bit 0, the first
 /// beat input of every clocked unit) only once in 200 beats.
-fn run_both<M: CycleModel + Clone, const I: usize, const O: usize>(
-    mut block: Packed<M, I, O>,
-    seed: u64,
-) {
+fn run_both<B: Behaviour, const I: usize, const O: usize>(mut block: Packed<B, I, O>, seed: u64) {
     block.clock.connect();
     block.inputs.connect();
     block.connect_all();
     let v = generate_verilog(&block);
+    lint_only_declfilename(block.module(), &v);
     let iface = Interface {
         ports: vec![
             Port::bit("clock", Dir::In, Role::Clock),
@@ -30,7 +30,11 @@ fn run_both<M: CycleModel + Clone, const I: usize, const O: usize>(
     let rtl = Verilated::build(&[("top.v", &v)], "top", &iface).unwrap();
     let mut inst = rtl.instance().unwrap();
     let (iw, ow) = (I.div_ceil(64), O.div_ceil(64));
-    let clocked = block.interface().ports.iter().any(|p| p.role == Role::Clock);
+    let clocked = block
+        .interface()
+        .ports
+        .iter()
+        .any(|p| p.role == Role::Clock);
     let mut r = Sampler::new(seed);
     let mut ins = vec![0u64; BEATS * iw];
     for (t, beat) in ins.chunks_mut(iw).enumerate() {
@@ -38,7 +42,7 @@ fn run_both<M: CycleModel + Clone, const I: usize, const O: usize>(
         if clocked {
             beat[0] = (beat[0] & !1) | u64::from(t == 0 || r.one_in(200));
         }
-        if I % 64 != 0 {
+        if !I.is_multiple_of(64) {
             beat[iw - 1] &= (1u64 << (I % 64)) - 1;
         }
     }
@@ -58,7 +62,11 @@ fn run_both<M: CycleModel + Clone, const I: usize, const O: usize>(
             changes += 1;
         }
     }
-    assert!(changes > BEATS / 10, "{}: outputs changed {changes} times", block.module());
+    assert!(
+        changes > BEATS / 10,
+        "{}: outputs changed {changes} times",
+        block.module()
+    );
 }
 
 #[test]
@@ -97,6 +105,53 @@ fn fpacc_default() {
     let p = model::fpacc::FpaccParams::default();
     let m = model::fpacc::Fpacc::new(p).unwrap();
     run_both(Packed::<_, 19, 15>::new(&p, m).unwrap(), 4);
+}
+
+#[test]
+fn lns_mul_without_a_clock() {
+    let p = model::lns::LnsMulParams::default();
+    run_both(Packed::<_, 16, 9>::combinational(&p).unwrap(), 5);
+}
+
+#[test]
+fn palq_shuffle_without_a_clock() {
+    let p = model::palq::PalqShuffleParams::default();
+    run_both(Packed::<_, 32, 32>::combinational(&p).unwrap(), 6);
+}
+
+#[test]
+fn a_clocked_unit_is_not_taken_as_combinational() {
+    let e = Packed::<_, 19, 14>::combinational(&model::mac::MacParams::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs a Clone model"), "{e}");
+}
+
+/// rust-hdl's file for a lone block (its wrapper module `top`, then ours) under
+/// `verilator --lint-only -Wall`: the only finding is DECLFILENAME (several modules in
+/// one file); the wrapper itself, including the `unused_clock` of a unit without a
+/// clock, is clean.
+fn lint_only_declfilename(module: &str, v: &str) {
+    sim::require_tool("verilator").unwrap();
+    let dir = std::env::temp_dir().join(format!("lowbit-rusthdl-{}-{module}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("top.v"), v).unwrap();
+    let out = Command::new("verilator")
+        .current_dir(&dir)
+        .args(["--lint-only", "-Wall", "top.v"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let findings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("%Warning") || l.starts_with("%Error"))
+        .filter(|l| !l.starts_with("%Error: Exiting due to"))
+        .collect();
+    assert_eq!(findings.len(), 1, "{module}: {text}");
+    assert!(
+        findings[0].starts_with("%Warning-DECLFILENAME: top.v:"),
+        "{module}: {text}"
+    );
 }
 
 #[test]

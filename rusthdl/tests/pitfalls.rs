@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use model::iface::{Dir, Interface, Port, Role};
-use rusthdl::rust_hdl::core::prelude::*;
+use rusthdl::rust_hdl_core::prelude::*;
 use sim::Verilated;
 
 /// Set in the child process that runs the crashing call.
@@ -185,7 +185,11 @@ fn yosys_reads_an_unsized_signed_localparam_as_unsigned() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let icarus = Command::new("vvp").current_dir(&dir).args(["-n", "tb.vvp"]).output().unwrap();
+    let icarus = Command::new("vvp")
+        .current_dir(&dir)
+        .args(["-n", "tb.vvp"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&icarus.stdout), "lt=0\nlt=1\n");
 
     // Yosys on PATH (0.23 in make test).
@@ -200,7 +204,10 @@ fn yosys_reads_an_unsized_signed_localparam_as_unsigned() {
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&y.stdout);
-    let evals: Vec<&str> = log.lines().filter(|l| l.starts_with("Eval result")).collect();
+    let evals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("Eval result"))
+        .collect();
     assert_eq!(
         evals,
         ["Eval result: \\lt = 1'1.", "Eval result: \\lt = 1'1."],
