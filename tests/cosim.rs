@@ -26,6 +26,7 @@ fn mac_params() -> impl Strategy<Value = Piped<MacParams>> {
                     signed,
                     acc_bits,
                     overflow,
+                    b: None,
                 },
                 pipeline,
             )
@@ -62,6 +63,7 @@ fn mac_corners_match_model() {
                 signed,
                 acc_bits,
                 overflow,
+                b: None,
             },
             pipeline,
         );
@@ -89,6 +91,7 @@ fn mac_with_split_multipliers_matches_model() {
                 signed,
                 acc_bits,
                 overflow: Overflow::Wrap,
+                b: None,
             },
             depth,
         );

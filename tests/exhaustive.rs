@@ -301,6 +301,7 @@ fn every_triple_small_configurations() {
             signed,
             acc_bits,
             overflow,
+            b: None,
         });
     }
 }
