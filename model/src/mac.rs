@@ -5,9 +5,12 @@
 //! A-bit range)`. Saturation happens at every step, so the result depends on beat order.
 //!
 //! Choices docs/mac.md leaves open, made here and mirrored by the RTL:
-//! - The accumulator has the operands' signedness: with `--unsigned` operands it is an
-//!   unsigned A-bit integer, saturating to `[0, 2^A - 1]`; otherwise two's complement,
-//!   saturating to `[-2^(A-1), 2^(A-1) - 1]`.
+//! - The accumulator has the operands' signedness: with both operands unsigned it is an
+//!   unsigned A-bit integer, saturating to `[0, 2^A - 1]`; otherwise (either operand
+//!   signed, mixed operands included) two's complement, saturating to
+//!   `[-2^(A-1), 2^(A-1) - 1]`.
+//! - Each operand has its own width and signedness (`--in-a`, `--in-b`, `--a-unsigned`,
+//!   `--b-unsigned`; `--in`, `--signed`, `--unsigned` set both); `a*b` is exact.
 //! - The latency is 1: the beat presented in cycle t shows on `acc`/`ovf` with
 //!   `out_valid` high in cycle t + 1 (`--pipeline P` adds P, `crate::pipeline`).
 //! - `out_valid` is high for exactly the cycles in which `acc` shows the result of a beat.
@@ -717,6 +720,23 @@ mod tests {
         );
         let p = given(&[("in", "6"), ("in-b", "3"), ("a-unsigned", "")]);
         assert_eq!(p.module_name(), "mac_u6xs3_acc12_sat");
+    }
+
+    /// The sampler draws mixed operands of both kinds (own width, own signedness), and
+    /// never a `b` equal to `a`.
+    #[test]
+    fn sampler_draws_mixed_operands() {
+        use crate::unit::{Sampler, Unit};
+        let mut rng = Sampler::new(7);
+        let draws: Vec<MacParams> = (0..200).map(|_| MacParams::sample(&mut rng)).collect();
+        assert!(draws
+            .iter()
+            .all(|p| p.validate().is_ok() && p.b != Some(p.a())));
+        assert!(draws.iter().any(|p| p.b.is_none()));
+        assert!(draws.iter().any(|p| p.a().signed != p.b().signed));
+        assert!(draws
+            .iter()
+            .any(|p| p.a().signed == p.b().signed && p.a().bits != p.b().bits));
     }
 
     #[test]
