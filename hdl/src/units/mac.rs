@@ -145,6 +145,7 @@ pub(crate) fn accumulator(m: &mut ModuleBuilder, a: Accumulator) -> Result<(Sig,
 mod tests {
     use super::*;
     use crate::module_verilog;
+    use model::mac::Operand;
 
     #[test]
     fn default_mac_verilog_reads_well() {
@@ -187,10 +188,51 @@ mod tests {
                             b: None,
                         };
                         p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+                        // Mixed: b of every width, of either signedness.
+                        for bits in [2, 3, 8, 16, 32] {
+                            for b_signed in [false, true] {
+                                let q = MacParams {
+                                    b: Some(Operand {
+                                        bits,
+                                        signed: b_signed,
+                                    }),
+                                    ..p
+                                };
+                                q.rtl().unwrap_or_else(|e| panic!("{q:?}: {e}"));
+                                crate::Reference::golden(&q)
+                                    .unwrap_or_else(|e| panic!("{q:?}: {e}"));
+                            }
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// int4 x uint8: the unsigned operand gains a zero, the product is cut to its
+    /// 12 bits, the accumulator is signed.
+    #[test]
+    fn mixed_product_is_exact_and_narrowed() {
+        let p = MacParams {
+            in_bits: 4,
+            b: Some(Operand {
+                bits: 8,
+                signed: false,
+            }),
+            ..MacParams::default()
+        };
+        let v = module_verilog(&p.rtl().unwrap());
+        assert!(v.contains("module mac_s4xu8_acc12_sat ("), "{v}");
+        assert!(v.contains("wire [8:0] b_ext = {1'b0, b};"), "{v}");
+        assert!(
+            v.contains("wire [12:0] prod_full = $signed(a) * $signed(b_ext);"),
+            "{v}"
+        );
+        assert!(v.contains("wire [11:0] prod = prod_full[11:0];"), "{v}");
+        assert!(
+            v.contains("wire [11:0] acc_next_limit = sum_negative ? 12'h800 : 12'h7ff;"),
+            "{v}"
+        );
     }
 
     #[test]
