@@ -4,7 +4,8 @@
 //!
 //! For the default MAC (8x8 signed, 12-bit accumulator) that is 256 * 256 * 4096 = 2^28
 //! triples per policy; a few smaller parameter sets (unsigned, an accumulator
-//! wider than the product) are covered the same way.
+//! wider than the product) and mixed operands at 4x8 (int4 x uint8 and the other way
+//! round) are covered the same way.
 //!
 //! The triples are covered by one walk: from the current accumulator state, apply the next
 //! untried (a, b) of that state; when a state has none left, jump to a state that has, with
