@@ -47,6 +47,7 @@ fn mac4() -> MacParams {
         signed: true,
         acc_bits: 18,
         overflow: Overflow::Wrap,
+        b: None,
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! For the default MAC (8x8 signed, 12-bit accumulator) that is 256 * 256 * 4096 = 2^28
 //! triples per policy; a few smaller parameter sets (unsigned, an accumulator
-//! wider than the product) are covered the same way.
+//! wider than the product) and mixed operands at 4x8 (int4 x uint8 and the other way
+//! round) are covered the same way.
 //!
 //! The triples are covered by one walk: from the current accumulator state, apply the next
 //! untried (a, b) of that state; when a state has none left, jump to a state that has, with
@@ -19,7 +20,7 @@ use lowbit_tests::{
     yosys_synth_ice40,
 };
 use model::int;
-use model::mac::{mac_step, Mac, MacIn, MacParams, Overflow};
+use model::mac::{mac_step, Mac, MacIn, MacParams, Operand, Overflow};
 use model::UnitParams;
 
 /// Beats per FFI call.
@@ -83,22 +84,24 @@ impl Walk {
     }
 
     fn pairs_of(p: &MacParams) -> u32 {
-        1 << (2 * p.in_bits)
+        1 << (p.a().bits + p.b().bits)
     }
 
+    /// Pair `k`: `a` from its high bits, `b` from its low bits, each read with its own
+    /// width and signedness.
     fn operands_of(p: &MacParams, k: u32) -> (i128, i128) {
-        let n = p.in_bits;
-        let a = int::from_bits(u128::from(k >> n), n, p.signed);
-        let b = int::from_bits(u128::from(k & ((1 << n) - 1)), n, p.signed);
+        let (x, y) = (p.a(), p.b());
+        let a = int::from_bits(u128::from(k >> y.bits), x.bits, x.signed);
+        let b = int::from_bits(u128::from(k & ((1 << y.bits) - 1)), y.bits, y.signed);
         (a, b)
     }
 
     fn state_index(&self, acc: i128) -> usize {
-        (acc - int::min_value(self.p.acc_bits, self.p.signed)) as usize
+        (acc - int::min_value(self.p.acc_bits, self.p.acc_signed())) as usize
     }
 
     fn state_value(&self, index: usize) -> i128 {
-        index as i128 + int::min_value(self.p.acc_bits, self.p.signed)
+        index as i128 + int::min_value(self.p.acc_bits, self.p.acc_signed())
     }
 
     fn beat(&self, clear: bool, a: i128, b: i128) -> MacIn {
@@ -163,7 +166,7 @@ impl Walk {
     fn batch(&mut self, inputs: &mut Vec<u64>, expected: &mut Vec<u64>) {
         inputs.clear();
         expected.clear();
-        let (n, a) = (self.p.in_bits, self.p.acc_bits);
+        let (na, nb, a) = (self.p.a().bits, self.p.b().bits, self.p.acc_bits);
         let mut pending = Vec::new();
         while inputs.len() < BATCH * 5 {
             pending.clear();
@@ -178,7 +181,7 @@ impl Walk {
             }
             for b in &pending {
                 inputs.extend([b.rst as u64, b.in_valid as u64, b.clear as u64]);
-                inputs.extend([int::to_bits(b.a, n) as u64, int::to_bits(b.b, n) as u64]);
+                inputs.extend([int::to_bits(b.a, na) as u64, int::to_bits(b.b, nb) as u64]);
                 let o = self.model.step(*b);
                 expected.extend([
                     int::to_bits(o.acc, a) as u64,
@@ -301,6 +304,30 @@ fn every_triple_small_configurations() {
             signed,
             acc_bits,
             overflow,
+            b: None,
         });
+    }
+}
+
+/// Mixed operands, 4x8 both ways round (issue 21 item 5): int4 x uint8 (W4A8), uint8 x
+/// int4 and uint4 x int8, each with a signed accumulator (2^24, 2^22 and 2^23 triples).
+#[test]
+fn every_triple_4x8_mixed_signedness() {
+    use Overflow::{Saturate, Wrap};
+    let op = |bits, signed| Operand { bits, signed };
+    for (a, b, acc_bits, overflow) in [
+        (op(4, true), op(8, false), 12, Saturate),
+        (op(8, false), op(4, true), 10, Wrap),
+        (op(4, false), op(8, true), 11, Saturate),
+    ] {
+        let p = MacParams {
+            in_bits: a.bits,
+            signed: a.signed,
+            acc_bits,
+            overflow,
+            b: Some(b),
+        };
+        assert!(p.acc_signed());
+        exhaustive(p);
     }
 }

@@ -16,7 +16,7 @@ use model::expq::{ExpqDotParams, ExpqQuantParams};
 use model::float::{FloatFormat, Rounding};
 use model::fpacc::{FpaccParams, Operand, Preset};
 use model::lns::{LnsMacParams, LnsMulParams};
-use model::mac::{MacParams, Overflow};
+use model::mac::{MacParams, Operand as MacOperand, Overflow};
 use model::mx::{Elem, MxDequantParams, MxQuantParams, MxRounding};
 use model::param::sample_declared;
 use model::pipeline::Piped;
@@ -64,6 +64,39 @@ fn integer_and_block_references_match_the_models() {
                 ),
                 20_000,
                 2,
+            )
+        }),
+        // Mixed operands: int4 x uint8 saturating, uint8 x int4 wrapping and pipelined.
+        Box::new(move || {
+            check_golden(
+                &MacParams {
+                    in_bits: 4,
+                    b: Some(MacOperand {
+                        bits: 8,
+                        signed: false,
+                    }),
+                    ..mac
+                },
+                20_000,
+                3,
+            )
+        }),
+        Box::new(move || {
+            check_golden(
+                &Piped::new(
+                    MacParams {
+                        signed: false,
+                        overflow: Overflow::Wrap,
+                        b: Some(MacOperand {
+                            bits: 4,
+                            signed: true,
+                        }),
+                        ..mac
+                    },
+                    2,
+                ),
+                20_000,
+                4,
             )
         }),
         // Issue 12's lint failures, now also checked against the models.

@@ -418,6 +418,7 @@ fn int8_matrix_vector_product_end_to_end() {
         signed: true,
         acc_bits: 32,
         overflow: Overflow::Saturate,
+        b: None,
     };
     let mut stim = vec![1, 0, 0, 0, 0];
     for row in &w {

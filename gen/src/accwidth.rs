@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::Args;
 use model::accwidth::{
-    a2q_l1_bound, a2q_width_bound, l1_norm, operand_range, worst_case_k, worst_case_weights, Worst,
-    MIN_ACC_BITS,
+    a2q_l1_bound, a2q_width_bound_mixed, l1_norm, operand_range, worst_case_k_mixed,
+    worst_case_weights, Worst, MIN_ACC_BITS,
 };
 
 use crate::fit::{int_in, read_elements, Cause, Element};
@@ -47,6 +47,22 @@ pub struct AccWidthArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "k",
           value_parser = OsStringValueParser::new().try_map(Weights::load))]
     pub weights: Option<Weights>,
+    /// Weight width M as `gen mac`'s operand a (the weights), 2..=32: the same as
+    /// --weight-bits.
+    #[arg(long = "in-a", value_name = "BITS", conflicts_with_all = ["weight_bits", "weights"],
+          allow_negative_numbers = true, value_parser = int_in::<u32>(2, 32))]
+    pub in_a: Option<u32>,
+    /// Activation width N as `gen mac`'s operand b (the activations), 2..=32: the same as
+    /// --in.
+    #[arg(long = "in-b", value_name = "BITS", conflicts_with = "act_bits",
+          allow_negative_numbers = true, value_parser = int_in::<u32>(2, 32))]
+    pub in_b: Option<u32>,
+    /// Unsigned weights (operand a) for --k; signed by default.
+    #[arg(long = "a-unsigned", conflicts_with = "weights")]
+    pub a_unsigned: bool,
+    /// Unsigned activations (operand b): the same as --unsigned.
+    #[arg(long = "b-unsigned")]
+    pub b_unsigned: bool,
     /// Accumulator width P for A2Q's bound on the weights' L1 norm, 2..=64.
     #[arg(long = "acc", value_name = "BITS", default_value_t = 12,
           allow_negative_numbers = true, value_parser = int_in::<u32>(2, 64))]
@@ -114,6 +130,8 @@ fn check_args(args: &AccWidthArgs) -> Result<(), AccWidthError> {
     let checks = [
         ("--in <BITS>", u64::from(args.act_bits), 2, 32),
         ("--weight-bits <BITS>", u64::from(args.weight_bits), 2, 32),
+        ("--in-a <BITS>", u64::from(args.in_a.unwrap_or(2)), 2, 32),
+        ("--in-b <BITS>", u64::from(args.in_b.unwrap_or(2)), 2, 32),
         ("--acc <BITS>", u64::from(args.acc_bits), 2, 64),
         ("--k <K>", args.k.unwrap_or(1), 1, K_MAX),
     ];
@@ -141,7 +159,9 @@ fn check_args(args: &AccWidthArgs) -> Result<(), AccWidthError> {
 /// Print the report.
 pub fn run(args: &AccWidthArgs, stdout: &mut dyn Write) -> Result<(), AccWidthError> {
     check_args(args)?;
-    let (n, signed) = (args.act_bits, !args.unsigned);
+    let n = args.in_b.unwrap_or(args.act_bits);
+    let signed = !(args.unsigned || args.b_unsigned);
+    let (m, w_signed) = (args.in_a.unwrap_or(args.weight_bits), !args.a_unsigned);
     let (xl, xh) = operand_range(n, signed);
     let kind = if signed { "signed" } else { "unsigned" };
     let mut text = format!("activations: {kind} {n}-bit, [{xl}, {xh}]\n");
@@ -170,10 +190,10 @@ pub fn run(args: &AccWidthArgs, stdout: &mut dyn Write) -> Result<(), AccWidthEr
                 (worst, Some(v))
             }
             (None, Some(k)) => {
-                let m = args.weight_bits;
-                let (wl, wh) = operand_range(m, true);
-                text += &format!("weights: K = {k} signed {m}-bit values, [{wl}, {wh}]\n");
-                (worst_case_k(k, n, signed, m), None)
+                let (wl, wh) = operand_range(m, w_signed);
+                let kind = if w_signed { "signed" } else { "unsigned" };
+                text += &format!("weights: K = {k} {kind} {m}-bit values, [{wl}, {wh}]\n");
+                (worst_case_k_mixed(k, n, signed, m, w_signed), None)
             }
             (None, None) => return Err(AccWidthError(
                 "the following required arguments were not provided: <--k <K>|--weights <FILE>>"
@@ -194,13 +214,24 @@ pub fn run(args: &AccWidthArgs, stdout: &mut dyn Write) -> Result<(), AccWidthEr
         );
     }
     text += "\n";
+    if let (false, Some(u)) = (signed || w_signed, worst.unsigned_accumulator_width()) {
+        text += &format!(
+            "both operands unsigned: every sum is >= 0; minimum unsigned accumulator \
+             (as `gen mac` builds it): {u} bits\n"
+        );
+    }
     if let Some(k) = args.k.filter(|_| weights.is_none()) {
-        let b = a2q_width_bound(k, n, signed, args.weight_bits);
+        let b = a2q_width_bound_mixed(k, n, signed, m, w_signed);
         text += &format!(
             "A2Q data-type bound: P >= alpha + phi(alpha) + 1 = 1 + log2(1 + {k} * 2^{}), \
-             i.e. {} bits\n",
+             i.e. {} bits",
             b.shift, b.bits
         );
+        if !w_signed {
+            text += " (A2Q assumes signed weights; for unsigned ones their magnitude \
+                     bound 2^M replaces 2^(M-1))";
+        }
+        text += "\n";
     }
     let p = args.acc_bits;
     let l1 = a2q_l1_bound(p, n, signed);
@@ -238,6 +269,10 @@ mod tests {
             k,
             weight_bits: 8,
             weights: None,
+            in_a: None,
+            in_b: None,
+            a_unsigned: false,
+            b_unsigned: false,
             acc_bits: 12,
         }
     }

@@ -143,38 +143,97 @@ fn vectors(k: usize, lo: i128, hi: i128) -> Vec<Vec<i128>> {
     })
 }
 
+/// Every weight and activation vector of small shapes, with weights signed or unsigned:
+/// signed weights through the original flags, unsigned ones through `gen mac`'s operand
+/// flags (`--in-a` weights, `--in-b` activations).
 #[test]
 fn small_shapes_against_every_vector() {
     for k in 1..=3usize {
         for n in 2..=3 {
             for m in 2..=3 {
                 for signed in [true, false] {
-                    let (xl, xh) = range(n, signed);
-                    let (wl, wh) = range(m, true);
-                    let (mut lo, mut hi) = (0, 0);
-                    let acts = vectors(k, xl, xh);
-                    for w in vectors(k, wl, wh) {
-                        for x in &acts {
-                            let mut s = 0;
-                            for (a, b) in w.iter().zip(x) {
-                                s += a * b;
-                                (lo, hi) = (lo.min(s), hi.max(s));
+                    for w_signed in [true, false] {
+                        let (xl, xh) = range(n, signed);
+                        let (wl, wh) = range(m, w_signed);
+                        let (mut lo, mut hi) = (0, 0);
+                        let acts = vectors(k, xl, xh);
+                        for w in vectors(k, wl, wh) {
+                            for x in &acts {
+                                let mut s = 0;
+                                for (a, b) in w.iter().zip(x) {
+                                    s += a * b;
+                                    (lo, hi) = (lo.min(s), hi.max(s));
+                                }
                             }
                         }
+                        let (n_s, m_s, k_s) = (n.to_string(), m.to_string(), k.to_string());
+                        let mut args = vec!["accwidth", "--k", &k_s];
+                        if w_signed {
+                            args.extend(["--in", &n_s, "--weight-bits", &m_s]);
+                            if !signed {
+                                args.push("--unsigned");
+                            }
+                        } else {
+                            args.extend(["--in-a", &m_s, "--in-b", &n_s, "--a-unsigned"]);
+                            if !signed {
+                                args.push("--b-unsigned");
+                            }
+                        }
+                        let v = run_ok(&args);
+                        assert!(v.contains(&format!("in [{lo}, {hi}]")), "{args:?}: {v}");
+                        assert_eq!(bits_after(&v, "cannot overflow: "), scan_width(lo, hi));
+                        if !signed && !w_signed {
+                            let u = (2..).find(|&p| hi < 1i128 << p).unwrap();
+                            assert_eq!(bits_after(&v, "(as `gen mac` builds it): "), u);
+                        } else {
+                            assert!(!v.contains("unsigned accumulator"), "{args:?}: {v}");
+                        }
                     }
-                    let (n_s, m_s, k_s) = (n.to_string(), m.to_string(), k.to_string());
-                    let mut args = vec!["accwidth", "--k", &k_s, "--in", &n_s];
-                    args.extend(["--weight-bits", &m_s]);
-                    if !signed {
-                        args.push("--unsigned");
-                    }
-                    let v = run_ok(&args);
-                    assert!(v.contains(&format!("in [{lo}, {hi}]")), "{args:?}: {v}");
-                    assert_eq!(bits_after(&v, "cannot overflow: "), scan_width(lo, hi));
                 }
             }
         }
     }
+}
+
+/// W4A8 (int4 weights, uint8 activations) with the operand flags of `gen mac`.
+#[test]
+fn mixed_operands_w4a8() {
+    let v = run_ok(&[
+        "accwidth",
+        "--in-a",
+        "4",
+        "--in-b",
+        "8",
+        "--b-unsigned",
+        "--k",
+        "512",
+    ]);
+    assert!(v.contains("activations: unsigned 8-bit, [0, 255]"), "{v}");
+    assert!(
+        v.contains("weights: K = 512 signed 4-bit values, [-8, 7]"),
+        "{v}"
+    );
+    // 512 * (-8 * 255) and 512 * (7 * 255).
+    assert!(v.contains("every partial sum in [-1044480, 913920]"), "{v}");
+    assert!(v.contains("cannot overflow: 21 bits"), "{v}");
+    // A2Q: K * 2^(8 + 4 - 1) = 2^20, so P = 22.
+    assert!(
+        v.contains("1 + log2(1 + 512 * 2^11), i.e. 22 bits\n"),
+        "{v}"
+    );
+    assert!(v.contains("||w||_1 <= 7.99609375"), "{v}");
+    // The same report through the original flags.
+    let w = run_ok(&[
+        "accwidth",
+        "--in",
+        "8",
+        "--unsigned",
+        "--weight-bits",
+        "4",
+        "--k",
+        "512",
+    ]);
+    assert_eq!(v, w);
 }
 
 /// Weight files: the exact worst case, the all-zero case at the tool's narrowest width

@@ -158,6 +158,27 @@ fn accwidth() {
                 &["accwidth", "--k", "4", "--acc", "65"],
                 &["'--acc <BITS>'", "2..=64"],
             ),
+            case(
+                &["accwidth", "--k", "4", "--in-a", "33"],
+                &["'--in-a <BITS>'", "2..=32"],
+            ),
+            case(
+                &["accwidth", "--k", "4", "--in-b", "1"],
+                &["'--in-b <BITS>'", "2..=32"],
+            ),
+            // An operand flag beside the flag it stands for.
+            case(
+                &["accwidth", "--k", "4", "--in-a", "4", "--weight-bits", "4"],
+                &[
+                    "'--in-a <BITS>'",
+                    "'--weight-bits <BITS>'",
+                    "cannot be used with",
+                ],
+            ),
+            case(
+                &["accwidth", "--k", "4", "--in", "8", "--in-b", "8"],
+                &["'--in <BITS>'", "'--in-b <BITS>'", "cannot be used with"],
+            ),
             // Negative.
             case(&["accwidth", "--k", "-1"], &["'--k <K>'", K]),
             case(
@@ -214,6 +235,18 @@ fn accwidth() {
                 "w.txt",
                 w(),
                 &["--weights", "--weight-bits"],
+            ),
+            with_file(
+                &["accwidth", "--weights", "w.txt", "--a-unsigned"],
+                "w.txt",
+                w(),
+                &["--weights", "--a-unsigned"],
+            ),
+            with_file(
+                &["accwidth", "--in-a", "4", "--weights", "w.txt"],
+                "w.txt",
+                w(),
+                &["--weights", "--in-a"],
             ),
             case(
                 &["accwidth", "--k", "4", "--k", "5"],

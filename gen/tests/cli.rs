@@ -88,6 +88,48 @@ fn flags_select_the_design() {
     assert!(text(&o.stdout).contains("module mac_u4x4_acc9_wrap_p1 ("));
     // --signed and --unsigned contradict each other: an error, not "the last wins".
     assert_usage_errors(&[(&["--unsigned", "--signed"], &["--signed", "--unsigned"])]);
+    // Mixed operands: each flag overrides --in or the signedness for one operand, the
+    // accumulator is signed when either operand is.
+    let o = gen(&["--in-a", "4", "--in-b", "8", "--b-unsigned", "--acc", "16"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = text(&o.stdout);
+    assert!(v.contains("module mac_s4xu8_acc16_sat ("), "{v}");
+    assert!(
+        v.contains("input  wire [3:0]  a,         // signed 4-bit"),
+        "{v}"
+    );
+    assert!(
+        v.contains("input  wire [7:0]  b,         // unsigned 8-bit"),
+        "{v}"
+    );
+    assert!(
+        v.contains("output wire [15:0] acc,       // signed 16-bit"),
+        "{v}"
+    );
+    let o = gen(&[
+        "--in",
+        "6",
+        "--in-b",
+        "3",
+        "--a-unsigned",
+        "--overflow",
+        "wrap",
+    ]);
+    assert!(text(&o.stdout).contains("module mac_u6xs3_acc12_wrap ("));
+    let o = gen(&["--in-a", "4", "--unsigned", "--b-unsigned"]);
+    assert!(text(&o.stdout).contains("module mac_u4x8_acc12_sat ("));
+    // The same design spelt per operand has today's name.
+    let o = gen(&["--in-a", "8", "--in-b", "8", "--unsigned", "--a-unsigned"]);
+    assert!(text(&o.stdout).contains("module mac_u8x8_acc12_sat ("));
+    // --signed contradicts a per-operand --a-unsigned or --b-unsigned: one error naming
+    // both flags.
+    assert_usage_errors(&[
+        (&["--signed", "--a-unsigned"], &["--signed", "--a-unsigned"]),
+        (
+            &["mac", "--b-unsigned", "--signed"],
+            &["--signed", "--b-unsigned"],
+        ),
+    ]);
 }
 
 #[test]
@@ -97,6 +139,10 @@ fn bad_parameters_exit_2_name_the_flag_and_print_nothing_on_stdout() {
         (&["--acc", "65"], &["--acc", "2..=64"]),
         (&["--in", "1"], &["--in", "2..=32"]),
         (&["--in", "33"], &["--in", "2..=32"]),
+        (&["--in-a", "1"], &["--in-a", "2..=32"]),
+        (&["--in-b", "33"], &["--in-b", "2..=32"]),
+        (&["--in-b", "eight"], &["--in-b", "2..=32"]),
+        (&["mac", "--in-a", "-4"], &["--in-a"]),
         (&["--pipeline", "17"], &["--pipeline", "'auto' or 0..=16"]),
         (&["--pipeline", "-1"], &["--pipeline", "'auto' or 0..=16"]),
         (&["--pipeline", "auto"], &["--pipeline auto", "--freq"]),

@@ -2,8 +2,9 @@
 //! accumulator of a dot product be so that it can never overflow?
 //!
 //! Two answers, both exact integer arithmetic:
-//! - for a dot product of length K with N-bit activations and M-bit signed weights, the
-//!   worst case over all activations and weights;
+//! - for a dot product of length K with N-bit activations and M-bit weights (signed, or
+//!   unsigned for mixed operands, [`worst_case_k_mixed`]), the worst case over all
+//!   activations and weights;
 //! - for a given weight vector, the worst case over all activations.
 //!
 //! Every operand range contains zero, so each product's extremes have opposite signs (or
@@ -29,6 +30,15 @@
 //!   ([`a2q_l1_bound`]); it prints as an exact decimal and compares with an integer L1
 //!   norm by cross-multiplication. Any weights within it never overflow P bits, since
 //!   `|x| <= 2^(N-s)`.
+//!
+//! Mixed operands (`gen mac --in-a M --in-b N`, weights `a`, activations `b`): the exact
+//! worst cases take each operand's own signedness. A2Q states its bounds for signed
+//! weights; for unsigned M-bit weights the data-type bound here is the same argument
+//! with the weights' magnitude bound `2^M` in place of `2^(M-1)`: `T = K * 2^(N+M-s-t)`
+//! with `t = 1` for signed weights and 0 for unsigned ones ([`a2q_width_bound_mixed`]),
+//! an upper bound (not the exact minimum, since `2^M - 1 < 2^M`). The weight bound is on
+//! `||w||_1` times the activations' magnitude bound, so it is the activation side's
+//! alone and holds for weights of either signedness unchanged.
 
 use num_bigint::BigUint;
 
@@ -65,6 +75,13 @@ impl Worst {
     pub fn accumulator_width(&self) -> u32 {
         self.signed_width().max(MIN_ACC_BITS)
     }
+
+    /// The narrowest unsigned accumulator that cannot overflow, for sums that are never
+    /// negative (both operands unsigned, where `gen mac` builds an unsigned
+    /// accumulator); never below [`MIN_ACC_BITS`]. `None` when a sum can be negative.
+    pub fn unsigned_accumulator_width(&self) -> Option<u32> {
+        (self.min >= 0).then(|| (128 - self.max.leading_zeros()).max(MIN_ACC_BITS))
+    }
 }
 
 /// Extremes of `w * x` over `x` in `[x_lo, x_hi]` (a range containing zero); `None` on
@@ -78,8 +95,19 @@ fn product_extremes(w: i128, (x_lo, x_hi): (i128, i128)) -> Option<(i128, i128)>
 /// not) and `weight_bits`-bit signed weights (widths 2..=32), over all activations and
 /// weights.
 pub fn worst_case_k(k: u64, act_bits: u32, act_signed: bool, weight_bits: u32) -> Worst {
+    worst_case_k_mixed(k, act_bits, act_signed, weight_bits, true)
+}
+
+/// [`worst_case_k`] with weights of either signedness (mixed operands).
+pub fn worst_case_k_mixed(
+    k: u64,
+    act_bits: u32,
+    act_signed: bool,
+    weight_bits: u32,
+    weight_signed: bool,
+) -> Worst {
     let x = operand_range(act_bits, act_signed);
-    let (w_lo, w_hi) = operand_range(weight_bits, true);
+    let (w_lo, w_hi) = operand_range(weight_bits, weight_signed);
     // With widths up to 32, |product| <= 2^63 and K < 2^64: every sum fits i128.
     let (lo1, hi1) = product_extremes(w_lo, x).expect("32x32-bit product fits i128");
     let (lo2, hi2) = product_extremes(w_hi, x).expect("32x32-bit product fits i128");
@@ -128,7 +156,19 @@ pub fn ceil_log2(x: &BigUint) -> u64 {
 /// A2Q's data-type bound on the accumulator width of a length-`k` dot product (see the
 /// module docs), in big integers.
 pub fn a2q_width_bound(k: u64, act_bits: u32, act_signed: bool, weight_bits: u32) -> A2qWidth {
-    let shift = act_bits + weight_bits - 1 - u32::from(act_signed);
+    a2q_width_bound_mixed(k, act_bits, act_signed, weight_bits, true)
+}
+
+/// [`a2q_width_bound`] extended to weights of either signedness (see the module docs):
+/// `shift = N + M - s - t`, `t = 1` for signed weights.
+pub fn a2q_width_bound_mixed(
+    k: u64,
+    act_bits: u32,
+    act_signed: bool,
+    weight_bits: u32,
+    weight_signed: bool,
+) -> A2qWidth {
+    let shift = act_bits + weight_bits - u32::from(act_signed) - u32::from(weight_signed);
     let t = BigUint::from(k) << shift;
     A2qWidth {
         k,
@@ -218,9 +258,11 @@ mod tests {
         for k in 1..=3usize {
             for act_bits in 2..=3 {
                 for act_signed in [false, true] {
-                    for weight_bits in 2..=3 {
+                    for (weight_bits, weight_signed) in
+                        [(2, true), (3, true), (2, false), (3, false)]
+                    {
                         let (xl, xh) = operand_range(act_bits, act_signed);
-                        let (wl, wh) = operand_range(weight_bits, true);
+                        let (wl, wh) = operand_range(weight_bits, weight_signed);
                         let acts = vectors(k, xl, xh);
                         let mut all = Worst { min: 0, max: 0 };
                         for w in vectors(k, wl, wh) {
@@ -240,11 +282,39 @@ mod tests {
                             all.min = all.min.min(seen.min);
                             all.max = all.max.max(seen.max);
                         }
-                        let k_case = worst_case_k(k as u64, act_bits, act_signed, weight_bits);
+                        let k_case = worst_case_k_mixed(
+                            k as u64,
+                            act_bits,
+                            act_signed,
+                            weight_bits,
+                            weight_signed,
+                        );
                         assert_eq!(all, k_case, "k {k} N {act_bits} M {weight_bits}");
+                        if weight_signed {
+                            let plain = worst_case_k(k as u64, act_bits, act_signed, weight_bits);
+                            assert_eq!(plain, k_case);
+                        }
                         // A2Q's data-type bound is never below the exact width.
-                        let bound = a2q_width_bound(k as u64, act_bits, act_signed, weight_bits);
+                        let bound = a2q_width_bound_mixed(
+                            k as u64,
+                            act_bits,
+                            act_signed,
+                            weight_bits,
+                            weight_signed,
+                        );
                         assert!(u64::from(k_case.accumulator_width()) <= bound.bits);
+                        // Both unsigned: every sum is >= 0, and the unsigned width is
+                        // the least that holds the largest.
+                        match k_case.unsigned_accumulator_width() {
+                            Some(u) => {
+                                assert!(!act_signed && !weight_signed);
+                                assert!(
+                                    all.max < 1 << u
+                                        && (u == MIN_ACC_BITS || all.max >= 1 << (u - 1))
+                                );
+                            }
+                            None => assert!(act_signed || weight_signed),
+                        }
                     }
                 }
             }
@@ -309,6 +379,25 @@ mod tests {
             }
         }
         assert_eq!(checked, 15 * 15 * 2 * 14);
+        // Unsigned weights: the bound with their magnitude 2^M, never below the exact
+        // width.
+        for &n in &widths {
+            for &m in &widths {
+                for signed in [false, true] {
+                    for &k in &ks {
+                        let worst = worst_case_k_mixed(k, n, signed, m, false);
+                        let exact = scan_width(worst.min, worst.max);
+                        assert_eq!(u64::from(worst.signed_width()), exact);
+                        let b = a2q_width_bound_mixed(k, n, signed, m, false);
+                        let t1 = (BigUint::from(k) << (n + m - u32::from(signed))) + 1u32;
+                        let one = BigUint::from(1u32);
+                        assert!((&one << (b.bits - 1)) >= t1, "{k} {n} {m} {signed}");
+                        assert!((&one << (b.bits - 2)) < t1, "{k} {n} {m} {signed}");
+                        assert!(b.bits >= exact, "{k} {n} {m} {signed}");
+                    }
+                }
+            }
+        }
         // The case: f64 gave 57 (1 + 2^-56 rounds to 1).
         assert_eq!(a2q_width_bound(1024, 24, true, 24).bits, 58);
         assert_eq!(worst_case_k(1024, 24, true, 24).signed_width(), 58);

@@ -5,9 +5,12 @@
 //! A-bit range)`. Saturation happens at every step, so the result depends on beat order.
 //!
 //! Choices docs/mac.md leaves open, made here and mirrored by the RTL:
-//! - The accumulator has the operands' signedness: with `--unsigned` operands it is an
-//!   unsigned A-bit integer, saturating to `[0, 2^A - 1]`; otherwise two's complement,
-//!   saturating to `[-2^(A-1), 2^(A-1) - 1]`.
+//! - The accumulator has the operands' signedness: with both operands unsigned it is an
+//!   unsigned A-bit integer, saturating to `[0, 2^A - 1]`; otherwise (either operand
+//!   signed, mixed operands included) two's complement, saturating to
+//!   `[-2^(A-1), 2^(A-1) - 1]`.
+//! - Each operand has its own width and signedness (`--in-a`, `--in-b`, `--a-unsigned`,
+//!   `--b-unsigned`; `--in`, `--signed`, `--unsigned` set both); `a*b` is exact.
 //! - The latency is 1: the beat presented in cycle t shows on `acc`/`ovf` with
 //!   `out_valid` high in cycle t + 1 (`--pipeline P` adds P, `crate::pipeline`).
 //! - `out_valid` is high for exactly the cycles in which `acc` shows the result of a beat.
@@ -39,6 +42,32 @@ pub const SIGNED: Param = Param::switch(
 pub const UNSIGNED: Param = Param::switch(
     "--unsigned",
     "Unsigned operands and an unsigned accumulator",
+);
+/// `--in-a`: operand `a`'s width, overriding `--in` for `a`.
+pub const IN_A: Param = Param::int(
+    "--in-a",
+    "BITS",
+    2..=32,
+    None,
+    "Width of operand a in bits (default: --in)",
+);
+/// `--in-b`: operand `b`'s width, overriding `--in` for `b`.
+pub const IN_B: Param = Param::int(
+    "--in-b",
+    "BITS",
+    2..=32,
+    None,
+    "Width of operand b in bits (default: --in)",
+);
+/// `--a-unsigned`: operand `a` unsigned (`b` keeps `--signed`/`--unsigned`).
+pub const A_UNSIGNED: Param = Param::switch(
+    "--a-unsigned",
+    "Operand a unsigned; the accumulator stays signed unless b is unsigned too",
+);
+/// `--b-unsigned`: operand `b` unsigned (`a` keeps `--signed`/`--unsigned`).
+pub const B_UNSIGNED: Param = Param::switch(
+    "--b-unsigned",
+    "Operand b unsigned (e.g. activations after a ReLU); the accumulator stays signed unless a is unsigned too",
 );
 /// `--acc`: the accumulator width.
 pub const ACC: Param = Param::int(
@@ -79,19 +108,37 @@ pub enum Overflow {
     Wrap,
 }
 
+/// One integer operand: its width and signedness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operand {
+    /// Width in bits, 2..=32.
+    pub bits: u32,
+    /// Two's complement; otherwise unsigned.
+    pub signed: bool,
+}
+
 /// Parameters of the integer MAC. One value of this type gives the model, the RTL, the
 /// metadata and the command-line flags (`gen mac --help`).
+///
+/// `in_bits` and `signed` describe operand `a`, and operand `b` too unless `b` says
+/// otherwise (mixed operands, `--in-a`/`--in-b`/`--a-unsigned`/`--b-unsigned`). The
+/// accumulator is signed when either operand is. `from_flags` leaves `b` `None` when it
+/// equals `a`, so a design has one parameter value and its metadata is unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MacParams {
-    /// Operand width N, 2..=32.
+    /// Width N of operand `a` (and of `b` unless `b` is set), 2..=32.
     pub in_bits: u32,
-    /// Operands (and accumulator) are two's complement; otherwise unsigned.
+    /// Operand `a` (and `b` unless `b` is set) is two's complement; otherwise unsigned.
     pub signed: bool,
     /// Accumulator width A, 2..=64.
     pub acc_bits: u32,
     /// Overflow policy.
     pub overflow: Overflow,
+    /// Operand `b` when it differs from `a`; `None`: `b` is like `a`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b: Option<Operand>,
 }
 
 impl Default for MacParams {
@@ -102,6 +149,7 @@ impl Default for MacParams {
             signed: true,
             acc_bits: ACC.default_u32(),
             overflow: Overflow::Saturate,
+            b: None,
         }
     }
 }
@@ -117,23 +165,59 @@ impl Overflow {
 }
 
 impl Params for MacParams {
-    const PARAMS: &'static [Param] = &[IN, SIGNED, UNSIGNED, ACC, OVERFLOW];
-    const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[(&SIGNED, &UNSIGNED)];
+    const PARAMS: &'static [Param] = &[
+        IN, IN_A, IN_B, SIGNED, UNSIGNED, A_UNSIGNED, B_UNSIGNED, ACC, OVERFLOW,
+    ];
+    const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[
+        (&SIGNED, &UNSIGNED),
+        (&SIGNED, &A_UNSIGNED),
+        (&SIGNED, &B_UNSIGNED),
+    ];
 
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
+        let n = IN.u32(flags)?;
+        let unsigned = UNSIGNED.is_on(flags);
+        let a = Operand {
+            bits: IN_A.opt_u32(flags)?.unwrap_or(n),
+            signed: !(unsigned || A_UNSIGNED.is_on(flags)),
+        };
+        let b = Operand {
+            bits: IN_B.opt_u32(flags)?.unwrap_or(n),
+            signed: !(unsigned || B_UNSIGNED.is_on(flags)),
+        };
         Ok(MacParams {
-            in_bits: IN.u32(flags)?,
-            signed: !UNSIGNED.is_on(flags),
+            in_bits: a.bits,
+            signed: a.signed,
             acc_bits: ACC.u32(flags)?,
             overflow: Overflow::from_flags(flags)?,
+            b: (b != a).then_some(b),
         })
     }
 }
 
 impl MacParams {
-    /// Width of the exact product.
+    /// Operand `a`.
+    pub fn a(&self) -> Operand {
+        Operand {
+            bits: self.in_bits,
+            signed: self.signed,
+        }
+    }
+
+    /// Operand `b`: `b` when set, else like `a`.
+    pub fn b(&self) -> Operand {
+        self.b.unwrap_or(self.a())
+    }
+
+    /// The accumulator (and the sum) is signed when either operand is.
+    pub fn acc_signed(&self) -> bool {
+        self.a().signed || self.b().signed
+    }
+
+    /// Width of the exact product: `NA + NB` bits hold every product, of either
+    /// signedness (a signed-by-unsigned product lies in `(-2^(NA+NB-1), 2^(NA+NB-1))`).
     pub fn prod_bits(&self) -> u32 {
-        2 * self.in_bits
+        self.a().bits + self.b().bits
     }
 
     /// Width of the exact sum `base + product`: one bit more than the wider addend.
@@ -147,6 +231,9 @@ impl UnitParams for MacParams {
 
     fn validate(&self) -> Result<(), ParamError> {
         IN.check(self.in_bits)?;
+        if let Some(b) = self.b {
+            IN_B.check(b.bits)?;
+        }
         ACC.check(self.acc_bits)
     }
 
@@ -154,18 +241,21 @@ impl UnitParams for MacParams {
         1
     }
 
-    /// e.g. `mac_s8x8_acc12_sat`.
+    /// e.g. `mac_s8x8_acc12_sat`; operands of different widths `mac_s4x8_acc16_sat`;
+    /// of different signedness, each with its own letter: `mac_s4xu8_acc16_sat`.
     fn module_name(&self) -> String {
-        let s = if self.signed { 's' } else { 'u' };
+        let letter = |o: Operand| if o.signed { 's' } else { 'u' };
+        let (a, b) = (self.a(), self.b());
         let pol = match self.overflow {
             Overflow::Saturate => "sat",
             Overflow::Wrap => "wrap",
         };
-        format!(
-            "mac_{s}{n}x{n}_acc{a}_{pol}",
-            n = self.in_bits,
-            a = self.acc_bits
-        )
+        let operands = if a.signed == b.signed {
+            format!("{}{}x{}", letter(a), a.bits, b.bits)
+        } else {
+            format!("{}{}x{}{}", letter(a), a.bits, letter(b), b.bits)
+        };
+        format!("mac_{operands}_acc{}_{pol}", self.acc_bits)
     }
 
     /// docs/mac.md: clk, rst, in_valid, clear, a, b -> acc, ovf, out_valid.
@@ -177,8 +267,8 @@ impl UnitParams for MacParams {
                 Port::bit("in_valid", Dir::In, Role::InValid),
                 Port::bit("clear", Dir::In, Role::Clear),
                 Port::int("a", Dir::In, self.in_bits, self.signed),
-                Port::int("b", Dir::In, self.in_bits, self.signed),
-                Port::int("acc", Dir::Out, self.acc_bits, self.signed),
+                Port::int("b", Dir::In, self.b().bits, self.b().signed),
+                Port::int("acc", Dir::Out, self.acc_bits, self.acc_signed()),
                 Port::bit("ovf", Dir::Out, Role::Flag),
                 Port::bit("out_valid", Dir::Out, Role::OutValid),
             ],
@@ -200,7 +290,15 @@ pub fn mac_step(
     a: i128,
     b: i128,
 ) -> (i128, bool) {
-    accumulate(acc, ovf, clear, a * b, p.acc_bits, p.signed, p.overflow)
+    accumulate(
+        acc,
+        ovf,
+        clear,
+        a * b,
+        p.acc_bits,
+        p.acc_signed(),
+        p.overflow,
+    )
 }
 
 /// One accumulator step shared by the integer accumulators (`mac`, `lns_mac`):
@@ -306,13 +404,13 @@ impl CycleModel for Mac {
 
     fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
         // Beat inputs in interface order: rst, in_valid, clear, a, b (one word each).
-        let (n, s) = (self.params.in_bits, self.params.signed);
+        let (a, b) = (self.params.a(), self.params.b());
         let beat = MacIn {
             rst: inputs[0] & 1 == 1,
             in_valid: inputs[1] & 1 == 1,
             clear: inputs[2] & 1 == 1,
-            a: int::from_bits(inputs[3] as u128, n, s),
-            b: int::from_bits(inputs[4] as u128, n, s),
+            a: int::from_bits(inputs[3] as u128, a.bits, a.signed),
+            b: int::from_bits(inputs[4] as u128, b.bits, b.signed),
         };
         let o = Mac::step(self, beat);
         outputs[0] = int::to_bits(o.acc, self.params.acc_bits) as u64;
@@ -327,7 +425,8 @@ impl crate::unit::Unit for MacParams {
         "Integer multiply-accumulate with a narrow saturating or wrapping accumulator";
     const ABOUT: &'static str =
         "acc <= sat_A(clear ? a*b : acc + a*b) (or wrapped), with a sticky \
-overflow flag; signed or unsigned N-bit operands, A-bit accumulator. \
+overflow flag; signed or unsigned N-bit operands (each operand its own width and \
+signedness with --in-a/--in-b/--a-unsigned/--b-unsigned), A-bit accumulator. \
 The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
     const DOCS: &'static str = "docs/mac.md";
     const EXAMPLES: &'static [(&'static str, &'static str)] = &[
@@ -343,10 +442,14 @@ The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
             "--unsigned --acc 20 --pipeline 2",
             "8x8 unsigned MAC, two pipeline registers",
         ),
+        (
+            "--in-a 4 --in-b 8 --b-unsigned --acc 16",
+            "W4A8: int4 weights (a) x uint8 activations (b), signed 16-bit accumulator",
+        ),
     ];
 
     /// The default and the corners of each parameter (unsigned, wrap, narrow
-    /// and wide).
+    /// and wide, mixed operands).
     fn proof_set() -> Vec<Self> {
         let d = MacParams::default();
         vec![
@@ -366,16 +469,37 @@ The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
                 acc_bits: 6,
                 ..d
             },
+            // W4A8, narrowed to keep the proof short: int4 x uint6 into a saturating
+            // 10-bit accumulator.
+            MacParams {
+                in_bits: 4,
+                acc_bits: 10,
+                b: Some(Operand {
+                    bits: 6,
+                    signed: false,
+                }),
+                ..d
+            },
         ]
     }
 
+    /// Half the draws have a `b` of its own width and signedness.
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
-        MacParams {
+        let mut p = MacParams {
             in_bits: rng.int(IN_BITS),
             signed: rng.one_in(2),
             acc_bits: rng.int(ACC_BITS),
             overflow: rng.pick(&[Overflow::Saturate, Overflow::Wrap]),
+            b: None,
+        };
+        if rng.one_in(2) {
+            let b = Operand {
+                bits: rng.int(IN_BITS),
+                signed: rng.one_in(2),
+            };
+            p.b = (b != p.a()).then_some(b);
         }
+        p
     }
 }
 
@@ -510,6 +634,111 @@ mod tests {
         .is_err());
     }
 
+    fn w4a8(acc_bits: u32, overflow: Overflow) -> MacParams {
+        MacParams {
+            in_bits: 4,
+            acc_bits,
+            overflow,
+            b: Some(Operand {
+                bits: 8,
+                signed: false,
+            }),
+            ..MacParams::default()
+        }
+    }
+
+    /// int4 x uint8: a = -8, b = 255 gives -2040, exact; a second beat leaves the
+    /// signed 12-bit range and saturates at -2048 (or wraps).
+    #[test]
+    fn mixed_operands_multiply_exactly() {
+        let p = w4a8(12, Overflow::Saturate);
+        assert_eq!(p.module_name(), "mac_s4xu8_acc12_sat");
+        assert!(p.acc_signed());
+        assert_eq!((p.prod_bits(), p.sum_bits()), (12, 13));
+        assert_eq!(mac_step(&p, 0, false, true, -8, 255), (-2040, false));
+        assert_eq!(mac_step(&p, -2040, false, false, -8, 255), (-2048, true));
+        assert_eq!(mac_step(&p, 0, false, true, 7, 255), (1785, false));
+        assert_eq!(mac_step(&p, 1785, false, false, 7, 255), (2047, true));
+        let w = w4a8(12, Overflow::Wrap);
+        assert_eq!(
+            mac_step(&w, -2040, false, false, -8, 255),
+            (-4080 + 4096, true)
+        );
+        // The cycle model reads b = 0xff as 255, a = 0x8 as -8.
+        let mut m = p.model().unwrap();
+        let mut out = [0u64; 3];
+        m.step(&[0, 1, 1, 0x8, 0xff], &mut out);
+        m.step(&[0, 0, 0, 0, 0], &mut out);
+        assert_eq!(out, [int::to_bits(-2040, 12) as u64, 0, 1]);
+        // The other way round: uint8 x int4, and a signed accumulator.
+        let q = MacParams {
+            in_bits: 8,
+            signed: false,
+            b: Some(Operand {
+                bits: 4,
+                signed: true,
+            }),
+            ..p
+        };
+        assert_eq!(q.module_name(), "mac_u8xs4_acc12_sat");
+        assert_eq!(mac_step(&q, 0, false, true, 255, -8), (-2040, false));
+        // Both unsigned, different widths: an unsigned accumulator.
+        let u = MacParams {
+            signed: false,
+            b: Some(Operand {
+                bits: 8,
+                signed: false,
+            }),
+            ..p
+        };
+        assert_eq!(u.module_name(), "mac_u4x8_acc12_sat");
+        assert!(!u.acc_signed());
+        assert_eq!(mac_step(&u, 4000, false, false, 15, 255), (4095, true));
+    }
+
+    /// The flags: `--in`/`--signed`/`--unsigned` as before, the new ones per operand,
+    /// `b` left `None` when it equals `a`.
+    #[test]
+    fn operand_flags() {
+        use crate::param::Given;
+        let given = |flags: &[(&str, &str)]| {
+            MacParams::from_flags(&Given(
+                flags
+                    .iter()
+                    .map(|(f, v)| (f.to_string(), v.to_string()))
+                    .collect(),
+            ))
+            .unwrap()
+        };
+        assert_eq!(given(&[]), MacParams::default());
+        assert_eq!(given(&[("in-a", "8"), ("in-b", "8")]), MacParams::default());
+        let u = given(&[("unsigned", ""), ("a-unsigned", "")]);
+        assert_eq!((u.signed, u.b), (false, None));
+        assert_eq!(
+            given(&[("in-a", "4"), ("b-unsigned", ""), ("acc", "12")]),
+            w4a8(12, Overflow::Saturate)
+        );
+        let p = given(&[("in", "6"), ("in-b", "3"), ("a-unsigned", "")]);
+        assert_eq!(p.module_name(), "mac_u6xs3_acc12_sat");
+    }
+
+    /// The sampler draws mixed operands of both kinds (own width, own signedness), and
+    /// never a `b` equal to `a`.
+    #[test]
+    fn sampler_draws_mixed_operands() {
+        use crate::unit::{Sampler, Unit};
+        let mut rng = Sampler::new(7);
+        let draws: Vec<MacParams> = (0..200).map(|_| MacParams::sample(&mut rng)).collect();
+        assert!(draws
+            .iter()
+            .all(|p| p.validate().is_ok() && p.b != Some(p.a())));
+        assert!(draws.iter().any(|p| p.b.is_none()));
+        assert!(draws.iter().any(|p| p.a().signed != p.b().signed));
+        assert!(draws
+            .iter()
+            .any(|p| p.a().signed == p.b().signed && p.a().bits != p.b().bits));
+    }
+
     #[test]
     fn params_round_trip_through_json() {
         let p = MacParams {
@@ -522,5 +751,12 @@ mod tests {
             r#"{"in_bits":8,"signed":true,"acc_bits":12,"overflow":"wrap"}"#
         );
         assert_eq!(serde_json::from_str::<MacParams>(&j).unwrap(), p);
+        let m = w4a8(16, Overflow::Saturate);
+        let j = serde_json::to_string(&m).unwrap();
+        assert_eq!(
+            j,
+            r#"{"in_bits":4,"signed":true,"acc_bits":16,"overflow":"saturate","b":{"bits":8,"signed":false}}"#
+        );
+        assert_eq!(serde_json::from_str::<MacParams>(&j).unwrap(), m);
     }
 }

@@ -614,6 +614,7 @@ pub fn palq_density_table(
         signed: true,
         acc_bits: 18,
         overflow: Overflow::Wrap,
+        b: None,
     };
     let mut rows = mac_baselines(&[12, 32], stderr)?;
     let _ = writeln!(stderr, "[density] {}", two_bit.module_name());

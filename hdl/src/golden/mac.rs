@@ -10,35 +10,39 @@ use crate::ir::Result;
 /// compared with the accumulator's limits.
 pub(crate) fn golden(p: &MacParams) -> Result<GoldenModule> {
     super::accepted(p)?;
-    let (n, a) = (p.in_bits, p.acc_bits);
+    let (na, nb, a) = (p.a().bits, p.b().bits, p.acc_bits);
+    let signed = p.acc_signed();
     let w = p.sum_bits();
-    let product = Ty {
-        width: 2 * n,
-        signed: p.signed,
-    };
+    let pw = p.prod_bits();
+    let product = Ty { width: pw, signed };
     let mut b = Body::new();
-    let (mut x, mut y) = (Var::named("a", Ty::u(n)), Var::named("b", Ty::u(n)));
-    if p.signed {
-        (x, y) = (x.as_signed(), y.as_signed());
+    let (mut x, mut y) = (Var::named("a", Ty::u(na)), Var::named("b", Ty::u(nb)));
+    if p.a().signed {
+        x = x.as_signed();
     }
-    let (valid, clear) = ("in_valid".to_string(), "clear".to_string());
-    let prod = b.wire("g_prod", product, format!("{} * {}", x.ext(n), y.ext(n)));
-    let (lo, hi) = (
-        model::int::min_value(a, p.signed),
-        model::int::max_value(a, p.signed),
-    );
-    let acc_ty = Ty {
-        width: a,
-        signed: p.signed,
+    if p.b().signed {
+        y = y.as_signed();
+    }
+    // Same signedness: Verilog's own signed or unsigned product. Mixed: each operand
+    // extended by its own signedness to the product's NA + NB bits, whose low bits the
+    // multiplication keeps (the product fits them).
+    let (xe, ye) = if p.a().signed == p.b().signed {
+        (x.ext(na), y.ext(nb))
+    } else {
+        (x.ext(pw), y.ext(pw))
     };
+    let (valid, clear) = ("in_valid".to_string(), "clear".to_string());
+    let prod = b.wire("g_prod", product, format!("{xe} * {ye}"));
+    let (lo, hi) = (
+        model::int::min_value(a, signed),
+        model::int::max_value(a, signed),
+    );
+    let acc_ty = Ty { width: a, signed };
     let acc = b.state_reg("acc_q", Ty::u(a));
     b.state_reg("ovf_q", Ty::u(1));
     b.state_reg("out_valid_q", Ty::u(1));
     let acc_v = Var::named("acc_q", acc_ty);
-    let sum_ty = Ty {
-        width: w,
-        signed: p.signed,
-    };
+    let sum_ty = Ty { width: w, signed };
     b.line(format!(
         "// s = (clear ? 0 : acc) + a*b, exact in {w} bits."
     ));
@@ -49,7 +53,7 @@ pub(crate) fn golden(p: &MacParams) -> Result<GoldenModule> {
         format!("({clear} ? {zero} : {}) + {}", acc_v.ext(w), prod.ext(w)),
     );
     b.wire("g_above", Ty::u(1), format!("{sum} > {}", sum.lit(hi)));
-    if p.signed {
+    if signed {
         b.wire("g_below", Ty::u(1), format!("{sum} < {}", sum.lit(lo)));
     } else {
         b.wire("g_below", Ty::u(1), "1'b0");

@@ -23,13 +23,20 @@ impl Generate for MacParams {
         let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
         let (clk, rst) = (io["clk"], io["rst"]);
-        let typed = |s: Sig| Val {
-            sig: s,
-            signed: self.signed,
-        };
+        let (a, b) = (self.a(), self.b());
+        let typed = |s: Sig, signed: bool| Val { sig: s, signed };
 
         m.note("Stages 1 and 2: the exact product.");
-        let prod = m.wire("prod", typed(io["a"]) * typed(io["b"]))?;
+        let (x, y) = (typed(io["a"], a.signed), typed(io["b"], b.signed));
+        let prod = if a.signed == b.signed {
+            m.wire("prod", x * y)?
+        } else {
+            // Signed by unsigned: the typed layer zero-extends the unsigned operand by a
+            // bit, so the product has NA + NB + 1 bits; NA + NB hold every value
+            // (model::mac::MacParams::prod_bits), the top bit is a copy of the sign.
+            let full = m.wire("prod_full", x * y)?;
+            m.narrow("prod", full, self.prod_bits())?
+        };
         let beat = Stage::new(io["in_valid"])
             .with("clear", io["clear"])
             .with("prod", prod);
@@ -59,16 +66,30 @@ impl crate::Reference for MacParams {
 }
 
 fn describe(m: &mut ModuleBuilder, p: &MacParams) {
-    let kind = if p.signed { "signed" } else { "unsigned" };
+    let kind = |signed: bool| if signed { "signed" } else { "unsigned" };
     let policy = match p.overflow {
         Overflow::Saturate => "saturating",
         Overflow::Wrap => "wrapping",
     };
-    m.comment(format!(
-        "{n}x{n} {kind} multiply-accumulate, {a}-bit {policy} accumulator (docs/mac.md).",
-        n = p.in_bits,
-        a = p.acc_bits
-    ));
+    let (a, b) = (p.a(), p.b());
+    let acc = p.acc_bits;
+    m.comment(if a == b {
+        format!(
+            "{n}x{n} {} multiply-accumulate, {acc}-bit {policy} accumulator (docs/mac.md).",
+            kind(a.signed),
+            n = a.bits
+        )
+    } else {
+        format!(
+            "{}x{} multiply-accumulate ({} a, {} b), {acc}-bit {} {policy} accumulator \
+             (docs/mac.md).",
+            a.bits,
+            b.bits,
+            kind(a.signed),
+            kind(b.signed),
+            kind(p.acc_signed())
+        )
+    });
     m.comment("Per valid beat: s = (clear ? 0 : acc) + a*b exactly; acc <= policy(s);");
     m.comment("ovf <= (clear ? 0 : ovf) | (s outside the accumulator range).");
     m.comment(format!(
@@ -124,6 +145,7 @@ pub(crate) fn accumulator(m: &mut ModuleBuilder, a: Accumulator) -> Result<(Sig,
 mod tests {
     use super::*;
     use crate::module_verilog;
+    use model::mac::Operand;
 
     #[test]
     fn default_mac_verilog_reads_well() {
@@ -163,12 +185,54 @@ mod tests {
                             acc_bits: a,
                             signed,
                             overflow,
+                            b: None,
                         };
                         p.rtl().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+                        // Mixed: b of every width, of either signedness.
+                        for bits in [2, 3, 8, 16, 32] {
+                            for b_signed in [false, true] {
+                                let q = MacParams {
+                                    b: Some(Operand {
+                                        bits,
+                                        signed: b_signed,
+                                    }),
+                                    ..p
+                                };
+                                q.rtl().unwrap_or_else(|e| panic!("{q:?}: {e}"));
+                                crate::Reference::golden(&q)
+                                    .unwrap_or_else(|e| panic!("{q:?}: {e}"));
+                            }
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// int4 x uint8: the unsigned operand gains a zero, the product is cut to its
+    /// 12 bits, the accumulator is signed.
+    #[test]
+    fn mixed_product_is_exact_and_narrowed() {
+        let p = MacParams {
+            in_bits: 4,
+            b: Some(Operand {
+                bits: 8,
+                signed: false,
+            }),
+            ..MacParams::default()
+        };
+        let v = module_verilog(&p.rtl().unwrap());
+        assert!(v.contains("module mac_s4xu8_acc12_sat ("), "{v}");
+        assert!(v.contains("wire [8:0] b_ext = {1'b0, b};"), "{v}");
+        assert!(
+            v.contains("wire [12:0] prod_full = $signed(a) * $signed(b_ext);"),
+            "{v}"
+        );
+        assert!(v.contains("wire [11:0] prod = prod_full[11:0];"), "{v}");
+        assert!(
+            v.contains("wire [11:0] acc_next_limit = sum_negative ? 12'h800 : 12'h7ff;"),
+            "{v}"
+        );
     }
 
     #[test]
