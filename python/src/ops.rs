@@ -90,8 +90,8 @@ fn random(rnd: Option<&[u64]>, stochastic: bool, len: usize, bits: u32) -> Resul
 pub fn mac(p: &MacParams, a: &[i64], b: &[i64], n: usize) -> Result<(Vec<i128>, Vec<bool>), Error> {
     same_len(a.len(), b.len(), "b")?;
     let r = rows(a.len(), n, "a")?;
-    check_ints(a, p.in_bits, p.signed, "a")?;
-    check_ints(b, p.in_bits, p.signed, "b")?;
+    check_ints(a, p.a().bits, p.a().signed, "a")?;
+    check_ints(b, p.b().bits, p.b().signed, "b")?;
     let mut acc = Vec::with_capacity(r);
     let mut ovf = Vec::with_capacity(r);
     for (ra, rb) in a.chunks(n).zip(b.chunks(n)) {

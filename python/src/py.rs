@@ -66,7 +66,7 @@ fn mac<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let p: MacParams = params_of(&kwargs(kw)?).map_err(err)?;
     let (acc, ovf) = ops::mac(&p, slice(&a, "a")?, slice(&b, "b")?, n).map_err(err)?;
-    Ok((acc_array(py, acc, p.signed), arr(py, ovf)))
+    Ok((acc_array(py, acc, p.acc_signed()), arr(py, ovf)))
 }
 
 type FpaccPy<'py> = (

@@ -76,6 +76,7 @@ fn mac_wrap_unsigned() {
         signed: false,
         acc_bits: 14,
         overflow: model::mac::Overflow::Wrap,
+        b: None,
     };
     let m = model::mac::Mac::new(p).unwrap();
     run_both(Packed::<_, 15, 16>::new(&p, m).unwrap(), 1);
