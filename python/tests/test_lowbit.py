@@ -90,6 +90,14 @@ def test_mac_worked_cases_docs_mac_md():
     assert (acc, ovf) == (0, True)
     acc, ovf = lowbit.mac([-(2**31)] * 2, [-(2**31)] * 2, in_=32, acc=64)
     assert (acc, ovf) == (2**63 - 1, True)
+    # Mixed operands (W4A8, docs/mac.md): int4 -8 times uint8 255 is -2040; a second
+    # product saturates the 12-bit accumulator; a uint8 operand out of its range is refused.
+    acc, ovf = lowbit.mac([-8], [255], in_a=4, in_b=8, b_unsigned=True)
+    assert (acc, ovf) == (-2040, False)
+    acc, ovf = lowbit.mac([-8, -1], [255, 255], in_a=4, in_b=8, b_unsigned=True)
+    assert (acc, ovf) == (-2048, True)
+    with pytest.raises(ValueError, match="'b'"):
+        lowbit.mac([1], [-1], in_a=4, in_b=8, b_unsigned=True)
 
 
 def test_bfp_worked_cases_docs_bfp_md():
