@@ -147,57 +147,60 @@ pub fn fpacc(p: &FpaccParams, a: &[i64], b: &[i64], n: usize) -> Result<FpaccOut
              run it with lowbit.simulate('fpacc', ...)",
         ));
     }
-    same_len(a.len(), b.len(), "b")?;
-    let r = rows(a.len(), n, "a")?;
-    let (a, b) = (
-        operand_bits(&p.operand, a, "a")?,
-        operand_bits(&p.operand, b, "b")?,
-    );
-    let mut out: FpaccOut = (
-        Vec::with_capacity(r),
-        Vec::with_capacity(r),
-        Vec::with_capacity(r),
-        Vec::with_capacity(r),
-    );
-    for (ra, rb) in a.chunks(n).zip(b.chunks(n)) {
+    accumulate_rows(&p.operand, a, b, n, |ra, rb| {
         let mut s = FpaccSum::new(*p);
         for (i, (&x, &y)) in ra.iter().zip(rb).enumerate() {
             s.push(i == 0, x, y);
         }
-        out.0.push(s.acc);
-        out.1.push(p.acc.decode(s.acc).to_f64());
-        out.2.push(s.uf);
-        out.3.push(s.of);
-    }
-    Ok(out)
+        (s.acc, s.uf, s.of)
+    })
+    .map(|rows| readouts(rows, |bits| p.acc.decode(bits).to_f64()))
 }
 
 /// The long-accumulator variant `fpacc_long`: exact fixed-point sums, rounded once.
 pub fn fpacc_long(p: &FpaccLongParams, a: &[i64], b: &[i64], n: usize) -> Result<FpaccOut, Error> {
-    same_len(a.len(), b.len(), "b")?;
-    let r = rows(a.len(), n, "a")?;
-    let (a, b) = (
-        operand_bits(&p.operand, a, "a")?,
-        operand_bits(&p.operand, b, "b")?,
-    );
-    let mut out: FpaccOut = (
-        Vec::with_capacity(r),
-        Vec::with_capacity(r),
-        Vec::with_capacity(r),
-        Vec::with_capacity(r),
-    );
-    for (ra, rb) in a.chunks(n).zip(b.chunks(n)) {
+    accumulate_rows(&p.operand, a, b, n, |ra, rb| {
         let mut s = FpaccLongSum::new(*p);
         for (i, (&x, &y)) in ra.iter().zip(rb).enumerate() {
             s.push(i == 0, x, y);
         }
         let v = s.readout();
-        out.0.push(v.bits);
-        out.1.push(p.acc.decode(v.bits).to_f64());
-        out.2.push(v.underflow);
-        out.3.push(v.overflow);
+        (v.bits, v.underflow, v.overflow)
+    })
+    .map(|rows| readouts(rows, |bits| p.acc.decode(bits).to_f64()))
+}
+
+/// Each row of `n` operand pairs (checked against `operand`, as raw port bits) through
+/// `row`, which returns the accumulator's bits and its underflow and overflow flags.
+fn accumulate_rows(
+    operand: &Operand,
+    a: &[i64],
+    b: &[i64],
+    n: usize,
+    row: impl Fn(&[u64], &[u64]) -> (u64, bool, bool),
+) -> Result<Vec<(u64, bool, bool)>, Error> {
+    same_len(a.len(), b.len(), "b")?;
+    rows(a.len(), n, "a")?;
+    let (a, b) = (
+        operand_bits(operand, a, "a")?,
+        operand_bits(operand, b, "b")?,
+    );
+    Ok(a.chunks(n)
+        .zip(b.chunks(n))
+        .map(|(ra, rb)| row(ra, rb))
+        .collect())
+}
+
+/// Rows of (bits, underflow, overflow) as the four arrays Python gets, the value decoded.
+fn readouts(rows: Vec<(u64, bool, bool)>, value: impl Fn(u64) -> f64) -> FpaccOut {
+    let mut out: FpaccOut = Default::default();
+    for (bits, uf, of) in rows {
+        out.0.push(bits);
+        out.1.push(value(bits));
+        out.2.push(uf);
+        out.3.push(of);
     }
-    Ok(out)
+    out
 }
 
 /// HBFP conversion (docs/bfp.md, `bfp_quant`) of binary32 values (as bits) in blocks of
