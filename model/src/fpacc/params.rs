@@ -8,7 +8,7 @@ use super::{
     format_tag, Fpacc, Operand, Preset, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS, MAN_BITS,
     OPERAND_MAN_BITS,
 };
-use crate::float::{Exact, FloatFormat, Rounded, Rounding};
+use crate::float::{Exact, FloatFormat, RoundWith, Rounded, Rounding};
 use crate::iface::{CycleModel, Interface};
 use crate::unit::{check_range, ParamError, UnitParams};
 
@@ -60,15 +60,24 @@ impl Default for FpaccParams {
 impl FpaccParams {
     /// The operands' value as exact products rounded into the product format.
     pub fn q_prod(&self, a: u64, b: u64) -> Rounded {
-        self.product
-            .round(self.operand.product(a, b), self.rounding)
+        self.q_prod_with(a, b, RoundWith::Mode(self.rounding))
+    }
+
+    /// [`FpaccParams::q_prod`] rounded `how` (stochastic rounding: [`super::SrFields`]).
+    pub fn q_prod_with(&self, a: u64, b: u64, how: RoundWith) -> Rounded {
+        self.product.round_with(self.operand.product(a, b), how)
     }
 
     /// `Q_acc(s + product)` with `s` in the accumulator format and `product` in the
     /// product format.
     pub fn q_acc(&self, s: u64, product: u64) -> Rounded {
+        self.q_acc_with(s, product, RoundWith::Mode(self.rounding))
+    }
+
+    /// [`FpaccParams::q_acc`] rounded `how`.
+    pub fn q_acc_with(&self, s: u64, product: u64, how: RoundWith) -> Rounded {
         let sum = Exact::sum(self.acc.decode(s), self.product.decode(product));
-        self.acc.round(sum, self.rounding)
+        self.acc.round_with(sum, how)
     }
 
     /// `Q_acc(s + chunk)`, both in the accumulator format.
