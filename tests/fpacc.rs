@@ -169,7 +169,17 @@ fn stream(p: &FpaccParams, beats: usize, seed: u64) -> Vec<u64> {
         }
     }
     s.truncate(beats * 5);
-    s
+    match p.sr {
+        // Stochastic rounding: each beat's random word after b.
+        Some(sr) => s
+            .chunks(5)
+            .flat_map(|b| {
+                let rnd = rng.next_u64() & ((1 << sr.width()) - 1);
+                b.iter().copied().chain([rnd]).collect::<Vec<_>>()
+            })
+            .collect(),
+        None => s,
+    }
 }
 
 /// Exponent of the smallest nonzero product magnitude.
@@ -217,19 +227,24 @@ fn params() -> impl Strategy<Value = FpaccParams> {
         prop_oneof![Just(Rounding::Rne), Just(Rounding::Rz)],
         prop_oneof![Just(0u32), Just(1), Just(2), Just(3), Just(5), Just(16)],
         prop_oneof![Just(1u32), Just(2), Just(4), Just(8)],
+        prop::option::weighted(0.3, 1u32..=16),
     )
-        .prop_map(|(operand, (e, m, off, r), prod, rounding, chunk, k)| {
+        .prop_map(|(operand, (e, m, off, r), prod, rounding, chunk, k, sr)| {
             let floor = smallest_product_exp(&operand);
             let acc = format_near(e, m, floor, off, r);
             let product = prod.map_or(acc, |(e, m, off, _)| format_near(e, m, floor, off, r));
+            let sr = sr.map(|bits| model::fpacc::SrFields { bits });
+            // Stochastic rounding rounds the plain sum only (RNE is its canonical mode).
+            let plain = sr.is_some();
             FpaccParams {
                 operand,
                 product,
                 acc,
-                rounding,
-                chunk,
+                rounding: if plain { Rounding::Rne } else { rounding },
+                sr,
+                chunk: if plain { 0 } else { chunk },
                 // Interleaved sums take no chunks: half the cases without chunks use them.
-                interleave: if chunk == 0 { k } else { 1 },
+                interleave: if chunk == 0 && !plain { k } else { 1 },
             }
         })
 }
@@ -368,7 +383,7 @@ proptest! {
             Operand::Int { bits: 16, frac }
         };
         let f = Preset::Fp32.format();
-        let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, chunk, interleave: 1 };
+        let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, sr: None, chunk, interleave: 1 };
         // No resets: the reference follows valid beats and clears only.
         let mut s = stream(&p, 4000, seed);
         for b in s.chunks_mut(5) {

@@ -308,6 +308,7 @@ fn fpacc_params() -> impl Strategy<Value = Piped<FpaccParams>> {
                     product: product.unwrap_or(acc),
                     acc,
                     rounding,
+                    sr: None,
                     chunk,
                     interleave: if chunk == 0 { k } else { 1 },
                 },

@@ -1,5 +1,7 @@
 //! The arithmetic of `fpacc` ([`FpaccSum`]) and its cycle model ([`Fpacc`]).
 
+use serde::{Deserialize, Serialize};
+
 use super::FpaccParams;
 use crate::float::{RoundWith, Rounded};
 use crate::iface::{split, CycleModel, Interface};
@@ -112,7 +114,8 @@ impl FpaccSum {
 /// high `R` (`rnd[2R-1:R]`) the sum. Separate fields keep the two decisions independent:
 /// with one shared field the sum's decision would depend on the product's, and the sum's
 /// rounding would no longer be unbiased given the rounded product.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SrFields {
     /// Random bits per rounding, `R` (the range of `bfp_quant`'s `--rnd-bits`).
     pub bits: u32,
@@ -187,6 +190,17 @@ impl CycleModel for Fpacc {
         let ins = split(self.iface.beat_inputs(), inputs);
         if ins[0][0] & 1 == 1 {
             *self = Fpacc::new(self.p).expect("validated");
+            return;
+        }
+        if let Some(sr) = self.p.sr {
+            // Stochastic rounding: the plain sum only (validated), both roundings in
+            // the beat's cycle.
+            self.out_valid = ins[1][0] & 1 == 1;
+            if self.out_valid {
+                let rnd = ins[5][0];
+                self.sum
+                    .push_sr(ins[2][0] & 1 == 1, ins[3][0], ins[4][0], sr, rnd);
+            }
             return;
         }
         let beat = InFlight {
