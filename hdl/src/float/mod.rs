@@ -280,6 +280,9 @@ fn round(
 ) -> Result<Rounded> {
     let (w, p) = (norm.width(), f.man_bits + 1);
     let (man, carry) = if w <= p {
+        if let RoundBy::Sr(rnd) = mode {
+            m.discard(rnd, &format!("{tag}_rnd_exact"))?; // nothing to round
+        }
         let padded = m.val(norm << (p - w))?; // exact: pad below
         let lead = m.val(padded.bit(p - 1))?;
         m.discard(lead.sig, &format!("{tag}_leading_one"))?;
