@@ -414,10 +414,10 @@ fn interleaved(
     b.line(format!("assign out_valid = {ov};"));
 }
 
-/// A Verilog function `name(neg, mag, lsb, rnd)` returning `{uf, of, bits}`:
-/// `(-1)^neg * mag * 2^lsb` rounded into `f` stochastically with the `r`-bit `rnd`
+/// A Verilog function `name(neg, mag, lsb, rw)` returning `{uf, of, bits}`:
+/// `(-1)^neg * mag * 2^lsb` rounded into `f` stochastically with the `r`-bit `rw`
 /// (docs/fpacc.md): the magnitude scaled by `2^r` and cut at the result's LSB keeps the
-/// top r bits of the discarded fraction; `rnd` is added there and the r bits dropped.
+/// top r bits of the discarded fraction; the random word `rw` is added there and the r bits dropped.
 /// Then the range checks of `round_function`.
 fn sr_round_function(name: &str, f: &model::float::FloatFormat, mag_bits: u32, r: u32) -> String {
     use super::{lit, pow2};
@@ -429,7 +429,7 @@ fn sr_round_function(name: &str, f: &model::float::FloatFormat, mag_bits: u32, r
         input neg;
         input [{wm1}:0] mag;
         input signed [31:0] lsb;
-        input [{rm1}:0] rnd;
+        input [{rm1}:0] rw;
         integer i, top, drop, ex;
         reg [{swm1}:0] sig;
         reg [{wide_m1}:0] wide;
@@ -444,7 +444,7 @@ fn sr_round_function(name: &str, f: &model::float::FloatFormat, mag_bits: u32, r
                 sig = {{{pad}'h0, mag}};
                 if (drop > {k0}) begin
                     wide = {{sig, {rzero}}} >> drop;
-                    wide = wide + {{{swz}, rnd}};
+                    wide = wide + {{{swz}, rw}};
                     sig = wide[{wide_m1}:{r}];
                 end else begin
                     sig = sig << (-drop);
