@@ -504,7 +504,10 @@ fn sr_mean_is_the_exact_sum_while_rne_and_rz_are_biased() {
         (rne - exact) / se,
         (rz - exact) / se
     );
-    assert!((mean - exact).abs() <= 4.0 * se, "SR mean {mean} vs {exact}");
+    assert!(
+        (mean - exact).abs() <= 4.0 * se,
+        "SR mean {mean} vs {exact}"
+    );
     assert!((rne - exact).abs() > 20.0 * se, "RNE {rne} vs {exact}");
     assert!((rz - exact).abs() > 20.0 * se, "RZ {rz} vs {exact}");
 }

@@ -302,23 +302,25 @@ fn fpacc_params() -> impl Strategy<Value = Piped<FpaccParams>> {
         prop_oneof![Just(1u32), Just(2), Just(4)],
         prop::option::weighted(0.3, 1u32..=16),
     )
-        .prop_map(|(operand, acc, product, rounding, chunk, pipeline, k, sr)| {
-            // Stochastic rounding: the plain sum, RNE its canonical mode.
-            let sr = sr.map(|bits| model::fpacc::SrFields { bits });
-            let plain = sr.is_some();
-            Piped::new(
-                FpaccParams {
-                    operand,
-                    product: product.unwrap_or(acc),
-                    acc,
-                    rounding: if plain { Rounding::Rne } else { rounding },
-                    sr,
-                    chunk: if plain { 0 } else { chunk },
-                    interleave: if chunk == 0 && !plain { k } else { 1 },
-                },
-                pipeline,
-            )
-        })
+        .prop_map(
+            |(operand, acc, product, rounding, chunk, pipeline, k, sr)| {
+                // Stochastic rounding: the plain sum, RNE its canonical mode.
+                let sr = sr.map(|bits| model::fpacc::SrFields { bits });
+                let plain = sr.is_some();
+                Piped::new(
+                    FpaccParams {
+                        operand,
+                        product: product.unwrap_or(acc),
+                        acc,
+                        rounding: if plain { Rounding::Rne } else { rounding },
+                        sr,
+                        chunk: if plain { 0 } else { chunk },
+                        interleave: if chunk == 0 && !plain { k } else { 1 },
+                    },
+                    pipeline,
+                )
+            },
+        )
 }
 
 /// The acc12, bf16 and fp32 presets' references.

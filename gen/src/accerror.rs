@@ -170,9 +170,15 @@ pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorEr
         Acc::Float("acc12 (E4M7, bias 10)", float_acc(Preset::Acc12, 7, 0)),
         Acc::Float("acc12, chunks of 16", float_acc(Preset::Acc12, 7, 16)),
         Acc::Float("acc12, chunks of 64", float_acc(Preset::Acc12, 7, 64)),
-        Acc::Float("acc12, SR (R = 8)", stochastic(float_acc(Preset::Acc12, 7, 0))),
+        Acc::Float(
+            "acc12, SR (R = 8)",
+            stochastic(float_acc(Preset::Acc12, 7, 0)),
+        ),
         Acc::Float("bf16 (E8M7)", float_acc(Preset::Bf16, 0, 0)),
-        Acc::Float("bf16, SR (R = 8)", stochastic(float_acc(Preset::Bf16, 0, 0))),
+        Acc::Float(
+            "bf16, SR (R = 8)",
+            stochastic(float_acc(Preset::Bf16, 0, 0)),
+        ),
         Acc::Float("bf16, chunks of 16", float_acc(Preset::Bf16, 0, 16)),
         Acc::Float("fp32 (E8M23)", float_acc(Preset::Fp32, 0, 0)),
         Acc::IntMac("int12 saturating MAC", 12),
@@ -328,7 +334,10 @@ mod tests {
         let r = &mut 1;
         assert_eq!(fp32.dot(&a, &b, r), (exact as f64, false));
         // A 32-bit integer MAC is exact too.
-        assert_eq!(Acc::IntMac("int32", 32).dot(&a, &b, r), (exact as f64, false));
+        assert_eq!(
+            Acc::IntMac("int32", 32).dot(&a, &b, r),
+            (exact as f64, false)
+        );
         // The 12-bit MAC saturates on large sums.
         let big = vec![127i8; 256];
         assert_eq!(Acc::IntMac("int12", 12).dot(&big, &big, r), (2047.0, true));

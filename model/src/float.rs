@@ -254,9 +254,7 @@ impl FloatFormat {
             let half = 1u128 << (drop - 1);
             let up = match how {
                 RoundWith::Mode(Rounding::Rz) => false,
-                RoundWith::Mode(Rounding::Rne) => {
-                    rest > half || (rest == half && kept & 1 == 1)
-                }
+                RoundWith::Mode(Rounding::Rne) => rest > half || (rest == half && kept & 1 == 1),
                 RoundWith::Sr { rnd, bits } => sr_round_up(rest, drop as u32, rnd, bits),
             };
             kept + up as u128

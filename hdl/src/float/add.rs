@@ -107,7 +107,15 @@ pub fn add_unpacked(
     // the normalisation then choose among finished results.
     let mut finished = Vec::with_capacity(c.each.len());
     for (name, norm, exp) in c.each {
-        let r = round(m, &format!("{tag}_{name}"), fr, norm, exp, mode.into(), true)?;
+        let r = round(
+            m,
+            &format!("{tag}_{name}"),
+            fr,
+            norm,
+            exp,
+            mode.into(),
+            true,
+        )?;
         let mut sat = |i: usize| m.val(mux(exp.big[i], max_field.clone(), exp.field[i]));
         let (without, with) = (sat(0)?, sat(1)?);
         let field = m.val(mux(r.carry, with, without))?;

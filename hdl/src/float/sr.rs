@@ -47,10 +47,7 @@ pub fn add_sr(
     let xb = m.val((eb.u() + i64::from(fr.bias - fb.bias)).sint())?;
     let (live_a, live_b) = (m.val(ea.any())?, m.val(eb.any())?);
     // The larger operand: a, unless a is zero or b is live with a larger exponent.
-    let a_big = m.wire(
-        &format!("{tag}_a_big"),
-        live_a & !(live_b & xb.greater(xa)),
-    )?;
+    let a_big = m.wire(&format!("{tag}_a_big"), live_a & !(live_b & xb.greater(xa)))?;
     let big = m.val(mux(a_big, wa, wb))?;
     let small = m.wire(&format!("{tag}_small"), mux(a_big, wb, wa))?;
     let x_big = m.val(mux(a_big, xa, xb))?;
@@ -62,10 +59,7 @@ pub fn add_sr(
     let past = m.val(d.greater(i64::from(w)) | d.less(0))?;
     let aw = model::int::unsigned_bits(u128::from(w));
     let d_low = m.val(d.bits(aw - 1, 0))?;
-    let amount = m.wire(
-        &format!("{tag}_shift"),
-        mux(past, i64::from(w), d_low),
-    )?;
+    let amount = m.wire(&format!("{tag}_shift"), mux(past, i64::from(w), d_low))?;
     let aligned = m.shift_right(small.sig.u(), amount.sig)?;
     let back = m.shift_left(aligned, amount.sig)?;
     let sticky = m.wire(&format!("{tag}_sticky"), back.unequal(small))?;
@@ -85,5 +79,14 @@ pub fn add_sr(
     // mag's top bit (W) is x_big + 1.
     let biased = exponent(m, fr, x_big + 1 - lz.u())?;
     let biased = Exponent::new(m, tag, fr, biased)?;
-    round_pack(m, tag, fr, neg.sig, norm, biased, zero.sig, RoundBy::Sr(rnd))
+    round_pack(
+        m,
+        tag,
+        fr,
+        neg.sig,
+        norm,
+        biased,
+        zero.sig,
+        RoundBy::Sr(rnd),
+    )
 }

@@ -503,7 +503,11 @@ fn stochastic(b: &mut Body, p: &FpaccParams, r: u32, (neg, mag, exp): (Var, Var,
     let q = b.wire(
         "g_q",
         Ty::u(pw + 2),
-        format!("g_qprod({neg}, {mag}, {}, {})", exp.ext(32), rnd.bits(r - 1, 0)),
+        format!(
+            "g_qprod({neg}, {mag}, {}, {})",
+            exp.ext(32),
+            rnd.bits(r - 1, 0)
+        ),
     );
     let acc = b.state_reg("acc_q", acc_t);
     b.state_reg("uf_q", Ty::u(1));

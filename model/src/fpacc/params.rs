@@ -5,8 +5,8 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    format_tag, Fpacc, Operand, SrFields, Preset, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS, MAN_BITS,
-    OPERAND_MAN_BITS,
+    format_tag, Fpacc, Operand, Preset, SrFields, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS,
+    MAN_BITS, OPERAND_MAN_BITS,
 };
 use crate::float::{Exact, FloatFormat, RoundWith, Rounded, Rounding};
 use crate::iface::{CycleModel, Interface};
