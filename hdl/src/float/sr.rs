@@ -58,7 +58,8 @@ pub fn add_sr(
     let d = m.val(x_big - x_small)?;
     let past = m.val(d.greater(i64::from(w)) | d.less(0))?;
     let aw = model::int::unsigned_bits(u128::from(w));
-    let d_low = m.val(d.bits(aw - 1, 0))?;
+    let d_wide = m.val(d.resize(d.width().max(aw)))?; // narrow exponents: widen first
+    let d_low = m.val(d_wide.bits(aw - 1, 0))?;
     let amount = m.wire(&format!("{tag}_shift"), mux(past, i64::from(w), d_low))?;
     let aligned = m.shift_right(small.sig.u(), amount.sig)?;
     let back = m.shift_left(aligned, amount.sig)?;
