@@ -169,7 +169,17 @@ fn stream(p: &FpaccParams, beats: usize, seed: u64) -> Vec<u64> {
         }
     }
     s.truncate(beats * 5);
-    s
+    match p.sr {
+        // Stochastic rounding: each beat's random word after b.
+        Some(sr) => s
+            .chunks(5)
+            .flat_map(|b| {
+                let rnd = rng.next_u64() & ((1 << sr.width()) - 1);
+                b.iter().copied().chain([rnd]).collect::<Vec<_>>()
+            })
+            .collect(),
+        None => s,
+    }
 }
 
 /// Exponent of the smallest nonzero product magnitude.
@@ -217,19 +227,24 @@ fn params() -> impl Strategy<Value = FpaccParams> {
         prop_oneof![Just(Rounding::Rne), Just(Rounding::Rz)],
         prop_oneof![Just(0u32), Just(1), Just(2), Just(3), Just(5), Just(16)],
         prop_oneof![Just(1u32), Just(2), Just(4), Just(8)],
+        prop::option::weighted(0.3, 1u32..=16),
     )
-        .prop_map(|(operand, (e, m, off, r), prod, rounding, chunk, k)| {
+        .prop_map(|(operand, (e, m, off, r), prod, rounding, chunk, k, sr)| {
             let floor = smallest_product_exp(&operand);
             let acc = format_near(e, m, floor, off, r);
             let product = prod.map_or(acc, |(e, m, off, _)| format_near(e, m, floor, off, r));
+            let sr = sr.map(|bits| model::fpacc::SrFields { bits });
+            // Stochastic rounding rounds the plain sum only (RNE is its canonical mode).
+            let plain = sr.is_some();
             FpaccParams {
                 operand,
                 product,
                 acc,
-                rounding,
-                chunk,
+                rounding: if plain { Rounding::Rne } else { rounding },
+                sr,
+                chunk: if plain { 0 } else { chunk },
                 // Interleaved sums take no chunks: half the cases without chunks use them.
-                interleave: if chunk == 0 { k } else { 1 },
+                interleave: if chunk == 0 && !plain { k } else { 1 },
             }
         })
 }
@@ -368,7 +383,7 @@ proptest! {
             Operand::Int { bits: 16, frac }
         };
         let f = Preset::Fp32.format();
-        let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, chunk, interleave: 1 };
+        let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, sr: None, chunk, interleave: 1 };
         // No resets: the reference follows valid beats and clears only.
         let mut s = stream(&p, 4000, seed);
         for b in s.chunks_mut(5) {
@@ -392,4 +407,107 @@ proptest! {
         }
         prop_assert!(checked > 3000, "only {} results checked", checked);
     }
+}
+
+/// Stochastic rounding (docs/fpacc.md, "Stochastic rounding"), on the model: E5M2
+/// operands into acc12. `1.0 + 2^-8` lies exactly between 1.0 and `1 + 2^-7`: with R
+/// random bits it rounds up for exactly half of the `2^R` values of the accumulator's
+/// field (its discarded fraction is `2^(R-1) / 2^R`), and `1.0 + 2^-9` for a quarter. The
+/// product (`2^-8`, exact in E4M7) rounds the same whatever the product's field holds.
+#[test]
+fn sr_worked_case_half_of_the_rnd_values_round_up() {
+    use model::fpacc::{FpaccSum, SrFields};
+    let e5m2 = FloatFormat::finite(5, 2, 15);
+    let p = FpaccParams {
+        operand: Operand::Float { format: e5m2 },
+        ..FpaccParams::default()
+    };
+    let pow2 = |e: i32| ((e + 15) as u64) << 2;
+    for bits in [1, 3, 8, 16] {
+        let sr = SrFields { bits };
+        let count_up = |small: (i32, i32)| {
+            let mut up = 0u64;
+            for r in 0..1u64 << bits {
+                let mut s = FpaccSum::new(p);
+                s.push_sr(true, pow2(0), pow2(0), sr, 0);
+                // Product field all ones: an exact product must not move.
+                let rnd = (r << bits) | ((1 << bits) - 1);
+                s.push_sr(false, pow2(small.0), pow2(small.1), sr, rnd);
+                let v = p.acc.decode(s.acc).to_f64();
+                assert!(v == 1.0 || v == 1.0 + 2f64.powi(-7), "{v}");
+                assert!(!s.uf && !s.of);
+                up += u64::from(v > 1.0);
+            }
+            up
+        };
+        assert_eq!(count_up((-4, -4)), 1 << (bits - 1), "R = {bits}, a tie");
+        if bits >= 2 {
+            assert_eq!(count_up((-4, -5)), 1 << (bits - 2), "R = {bits}, a quarter");
+        } else {
+            // With one bit the quarter is cut away: it never rounds up.
+            assert_eq!(count_up((-4, -5)), 0);
+        }
+    }
+}
+
+/// The expected-value property of stochastic rounding, as a statistical test on a fixed
+/// seed. Stream: clear with 1024, then 512 small positive integer products (1..=3 times
+/// 1..=3) into E5M7 (bias 15): above 1024 the step is 8 (16 above 2048), so RNE drops
+/// every product below half a step and RZ every one below a step (stagnation). Every
+/// discarded fraction here is a multiple of 1/16, within R = 8 bits, so the mean of SR
+/// sums is the exact sum itself. Over T = 2000 random streams the mean must be within 4
+/// standard errors of the exact sum, while RNE and RZ miss it by more than 20.
+#[test]
+fn sr_mean_is_the_exact_sum_while_rne_and_rz_are_biased() {
+    use model::fpacc::{FpaccSum, SrFields};
+    let f = FloatFormat::finite(5, 7, 15);
+    let p = FpaccParams {
+        operand: Operand::Int { bits: 12, frac: 0 },
+        product: f,
+        acc: f,
+        ..FpaccParams::default()
+    };
+    let mut rng = Rng::new(21);
+    let beats: Vec<(u64, u64)> = std::iter::once((32, 32))
+        .chain((0..512).map(|_| (1 + rng.next_u64() % 3, 1 + rng.next_u64() % 3)))
+        .collect();
+    let exact: f64 = beats.iter().map(|(a, b)| (a * b) as f64).sum();
+    let deterministic = |rounding| {
+        let mut s = FpaccSum::new(FpaccParams { rounding, ..p });
+        for (i, (a, b)) in beats.iter().enumerate() {
+            s.push(i == 0, *a, *b);
+        }
+        assert!(!s.uf && !s.of);
+        p.acc.decode(s.acc).to_f64()
+    };
+    let sr = SrFields { bits: 8 };
+    let trials = 2000;
+    let sums: Vec<f64> = (0..trials)
+        .map(|_| {
+            let mut s = FpaccSum::new(p);
+            for (i, (a, b)) in beats.iter().enumerate() {
+                s.push_sr(i == 0, *a, *b, sr, rng.next_u64());
+            }
+            assert!(!s.uf && !s.of);
+            p.acc.decode(s.acc).to_f64()
+        })
+        .collect();
+    let mean = sums.iter().sum::<f64>() / trials as f64;
+    let var = sums.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (trials - 1) as f64;
+    let se = (var / trials as f64).sqrt();
+    let (rne, rz) = (deterministic(Rounding::Rne), deterministic(Rounding::Rz));
+    println!(
+        "exact {exact}, SR mean {mean:.2} (sd {:.2}, se {se:.2}, {:.2} se off), RNE {rne} \
+         ({:.0} se off), RZ {rz} ({:.0} se off)",
+        var.sqrt(),
+        (mean - exact) / se,
+        (rne - exact) / se,
+        (rz - exact) / se
+    );
+    assert!(
+        (mean - exact).abs() <= 4.0 * se,
+        "SR mean {mean} vs {exact}"
+    );
+    assert!((rne - exact).abs() > 20.0 * se, "RNE {rne} vs {exact}");
+    assert!((rz - exact).abs() > 20.0 * se, "RZ {rz} vs {exact}");
 }

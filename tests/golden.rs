@@ -333,20 +333,27 @@ fn fpacc_params() -> impl Strategy<Value = Piped<FpaccParams>> {
         prop_oneof![Just(0u32), Just(1), Just(3), Just(16)],
         0u32..=2,
         prop_oneof![Just(1u32), Just(2), Just(4)],
+        prop::option::weighted(0.3, 1u32..=16),
     )
-        .prop_map(|(operand, acc, product, rounding, chunk, pipeline, k)| {
-            Piped::new(
-                FpaccParams {
-                    operand,
-                    product: product.unwrap_or(acc),
-                    acc,
-                    rounding,
-                    chunk,
-                    interleave: if chunk == 0 { k } else { 1 },
-                },
-                pipeline,
-            )
-        })
+        .prop_map(
+            |(operand, acc, product, rounding, chunk, pipeline, k, sr)| {
+                // Stochastic rounding: the plain sum, RNE its canonical mode.
+                let sr = sr.map(|bits| model::fpacc::SrFields { bits });
+                let plain = sr.is_some();
+                Piped::new(
+                    FpaccParams {
+                        operand,
+                        product: product.unwrap_or(acc),
+                        acc,
+                        rounding: if plain { Rounding::Rne } else { rounding },
+                        sr,
+                        chunk: if plain { 0 } else { chunk },
+                        interleave: if chunk == 0 && !plain { k } else { 1 },
+                    },
+                    pipeline,
+                )
+            },
+        )
 }
 
 /// The acc12, bf16 and fp32 presets' references.
@@ -364,6 +371,13 @@ fn fpacc_preset_references_match_the_model() {
             ..FpaccParams::default()
         };
         check_golden(&p, 20_000, 10 + i as u64).unwrap_or_else(|e| panic!("{e}"));
+        // The same format with stochastic rounding (R = 8).
+        let sr = FpaccParams {
+            chunk: 0,
+            sr: Some(model::fpacc::SrFields { bits: 8 }),
+            ..p
+        };
+        check_golden(&sr, 20_000, 20 + i as u64).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

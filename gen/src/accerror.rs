@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::Args;
-use model::fpacc::{FpaccParams, FpaccSum, Operand, Preset};
+use model::fpacc::{FpaccParams, FpaccSum, Operand, Preset, SrFields};
 use model::mac::{accumulate, Overflow};
 
 use crate::fit::{file_name, int_in, real_in, Cause};
@@ -65,12 +65,17 @@ impl Acc {
 
     /// The accumulated value of `a . b` and whether a flag (uf/of, ovf) was raised; the
     /// operands are int8 values scaled by 2^-frac for the float formats.
-    fn dot(&self, a: &[i8], b: &[i8]) -> (f64, bool) {
+    /// `rnd` is the state of the random words stochastic rounding takes.
+    fn dot(&self, a: &[i8], b: &[i8], rnd: &mut u64) -> (f64, bool) {
         match self {
             Acc::Float(_, p) => {
                 let mut s = FpaccSum::new(*p);
                 for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                    s.push(i == 0, *x as u8 as u64, *y as u8 as u64);
+                    let (x, y) = (*x as u8 as u64, *y as u8 as u64);
+                    match p.sr {
+                        Some(sr) => s.push_sr(i == 0, x, y, sr, xorshift(rnd)),
+                        None => s.push(i == 0, x, y),
+                    }
                 }
                 (p.acc.decode(s.acc).to_f64() * scale(p), s.uf || s.of)
             }
@@ -106,14 +111,25 @@ fn float_acc(preset: Preset, frac: u32, chunk: u32) -> FpaccParams {
     }
 }
 
+/// The next word of a xorshift generator.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// `p` with stochastic rounding, 8 random bits per rounding.
+fn stochastic(p: FpaccParams) -> FpaccParams {
+    FpaccParams {
+        sr: Some(SrFields { bits: 8 }),
+        ..p
+    }
+}
+
 /// Gaussian int8 values (Box-Muller on a xorshift generator), rounded and clipped.
 fn gaussian_int8(state: &mut u64, sigma: f64, n: usize) -> Vec<i8> {
-    let mut uniform = || {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        ((*state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
+    let mut uniform = || ((xorshift(state) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
     (0..n)
         .map(|_| {
             let (u, v) = (uniform(), uniform());
@@ -154,13 +170,24 @@ pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorEr
         Acc::Float("acc12 (E4M7, bias 10)", float_acc(Preset::Acc12, 7, 0)),
         Acc::Float("acc12, chunks of 16", float_acc(Preset::Acc12, 7, 16)),
         Acc::Float("acc12, chunks of 64", float_acc(Preset::Acc12, 7, 64)),
+        Acc::Float(
+            "acc12, SR (R = 8)",
+            stochastic(float_acc(Preset::Acc12, 7, 0)),
+        ),
         Acc::Float("bf16 (E8M7)", float_acc(Preset::Bf16, 0, 0)),
+        Acc::Float(
+            "bf16, SR (R = 8)",
+            stochastic(float_acc(Preset::Bf16, 0, 0)),
+        ),
         Acc::Float("bf16, chunks of 16", float_acc(Preset::Bf16, 0, 16)),
         Acc::Float("fp32 (E8M23)", float_acc(Preset::Fp32, 0, 0)),
         Acc::IntMac("int12 saturating MAC", 12),
         Acc::IntMac("int16 saturating MAC", 16),
     ];
     let mut state = args.seed ^ 0x2545_f491_4f6c_dd1d | 1;
+    // Stochastic rounding's random words: their own generator, so the operands are the
+    // same as without the SR rows.
+    let mut rnd = args.seed ^ 0x9e37_79b9_7f4a_7c15 | 1;
     // stats[acc][length] = (relative errors, runs with a flag)
     let mut stats = vec![vec![(Vec::new(), 0u32); LENGTHS.len()]; accs.len()];
     let mut skipped = 0;
@@ -178,7 +205,7 @@ pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorEr
                 continue;
             }
             for (ai, acc) in accs.iter().enumerate() {
-                let (v, flag) = acc.dot(&a, &b);
+                let (v, flag) = acc.dot(&a, &b, &mut rnd);
                 let rel = (v - exact as f64).abs() / (exact as f64).abs();
                 let s = &mut stats[ai][li];
                 s.0.push(rel);
@@ -222,7 +249,8 @@ pub fn run(args: &AccErrorArgs, stdout: &mut dyn Write) -> Result<(), AccErrorEr
               the median is the typical case. acc12 reads the int8 operands as Q0.7 (q / 128) so that products and sums \
               fall inside its range 2^-9 .. 63.75; products are rounded to E4M7 before the \
               sum (docs/fpacc.md). bf16 and fp32 round products and sums RNE without \
-              subnormals. Chunks: an inner sum of n products from zero, added to the outer \
+              subnormals. SR: stochastic rounding of products and sums, 8 random bits each \
+              (docs/fpacc.md). Chunks: an inner sum of n products from zero, added to the outer \
               sum when complete.";
     if skipped > 0 {
         table += &format!(" {skipped} dot products with an exact sum of 0 were skipped.");
@@ -303,11 +331,15 @@ mod tests {
             .sum();
         // fp32 holds every partial sum of 256 int8 products exactly (< 2^24).
         let fp32 = Acc::Float("fp32", float_acc(Preset::Fp32, 0, 0));
-        assert_eq!(fp32.dot(&a, &b), (exact as f64, false));
+        let r = &mut 1;
+        assert_eq!(fp32.dot(&a, &b, r), (exact as f64, false));
         // A 32-bit integer MAC is exact too.
-        assert_eq!(Acc::IntMac("int32", 32).dot(&a, &b), (exact as f64, false));
+        assert_eq!(
+            Acc::IntMac("int32", 32).dot(&a, &b, r),
+            (exact as f64, false)
+        );
         // The 12-bit MAC saturates on large sums.
         let big = vec![127i8; 256];
-        assert_eq!(Acc::IntMac("int12", 12).dot(&big, &big), (2047.0, true));
+        assert_eq!(Acc::IntMac("int12", 12).dot(&big, &big, r), (2047.0, true));
     }
 }

@@ -36,6 +36,31 @@ impl Rounding {
     }
 }
 
+/// Stochastic rounding's rule, the one every stochastic unit uses (`bfp_quant`,
+/// `bfp_add`, `mx_quant`, `fpacc --rounding sr`; docs/bfp.md): a magnitude whose low
+/// `drop` bits `rest` are discarded rounds away from zero iff the top `rnd_bits` bits of
+/// the discarded fraction (`rest / 2^drop`, truncated to `rnd_bits` bits), plus the random
+/// word `rnd` (`rnd_bits` bits), reach `2^rnd_bits`. Bits of the fraction below its top
+/// `rnd_bits` never count. For a uniform `rnd` the probability of rounding up is the
+/// truncated fraction, so the expected result is the value truncated to `rnd_bits` more
+/// bits. `rest < 2^drop` and `drop <= 127` are the caller's.
+pub fn sr_round_up(rest: u128, drop: u32, rnd: u64, rnd_bits: u32) -> bool {
+    let top = if drop >= rnd_bits {
+        rest >> (drop - rnd_bits)
+    } else {
+        rest << (rnd_bits - drop) // below 2^rnd_bits: exact
+    };
+    top + u128::from(rnd) >= 1u128 << rnd_bits
+}
+
+/// How one rounding decides: a deterministic mode, or stochastic rounding
+/// ([`sr_round_up`]) with its random word `rnd` of `bits` bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundWith {
+    Mode(Rounding),
+    Sr { rnd: u64, bits: u32 },
+}
+
 /// An exact value `(-1)^neg * sig * 2^exp`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exact {
@@ -203,6 +228,13 @@ impl FloatFormat {
 
     /// Round an exact value into this format (see the module docs).
     pub fn round(&self, x: Exact, mode: Rounding) -> Rounded {
+        self.round_with(x, RoundWith::Mode(mode))
+    }
+
+    /// [`FloatFormat::round`] with a mode or with stochastic rounding: the magnitude is
+    /// rounded to the format's precision by [`sr_round_up`] (as if the exponent were
+    /// unbounded), then the same range checks apply.
+    pub fn round_with(&self, x: Exact, how: RoundWith) -> Rounded {
         let plain = |bits| Rounded {
             bits,
             underflow: false,
@@ -220,9 +252,10 @@ impl FloatFormat {
             let kept = x.sig >> drop;
             let rest = x.sig & ((1u128 << drop) - 1);
             let half = 1u128 << (drop - 1);
-            let up = match mode {
-                Rounding::Rz => false,
-                Rounding::Rne => rest > half || (rest == half && kept & 1 == 1),
+            let up = match how {
+                RoundWith::Mode(Rounding::Rz) => false,
+                RoundWith::Mode(Rounding::Rne) => rest > half || (rest == half && kept & 1 == 1),
+                RoundWith::Sr { rnd, bits } => sr_round_up(rest, drop as u32, rnd, bits),
             };
             kept + up as u128
         };

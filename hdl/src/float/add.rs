@@ -84,7 +84,7 @@ pub fn add_formats(
     mode: Rounding,
 ) -> Result<FloatSig> {
     let u = add_core(m, tag, (fa, First::Packed(a)), (fb, b), fr)?;
-    round_pack(m, tag, fr, u.neg, u.norm, u.biased, u.zero, mode)
+    round_pack(m, tag, fr, u.neg, u.norm, u.biased, u.zero, mode.into())
 }
 
 /// [`add_formats`] with the first operand held apart ([`Unpacked`]) and the result
@@ -107,7 +107,15 @@ pub fn add_unpacked(
     // the normalisation then choose among finished results.
     let mut finished = Vec::with_capacity(c.each.len());
     for (name, norm, exp) in c.each {
-        let r = round(m, &format!("{tag}_{name}"), fr, norm, exp, mode, true)?;
+        let r = round(
+            m,
+            &format!("{tag}_{name}"),
+            fr,
+            norm,
+            exp,
+            mode.into(),
+            true,
+        )?;
         let mut sat = |i: usize| m.val(mux(exp.big[i], max_field.clone(), exp.field[i]));
         let (without, with) = (sat(0)?, sat(1)?);
         let field = m.val(mux(r.carry, with, without))?;

@@ -11,8 +11,24 @@ use model::float::{FloatFormat, Rounding};
 use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
 
 mod add;
+mod sr;
 
 pub use add::{add, add_formats, add_unpacked};
+pub use sr::add_sr;
+
+/// How a datapath rounds: a mode, or stochastic rounding (`model::float::sr_round_up`)
+/// with `rnd`, a random word of its width in bits.
+#[derive(Clone, Copy, Debug)]
+pub enum RoundBy {
+    Mode(Rounding),
+    Sr(Sig),
+}
+
+impl From<Rounding> for RoundBy {
+    fn from(mode: Rounding) -> RoundBy {
+        RoundBy::Mode(mode)
+    }
+}
 
 /// A rounded value: `sign | biased exponent | mantissa` and the two range flags.
 #[derive(Clone, Copy, Debug)]
@@ -181,7 +197,7 @@ pub fn from_sign_magnitude(
     neg: Sig,
     magnitude: Sig,
     exp: Sig,
-    mode: Rounding,
+    mode: impl Into<RoundBy>,
 ) -> Result<FloatSig> {
     let d = magnitude.width();
     let zero = m.val(!magnitude.any())?;
@@ -190,7 +206,7 @@ pub fn from_sign_magnitude(
     let base = i64::from(d) - 1 + i64::from(f.bias);
     let biased = exponent(m, f, exp.s() + base - lz)?;
     let biased = Exponent::new(m, tag, f, biased)?;
-    round_pack(m, tag, f, neg, norm, biased, zero.sig, mode)
+    round_pack(m, tag, f, neg, norm, biased, zero.sig, mode.into())
 }
 
 /// Fields of a format value: sign, exponent field, and the significand with its hidden
@@ -221,7 +237,7 @@ fn round_pack(
     norm: Sig,
     exp: Exponent,
     zero: Sig,
-    mode: Rounding,
+    mode: RoundBy,
 ) -> Result<FloatSig> {
     let r = round(m, tag, f, norm, exp, mode, false)?;
     let normal = cat([Expr::from(neg), Expr::from(r.field), Expr::from(r.man)]);
@@ -259,11 +275,14 @@ fn round(
     f: &FloatFormat,
     norm: Sig,
     exp: Exponent,
-    mode: Rounding,
+    mode: RoundBy,
     early_increment: bool,
 ) -> Result<Rounded> {
     let (w, p) = (norm.width(), f.man_bits + 1);
     let (man, carry) = if w <= p {
+        if let RoundBy::Sr(rnd) = mode {
+            m.discard(rnd, &format!("{tag}_rnd_exact"))?; // nothing to round
+        }
         let padded = m.val(norm << (p - w))?; // exact: pad below
         let lead = m.val(padded.bit(p - 1))?;
         m.discard(lead.sig, &format!("{tag}_leading_one"))?;
@@ -275,12 +294,32 @@ fn round(
         let lead = m.val(kept.bit(p - 1))?;
         m.discard(lead.sig, &format!("{tag}_leading_one"))?;
         match mode {
-            Rounding::Rz => {
+            RoundBy::Sr(rnd) => {
+                // The discarded fraction's top R bits (zeros below a short one) plus
+                // the random word: rounding up is that sum's carry.
+                let r = rnd.width();
+                let top = if drop >= r {
+                    if drop > r {
+                        let ignored = m.val(norm.bits(drop - r - 1, 0))?;
+                        m.discard(ignored.sig, &format!("{tag}_below_rnd"))?;
+                    }
+                    m.val(norm.bits(drop - 1, drop - r))?
+                } else {
+                    m.val(norm.bits(drop - 1, 0) << (r - drop))?
+                };
+                let sum = m.val(top + rnd)?;
+                let up = m.wire(&format!("{tag}_round_up"), sum.bit(r))?;
+                let low = m.val(sum.bits(r - 1, 0))?;
+                m.discard(low.sig, &format!("{tag}_rnd_sum"))?;
+                let man = m.val((kept.bits(p - 2, 0) + up).wrapping(p - 1))?;
+                (man, m.val(up & kept.all())?)
+            }
+            RoundBy::Mode(Rounding::Rz) => {
                 let dropped = m.val(norm.bits(drop - 1, 0))?;
                 m.discard(dropped.sig, &format!("{tag}_dropped"))?;
                 (m.val(kept.bits(p - 2, 0))?, m.val(lit(0, 1, false))?)
             }
-            Rounding::Rne => {
+            RoundBy::Mode(Rounding::Rne) => {
                 let sticky = if drop >= 2 {
                     norm.bits(drop - 2, 0).any()
                 } else {

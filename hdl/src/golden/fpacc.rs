@@ -99,6 +99,10 @@ pub(crate) fn golden(p: &FpaccParams) -> Result<GoldenModule> {
     let mut b = Body::new();
 
     let (g_neg, g_mag, g_exp) = exact_product(&mut b, p);
+    if let Some(sr) = p.sr {
+        stochastic(&mut b, p, sr.bits, (g_neg, g_mag, g_exp));
+        return Ok(b.finish());
+    }
     b.text(round_function(
         "g_qprod",
         &p.product,
@@ -408,4 +412,134 @@ fn interleaved(
     b.line(format!("assign uf = {auf};"));
     b.line(format!("assign of = {aof};"));
     b.line(format!("assign out_valid = {ov};"));
+}
+
+/// A Verilog function `name(neg, mag, lsb, rw)` returning `{uf, of, bits}`:
+/// `(-1)^neg * mag * 2^lsb` rounded into `f` stochastically with the `r`-bit `rw`
+/// (docs/fpacc.md): the magnitude scaled by `2^r` and cut at the result's LSB keeps the
+/// top r bits of the discarded fraction; the random word `rw` is added there and the r bits dropped.
+/// Then the range checks of `round_function`.
+fn sr_round_function(name: &str, f: &model::float::FloatFormat, mag_bits: u32, r: u32) -> String {
+    use super::{lit, pow2};
+    let (w, m, e) = (mag_bits, f.man_bits, f.exp_bits);
+    let fw = f.width();
+    let sw = w.max(m + 2) + 1;
+    format!(
+        "    function [{fwp1}:0] {name};
+        input neg;
+        input [{wm1}:0] mag;
+        input signed [31:0] lsb;
+        input [{rm1}:0] rw;
+        integer i, top, drop, ex;
+        reg [{swm1}:0] sig;
+        reg [{wide_m1}:0] wide;
+        reg [{em1}:0] field;
+        begin
+            top = {k_m1};
+            for (i = {k0}; i < {k_w}; i = i + {k1}) if (mag[i]) top = i;
+            if (top < {k0}) begin
+                {name} = {zero_all};
+            end else begin
+                drop = top - {k_m};
+                sig = {{{pad}'h0, mag}};
+                if (drop > {k0}) begin
+                    wide = {{sig, {rzero}}} >> drop;
+                    wide = wide + {{{swz}, rw}};
+                    sig = wide[{wide_m1}:{r}];
+                end else begin
+                    sig = sig << (-drop);
+                end
+                ex = top + lsb;
+                if (sig[{m1}]) begin
+                    sig = sig >> 1;
+                    ex = ex + {k1};
+                end
+                field = ex[{em1}:0] + {bias_e}; // the biased exponent, modulo 2^E
+                if (ex > {k_max}) {name} = {{2'b01, neg ? {max_neg} : {max_pos}}};
+                else if (ex < {k_min}) {name} = {{2'b10, {zero}}};
+                else {name} = {{2'b00, neg, field, sig[{mm1}:0]}};
+            end
+        end
+    endfunction
+",
+        fwp1 = fw + 1,
+        wm1 = w - 1,
+        rm1 = r - 1,
+        swm1 = sw - 1,
+        wide_m1 = sw + r - 1,
+        rzero = lit(r, 0),
+        swz = lit(sw, 0),
+        k_m1 = k(-1),
+        k0 = k(0),
+        k1 = k(1),
+        k_w = k(w),
+        k_m = k(m),
+        bias_e = lit(e, i128::from(f.bias).rem_euclid(pow2(e))),
+        k_max = k(f.max_exp()),
+        k_min = k(f.min_exp()),
+        em1 = e - 1,
+        zero_all = lit(fw + 2, 0),
+        pad = sw - w,
+        m1 = m + 1,
+        mm1 = m - 1,
+        max_neg = lit(fw, f.max_finite(true).into()),
+        max_pos = lit(fw, f.max_finite(false).into()),
+        zero = lit(fw, 0),
+    )
+}
+
+/// `--rounding sr`, the plain way: the product rounded stochastically with
+/// `rnd[R-1:0]`; the sum exact in fixed point, rounded stochastically with
+/// `rnd[2R-1:R]`; the accumulator, flags and `out_valid` in the RTL's registers.
+fn stochastic(b: &mut Body, p: &FpaccParams, r: u32, (neg, mag, exp): (Var, Var, Var)) {
+    let (lsb, cw) = fixed_point(p);
+    let (aw, pw) = (p.acc.width(), p.product.width());
+    let (acc_t, rounded_t, fix) = (Ty::u(aw), Ty::u(aw + 2), Ty::s(cw));
+    b.text(sr_round_function("g_qprod", &p.product, mag.width(), r));
+    b.text(sr_round_function("g_qacc", &p.acc, cw, r));
+    b.text(fix_function("g_fix_acc", &p.acc, lsb, cw));
+    b.text(fix_function("g_fix_prod", &p.product, lsb, cw));
+    let rnd = Var::named("rnd", Ty::u(2 * r));
+    let q = b.wire(
+        "g_q",
+        Ty::u(pw + 2),
+        format!(
+            "g_qprod({neg}, {mag}, {}, {})",
+            exp.ext(32),
+            rnd.bits(r - 1, 0)
+        ),
+    );
+    let acc = b.state_reg("acc_q", acc_t);
+    b.state_reg("uf_q", Ty::u(1));
+    b.state_reg("of_q", Ty::u(1));
+    b.state_reg("out_valid_q", Ty::u(1));
+    let sum = b.wire(
+        "g_sum",
+        fix,
+        format!(
+            "(clear ? {} : g_fix_acc({acc})) + g_fix_prod({})",
+            fix.lit(0),
+            q.bits(pw - 1, 0)
+        ),
+    );
+    let z = fix.lit(0);
+    let rr = b.wire(
+        "g_r",
+        rounded_t,
+        format!(
+            "g_qacc({sum} < {z}, {sum} < {z} ? -{sum} : {sum}, {}, {})",
+            k(lsb),
+            rnd.bits(2 * r - 1, r)
+        ),
+    );
+    b.text(super::accumulator_state(
+        aw,
+        "in_valid",
+        "clear",
+        &rr.bits(aw - 1, 0).to_string(),
+        &[
+            ("uf", &format!("{} | {}", q.bit(pw + 1), rr.bit(aw + 1))),
+            ("of", &format!("{} | {}", q.bit(pw), rr.bit(aw))),
+        ],
+    ));
 }

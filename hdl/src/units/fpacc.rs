@@ -75,6 +75,11 @@ impl Generate for FpaccParams {
             x.get("prod_magnitude"),
             x.get("prod_exp"),
         );
+        // Stochastic rounding: the product's field of rnd, rnd[R-1:0].
+        let prod_round = match self.sr {
+            Some(sr) => float::RoundBy::Sr(m.wire("rnd_prod", io["rnd"].bits(sr.bits - 1, 0))?.sig),
+            None => self.rounding.into(),
+        };
         let q = float::from_sign_magnitude(
             &mut m,
             "qprod",
@@ -82,7 +87,7 @@ impl Generate for FpaccParams {
             neg.sig,
             magnitude.sig,
             exp.sig,
-            self.rounding,
+            prod_round,
         )?;
         let y = Stage::new(x.valid)
             .with("clear", x.get("clear"))
@@ -96,7 +101,25 @@ impl Generate for FpaccParams {
             overflow: y.get("product_of").sig,
         };
 
-        let (acc, uf, of, out_valid) = if self.interleave > 1 {
+        let (acc, uf, of, out_valid) = if let Some(sr) = self.sr {
+            m.note("Stage 3: Q_acc with stochastic rounding, rnd[2R-1:R].");
+            let rnd_acc = m.wire("rnd_acc", io["rnd"].bits(2 * sr.bits - 1, sr.bits))?;
+            let state = State::new(&mut m, self.acc.width(), clk, rst)?;
+            let base = m.val(mux(clear, 0, state.acc))?;
+            let r = float::add_sr(
+                &mut m,
+                "qacc",
+                (&self.acc, base.sig),
+                (&self.product, q.bits),
+                &self.acc,
+                rnd_acc.sig,
+            )?;
+            let new_uf = m.val(q.underflow | r.underflow)?;
+            let new_of = m.val(q.overflow | r.overflow)?;
+            state.update(&mut m, clear, r.bits, new_uf, new_of, valid)?;
+            let out_valid = m.register("out_valid_q", valid, clk, Some(rst), None)?;
+            (state.acc, state.uf, state.of, out_valid)
+        } else if self.interleave > 1 {
             interleaved(&mut m, self, clk, rst, valid, clear, q)?
         } else if self.chunk == 0 {
             m.note("Stage 3: Q_acc, the product added into the accumulator, which is kept");
@@ -451,7 +474,13 @@ fn describe(m: &mut ModuleBuilder, p: &FpaccParams) {
         "products in {}, accumulator {}, {}; no subnormals (flush, sticky uf),",
         fmt(&p.product),
         fmt(&p.acc),
-        p.rounding.name()
+        match p.sr {
+            Some(sr) => format!(
+                "stochastic rounding (rnd: {r} bits for the product, {r} for the sum)",
+                r = sr.bits
+            ),
+            None => p.rounding.name().to_string(),
+        }
     ));
     m.comment("saturation at the largest finite value (sticky of); clear starts a new sum.");
     if p.chunk > 0 {

@@ -126,12 +126,8 @@ fn round_magnitude(v: u128, shift: i32, mode: BfpRounding, rnd: u64, rnd_bits: u
             kept + u128::from(rest > half || (rest == half && kept & 1 == 1))
         }
         BfpRounding::Sr => {
-            let frac = if s >= rnd_bits {
-                v >> (s - rnd_bits)
-            } else {
-                v << (rnd_bits - s)
-            };
-            (frac + u128::from(rnd)) >> rnd_bits
+            let rest = v & ((1 << s) - 1);
+            (v >> s) + u128::from(crate::float::sr_round_up(rest, s, rnd, rnd_bits))
         }
     }
 }

@@ -143,6 +143,21 @@ pub const ROUNDING: Param = Param::choice(
     "rne",
     "Rounding of products and sums",
 );
+/// `fpacc`'s `--rounding`: the modes of [`ROUNDING`] and stochastic rounding.
+pub const ROUNDING_SR: Param = Param::choice(
+    "--rounding",
+    "MODE",
+    &[
+        ("rne", "Round to nearest, ties to even"),
+        ("rz", "Round toward zero (truncate the magnitude)"),
+        (
+            "sr",
+            "Stochastic: an rnd input of 2R bits per beat, R for the product, R for the sum",
+        ),
+    ],
+    "rne",
+    "Rounding of products and sums",
+);
 /// `--chunk`: products per chunk.
 pub const CHUNK_FLAG: Param = Param::int(
     "--chunk",
@@ -184,7 +199,8 @@ impl Params for FpaccParams {
         IN_FRAC,
         IN_FLOAT,
         IN_BIAS,
-        ROUNDING,
+        ROUNDING_SR,
+        crate::bfp::RND_BITS_FLAG,
         CHUNK_FLAG,
         INTERLEAVE_FLAG,
     ];
@@ -238,14 +254,29 @@ impl Params for FpaccParams {
                 }
             }
         };
+        let rounding = ROUNDING_SR.choice_value(flags)?;
+        let sr = if rounding == "sr" {
+            Some(super::SrFields {
+                bits: crate::bfp::RND_BITS_FLAG.u32(flags)?,
+            })
+        } else {
+            if let Some(v) = flags.given(crate::bfp::RND_BITS_FLAG.name()) {
+                return Err(crate::bfp::RND_BITS_FLAG.error_because(
+                    v,
+                    "only with --rounding sr (the other modes take no random bits)",
+                ));
+            }
+            None
+        };
         Ok(FpaccParams {
             operand,
             product,
             acc,
-            rounding: match ROUNDING.choice_value(flags)? {
+            rounding: match rounding {
                 "rz" => Rounding::Rz,
                 _ => Rounding::Rne,
             },
+            sr,
             chunk: CHUNK_FLAG.u32(flags)?,
             interleave: INTERLEAVE_FLAG.u32(flags)?,
         })

@@ -166,6 +166,7 @@ impl UnitParams for FpaccLongParams {
             product: self.acc,
             acc: self.acc,
             rounding: self.rounding,
+            sr: None,
             chunk: 0,
             interleave: 1,
         };

@@ -51,7 +51,7 @@ pub use long::{
     READOUT_STAGES,
 };
 pub use params::FpaccParams;
-pub use sum::{Fpacc, FpaccSum};
+pub use sum::{Fpacc, FpaccSum, SrFields};
 
 /// Allowed integer operand widths.
 pub const INT_BITS: RangeInclusive<u32> = args::IN.range();

@@ -5,10 +5,10 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    format_tag, Fpacc, Operand, Preset, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS, MAN_BITS,
-    OPERAND_MAN_BITS,
+    format_tag, Fpacc, Operand, Preset, SrFields, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS,
+    MAN_BITS, OPERAND_MAN_BITS,
 };
-use crate::float::{Exact, FloatFormat, Rounded, Rounding};
+use crate::float::{Exact, FloatFormat, RoundWith, Rounded, Rounding};
 use crate::iface::{CycleModel, Interface};
 use crate::unit::{check_range, ParamError, UnitParams};
 
@@ -23,8 +23,12 @@ pub struct FpaccParams {
     pub product: FloatFormat,
     /// Accumulator format (`Q_acc`).
     pub acc: FloatFormat,
-    /// Rounding of every `Q_prod` and `Q_acc`.
+    /// Rounding of every `Q_prod` and `Q_acc` (RNE when `sr` is set).
     pub rounding: Rounding,
+    /// Stochastic rounding of every `Q_prod` and `Q_acc` instead of `rounding`, with an
+    /// `rnd` input of two fields of R bits per beat (`--rounding sr --rnd-bits R`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sr: Option<SrFields>,
     /// Products per chunk, 0 for no chunking.
     pub chunk: u32,
     /// Partial sums the beats are spread over, combined on read-out (1, 2, 4 or 8;
@@ -51,6 +55,7 @@ impl Default for FpaccParams {
             product: acc,
             acc,
             rounding: Rounding::Rne,
+            sr: None,
             chunk: 0,
             interleave: 1,
         }
@@ -60,15 +65,24 @@ impl Default for FpaccParams {
 impl FpaccParams {
     /// The operands' value as exact products rounded into the product format.
     pub fn q_prod(&self, a: u64, b: u64) -> Rounded {
-        self.product
-            .round(self.operand.product(a, b), self.rounding)
+        self.q_prod_with(a, b, RoundWith::Mode(self.rounding))
+    }
+
+    /// [`FpaccParams::q_prod`] rounded `how` (stochastic rounding: [`super::SrFields`]).
+    pub fn q_prod_with(&self, a: u64, b: u64, how: RoundWith) -> Rounded {
+        self.product.round_with(self.operand.product(a, b), how)
     }
 
     /// `Q_acc(s + product)` with `s` in the accumulator format and `product` in the
     /// product format.
     pub fn q_acc(&self, s: u64, product: u64) -> Rounded {
+        self.q_acc_with(s, product, RoundWith::Mode(self.rounding))
+    }
+
+    /// [`FpaccParams::q_acc`] rounded `how`.
+    pub fn q_acc_with(&self, s: u64, product: u64, how: RoundWith) -> Rounded {
         let sum = Exact::sum(self.acc.decode(s), self.product.decode(product));
-        self.acc.round(sum, self.rounding)
+        self.acc.round_with(sum, how)
     }
 
     /// `Q_acc(s + chunk)`, both in the accumulator format.
@@ -148,6 +162,25 @@ impl UnitParams for FpaccParams {
             "--prod-bias",
         )?;
         check_range("--chunk", self.chunk, &CHUNK)?;
+        if let Some(sr) = self.sr {
+            check_range("--rnd-bits", sr.bits, &crate::bfp::RND_BITS)?;
+            if self.rounding != Rounding::Rne {
+                return Err(ParamError {
+                    param: "--rounding",
+                    value: self.rounding.name().to_lowercase(),
+                    allowed: "rne beside stochastic rounding (its canonical form)".into(),
+                });
+            }
+            if self.chunk > 0 || self.interleave > 1 {
+                return Err(ParamError {
+                    param: "--rounding",
+                    value: "sr".into(),
+                    allowed: "rne or rz with --chunk or --interleave (sr rounds the plain sum \
+                              only)"
+                        .into(),
+                });
+            }
+        }
         if !super::INTERLEAVE.contains(&self.interleave) {
             return Err(ParamError {
                 param: "--interleave",
@@ -175,9 +208,10 @@ impl UnitParams for FpaccParams {
         name += &format!(
             "_{}_{}",
             format_tag(&self.acc),
-            match self.rounding {
-                Rounding::Rne => "rne",
-                Rounding::Rz => "rz",
+            match (self.sr, self.rounding) {
+                (Some(sr), _) => format!("sr{}", sr.bits),
+                (None, Rounding::Rne) => "rne".into(),
+                (None, Rounding::Rz) => "rz".into(),
             }
         );
         if self.chunk > 0 {
@@ -190,8 +224,15 @@ impl UnitParams for FpaccParams {
     }
 
     /// docs/fpacc.md: clk, rst, in_valid, clear, a, b -> acc, uf, of, out_valid.
+    /// With stochastic rounding, `rnd` (2R bits) after `b`.
     fn interface(&self) -> Interface {
-        super::accumulator_interface(&self.operand, &self.acc)
+        let mut i = super::accumulator_interface(&self.operand, &self.acc);
+        if let Some(sr) = self.sr {
+            let at = i.ports.iter().position(|p| p.name == "b").expect("b") + 1;
+            i.ports
+                .insert(at, crate::iface::Port::random("rnd", sr.width()));
+        }
+        i
     }
 
     fn latency(&self) -> u32 {
@@ -300,6 +341,18 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 interleave: 2,
                 ..small
             },
+            // Stochastic rounding: one format, and a product wider than the accumulator.
+            FpaccParams {
+                sr: Some(SrFields { bits: 3 }),
+                ..small
+            },
+            FpaccParams {
+                operand: Operand::Int { bits: 3, frac: 0 },
+                product: f(4, 4, 6),
+                acc: f(3, 2, 3),
+                sr: Some(SrFields { bits: 2 }),
+                ..small
+            },
         ]
     }
 
@@ -321,14 +374,26 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
             } else {
                 sample_format(rng, EXP_BITS, MAN_BITS)
             };
-            let chunk = if rng.one_in(2) { 0 } else { rng.int(1..=20) };
+            let sr = rng.one_in(4).then(|| SrFields {
+                bits: rng.int(crate::bfp::RND_BITS),
+            });
+            let chunk = if sr.is_some() || rng.one_in(2) {
+                0
+            } else {
+                rng.int(1..=20)
+            };
             FpaccParams {
                 operand,
                 product,
                 acc,
-                rounding: rng.pick(&[Rounding::Rne, Rounding::Rz]),
+                rounding: if sr.is_some() {
+                    Rounding::Rne
+                } else {
+                    rng.pick(&[Rounding::Rne, Rounding::Rz])
+                },
+                sr,
                 chunk,
-                interleave: if chunk == 0 && rng.one_in(3) {
+                interleave: if chunk == 0 && sr.is_none() && rng.one_in(3) {
                     rng.pick(&[2, 4, 8])
                 } else {
                     1

@@ -1,7 +1,9 @@
 //! The arithmetic of `fpacc` ([`FpaccSum`]) and its cycle model ([`Fpacc`]).
 
+use serde::{Deserialize, Serialize};
+
 use super::FpaccParams;
-use crate::float::Rounded;
+use crate::float::{RoundWith, Rounded};
 use crate::iface::{split, CycleModel, Interface};
 use crate::unit::{ParamError, UnitParams};
 
@@ -91,6 +93,56 @@ impl FpaccSum {
         let product = self.p.q_prod(a, b);
         self.step(clear, product);
     }
+
+    /// One beat with stochastic rounding instead of the parameters' mode: `Q_prod` takes
+    /// the product field of `rnd` and `Q_acc` the accumulator field ([`SrFields`]). Only
+    /// the plain sum (no chunks; panics otherwise): a chunk's last beat would need a third
+    /// field for its outer rounding.
+    pub fn push_sr(&mut self, clear: bool, a: u64, b: u64, sr: SrFields, rnd: u64) {
+        assert_eq!(self.p.chunk, 0, "stochastic rounding without chunks only");
+        let product = self.p.q_prod_with(a, b, sr.product(rnd));
+        let base = if clear { 0 } else { self.acc };
+        let r = self.p.q_acc_with(base, product.bits, sr.accumulator(rnd));
+        self.acc = r.bits;
+        self.uf = (self.uf && !clear) || product.underflow || r.underflow;
+        self.of = (self.of && !clear) || product.overflow || r.overflow;
+    }
+}
+
+/// The random bits of one stochastically rounded beat: `2R` bits, two separate fields,
+/// because a beat rounds twice. The low `R` bits (`rnd[R-1:0]`) round the product, the
+/// high `R` (`rnd[2R-1:R]`) the sum. Separate fields keep the two decisions independent:
+/// with one shared field the sum's decision would depend on the product's, and the sum's
+/// rounding would no longer be unbiased given the rounded product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SrFields {
+    /// Random bits per rounding, `R` (the range of `bfp_quant`'s `--rnd-bits`).
+    pub bits: u32,
+}
+
+impl SrFields {
+    /// Width of a beat's random word, `2R`.
+    pub fn width(self) -> u32 {
+        2 * self.bits
+    }
+
+    fn field(self, rnd: u64, k: u32) -> RoundWith {
+        RoundWith::Sr {
+            rnd: (rnd >> (k * self.bits)) & ((1u64 << self.bits) - 1),
+            bits: self.bits,
+        }
+    }
+
+    /// The product rounding's field, `rnd[R-1:0]`.
+    pub fn product(self, rnd: u64) -> RoundWith {
+        self.field(rnd, 0)
+    }
+
+    /// The accumulator rounding's field, `rnd[2R-1:R]`.
+    pub fn accumulator(self, rnd: u64) -> RoundWith {
+        self.field(rnd, 1)
+    }
 }
 
 /// A beat between the operands and the accumulator.
@@ -138,6 +190,17 @@ impl CycleModel for Fpacc {
         let ins = split(self.iface.beat_inputs(), inputs);
         if ins[0][0] & 1 == 1 {
             *self = Fpacc::new(self.p).expect("validated");
+            return;
+        }
+        if let Some(sr) = self.p.sr {
+            // Stochastic rounding: the plain sum only (validated), both roundings in
+            // the beat's cycle.
+            self.out_valid = ins[1][0] & 1 == 1;
+            if self.out_valid {
+                let rnd = ins[5][0];
+                self.sum
+                    .push_sr(ins[2][0] & 1 == 1, ins[3][0], ins[4][0], sr, rnd);
+            }
             return;
         }
         let beat = InFlight {
