@@ -318,7 +318,8 @@ pub trait Params: Sized {
 }
 
 /// A random parameter set of `P` drawn from what its flags declare: every integer flag
-/// anywhere in its range (optional ones given half the time), every choice, switches on
+/// anywhere in its range (optional ones given half the time, ones with a default three
+/// times in four), every choice, switches on
 /// or off, text flags from their samples; retried until `from_flags` and `validate`
 /// accept it. Unlike a unit's own sampler, which keeps designs small enough to
 /// co-simulate, this one reaches the corners of every declared range.
@@ -341,7 +342,10 @@ pub fn sample_declared<P: Params + UnitParams>(rng: &mut Sampler) -> P {
             }
             let value = match p.kind {
                 Kind::Int { min, max, default } => {
-                    if default.is_none() && rng.one_in(2) {
+                    // An optional flag is left out half the time, one with a default a
+                    // quarter of the time (so a flag that only some modes accept, such
+                    // as `--rnd-bits`, does not reject every other mode's draws).
+                    if rng.one_in(if default.is_none() { 2 } else { 4 }) {
                         continue;
                     }
                     let span = (max - min) as u64 + 1;
