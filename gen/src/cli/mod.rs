@@ -17,7 +17,7 @@ use std::io::Write;
 
 use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand};
 
-use crate::commands::{emit, list, prove, synth as synth_cmd, tables};
+use crate::commands::{density, emit, list, prove, synth as synth_cmd, tables};
 use crate::error::Failure;
 use crate::registry::{each_unit, visit_named, DefaultUnit, Registered, Visit};
 use crate::synth::SynthArgs;
@@ -409,11 +409,11 @@ fn tool(t: Tool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), E
             output,
             quick,
         } => match family {
-            Family::Bfp => tables::density_table(output.as_deref(), quick, stdout, stderr),
-            Family::Lns => tables::lns_density_table(output.as_deref(), stdout, stderr),
-            Family::Fpacc => tables::fpacc_density_table(output.as_deref(), stdout, stderr),
-            Family::Mx => tables::mx_density_table(output.as_deref(), stdout, stderr),
-            Family::Palq => tables::palq_density_table(output.as_deref(), stdout, stderr),
+            Family::Bfp => density::density_table(output.as_deref(), quick, stdout, stderr),
+            Family::Lns => density::lns_density_table(output.as_deref(), stdout, stderr),
+            Family::Fpacc => density::fpacc_density_table(output.as_deref(), stdout, stderr),
+            Family::Mx => density::mx_density_table(output.as_deref(), stdout, stderr),
+            Family::Palq => density::palq_density_table(output.as_deref(), stdout, stderr),
         },
     };
     Ok(result?)
