@@ -374,7 +374,8 @@ fn worked_case_of_issue_17() {
 /// convolutions.
 #[test]
 fn a_palquant_block_through_the_array_and_the_shuffle() {
-    use model::palq::layer::{schedule, Activations, Block, Layer};
+    use model::palq::layer::{Activations, Block, Layer};
+    use model::palq::schedule::{schedule, Schedule};
     use model::palq::{PalqShuffleParams, ShuffleKind};
 
     let (levels, groups, lanes) = (4u32, 2usize, 8usize);
@@ -414,7 +415,7 @@ fn a_palquant_block_through_the_array_and_the_shuffle() {
         ..first.array().unwrap()
     };
     let dut = verilate(&array);
-    let through_array = |s: &model::palq::layer::Schedule| {
+    let through_array = |s: &Schedule| {
         let stim = s.stimulus(&array, 1);
         let iface = array.interface();
         let mut out = vec![0u64; stim.len() / iface.in_words() * iface.out_words()];

@@ -10,6 +10,7 @@
 
 pub mod layer;
 pub mod pe;
+pub mod schedule;
 pub mod shuffle;
 
 pub use pe::{PalqPe, PalqPeParams};
