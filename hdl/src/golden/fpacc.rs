@@ -8,7 +8,8 @@
 use model::fpacc::{FpaccParams, Operand};
 
 use super::{
-    fix_function, jam_add_function, k, round_function, signed_width, Body, GoldenModule, Ty, Var,
+    fix_function, jam_add_function, k, round_function, signed_width, sr_round_function, Body,
+    GoldenModule, Ty, Var,
 };
 use crate::ir::Result;
 
@@ -412,80 +413,6 @@ fn interleaved(
     b.line(format!("assign uf = {auf};"));
     b.line(format!("assign of = {aof};"));
     b.line(format!("assign out_valid = {ov};"));
-}
-
-/// A Verilog function `name(neg, mag, lsb, rw)` returning `{uf, of, bits}`:
-/// `(-1)^neg * mag * 2^lsb` rounded into `f` stochastically with the `r`-bit `rw`
-/// (docs/fpacc.md): the magnitude scaled by `2^r` and cut at the result's LSB keeps the
-/// top r bits of the discarded fraction; the random word `rw` is added there and the r bits dropped.
-/// Then the range checks of `round_function`.
-fn sr_round_function(name: &str, f: &model::float::FloatFormat, mag_bits: u32, r: u32) -> String {
-    use super::{lit, pow2};
-    let (w, m, e) = (mag_bits, f.man_bits, f.exp_bits);
-    let fw = f.width();
-    let sw = w.max(m + 2) + 1;
-    format!(
-        "    function [{fwp1}:0] {name};
-        input neg;
-        input [{wm1}:0] mag;
-        input signed [31:0] lsb;
-        input [{rm1}:0] rw;
-        integer i, top, drop, ex;
-        reg [{swm1}:0] sig;
-        reg [{wide_m1}:0] wide;
-        reg [{em1}:0] field;
-        begin
-            top = {k_m1};
-            for (i = {k0}; i < {k_w}; i = i + {k1}) if (mag[i]) top = i;
-            if (top < {k0}) begin
-                {name} = {zero_all};
-            end else begin
-                drop = top - {k_m};
-                sig = {{{pad}'h0, mag}};
-                if (drop > {k0}) begin
-                    wide = {{sig, {rzero}}} >> drop;
-                    wide = wide + {{{swz}, rw}};
-                    sig = wide[{wide_m1}:{r}];
-                end else begin
-                    sig = sig << (-drop);
-                end
-                ex = top + lsb;
-                if (sig[{m1}]) begin
-                    sig = sig >> 1;
-                    ex = ex + {k1};
-                end
-                field = ex[{em1}:0] + {bias_e}; // the biased exponent, modulo 2^E
-                if (ex > {k_max}) {name} = {{2'b01, neg ? {max_neg} : {max_pos}}};
-                else if (ex < {k_min}) {name} = {{2'b10, {zero}}};
-                else {name} = {{2'b00, neg, field, sig[{mm1}:0]}};
-            end
-        end
-    endfunction
-",
-        fwp1 = fw + 1,
-        wm1 = w - 1,
-        rm1 = r - 1,
-        swm1 = sw - 1,
-        wide_m1 = sw + r - 1,
-        rzero = lit(r, 0),
-        swz = lit(sw, 0),
-        k_m1 = k(-1),
-        k0 = k(0),
-        k1 = k(1),
-        k_w = k(w),
-        k_m = k(m),
-        bias_e = lit(e, i128::from(f.bias).rem_euclid(pow2(e))),
-        k_max = k(f.max_exp()),
-        k_min = k(f.min_exp()),
-        em1 = e - 1,
-        zero_all = lit(fw + 2, 0),
-        pad = sw - w,
-        m1 = m + 1,
-        mm1 = m - 1,
-        max_neg = lit(fw, f.max_finite(true).into()),
-        max_pos = lit(fw, f.max_finite(false).into()),
-        zero = lit(fw, 0),
-    )
 }
 
 /// `--rounding sr`, the plain way: the product rounded stochastically with

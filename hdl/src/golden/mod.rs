@@ -554,22 +554,82 @@ pub fn k(v: impl Into<i128>) -> String {
 /// A Verilog function `name(neg, mag, lsb)` returning `{uf, of, bits}`: the value
 /// `(-1)^neg * mag * 2^lsb` rounded into `f` as `FloatFormat::round` does.
 pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32) -> String {
+    round_function_by(name, f, Cut::Mode(mode), mag_bits)
+}
+
+/// A Verilog function `name(neg, mag, lsb, rw)` returning `{uf, of, bits}`:
+/// `(-1)^neg * mag * 2^lsb` rounded into `f` stochastically with the `r`-bit `rw`
+/// (docs/fpacc.md): the magnitude scaled by `2^r` and cut at the result's LSB keeps the
+/// top r bits of the discarded fraction; `rw` is added there and the r bits dropped.
+/// Then the range checks of [`round_function`].
+pub fn sr_round_function(name: &str, f: &FloatFormat, mag_bits: u32, r: u32) -> String {
+    round_function_by(name, f, Cut::Stochastic(r), mag_bits)
+}
+
+/// How [`round_function_by`] cuts the magnitude to M + 1 bits when bits drop.
+#[derive(Clone, Copy, PartialEq)]
+enum Cut {
+    Mode(Rounding),
+    /// Stochastic, with an r-bit random input `rw`.
+    Stochastic(u32),
+}
+
+fn round_function_by(name: &str, f: &FloatFormat, cut: Cut, mag_bits: u32) -> String {
     let (w, m, e) = (mag_bits, f.man_bits, f.exp_bits);
     let fw = f.width();
     let sw = w.max(m + 2) + 1;
-    let up = match mode {
-        Rounding::Rne => "(rest > half || (rest == half && sig[drop]))",
-        Rounding::Rz => "1'b0",
+    // The declarations and the cut each rounding needs.
+    let (rw_input, regs, cut_lines) = match cut {
+        Cut::Mode(mode) => {
+            let up = match mode {
+                Rounding::Rne => "(rest > half || (rest == half && sig[drop]))",
+                Rounding::Rz => "1'b0",
+            };
+            let rne = mode == Rounding::Rne;
+            let rest_half = if rne { ", rest, half" } else { "" };
+            let rne_lines = if rne {
+                format!(
+                    "                    rest = sig & ~({} << drop);\n                    half = {} << (drop - {});\n",
+                    lit(sw, -1),
+                    lit(sw, 1),
+                    k(1)
+                )
+            } else {
+                String::new()
+            };
+            (
+                String::new(),
+                format!("        reg [{}:0] sig{rest_half};\n", sw - 1),
+                format!(
+                    "{rne_lines}                    sig = (sig >> drop) + {{{}'h0, {up}}};\n",
+                    sw - 1
+                ),
+            )
+        }
+        Cut::Stochastic(r) => (
+            format!("        input [{}:0] rw;\n", r - 1),
+            format!(
+                "        reg [{}:0] sig;\n        reg [{}:0] wide;\n",
+                sw - 1,
+                sw + r - 1
+            ),
+            format!(
+                "                    wide = {{sig, {rzero}}} >> drop;\n\
+                 \x20                   wide = wide + {{{swz}, rw}};\n\
+                 \x20                   sig = wide[{top}:{r}];\n",
+                rzero = lit(r, 0),
+                swz = lit(sw, 0),
+                top = sw + r - 1,
+            ),
+        ),
     };
-    let up = format!("{{{}'h0, {up}}}", sw - 1);
     format!(
         "    function [{fwp1}:0] {name};
         input neg;
         input [{wm1}:0] mag;
         input signed [31:0] lsb;
-        integer i, top, drop, ex;
-        reg [{swm1}:0] sig{rest_half};
-        reg [{em1}:0] field;
+{rw_input}        integer i, top, drop, ex;
+{regs}        reg [{em1}:0] field;
         begin
             top = {k_m1};
             for (i = {k0}; i < {k_w}; i = i + {k1}) if (mag[i]) top = i;
@@ -579,8 +639,7 @@ pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32
                 drop = top - {k_m};
                 sig = {{{pad}'h0, mag}};
                 if (drop > {k0}) begin
-{rne_lines}                    sig = (sig >> drop) + {up};
-                end else begin
+{cut_lines}                end else begin
                     sig = sig << (-drop);
                 end
                 ex = top + lsb;
@@ -597,11 +656,6 @@ pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32
     endfunction
 ",
         fwp1 = fw + 1,
-        rest_half = if mode == Rounding::Rne {
-            ", rest, half"
-        } else {
-            ""
-        },
         wm1 = w - 1,
         k_m1 = k(-1),
         k0 = k(0),
@@ -611,20 +665,9 @@ pub fn round_function(name: &str, f: &FloatFormat, mode: Rounding, mag_bits: u32
         bias_e = lit(e, i128::from(f.bias).rem_euclid(pow2(e))),
         k_max = k(f.max_exp()),
         k_min = k(f.min_exp()),
-        swm1 = sw - 1,
         em1 = e - 1,
         zero_all = lit(fw + 2, 0),
         pad = sw - w,
-        rne_lines = if mode == Rounding::Rne {
-            format!(
-                "                    rest = sig & ~({} << drop);\n                    half = {} << (drop - {});\n",
-                lit(sw, -1),
-                lit(sw, 1),
-                k(1)
-            )
-        } else {
-            String::new()
-        },
         m1 = m + 1,
         mm1 = m - 1,
         max_neg = lit(fw, f.max_finite(true).into()),
