@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod q8quant;
 pub mod rangebn;
 pub mod requant;
+pub mod study;
 pub mod unit;
 
 pub use iface::{CycleModel, Dir, Interface, Port, Role};

@@ -501,6 +501,14 @@ The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
         }
         p
     }
+
+    /// Quantized rows through the accumulator (`crate::study::int`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::int::mac(self, workload))
+    }
 }
 
 #[cfg(test)]

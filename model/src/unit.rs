@@ -109,6 +109,19 @@ pub trait Unit: UnitParams + crate::param::Params + Default + Send + Sync + 'sta
     /// A random accepted parameter set, small enough to build and co-simulate in
     /// seconds: the generic property tests run every registered unit through these.
     fn sample(rng: &mut Sampler) -> Self;
+
+    /// The unit's numerical error on a workload of real vectors
+    /// ([`crate::study`]): `None` for units that compute nothing approximate (wiring,
+    /// statistics, format converters without a real-valued counterpart), else the
+    /// metrics of its bit-exact results against the exact ones, or why the workload
+    /// does not fit the unit (e.g. rows longer than it counts).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        let _ = workload;
+        None
+    }
 }
 
 /// A small deterministic random source (SplitMix64) for sampling parameter sets; the
