@@ -84,7 +84,7 @@ fn normal(rng: &mut Sampler) -> f64 {
 impl Workload {
     /// `trials` pairs of length-`k` vectors from `dist`, the same for the same seed.
     pub fn synthetic(dist: Dist, k: usize, trials: usize, seed: u64) -> Workload {
-        let mut rng = Sampler::new(seed ^ 0x5eed_0f_e770);
+        let mut rng = Sampler::new(seed ^ 0x005e_ed0f_e770);
         let n = k * trials;
         let mut draw = |activation: bool| -> f64 {
             match dist {
