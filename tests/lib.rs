@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hdl::{design_files, Generate, Header};
-use model::iface::{set_field, Format, Interface, Port, Role};
 use sim::{cosim, CosimOptions, Verilated};
 
 /// How to get the tools the tests need.
@@ -109,48 +108,6 @@ pub fn lint_verdict(success: bool, output: &str) -> Result<(), String> {
     }
 }
 
-#[cfg(test)]
-mod lint_tests {
-    use super::*;
-
-    #[test]
-    fn verilation_report_is_not_a_warning() {
-        let report = "- V e r i l a t i o n   R e p o r t: Verilator 5.048 2026-01-01 rev v5.048\n\
-                      - Verilator: Built from 0.010 MB sources in 2 modules, into 0.000 MB in 0 \
-                      C++ files needing 0.000 MB\n\
-                      - Verilator: Walltime 0.004 s (elab=0.000, cvt=0.000, bld=0.000); cpu \
-                      0.003 s on 1 threads; alloced 10.000 MB\n";
-        assert_eq!(lint_verdict(true, report), Ok(()));
-        assert_eq!(lint_verdict(true, ""), Ok(()));
-    }
-
-    #[test]
-    fn warnings_errors_and_failures_are_findings() {
-        let warn = "%Warning-UNUSEDSIGNAL: a.v:3:14: Signal is not used: 'x'\n\
-                    %Error: Exiting due to 1 warning(s)\n";
-        assert!(lint_verdict(false, warn)
-            .unwrap_err()
-            .contains("UNUSEDSIGNAL"));
-        // A warning even if the exit status were 0 (-Wno-fatal in someone's options).
-        assert!(lint_verdict(true, "%Warning-WIDTH: a.v:1:1: x\n").is_err());
-        assert!(lint_verdict(false, "").is_err());
-        assert!(lint_verdict(true, "%Error: a.v:1: syntax error\n").is_err());
-    }
-
-    /// The installed Verilator, whatever its version, passes a clean module and flags an
-    /// unused input.
-    #[test]
-    fn installed_verilator_judges_clean_and_dirty_modules() {
-        let dir = scratch("lint-verdict");
-        let clean = "module t (input wire a, output wire y);\n  assign y = ~a;\nendmodule\n";
-        let dirty =
-            "module t (input wire a, input wire b, output wire y);\n  assign y = ~a;\nendmodule\n";
-        verilator_lint(&dir, &[("t.v".into(), clean.into())], "t").unwrap();
-        let e = verilator_lint(&dir, &[("t.v".into(), dirty.into())], "t").unwrap_err();
-        assert!(e.contains("%Warning-UNUSED"), "{e}");
-    }
-}
-
 /// Read the design's files into Yosys (quiet) and run `commands` after them.
 fn yosys(
     dir: &Path,
@@ -210,122 +167,7 @@ pub fn iverilog_compile(dir: &Path, files: &[(String, String)], top: &str) -> Re
     .map(|_| ())
 }
 
-/// xorshift64*: small, fast and reproducible from a seed.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// True with probability 1/n.
-    pub fn one_in(&mut self, n: u64) -> bool {
-        self.next_u64().is_multiple_of(n)
-    }
-}
-
-/// A random value of `width` bits, biased towards the corners (0, ±1, the extremes) where
-/// saturation and overflow live.
-pub fn corner_biased(rng: &mut Rng, width: u32) -> u64 {
-    let mask = if width >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << width) - 1
-    };
-    let v = match rng.next_u64() % 8 {
-        0 => 0,
-        1 => 1,
-        2 => mask,            // -1, or the unsigned maximum
-        3 => mask >> 1,       // signed maximum
-        4 => (mask >> 1) + 1, // signed minimum
-        _ => rng.next_u64(),
-    };
-    v & mask
-}
-
-/// A binary32 value for a block whose largest exponent is near `base`: zeros,
-/// subnormals, NaN and infinity, powers of two, values just below a power of two (they
-/// round up into the clamp), and ordinary normals a few octaves down, of either sign.
-pub fn block_float(rng: &mut Rng, base: i32) -> u32 {
-    let sign = ((rng.next_u64() & 1) as u32) << 31;
-    let normal =
-        |e: i32, man: u32| sign | ((e + 127).clamp(1, 254) as u32) << 23 | (man & 0x7f_ffff);
-    let (r, below, man) = (
-        rng.next_u64() % 32,
-        (rng.next_u64() % 12) as i32,
-        rng.next_u64() as u32,
-    );
-    match r {
-        0..=3 => sign,                                       // zero
-        4 => sign | (man & 0x7f_ffff).max(1),                // subnormal
-        5 => sign | 0x7f80_0000 | (man % 3),                 // infinity or NaN
-        6..=10 => normal(base - below % 4, 0),               // power of two
-        11..=13 => normal(base, 0x7f_ffff - man % 0x4_0000), // just below a power of two
-        _ => normal(base - below, man),                      // ordinary
-    }
-}
-
-/// Values for one data port.
-fn data_value(rng: &mut Rng, p: &Port, out: &mut Vec<u64>) {
-    let start = out.len();
-    out.resize(start + p.words(), 0);
-    let words = &mut out[start..];
-    match p.format {
-        Format::Binary32 { count } => {
-            // Mostly a common scale per beat, sometimes the extremes of the range.
-            let base = match rng.next_u64() % 8 {
-                0 => 127,
-                1 => -126,
-                _ => (rng.next_u64() % 81) as i32 - 40,
-            };
-            for i in 0..count {
-                set_field(words, 32 * i, 32, u64::from(block_float(rng, base)));
-            }
-        }
-        _ => {
-            for (w, word) in words.iter_mut().enumerate() {
-                let bits = (p.width - 64 * w as u32).min(64);
-                *word = corner_biased(rng, bits);
-            }
-        }
-    }
-}
-
-/// A random stream of `beats` beats for `iface`: rare resets, mostly valid beats, some
-/// clears, idle cycles, uniform random bits, and data shaped by each port's format.
-/// Layout as in `model::iface`.
-pub fn random_stimulus(iface: &Interface, beats: usize, seed: u64) -> Vec<u64> {
-    let mut rng = Rng::new(seed);
-    let mut out = Vec::with_capacity(beats * iface.in_words());
-    for _ in 0..beats {
-        for p in iface.beat_inputs() {
-            match p.role {
-                Role::Reset => out.push(rng.one_in(97) as u64),
-                Role::InValid => out.push(!rng.one_in(5) as u64),
-                Role::Clear => out.push(rng.one_in(13) as u64),
-                Role::Random => {
-                    for w in 0..p.words() {
-                        let bits = (p.width - 64 * w as u32).min(64);
-                        let mask = if bits == 64 {
-                            u64::MAX
-                        } else {
-                            (1u64 << bits) - 1
-                        };
-                        out.push(rng.next_u64() & mask);
-                    }
-                }
-                _ => data_value(&mut rng, p, &mut out),
-            }
-        }
-    }
-    out
-}
+pub use sim::stimulus::{block_float, corner_biased, random_stimulus, Rng};
 
 /// Lint (Verilator `-Wall`), synthesize (Yosys `synth_ice40`), compile (Icarus) and
 /// co-simulate one parameter set of any unit on `beats` random beats.
@@ -429,4 +271,46 @@ pub fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> T + Send + '_>>) -> Vec<T
         .into_iter()
         .map(|r| r.expect("every job ran"))
         .collect()
+}
+
+#[cfg(test)]
+mod lint_tests {
+    use super::*;
+
+    #[test]
+    fn verilation_report_is_not_a_warning() {
+        let report = "- V e r i l a t i o n   R e p o r t: Verilator 5.048 2026-01-01 rev v5.048\n\
+                      - Verilator: Built from 0.010 MB sources in 2 modules, into 0.000 MB in 0 \
+                      C++ files needing 0.000 MB\n\
+                      - Verilator: Walltime 0.004 s (elab=0.000, cvt=0.000, bld=0.000); cpu \
+                      0.003 s on 1 threads; alloced 10.000 MB\n";
+        assert_eq!(lint_verdict(true, report), Ok(()));
+        assert_eq!(lint_verdict(true, ""), Ok(()));
+    }
+
+    #[test]
+    fn warnings_errors_and_failures_are_findings() {
+        let warn = "%Warning-UNUSEDSIGNAL: a.v:3:14: Signal is not used: 'x'\n\
+                    %Error: Exiting due to 1 warning(s)\n";
+        assert!(lint_verdict(false, warn)
+            .unwrap_err()
+            .contains("UNUSEDSIGNAL"));
+        // A warning even if the exit status were 0 (-Wno-fatal in someone's options).
+        assert!(lint_verdict(true, "%Warning-WIDTH: a.v:1:1: x\n").is_err());
+        assert!(lint_verdict(false, "").is_err());
+        assert!(lint_verdict(true, "%Error: a.v:1: syntax error\n").is_err());
+    }
+
+    /// The installed Verilator, whatever its version, passes a clean module and flags an
+    /// unused input.
+    #[test]
+    fn installed_verilator_judges_clean_and_dirty_modules() {
+        let dir = scratch("lint-verdict");
+        let clean = "module t (input wire a, output wire y);\n  assign y = ~a;\nendmodule\n";
+        let dirty =
+            "module t (input wire a, input wire b, output wire y);\n  assign y = ~a;\nendmodule\n";
+        verilator_lint(&dir, &[("t.v".into(), clean.into())], "t").unwrap();
+        let e = verilator_lint(&dir, &[("t.v".into(), dirty.into())], "t").unwrap_err();
+        assert!(e.contains("%Warning-UNUSED"), "{e}");
+    }
 }

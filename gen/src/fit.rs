@@ -317,6 +317,11 @@ fn parse_npy_header(header: &str) -> Result<(Dtype, Vec<usize>), String> {
 /// The elements of a `.npy` file (versions 1 to 3): magic, version, header and the exact
 /// data length its shape and dtype call for are all checked.
 pub fn parse_npy(bytes: &[u8]) -> Result<Vec<Element>, String> {
+    parse_npy_shaped(bytes).map(|(_, e)| e)
+}
+
+/// [`parse_npy`] with the array's shape.
+pub fn parse_npy_shaped(bytes: &[u8]) -> Result<(Vec<usize>, Vec<Element>), String> {
     let rest = bytes
         .strip_prefix(b"\x93NUMPY")
         .ok_or("not a .npy file (no \\x93NUMPY magic)")?;
@@ -370,7 +375,7 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Vec<Element>, String> {
             }
         ));
     }
-    Ok(data
+    let elements = data
         .chunks_exact(dtype.size())
         .map(|c| {
             let mut b = [0u8; 8];
@@ -388,7 +393,8 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Vec<Element>, String> {
                 Dtype::F(_) => Element::Float(f64::from_bits(raw)),
             }
         })
-        .collect())
+        .collect();
+    Ok((shape, elements))
 }
 
 /// The elements of a tensor file: `.npy` (by its magic) or text numbers separated by

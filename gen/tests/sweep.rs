@@ -275,8 +275,40 @@ fn bad_specs_are_refused_before_anything_runs() {
             &["s.toml:1:", "'devices'", "up5k"],
         ),
         (
-            "stages = [\"emit\", \"cosim\"]\n[[unit]]\nname = \"mac\"\n",
-            &["s.toml:1:", "'stages'", "not implemented yet"],
+            "stages = [\"emit\", \"simulate\"]\n[[unit]]\nname = \"mac\"\n",
+            &["s.toml:1:", "'stages'", "'simulate' is not allowed", "cosim"],
+        ),
+        (
+            "[workload]\ndist = \"cauchy\"\n[[unit]]\nname = \"mac\"\n",
+            &["s.toml:2:", "'dist'", "gaussian, laplace, uniform, relu"],
+        ),
+        (
+            "[workload]\nk = [256, 0]\n[[unit]]\nname = \"mac\"\n",
+            &["s.toml:2:", "'k'", "1..=65536"],
+        ),
+        (
+            "[workload]\nx = \"a.npy\"\n[[unit]]\nname = \"mac\"\n",
+            &["s.toml:1:", "'x' and 'w' go together"],
+        ),
+        (
+            "stages = [\"error\"]\n[workload]\nx = \"a.npy\"\nw = \"b.npy\"\n[[unit]]\nname = \"mac\"\n",
+            &["s.toml:2:", "key 'x'", "a.npy"],
+        ),
+        (
+            "[cosim]\nbeats = 0\n[[unit]]\nname = \"mac\"\n",
+            &["s.toml:2:", "'beats'", "1..=10000000"],
+        ),
+        (
+            "[[unit]]\nname = \"mac\"\nacc = [12, 16]\n[[plot]]\nx = \"acc\"\ny = \"snr\"\n",
+            &["s.toml:4:", "'y'", "no column 'snr'", "snr_db"],
+        ),
+        (
+            "[[unit]]\nname = \"mac\"\n[[plot]]\nx = \"luts\"\ny = \"snr_db\"\n",
+            &["s.toml:3:", "'y'", "'snr_db' comes from the error stage"],
+        ),
+        (
+            "[[unit]]\nname = \"mac\"\n[[plot]]\nx = \"luts\"\ny = \"fmax_mhz\"\nfile = \"../a.svg\"\n",
+            &["s.toml:6:", "'file'", "ending in .svg"],
         ),
         (
             "[[unit]]\nname = \"mac\"\nacc = 12 12\n",
@@ -422,6 +454,107 @@ fn emit_jobs_then_collect_equals_a_local_run() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
         err.contains("'--collect <DIR>'") && err.contains("no job set"),
+        "{err}"
+    );
+}
+
+/// The cosim and error stages: every point co-simulates clean, the error study's rows
+/// (one per K) order the accumulators as the model says, a `[[plot]]` is drawn, the
+/// rerun takes every result from the cache with the same numbers.
+#[test]
+fn cosim_and_error_rows_and_a_plot() {
+    let dir = fresh("error");
+    let spec = "stages = [\"emit\", \"cosim\", \"error\"]\n\
+                [workload]\ndist = \"gaussian\"\nk = [64, 512]\ntrials = 20\n\
+                [cosim]\nbeats = 2000\n\
+                [[unit]]\nname = \"mac\"\nacc = [12, 20]\n\
+                [[unit]]\nname = \"palq-shuffle\"\n\
+                [[plot]]\nx = \"acc\"\ny = \"snr_db\"\nseries = [\"unit\", \"k\"]\nlines = true\n";
+    std::fs::write(dir.join("s.toml"), spec).unwrap();
+    let o = gen(
+        &dir,
+        &["sweep", "s.toml", "--output-dir", "out", "--jobs", "2"],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (h, rows) = csv(&dir.join("out/sweep.csv"));
+    // mac: 2 points x 2 lengths; palq-shuffle: 1 point x 2 lengths, no study.
+    assert_eq!(rows.len(), 6);
+    for r in &rows {
+        assert_eq!(field(&h, r, "cosim"), "passed");
+        assert_eq!(field(&h, r, "error"), "");
+    }
+    let snr = |acc: &str, k: &str| -> f64 {
+        let r = rows
+            .iter()
+            .find(|r| field(&h, r, "acc") == acc && field(&h, r, "k") == k)
+            .unwrap();
+        field(&h, r, "snr_db").parse().unwrap()
+    };
+    assert!(snr("20", "64") > 30.0 && snr("20", "512") > 30.0);
+    assert!(snr("12", "512") < snr("12", "64") && snr("12", "64") < snr("20", "64"));
+    let shuffle: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| field(&h, r, "unit") == "palq-shuffle")
+        .collect();
+    assert!(shuffle.iter().all(|r| field(&h, r, "snr_db").is_empty()));
+    let svg = std::fs::read_to_string(dir.join("out/snr_db-vs-acc.svg")).unwrap();
+    assert!(svg.contains("mac k 64") && svg.contains("mac k 512") && !svg.contains("palq"));
+
+    let again = gen(&dir, &["sweep", "s.toml", "--output-dir", "out"], None);
+    assert!(again.status.success());
+    let (h2, rows2) = csv(&dir.join("out/sweep.csv"));
+    assert!(rows2.iter().all(|r| field(&h2, r, "cached") == "true"));
+    assert_eq!(
+        rows.iter()
+            .map(|r| field(&h, r, "snr_db"))
+            .collect::<Vec<_>>(),
+        rows2
+            .iter()
+            .map(|r| field(&h2, r, "snr_db"))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// A workload from .npy files: K is the rows' length, and one worked row gives the
+/// error the MAC's study defines (docs/sweep.md).
+#[test]
+fn a_workload_from_npy_files() {
+    fn npy(values: &[f64], shape: &str) -> Vec<u8> {
+        let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend((header.len() as u16).to_le_bytes());
+        b.extend(header.as_bytes());
+        for v in values {
+            b.extend(v.to_le_bytes());
+        }
+        b
+    }
+    let dir = fresh("npy");
+    // x = (1, -0.5), w = (0.25, 1) at 4 bits: the result is -14/49 against -0.25.
+    std::fs::write(dir.join("x.npy"), npy(&[1.0, -0.5], "(1, 2)")).unwrap();
+    std::fs::write(dir.join("w.npy"), npy(&[0.25, 1.0], "(1, 2)")).unwrap();
+    let spec = "stages = [\"emit\", \"error\"]\n[workload]\nx = \"x.npy\"\nw = \"w.npy\"\n\
+                [[unit]]\nname = \"mac\"\nin = 4\nacc = 16\n";
+    std::fs::write(dir.join("s.toml"), spec).unwrap();
+    let o = gen(&dir, &["sweep", "s.toml", "--output-dir", "out"], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (h, rows) = csv(&dir.join("out/sweep.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(field(&h, &rows[0], "k"), "2");
+    let rel: f64 = field(&h, &rows[0], "rel_rms").parse().unwrap();
+    assert!((rel - (14.0 / 49.0 - 0.25) / 0.25).abs() < 1e-12, "{rel}");
+    // Different shapes are refused before anything runs.
+    std::fs::write(dir.join("w.npy"), npy(&[0.25, 1.0, 2.0], "(1, 3)")).unwrap();
+    let bad = gen(&dir, &["sweep", "s.toml", "--output-dir", "out2"], None);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("same shape") && !dir.join("out2").exists(),
         "{err}"
     );
 }

@@ -94,8 +94,22 @@ fn verilator_include() -> Result<PathBuf, SimError> {
     Ok(PathBuf::from(root.trim()).join("include"))
 }
 
-/// Where built models live: `$LOWBIT_SIM_CACHE`, or `target/sim-cache` in the workspace.
+/// The folder [`set_cache_dir`] chose, if any.
+static CACHE_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Put built models under `dir` for the rest of the process (a program that is not run
+/// from the workspace, such as an installed `gen`, names its own folder). The first call
+/// wins; false when another folder was set before.
+pub fn set_cache_dir(dir: &Path) -> bool {
+    CACHE_DIR.set(dir.to_path_buf()).is_ok() || CACHE_DIR.get().is_some_and(|d| d == dir)
+}
+
+/// Where built models live: the folder [`set_cache_dir`] set, `$LOWBIT_SIM_CACHE`, or
+/// `target/sim-cache` in the workspace (tests and benchmarks).
 pub fn cache_dir() -> PathBuf {
+    if let Some(d) = CACHE_DIR.get() {
+        return d.clone();
+    }
     match std::env::var_os("LOWBIT_SIM_CACHE") {
         Some(d) => PathBuf::from(d),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/sim-cache"),

@@ -21,6 +21,7 @@
 
 pub mod build;
 pub mod glue;
+pub mod stimulus;
 
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::fmt;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::Task;
 use super::report::{self, Document};
-use super::spec::{Spec, Value};
+use super::spec::{PlotSpec, Source, Spec, Value};
 use crate::error::Failure;
 
 /// `DIR/jobs.json`.
@@ -33,6 +33,9 @@ struct Manifest {
     devices: Vec<String>,
     seed: u64,
     keys: Vec<String>,
+    /// The spec's `[[plot]]` tables, drawn by `--collect`.
+    #[serde(default)]
+    plots: Vec<PlotSpec>,
     jobs: usize,
 }
 
@@ -57,7 +60,8 @@ fn absolute(p: &Path) -> PathBuf {
 
 /// The spec of one task: the run's devices (this task's), tools, stages and seed, and
 /// one `[[unit]]` table of single values.
-fn point_spec(spec: &Spec, task: &Task, origin: &str) -> String {
+fn point_spec(spec: &Spec, task: &Task, spec_file: &Path) -> String {
+    let origin = spec_file.display().to_string();
     let list = |v: Vec<&str>| {
         v.iter()
             .map(|s| toml_string(s))
@@ -89,6 +93,27 @@ fn point_spec(spec: &Spec, task: &Task, origin: &str) -> String {
             Value::Switch(b) => b.to_string(),
         };
         t += &format!("{key} = {v}\n");
+    }
+    t += &format!("\n[cosim]\nbeats = {}\n\n[workload]\n", spec.cosim_beats);
+    let w = &spec.workload;
+    match &w.source {
+        Source::Synthetic(d) => {
+            let ks: Vec<String> = w.ks.iter().map(|k| k.to_string()).collect();
+            t += &format!(
+                "dist = {}\nk = [{}]\ntrials = {}\n",
+                toml_string(d.name()),
+                ks.join(", "),
+                w.trials
+            );
+        }
+        Source::Files { x, w } => {
+            // Absolute: the point's spec lives in another folder than the sweep's.
+            let base = spec_file.parent().unwrap_or(Path::new("."));
+            for (key, f) in [("x", x), ("w", w)] {
+                let path = absolute(&base.join(f));
+                t += &format!("{key} = {}\n", toml_string(&path.display().to_string()));
+            }
+        }
     }
     t
 }
@@ -123,7 +148,7 @@ pub fn emit(
     for (i, task) in tasks.iter().enumerate() {
         let name = job_name(i + 1, tasks.len());
         let point = dir.join("points").join(format!("{name}.toml"));
-        std::fs::write(&point, point_spec(spec, task, &origin))
+        std::fs::write(&point, point_spec(spec, task, spec_file))
             .map_err(|e| Failure::io(&point, e))?;
         jobs += &format!(
             "{} sweep {} --output-dir {} --jobs 1 --cache {}",
@@ -161,6 +186,7 @@ pub fn emit(
         devices: spec.devices.iter().map(|d| d.name().to_string()).collect(),
         seed: spec.seed,
         keys: report::param_keys(spec),
+        plots: spec.plots.clone(),
         jobs: tasks.len(),
     };
     std::fs::create_dir_all(dir.join("logs")).map_err(|e| bad_dir(&e))?;
@@ -215,6 +241,7 @@ pub fn collect(dir: &Path, stderr: &mut dyn Write) -> Result<(), Failure> {
         devices: m.devices,
         seed: m.seed,
         keys: m.keys,
+        plots: m.plots,
         rows: Vec::new(),
     };
     let mut missing = Vec::new();

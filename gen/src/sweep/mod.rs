@@ -48,8 +48,7 @@ pub struct SweepArgs {
     /// [default: build/sweep/<spec name>].
     #[arg(long = "output-dir", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
-    /// Stages to run, instead of the spec's: emit, lint, synth (cosim and error are not
-    /// implemented yet).
+    /// Stages to run, instead of the spec's: emit, lint, cosim, synth, error.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "STAGE,...")]
     pub stages: Option<Vec<Stage>>,
     /// Folder of the result cache [default: DIR/.cache].
@@ -85,16 +84,18 @@ pub fn run(
         spec.stages = stages.clone();
         spec.stages_line = None;
     }
-    for s in &spec.stages {
-        if let Some(why) = s.not_yet() {
-            return Err(Failure::usage(match spec.stages_line {
-                Some(l) => format!("{}:{l}: key 'stages': {why}", file.display()),
-                None => format!("'--stages': {why}"),
-            }));
-        }
-    }
     spec.stages.sort();
     spec.stages.dedup();
+    if args.stages.is_some() {
+        // The plots' columns must come from the stages that run.
+        spec::check_plots(&spec)
+            .map_err(|e| Failure::usage(format!("{} (with '--stages')", e.render(file))))?;
+    }
+    let workloads = if spec.stages.contains(&Stage::Error) {
+        workloads(&spec, file).map_err(Failure::usage)?
+    } else {
+        Vec::new()
+    };
     crate::tools::check_dirs(args.tools_dir.as_deref()).map_err(Failure::usage)?;
     let tasks =
         plan::plan(&spec, args.tools_dir.as_deref()).map_err(|e| Failure::usage(e.render(file)))?;
@@ -124,6 +125,10 @@ pub fn run(
             Failure::usage(format!("invalid value '{}' for '{flag}': {e}", d.display()))
         })?;
     }
+    if spec.stages.contains(&Stage::Cosim) {
+        // Verilated models are built once per design, beside the sweep's other results.
+        sim::build::set_cache_dir(&cache_dir.join("sim"));
+    }
     let cache = run::Cache::new(cache_dir);
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -136,6 +141,8 @@ pub fn run(
         stages: &spec.stages,
         several_devices: spec.devices.len() > 1,
         seed: spec.seed,
+        workloads: &workloads,
+        cosim_beats: spec.cosim_beats,
     };
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(tasks.len() as u64), ProgressDrawTarget::stderr())
@@ -190,11 +197,14 @@ fn check_tools(
     tasks: &[plan::Task],
     tools_dir: Option<&Path>,
 ) -> Result<(), Failure> {
-    if spec.stages.contains(&Stage::Lint) && crate::tools::find("verilator", None).is_none() {
-        return Err(Failure::other(format!(
-            "`verilator` not found on PATH, which the lint stage needs: {}",
-            crate::tools::install_hint("verilator")
-        )));
+    for stage in [Stage::Lint, Stage::Cosim] {
+        if spec.stages.contains(&stage) && crate::tools::find("verilator", None).is_none() {
+            return Err(Failure::other(format!(
+                "`verilator` not found on PATH, which the {} stage needs: {}",
+                stage.name(),
+                crate::tools::install_hint("verilator")
+            )));
+        }
     }
     if spec.stages.contains(&Stage::Synth) {
         for t in tasks {
@@ -210,4 +220,81 @@ fn check_tools(
         }
     }
     Ok(())
+}
+
+/// The error stage's workloads: one per length of a synthetic workload, or the rows of
+/// the spec's `.npy` files (relative to the spec's folder), checked before anything runs.
+fn workloads(spec: &spec::Spec, file: &Path) -> Result<Vec<run::Workload>, String> {
+    let w = &spec.workload;
+    match &w.source {
+        spec::Source::Synthetic(dist) => Ok(w
+            .ks
+            .iter()
+            .map(|&k| run::Workload {
+                k,
+                data: model::study::Workload::synthetic(*dist, k, w.trials, spec.seed),
+                id: format!(
+                    "{} k {k} trials {} seed {}",
+                    dist.name(),
+                    w.trials,
+                    spec.seed
+                ),
+            })
+            .collect()),
+        spec::Source::Files { x, w: wf } => {
+            let base = file.parent().unwrap_or(Path::new("."));
+            let at = |key: &str| match w.line {
+                Some(l) => format!("{}:{l}: [workload] key '{key}'", file.display()),
+                None => format!("{}: [workload] key '{key}'", file.display()),
+            };
+            // Shape, values and the file's bytes (for the cache key).
+            type Read = (Vec<usize>, Vec<f64>, Vec<u8>);
+            let read = |key: &str, name: &str| -> Result<Read, String> {
+                let path = base.join(name);
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| format!("{}: {}: {e}", at(key), path.display()))?;
+                let (shape, elements) = crate::fit::parse_npy_shaped(&bytes)
+                    .map_err(|e| format!("{}: {}: {e}", at(key), path.display()))?;
+                if shape.is_empty() || shape.len() > 2 {
+                    return Err(format!(
+                        "{}: {}: shape {shape:?}: give rows of K values (a 2-D array) or one row",
+                        at(key),
+                        path.display()
+                    ));
+                }
+                let values = elements
+                    .iter()
+                    .map(|e| match e {
+                        crate::fit::Element::Int(i) => *i as f64,
+                        crate::fit::Element::Float(f) => *f,
+                    })
+                    .collect();
+                Ok((shape, values, bytes))
+            };
+            let (sx, vx, bx) = read("x", x)?;
+            let (sw, vw, bw) = read("w", wf)?;
+            if sx != sw {
+                return Err(format!(
+                    "{}: the activations have shape {sx:?} and the weights {sw:?}: give the same shape",
+                    at("w")
+                ));
+            }
+            let k = *sx.last().expect("a parsed array has a shape");
+            let data = model::study::Workload::from_rows(format!("{x} . {wf}"), k, vx, vw)
+                .map_err(|e| format!("{}: {e}", at("x")))?;
+            let mut h = <sha2::Sha256 as sha2::Digest>::new();
+            sha2::Digest::update(&mut h, &bx);
+            sha2::Digest::update(&mut h, b"\0");
+            sha2::Digest::update(&mut h, &bw);
+            let digest: String = sha2::Digest::finalize(h)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            Ok(vec![run::Workload {
+                k,
+                data,
+                id: format!("files {digest}"),
+            }])
+        }
+    }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use clap::FromArgMatches;
 use hdl::{design_verilog, Header};
 use model::param::Kind;
+use model::study::{Errors, StudyError, Workload};
 use model::UnitParams;
 
 use super::spec::{Setting, Spec, SpecError, Stage, UnitSweep, Value};
@@ -44,6 +45,13 @@ const MAC_KINDS: [&str; 8] = [
 /// writer.
 pub type Flow = dyn Fn(&SynthArgs, &mut dyn Write) -> Result<SynthReport, Failure> + Send + Sync;
 
+/// The unit's error study ([`model::Unit::study`]) on a workload.
+pub type Study = dyn Fn(&Workload) -> Option<Result<Errors, StudyError>> + Send + Sync;
+
+/// Co-simulate the design against its model on `beats` random beats from `seed`; a
+/// failure's waveform goes into the folder.
+pub type Cosim = dyn Fn(usize, u64, &Path) -> Result<(), String> + Send + Sync;
+
 /// One point on one device, built.
 pub struct Task {
     /// The unit's subcommand.
@@ -69,6 +77,11 @@ pub struct Task {
     /// `gen synth`'s flags for each tool build of the spec.
     pub synths: Vec<SynthArgs>,
     pub flow: Arc<Flow>,
+    /// The unit's parameters without the pipeline (what its error study depends on),
+    /// as the cache keys hash them.
+    pub unit_key: String,
+    pub study: Arc<Study>,
+    pub cosim: Arc<Cosim>,
 }
 
 /// Every task of a spec, or its first defect.
@@ -341,7 +354,7 @@ impl Plan<'_> {
             macs_per_cycle: macs,
             device_specific: built.params.pipeline > 0 || freq.is_some(),
             verilog,
-            design,
+            design: design.clone(),
             meta,
             synths,
             flow: Arc::new({
@@ -350,7 +363,50 @@ impl Plan<'_> {
                     built_report(built.clone(), auto, args, log)
                 }
             }),
+            unit_key: format!(
+                "{} {}",
+                U::KIND,
+                serde_json::to_string(&built.params.unit).expect("parameters serialize")
+            ),
+            study: Arc::new({
+                let p = built.params.unit.clone();
+                move |w: &Workload| p.study(w)
+            }),
+            cosim: Arc::new({
+                let params = built.params.clone();
+                let (top, text) = (params.module_name(), design.clone());
+                move |beats: usize, seed: u64, dir: &Path| {
+                    cosimulate(&params, &top, &text, beats, seed, dir)
+                }
+            }),
         };
         Ok(task)
     }
+}
+
+/// The cosim stage on one design: Verilate it (built models are cached under the
+/// folder `sim::build::set_cache_dir` chose), drive it and the unit's cycle model with the
+/// same random beats, compare every output of every beat.
+fn cosimulate<P: UnitParams>(
+    params: &P,
+    top: &str,
+    verilog: &str,
+    beats: usize,
+    seed: u64,
+    dir: &Path,
+) -> Result<(), String> {
+    let iface = params.interface();
+    let file = format!("{top}.v");
+    let dut = sim::Verilated::build(&[(file.as_str(), verilog)], top, &iface)
+        .map_err(|e| e.to_string())?;
+    let mut model = params.model().map_err(|e| e.to_string())?;
+    let stimulus = sim::stimulus::random_stimulus(&iface, beats, seed);
+    let opts = sim::CosimOptions {
+        threads: 1,
+        vcd_dir: Some(dir.to_path_buf()),
+        ..sim::CosimOptions::default()
+    };
+    sim::cosim(&dut, model.as_mut(), &stimulus, &opts)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

@@ -1,93 +1,205 @@
-//! The sweep's plot, DIR/sweep.svg: Fmax against LUTs (the unit alone) of every row the
-//! flow measured, one colour per unit, with the Pareto front (no other design has as few
-//! LUTs and a higher Fmax) marked. SVG from plotters' own backend, without fonts: no
-//! system library is needed to build or run it.
+//! A sweep's plots: one SVG per `[[plot]]` table (or the default ones, docs/sweep.md),
+//! column `y` against column `x` of every row that has both, one colour per series,
+//! optionally joined by lines, with the Pareto front marked. SVG from plotters' own
+//! backend, without fonts: no system library is needed to build or run it. Log axes
+//! plot `log10` of the values and label the ticks with the values themselves.
 
 use plotters::prelude::*;
 
-/// One measured design.
+use super::spec::{Front, PlotSpec};
+
+/// One row on a plot.
 pub struct Point {
-    pub unit: String,
-    pub luts: f64,
-    pub fmax_mhz: f64,
+    pub series: String,
+    pub x: f64,
+    pub y: f64,
 }
 
-/// The designs on the Pareto front, by increasing LUTs: each faster than every design
-/// with as few LUTs or fewer.
-pub fn pareto(points: &[Point]) -> Vec<(f64, f64)> {
-    let mut v: Vec<(f64, f64)> = points.iter().map(|p| (p.luts, p.fmax_mhz)).collect();
-    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
-    let mut front: Vec<(f64, f64)> = Vec::new();
+/// The points on the Pareto front, by increasing x: each better in y than every point
+/// with as small an x or smaller.
+pub fn pareto(points: &[(f64, f64)], front: Front) -> Vec<(f64, f64)> {
+    let better = |a: f64, b: f64| match front {
+        Front::Max => a > b,
+        Front::Min => a < b,
+    };
+    let mut v = points.to_vec();
+    v.sort_by(|a, b| {
+        a.0.total_cmp(&b.0).then(match front {
+            Front::Max => b.1.total_cmp(&a.1),
+            Front::Min => a.1.total_cmp(&b.1),
+        })
+    });
+    let mut out: Vec<(f64, f64)> = Vec::new();
     for p in v {
-        if front.last().is_none_or(|l| p.1 > l.1) {
-            front.push(p);
+        if out.last().is_none_or(|l| better(p.1, l.1)) {
+            out.push(p);
         }
     }
-    front
+    out
 }
 
-/// The SVG text of the plot; `None` when nothing was measured.
-pub fn svg(points: &[Point], title: &str) -> Result<Option<String>, String> {
-    if points.is_empty() {
+/// How an axis shows a column.
+pub fn describe(column: &str) -> String {
+    match column {
+        "luts" => "LUTs (unit alone)".into(),
+        "ffs" => "flip-flops".into(),
+        "dsps" => "DSP blocks".into(),
+        "carries" => "carry cells".into(),
+        "logic_cells" => "logic cells (unit and wrapper)".into(),
+        "fmax_mhz" => "Fmax (MHz, post-route)".into(),
+        "mmacs_per_lut" => "MAC/s per LUT (millions)".into(),
+        "macs_per_cycle" => "products per cycle".into(),
+        "snr_db" => "SNR against the exact result (dB)".into(),
+        "rel_rms" => "relative RMS error".into(),
+        "max_rel" => "largest error / RMS of the exact results".into(),
+        "flagged" => "share of results flagged (overflow)".into(),
+        "k" => "dot-product length K".into(),
+        "latency" => "latency (cycles)".into(),
+        "pipeline" => "pipeline depth".into(),
+        other => format!("--{other}"),
+    }
+}
+
+/// A tick label: the value (of `log10` when the axis is logarithmic), short.
+fn tick(v: f64, log: bool) -> String {
+    let v = if log { 10f64.powf(v) } else { v };
+    let a = v.abs();
+    if a == 0.0 || (1.0..1e6).contains(&a) {
+        format!("{v:.0}")
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{v:.0e}")
+    } else {
+        format!("{v:.3}").trim_end_matches('0').to_string()
+    }
+}
+
+/// The range of values on an axis, padded.
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    if hi - lo < 1e-9 {
+        (lo, hi) = (lo - 0.5, hi + 0.5);
+    }
+    let pad = (hi - lo) * 0.06;
+    (lo - pad, hi + pad)
+}
+
+/// The corner of the chart with the fewest points, for the legend.
+fn emptiest_corner(
+    pts: &[Point],
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> SeriesLabelPosition {
+    let (xm, ym) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let count = |right: bool, upper: bool| {
+        pts.iter()
+            .filter(|p| (p.x > xm) == right && (p.y > ym) == upper)
+            .count()
+    };
+    [
+        (count(true, true), SeriesLabelPosition::UpperRight),
+        (count(false, true), SeriesLabelPosition::UpperLeft),
+        (count(true, false), SeriesLabelPosition::LowerRight),
+        (count(false, false), SeriesLabelPosition::LowerLeft),
+    ]
+    .into_iter()
+    .min_by_key(|c| c.0)
+    .map(|c| c.1)
+    .expect("four corners")
+}
+
+/// The SVG text of one plot; `None` when no row has both columns (values <= 0 are left
+/// out of a log axis).
+pub fn svg(points: &[Point], plot: &PlotSpec) -> Result<Option<String>, String> {
+    let tf = |v: f64, log: bool| if log { v.log10() } else { v };
+    let pts: Vec<Point> = points
+        .iter()
+        .filter(|p| p.x.is_finite() && p.y.is_finite())
+        .filter(|p| (!plot.log_x || p.x > 0.0) && (!plot.log_y || p.y > 0.0))
+        .map(|p| Point {
+            series: p.series.clone(),
+            x: tf(p.x, plot.log_x),
+            y: tf(p.y, plot.log_y),
+        })
+        .collect();
+    if pts.is_empty() {
         return Ok(None);
     }
     let err = |e: &dyn std::fmt::Display| e.to_string();
+    let title = plot
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} against {}", describe(&plot.y), describe(&plot.x)));
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, (900, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let xmax = points.iter().map(|p| p.luts).fold(1.0, f64::max) * 1.1;
-        let ymax = points.iter().map(|p| p.fmax_mhz).fold(1.0, f64::max) * 1.1;
+        let (x0, x1) = span(pts.iter().map(|p| p.x));
+        let (y0, y1) = span(pts.iter().map(|p| p.y));
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
+            .caption(&title, ("sans-serif", 20))
             .margin(20)
             .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0f64..xmax, 0f64..ymax)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| err(&e))?;
+        let (lx, ly) = (plot.log_x, plot.log_y);
         chart
             .configure_mesh()
-            .x_desc("LUTs (unit alone)")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .y_desc("Fmax (MHz, post-route)")
+            .x_desc(describe(&plot.x) + if lx { ", log scale" } else { "" })
+            .y_desc(describe(&plot.y) + if ly { ", log scale" } else { "" })
+            .x_label_formatter(&|v| tick(*v, lx))
+            .y_label_formatter(&|v| tick(*v, ly))
             .draw()
             .map_err(|e| err(&e))?;
-        let mut units: Vec<&str> = Vec::new();
-        for p in points {
-            if !units.contains(&p.unit.as_str()) {
-                units.push(&p.unit);
+        let mut names: Vec<&str> = Vec::new();
+        for p in &pts {
+            if !names.contains(&p.series.as_str()) {
+                names.push(&p.series);
             }
         }
-        for (i, unit) in units.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
             let colour = Palette99::pick(i).to_rgba();
+            let mut mine: Vec<(f64, f64)> = pts
+                .iter()
+                .filter(|p| p.series == *name)
+                .map(|p| (p.x, p.y))
+                .collect();
+            if plot.lines {
+                mine.sort_by(|a, b| a.0.total_cmp(&b.0));
+                chart
+                    .draw_series(LineSeries::new(mine.clone(), colour.stroke_width(1)))
+                    .map_err(|e| err(&e))?;
+            }
             chart
                 .draw_series(
-                    points
-                        .iter()
-                        .filter(|p| p.unit == *unit)
-                        .map(|p| Circle::new((p.luts, p.fmax_mhz), 4, colour.filled())),
+                    mine.iter()
+                        .map(|&(x, y)| Circle::new((x, y), 4, colour.filled())),
                 )
                 .map_err(|e| err(&e))?
-                .label(*unit)
+                .label(*name)
                 .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
         }
-        let front = pareto(points);
-        chart
-            .draw_series(LineSeries::new(front.clone(), BLACK.stroke_width(1)))
-            .map_err(|e| err(&e))?
-            .label("Pareto front")
-            .legend(|(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], BLACK));
-        chart
-            .draw_series(
-                front
-                    .iter()
-                    .map(|&(x, y)| Circle::new((x, y), 7, BLACK.stroke_width(1))),
-            )
-            .map_err(|e| err(&e))?;
+        if let Some(front) = plot.front {
+            let all: Vec<(f64, f64)> = pts.iter().map(|p| (p.x, p.y)).collect();
+            // The front of the values as plotted: log10 keeps the order.
+            let line = pareto(&all, front);
+            chart
+                .draw_series(LineSeries::new(line.clone(), BLACK.stroke_width(1)))
+                .map_err(|e| err(&e))?
+                .label("Pareto front")
+                .legend(|(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], BLACK));
+            chart
+                .draw_series(
+                    line.iter()
+                        .map(|&(x, y)| Circle::new((x, y), 7, BLACK.stroke_width(1))),
+                )
+                .map_err(|e| err(&e))?;
+        }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(emptiest_corner(&pts, (x0, x1), (y0, y1)))
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
             .draw()
@@ -101,29 +213,57 @@ pub fn svg(points: &[Point], title: &str) -> Result<Option<String>, String> {
 mod tests {
     use super::*;
 
-    fn p(luts: f64, fmax_mhz: f64) -> Point {
-        Point {
-            unit: "mac".into(),
-            luts,
-            fmax_mhz,
+    fn plot(front: Option<Front>, log_x: bool, lines: bool) -> PlotSpec {
+        PlotSpec {
+            x: "luts".into(),
+            y: "fmax_mhz".into(),
+            series: vec!["unit".into()],
+            front,
+            log_x,
+            log_y: false,
+            lines,
+            file: "sweep.svg".into(),
+            title: None,
+            line: 1,
         }
     }
 
     #[test]
     fn the_front_keeps_only_designs_no_other_beats() {
         let pts = [
-            p(100.0, 50.0),
-            p(80.0, 40.0),
-            p(120.0, 45.0),
-            p(200.0, 90.0),
-            p(100.0, 30.0),
+            (100.0, 50.0),
+            (80.0, 40.0),
+            (120.0, 45.0),
+            (200.0, 90.0),
+            (100.0, 30.0),
         ];
         assert_eq!(
-            pareto(&pts),
+            pareto(&pts, Front::Max),
             vec![(80.0, 40.0), (100.0, 50.0), (200.0, 90.0)]
         );
-        let s = svg(&pts, "t").unwrap().unwrap();
+        assert_eq!(pareto(&pts, Front::Min), vec![(80.0, 40.0), (100.0, 30.0)]);
+        let points: Vec<Point> = pts
+            .iter()
+            .map(|&(x, y)| Point {
+                series: "mac".into(),
+                x,
+                y,
+            })
+            .collect();
+        let s = svg(&points, &plot(Some(Front::Max), false, true))
+            .unwrap()
+            .unwrap();
         assert!(s.starts_with("<svg") && s.contains("Pareto front") && s.contains("LUTs"));
-        assert!(svg(&[], "t").unwrap().is_none());
+        let log = svg(&points, &plot(None, true, false)).unwrap().unwrap();
+        assert!(log.contains("log scale") && !log.contains("Pareto front"));
+        assert!(svg(&[], &plot(None, false, false)).unwrap().is_none());
+    }
+
+    #[test]
+    fn ticks_read_as_values() {
+        assert_eq!(tick(2.0, true), "100");
+        assert_eq!(tick(0.25, false), "0.25");
+        assert_eq!(tick(1e-5, false), "1e-5");
+        assert_eq!(tick(1234.4, false), "1234");
     }
 }

@@ -7,18 +7,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::plan::Task;
+use super::plot::Point;
 use super::run::Row;
-use super::spec::Spec;
+use super::spec::{Front, PlotSpec, Spec};
 use crate::error::Failure;
 
 /// The columns after the parameters, in order.
-const COLUMNS: [&str; 16] = [
+const COLUMNS: [&str; 22] = [
     "device",
     "tools",
     "module",
     "pipeline",
     "latency",
     "lint",
+    "cosim",
     "luts",
     "carries",
     "ffs",
@@ -27,6 +29,11 @@ const COLUMNS: [&str; 16] = [
     "fmax_mhz",
     "macs_per_cycle",
     "mmacs_per_lut",
+    "k",
+    "snr_db",
+    "rel_rms",
+    "max_rel",
+    "flagged",
     "cached",
     "error",
 ];
@@ -71,6 +78,23 @@ fn row_json(task: &Task, row: &Row) -> Map<String, Value> {
         _ => None,
     };
     m.insert("mmacs_per_lut".into(), per_lut.into());
+    m.insert(
+        "cosim".into(),
+        row.cosim
+            .as_ref()
+            .map(|c| if c.is_ok() { "passed" } else { "failed" })
+            .into(),
+    );
+    let study = row.study.as_ref();
+    m.insert("k".into(), study.map(|s| s.0).into());
+    let errors = study
+        .and_then(|s| s.1.as_ref().ok())
+        .and_then(|e| e.as_ref());
+    let round = |v: f64| (v * 1e6).round() / 1e6;
+    m.insert("snr_db".into(), errors.map(|e| round(e.snr_db)).into());
+    m.insert("rel_rms".into(), errors.map(|e| e.rel_rms).into());
+    m.insert("max_rel".into(), errors.map(|e| e.max_rel).into());
+    m.insert("flagged".into(), errors.map(|e| e.flagged).into());
     m.insert("cached".into(), row.cached.into());
     m.insert("error".into(), row.error().into());
     m.insert("error_summary".into(), row.short_error().into());
@@ -105,6 +129,9 @@ pub struct Document {
     /// The parameter columns, in the spec's order.
     #[serde(default)]
     pub keys: Vec<String>,
+    /// The spec's `[[plot]]` tables (empty: the default plots).
+    #[serde(default)]
+    pub plots: Vec<PlotSpec>,
     pub rows: Vec<Map<String, Value>>,
 }
 
@@ -137,6 +164,7 @@ pub fn write(
         devices: spec.devices.iter().map(|d| d.name().to_string()).collect(),
         seed: spec.seed,
         keys: param_keys(spec),
+        plots: spec.plots.clone(),
         rows: rows.iter().map(|r| row_json(&tasks[r.task], r)).collect(),
     };
     write_document(out, &doc)
@@ -168,60 +196,138 @@ pub fn write_document(out: &Path, doc: &Document) -> Result<(), Failure> {
     }
     let json = serde_json::to_string_pretty(doc).expect("rows serialize") + "\n";
     let mut files = vec![
-        ("sweep.csv", csv.into_bytes()),
-        ("sweep.json", json.into_bytes()),
+        ("sweep.csv".to_string(), csv.into_bytes()),
+        ("sweep.json".to_string(), json.into_bytes()),
     ];
-    let text = |r: &Map<String, Value>, k: &str| {
-        r.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let several = {
-        let mut builds: Vec<(String, String)> = doc
-            .rows
-            .iter()
-            .map(|r| (text(r, "device"), text(r, "tools")))
-            .collect();
-        builds.sort();
-        builds.dedup();
-        builds.len() > 1
-    };
-    let points: Vec<super::plot::Point> = doc
-        .rows
-        .iter()
-        .filter_map(|r| {
-            let luts = r.get("luts")?.as_f64()?;
-            let fmax_mhz = r.get("fmax_mhz")?.as_f64()?;
-            let unit = if several {
-                format!(
-                    "{} {} {}",
-                    text(r, "unit"),
-                    text(r, "device"),
-                    text(r, "tools")
-                )
-            } else {
-                text(r, "unit")
-            };
-            Some(super::plot::Point {
-                unit,
-                luts,
-                fmax_mhz,
-            })
-        })
-        .collect();
-    let title = format!(
-        "Fmax against LUTs, {}",
-        Path::new(&doc.spec)
-            .file_name()
-            .map_or(String::new(), |f| f.to_string_lossy().into_owned())
-    );
-    if let Some(svg) = super::plot::svg(&points, &title).map_err(Failure::other)? {
-        files.push(("sweep.svg", svg.into_bytes()));
+    for plot in plots_for(doc) {
+        let points = plot_points(doc, &plot);
+        if let Some(svg) = super::plot::svg(&points, &plot).map_err(Failure::other)? {
+            files.push((plot.file.clone(), svg.into_bytes()));
+        }
     }
     for (name, bytes) in files {
-        let path = out.join(name);
+        let path = out.join(&name);
         super::run::write_atomic(&path, &bytes).map_err(|e| Failure::io(&path, e))?;
     }
     Ok(())
+}
+
+/// A cell of a row as a number: a result column, or a parameter that reads as one
+/// (`true`/`false` as 1/0).
+fn number(row: &Map<String, Value>, column: &str) -> Option<f64> {
+    let v = row.get(column).or_else(|| {
+        row.get("params")
+            .and_then(Value::as_object)
+            .and_then(|p| p.get(column))
+    })?;
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match s.as_str() {
+            "true" => Some(1.0),
+            "false" => Some(0.0),
+            t => t.parse().ok(),
+        },
+        _ => None,
+    }
+}
+
+/// A cell as text, for series names.
+fn text(row: &Map<String, Value>, column: &str) -> Option<String> {
+    let v = row.get(column).or_else(|| {
+        row.get("params")
+            .and_then(Value::as_object)
+            .and_then(|p| p.get(column))
+    })?;
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The rows of a plot: every row with both columns, named by its series columns (with
+/// the column name for parameters and K, `acc 12`; the unit, device and tool build
+/// bare).
+fn plot_points(doc: &Document, plot: &PlotSpec) -> Vec<Point> {
+    doc.rows
+        .iter()
+        .filter_map(|r| {
+            let (x, y) = (number(r, &plot.x)?, number(r, &plot.y)?);
+            let series: Vec<String> = plot
+                .series
+                .iter()
+                .filter_map(|c| {
+                    let t = text(r, c)?;
+                    Some(if super::spec::TEXT_COLUMNS.contains(&c.as_str()) {
+                        t
+                    } else {
+                        format!("{c} {t}")
+                    })
+                })
+                .collect();
+            Some(Point {
+                series: series.join(" "),
+                x,
+                y,
+            })
+        })
+        .collect()
+}
+
+/// The plots of a document: its own, or by default Fmax against LUTs (sweep.svg) when
+/// rows were synthesized, and the error against LUTs (error.svg) when they were also
+/// studied; series by unit, and by device and tool build or K when there are several.
+pub fn plots_for(doc: &Document) -> Vec<PlotSpec> {
+    if !doc.plots.is_empty() {
+        return doc.plots.clone();
+    }
+    let distinct = |c: &str| {
+        let mut v: Vec<String> = doc.rows.iter().filter_map(|r| text(r, c)).collect();
+        v.sort();
+        v.dedup();
+        v.len()
+    };
+    let mut series = vec!["unit".to_string()];
+    if distinct("device") > 1 {
+        series.push("device".into());
+    }
+    if distinct("tools") > 1 {
+        series.push("tools".into());
+    }
+    let has = |c: &str| doc.rows.iter().any(|r| number(r, c).is_some());
+    let base = PlotSpec {
+        x: "luts".into(),
+        y: "fmax_mhz".into(),
+        series: series.clone(),
+        front: Some(Front::Max),
+        log_x: false,
+        log_y: false,
+        lines: false,
+        file: "sweep.svg".into(),
+        title: Some(format!(
+            "Fmax against LUTs, {}",
+            Path::new(&doc.spec)
+                .file_name()
+                .map_or(String::new(), |f| f.to_string_lossy().into_owned())
+        )),
+        line: 0,
+    };
+    let mut plots = Vec::new();
+    if has("luts") {
+        plots.push(base.clone());
+        if has("snr_db") {
+            let mut s = series;
+            if distinct("k") > 1 {
+                s.push("k".into());
+            }
+            plots.push(PlotSpec {
+                y: "snr_db".into(),
+                series: s,
+                file: "error.svg".into(),
+                title: None,
+                ..base
+            });
+        }
+    }
+    plots
 }

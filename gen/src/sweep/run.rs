@@ -1,7 +1,8 @@
 //! Running a sweep's tasks: `--jobs` worker threads, each taking the next task (a point
-//! on a device): emit its files, lint them, synthesize with each tool build. Lint and
-//! synthesis results go through a content-addressed cache, so that a repeated or
-//! interrupted sweep only runs what is new.
+//! on a device): emit its files, lint them, co-simulate them, synthesize with each tool
+//! build, and run the unit's error study on each workload. Every stage's result goes
+//! through a content-addressed cache, so that a repeated or interrupted sweep only runs
+//! what is new.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,7 +35,45 @@ pub struct Metrics {
     pub dir: PathBuf,
 }
 
-/// One row: a task with one tool build (or none without the synth stage).
+/// What the error study measured ([`model::study::Errors`]), as rows and the cache
+/// keep it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StudyMetrics {
+    pub results: usize,
+    pub rel_rms: f64,
+    pub snr_db: f64,
+    pub max_rel: f64,
+    pub flagged: f64,
+}
+
+impl From<model::study::Errors> for StudyMetrics {
+    fn from(e: model::study::Errors) -> Self {
+        StudyMetrics {
+            results: e.results,
+            rel_rms: e.rel_rms,
+            snr_db: e.snr_db,
+            max_rel: e.max_rel,
+            flagged: e.flagged,
+        }
+    }
+}
+
+/// A row's error study: the workload's K and the result (`Ok(None)`: no study).
+pub type StudyCell = (usize, Result<Option<StudyMetrics>, String>);
+
+/// A row's synthesis: the tool build and the result.
+type SynthCell = (Option<Tools>, Option<Result<Metrics, String>>);
+
+/// One workload of the error stage: its rows of length `k`, and what identifies it in
+/// cache keys (the distribution, length, trials and seed, or the files' hash).
+pub struct Workload {
+    pub k: usize,
+    pub data: model::study::Workload,
+    pub id: String,
+}
+
+/// One row: a task with one tool build (or none without the synth stage) and one
+/// workload (or none without the error stage).
 #[derive(Clone, Debug)]
 pub struct Row {
     pub task: usize,
@@ -42,7 +81,11 @@ pub struct Row {
     /// `None` when the stage did not run; the error text otherwise.
     pub emit: Result<PathBuf, String>,
     pub lint: Option<Result<(), String>>,
+    /// Beats co-simulated.
+    pub cosim: Option<Result<u64, String>>,
     pub synth: Option<Result<Metrics, String>>,
+    /// The workload's K and the study's result; `Ok(None)`: the unit has no study.
+    pub study: Option<StudyCell>,
     /// Every stage that ran came from the cache.
     pub cached: bool,
 }
@@ -57,8 +100,14 @@ impl Row {
         if let Some(Err(m)) = &self.lint {
             e.push(format!("lint: {m}"));
         }
+        if let Some(Err(m)) = &self.cosim {
+            e.push(format!("cosim: {m}"));
+        }
         if let Some(Err(m)) = &self.synth {
             e.push(format!("synth: {m}"));
+        }
+        if let Some((_, Err(m))) = &self.study {
+            e.push(format!("error study: {m}"));
         }
         (!e.is_empty()).then(|| e.join("\n"))
     }
@@ -90,8 +139,14 @@ impl Row {
         if let Some(Err(m)) = &self.lint {
             add("lint", m);
         }
+        if let Some(Err(m)) = &self.cosim {
+            add("cosim", m);
+        }
         if let Some(Err(m)) = &self.synth {
             add("synth", m);
+        }
+        if let Some((_, Err(m))) = &self.study {
+            add("error study", m);
         }
         (!parts.is_empty()).then(|| parts.join("; "))
     }
@@ -196,56 +251,107 @@ pub struct Context<'a> {
     pub stages: &'a [Stage],
     pub several_devices: bool,
     pub seed: u64,
+    /// The error stage's workloads (empty without it).
+    pub workloads: &'a [Workload],
+    /// Random beats per point in the cosim stage.
+    pub cosim_beats: usize,
 }
 
-/// Run one task: its rows, in tool order.
+/// A stage's result from the cache, or computed (and stored) under the key's lock;
+/// whether it came from the cache.
+fn cached<T>(cache: &Cache, key: &str, compute: impl FnOnce() -> T) -> (T, bool)
+where
+    T: Serialize + for<'de> Deserialize<'de>,
+{
+    let lock = cache.lock(key);
+    let _held = lock.lock().expect("no worker panicked");
+    match cache.get::<T>(key) {
+        Some(r) => (r, true),
+        None => {
+            let r = compute();
+            cache.put(key, &r);
+            (r, false)
+        }
+    }
+}
+
+/// Run one task: its rows, by tool build then workload.
 pub fn run_task(i: usize, task: &Task, cx: &Context) -> Vec<Row> {
     let dir = point_dir(cx.out, task, cx.several_devices);
     let emit = emit(task, &dir);
     let mut cached_all = true;
     let mut ran_any = false;
+    let device = task.device.name();
     let lint = match (&emit, cx.stages.contains(&Stage::Lint)) {
         (Ok(file), true) => {
-            let key = Cache::key(Stage::Lint, &task.design, &[task.device.name()]);
             ran_any = true;
-            let lock = cx.cache.lock(&key);
-            let _held = lock.lock().expect("no worker panicked");
-            Some(match cx.cache.get::<Result<(), String>>(&key) {
-                Some(r) => r,
-                None => {
-                    cached_all = false;
-                    let r = lint(file, &task.module);
-                    cx.cache.put(&key, &r);
-                    r
-                }
-            })
+            let key = Cache::key(Stage::Lint, &task.design, &[device]);
+            let (r, hit) = cached(cx.cache, &key, || lint(file, &task.module));
+            cached_all &= hit;
+            Some(r)
         }
         _ => None,
     };
-    if !cx.stages.contains(&Stage::Synth) {
-        return vec![Row {
-            task: i,
-            tools: None,
-            emit,
-            lint,
-            synth: None,
-            cached: ran_any && cached_all,
-        }];
-    }
-    task.synths
-        .iter()
-        .map(|args| {
-            let (synth, from_cache) = synth(task, args, cx);
-            Row {
+    let cosim = match (&emit, cx.stages.contains(&Stage::Cosim)) {
+        (Ok(_), true) => {
+            ran_any = true;
+            let (beats, seed) = (cx.cosim_beats.to_string(), cx.seed.to_string());
+            let key = Cache::key(Stage::Cosim, &task.design, &[device, &beats, &seed]);
+            let (r, hit) = cached(cx.cache, &key, || {
+                (task.cosim)(cx.cosim_beats, cx.seed, &dir).map(|()| cx.cosim_beats as u64)
+            });
+            cached_all &= hit;
+            Some(r)
+        }
+        _ => None,
+    };
+    let studies: Vec<Option<StudyCell>> = if cx.stages.contains(&Stage::Error) {
+        ran_any = true;
+        cx.workloads
+            .iter()
+            .map(|w| {
+                // The study depends on the parameters, not on the device's pipeline.
+                let key = Cache::key(Stage::Error, &task.unit_key, &[&w.id]);
+                let (r, hit) = cached(cx.cache, &key, || match (task.study)(&w.data) {
+                    None => Ok(None),
+                    Some(r) => r.map(|e| Some(e.into())).map_err(|e| e.0),
+                });
+                cached_all &= hit;
+                Some((w.k, r))
+            })
+            .collect()
+    } else {
+        vec![None]
+    };
+    let synths: Vec<SynthCell> = if cx.stages.contains(&Stage::Synth) {
+        ran_any = true;
+        task.synths
+            .iter()
+            .map(|args| {
+                let (r, hit) = synth(task, args, cx);
+                cached_all &= hit;
+                (Some(args.tools), Some(r))
+            })
+            .collect()
+    } else {
+        vec![(None, None)]
+    };
+    let mut rows = Vec::new();
+    for (tools, synth) in &synths {
+        for study in &studies {
+            rows.push(Row {
                 task: i,
-                tools: Some(args.tools),
+                tools: *tools,
                 emit: emit.clone(),
                 lint: lint.clone(),
-                synth: Some(synth),
-                cached: cached_all && from_cache,
-            }
-        })
-        .collect()
+                cosim: cosim.clone(),
+                synth: synth.clone(),
+                study: study.clone(),
+                cached: ran_any && cached_all,
+            });
+        }
+    }
+    rows
 }
 
 /// Write the task's Verilog and metadata; the Verilog file's path.
@@ -299,45 +405,41 @@ fn synth(task: &Task, args: &SynthArgs, cx: &Context) -> (Result<Metrics, String
             &freq,
         ],
     );
-    let lock = cx.cache.lock(&key);
-    let _held = lock.lock().expect("no worker panicked");
-    if let Some(r) = cx.cache.get::<Result<Metrics, String>>(&key) {
-        return (r, true);
-    }
-    // Unique per cache key but for the seed (one per sweep): no two flows share a folder.
-    let tag = format!(
-        "{}-{}-{}{}{}",
-        task.module,
-        task.device.name(),
-        args.tools.name(),
-        if args.dsp { "-dsp" } else { "" },
-        args.freq.map(|f| format!("-f{f}")).unwrap_or_default()
-    );
-    let dir = cx.out.join("synth").join(tag);
-    let args = SynthArgs {
-        out: Some(dir.clone()),
-        json: None,
-        ..args.clone()
-    };
-    let mut log = Vec::new();
-    let r = (task.flow)(&args, &mut log)
-        .map(|rep| Metrics {
-            luts: rep.unit.luts,
-            carries: rep.unit.carries,
-            ffs: rep.unit.ffs,
-            dsps: rep.unit.dsps,
-            logic_cells: rep.logic_cells.0,
-            fmax_mhz: (rep.fmax_mhz * 100.0).round() / 100.0,
-            pipeline: rep.pipeline,
-            latency: rep.latency,
-            dir: rep.dir.clone(),
-        })
-        .map_err(|f| f.message);
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join("sweep.log"), &log);
-    }
-    cx.cache.put(&key, &r);
-    (r, false)
+    cached(cx.cache, &key, || {
+        // Unique per cache key but for the seed (one per sweep): no two flows share a folder.
+        let tag = format!(
+            "{}-{}-{}{}{}",
+            task.module,
+            task.device.name(),
+            args.tools.name(),
+            if args.dsp { "-dsp" } else { "" },
+            args.freq.map(|f| format!("-f{f}")).unwrap_or_default()
+        );
+        let dir = cx.out.join("synth").join(tag);
+        let args = SynthArgs {
+            out: Some(dir.clone()),
+            json: None,
+            ..args.clone()
+        };
+        let mut log = Vec::new();
+        let r = (task.flow)(&args, &mut log)
+            .map(|rep| Metrics {
+                luts: rep.unit.luts,
+                carries: rep.unit.carries,
+                ffs: rep.unit.ffs,
+                dsps: rep.unit.dsps,
+                logic_cells: rep.logic_cells.0,
+                fmax_mhz: (rep.fmax_mhz * 100.0).round() / 100.0,
+                pipeline: rep.pipeline,
+                latency: rep.latency,
+                dir: rep.dir.clone(),
+            })
+            .map_err(|f| f.message);
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let _ = std::fs::write(dir.join("sweep.log"), &log);
+        }
+        r
+    })
 }
 
 /// Run every task on `jobs` threads; `done` is called after each task with its rows.
@@ -366,7 +468,7 @@ pub fn run_all(
             .synths
             .iter()
             .position(|a| Some(a.tools) == r.tools);
-        (r.task, tool)
+        (r.task, tool, r.study.as_ref().map(|s| s.0))
     });
     rows
 }

@@ -11,7 +11,94 @@ use clap::ValueEnum;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use model::study::Dist;
+
 use crate::synth::{Device, Tools};
+
+/// The columns a row has besides its parameters that hold numbers, with the stage that
+/// fills them (for plots).
+pub const NUMERIC_COLUMNS: [(&str, Option<Stage>); 15] = [
+    ("pipeline", None),
+    ("latency", None),
+    ("macs_per_cycle", None),
+    ("luts", Some(Stage::Synth)),
+    ("carries", Some(Stage::Synth)),
+    ("ffs", Some(Stage::Synth)),
+    ("dsps", Some(Stage::Synth)),
+    ("logic_cells", Some(Stage::Synth)),
+    ("fmax_mhz", Some(Stage::Synth)),
+    ("mmacs_per_lut", Some(Stage::Synth)),
+    ("k", Some(Stage::Error)),
+    ("snr_db", Some(Stage::Error)),
+    ("rel_rms", Some(Stage::Error)),
+    ("max_rel", Some(Stage::Error)),
+    ("flagged", Some(Stage::Error)),
+];
+
+/// Text columns a plot may group its series by, besides the parameters.
+pub const TEXT_COLUMNS: [&str; 4] = ["unit", "device", "tools", "module"];
+
+/// Where the error stage's values come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// A named distribution ([`Dist`]), `trials` rows of each length in `ks`.
+    Synthetic(Dist),
+    /// Two `.npy` files of the same shape: activations and weights, rows of K values
+    /// (a 1-D array is one row). Paths as written, relative to the spec's folder.
+    Files { x: String, w: String },
+}
+
+/// The `[workload]` table: what the error stage measures the units on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadSpec {
+    pub source: Source,
+    /// Dot-product lengths (synthetic workloads only).
+    pub ks: Vec<usize>,
+    /// Rows per length (synthetic workloads only).
+    pub trials: usize,
+    /// The line of `[workload]`, if given.
+    pub line: Option<usize>,
+}
+
+impl Default for WorkloadSpec {
+    fn default() -> Self {
+        WorkloadSpec {
+            source: Source::Synthetic(Dist::Gaussian),
+            ks: vec![1024],
+            trials: 100,
+            line: None,
+        }
+    }
+}
+
+/// Which way a plot's Pareto front goes: the points no other point beats with a
+/// smaller-or-equal x and a better-or-equal y.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Front {
+    /// Larger y is better (SNR, Fmax, MAC/s per LUT).
+    Max,
+    /// Smaller y is better (an error).
+    Min,
+}
+
+/// A `[[plot]]` table: one SVG of column `y` against column `x`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlotSpec {
+    pub x: String,
+    pub y: String,
+    /// Columns whose values name a row's series (its colour), joined by spaces.
+    pub series: Vec<String>,
+    pub front: Option<Front>,
+    pub log_x: bool,
+    pub log_y: bool,
+    /// Join each series' points by increasing x.
+    pub lines: bool,
+    /// The file name in the output folder, e.g. `error-vs-luts.svg`.
+    pub file: String,
+    pub title: Option<String>,
+    pub line: usize,
+}
 
 /// What a sweep runs on each point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -22,9 +109,10 @@ pub enum Stage {
     Lint,
     /// Yosys and nextpnr: LUTs, FFs, DSPs, Fmax (`gen synth`'s flow).
     Synth,
-    /// Not yet: co-simulation against the model.
+    /// Verilator co-simulation of the emitted design against the unit's model on random
+    /// beats (a smoke test: `[cosim] beats`, default 20000).
     Cosim,
-    /// Not yet: the numerical error study.
+    /// The numerical error study of the unit's model on the `[workload]`.
     Error,
 }
 
@@ -36,21 +124,6 @@ impl Stage {
             Stage::Synth => "synth",
             Stage::Cosim => "cosim",
             Stage::Error => "error",
-        }
-    }
-
-    /// The message for a stage that exists in name only.
-    pub fn not_yet(self) -> Option<&'static str> {
-        match self {
-            Stage::Cosim => Some(
-                "the 'cosim' stage is not implemented yet (docs/sweep.md, \"Not yet\"): use \
-                 emit, lint and synth",
-            ),
-            Stage::Error => Some(
-                "the 'error' stage is not implemented yet (docs/sweep.md, \"Not yet\"): use \
-                 emit, lint and synth",
-            ),
-            _ => None,
         }
     }
 }
@@ -108,6 +181,11 @@ pub struct Spec {
     pub tools_line: Option<usize>,
     pub seed: u64,
     pub units: Vec<UnitSweep>,
+    pub workload: WorkloadSpec,
+    /// Random beats per point in the cosim stage.
+    pub cosim_beats: usize,
+    /// The `[[plot]]` tables; empty: the default plots (docs/sweep.md).
+    pub plots: Vec<PlotSpec>,
 }
 
 /// A defect of the spec: where, and what.
@@ -168,6 +246,9 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
         tools_line: None,
         seed: 1,
         units: Vec::new(),
+        workload: WorkloadSpec::default(),
+        cosim_beats: 20_000,
+        plots: Vec::new(),
     };
     let mut any_unit = false;
     for (key, value) in root.get_ref().iter() {
@@ -222,12 +303,53 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
                     spec.units.push(unit(&lines, lines.of(t), table)?);
                 }
             }
+            "workload" => {
+                let table = value.get_ref().as_table().ok_or_else(|| {
+                    SpecError::at(line, "'workload' must be a table: write it as [workload]")
+                })?;
+                spec.workload = workload(&lines, line, table)?;
+            }
+            "cosim" => {
+                let table = value.get_ref().as_table().ok_or_else(|| {
+                    SpecError::at(line, "'cosim' must be a table: write it as [cosim]")
+                })?;
+                for (k, v) in table.iter() {
+                    match k.get_ref().as_ref_str() {
+                        "beats" => {
+                            spec.cosim_beats = integer(&lines, "beats", v, 1, 10_000_000)? as usize
+                        }
+                        other => {
+                            return Err(SpecError::at(
+                                lines.of(k),
+                                format!("unknown key '{other}' in [cosim]: allowed beats"),
+                            ))
+                        }
+                    }
+                }
+            }
+            "plot" => {
+                let Some(array) = value.get_ref().as_array() else {
+                    return Err(SpecError::at(
+                        line,
+                        "'plot' must be an array of tables: write each as [[plot]]",
+                    ));
+                };
+                for t in array.iter() {
+                    let Some(table) = t.get_ref().as_table() else {
+                        return Err(SpecError::at(
+                            lines.of(t),
+                            "each 'plot' must be a table: write each as [[plot]]",
+                        ));
+                    };
+                    spec.plots.push(plot(&lines, lines.of(t), table)?);
+                }
+            }
             other => {
                 return Err(SpecError::at(
                     line,
                     format!(
                         "unknown key '{other}': the top level takes devices, tools, stages, \
-                         seed and [[unit]] tables"
+                         seed, [workload], [cosim], [[unit]] and [[plot]] tables"
                     ),
                 ))
             }
@@ -239,7 +361,295 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
             message: "no [[unit]] table: a sweep needs at least one unit".into(),
         });
     }
+    check_plots(&spec)?;
     Ok(spec)
+}
+
+/// Every plot's columns exist: a result column or a unit table's key.
+pub fn check_plots(spec: &Spec) -> Result<(), SpecError> {
+    let keys: Vec<&str> = spec
+        .units
+        .iter()
+        .flat_map(|u| u.keys.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    let numeric: Vec<&str> = NUMERIC_COLUMNS.iter().map(|c| c.0).collect();
+    for p in &spec.plots {
+        for (what, col) in [("x", &p.x), ("y", &p.y)] {
+            if !numeric.contains(&col.as_str()) && !keys.contains(&col.as_str()) {
+                return Err(SpecError::at(
+                    p.line,
+                    format!(
+                        "[[plot]] key '{what}': no column '{col}': allowed {} or a unit key \
+                         ({})",
+                        numeric.join(", "),
+                        if keys.is_empty() {
+                            "none".to_string()
+                        } else {
+                            keys.join(", ")
+                        }
+                    ),
+                ));
+            }
+            let stage = NUMERIC_COLUMNS
+                .iter()
+                .find(|c| c.0 == col)
+                .and_then(|c| c.1);
+            if let Some(stage) = stage.filter(|s| !spec.stages.contains(s)) {
+                return Err(SpecError::at(
+                    p.line,
+                    format!(
+                        "[[plot]] key '{what}': column '{col}' comes from the {} stage, which \
+                         the sweep does not run (stages = {:?})",
+                        stage.name(),
+                        spec.stages.iter().map(|s| s.name()).collect::<Vec<_>>()
+                    ),
+                ));
+            }
+        }
+        for col in &p.series {
+            if !TEXT_COLUMNS.contains(&col.as_str())
+                && !numeric.contains(&col.as_str())
+                && !keys.contains(&col.as_str())
+            {
+                return Err(SpecError::at(
+                    p.line,
+                    format!(
+                        "[[plot]] key 'series': no column '{col}': allowed {}, a result column \
+                         or a unit key",
+                        TEXT_COLUMNS.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An integer in `lo..=hi`.
+fn integer(
+    lines: &Lines,
+    key: &str,
+    value: &Spanned<DeValue>,
+    lo: i64,
+    hi: i64,
+) -> Result<i64, SpecError> {
+    value
+        .get_ref()
+        .as_integer()
+        .and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok())
+        .filter(|v| (lo..=hi).contains(v))
+        .ok_or_else(|| {
+            SpecError::at(
+                lines.of(value),
+                format!(
+                    "key '{key}': {} is not allowed: allowed an integer in {lo}..={hi}",
+                    show_toml(value.get_ref())
+                ),
+            )
+        })
+}
+
+/// A string.
+fn string(lines: &Lines, key: &str, value: &Spanned<DeValue>) -> Result<String, SpecError> {
+    value.get_ref().as_str().map(str::to_string).ok_or_else(|| {
+        SpecError::at(
+            lines.of(value),
+            format!(
+                "key '{key}': {} is not a string",
+                show_toml(value.get_ref())
+            ),
+        )
+    })
+}
+
+/// A boolean.
+fn boolean(lines: &Lines, key: &str, value: &Spanned<DeValue>) -> Result<bool, SpecError> {
+    value.get_ref().as_bool().ok_or_else(|| {
+        SpecError::at(
+            lines.of(value),
+            format!(
+                "key '{key}': {} is not allowed: give true or false",
+                show_toml(value.get_ref())
+            ),
+        )
+    })
+}
+
+/// The `[workload]` table.
+fn workload(lines: &Lines, line: usize, table: &DeTable) -> Result<WorkloadSpec, SpecError> {
+    let mut w = WorkloadSpec {
+        line: Some(line),
+        ..WorkloadSpec::default()
+    };
+    let (mut dist, mut x, mut w_file, mut ks_given) = (None, None, None, None);
+    for (k, v) in table.iter() {
+        let key = k.get_ref().as_ref_str();
+        match key {
+            "dist" => {
+                let name = string(lines, "dist", v)?;
+                let allowed: Vec<&str> = Dist::ALL.iter().map(|d| d.name()).collect();
+                dist = Some(Dist::from_name(&name).ok_or_else(|| {
+                    SpecError::at(
+                        lines.of(v),
+                        format!(
+                            "key 'dist': '{name}' is not allowed: allowed {}",
+                            allowed.join(", ")
+                        ),
+                    )
+                })?);
+            }
+            "x" => x = Some(string(lines, "x", v)?),
+            "w" => w_file = Some(string(lines, "w", v)?),
+            "k" => {
+                let values = axis(lines, "k", v)?;
+                let mut ks = Vec::new();
+                for (value, l) in values {
+                    let n = match &value {
+                        Value::Text(t) => t.parse::<usize>().ok(),
+                        Value::Switch(_) => None,
+                    }
+                    .filter(|n| (1..=65_536).contains(n))
+                    .ok_or_else(|| {
+                        SpecError::at(
+                            l,
+                            format!(
+                                "key 'k': {} is not allowed: allowed an integer in 1..=65536",
+                                value.show()
+                            ),
+                        )
+                    })?;
+                    ks.push(n);
+                }
+                ks_given = Some(lines.of(k));
+                w.ks = ks;
+            }
+            "trials" => w.trials = integer(lines, "trials", v, 1, 100_000)? as usize,
+            other => {
+                return Err(SpecError::at(
+                    lines.of(k),
+                    format!("unknown key '{other}' in [workload]: allowed dist, k, trials, x, w"),
+                ))
+            }
+        }
+    }
+    match (x, w_file) {
+        (None, None) => w.source = Source::Synthetic(dist.unwrap_or(Dist::Gaussian)),
+        (Some(x), Some(wf)) => {
+            if dist.is_some() {
+                return Err(SpecError::at(
+                    line,
+                    "[workload]: give either 'dist' or the files 'x' and 'w', not both",
+                ));
+            }
+            if let Some(l) = ks_given {
+                return Err(SpecError::at(
+                    l,
+                    "key 'k': a workload read from files takes K from their rows; leave 'k' out",
+                ));
+            }
+            w.source = Source::Files { x, w: wf };
+        }
+        _ => {
+            return Err(SpecError::at(
+                line,
+                "[workload]: 'x' and 'w' go together (activations and weights, .npy files of \
+                 the same shape)",
+            ))
+        }
+    }
+    Ok(w)
+}
+
+/// A `[[plot]]` table.
+fn plot(lines: &Lines, line: usize, table: &DeTable) -> Result<PlotSpec, SpecError> {
+    let mut p = PlotSpec {
+        x: String::new(),
+        y: String::new(),
+        series: vec!["unit".into()],
+        front: None,
+        log_x: false,
+        log_y: false,
+        lines: false,
+        file: String::new(),
+        title: None,
+        line,
+    };
+    for (k, v) in table.iter() {
+        match k.get_ref().as_ref_str() {
+            "x" => p.x = string(lines, "x", v)?,
+            "y" => p.y = string(lines, "y", v)?,
+            "series" => {
+                p.series = match v.get_ref() {
+                    DeValue::Array(a) => a
+                        .iter()
+                        .map(|i| string(lines, "series", i))
+                        .collect::<Result<_, _>>()?,
+                    _ => vec![string(lines, "series", v)?],
+                }
+            }
+            "front" => {
+                p.front = match string(lines, "front", v)?.as_str() {
+                    "max" => Some(Front::Max),
+                    "min" => Some(Front::Min),
+                    "none" => None,
+                    other => {
+                        return Err(SpecError::at(
+                            lines.of(v),
+                            format!(
+                                "key 'front': '{other}' is not allowed: allowed max (larger y \
+                                 is better), min, none"
+                            ),
+                        ))
+                    }
+                }
+            }
+            "log_x" => p.log_x = boolean(lines, "log_x", v)?,
+            "log_y" => p.log_y = boolean(lines, "log_y", v)?,
+            "lines" => p.lines = boolean(lines, "lines", v)?,
+            "file" => {
+                let f = string(lines, "file", v)?;
+                let plain = !f.is_empty()
+                    && f.ends_with(".svg")
+                    && f.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                    && !f.starts_with('.');
+                if !plain {
+                    return Err(SpecError::at(
+                        lines.of(v),
+                        format!(
+                            "key 'file': '{f}' is not allowed: a file name ending in .svg, of \
+                             letters, digits, '-', '_' and '.' (it goes in the output folder)"
+                        ),
+                    ));
+                }
+                p.file = f;
+            }
+            "title" => p.title = Some(string(lines, "title", v)?),
+            other => {
+                return Err(SpecError::at(
+                    lines.of(k),
+                    format!(
+                        "unknown key '{other}' in [[plot]]: allowed x, y, series, front, log_x, \
+                         log_y, lines, file, title"
+                    ),
+                ))
+            }
+        }
+    }
+    for (key, v) in [("x", &p.x), ("y", &p.y)] {
+        if v.is_empty() {
+            return Err(SpecError::at(
+                line,
+                format!(
+                    "[[plot]] without '{key}': give a column, e.g. x = \"luts\", y = \"snr_db\""
+                ),
+            ));
+        }
+    }
+    if p.file.is_empty() {
+        p.file = format!("{}-vs-{}.svg", p.y, p.x);
+    }
+    Ok(p)
 }
 
 trait AsRefStr {
