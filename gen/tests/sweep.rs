@@ -558,3 +558,47 @@ fn a_workload_from_npy_files() {
         "{err}"
     );
 }
+
+/// A JSON spec gives the rows its TOML twin gives, and its errors name the place in
+/// the JSON document.
+#[test]
+fn json_specs_read_like_toml() {
+    let dir = fresh("json");
+    let toml = "stages = [\"emit\", \"error\"]\n[workload]\nk = [64]\ntrials = 10\n\
+                [[unit]]\nname = \"mac\"\nacc = { from = 12, to = 20, step = 4 }\n\
+                [[unit]]\nname = \"bfp-dot\"\nblock = 8\nmant = [4, 6]\n";
+    let json = r#"{"stages": ["emit", "error"], "workload": {"k": [64], "trials": 10},
+        "unit": [{"name": "mac", "acc": {"from": 12, "to": 20, "step": 4}},
+                 {"name": "bfp-dot", "block": 8, "mant": [4, 6]}]}"#;
+    std::fs::write(dir.join("s.toml"), toml).unwrap();
+    std::fs::write(dir.join("s.json"), json).unwrap();
+    for (spec, out) in [("s.toml", "t"), ("s.json", "j")] {
+        let o = gen(&dir, &["sweep", spec, "--output-dir", out], None);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let (ht, rt) = csv(&dir.join("t/sweep.csv"));
+    let (hj, rj) = csv(&dir.join("j/sweep.csv"));
+    assert_eq!((ht, rt.len()), (hj, rj.len()));
+    assert_eq!(rt, rj);
+    for (text, needles) in [
+        (
+            r#"{"unit": [{"name": "mac", "acc": [12, 65]}]}"#,
+            &["s.json: at unit[0].acc:", "65 is not in 2..=64"][..],
+        ),
+        (
+            r#"{"unit": [{"name": "mac", "acc": 12,}]}"#,
+            &["s.json:1:", "not a valid JSON spec"][..],
+        ),
+        (
+            r#"{"unit": [{"name": "mac"}], "workload": {"dist": "cauchy"}}"#,
+            &["s.json: at workload.dist:", "'cauchy' is not allowed"][..],
+        ),
+    ] {
+        std::fs::write(dir.join("s.json"), text).unwrap();
+        let o = gen(&dir, &["sweep", "s.json", "--output-dir", "bad"], None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(o.stdout.is_empty() && !dir.join("bad").exists());
+        assert!(needles.iter().all(|n| err.contains(n)), "{err}");
+    }
+}

@@ -27,7 +27,8 @@ use spec::Stage;
 /// Flags of `gen sweep`.
 #[derive(Args, Debug, Clone)]
 pub struct SweepArgs {
-    /// The sweep: devices, tool builds, stages, seed and [[unit]] tables (docs/sweep.md).
+    /// The sweep: devices, tool builds, stages, seed, [workload], [[unit]] and [[plot]]
+    /// tables (docs/sweep.md); TOML, or JSON of the same shape when the name ends in .json.
     #[arg(value_name = "SPEC.toml", required_unless_present = "collect")]
     pub spec: Option<PathBuf>,
     /// Check the spec and write one self-contained command per point and device into
@@ -79,7 +80,14 @@ pub fn run(
             file.display()
         ))
     })?;
-    let mut spec = spec::parse(&text).map_err(|e| Failure::usage(e.render(file)))?;
+    let source = spec::SpecText::new(file, text).map_err(|e| {
+        Failure::usage(match e.line {
+            Some(l) => format!("{}:{l}: {}", file.display(), e.message),
+            None => format!("{}: {}", file.display(), e.message),
+        })
+    })?;
+    let mut spec =
+        spec::parse(&source.toml).map_err(|e| Failure::usage(source.render(file, &e)))?;
     if let Some(stages) = &args.stages {
         spec.stages = stages.clone();
         spec.stages_line = None;
@@ -87,9 +95,20 @@ pub fn run(
     spec.stages.sort();
     spec.stages.dedup();
     if args.stages.is_some() {
-        // The plots' columns must come from the stages that run.
-        spec::check_plots(&spec)
-            .map_err(|e| Failure::usage(format!("{} (with '--stages')", e.render(file))))?;
+        // The spec's plots whose columns the stages chosen here do not fill are left out.
+        let stages = spec.stages.clone();
+        spec.plots.retain(|p| {
+            let missing = p.missing_stage(&stages);
+            if let Some(stage) = missing {
+                let _ = writeln!(
+                    stderr,
+                    "sweep: {} left out: it needs the {} stage",
+                    p.file,
+                    stage.name()
+                );
+            }
+            missing.is_none()
+        });
     }
     let workloads = if spec.stages.contains(&Stage::Error) {
         workloads(&spec, file).map_err(Failure::usage)?
@@ -97,8 +116,8 @@ pub fn run(
         Vec::new()
     };
     crate::tools::check_dirs(args.tools_dir.as_deref()).map_err(Failure::usage)?;
-    let tasks =
-        plan::plan(&spec, args.tools_dir.as_deref()).map_err(|e| Failure::usage(e.render(file)))?;
+    let tasks = plan::plan(&spec, args.tools_dir.as_deref())
+        .map_err(|e| Failure::usage(source.render(file, &e)))?;
     if let Some(dir) = &args.emit_jobs {
         return jobs::emit(
             &spec,

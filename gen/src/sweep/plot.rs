@@ -222,6 +222,7 @@ mod tests {
             log_x,
             log_y: false,
             lines,
+            filter: Vec::new(),
             file: "sweep.svg".into(),
             title: None,
             line: 1,

@@ -251,6 +251,11 @@ fn text(row: &Map<String, Value>, column: &str) -> Option<String> {
 fn plot_points(doc: &Document, plot: &PlotSpec) -> Vec<Point> {
     doc.rows
         .iter()
+        .filter(|r| {
+            plot.filter
+                .iter()
+                .all(|(c, vals)| text(r, c).is_some_and(|t| vals.contains(&t)))
+        })
         .filter_map(|r| {
             let (x, y) = (number(r, &plot.x)?, number(r, &plot.y)?);
             let series: Vec<String> = plot
@@ -303,6 +308,7 @@ pub fn plots_for(doc: &Document) -> Vec<PlotSpec> {
         log_x: false,
         log_y: false,
         lines: false,
+        filter: Vec::new(),
         file: "sweep.svg".into(),
         title: Some(format!(
             "Fmax against LUTs, {}",

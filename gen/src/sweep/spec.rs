@@ -94,6 +94,9 @@ pub struct PlotSpec {
     pub log_y: bool,
     /// Join each series' points by increasing x.
     pub lines: bool,
+    /// Only the rows whose column holds one of the values (`where = { k = 4096 }`).
+    #[serde(default, rename = "where")]
+    pub filter: Vec<(String, Vec<String>)>,
     /// The file name in the output folder, e.g. `error-vs-luts.svg`.
     pub file: String,
     pub title: Option<String>,
@@ -210,6 +213,88 @@ impl SpecError {
             None => format!("{}: {}", file.display(), self.message),
         }
     }
+}
+
+/// A spec file's text as the TOML reader sees it: the file itself, or for a `.json` spec
+/// the same document written as TOML (key order kept), with the place in the JSON
+/// document that each TOML line comes from, for messages.
+pub struct SpecText {
+    pub toml: String,
+    /// For JSON: per TOML line (0-based), its path in the JSON (`unit[1].acc`).
+    paths: Option<Vec<String>>,
+}
+
+impl SpecText {
+    /// A spec read from `file`: JSON when its name ends in `.json`, else TOML.
+    pub fn new(file: &Path, text: String) -> Result<SpecText, SpecError> {
+        if file.extension().and_then(|e| e.to_str()) != Some("json") {
+            return Ok(SpecText {
+                toml: text,
+                paths: None,
+            });
+        }
+        let table: toml::Table = serde_json::from_str(&text).map_err(|e| SpecError {
+            line: Some(e.line()),
+            message: format!("not a valid JSON spec: {e}"),
+        })?;
+        let toml = toml::to_string(&table).map_err(|e| SpecError {
+            line: None,
+            message: format!("the JSON spec has no TOML form: {e}"),
+        })?;
+        let paths = json_paths(&toml);
+        Ok(SpecText {
+            toml,
+            paths: Some(paths),
+        })
+    }
+
+    /// An error's message as `gen` prints it: `FILE:LINE: message`, or for a JSON spec
+    /// `FILE: at PATH: message`.
+    pub fn render(&self, file: &Path, e: &SpecError) -> String {
+        match (&self.paths, e.line) {
+            (Some(paths), Some(l)) => match paths.get(l.wrapping_sub(1)) {
+                Some(p) if !p.is_empty() => format!("{}: at {p}: {}", file.display(), e.message),
+                _ => format!("{}: {}", file.display(), e.message),
+            },
+            (Some(_), None) | (None, None) => format!("{}: {}", file.display(), e.message),
+            (None, Some(l)) => format!("{}:{l}: {}", file.display(), e.message),
+        }
+    }
+}
+
+/// For TOML written by `toml::to_string` from a JSON document: each line's path in the
+/// JSON (`seed`, `workload.k`, `unit[0].acc`, `unit[0].acc.from`).
+fn json_paths(toml: &str) -> Vec<String> {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut section = String::new();
+    toml.lines()
+        .map(|line| {
+            let t = line.trim();
+            if let Some(name) = t.strip_prefix("[[").and_then(|r| r.strip_suffix("]]")) {
+                let n = counts.entry(name.to_string()).or_insert(0);
+                section = format!("{name}[{n}]");
+                *n += 1;
+                section.clone()
+            } else if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                // A table inside the last array element: `[unit.acc]` is `unit[i].acc`.
+                let (head, rest) = name.split_once('.').unwrap_or((name, ""));
+                section = match counts.get(head) {
+                    Some(n) if !rest.is_empty() => format!("{head}[{}].{rest}", n - 1),
+                    _ => name.to_string(),
+                };
+                section.clone()
+            } else if let Some((key, _)) = t.split_once(" = ") {
+                let key = key.trim().trim_matches('"');
+                if section.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{section}.{key}")
+                }
+            } else {
+                section.clone()
+            }
+        })
+        .collect()
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -390,11 +475,7 @@ pub fn check_plots(spec: &Spec) -> Result<(), SpecError> {
                     ),
                 ));
             }
-            let stage = NUMERIC_COLUMNS
-                .iter()
-                .find(|c| c.0 == col)
-                .and_then(|c| c.1);
-            if let Some(stage) = stage.filter(|s| !spec.stages.contains(s)) {
+            if let Some(stage) = stage_of(col).filter(|s| !spec.stages.contains(s)) {
                 return Err(SpecError::at(
                     p.line,
                     format!(
@@ -406,7 +487,7 @@ pub fn check_plots(spec: &Spec) -> Result<(), SpecError> {
                 ));
             }
         }
-        for col in &p.series {
+        for col in p.series.iter().chain(p.filter.iter().map(|f| &f.0)) {
             if !TEXT_COLUMNS.contains(&col.as_str())
                 && !numeric.contains(&col.as_str())
                 && !keys.contains(&col.as_str())
@@ -414,8 +495,8 @@ pub fn check_plots(spec: &Spec) -> Result<(), SpecError> {
                 return Err(SpecError::at(
                     p.line,
                     format!(
-                        "[[plot]] key 'series': no column '{col}': allowed {}, a result column \
-                         or a unit key",
+                        "[[plot]] key 'series' or 'where': no column '{col}': allowed {}, a \
+                         result column or a unit key",
                         TEXT_COLUMNS.join(", ")
                     ),
                 ));
@@ -423,6 +504,24 @@ pub fn check_plots(spec: &Spec) -> Result<(), SpecError> {
         }
     }
     Ok(())
+}
+
+/// The stage that fills a numeric column, if one does.
+fn stage_of(column: &str) -> Option<Stage> {
+    NUMERIC_COLUMNS
+        .iter()
+        .find(|c| c.0 == column)
+        .and_then(|c| c.1)
+}
+
+impl PlotSpec {
+    /// A stage the plot's axes need that is not among `stages`.
+    pub fn missing_stage(&self, stages: &[Stage]) -> Option<Stage> {
+        [&self.x, &self.y]
+            .into_iter()
+            .filter_map(|c| stage_of(c))
+            .find(|s| !stages.contains(s))
+    }
 }
 
 /// An integer in `lo..=hi`.
@@ -570,6 +669,7 @@ fn plot(lines: &Lines, line: usize, table: &DeTable) -> Result<PlotSpec, SpecErr
         log_x: false,
         log_y: false,
         lines: false,
+        filter: Vec::new(),
         file: String::new(),
         title: None,
         line,
@@ -606,6 +706,22 @@ fn plot(lines: &Lines, line: usize, table: &DeTable) -> Result<PlotSpec, SpecErr
             "log_x" => p.log_x = boolean(lines, "log_x", v)?,
             "log_y" => p.log_y = boolean(lines, "log_y", v)?,
             "lines" => p.lines = boolean(lines, "lines", v)?,
+            "where" => {
+                let t = v.get_ref().as_table().ok_or_else(|| {
+                    SpecError::at(
+                        lines.of(v),
+                        "key 'where': a table of columns and values, e.g. where = { k = 4096 }",
+                    )
+                })?;
+                for (col, vals) in t.iter() {
+                    let col = col.get_ref().as_ref_str().to_string();
+                    let values = axis(lines, &col, vals)?
+                        .into_iter()
+                        .map(|(v, _)| v.show())
+                        .collect();
+                    p.filter.push((col, values));
+                }
+            }
             "file" => {
                 let f = string(lines, "file", v)?;
                 let plain = !f.is_empty()
@@ -630,7 +746,7 @@ fn plot(lines: &Lines, line: usize, table: &DeTable) -> Result<PlotSpec, SpecErr
                     lines.of(k),
                     format!(
                         "unknown key '{other}' in [[plot]]: allowed x, y, series, front, log_x, \
-                         log_y, lines, file, title"
+                         log_y, lines, where, file, title"
                     ),
                 ))
             }
