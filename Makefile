@@ -11,12 +11,11 @@
 #                                  synthesis table (acc 12/32, with/without DSP, vs hand-written),
 #                                  the accumulator accuracy table (build/acc-error.md)
 #                                  and the density tables (make density)
-#   make density                   HBFP and OCP MX dot products, LNS MAC, DNA-TEQ dot product, the
-#                                  floating-point accumulators and the 2-bit PalQuant array (vs
-#                                  4-bit palq-pe and 4-bit MAC arrays) vs the integer MAC: LUTs,
-#                                  Fmax, MACs per cycle per LUT (build/density.md, density-lns.md,
-#                                  density-fpacc.md, density-mx.md, density-palq.md; about 45
-#                                  minutes)
+#   make density                   the shipped sweeps (sweeps/accumulators.toml, bfp.toml,
+#                                  lns.toml: LUTs, Fmax, MAC/s per LUT and the error on
+#                                  synthetic dot products; build/sweep/<name>/, their error
+#                                  plots copied to docs/plots/ for the README) and the 2-bit
+#                                  PalQuant array vs 4-bit arrays (build/density-palq.md)
 #   make prove                     formal equivalence of every unit with a behavioural
 #                                  reference (Yosys equiv + ABC PDR), table in build/prove.md
 #   make lint                      rustfmt and clippy, as CI expects them
@@ -172,12 +171,14 @@ bench: tools fpga-tools
 	$(CARGO) run --release -q -p gen -- acc-error --output build/acc-error.md
 	$(MAKE) density
 
-density: tools
-	@mkdir -p build
-	$(CARGO) run --release -q -p gen -- density bfp --output build/density.md
-	$(CARGO) run --release -q -p gen -- density lns --output build/density-lns.md
-	$(CARGO) run --release -q -p gen -- density fpacc --output build/density-fpacc.md
-	$(CARGO) run --release -q -p gen -- density mx --output build/density-mx.md
+SWEEPS := accumulators bfp lns
+
+density: tools fpga-tools
+	@mkdir -p build docs/plots
+	@for s in $(SWEEPS); do \
+	  $(CARGO) run --release -q -p gen -- sweep sweeps/$$s.toml --jobs 2 || exit $$?; \
+	  cp build/sweep/$$s/error.svg docs/plots/$$s.svg || exit $$?; \
+	done
 	$(CARGO) run --release -q -p gen -- density palq --output build/density-palq.md
 
 prove: tools
