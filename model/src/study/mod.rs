@@ -22,6 +22,7 @@ use std::fmt;
 
 use crate::unit::Sampler;
 
+pub mod float;
 pub mod int;
 
 /// A named synthetic distribution of a workload's values.
