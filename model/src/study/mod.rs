@@ -22,6 +22,7 @@ use std::fmt;
 
 use crate::unit::Sampler;
 
+pub mod block;
 pub mod float;
 pub mod int;
 
