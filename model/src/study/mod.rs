@@ -25,6 +25,7 @@ use crate::unit::Sampler;
 pub mod block;
 pub mod float;
 pub mod int;
+pub mod log;
 
 /// A named synthetic distribution of a workload's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
