@@ -16,6 +16,11 @@
 //!   [`super::float::workload_seed`]), then the value the codes stand for: `q * 2^E` for
 //!   HBFP (flagged when the block held a NaN or infinity), [`crate::mx::dequantize`]
 //!   for MX (flagged on its underflow or overflow).
+//! - `q8-quant` (per element of `x`; `w` unused): each row is one tensor, read as the
+//!   unit's N-bit input `RNE(x * 2^F)` (saturating, flagged), its `lo` and `hi` the row's
+//!   minimum and maximum (GEMMLOWP's min/max), [`Q8QuantParams::reciprocal`] and
+//!   [`Q8QuantParams::quantize`] (SR words as above), read back as
+//!   `lo + q (hi - lo) / (2^b - 1)`.
 
 use super::float::workload_seed;
 use super::{Errors, StudyError, Workload};
@@ -24,6 +29,7 @@ use crate::bfp::{
     DotAccumulator, ExpRule, LongDotSum,
 };
 use crate::mx::{self, MxDotParams, MxQuantParams, MxRounding};
+use crate::q8quant::Q8QuantParams;
 use crate::unit::Sampler;
 
 /// A row as blocks of `n` binary32 values, the last padded with zeros.
@@ -189,6 +195,38 @@ pub fn mx_quant(p: &MxQuantParams, w: &Workload) -> Result<Errors, StudyError> {
     Ok(Errors::of(&results))
 }
 
+/// `q8-quant`'s error on `w`'s activations (module docs).
+pub fn q8_quant(p: &Q8QuantParams, w: &Workload) -> Result<Errors, StudyError> {
+    let mut rng = Sampler::new(workload_seed(w));
+    let hi_code = (1i64 << (p.in_bits - 1)) - 1;
+    let fix = 2f64.powi(p.in_frac as i32);
+    let mut results = Vec::with_capacity(w.x.len());
+    for row in w.x_rows() {
+        let fixed: Vec<(i64, bool)> = row
+            .iter()
+            .map(|v| {
+                let q = (v * fix).round_ties_even();
+                let (lo_code, hi_code) = (-(hi_code as f64) - 1.0, hi_code as f64);
+                (q.clamp(lo_code, hi_code) as i64, q < lo_code || q > hi_code)
+            })
+            .collect();
+        let lo = fixed.iter().map(|f| f.0).min().unwrap_or(0);
+        let hi = fixed.iter().map(|f| f.0).max().unwrap_or(0);
+        let recip = p.reciprocal(lo, hi);
+        let step = (hi - lo) as f64 / p.qmax() as f64;
+        for (v, (x, sat)) in row.iter().zip(&fixed) {
+            let rnd = if p.sr() {
+                rng.next_u64() & ((1u64 << p.rnd_bits) - 1)
+            } else {
+                0
+            };
+            let q = p.quantize(*x, lo, recip, rnd);
+            results.push(((lo as f64 + q as f64 * step) / fix, *v, *sat));
+        }
+    }
+    Ok(Errors::of(&results))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +336,27 @@ mod tests {
             .unwrap()
         };
         assert!(mq(Elem::E4m3).rel_rms < mq(Elem::E2m1).rel_rms);
+    }
+
+    #[test]
+    fn q8_quant_worked_and_ordered() {
+        // Default q8-quant (16-bit input, 8 fraction bits, 8-bit codes): x = (1, -0.3, 0)
+        // -> 256, -77, 0; lo -77, hi 256, step 333/255; 0 -> q = RNE(77 * 255/333) = 59
+        // (58.96, through the truncated reciprocal), read back -77 + 59 * 333/255.
+        let w = Workload::from_rows("t", 3, vec![1.0, -0.3, 0.0], vec![0.0; 3]).unwrap();
+        let e = q8_quant(&Q8QuantParams::default(), &w).unwrap();
+        let zero = (-77.0 + 59.0 * 333.0 / 255.0) / 256.0;
+        let err2 = (77.0f64 / 256.0 - 0.3).powi(2) + zero * zero;
+        assert!((e.rel_rms - (err2 / 1.09).sqrt()).abs() < 1e-9, "{e:?}");
+        let w = Workload::synthetic(Dist::Gaussian, 256, 10, 4);
+        let q = |bits| {
+            let p = Q8QuantParams {
+                bits,
+                ..Q8QuantParams::default()
+            };
+            q8_quant(&p, &w).unwrap()
+        };
+        assert!(q(8).rel_rms < q(4).rel_rms / 8.0);
     }
 
     #[test]

@@ -14,10 +14,14 @@
 //! the read-out). Stochastic rounding takes one `2R`-bit word per beat from a SplitMix64
 //! stream seeded by [`workload_seed`] (the workload's shape and values), so a study repeats.
 //! The result is the decoded accumulator times both rows' scales, flagged on `uf` or `of`.
+//!
+//! `fpacc-long`: the same operand mapping; every exact product into [`FpaccLongSum`], the
+//! one read-out rounding decoded and scaled, flagged on `uf` or `of` (register overflow
+//! included).
 
 use super::{amax, Errors, StudyError, Workload};
 use crate::float::Exact;
-use crate::fpacc::{FpaccParams, FpaccSum, InterleavedSum, Operand};
+use crate::fpacc::{FpaccLongParams, FpaccLongSum, FpaccParams, FpaccSum, InterleavedSum, Operand};
 use crate::unit::Sampler;
 
 /// The exact value of a finite `f64`.
@@ -137,6 +141,28 @@ pub fn fpacc(p: &FpaccParams, w: &Workload) -> Result<Errors, StudyError> {
     Ok(Errors::of(&results))
 }
 
+/// `fpacc-long`'s error on `w` (module docs).
+pub fn fpacc_long(p: &FpaccLongParams, w: &Workload) -> Result<Errors, StudyError> {
+    let exact = w.exact_dots();
+    let results: Vec<(f64, f64, bool)> = w
+        .x_rows()
+        .zip(w.w_rows())
+        .zip(exact)
+        .map(|((x, wt), exact)| {
+            let (qa, fa) = operand_row(&p.operand, x);
+            let (qb, fb) = operand_row(&p.operand, wt);
+            let mut s = FpaccLongSum::new(*p);
+            for (i, (a, b)) in qa.iter().zip(&qb).enumerate() {
+                s.push(i == 0, *a, *b);
+            }
+            let r = s.readout();
+            let v = p.acc.decode(r.bits).to_f64();
+            (v * fa * fb, exact, r.underflow || r.overflow)
+        })
+        .collect();
+    Ok(Errors::of(&results))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -233,6 +259,29 @@ pub(crate) mod tests {
         assert!(e_sr != plain && e_sr.rel_rms < 0.5, "{e_sr:?}");
         // Without --in-frac, int8 products overflow acc12 (largest 63.75): flagged.
         assert!(with(Preset::Acc12, 0, 0).flagged > 0.9);
+    }
+
+    #[test]
+    fn the_long_accumulator_rounds_once() {
+        // The worked row of `a_worked_row` through fpacc-long (int4, --in-frac 2, acc12
+        // output): the exact sum -0.875 rounds to itself.
+        let w = Workload::from_rows("t", 2, vec![1.0, -0.5], vec![0.25, 1.0]).unwrap();
+        let p = FpaccLongParams {
+            operand: Operand::Int { bits: 4, frac: 2 },
+            ..FpaccLongParams::default()
+        };
+        let got = -0.875 * (4.0 / 7.0) * (4.0 / 7.0);
+        let e = fpacc_long(&p, &w).unwrap();
+        assert!((e.rel_rms - (got + 0.25f64).abs() / 0.25).abs() < 1e-12, "{e:?}");
+        // At K = 4096 one rounding into acc12 beats a rounding per product.
+        let w = Workload::synthetic(Dist::Gaussian, 4096, 4, 1);
+        let long = FpaccLongParams {
+            operand: Operand::Int { bits: 8, frac: 7 },
+            guard: 12,
+            ..FpaccLongParams::default()
+        };
+        let (el, ep) = (fpacc_long(&long, &w).unwrap(), fpacc(&acc12_int8(), &w).unwrap());
+        assert!(el.rel_rms < ep.rel_rms / 2.0, "{el:?} {ep:?}");
     }
 
     #[test]
