@@ -21,6 +21,13 @@
 //!   minimum and maximum (GEMMLOWP's min/max), [`Q8QuantParams::reciprocal`] and
 //!   [`Q8QuantParams::quantize`] (SR words as above), read back as
 //!   `lo + q (hi - lo) / (2^b - 1)`.
+//! - `palq-pe`: the array computes one dot product per row, beat `t`'s lane `i` (of all
+//!   G*P) taking element `t*G*P + i` (the last beat padded with zero activations); the
+//!   result is the sum of the G groups' `y`. Weights: symmetric per-row scale `amax(w)`,
+//!   code `k = RNE((w/s + 1)(L-1)/2)` clamped to `0..L`; activations: scale `max(x)`,
+//!   `j = RNE(x/s (L-1))` clamped (negative values to 0, suiting ReLU activations).
+//!   `y / (L-1)^2` times both scales, through the cycle model ([`PalqPe`]). Rows needing
+//!   more than `--k-max` products per group are refused (the registers would wrap).
 
 use super::float::workload_seed;
 use super::{Errors, StudyError, Workload};
@@ -29,6 +36,7 @@ use crate::bfp::{
     DotAccumulator, ExpRule, LongDotSum,
 };
 use crate::mx::{self, MxDotParams, MxQuantParams, MxRounding};
+use crate::palq::{PalqPe, PalqPeParams};
 use crate::q8quant::Q8QuantParams;
 use crate::unit::Sampler;
 
@@ -227,6 +235,48 @@ pub fn q8_quant(p: &Q8QuantParams, w: &Workload) -> Result<Errors, StudyError> {
     Ok(Errors::of(&results))
 }
 
+/// `palq-pe`'s error on `w` (module docs).
+pub fn palq_pe(p: &PalqPeParams, w: &Workload) -> Result<Errors, StudyError> {
+    let n = p.products() as usize;
+    let beats = w.k.div_ceil(n);
+    let per_group = beats as u64 * u64::from(p.lanes);
+    if per_group > u64::from(p.k_max) {
+        return Err(StudyError(format!(
+            "workload '{}' has rows of K = {} products, {per_group} per group on {} groups              of {} lanes, more than --k-max {} holds: give palq-pe --k-max {per_group} or more",
+            w.name, w.k, p.groups, p.lanes, p.k_max
+        )));
+    }
+    let mut pe = PalqPe::new(*p).map_err(|e| StudyError(e.to_string()))?;
+    let m = f64::from(p.levels - 1);
+    let code = |v: f64| v.round_ties_even().clamp(0.0, m) as u32;
+    let results: Vec<_> = w
+        .x_rows()
+        .zip(w.w_rows())
+        .zip(w.exact_dots())
+        .map(|((x, wt), exact)| {
+            let sw = super::amax(wt);
+            let sa = x.iter().fold(0.0f64, |t, v| t.max(*v));
+            let k: Vec<u32> = wt
+                .iter()
+                .map(|v| if sw == 0.0 { 0 } else { code((v / sw + 1.0) * m / 2.0) })
+                .collect();
+            let j: Vec<u32> = x
+                .iter()
+                .map(|v| if sa == 0.0 { 0 } else { code(v / sa * m) })
+                .collect();
+            for t in 0..beats {
+                let lane = |c: &[u32], i: usize| c.get(t * n + i).copied().unwrap_or(0);
+                let kb: Vec<u32> = (0..n).map(|i| lane(&k, i)).collect();
+                let jb: Vec<u32> = (0..n).map(|i| lane(&j, i)).collect();
+                pe.clock(false, true, t == 0, &kb, &jb);
+            }
+            let y: i128 = (0..p.groups as usize).map(|g| pe.result(g)).sum();
+            (y as f64 / (m * m) * sa * sw, exact, false)
+        })
+        .collect();
+    Ok(Errors::of(&results))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +407,39 @@ mod tests {
             q8_quant(&p, &w).unwrap()
         };
         assert!(q(8).rel_rms < q(4).rel_rms / 8.0);
+    }
+
+    #[test]
+    fn palq_pe_worked_and_ordered() {
+        // docs/palquant.md's worked case: L = 4, k = [0, 3, 1, 2], j = [3, 1, 2, 0], y = -8.
+        // As real rows: w = (-1, 1, -1/3, 1/3), x = (1, 1/3, 2/3, 0), both scales 1; the
+        // codes are exact, so the result -8/9 is the exact dot product.
+        let (t, tt) = (1.0 / 3.0, 2.0 / 3.0);
+        let w = Workload::from_rows("t", 4, vec![1.0, t, tt, 0.0], vec![-1.0, 1.0, -t, t])
+            .unwrap();
+        let p = PalqPeParams {
+            groups: 1,
+            lanes: 4,
+            levels: 4,
+            k_max: 4,
+        };
+        let e = palq_pe(&p, &w).unwrap();
+        assert!(e.rel_rms < 1e-12, "{e:?}");
+        let w = Workload::synthetic(Dist::Relu, 256, 20, 6);
+        let at = |levels| {
+            let p = PalqPeParams {
+                levels,
+                ..PalqPeParams::default()
+            };
+            palq_pe(&p, &w).unwrap()
+        };
+        assert!(at(16).rel_rms < at(4).rel_rms / 2.0);
+        let short = PalqPeParams {
+            k_max: 32,
+            ..PalqPeParams::default()
+        };
+        let e = palq_pe(&short, &w).unwrap_err();
+        assert!(e.0.contains("K = 256") && e.0.contains("--k-max 64"), "{e}");
     }
 
     #[test]
