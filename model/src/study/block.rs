@@ -163,7 +163,10 @@ pub fn bfp_quant(p: &BfpQuantParams, w: &Workload) -> Result<Errors, StudyError>
     let f = p.format();
     let mut results = Vec::with_capacity(w.x.len());
     for row in w.x_rows() {
-        for (vals, bits) in row.chunks(p.block as usize).zip(binary32_blocks(row, p.block)) {
+        for (vals, bits) in row
+            .chunks(p.block as usize)
+            .zip(binary32_blocks(row, p.block))
+        {
             let rnd = if p.stochastic() {
                 random_words(&mut rng, p.block, p.rnd_bits)
             } else {
@@ -185,7 +188,10 @@ pub fn mx_quant(p: &MxQuantParams, w: &Workload) -> Result<Errors, StudyError> {
     let mut rng = Sampler::new(workload_seed(w));
     let mut results = Vec::with_capacity(w.x.len());
     for row in w.x_rows() {
-        for (vals, bits) in row.chunks(p.block as usize).zip(binary32_blocks(row, p.block)) {
+        for (vals, bits) in row
+            .chunks(p.block as usize)
+            .zip(binary32_blocks(row, p.block))
+        {
             let rnd = if p.stochastic() {
                 random_words(&mut rng, p.block, p.rnd_bits)
             } else {
@@ -258,7 +264,13 @@ pub fn palq_pe(p: &PalqPeParams, w: &Workload) -> Result<Errors, StudyError> {
             let sa = x.iter().fold(0.0f64, |t, v| t.max(*v));
             let k: Vec<u32> = wt
                 .iter()
-                .map(|v| if sw == 0.0 { 0 } else { code((v / sw + 1.0) * m / 2.0) })
+                .map(|v| {
+                    if sw == 0.0 {
+                        0
+                    } else {
+                        code((v / sw + 1.0) * m / 2.0)
+                    }
+                })
                 .collect();
             let j: Vec<u32> = x
                 .iter()
@@ -360,7 +372,12 @@ mod tests {
             };
             mx_dot(&p, &w).unwrap()
         };
-        let (fp4, fp6, fp8, int8) = (mx(Elem::E2m1), mx(Elem::E2m3), mx(Elem::E4m3), mx(Elem::Int8));
+        let (fp4, fp6, fp8, int8) = (
+            mx(Elem::E2m1),
+            mx(Elem::E2m3),
+            mx(Elem::E4m3),
+            mx(Elem::Int8),
+        );
         assert!(fp6.rel_rms < fp4.rel_rms && fp8.rel_rms < fp6.rel_rms);
         assert!(int8.rel_rms < fp8.rel_rms, "{int8:?} {fp8:?}");
         // The converters: more mantissa bits, less error; SR repeats on one workload.
@@ -415,8 +432,7 @@ mod tests {
         // As real rows: w = (-1, 1, -1/3, 1/3), x = (1, 1/3, 2/3, 0), both scales 1; the
         // codes are exact, so the result -8/9 is the exact dot product.
         let (t, tt) = (1.0 / 3.0, 2.0 / 3.0);
-        let w = Workload::from_rows("t", 4, vec![1.0, t, tt, 0.0], vec![-1.0, 1.0, -t, t])
-            .unwrap();
+        let w = Workload::from_rows("t", 4, vec![1.0, t, tt, 0.0], vec![-1.0, 1.0, -t, t]).unwrap();
         let p = PalqPeParams {
             groups: 1,
             lanes: 4,

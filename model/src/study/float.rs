@@ -88,7 +88,10 @@ pub fn operand_row(op: &Operand, row: &[f64]) -> (Vec<u64>, f64) {
                 .iter()
                 .map(|v| {
                     let x = exact_of(*v);
-                    let x = Exact { exp: x.exp + e, ..x };
+                    let x = Exact {
+                        exp: x.exp + e,
+                        ..x
+                    };
                     format.round(x, crate::float::Rounding::Rne).bits
                 })
                 .collect();
@@ -114,7 +117,10 @@ pub fn fpacc_row(p: &FpaccParams, a: &[u64], b: &[u64], rng: &mut Sampler) -> (f
         a.len()
     };
     for i in 0..beats {
-        let (x, y) = (a.get(i).copied().unwrap_or(0), b.get(i).copied().unwrap_or(0));
+        let (x, y) = (
+            a.get(i).copied().unwrap_or(0),
+            b.get(i).copied().unwrap_or(0),
+        );
         match p.sr {
             Some(sr) => s.push_sr(i == 0, x, y, sr, rng.next_u64()),
             None => s.push(i == 0, x, y),
@@ -214,7 +220,10 @@ pub(crate) mod tests {
         };
         let e = fpacc(&p, &w).unwrap();
         let got = -0.875 * (4.0 / 7.0) * (4.0 / 7.0);
-        assert!((e.rel_rms - (got + 0.25f64).abs() / 0.25).abs() < 1e-12, "{e:?}");
+        assert!(
+            (e.rel_rms - (got + 0.25f64).abs() / 0.25).abs() < 1e-12,
+            "{e:?}"
+        );
         // E2M1 operands (bias 1, values 1 to 6, top binade 2^2): both rows scaled by 2^2,
         // x -> (4, -2), w -> (1, 4); products 4 and -8, sum -4, times 2^-4 = -0.25: exact.
         let p = FpaccParams {
@@ -244,7 +253,10 @@ pub(crate) mod tests {
         let chunked = with(Preset::Acc12, 7, 64);
         let bf16 = with(Preset::Bf16, 0, 0);
         let fp32 = with(Preset::Fp32, 0, 0);
-        assert!(chunked.rel_rms < plain.rel_rms / 2.0, "{plain:?} {chunked:?}");
+        assert!(
+            chunked.rel_rms < plain.rel_rms / 2.0,
+            "{plain:?} {chunked:?}"
+        );
         assert!(fp32.rel_rms < bf16.rel_rms, "{bf16:?} {fp32:?}");
         // fp32 leaves only the operands' int8 rounding (about 36 dB at this K).
         assert!(fp32.flagged == 0.0 && fp32.snr_db > 30.0, "{fp32:?}");
@@ -272,7 +284,10 @@ pub(crate) mod tests {
         };
         let got = -0.875 * (4.0 / 7.0) * (4.0 / 7.0);
         let e = fpacc_long(&p, &w).unwrap();
-        assert!((e.rel_rms - (got + 0.25f64).abs() / 0.25).abs() < 1e-12, "{e:?}");
+        assert!(
+            (e.rel_rms - (got + 0.25f64).abs() / 0.25).abs() < 1e-12,
+            "{e:?}"
+        );
         // At K = 4096 one rounding into acc12 beats a rounding per product.
         let w = Workload::synthetic(Dist::Gaussian, 4096, 4, 1);
         let long = FpaccLongParams {
@@ -280,7 +295,10 @@ pub(crate) mod tests {
             guard: 12,
             ..FpaccLongParams::default()
         };
-        let (el, ep) = (fpacc_long(&long, &w).unwrap(), fpacc(&acc12_int8(), &w).unwrap());
+        let (el, ep) = (
+            fpacc_long(&long, &w).unwrap(),
+            fpacc(&acc12_int8(), &w).unwrap(),
+        );
         assert!(el.rel_rms < ep.rel_rms / 2.0, "{el:?} {ep:?}");
     }
 

@@ -167,27 +167,26 @@ pub fn expq_quant(p: &ExpqQuantParams, w: &Workload) -> Result<Errors, StudyErro
     let hi = (1i64 << (p.in_bits - 1)) - 1;
     let lo = -hi - 1;
     let fix = 2f64.powi(p.in_frac as i32);
-    let results = w
-        .x
-        .iter()
-        .map(|v| {
-            let q = (v * fix).round_ties_even();
-            let sat = q > hi as f64 || q < lo as f64;
-            let q = q.clamp(lo as f64, hi as f64) as i64;
-            let got = match p.code_of(q.unsigned_abs()) {
-                None => 0.0,
-                Some(e) => {
-                    let mag = alpha * b.powi(e as i32 + p.exp_min);
-                    if q < 0 {
-                        -mag
-                    } else {
-                        mag
+    let results =
+        w.x.iter()
+            .map(|v| {
+                let q = (v * fix).round_ties_even();
+                let sat = q > hi as f64 || q < lo as f64;
+                let q = q.clamp(lo as f64, hi as f64) as i64;
+                let got = match p.code_of(q.unsigned_abs()) {
+                    None => 0.0,
+                    Some(e) => {
+                        let mag = alpha * b.powi(e as i32 + p.exp_min);
+                        if q < 0 {
+                            -mag
+                        } else {
+                            mag
+                        }
                     }
-                }
-            };
-            (got, *v, sat)
-        })
-        .collect::<Vec<_>>();
+                };
+                (got, *v, sat)
+            })
+            .collect::<Vec<_>>();
     Ok(Errors::of(&results))
 }
 
@@ -218,7 +217,10 @@ mod tests {
         assert!((e.rel_rms - 0.0875 / 0.275).abs() < 1e-9, "{e:?}");
         // expq-quant, default levels 2^-4 .. 2^3: 1 -> 1; -0.3 (input -77/256) -> -0.25.
         let e = expq_quant(&ExpqQuantParams::default(), &w).unwrap();
-        assert!((e.rel_rms - (0.0025f64 / 1.09).sqrt()).abs() < 1e-9, "{e:?}");
+        assert!(
+            (e.rel_rms - (0.0025f64 / 1.09).sqrt()).abs() < 1e-9,
+            "{e:?}"
+        );
     }
 
     #[test]
