@@ -459,6 +459,23 @@ mod tests {
     }
 
     #[test]
+    fn the_units_forward_their_study() {
+        use crate::unit::Unit;
+        let w = Workload::synthetic(Dist::Relu, 64, 3, 1);
+        let ok = |e: Option<Result<Errors, StudyError>>| e.unwrap().unwrap();
+        let (bd, md) = (BfpDotParams::default(), MxDotParams::default());
+        assert_eq!(ok(bd.study(&w)), bfp_dot(&bd, &w).unwrap());
+        assert_eq!(ok(md.study(&w)), mx_dot(&md, &w).unwrap());
+        let (bq, mq) = (BfpQuantParams::default(), MxQuantParams::default());
+        assert_eq!(ok(bq.study(&w)), bfp_quant(&bq, &w).unwrap());
+        assert_eq!(ok(mq.study(&w)), mx_quant(&mq, &w).unwrap());
+        let q8 = Q8QuantParams::default();
+        assert_eq!(ok(q8.study(&w)), q8_quant(&q8, &w).unwrap());
+        let pe = PalqPeParams::default();
+        assert_eq!(ok(pe.study(&w)), palq_pe(&pe, &w).unwrap());
+    }
+
+    #[test]
     fn values_beyond_binary32_are_refused() {
         let w = Workload::from_rows("big", 1, vec![1e300], vec![1.0]).unwrap();
         let e = bfp_dot(&BfpDotParams::default(), &w).unwrap_err();

@@ -274,6 +274,16 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_units_forward_their_study() {
+        use crate::unit::Unit;
+        let w = Workload::synthetic(Dist::Gaussian, 32, 3, 1);
+        let p = acc12_int8();
+        assert_eq!(p.study(&w), Some(fpacc(&p, &w)));
+        let l = FpaccLongParams::default();
+        assert_eq!(l.study(&w), Some(fpacc_long(&l, &w)));
+    }
+
+    #[test]
     fn the_long_accumulator_rounds_once() {
         // The worked row of `a_worked_row` through fpacc-long (int4, --in-frac 2, acc12
         // output): the exact sum -0.875 rounds to itself.

@@ -224,6 +224,18 @@ mod tests {
     }
 
     #[test]
+    fn the_units_forward_their_study() {
+        use crate::unit::Unit;
+        let w = Workload::synthetic(Dist::Laplace, 32, 3, 1);
+        let l = LnsMacParams::default();
+        assert_eq!(l.study(&w), Some(lns_mac(&l, &w)));
+        let d = ExpqDotParams::default();
+        assert_eq!(d.study(&w), Some(expq_dot(&d, &w)));
+        let q = ExpqQuantParams::default();
+        assert_eq!(q.study(&w), Some(expq_quant(&q, &w)));
+    }
+
+    #[test]
     fn rows_longer_than_k_max_are_refused() {
         let w = Workload::synthetic(Dist::Gaussian, 65, 1, 1);
         let e = expq_dot(&ExpqDotParams::default(), &w).unwrap_err();
