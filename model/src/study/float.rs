@@ -322,6 +322,10 @@ pub(crate) mod tests {
                 ..acc12_int8()
             },
             FpaccParams {
+                interleave: 4,
+                ..acc12_int8()
+            },
+            FpaccParams {
                 operand: Operand::Float {
                     format: FloatFormat::finite(4, 3, 7),
                 },

@@ -167,26 +167,20 @@ pub fn expq_quant(p: &ExpqQuantParams, w: &Workload) -> Result<Errors, StudyErro
     let hi = (1i64 << (p.in_bits - 1)) - 1;
     let lo = -hi - 1;
     let fix = 2f64.powi(p.in_frac as i32);
-    let results =
-        w.x.iter()
-            .map(|v| {
-                let q = (v * fix).round_ties_even();
-                let sat = q > hi as f64 || q < lo as f64;
-                let q = q.clamp(lo as f64, hi as f64) as i64;
-                let got = match p.code_of(q.unsigned_abs()) {
-                    None => 0.0,
-                    Some(e) => {
-                        let mag = alpha * b.powi(e as i32 + p.exp_min);
-                        if q < 0 {
-                            -mag
-                        } else {
-                            mag
-                        }
-                    }
-                };
-                (got, *v, sat)
-            })
-            .collect::<Vec<_>>();
+    // code_of compares exact fractions: once per input magnitude.
+    let mut codes = std::collections::HashMap::new();
+    let mut results = Vec::with_capacity(w.x.len());
+    for v in &w.x {
+        let q = (v * fix).round_ties_even();
+        let sat = q > hi as f64 || q < lo as f64;
+        let q = q.clamp(lo as f64, hi as f64) as i64;
+        let mag = q.unsigned_abs();
+        let got = match *codes.entry(mag).or_insert_with(|| p.code_of(mag)) {
+            None => 0.0,
+            Some(e) => alpha * b.powi(e as i32 + p.exp_min) * if q < 0 { -1.0 } else { 1.0 },
+        };
+        results.push((got, *v, sat));
+    }
     Ok(Errors::of(&results))
 }
 
