@@ -117,7 +117,13 @@ pub fn expq_dot(p: &ExpqDotParams, w: &Workload) -> Result<Errors, StudyError> {
             w.name, w.k, p.k_max, w.k
         )));
     }
-    let mut m = ExpqDot::new(p.clone()).map_err(|e| StudyError(e.to_string()))?;
+    // The same unit with its default `y` width spelled out: the cycle model would
+    // otherwise recompute that width (from the exact table) every cycle.
+    let fixed = ExpqDotParams {
+        out_bits: Some(p.out_bits()),
+        ..p.clone()
+    };
+    let mut m = ExpqDot::new(fixed).map_err(|e| StudyError(e.to_string()))?;
     let iface = m.interface().clone();
     let (iw, ow) = (iface.in_words(), iface.out_words());
     let at = |name: &str| iface.in_offset(name).expect("expq_dot port") as u32 * 64;
@@ -125,18 +131,24 @@ pub fn expq_dot(p: &ExpqDotParams, w: &Workload) -> Result<Errors, StudyError> {
     let unit = 2f64.powi(-(p.frac_bits as i32));
     // Cycles the walk takes after the flush beat, with a margin.
     let walk = p.counters() as usize + crate::expq::WALK_STAGES + 4;
+    let (valid, flush) = (at("in_valid"), at("flush"));
+    let ports = [
+        (at("sa"), at("za"), at("ea")),
+        (at("sw"), at("zw"), at("ew")),
+    ];
     let mut out = vec![0u64; ow];
+    let mut ins = vec![0u64; iw];
     let mut results = Vec::with_capacity(w.trials);
     for ((x, wt), exact) in w.x_rows().zip(w.w_rows()).zip(w.exact_dots()) {
         let ((a, sa), (b, sb)) = (expq_row(p, x), expq_row(p, wt));
         for (i, (ca, cw)) in a.iter().zip(&b).enumerate() {
-            let mut ins = vec![0u64; iw];
-            set_field(&mut ins, at("in_valid"), 1, 1);
-            set_field(&mut ins, at("flush"), 1, u64::from(i + 1 == a.len()));
-            for (port, (s, z, e)) in [("a", ca), ("w", cw)] {
-                set_field(&mut ins, at(&format!("s{port}")), 1, u64::from(*s));
-                set_field(&mut ins, at(&format!("z{port}")), 1, u64::from(*z));
-                set_field(&mut ins, at(&format!("e{port}")), e_bits, *e);
+            ins.fill(0);
+            set_field(&mut ins, valid, 1, 1);
+            set_field(&mut ins, flush, 1, u64::from(i + 1 == a.len()));
+            for ((s_at, z_at, e_at), (s, z, e)) in ports.iter().zip([ca, cw]) {
+                set_field(&mut ins, *s_at, 1, u64::from(*s));
+                set_field(&mut ins, *z_at, 1, u64::from(*z));
+                set_field(&mut ins, *e_at, e_bits, *e);
             }
             m.step(&ins, &mut out);
         }
