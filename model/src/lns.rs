@@ -540,6 +540,14 @@ and a sticky overflow flag. Latency 1.";
         ]
     }
 
+    /// Rows coded in the log domain, through the accumulator (`crate::study::log`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::log::lns_mac(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
             let exp_bits = rng.int(2..=10);

@@ -441,6 +441,14 @@ hi <= lo gives q = 0 and a sticky bad_range. Latency 1.";
         ]
     }
 
+    /// Activations quantized per row and read back (`crate::study::block`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::block::q8_quant(self, workload))
+    }
+
     fn sample(rng: &mut Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
             let in_bits = rng.pick(&[4, 5, 8, 12, 16, 32]);

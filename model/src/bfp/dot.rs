@@ -431,6 +431,14 @@ at run time.";
         ]
     }
 
+    /// Rows converted to HBFP blocks, through the block dot product (`crate::study::block`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::block::bfp_dot(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
             let (block, mant_bits, lanes, modes) = super::sample_shape(rng, 8);

@@ -440,6 +440,14 @@ the symmetric range, rounding RNE, RZ or stochastically (an `rnd` input); NaN an
         ]
     }
 
+    /// Activations converted and read back (`crate::study::block`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::block::bfp_quant(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
             let (block, mant_bits, lanes, modes) = super::sample_shape(rng, 16);

@@ -384,6 +384,14 @@ counters and accumulates c_k * RNE(b^k * 2^F) in k order into `y`, for any base 
         vec![d, odd]
     }
 
+    /// Rows coded on the levels, through the cycle model (`crate::study::log`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::log::expq_dot(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| ExpqDotParams {
             exp_bits: rng.int(1..=4),

@@ -319,6 +319,14 @@ by comparing |x| with precomputed midpoints. Latency 1.";
         vec![d, odd]
     }
 
+    /// Activations coded and read back (`crate::study::log`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::log::expq_quant(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
             let in_bits = rng.int(IN_BITS);

@@ -405,6 +405,14 @@ FPLargeAcc. The loop is only that integer add; the sum is rounded once into the 
         ]
     }
 
+    /// Quantized rows through the long register (`crate::study::float`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::float::fpacc_long(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
             let operand = if rng.one_in(3) {

@@ -356,6 +356,14 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
         ]
     }
 
+    /// Quantized rows through the accumulator (`crate::study::float`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::float::fpacc(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
             let operand = if rng.one_in(3) {

@@ -324,6 +324,14 @@ makes the block add nothing and sets a sticky `nan` flag.";
         ]
     }
 
+    /// Rows converted to MX blocks, through the block dot product (`crate::study::block`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::block::mx_dot(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
             let block = rng.int(1..=8);

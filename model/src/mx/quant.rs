@@ -308,6 +308,14 @@ largest finite element.";
         ]
     }
 
+    /// Activations converted and read back (`crate::study::block`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::block::mx_quant(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
             let block = rng.int(1..=16);

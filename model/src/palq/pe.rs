@@ -324,6 +324,14 @@ y = 2*sum(k*j) - (L-1)*sum(j), the signed dot product of the PalQuant values \
         ]
     }
 
+    /// Quantized rows through the array (`crate::study::block`).
+    fn study(
+        &self,
+        workload: &crate::study::Workload,
+    ) -> Option<Result<crate::study::Errors, crate::study::StudyError>> {
+        Some(crate::study::block::palq_pe(self, workload))
+    }
+
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         let k_max = {
             let top = rng.int(0..=20);

@@ -22,7 +22,10 @@ use std::fmt;
 
 use crate::unit::Sampler;
 
+pub mod block;
+pub mod float;
 pub mod int;
+pub mod log;
 
 /// A named synthetic distribution of a workload's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
