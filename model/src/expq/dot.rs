@@ -645,7 +645,7 @@ mod tests {
         assert_eq!(z, d);
         assert_eq!(d.counters(), 15);
         assert_eq!(d.module_name(), "expq_dot_e3_b2_f8_k64");
-        assert_eq!(serde_json::to_string(&d).unwrap().contains("offset"), false);
+        assert!(!serde_json::to_string(&d).unwrap().contains("offset"));
         // One offset: only that group of counters.
         let mut w = d.clone();
         offset(&mut w, "1", "0");
