@@ -293,22 +293,24 @@ fn expq_params() -> impl Strategy<Value = ExpqDotParams> {
         any::<bool>(),
         (offset.clone(), offset),
     )
-        .prop_map(|(exp_bits, base, exp_min, frac_bits, k_max, wider, (ow, oa))| {
-            let mut p = ExpqDotParams {
-                exp_bits,
-                base: base.parse().unwrap(),
-                exp_min,
-                frac_bits,
-                k_max,
-                out_bits: None,
-                offset_w: ow.parse().unwrap(),
-                offset_a: oa.parse().unwrap(),
-            };
-            if wider {
-                p.out_bits = Some((p.min_out_bits() + 3).min(96));
-            }
-            p
-        })
+        .prop_map(
+            |(exp_bits, base, exp_min, frac_bits, k_max, wider, (ow, oa))| {
+                let mut p = ExpqDotParams {
+                    exp_bits,
+                    base: base.parse().unwrap(),
+                    exp_min,
+                    frac_bits,
+                    k_max,
+                    out_bits: None,
+                    offset_w: ow.parse().unwrap(),
+                    offset_a: oa.parse().unwrap(),
+                };
+                if wider {
+                    p.out_bits = Some((p.min_out_bits() + 3).min(96));
+                }
+                p
+            },
+        )
 }
 
 proptest! {

@@ -147,7 +147,8 @@ impl ExpqDotParams {
     /// Where the activation-exponent counters `a_i` (weighted by `o_w`) start in the
     /// walk, if `o_w != 0`.
     pub fn activation_counters(&self) -> Option<u32> {
-        let after_w = self.sum_counters() + self.weight_counters().map_or(0, |_| 1 << self.exp_bits);
+        let after_w =
+            self.sum_counters() + self.weight_counters().map_or(0, |_| 1 << self.exp_bits);
         (!self.offset_w.is_zero()).then_some(after_w)
     }
 
@@ -161,7 +162,9 @@ impl ExpqDotParams {
     /// offset, then the sign counter if both offsets are nonzero.
     pub fn counters(&self) -> u32 {
         let (w, a) = (!self.offset_a.is_zero(), !self.offset_w.is_zero());
-        self.sum_counters() + (u32::from(w) + u32::from(a)) * (1 << self.exp_bits) + u32::from(w && a)
+        self.sum_counters()
+            + (u32::from(w) + u32::from(a)) * (1 << self.exp_bits)
+            + u32::from(w && a)
     }
 
     /// The counters a nonzero product with exponents `ew`, `ea` moves, in walk order.
@@ -214,7 +217,7 @@ impl ExpqDotParams {
                 u128::from(ow.num) * u128::from(oa.num),
                 u128::from(ow.den) * u128::from(oa.den),
             );
-            // num and den of o_w o_a fit 64 bits when reduced through big integers.
+            // o_w o_a as a fraction: numerators <= 16 * 10^6, denominators <= 10^6.
             let top = BigUint::from(m.0) << self.frac_bits as usize;
             let c = div_rne(&top, &BigUint::from(m.1));
             t.push(u128::try_from(&c).unwrap_or(u128::MAX));
@@ -235,10 +238,18 @@ impl ExpqDotParams {
         let codes = 1usize << self.exp_bits;
         let group_max = |start: Option<u32>, len: usize| {
             start.map_or(0, |s| {
-                t[s as usize..s as usize + len].iter().copied().max().unwrap_or(0)
+                t[s as usize..s as usize + len]
+                    .iter()
+                    .copied()
+                    .max()
+                    .unwrap_or(0)
             })
         };
-        let sums = t[..self.sum_counters() as usize].iter().copied().max().unwrap_or(0);
+        let sums = t[..self.sum_counters() as usize]
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0);
         sums.saturating_add(group_max(self.weight_counters(), codes))
             .saturating_add(group_max(self.activation_counters(), codes))
             .saturating_add(group_max(self.sign_counter(), 1))
@@ -246,7 +257,9 @@ impl ExpqDotParams {
 
     /// The narrowest `y` that holds `+-K_max` times the largest term of one product.
     pub fn min_out_bits(&self) -> u32 {
-        let worst = self.max_per_product().saturating_mul(u128::from(self.k_max));
+        let worst = self
+            .max_per_product()
+            .saturating_mul(u128::from(self.k_max));
         129 - worst.leading_zeros()
     }
 
@@ -650,7 +663,14 @@ mod tests {
         let mut w = d.clone();
         offset(&mut w, "1", "0");
         assert_eq!(w.counters(), 15 + 8);
-        assert_eq!((w.weight_counters(), w.activation_counters(), w.sign_counter()), (None, Some(15), None));
+        assert_eq!(
+            (
+                w.weight_counters(),
+                w.activation_counters(),
+                w.sign_counter()
+            ),
+            (None, Some(15), None)
+        );
         assert_eq!(w.counters_of(2, 5), vec![7, 15 + 5]);
         assert!("16.5".parse::<Offset>().is_err() && "-1".parse::<Offset>().is_err());
     }
@@ -702,7 +722,10 @@ mod tests {
             let emax = (1u32 << p.exp_bits) - 1;
             for i in 0..n {
                 let (sw, sa) = (rng.int(0..=1), rng.int(0..=1));
-                let (zw, za) = (u32::from(rng.int(0..=7) == 0), u32::from(rng.int(0..=7) == 0));
+                let (zw, za) = (
+                    u32::from(rng.int(0..=7) == 0),
+                    u32::from(rng.int(0..=7) == 0),
+                );
                 let (ew, ea) = (rng.int(0..=emax), rng.int(0..=emax));
                 if zw == 0 && za == 0 {
                     let mut prod = mul(&level(ew, &p.offset_w), &level(ea, &p.offset_a));
@@ -727,7 +750,11 @@ mod tests {
             // |y / 2^F - exact| <= nonzero * per / 2^(F+1): four constants per product
             // (one without offsets), each within half an ulp. Cross-multiplied:
             // |2 (y den - num 2^F)| <= nonzero * per * den.
-            let per = if p.offset_w.is_zero() && p.offset_a.is_zero() { 1 } else { 4 };
+            let per = if p.offset_w.is_zero() && p.offset_a.is_zero() {
+                1
+            } else {
+                4
+            };
             let scaled = BigInt::from(y) * &exact.1 - (&exact.0 << p.frac_bits as usize);
             let lhs = scaled.magnitude() * 2u32;
             let rhs = (&exact.1 * BigInt::from(nonzero * per)).magnitude().clone();

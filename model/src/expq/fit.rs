@@ -137,7 +137,10 @@ pub fn fit(values: &[f32], bits: u32, metric: Metric) -> Fit {
     let mut base = 1.05f64;
     while base <= 4.0 {
         for step in 0..=30 {
-            keep(&mut plain, try_levels(base, top_of(f64::from(step), 30.0), 0.0));
+            keep(
+                &mut plain,
+                try_levels(base, top_of(f64::from(step), 30.0), 0.0),
+            );
         }
         base *= 1.01;
     }
@@ -147,7 +150,10 @@ pub fn fit(values: &[f32], bits: u32, metric: Metric) -> Fit {
         let mut base = 1.05f64;
         while base <= 4.0 {
             for step in 0..=15 {
-                keep(&mut coarse, try_levels(base, top_of(f64::from(step), 15.0), offset));
+                keep(
+                    &mut coarse,
+                    try_levels(base, top_of(f64::from(step), 15.0), offset),
+                );
             }
             base *= 1.03;
         }
@@ -222,6 +228,9 @@ mod tests {
         let f = fit(&values, 4, Metric::Mse);
         assert_eq!(f.offset, 0.5, "{f:?}");
         approx::assert_abs_diff_eq!(f.base, 2.0, epsilon = 0.03);
-        assert!(f.mse < 1e-4 && f.mse_no_offset > 100.0 * f.mse.max(1e-9), "{f:?}");
+        assert!(
+            f.mse < 1e-4 && f.mse_no_offset > 100.0 * f.mse.max(1e-9),
+            "{f:?}"
+        );
     }
 }

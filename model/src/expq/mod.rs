@@ -12,10 +12,10 @@
 //!
 //! Choices docs/log-domain.md leaves open, made here:
 //! - The base `b` and the offsets are decimal numbers (`1.5`, `2`, `1.1892`; `0.5`) taken
-//!   exactly as the rationals they write; every walk constant (`T[k] = RNE(b^(k + 2 e_min)
-//!   * 2^F)`, `RNE(o_a b^(j + e_min) 2^F)`, `RNE(o_w b^(i + e_min) 2^F)`, `RNE(o_w o_a
-//!   2^F)`) is computed exactly with big integers by [`ExpqDotParams::table`], which
-//!   model and generator share. Offsets are in `[0, 16]`.
+//!   exactly as the rationals they write; every walk constant (`T[k] = RNE(b^(k +
+//!   2 e_min) 2^F)`, `RNE(o_a b^(j + e_min) 2^F)`, `RNE(o_w b^(i + e_min) 2^F)`,
+//!   `RNE(o_w o_a 2^F)`) is computed exactly with big integers by
+//!   [`ExpqDotParams::table`], which model and generator share. Offsets are in `[0, 16]`.
 //! - A zero flag (`zw` or `za`) is a true zero, offset or not: the product is 0 and no
 //!   counter moves (the level `+-o` itself is not a code).
 //! - Counters have `ceil(log2(K_max + 1)) + 1` bits: the `ceil(log2 K_max) + 1` of
