@@ -229,6 +229,21 @@ fn integer_and_block_references_match_the_models() {
             )
         }),
         Box::new(|| check_golden(&ExpqDotParams::default(), 20_000, 6)),
+        // Both offsets: every group of counters (exponent sums, weight and activation
+        // exponents, the sign counter).
+        Box::new(|| {
+            check_golden(
+                &ExpqDotParams {
+                    base: "1.5".parse().expect("a decimal base"),
+                    exp_min: -2,
+                    offset_w: "0.5".parse().expect("a decimal offset"),
+                    offset_a: "0.3".parse().expect("a decimal offset"),
+                    ..ExpqDotParams::default()
+                },
+                20_000,
+                22,
+            )
+        }),
         // MX at the default block (32, in 8-lane beats) and 8 lanes, wider than the proofs'.
         Box::new(|| {
             check_golden(

@@ -250,8 +250,40 @@ fn expq_dot_worked_case_on_the_rtl() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Issue 21's offset case on the RTL: b = 2, alpha 1, beta 0.5 on both operands, pairs
+/// (0, 0) and (1, 0): 1.5 * 1.5 + 2.5 * 1.5 = 6.0, 24 at 2 fractional bits (the exponent
+/// sums alone would give 3).
+#[test]
+fn expq_dot_offset_worked_case_on_the_rtl() {
+    let p = ExpqDotParams {
+        exp_bits: 1,
+        frac_bits: 2,
+        k_max: 2,
+        offset_w: "0.5".parse().unwrap(),
+        offset_a: "0.5".parse().unwrap(),
+        ..ExpqDotParams::default()
+    };
+    // rst, in_valid, flush, sw, zw, ew, sa, za, ea; the second pair comes with flush.
+    let mut stimulus = [[0u64, 1, 0, 0, 0, 0, 0, 0, 0], [0, 1, 1, 0, 0, 1, 0, 0, 0]].concat();
+    stimulus.extend([0u64; 9 * 14]);
+    let beats = stimulus.len() / 9;
+    let dut = verilate(&p);
+    let mut out = vec![0u64; 2 * beats];
+    dut.instance().unwrap().run(&stimulus, &mut out);
+    // 3 exponent sums, 2 + 2 exponent counters and the sign counter walked, two walk
+    // stages: y valid 11 beats after the flush beat (beat 1).
+    assert_eq!(p.latency(), 11);
+    let valid: Vec<usize> = (0..beats).filter(|b| out[2 * b + 1] == 1).collect();
+    assert_eq!(valid, vec![12]);
+    assert_eq!(out[2 * 12], 24);
+    let mut model = p.model().unwrap();
+    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 fn expq_params() -> impl Strategy<Value = ExpqDotParams> {
     let base = prop::sample::select(vec!["2", "1.5", "1.1892", "3", "1.25", "16"]);
+    let offset = prop::sample::select(vec!["0", "0", "0.5", "0.25", "1", "0.3", "2.75"]);
     (
         1u32..=4,
         base,
@@ -259,21 +291,26 @@ fn expq_params() -> impl Strategy<Value = ExpqDotParams> {
         0u32..=12,
         1u32..=300,
         any::<bool>(),
+        (offset.clone(), offset),
     )
-        .prop_map(|(exp_bits, base, exp_min, frac_bits, k_max, wider)| {
-            let mut p = ExpqDotParams {
-                exp_bits,
-                base: base.parse().unwrap(),
-                exp_min,
-                frac_bits,
-                k_max,
-                out_bits: None,
-            };
-            if wider {
-                p.out_bits = Some((p.min_out_bits() + 3).min(96));
-            }
-            p
-        })
+        .prop_map(
+            |(exp_bits, base, exp_min, frac_bits, k_max, wider, (ow, oa))| {
+                let mut p = ExpqDotParams {
+                    exp_bits,
+                    base: base.parse().unwrap(),
+                    exp_min,
+                    frac_bits,
+                    k_max,
+                    out_bits: None,
+                    offset_w: ow.parse().unwrap(),
+                    offset_a: oa.parse().unwrap(),
+                };
+                if wider {
+                    p.out_bits = Some((p.min_out_bits() + 3).min(96));
+                }
+                p
+            },
+        )
 }
 
 proptest! {

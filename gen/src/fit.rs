@@ -516,19 +516,22 @@ fn table_rows(name: &str, values: &[f32], args: &FitArgs, out: &mut String) -> V
         .collect();
     for f in &fits {
         out.push_str(&format!(
-            "| {name} | DNA-TEQ | {} | {:.4} | {:.4} | {} | {:.3e} | {:.4} |\n",
+            "| {name} | DNA-TEQ | {} | {:.4} | {:.4} | {} | {} | {:.3e} | {:.4} | {:.3e} | {:.2} |\n",
             f.bits,
             f.base,
             f.alpha,
+            f.offset,
             f.exp_min,
             f.mse,
-            rel(f.mse)
+            rel(f.mse),
+            f.mse_no_offset,
+            if f.mse > 0.0 { f.mse_no_offset / f.mse } else { 1.0 }
         ));
     }
     for bits in [8, 4] {
         let mse = uniform_mse(values, bits);
         out.push_str(&format!(
-            "| {name} | INT{bits} uniform | {bits} | | | | {mse:.3e} | {:.4} |\n",
+            "| {name} | INT{bits} uniform | {bits} | | | | | {mse:.3e} | {:.4} | | |\n",
             rel(mse)
         ));
     }
@@ -547,8 +550,9 @@ pub fn run(args: &FitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Re
     }
     let tensors = args.tensor.tensors()?;
     let mut table = String::from(
-        "| tensor | method | bits/value | base | alpha (top level) | e_min | MSE | relative RMSE |\n\
-         | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| tensor | method | bits/value | base | alpha | offset o | e_min | MSE | relative RMSE \
+         | MSE at o = 0 | gain |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for (name, values) in &tensors {
         let _ = writeln!(stderr, "[fit] {name}: {} values", values.len());
@@ -560,9 +564,11 @@ pub fn run(args: &FitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Re
     };
     table.push_str(&format!(
         "\nDNA-TEQ codes: 1 sign bit and bits-1 exponent bits, one exponent code reserved for \
-         zero; levels alpha * b^(e + e_min), nearest in the linear domain, ties to the smaller; \
-         base and clipping level searched to minimize {metric} (the table gives the MSE \
-         either way). INT8/INT4: symmetric, one scale max|x| / (2^(b-1) - 1), round to \
+         zero; levels alpha * (b^(e + e_min) + o) (the paper's alpha * b^e + beta, o = beta / \
+         alpha: expq-dot --offset-w/--offset-a o), nearest in the linear domain, ties to the \
+         smaller; base, clipping level alpha * (1 + o) and o (0 or one of 1/32 .. 1) searched \
+         to minimize {metric} (the table gives the MSE either way); the gain is the MSE of \
+         the best fit with o = 0 over the MSE. INT8/INT4: symmetric, one scale max|x| / (2^(b-1) - 1), round to \
          nearest even."
     ));
     table.push_str(&args.tensor.note());

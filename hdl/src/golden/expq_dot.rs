@@ -6,7 +6,9 @@ use super::{Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
 /// docs/log-domain.md plainly: one counter per exponent sum, `+1` or `-1` per nonzero
-/// product while idle; a flush starts a walk that reads `c_k` and `T[k]` (a `case` over
+/// product while idle (with offsets, as many more as the cross terms of `(b^ew + o_w)
+/// (b^ea + o_a)` need: one per weight exponent if `o_a != 0`, one per activation exponent
+/// if `o_w != 0`, one for every product if both; each is a `case` arm below); a flush starts a walk that reads `c_k` and `T[k]` (a `case` over
 /// the constants) for k = 0, 1, ... and clears each counter; the pair is registered,
 /// then its product, then added to `y_acc` (`model::expq::WALK_STAGES`); the last
 /// counter's sum goes to `y` and clears `y_acc`. The counters, the walk state, the
@@ -15,7 +17,7 @@ pub(crate) fn golden(p: &ExpqDotParams) -> Result<GoldenModule> {
     super::accepted(p)?;
     let (n, cw, ow) = (p.counters(), p.counter_bits(), p.out_bits());
     let e = p.exp_bits;
-    let it = Ty::u(e + 1);
+    let it = Ty::u(model::int::index_bits(n));
     let ct = Ty::s(cw);
     // T[k] >= 0 in table_bits bits, one more for its sign.
     let tt = Ty::s(p.table_bits() + 1);
@@ -42,9 +44,26 @@ pub(crate) fn golden(p: &ExpqDotParams) -> Result<GoldenModule> {
     let (ew, ea) = (Var::named("ew", Ty::u(e)), Var::named("ea", Ty::u(e)));
     let sum = b.wire(
         "g_sum",
-        it,
+        Ty::u(e + 1),
         format!("{} + {}", ew.ext(e + 1), ea.ext(e + 1)),
     );
+    // What moves counter k: its exponent sum; with offsets, its weight or activation
+    // exponent, or any product (the sign counter).
+    let codes = 1u32 << e;
+    let hit = |k: u32| -> String {
+        let te = Ty::u(e);
+        let se = Ty::u(e + 1);
+        if k < p.sum_counters() {
+            return format!("{sum} == {}", se.lit(k.into()));
+        }
+        if let Some(w) = p.weight_counters().filter(|w| k < w + codes) {
+            return format!("{ew} == {}", te.lit((k - w).into()));
+        }
+        if let Some(a) = p.activation_counters().filter(|a| k < a + codes) {
+            return format!("{ea} == {}", te.lit((k - a).into()));
+        }
+        "1'b1".to_string()
+    };
     let step = b.wire(
         "g_step",
         ct,
@@ -131,9 +150,10 @@ pub(crate) fn golden(p: &ExpqDotParams) -> Result<GoldenModule> {
         let kk = it.lit(k as i128);
         s += &format!(
             "            if ({walking} && {index} == {kk}) {count} <= {z};
-            else if ({beat} && {sum} == {kk}) {count} <= {count} + {step};
+            else if ({beat} && {h}) {count} <= {count} + {step};
 ",
-            z = ct.lit(0)
+            z = ct.lit(0),
+            h = hit(k as u32)
         );
     }
     s += &format!(

@@ -3,7 +3,11 @@
 //!
 //! Stages:
 //! 1. count: a valid beat with a nonzero product adds `+-1` to the counter of its
-//!    exponent sum `ew + ea`;
+//!    exponent sum `ew + ea`, and with offsets (`--offset-w`, `--offset-a`) also to the
+//!    counter of its weight exponent `ew` (if `o_a != 0`), of its activation exponent
+//!    `ea` (if `o_w != 0`) and to the sign counter (if both are): the cross terms of
+//!    `(b^ew + o_w)(b^ea + o_a)`, walked after the exponent sums with their own
+//!    constants (`ExpqDotParams::table`);
 //! 2. flush: a `flush` beat starts the walk; each walk cycle reads counter `k` into
 //!    `walk_count_q` and `T[k]` (constants from `ExpqDotParams::table`) into
 //!    `walk_constant_q`, and clears the counter; the next cycle registers their product
@@ -23,7 +27,8 @@ impl Generate for ExpqDotParams {
         describe(&mut m, self);
         let (clk, rst, valid, flush) = (io["clk"], io["rst"], io["in_valid"], io["flush"]);
         let (n, cw, ow) = (self.counters(), self.counter_bits(), self.out_bits());
-        let iw = self.exp_bits + 1; // index of a counter
+        // Index of a counter: exp_bits + 1 bits without offsets.
+        let iw = model::int::index_bits(n);
 
         m.note("Walk state: which counter the walk reads next.");
         let walking = m.reg("walking_q", 1, clk, Some((rst, 0)))?;
@@ -34,16 +39,33 @@ impl Generate for ExpqDotParams {
         let advanced = mux(walking, (index + 1).wrapping(iw), 0);
         m.next(index, mux(finishing, 0, advanced), None)?;
 
-        m.note("Stage 1: count the product's exponent sum.");
+        m.note(if n == self.sum_counters() {
+            "Stage 1: count the product's exponent sum."
+        } else {
+            "Stage 1: count the product's exponent sum, exponents and sign."
+        });
         let counting = m.wire("count_beat", valid & !(io["zw"] | io["za"]) & !walking)?;
         let sum = m.wire("exp_sum", io["ew"] + io["ea"])?;
         let minus_one = lit((1 << cw) - 1, cw, false);
         let step = m.wire("count_step", mux(io["sw"] ^ io["sa"], minus_one, 1))?;
         let mut counters = Vec::new();
+        let codes = 1u32 << self.exp_bits;
         for k in 0..n {
             let c = m.reg(&format!("count_{k}_q"), cw, clk, Some((rst, 0)))?;
             let clear = m.val(walking & index.equal(k))?;
-            let load = m.val(clear | (counting & sum.equal(k)))?;
+            // The exponent sum k, or the weight exponent, the activation exponent, or
+            // every product (the sign counter).
+            let hit = match (self.weight_counters(), self.activation_counters()) {
+                _ if k < self.sum_counters() => m.val(counting & sum.equal(k))?,
+                (Some(w), _) if (w..w + codes).contains(&k) => {
+                    m.val(counting & io["ew"].equal(k - w))?
+                }
+                (_, Some(a)) if (a..a + codes).contains(&k) => {
+                    m.val(counting & io["ea"].equal(k - a))?
+                }
+                _ => counting,
+            };
+            let load = m.val(clear | hit)?;
             m.next(c, mux(clear, 0, (c + step).wrapping(cw)), Some(load.sig))?;
             counters.push(c);
         }
@@ -102,6 +124,15 @@ fn describe(m: &mut ModuleBuilder, p: &ExpqDotParams) {
         "y = sum_k c_k * T[k], T[k] = RNE(b^(k + 2 e_min) * 2^{}), k ascending (docs/log-domain.md).",
         p.frac_bits
     ));
+    if p.counters() != p.sum_counters() {
+        m.comment(format!(
+            "Offsets: weight levels b^e + {}, activation levels b^e + {}; counters {}.. add \
+             the cross terms (per-operand exponent counts, the sign count) with their constants.",
+            p.offset_w,
+            p.offset_a,
+            p.sum_counters()
+        ));
+    }
     m.comment(format!(
         "Latency: {} cycles from the flush beat to out_valid; beats during the walk's reads are ignored.",
         p.latency()
