@@ -7,9 +7,10 @@
 //!   the smallest magnitude. Terms by [`LnsMacParams::term`], summed by
 //!   [`crate::mac::accumulate`] (the unit's width and policy); the result `acc * 2^-(L-1)`
 //!   times both scales, flagged on `ovf`.
-//! - `expq-dot`: each row scaled by the real `s = amax / b^(2^E - 1 + e_min)` (its largest
-//!   magnitude on the top level; DNA-TEQ's per-tensor scale, applied outside the unit), the
-//!   codes by `expq_quant`'s rule (nearest level in the linear domain, ties to the smaller
+//! - `expq-dot`: each row scaled by the real `s = amax / (b^(2^E - 1 + e_min) + o)` (its
+//!   largest magnitude on the top level, `o` the operand's `--offset-w`/`--offset-a`;
+//!   DNA-TEQ's per-tensor scale, applied outside the unit), the
+//!   codes by `expq_quant`'s rule (nearest level `b^(e + e_min) + o`, ties to the smaller
 //!   magnitude, zero at or below half the smallest level), then the unit's cycle model
 //!   ([`ExpqDot`]: counters, flush, walk); `y * 2^-F` times both scales. Rows longer than
 //!   `--k-max` are refused (the counters would wrap).
@@ -81,11 +82,12 @@ pub fn lns_mac(p: &LnsMacParams, w: &Workload) -> Result<Errors, StudyError> {
 /// An `expq` code: sign, zero, exponent.
 pub type ExpqCode = (bool, bool, u64);
 
-/// A row as `expq_dot` codes and its scale (module docs).
-pub fn expq_row(p: &ExpqDotParams, row: &[f64]) -> (Vec<ExpqCode>, f64) {
+/// A row as `expq_dot` codes for an operand with `offset` (its levels are `b^(e +
+/// e_min) + offset`) and its scale (module docs).
+pub fn expq_row(p: &ExpqDotParams, row: &[f64], offset: f64) -> (Vec<ExpqCode>, f64) {
     let b = p.base.to_f64();
     let levels: Vec<f64> = (0..1i32 << p.exp_bits)
-        .map(|e| b.powi(e + p.exp_min))
+        .map(|e| b.powi(e + p.exp_min) + offset)
         .collect();
     let top = amax(row);
     if top == 0.0 {
@@ -140,7 +142,8 @@ pub fn expq_dot(p: &ExpqDotParams, w: &Workload) -> Result<Errors, StudyError> {
     let mut ins = vec![0u64; iw];
     let mut results = Vec::with_capacity(w.trials);
     for ((x, wt), exact) in w.x_rows().zip(w.w_rows()).zip(w.exact_dots()) {
-        let ((a, sa), (b, sb)) = (expq_row(p, x), expq_row(p, wt));
+        let (a, sa) = expq_row(p, x, p.offset_a.to_f64());
+        let (b, sb) = expq_row(p, wt, p.offset_w.to_f64());
         for (i, (ca, cw)) in a.iter().zip(&b).enumerate() {
             ins.fill(0);
             set_field(&mut ins, valid, 1, 1);
@@ -227,6 +230,30 @@ mod tests {
             (e.rel_rms - (0.0025f64 / 1.09).sqrt()).abs() < 1e-9,
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn offset_levels_are_decoded_with_their_offset() {
+        // The worked case as real values: b = 2, E = 1, offsets 0.5, so the
+        // levels are 1.5 and 2.5. x = (2.5, 1.5) is on the levels at scale 1, w = (1.5,
+        // 1.5) at scale 0.6 (both the top level); x . w = 6 exactly.
+        let p = ExpqDotParams {
+            exp_bits: 1,
+            frac_bits: 2,
+            offset_w: "0.5".parse().unwrap(),
+            offset_a: "0.5".parse().unwrap(),
+            ..ExpqDotParams::default()
+        };
+        let w = Workload::from_rows("t", 2, vec![2.5, 1.5], vec![1.5, 1.5]).unwrap();
+        let e = expq_dot(&p, &w).unwrap();
+        assert!(e.rel_rms < 1e-12, "{e:?}");
+        // Without the offsets the same unit reads the codes as 1 and 2: an error.
+        let plain = ExpqDotParams {
+            exp_bits: 1,
+            frac_bits: 2,
+            ..ExpqDotParams::default()
+        };
+        assert!(expq_dot(&plain, &w).unwrap().rel_rms > 0.05);
     }
 
     #[test]
