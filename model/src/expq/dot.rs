@@ -396,6 +396,8 @@ impl UnitParams for ExpqDotParams {
 #[derive(Clone, Debug)]
 pub struct ExpqDot {
     p: ExpqDotParams,
+    /// `p.out_bits()`, computed once (the default comes from the exact table).
+    out_bits: u32,
     iface: Interface,
     table: Vec<u128>,
     counters: Vec<i128>,
@@ -413,6 +415,7 @@ impl ExpqDot {
     pub fn new(p: ExpqDotParams) -> Result<ExpqDot, ParamError> {
         p.validate()?;
         Ok(ExpqDot {
+            out_bits: p.out_bits(),
             iface: p.interface(),
             table: p.table(),
             counters: vec![0; p.counters() as usize],
@@ -437,7 +440,7 @@ impl CycleModel for ExpqDot {
     }
 
     fn step(&mut self, inputs: &[u64], outputs: &mut [u64]) {
-        let out_bits = self.p.out_bits();
+        let out_bits = self.out_bits;
         let y = int::to_bits(self.y, out_bits);
         outputs[0] = y as u64;
         if out_bits > 64 {

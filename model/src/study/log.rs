@@ -119,13 +119,7 @@ pub fn expq_dot(p: &ExpqDotParams, w: &Workload) -> Result<Errors, StudyError> {
             w.name, w.k, p.k_max, w.k
         )));
     }
-    // The same unit with its default `y` width spelled out: the cycle model would
-    // otherwise recompute that width (from the exact table) every cycle.
-    let fixed = ExpqDotParams {
-        out_bits: Some(p.out_bits()),
-        ..p.clone()
-    };
-    let mut m = ExpqDot::new(fixed).map_err(|e| StudyError(e.to_string()))?;
+    let mut m = ExpqDot::new(p.clone()).map_err(|e| StudyError(e.to_string()))?;
     let iface = m.interface().clone();
     let (iw, ow) = (iface.in_words(), iface.out_words());
     let at = |name: &str| iface.in_offset(name).expect("expq_dot port") as u32 * 64;
