@@ -196,3 +196,51 @@ fn negative_numbers_are_values_of_their_flag() {
         assert!(stderr.contains(args[1]), "{args:?}: {stderr}");
     }
 }
+
+/// The units with an error study (`model::Unit::study`) at their defaults are exactly
+/// the ones docs/sweep.md's study table names, and each gives finite metrics on a small
+/// workload (or says why the workload does not fit).
+#[test]
+fn the_error_studies_are_the_documented_ones() {
+    use gen::registry::{each_unit, Registered, Visit};
+    use model::study::{Dist, Workload};
+    struct Studied(Vec<&'static str>, Workload);
+    impl Visit for Studied {
+        fn visit<U: Registered>(&mut self) {
+            if let Some(r) = U::default().study(&self.1) {
+                let e = r.unwrap_or_else(|e| panic!("{}: {e}", U::COMMAND));
+                assert!(
+                    e.rel_rms.is_finite() && e.snr_db.is_finite() && e.results > 0,
+                    "{}: {e:?}",
+                    U::COMMAND
+                );
+                self.0.push(U::COMMAND);
+            }
+        }
+    }
+    // K = 32 fits every default (expq-dot counts up to 64 products).
+    let mut s = Studied(Vec::new(), Workload::synthetic(Dist::Gaussian, 32, 4, 1));
+    each_unit(&mut s);
+    let docs = std::fs::read_to_string(repo().join("docs/sweep.md")).unwrap();
+    let start = docs
+        .find("| unit | operands from real values |")
+        .expect("the table");
+    let mut named: Vec<&str> = docs[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .flat_map(|l| {
+            l.split('|')
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .map(|u| u.trim().trim_matches('`'))
+        })
+        .collect();
+    named.sort();
+    s.0.sort();
+    assert_eq!(
+        named, s.0,
+        "docs/sweep.md's study table against the units with studies"
+    );
+}
