@@ -1,6 +1,7 @@
 //! A sweep's plots: one SVG per `[[plot]]` table (or the default ones, docs/sweep.md),
 //! column `y` against column `x` of every row that has both, one colour per series,
-//! optionally joined by lines, with the Pareto front marked. SVG from plotters' own
+//! optionally joined by lines, with the Pareto front marked and the legend in a column of
+//! its own. SVG from plotters' own
 //! backend, without fonts: no system library is needed to build or run it. Log axes
 //! plot `log10` of the values and label the ticks with the values themselves.
 
@@ -85,28 +86,45 @@ fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// The corner of the chart with the fewest points, for the legend.
-fn emptiest_corner(
-    pts: &[Point],
-    (x0, x1): (f64, f64),
-    (y0, y1): (f64, f64),
-) -> SeriesLabelPosition {
-    let (xm, ym) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-    let count = |right: bool, upper: bool| {
-        pts.iter()
-            .filter(|p| (p.x > xm) == right && (p.y > ym) == upper)
-            .count()
-    };
-    [
-        (count(true, true), SeriesLabelPosition::UpperRight),
-        (count(false, true), SeriesLabelPosition::UpperLeft),
-        (count(true, false), SeriesLabelPosition::LowerRight),
-        (count(false, false), SeriesLabelPosition::LowerLeft),
-    ]
-    .into_iter()
-    .min_by_key(|c| c.0)
-    .map(|c| c.1)
-    .expect("four corners")
+/// Ten colours that stay apart on white (Tableau 10, the light ones darkened).
+const COLOURS: [(u8, u8, u8); 10] = [
+    (0x4e, 0x79, 0xa7),
+    (0xf2, 0x8e, 0x2b),
+    (0xe1, 0x57, 0x59),
+    (0x3d, 0x8c, 0x86),
+    (0x59, 0xa1, 0x4f),
+    (0xb8, 0x86, 0x0b),
+    (0xb0, 0x7a, 0xa1),
+    (0xd3, 0x72, 0x95),
+    (0x9c, 0x75, 0x5f),
+    (0x55, 0x55, 0x55),
+];
+
+/// The colour and marker shape of series `i`: ten colours, then the next shape.
+fn style(i: usize) -> (RGBColor, usize) {
+    let (r, g, b) = COLOURS[i % COLOURS.len()];
+    (RGBColor(r, g, b), (i / COLOURS.len()) % 4)
+}
+
+/// A marker at pixel `at`: a disc, a triangle, a square or a cross.
+fn marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    at: (i32, i32),
+    shape: usize,
+    colour: RGBColor,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let area = area.strip_coord_spec();
+    let base = area.get_base_pixel();
+    let at = (at.0 - base.0, at.1 - base.1);
+    match shape {
+        0 => area.draw(&Circle::new(at, 4, colour.filled())),
+        1 => area.draw(&TriangleMarker::new(at, 5, colour.filled())),
+        2 => area.draw(&Rectangle::new(
+            [(at.0 - 4, at.1 - 4), (at.0 + 4, at.1 + 4)],
+            colour.filled(),
+        )),
+        _ => area.draw(&Cross::new(at, 4, colour.stroke_width(2))),
+    }
 }
 
 /// The SVG text of one plot; `None` when no row has both columns (values <= 0 are left
@@ -133,13 +151,17 @@ pub fn svg(points: &[Point], plot: &PlotSpec) -> Result<Option<String>, String> 
         .unwrap_or_else(|| format!("{} against {}", describe(&plot.y), describe(&plot.x)));
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, (900, 600)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut text, (1100, 620)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
+        let root = root
+            .titled(&title, ("sans-serif", 20))
+            .map_err(|e| err(&e))?;
+        // The legend gets its own column: it never hides a point.
+        let (plot_area, legend) = root.split_horizontally(820);
         let (x0, x1) = span(pts.iter().map(|p| p.x));
         let (y0, y1) = span(pts.iter().map(|p| p.y));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(&title, ("sans-serif", 20))
-            .margin(20)
+        let mut chart = ChartBuilder::on(&plot_area)
+            .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(60)
             .build_cartesian_2d(x0..x1, y0..y1)
@@ -159,8 +181,9 @@ pub fn svg(points: &[Point], plot: &PlotSpec) -> Result<Option<String>, String> 
                 names.push(&p.series);
             }
         }
+        let font = ("sans-serif", 13).into_font();
         for (i, name) in names.iter().enumerate() {
-            let colour = Palette99::pick(i).to_rgba();
+            let (colour, shape) = style(i);
             let mut mine: Vec<(f64, f64)> = pts
                 .iter()
                 .filter(|p| p.series == *name)
@@ -172,14 +195,20 @@ pub fn svg(points: &[Point], plot: &PlotSpec) -> Result<Option<String>, String> 
                     .draw_series(LineSeries::new(mine.clone(), colour.stroke_width(1)))
                     .map_err(|e| err(&e))?;
             }
-            chart
-                .draw_series(
-                    mine.iter()
-                        .map(|&(x, y)| Circle::new((x, y), 4, colour.filled())),
-                )
-                .map_err(|e| err(&e))?
-                .label(*name)
-                .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
+            for &c in &mine {
+                let at = chart.backend_coord(&c);
+                marker(&root, at, shape, colour).map_err(|e| err(&e))?;
+            }
+            let row = (20, 30 + 20 * i as i32);
+            let at = legend.get_base_pixel();
+            marker(&root, (at.0 + row.0, at.1 + row.1), shape, colour).map_err(|e| err(&e))?;
+            legend
+                .draw(&Text::new(
+                    name.to_string(),
+                    (row.0 + 14, row.1 - 7),
+                    font.clone(),
+                ))
+                .map_err(|e| err(&e))?;
         }
         if let Some(front) = plot.front {
             let all: Vec<(f64, f64)> = pts.iter().map(|p| (p.x, p.y)).collect();
@@ -187,23 +216,21 @@ pub fn svg(points: &[Point], plot: &PlotSpec) -> Result<Option<String>, String> 
             let line = pareto(&all, front);
             chart
                 .draw_series(LineSeries::new(line.clone(), BLACK.stroke_width(1)))
-                .map_err(|e| err(&e))?
-                .label("Pareto front")
-                .legend(|(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], BLACK));
+                .map_err(|e| err(&e))?;
             chart
                 .draw_series(
                     line.iter()
-                        .map(|&(x, y)| Circle::new((x, y), 7, BLACK.stroke_width(1))),
+                        .map(|&(x, y)| Circle::new((x, y), 8, BLACK.stroke_width(1))),
                 )
                 .map_err(|e| err(&e))?;
+            let y = 30 + 20 * names.len() as i32;
+            legend
+                .draw(&PathElement::new(vec![(12, y), (28, y)], BLACK))
+                .map_err(|e| err(&e))?;
+            legend
+                .draw(&Text::new("Pareto front", (34, y - 7), font.clone()))
+                .map_err(|e| err(&e))?;
         }
-        chart
-            .configure_series_labels()
-            .position(emptiest_corner(&pts, (x0, x1), (y0, y1)))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))?;
     }
     Ok(Some(text))
