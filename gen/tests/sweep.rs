@@ -602,3 +602,47 @@ fn json_specs_read_like_toml() {
         assert!(needles.iter().all(|n| err.contains(n)), "{err}");
     }
 }
+
+/// Every shipped sweep (sweeps/*.toml) is a valid spec whose points all build and whose
+/// error studies all run (the synth stage is `make density`'s).
+#[test]
+fn the_shipped_sweeps_build_and_study() {
+    let dir = fresh("shipped");
+    let sweeps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sweeps");
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(&sweeps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    specs.sort();
+    assert!(specs.len() >= 4, "{specs:?}");
+    for spec in specs {
+        let name = spec.file_stem().unwrap().to_string_lossy().into_owned();
+        let o = gen(
+            &dir,
+            &[
+                "sweep",
+                spec.to_str().unwrap(),
+                "--stages",
+                "emit,error",
+                "--output-dir",
+                &name,
+            ],
+            None,
+        );
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let (h, rows) = csv(&dir.join(&name).join("sweep.csv"));
+        assert!(!rows.is_empty());
+        for r in &rows {
+            assert_eq!(field(&h, r, "error"), "", "{name}: {r:?}");
+        }
+        assert!(
+            rows.iter().any(|r| !field(&h, r, "snr_db").is_empty()),
+            "{name}: no row has an error study"
+        );
+    }
+}
