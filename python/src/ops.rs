@@ -295,8 +295,8 @@ pub fn bfp_dot(
 
 /// OCP MX conversion (docs/mx.md, `mx_quant`) of binary32 values (bits) in blocks of
 /// `--block`: one element code per value (at most 8 bits), one E8M0 scale byte per
-/// block, by
-/// [`model::mx::quantize`].
+/// block, by [`model::mx::quantize_into`] (that is [`model::mx::quantize`] without an
+/// allocation per block).
 pub fn mx_quantize(
     p: &MxQuantParams,
     x: &[u32],
@@ -307,16 +307,18 @@ pub fn mx_quantize(
     let rnd = random(rnd, p.stochastic(), x.len(), p.rnd_bits)?;
     let mut codes = Vec::with_capacity(x.len());
     let mut scales = Vec::with_capacity(r);
+    let mut buf = vec![0u64; n];
     for (i, block) in x.chunks(n).enumerate() {
         let words = if rnd.is_empty() {
             rnd
         } else {
             &rnd[i * n..(i + 1) * n]
         };
-        let b = model::mx::quantize(p.elem, block, p.rounding, words, p.rnd_bits);
+        let scale =
+            model::mx::quantize_into(p.elem, block, p.rounding, words, p.rnd_bits, &mut buf);
         // Codes are at most 8 bits wide, the scale an E8M0 byte.
-        codes.extend(b.codes.iter().map(|&c| c as u8));
-        scales.push(b.scale as u8);
+        codes.extend(buf.iter().map(|&c| c as u8));
+        scales.push(scale as u8);
     }
     Ok((codes, scales))
 }
