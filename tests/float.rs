@@ -140,6 +140,7 @@ impl UnitParams for Probe {
     }
 }
 
+#[derive(Clone)]
 struct ProbeModel {
     p: Probe,
     iface: Interface,

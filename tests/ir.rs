@@ -63,6 +63,7 @@ fn iface() -> Interface {
     }
 }
 
+#[derive(Clone)]
 struct PairModel {
     iface: Interface,
     y: i128,
@@ -217,6 +218,7 @@ fn library_iface() -> Interface {
 }
 
 /// The registered results of the previous beat.
+#[derive(Clone)]
 struct LibraryModel {
     iface: Interface,
     out: Vec<u64>,

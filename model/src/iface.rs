@@ -276,7 +276,12 @@ pub fn split<'a>(ports: impl Iterator<Item = &'a Port>, mut words: &[u64]) -> Ve
 }
 
 /// A cycle-accurate, bit-exact model of a unit, driven beat by beat.
-pub trait CycleModel {
+///
+/// Every model can be copied in its current state, also behind a `Box<dyn CycleModel +
+/// Send>` ([`BoxedClone`], implemented for every `Clone + Send` model): a caller that
+/// must read the outputs for some inputs without committing the beat (the rust-hdl
+/// adapter, between clock edges) steps a copy.
+pub trait CycleModel: BoxedClone {
     /// The unit's ports.
     fn interface(&self) -> &Interface;
 
@@ -301,6 +306,26 @@ pub trait CycleModel {
         for (i, o) in inputs.chunks(iw).zip(outputs.chunks_mut(ow)) {
             self.step(i, o);
         }
+    }
+}
+
+/// A copy of a model in its current state as a boxed model: what makes `Box<dyn
+/// CycleModel + Send>` (the type `UnitParams::model` returns) `Clone`. Implemented for
+/// every model that is `Clone + Send`; a model type only derives `Clone`.
+pub trait BoxedClone {
+    /// The model, state included, in a new box.
+    fn boxed_clone(&self) -> Box<dyn CycleModel + Send>;
+}
+
+impl<M: CycleModel + Clone + Send + 'static> BoxedClone for M {
+    fn boxed_clone(&self) -> Box<dyn CycleModel + Send> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn CycleModel + Send> {
+    fn clone(&self) -> Self {
+        (**self).boxed_clone()
     }
 }
 

@@ -103,6 +103,7 @@ impl<P: UnitParams> UnitParams for Piped<P> {
 
 /// A cycle model whose inputs, except the reset, pass through `depth` registers that
 /// reset clears to zero (module docs).
+#[derive(Clone)]
 pub struct Delayed {
     core: Box<dyn CycleModel + Send>,
     iface: Interface,

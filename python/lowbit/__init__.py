@@ -24,7 +24,9 @@ __all__ = [
     "bfp_dot",
     "mx_quantize",
     "mx_dequantize",
+    "mx_dot",
     "expq_quantize",
+    "expq_fit",
     "requantize",
     "generate",
     "simulate",
@@ -169,6 +171,51 @@ def mx_dequantize(codes, scales, **params):
     shape = np.shape(codes)
     bits = _lowbit.mx_dequantize(_flat(codes, np.uint64), _flat(scales, np.uint32), **params)
     return bits.view(np.float32).reshape(shape)
+
+
+def mx_dot(codes_a, scales_a, codes_b, scales_b, **params):
+    """The MX block dot product (docs/mx.md, ``gen mx-dot``) of each row.
+
+    ``codes_a``, ``codes_b``: element codes (as ``mx_quantize`` returns them), rows along
+    the last axis of whole blocks of ``block`` (default 32); ``scales_a``, ``scales_b``:
+    one E8M0 byte per block (shaped ``codes.shape[:-1] + (blocks,)`` or flat). Each
+    block pair's exact dot product is rounded once to binary32 and the blocks of a row
+    are accumulated in binary32 from zero, as the unit does between two ``clear``\ s.
+    Returns ``(acc, uf, of, nan)`` per row: the float32 result, underflow, overflow, and
+    whether a block was NaN (NaN scale byte or NaN/infinity code; it adds +0).
+    Parameters: ``elem`` (of ``a``), ``elem_b`` (default ``elem``), ``block``.
+    """
+    shape = np.shape(codes_a)
+    if np.shape(codes_b) != shape:
+        raise ValueError(f"'codes_b': shape {np.shape(codes_b)} is not codes_a's {shape}")
+    if len(shape) == 0:
+        raise ValueError("'codes_a': codes need at least one dimension (rows of blocks)")
+    acc, uf, of, nan = _lowbit.mx_dot(
+        _flat(codes_a, np.uint64),
+        _flat(scales_a, np.uint32),
+        _flat(codes_b, np.uint64),
+        _flat(scales_b, np.uint32),
+        shape[-1],
+        **params,
+    )
+    rows = shape[:-1]
+    return (
+        acc.view(np.float32).reshape(rows),
+        uf.reshape(rows),
+        of.reshape(rows),
+        nan.reshape(rows),
+    )
+
+
+def expq_fit(x, bits=4, metric="mse"):
+    """The DNA-TEQ-style exponential quantization of a tensor (``model::expq::fit``, the
+    fit ``gen fit`` reports for each width): the base and top level ``alpha`` that
+    minimize ``metric`` (``mse`` or ``mae``) at ``bits`` bits per value (one sign bit,
+    ``bits - 1`` exponent bits, 2..=8). ``x``: finite values (read as float32), not all
+    zero. Returns a dict with ``bits``, ``exp_bits``, ``base``, ``alpha``, ``exp_min``
+    and ``mse`` (the fit's mean squared error)."""
+    xs = _flat(x, np.float32)
+    return _lowbit.expq_fit(xs, int(bits), str(metric))
 
 
 def expq_quantize(x, **params):

@@ -4,12 +4,14 @@
 
 use std::collections::HashMap;
 
+use model::bfp::DotAccumulator;
 use model::bfp::{BfpDotParams, BfpQuantParams, Block};
 use model::expq::ExpqQuantParams;
+use model::expq::{Fit, Metric};
 use model::fpacc::{FpaccLongParams, FpaccLongSum, FpaccParams, FpaccSum, Operand};
 use model::int;
 use model::mac::{mac_step, MacParams};
-use model::mx::{MxDequantParams, MxQuantParams};
+use model::mx::{MxDequantParams, MxDotParams, MxQuantParams};
 use model::requant::RequantParams;
 
 use crate::Error;
@@ -295,8 +297,8 @@ pub fn bfp_dot(
 
 /// OCP MX conversion (docs/mx.md, `mx_quant`) of binary32 values (bits) in blocks of
 /// `--block`: one element code per value (at most 8 bits), one E8M0 scale byte per
-/// block, by
-/// [`model::mx::quantize`].
+/// block, by [`model::mx::quantize_into`] (that is [`model::mx::quantize`] without an
+/// allocation per block).
 pub fn mx_quantize(
     p: &MxQuantParams,
     x: &[u32],
@@ -307,16 +309,18 @@ pub fn mx_quantize(
     let rnd = random(rnd, p.stochastic(), x.len(), p.rnd_bits)?;
     let mut codes = Vec::with_capacity(x.len());
     let mut scales = Vec::with_capacity(r);
+    let mut buf = vec![0u64; n];
     for (i, block) in x.chunks(n).enumerate() {
         let words = if rnd.is_empty() {
             rnd
         } else {
             &rnd[i * n..(i + 1) * n]
         };
-        let b = model::mx::quantize(p.elem, block, p.rounding, words, p.rnd_bits);
+        let scale =
+            model::mx::quantize_into(p.elem, block, p.rounding, words, p.rnd_bits, &mut buf);
         // Codes are at most 8 bits wide, the scale an E8M0 byte.
-        codes.extend(b.codes.iter().map(|&c| c as u8));
-        scales.push(b.scale as u8);
+        codes.extend(buf.iter().map(|&c| c as u8));
+        scales.push(scale as u8);
     }
     Ok((codes, scales))
 }
@@ -350,6 +354,104 @@ pub fn mx_dequantize(
             })
         })
         .collect())
+}
+
+/// Per row of block pairs: the binary32 accumulator (bits), `uf`, `of`, `nan`.
+pub type MxDotOut = (Vec<u32>, Vec<bool>, Vec<bool>, Vec<bool>);
+
+/// Scale bytes checked as E8M0 (0..=255).
+fn check_scales(xs: &[u32], what: &str) -> Result<(), Error> {
+    if let Some(bad) = xs.iter().find(|&&s| s > 255) {
+        return Err(value_error(format!(
+            "invalid scale {bad} in '{what}': allowed 0..=255 (E8M0)"
+        )));
+    }
+    Ok(())
+}
+
+/// The MX block dot product `mx_dot` (docs/mx.md) over rows of `row` element pairs
+/// (whole blocks):
+/// each block pair's value [`model::mx::block_value`] (the exact sum of element
+/// products rounded once to binary32), accumulated along the row from a clear as the
+/// unit does ([`DotAccumulator::add`]); a NaN block (NaN scale byte, NaN or infinity
+/// code) adds +0 and sets `nan`. `qa`, `qb`: element codes, `block` per block; `xa`,
+/// `xb`: one scale byte per block.
+pub fn mx_dot(
+    p: &MxDotParams,
+    qa: &[u64],
+    xa: &[u32],
+    qb: &[u64],
+    xb: &[u32],
+    row: usize,
+) -> Result<MxDotOut, Error> {
+    let n = p.block as usize;
+    let blocks = rows(row, n, "qa")?;
+    same_len(qa.len(), qb.len(), "qb")?;
+    let r = rows(qa.len(), row, "qa")?;
+    same_len(r * blocks, xa.len(), "xa")?;
+    same_len(r * blocks, xb.len(), "xb")?;
+    check_codes(qa, p.elem_a.width(), "qa")?;
+    check_codes(qb, p.elem_b.width(), "qb")?;
+    check_scales(xa, "xa")?;
+    check_scales(xb, "xb")?;
+    let mut out: MxDotOut = (
+        Vec::with_capacity(r),
+        Vec::with_capacity(r),
+        Vec::with_capacity(r),
+        Vec::with_capacity(r),
+    );
+    for row in 0..r {
+        let mut acc = DotAccumulator::default();
+        let mut nan = false;
+        for i in row * blocks..(row + 1) * blocks {
+            let v = model::mx::block_value(p, xa[i], &qa[i * n..][..n], xb[i], &qb[i * n..][..n]);
+            nan |= v.is_none();
+            // A NaN block counts as +0 (block_to_binary32(0, 0): no flags).
+            acc.add(
+                i == row * blocks,
+                v.unwrap_or(model::bfp::block_to_binary32(0, 0)),
+            );
+        }
+        out.0.push(acc.acc);
+        out.1.push(acc.uf);
+        out.2.push(acc.of);
+        out.3.push(nan);
+    }
+    Ok(out)
+}
+
+/// `metric=`: `mse` or `mae`, as `gen fit --metric`.
+pub fn metric(name: &str) -> Result<Metric, Error> {
+    match name {
+        "mse" => Ok(Metric::Mse),
+        "mae" => Ok(Metric::Mae),
+        _ => Err(value_error(format!(
+            "invalid value '{name}' for 'metric': allowed mse (mean squared error), mae (mean \
+             absolute error)"
+        ))),
+    }
+}
+
+/// The DNA-TEQ-style exponential quantization fit of a tensor ([`model::expq::fit`],
+/// what `gen fit` reports per width) at `bits` bits per value, with `gen fit`'s checks:
+/// `bits` in 2..=8, the values finite and not all zero.
+pub fn expq_fit(x: &[f32], bits: u32, metric: Metric) -> Result<Fit, Error> {
+    if !(2..=8).contains(&bits) {
+        return Err(value_error(format!(
+            "invalid value '{bits}' for 'bits': allowed 2..=8"
+        )));
+    }
+    if let Some(bad) = x.iter().find(|v| !v.is_finite()) {
+        return Err(value_error(format!(
+            "invalid value {bad} in 'x': a finite float32 is needed"
+        )));
+    }
+    if x.iter().all(|&v| v == 0.0) {
+        return Err(value_error(
+            "'x': the values are all 0 (or none): nothing to fit",
+        ));
+    }
+    Ok(model::expq::fit(x, bits, metric))
 }
 
 /// The exponential quantizer's outputs per input: sign, zero flag, code.

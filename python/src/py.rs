@@ -12,7 +12,7 @@ use model::bfp::{BfpDotParams, BfpQuantParams};
 use model::expq::ExpqQuantParams;
 use model::fpacc::{FpaccLongParams, FpaccParams};
 use model::mac::MacParams;
-use model::mx::{MxDequantParams, MxQuantParams};
+use model::mx::{MxDequantParams, MxDotParams, MxQuantParams};
 use model::requant::RequantParams;
 
 use crate::{ops, params_of, units, Error, Kwargs, Value};
@@ -193,6 +193,49 @@ fn mx_dequantize<'py>(
 }
 
 #[pyfunction]
+#[pyo3(signature = (qa, xa, qb, xb, row, **kw))]
+#[allow(clippy::too_many_arguments)]
+fn mx_dot<'py>(
+    py: Python<'py>,
+    qa: PyReadonlyArray1<'py, u64>,
+    xa: PyReadonlyArray1<'py, u32>,
+    qb: PyReadonlyArray1<'py, u64>,
+    xb: PyReadonlyArray1<'py, u32>,
+    row: usize,
+    kw: Option<&Bound<'py, PyDict>>,
+) -> PyResult<FpaccPy<'py>> {
+    let p: MxDotParams = params_of(&kwargs(kw)?).map_err(err)?;
+    let (qa, xa) = (slice(&qa, "qa")?, slice(&xa, "xa")?);
+    let (qb, xb) = (slice(&qb, "qb")?, slice(&xb, "xb")?);
+    let o = py
+        .detach(|| ops::mx_dot(&p, qa, xa, qb, xb, row))
+        .map_err(err)?;
+    Ok((arr(py, o.0), arr(py, o.1), arr(py, o.2), arr(py, o.3)))
+}
+
+/// The fit as a dict: `bits`, `exp_bits`, `base`, `alpha`, `exp_min`, `mse`.
+#[pyfunction]
+#[pyo3(signature = (x, bits, metric))]
+fn expq_fit<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray1<'py, f32>,
+    bits: u32,
+    metric: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let m = ops::metric(metric).map_err(err)?;
+    let x = slice(&x, "x")?;
+    let f = py.detach(|| ops::expq_fit(x, bits, m)).map_err(err)?;
+    let d = PyDict::new(py);
+    d.set_item("bits", f.bits)?;
+    d.set_item("exp_bits", f.exp_bits)?;
+    d.set_item("base", f.base)?;
+    d.set_item("alpha", f.alpha)?;
+    d.set_item("exp_min", f.exp_min)?;
+    d.set_item("mse", f.mse)?;
+    Ok(d)
+}
+
+#[pyfunction]
 #[pyo3(signature = (x, **kw))]
 fn expq_quantize<'py>(
     py: Python<'py>,
@@ -273,7 +316,9 @@ fn _lowbit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bfp_dot, m)?)?;
     m.add_function(wrap_pyfunction!(mx_quantize, m)?)?;
     m.add_function(wrap_pyfunction!(mx_dequantize, m)?)?;
+    m.add_function(wrap_pyfunction!(mx_dot, m)?)?;
     m.add_function(wrap_pyfunction!(expq_quantize, m)?)?;
+    m.add_function(wrap_pyfunction!(expq_fit, m)?)?;
     m.add_function(wrap_pyfunction!(requantize, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;

@@ -138,6 +138,33 @@ def test_mx_worked_cases_docs_mx_md():
     assert va.tolist() == [1, 0.5, -3, 6] and float(np.dot(va, vb)) == -1.5
 
 
+def test_mx_dot_worked_case_docs_mx_md():
+    # docs/mx.md: the two E2M1 blocks of 4 whose dot product is -1.5.
+    qa, xa = lowbit.mx_quantize(f32([1, 0.3, -2.6, 5.9]), elem="e2m1", block=4)
+    qb, xb = lowbit.mx_quantize(f32([0.5, -1, 1, 0.24]), elem="e2m1", block=4)
+    acc, uf, of, nan = lowbit.mx_dot(qa, xa, qb, xb, elem="e2m1", block=4)
+    assert acc.dtype == np.float32 and acc.shape == ()
+    assert (float(acc), bool(uf), bool(of), bool(nan)) == (-1.5, False, False, False)
+    # Two blocks in a row add up; a NaN scale byte adds nothing and sets nan.
+    q2, x2 = np.tile(qa, 2), np.r_[xa, xa]
+    acc, _, _, nan = lowbit.mx_dot(q2, x2, np.tile(qb, 2), np.r_[xb, xb], elem="e2m1", block=4)
+    assert (float(acc), bool(nan)) == (-3.0, False)
+    acc, _, _, nan = lowbit.mx_dot(q2, x2, np.tile(qb, 2), np.r_[xb, 0xFF], elem="e2m1", block=4)
+    assert (float(acc), bool(nan)) == (-1.5, True)
+
+
+def test_expq_fit_worked_case():
+    # A tensor on the ladder 1/4, 1/2, 1 (3 bits: 3 levels): the fit finds alpha = 1 and
+    # a base within the search grid's 1% steps of 2, with almost no error left.
+    x = f32([1.0, -0.5, 0.25, 0.5, -1.0, 0.25])
+    f = lowbit.expq_fit(x, bits=3)
+    assert set(f) == {"bits", "exp_bits", "base", "alpha", "exp_min", "mse"}
+    assert (f["bits"], f["exp_bits"], f["exp_min"]) == (3, 2, -2)
+    assert f["alpha"] == 1.0
+    assert f["base"] == pytest.approx(2.0, rel=0.01)
+    assert f["mse"] == pytest.approx(0.0, abs=1e-4)
+
+
 def test_requant_worked_cases_docs_requant_md():
     assert lowbit.requantize(1000, 1518500250, -4, -3).tolist() == 41
     # SRDHM rows, through a zero point that brings the value into 8 bits.
@@ -325,6 +352,71 @@ def test_bfp_dot_is_the_dot_of_the_dequantized_blocks():
     assert (e == (ea + eb)[:, 0]).all()
 
 
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"elem": "e2m1", "block": 8}, {"elem": "e5m2", "elem_b": "int8", "block": 4}],
+)
+def test_mx_dot_equals_the_cycle_model(kw):
+    ea = kw.get("elem", "e4m3")
+    eb = kw.get("elem_b", ea)
+    block, rows, blocks = kw.get("block", 32), 12, 3
+    xa = random_f32(rows * blocks * block).reshape(rows, blocks * block)
+    xb = random_f32(rows * blocks * block).reshape(rows, blocks * block)
+    xa[2, 0] = np.nan  # a NaN block: adds nothing, sets nan
+    qa, sa = lowbit.mx_quantize(xa, elem=ea, block=block)
+    qb, sb = lowbit.mx_quantize(xb, elem=eb, block=block)
+    sb[5, 1] = 0xFF
+    acc, uf, of, nan = lowbit.mx_dot(qa, sa, qb, sb, **kw)
+    assert acc.shape == (rows,) and nan.tolist() == [r in (2, 5) for r in range(rows)]
+    # The unit: one block pair a beat, clear on a row's first block.
+    wa = 8 if ea in ("e4m3", "e5m2", "int8") else 4
+    wb = 8 if eb in ("e4m3", "e5m2", "int8") else 4
+    inputs = {
+        "clear": np.tile(np.eye(1, blocks, dtype=np.int64)[0], rows),
+        "xa": sa.reshape(-1),
+        "qa": pack(qa.reshape(-1, block), wa),
+        "xb": sb.reshape(-1),
+        "qb": pack(qb.reshape(-1, block), wb),
+    }
+    out, _ = run("mx-dot", inputs, **kw)
+    last = np.arange(rows) * blocks + blocks - 1
+    assert out["acc"][last].tolist() == acc.view(np.uint32).tolist()
+    assert (out["uf"][last] == 1).tolist() == uf.tolist()
+    assert (out["of"][last] == 1).tolist() == of.tolist()
+    assert (out["nan"][last] == 1).tolist() == nan.tolist()
+    # Without NaN blocks the result is the dequantized blocks' dot product, to binary32
+    # rounding (each block rounded once, then accumulated: approx, not equal).
+    ok = ~nan
+    va = lowbit.mx_dequantize(qa, sa, elem=ea).astype(np.float64)
+    vb = lowbit.mx_dequantize(qb, sb, elem=eb).astype(np.float64)
+    exact = (va * vb).sum(axis=1)
+    assert acc[ok].astype(np.float64) == pytest.approx(exact[ok], rel=1e-5, abs=1e-30)
+
+
+def test_expq_fit_equals_the_model_on_random_data():
+    """The wrapper returns model::expq::fit: the levels it reports give the mse it
+    reports (recomputed here in NumPy), and no other alpha on the fit's grid at that
+    base does better; a heavier tail needs a larger base."""
+    x = (RNG.standard_normal(4000) * 0.1).astype(np.float32)
+    for bits in (3, 4, 5):
+        f = lowbit.expq_fit(x, bits=bits)
+        count = (1 << f["exp_bits"]) - 1
+        levels = f["alpha"] * f["base"] ** np.arange(-(count - 1), 1, dtype=np.float64)
+        assert f["exp_min"] == -(count - 1)
+        m = np.abs(x.astype(np.float64))
+        # Nearest level, ties down; zero at or below half the smallest.
+        i = np.clip(np.searchsorted(levels, m), 1, count - 1)
+        lo, hi = levels[i - 1], levels[i]
+        q = np.where(hi - m < m - lo, hi, lo)
+        q = np.where(m <= levels[0] / 2, 0.0, np.where(m >= levels[-1], levels[-1], q))
+        q = np.where(m < levels[0], np.where(m <= levels[0] / 2, 0.0, levels[0]), q)
+        mse = np.mean((m - q) ** 2)
+        assert f["mse"] == pytest.approx(mse, rel=1e-9)
+        assert 0.25 * np.abs(x).max() <= f["alpha"] <= np.abs(x).max()
+    mae = lowbit.expq_fit(x, bits=4, metric="mae")
+    assert mae["mse"] >= lowbit.expq_fit(x, bits=4)["mse"]
+
+
 def test_bfp_quantize_error_is_bounded():
     """Round to nearest: every element within half a step of its input (the float
     comparison with a tolerance: pytest.approx)."""
@@ -353,6 +445,16 @@ def test_bfp_quantize_error_is_bounded():
         (lambda: lowbit.bfp_quantize(f32([1.0] * 16), rounding="sr"), "'rnd': rounding='sr' needs"),
         (lambda: lowbit.mx_quantize(f32([1.0] * 32), elem="e9m9"), "for 'elem' (--elem)"),
         (lambda: lowbit.mx_dequantize([16], [127], elem="e2m1"), "invalid code 0x10 in 'codes'"),
+        (lambda: lowbit.mx_dot([0] * 32, [127], [0] * 32, [127], elem="e9m9"), "for 'elem' (--elem)"),
+        (lambda: lowbit.mx_dot([0] * 32, [127], [0] * 32, [127], block=65), "for 'block' (--block)"),
+        (lambda: lowbit.mx_dot([0] * 48, [127], [0] * 48, [127]), "48 values are not whole rows (blocks) of 32"),
+        (lambda: lowbit.mx_dot([16] * 4, [127], [0] * 4, [127], elem="e2m1", block=4), "invalid code 0x10 in 'qa'"),
+        (lambda: lowbit.mx_dot([0] * 4, [256], [0] * 4, [127], elem="e2m1", block=4), "invalid scale 256 in 'xa'"),
+        (lambda: lowbit.mx_dot([0] * 4, [127], [0] * 8, [127], block=4), "'codes_b': shape"),
+        (lambda: lowbit.expq_fit([1.0, 2.0], bits=9), "invalid value '9' for 'bits': allowed 2..=8"),
+        (lambda: lowbit.expq_fit([1.0, 2.0], metric="max"), "for 'metric': allowed mse"),
+        (lambda: lowbit.expq_fit([0.0, 0.0]), "all 0"),
+        (lambda: lowbit.expq_fit([1.0, np.inf]), "a finite float32"),
         (lambda: lowbit.requantize(1, 1, 0, 0, out_bits=17), "for 'out_bits' (--out-bits): allowed 2..=16"),
         (lambda: lowbit.requantize(2**31, 1, 0, 0), "in 'acc'"),
         (lambda: lowbit.expq_quantize([1], exp_bits=7), "for 'exp_bits' (--exp-bits)"),

@@ -11,9 +11,9 @@
 //! widths, never a silently truncated signal.
 //!
 //! - [`Mac`] and [`Requant`]: named ports, exactly the unit's ports.
-//! - [`Packed`]: any unit with a public `Clone` cycle model, or without a clock, its beat
-//!   inputs packed into one `Bits<I>` and its outputs into one `Bits<O>`, first port at
-//!   bit 0.
+//! - [`Packed`]: any registered unit, pipelined or not ([`Packed::of`], from its
+//!   parameters), its beat inputs packed into one `Bits<I>` and its outputs into one
+//!   `Bits<O>`, first port at bit 0.
 //!
 //! Ports carry the raw bits of the unit's ports (`Bits<N>`, two's complement for signed
 //! values), as the Verilog module does; convert to rust-hdl's `Signed<N>` with
@@ -160,6 +160,40 @@ impl<M: CycleModel + Clone> Behaviour for Cloned<M> {
     fn peek(&mut self, inputs: &[u64]) -> Vec<u64> {
         let mut out = vec![0; self.0.interface().out_words()];
         self.0.clone().step(inputs, &mut out);
+        out
+    }
+
+    fn edge(&mut self, inputs: &[u64]) {
+        let mut out = vec![0; self.0.interface().out_words()];
+        self.0.step(inputs, &mut out);
+    }
+}
+
+/// Any unit's model as `UnitParams::model` returns it (pipelined ones included, as
+/// `Piped<P>::model`): between edges a copy of it ([`model::iface::BoxedClone`], which
+/// every model has) is stepped to read the outputs.
+pub struct Boxed(pub Box<dyn CycleModel + Send>);
+
+impl fmt::Debug for Boxed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Boxed").finish()
+    }
+}
+
+impl Clone for Boxed {
+    fn clone(&self) -> Self {
+        Boxed(self.0.clone())
+    }
+}
+
+impl Behaviour for Boxed {
+    fn interface(&self) -> &Interface {
+        self.0.interface()
+    }
+
+    fn peek(&mut self, inputs: &[u64]) -> Vec<u64> {
+        let mut out = vec![0; self.0.interface().out_words()];
+        self.0.boxed_clone().step(inputs, &mut out);
         out
     }
 
@@ -529,9 +563,9 @@ impl<const ACC: usize, const MULT: usize, const SHIFT: usize, const Y: usize> Bl
 
 /// Any unit, as one packed input word and one packed output word: beat inputs (every
 /// input but the clock) in declaration order from bit 0 of `inputs`, outputs likewise in
-/// `outputs`. `I` and `O` must be the sums of their widths. A clocked unit's model must
-/// be `Clone` ([`Packed::new`]); a unit without a clock takes its model from its
-/// parameters ([`Packed::combinational`]).
+/// `outputs`. `I` and `O` must be the sums of their widths. [`Packed::of`] builds any
+/// unit (pipelined ones as `Piped<P>`) from its parameters; [`Packed::new`] takes a
+/// typed model, [`Packed::combinational`] a unit without a clock.
 ///
 /// ```
 /// use rusthdl::Packed;
@@ -556,6 +590,16 @@ impl<M: CycleModel + Clone, const I: usize, const O: usize> Packed<Cloned<M>, I,
     }
 }
 
+impl<const I: usize, const O: usize> Packed<Boxed, I, O> {
+    /// Any registered unit from its parameters alone, simulated by its
+    /// `UnitParams::model`: clocked or not, and pipelined as `Piped { unit, pipeline }`
+    /// (`gen <unit> --pipeline N`: the module `hdl::pipeline` emits for it, the model
+    /// `model::pipeline::Delayed`).
+    pub fn of<P: Generate>(p: &P) -> Result<Self, AdapterError> {
+        Packed::with(p, Boxed(p.model()?))
+    }
+}
+
 impl<const I: usize, const O: usize> Packed<Stateless, I, O> {
     /// A unit without a clock (`lns-mul`, `palq-shuffle`), simulated by its
     /// `UnitParams::model`; a clocked unit is refused.
@@ -563,7 +607,7 @@ impl<const I: usize, const O: usize> Packed<Stateless, I, O> {
         if p.interface().ports.iter().any(|q| q.role == Role::Clock) {
             return Err(AdapterError::Hdl(hdl::HdlError {
                 module: p.module_name(),
-                message: "a clocked unit needs a Clone model: use Packed::new".into(),
+                message: "a clocked unit has state: use Packed::of or Packed::new".into(),
             }));
         }
         Packed::with(p, Stateless(p.model()?))

@@ -125,7 +125,7 @@ fn a_clocked_unit_is_not_taken_as_combinational() {
     let e = Packed::<_, 19, 14>::combinational(&model::mac::MacParams::default())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("needs a Clone model"), "{e}");
+    assert!(e.contains("has state: use Packed::of"), "{e}");
 }
 
 /// rust-hdl's file for a lone block (its wrapper module `top`, then ours) under

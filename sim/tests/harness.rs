@@ -115,6 +115,7 @@ endmodule
 `default_nettype wire
 ";
 
+#[derive(Clone)]
 struct WideModel {
     iface: Interface,
     y: [u64; 2],

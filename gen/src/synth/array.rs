@@ -157,6 +157,7 @@ pub fn array(unit: &Module, iface: &Interface, copies: u32) -> Result<Module, Hd
 
 /// The cycle model of the array: `copies` models of the unit, each fed its slice of the
 /// array's inputs (shared ports whole), outputs laid out as the array's.
+#[derive(Clone)]
 pub struct ArrayModel {
     unit: Interface,
     outer: Interface,

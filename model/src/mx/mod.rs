@@ -288,21 +288,6 @@ pub struct MxBlock {
     pub codes: Vec<u64>,
 }
 
-/// The binary32 bits `x` as an exact value, or `None` for NaN and infinity; subnormals
-/// are zero.
-fn binary32(x: u32) -> Option<Exact> {
-    let (field, man) = ((x >> 23) & 0xff, x & 0x7f_ffff);
-    match field {
-        0 => Some(Exact::ZERO),
-        255 => None,
-        _ => Some(Exact {
-            neg: x >> 31 == 1,
-            sig: u128::from(man | 0x80_0000),
-            exp: field as i32 - 150,
-        }),
-    }
-}
-
 /// The scale exponent `X` of a block whose largest magnitude has exponent `amax_exp`
 /// (`floor(log2(amax))`), clamped to [-127, 127].
 pub fn scale_exp(elem: Elem, amax_exp: i32) -> i32 {
@@ -312,45 +297,164 @@ pub fn scale_exp(elem: Elem, amax_exp: i32) -> i32 {
 /// Convert a block of binary32 values (bits) to MX. `rnd` holds one random word per
 /// element, used with [`MxRounding::Sr`] only.
 pub fn quantize(elem: Elem, x: &[u32], mode: MxRounding, rnd: &[u64], rnd_bits: u32) -> MxBlock {
-    let values: Option<Vec<Exact>> = x.iter().map(|&b| binary32(b)).collect();
-    let Some(values) = values else {
-        return MxBlock {
-            scale: SCALE_NAN,
-            codes: vec![0; x.len()],
-        };
-    };
+    let mut codes = vec![0; x.len()];
+    let scale = quantize_into(elem, x, mode, rnd, rnd_bits, &mut codes);
+    MxBlock { scale, codes }
+}
+
+/// [`quantize`] into a caller's buffer (one code per element of `x`, `codes.len() ==
+/// x.len()`), returning the scale byte: the same results without an allocation per
+/// block, for array callers.
+///
+/// Each element is rounded as [`Elem::quantize`] defines it, on a 64-bit path
+/// ([`Grid`]) that takes the binary32 significand as it is; values off that path (none
+/// that a binary32 block produces with `rnd` words of at most `rnd_bits <= 32` bits) go
+/// through [`Elem::quantize`] itself. The tests check the two on every binary32
+/// exponent, scale and rounding.
+pub fn quantize_into(
+    elem: Elem,
+    x: &[u32],
+    mode: MxRounding,
+    rnd: &[u64],
+    rnd_bits: u32,
+    codes: &mut [u64],
+) -> u32 {
+    assert_eq!(codes.len(), x.len(), "one code per element");
+    // The largest exponent field: 255 (NaN or infinity) wins, 0 (zero or a subnormal,
+    // read as zero) alone means an all-zero block.
+    let top_field = x.iter().map(|&b| (b >> 23) & 0xff).max().unwrap_or(0);
+    if top_field == 0 || top_field == 255 {
+        codes.fill(0);
+        return if top_field == 0 { 0 } else { SCALE_NAN };
+    }
     // floor(log2 |v|) of a normal binary32 value is its unbiased exponent.
-    let amax_exp = values
-        .iter()
-        .filter(|v| v.sig != 0)
-        .map(|v| v.exp + 23)
-        .max();
-    let Some(amax_exp) = amax_exp else {
-        return MxBlock {
-            scale: 0,
-            codes: vec![0; x.len()],
+    let s = scale_exp(elem, top_field as i32 - 127);
+    let grid = Grid::new(elem);
+    let sr = mode == MxRounding::Sr;
+    for (i, (&b, code)) in x.iter().zip(codes.iter_mut()).enumerate() {
+        let field = ((b >> 23) & 0xff) as i32;
+        if field == 0 {
+            *code = 0;
+            continue;
+        }
+        let r = rnd.get(i).copied().unwrap_or(0);
+        let neg = b >> 31 == 1;
+        let sig = u64::from(b & 0x7f_ffff | 0x80_0000);
+        // The value divided by the scale, in quanta: sig * 2^shift.
+        let exp = field - 150 - s;
+        let shift = exp - grid.lsb;
+        *code = if sr && (rnd_bits > 32 || r >> rnd_bits != 0) {
+            None
+        } else {
+            grid.quantize(neg, sig, shift, mode, r, rnd_bits)
+        }
+        .unwrap_or_else(|| {
+            let v = Exact {
+                neg,
+                sig: sig.into(),
+                exp,
+            };
+            elem.quantize(v, mode, r, rnd_bits)
+        });
+    }
+    (s + SCALE_BIAS) as u32
+}
+
+/// An element type's grid as constants for [`quantize_into`]'s 64-bit rounding.
+#[derive(Clone, Copy, Debug)]
+struct Grid {
+    /// [`Elem::lsb_exp`].
+    lsb: i32,
+    /// Mantissa bits of a float type; INT8 has one binade of quanta, so 64 (every step 0).
+    man: i32,
+    /// Sign position of a float type; `None` for INT8 (two's complement).
+    sign: Option<u32>,
+    /// [`Elem::max_int`].
+    max: u64,
+}
+
+impl Grid {
+    fn new(elem: Elem) -> Grid {
+        let (man, sign) = match elem.float_shape() {
+            None => (64, None),
+            Some((e, m, _)) => (m as i32, Some(e + m)),
         };
-    };
-    let s = scale_exp(elem, amax_exp);
-    let codes = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let r = rnd.get(i).copied().unwrap_or(0);
-            elem.quantize(
-                Exact {
-                    exp: v.exp - s,
-                    ..*v
-                },
-                mode,
-                r,
-                rnd_bits,
-            )
+        Grid {
+            lsb: elem.lsb_exp(),
+            man,
+            sign,
+            max: elem.max_int(),
+        }
+    }
+
+    /// [`Elem::quantize`] of `(-1)^neg * sig * 2^shift` quanta for a non-zero `sig <
+    /// 2^32`, or `None` off this path (a value at or above `2^40` quanta, which
+    /// saturates, or with nothing to drop) where [`Elem::quantize`] decides. With
+    /// [`MxRounding::Sr`], `rnd < 2^rnd_bits` and `rnd_bits <= 32`.
+    #[inline]
+    fn quantize(
+        &self,
+        neg: bool,
+        sig: u64,
+        shift: i32,
+        mode: MxRounding,
+        rnd: u64,
+        rnd_bits: u32,
+    ) -> Option<u64> {
+        debug_assert!(sig != 0 && sig >> 32 == 0);
+        let top = 63 - sig.leading_zeros() as i32 + shift;
+        if top >= 40 {
+            return None;
+        }
+        // Elem::step: the binade's quantum.
+        let step = (top - self.man).max(0);
+        let drop = step - shift;
+        if drop <= 0 {
+            return None;
+        }
+        // Past 63 dropped bits, sig < 2^32 is below half a quantum, and SR's kept
+        // fraction (rnd_bits <= 32 bits below the quantum) truncates to zero.
+        let kept = if drop >= 64 {
+            0
+        } else {
+            let d = drop as u32;
+            let kept = sig >> d;
+            match mode {
+                MxRounding::Rne | MxRounding::Away => {
+                    let rest = sig & ((1 << d) - 1);
+                    let half = 1u64 << (d - 1);
+                    // Bitwise rather than short-circuit: no branch on the data.
+                    let up = match mode {
+                        MxRounding::Rne => (rest > half) | ((rest == half) & (kept & 1 == 1)),
+                        _ => rest >= half,
+                    };
+                    kept + u64::from(up)
+                }
+                MxRounding::Sr => {
+                    let frac = if d >= rnd_bits {
+                        sig >> (d - rnd_bits)
+                    } else {
+                        sig << (rnd_bits - d)
+                    };
+                    (frac + rnd) >> rnd_bits
+                }
+            }
+        };
+        // kept < 2^33 and step < 40: no overflow before saturating.
+        let mag = (kept << step).min(self.max);
+        Some(match self.sign {
+            None => {
+                let v = if neg { mag.wrapping_neg() } else { mag };
+                v & 0xff
+            }
+            Some(sign) => {
+                // Elem::encode: a leading one at 2^t sets the field to t - man + 1 and
+                // keeps the man bits below it; subnormals (t < man) are the magnitude.
+                let t = (63 - (mag | 1).leading_zeros() as i32 - self.man).max(0);
+                let code = ((t as u64) << self.man) + (mag >> t);
+                code | u64::from(neg && mag != 0) << sign
+            }
         })
-        .collect();
-    MxBlock {
-        scale: (s + SCALE_BIAS) as u32,
-        codes,
     }
 }
 
@@ -388,6 +492,182 @@ pub fn dot(ea: Elem, xa: u32, qa: &[u64], eb: Elem, xb: u32, qb: &[u64]) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The binary32 bits `x` as an exact value, or `None` for NaN and infinity; subnormals
+    /// are zero.
+    fn binary32(x: u32) -> Option<Exact> {
+        let (field, man) = ((x >> 23) & 0xff, x & 0x7f_ffff);
+        match field {
+            0 => Some(Exact::ZERO),
+            255 => None,
+            _ => Some(Exact {
+                neg: x >> 31 == 1,
+                sig: u128::from(man | 0x80_0000),
+                exp: field as i32 - 150,
+            }),
+        }
+    }
+
+    /// The block conversion as it was before [`quantize_into`]'s 64-bit path: every
+    /// value as an [`Exact`], every element through [`Elem::quantize`]. The reference
+    /// the fast path is checked against.
+    fn quantize_reference(
+        elem: Elem,
+        x: &[u32],
+        mode: MxRounding,
+        rnd: &[u64],
+        rnd_bits: u32,
+    ) -> MxBlock {
+        let values: Option<Vec<Exact>> = x.iter().map(|&b| binary32(b)).collect();
+        let Some(values) = values else {
+            return MxBlock {
+                scale: SCALE_NAN,
+                codes: vec![0; x.len()],
+            };
+        };
+        let amax_exp = values
+            .iter()
+            .filter(|v| v.sig != 0)
+            .map(|v| v.exp + 23)
+            .max();
+        let Some(amax_exp) = amax_exp else {
+            return MxBlock {
+                scale: 0,
+                codes: vec![0; x.len()],
+            };
+        };
+        let s = scale_exp(elem, amax_exp);
+        let codes = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let r = rnd.get(i).copied().unwrap_or(0);
+                elem.quantize(
+                    Exact {
+                        exp: v.exp - s,
+                        ..*v
+                    },
+                    mode,
+                    r,
+                    rnd_bits,
+                )
+            })
+            .collect();
+        MxBlock {
+            scale: (s + SCALE_BIAS) as u32,
+            codes,
+        }
+    }
+
+    /// xorshift64*: reproducible test data without a dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
+    /// Mantissa fields that put every rounding case under every dropped-bit count:
+    /// exact ties (kept bit odd and even), one below and above a tie, all ones, zero.
+    fn mantissas(rng: &mut Rng) -> Vec<u32> {
+        let mut m = vec![0, 1, 0x7f_ffff, 0x40_0000, 0x3f_ffff, 0x40_0001];
+        for d in 0..23 {
+            let tie = 1u32 << d;
+            for v in [
+                tie,
+                tie - 1,
+                tie + 1,
+                tie | tie << 1,
+                (tie | tie << 1) - 1,
+                !tie,
+            ] {
+                m.push(v & 0x7f_ffff);
+            }
+        }
+        m.extend((0..16).map(|_| rng.next() as u32 & 0x7f_ffff));
+        m
+    }
+
+    fn modes(rng: &mut Rng) -> Vec<(MxRounding, u32, Vec<u64>)> {
+        let mut v = vec![(MxRounding::Rne, 0, vec![]), (MxRounding::Away, 0, vec![])];
+        for bits in [1, 3, 8, 16] {
+            let words = (0..8).map(|_| rng.next() >> (64 - bits)).collect();
+            v.push((MxRounding::Sr, bits, words));
+        }
+        // All-ones and zero random words, and words too wide for rnd_bits (off the
+        // 64-bit path: the reference decides).
+        v.push((MxRounding::Sr, 8, vec![0xff; 8]));
+        v.push((MxRounding::Sr, 8, vec![0; 8]));
+        v.push((
+            MxRounding::Sr,
+            4,
+            (0..8).map(|_| rng.next() & 0xfff).collect(),
+        ));
+        v
+    }
+
+    /// The 64-bit path equals the reference on every element type and rounding, every
+    /// block exponent (scale clamps at both ends included), element exponents from the
+    /// block's down to 40 binades below it, 63 to 100 below it and zero (subnormals),
+    /// both signs and the mantissas of [`mantissas`]; then random blocks of every class
+    /// (NaNs and infinities anywhere, subnormals) and length.
+    #[test]
+    fn fast_path_equals_reference() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mans = mantissas(&mut rng);
+        let mut checked = 0u64;
+        for elem in Elem::ALL {
+            for (mode, rnd_bits, words) in modes(&mut rng) {
+                for top in 1..=254u32 {
+                    let max_man = rng.next() as u32 & 0x7f_ffff;
+                    // Every element binade down to 40 below the block's (past that every
+                    // type rounds to zero), then far below: where 63 and 64 bits drop.
+                    let far = [63, 64, 65, 100].map(|d| top.saturating_sub(d));
+                    for field in (top.saturating_sub(40)..=top).chain(far).chain([0]) {
+                        for chunk in mans.chunks(7) {
+                            let mut x = vec![top << 23 | max_man];
+                            for &m in chunk {
+                                let sign = (rng.next() as u32 & 1) << 31;
+                                x.push(sign | field << 23 | m);
+                            }
+                            let want = quantize_reference(elem, &x, mode, &words, rnd_bits);
+                            let got = quantize(elem, &x, mode, &words, rnd_bits);
+                            assert_eq!(got, want, "{elem:?} {mode:?} sr{rnd_bits} {x:08x?}");
+                            checked += x.len() as u64;
+                        }
+                    }
+                }
+            }
+        }
+        // Random bit patterns of every class (NaNs, infinities, subnormals) in blocks of
+        // 1 to 64.
+        for _ in 0..20_000 {
+            let elem = Elem::ALL[rng.next() as usize % 6];
+            let k = 1 + rng.next() as usize % 64;
+            let x: Vec<u32> = (0..k)
+                .map(|_| match rng.next() % 8 {
+                    0 => 0x7f80_0000 | (rng.next() as u32 & 0x8000_0001),
+                    1 => rng.next() as u32 & 0x807f_ffff,
+                    _ => rng.next() as u32,
+                })
+                .collect();
+            let (mode, rnd_bits) = match rng.next() % 3 {
+                0 => (MxRounding::Rne, 0),
+                1 => (MxRounding::Away, 0),
+                _ => (MxRounding::Sr, 1 + rng.next() as u32 % 16),
+            };
+            let words: Vec<u64> = (0..k)
+                .map(|_| rng.next() >> (64 - rnd_bits.max(1)))
+                .collect();
+            let want = quantize_reference(elem, &x, mode, &words, rnd_bits);
+            assert_eq!(quantize(elem, &x, mode, &words, rnd_bits), want, "{x:08x?}");
+            checked += k as u64;
+        }
+        assert!(checked > 100_000_000, "{checked}");
+    }
 
     fn bits(v: &[f32], k: usize) -> Vec<u32> {
         let mut x: Vec<u32> = v.iter().map(|f| f.to_bits()).collect();
