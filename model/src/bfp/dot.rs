@@ -41,6 +41,14 @@ pub const EXP_BITS_FLAG: Param = Param::int(
     "Width of the signed shared exponent",
 );
 
+/// `--narrow-pack`: the narrow mode carries two elements in each lane's field.
+pub const NARROW_PACK: Param = Param::switch(
+    "--narrow-pack",
+    "With --modes w,m (w < m <= 2w): each lane's field is 2w bits and holds one m-bit element \
+     or two w-bit ones, so the narrow mode does 2 x --lanes products a beat (a w x w \
+     multiplier beside each m x m one); the mode is sampled with a block's first beat",
+);
+
 /// `--acc`: how blocks are summed across a dot product.
 pub const ACC_FLAG: Param = Param::choice(
     "--acc",
@@ -95,6 +103,13 @@ pub struct BfpDotParams {
     /// `--acc long`: the long register's window; `None` is the binary32 accumulation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub long: Option<LongWindow>,
+    /// `--narrow-pack` (with two widths `w,m`, `w < m <= 2w`): each lane's field on `qa`
+    /// and `qb` is 2w bits; in the wide mode it holds one m-bit element in its low bits,
+    /// in the narrow mode two w-bit elements (so the narrow elements are packed w bits
+    /// apart, element j at `[w*j + w-1 : w*j]`), and a narrow block takes half the beats.
+    /// `mode` is sampled with a block's first beat and holds for the block.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub narrow_pack: bool,
 }
 
 impl Params for BfpDotParams {
@@ -107,6 +122,7 @@ impl Params for BfpDotParams {
         ACC_FLAG,
         LONG_BITS,
         LONG_LSB,
+        NARROW_PACK,
     ];
 
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
@@ -132,6 +148,7 @@ impl Params for BfpDotParams {
             lanes,
             modes,
             long,
+            narrow_pack: NARROW_PACK.is_on(flags),
         })
     }
 }
@@ -146,6 +163,7 @@ impl Default for BfpDotParams {
             lanes: None,
             modes: None,
             long: None,
+            narrow_pack: false,
         }
     }
 }
@@ -164,9 +182,43 @@ impl BfpDotParams {
         self.lanes.unwrap_or(self.block)
     }
 
-    /// Beats per block pair.
+    /// Beats per block pair (in the wide mode with `--narrow-pack`).
     pub fn beats_per_block(&self) -> u32 {
         self.block / self.lanes()
+    }
+
+    /// The narrow width with `--narrow-pack` (the narrower of its two widths).
+    pub fn packed_width(&self) -> Option<u32> {
+        match (self.narrow_pack, self.modes) {
+            (true, Some(modes)) => Some(modes.width(0)),
+            _ => None,
+        }
+    }
+
+    /// Bits of one lane's field on `qa` and `qb`: m, or 2w with `--narrow-pack`.
+    pub fn field_bits(&self) -> u32 {
+        self.packed_width().map_or(self.mant_bits, |w| 2 * w)
+    }
+
+    /// Element products a beat with this `mode` (the block's, with `--narrow-pack`) does:
+    /// `lanes`, or twice that in the packed narrow mode.
+    pub fn products_per_beat(&self, mode: u64) -> u32 {
+        if self.packed_width().is_some() && mode == 0 {
+            2 * self.lanes()
+        } else {
+            self.lanes()
+        }
+    }
+
+    /// Beats of a block with this `mode` (the block's, with `--narrow-pack`).
+    pub fn beats_for_mode(&self, mode: u64) -> u32 {
+        self.block / self.products_per_beat(mode)
+    }
+
+    /// The fewest beats a block takes (the narrow mode's with `--narrow-pack`): blocks are
+    /// at least this many cycles apart, which sets the extra binary32 cycles.
+    pub fn min_beats_per_block(&self) -> u32 {
+        self.beats_for_mode(0)
     }
 
     /// Width of the exact block sum for any m-bit inputs: docs/bfp.md's
@@ -199,7 +251,7 @@ impl BfpDotParams {
     /// the adder before the accumulator holds the previous sum: the multi-cycle loop
     /// computes exactly what the one-cycle loop does.
     fn binary32_accumulation_stages(&self) -> u32 {
-        binary32_accumulation_stages(self.beats_per_block())
+        binary32_accumulation_stages(self.min_beats_per_block())
     }
 
     /// The element width of a beat with this `mode` input.
@@ -220,7 +272,35 @@ impl UnitParams for BfpDotParams {
             LONG_BITS.check(w.bits)?;
             LONG_LSB.check(w.lsb)?;
         }
-        check_lanes(self.block, self.lanes())
+        check_lanes(self.block, self.lanes())?;
+        if self.narrow_pack {
+            let m = self.mant_bits;
+            let narrow = self.modes.map(|modes| modes.list());
+            let ok = match narrow.as_deref() {
+                Some([w, _]) => *w < m && m <= 2 * w,
+                _ => false,
+            };
+            if !ok {
+                return Err(ParamError {
+                    param: "--narrow-pack",
+                    value: self
+                        .modes
+                        .map_or("no --modes".into(), |x| format!("--modes {x}")),
+                    allowed: format!("--modes w,{m} with two widths, w < {m} <= 2w"),
+                });
+            }
+            if !self.block.is_multiple_of(2 * self.lanes()) {
+                return Err(ParamError {
+                    param: "--lanes",
+                    value: self.lanes().to_string(),
+                    allowed: format!(
+                        "with --narrow-pack, a lane count L with 2L dividing --block {}",
+                        self.block
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// e.g. `bfp_dot_n16_m4_e10`, `bfp_dot_n16_m6_e10_l4_modes4_6`,
@@ -236,6 +316,9 @@ impl UnitParams for BfpDotParams {
         if let Some(modes) = self.modes {
             name += &format!("_modes{}", modes.to_string().replace(',', "_"));
         }
+        if self.narrow_pack {
+            name += "_pack";
+        }
         if let Some(w) = self.long {
             let lsb = w.lsb.unsigned_abs();
             let sign = if w.lsb < 0 { "m" } else { "" };
@@ -247,7 +330,7 @@ impl UnitParams for BfpDotParams {
     /// clk, rst, in_valid, clear, ea, qa[m*L-1:0], eb, qb[m*L-1:0], mode (mixed mantissa
     /// only) -> acc[31:0] (binary32), uf, of, out_valid.
     fn interface(&self) -> Interface {
-        let (w, m, l) = (self.exp_bits, self.mant_bits, self.lanes());
+        let (w, m, l) = (self.exp_bits, self.field_bits(), self.lanes());
         let mut ports = vec![
             Port::bit("clk", Dir::In, Role::Clock),
             Port::bit("rst", Dir::In, Role::Reset),
@@ -302,9 +385,8 @@ impl UnitParams for BfpDotParams {
 pub struct BfpDot {
     p: BfpDotParams,
     iface: Interface,
-    /// Sum of the products of the block being received, and its beats so far.
-    partial: i64,
-    beats: u32,
+    /// The block being received.
+    feed: BlockFeed,
     /// Stages 1 to 3.
     stages: DotStages,
 }
@@ -315,8 +397,7 @@ impl BfpDot {
         Ok(BfpDot {
             p,
             iface: p.interface(),
-            partial: 0,
-            beats: 0,
+            feed: BlockFeed::default(),
             stages: DotStages::new(p.conversion_stages(), p.accumulation_stages()),
         })
     }
@@ -346,24 +427,55 @@ impl CycleModel for BfpDot {
             return;
         }
         let w = p.exp_bits;
-        self.partial += beat_sum(&p, &ins);
-        self.beats += 1;
-        if self.beats == p.beats_per_block() {
+        if let Some(sum) = self.feed.beat(&p, &ins) {
             let exp = |e: &[u64]| int::from_bits(e[0].into(), w, true) as i32;
             let e = exp(ins[3]) + exp(ins[5]);
-            self.stages.push(self.partial.into(), e, clear, false);
-            (self.partial, self.beats) = (0, 0);
+            self.stages.push(sum.into(), e, clear, false);
         }
     }
 }
 
-/// The element sum of one beat (the mode picks the width of each element).
-pub(super) fn beat_sum(p: &BfpDotParams, ins: &[&[u64]]) -> i64 {
-    let m = p.mant_bits;
-    let width = p.width_for_mode(ins.get(7).map_or(0, |mode| mode[0]));
-    let element =
-        |q: &[u64], i: u32| int::from_bits(get_field(q, i * m, width).into(), width, true) as i64;
-    (0..p.lanes())
+/// The block being received by `bfp_dot`: the sum of its products so far, its beats so
+/// far and, with `--narrow-pack`, its mode (sampled with its first beat).
+#[derive(Clone, Debug, Default)]
+pub(super) struct BlockFeed {
+    partial: i64,
+    beats: u32,
+    mode: u64,
+}
+
+impl BlockFeed {
+    /// Take one valid beat; returns the block's exact sum on its last beat.
+    pub(super) fn beat(&mut self, p: &BfpDotParams, ins: &[&[u64]]) -> Option<i64> {
+        let input_mode = ins.get(7).map_or(0, |mode| mode[0]);
+        if self.beats == 0 || !p.narrow_pack {
+            self.mode = input_mode;
+        }
+        self.partial += beat_sum(p, ins, self.mode);
+        self.beats += 1;
+        (self.beats == p.beats_for_mode(self.mode)).then(|| {
+            let sum = self.partial;
+            *self = BlockFeed::default();
+            sum
+        })
+    }
+}
+
+/// The element sum of one beat in `mode`: `lanes` elements of the width the mode picks,
+/// each the low bits of its lane's field; with `--narrow-pack` in the narrow mode, twice as
+/// many w-bit elements packed w bits apart.
+pub(super) fn beat_sum(p: &BfpDotParams, ins: &[&[u64]], mode: u64) -> i64 {
+    let f = p.field_bits();
+    let width = p.width_for_mode(mode);
+    let stride = if p.products_per_beat(mode) > p.lanes() {
+        width
+    } else {
+        f
+    };
+    let element = |q: &[u64], i: u32| {
+        int::from_bits(get_field(q, i * stride, width).into(), width, true) as i64
+    };
+    (0..p.products_per_beat(mode))
         .map(|i| element(ins[4], i) * element(ins[6], i))
         .sum::<i64>()
 }
@@ -431,9 +543,20 @@ at run time.";
         ]
     }
 
+    /// A quarter of the draws are `--narrow-pack` units (two widths `w < m <= 2w`, lanes
+    /// with 2L dividing the block), which the general shape rarely meets.
     fn sample(rng: &mut crate::unit::Sampler) -> Self {
         crate::unit::sample_valid(rng, |rng| {
-            let (block, mant_bits, lanes, modes) = super::sample_shape(rng, 8);
+            let (mut block, mut mant_bits, mut lanes, mut modes) = super::sample_shape(rng, 8);
+            let narrow_pack = rng.one_in(4);
+            if narrow_pack {
+                mant_bits = rng.int(3..=8);
+                let w = rng.int(mant_bits.div_ceil(2)..=mant_bits - 1);
+                modes = Some(format!("{w},{mant_bits}").parse().expect("widths in range"));
+                let l = rng.int(1..=4);
+                lanes = Some(l);
+                block = 2 * l * rng.int(1..=2);
+            }
             BfpDotParams {
                 block,
                 mant_bits,
@@ -444,6 +567,7 @@ at run time.";
                     bits: rng.int(LONG_BITS.range()),
                     lsb: rng.int_i32(-40..=20),
                 }),
+                narrow_pack,
             }
         })
     }
