@@ -540,6 +540,17 @@ at run time.";
                 long: Some(LongWindow { bits: 12, lsb: -3 }),
                 ..d
             },
+            // --narrow-pack at its smallest: 2,3 on one lane, a narrow block in one beat
+            // and a wide one in two (the 4,6 unit on 4 elements, or with --acc long, took
+            // two to five minutes on the loaded machine).
+            BfpDotParams {
+                block: 2,
+                lanes: Some(1),
+                mant_bits: 3,
+                modes: Some("2,3".parse().expect("valid modes")),
+                narrow_pack: true,
+                ..d
+            },
         ]
     }
 
@@ -705,6 +716,153 @@ mod tests {
         assert_eq!(f32::from_bits(o[0] as u32), 7.0 - 1.0);
         m.step(&beat(false, 0), &mut o);
         assert_eq!(f32::from_bits(o[0] as u32), -25.0 + 15.0);
+    }
+
+    /// `--narrow-pack` against the exact block dot products: random 4/6 blocks, the mode
+    /// switching between blocks at random, each block on its own (`clear`) so `acc` must be
+    /// its exact value `sum * 2^(ea+eb)` (exact in binary32 at these widths), and the same
+    /// stream accumulated (no `clear`) against f32 additions of those exact values.
+    #[test]
+    fn narrow_pack_is_exact_in_both_modes_and_switches_between_blocks() {
+        let p = BfpDotParams {
+            block: 16,
+            lanes: Some(4),
+            mant_bits: 6,
+            modes: Some("4,6".parse().unwrap()),
+            narrow_pack: true,
+            ..BfpDotParams::default()
+        };
+        assert_eq!(p.module_name(), "bfp_dot_n16_m6_e10_l4_modes4_6_pack");
+        assert_eq!(
+            (p.field_bits(), p.beats_for_mode(0), p.beats_for_mode(1)),
+            (8, 2, 4)
+        );
+        // Blocks come at least 2 cycles apart (narrow): one extra accumulation cycle.
+        assert_eq!((p.accumulation_stages(), p.latency()), (1, 4));
+        let mut rng = crate::unit::Sampler::new(21);
+        let mut exact_sums = Vec::new();
+        for accumulate in [false, true] {
+            let mut m = BfpDot::new(p).unwrap();
+            let mut o = [0u64; 4];
+            let mut want = 0f32;
+            let mut seen = 0;
+            for blk in 0..40 {
+                let narrow = rng.one_in(2);
+                let (w, width) = if narrow { (4, 4) } else { (6, 8) };
+                let lim = (1i64 << (w - 1)) - 1;
+                let el = |rng: &mut crate::unit::Sampler| rng.int(0..=2 * lim as u32) as i64 - lim;
+                let qa: Vec<i64> = (0..16).map(|_| el(&mut rng)).collect();
+                let qb: Vec<i64> = (0..16).map(|_| el(&mut rng)).collect();
+                let (ea, eb) = (rng.int_i32(-8..=8), rng.int_i32(-8..=8));
+                let exact: i64 = qa.iter().zip(&qb).map(|(a, b)| a * b).sum();
+                let value = exact as f64 * 2f64.powi(ea + eb);
+                // Narrow: 8 elements a beat, w bits apart; wide: 4 a beat in 8-bit fields.
+                let per_beat = if narrow { 8 } else { 4 };
+                let beats = 16 / per_beat;
+                let pack = |q: &[i64]| {
+                    q.iter().enumerate().fold(0u64, |acc, (i, v)| {
+                        acc | (int::to_bits((*v).into(), w) as u64) << (width * i as u32)
+                    })
+                };
+                for beat in 0..beats {
+                    let r = beat * per_beat..(beat + 1) * per_beat;
+                    // The mode is read on the first beat only: later beats show garbage.
+                    let mode = if beat == 0 {
+                        u64::from(!narrow)
+                    } else {
+                        rng.int(0..=1).into()
+                    };
+                    let ins = [
+                        0,
+                        1,
+                        u64::from(!accumulate || blk == 0),
+                        int::to_bits(ea.into(), 10) as u64,
+                        pack(&qa[r.clone()]),
+                        int::to_bits(eb.into(), 10) as u64,
+                        pack(&qb[r]),
+                        mode,
+                    ];
+                    m.step(&ins, &mut o);
+                    if o[3] == 1 {
+                        seen += 1;
+                    }
+                }
+                for _ in 0..p.latency() {
+                    m.step(&[0; 8], &mut o);
+                    if o[3] == 1 {
+                        seen += 1;
+                        break;
+                    }
+                }
+                let got = f32::from_bits(o[0] as u32);
+                if accumulate {
+                    want = if blk == 0 {
+                        value as f32
+                    } else {
+                        want + value as f32
+                    };
+                    assert_eq!(got, want, "block {blk}");
+                } else {
+                    assert_eq!(f64::from(got), value, "block {blk} narrow {narrow}");
+                    exact_sums.push(exact);
+                }
+                // Drain so the next block starts with the pipeline empty.
+                for _ in 0..p.latency() {
+                    m.step(&[0; 8], &mut o);
+                }
+            }
+            assert_eq!(seen, 40);
+        }
+        assert!(
+            exact_sums.iter().any(|s| s.abs() > 7 * 7 * 16),
+            "wide blocks seen"
+        );
+    }
+
+    #[test]
+    fn narrow_pack_validates_its_shape() {
+        let p = BfpDotParams {
+            block: 16,
+            lanes: Some(8),
+            mant_bits: 6,
+            modes: Some("4,6".parse().unwrap()),
+            narrow_pack: true,
+            ..BfpDotParams::default()
+        };
+        assert!(p.validate().is_ok());
+        let bad = |q: BfpDotParams| q.validate().unwrap_err().param;
+        assert_eq!(bad(BfpDotParams { lanes: None, ..p }), "--lanes");
+        assert_eq!(bad(BfpDotParams { modes: None, ..p }), "--narrow-pack");
+        let m = |t: &str| Some(t.parse().unwrap());
+        assert_eq!(
+            bad(BfpDotParams {
+                modes: m("2,6"),
+                ..p
+            }),
+            "--narrow-pack"
+        );
+        assert_eq!(
+            bad(BfpDotParams {
+                modes: m("2,4,6"),
+                ..p
+            }),
+            "--narrow-pack"
+        );
+        assert!(BfpDotParams {
+            modes: m("3,6"),
+            ..p
+        }
+        .validate()
+        .is_ok());
+        assert!(BfpDotParams {
+            mant_bits: 8,
+            modes: m("4,8"),
+            ..p
+        }
+        .validate()
+        .is_ok());
+        // The wide mode keeps the unit's products a beat; the narrow mode doubles them.
+        assert_eq!((p.products_per_beat(0), p.products_per_beat(1)), (16, 8));
     }
 
     #[test]
