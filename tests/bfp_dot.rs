@@ -165,6 +165,7 @@ fn mixed_mantissa_modes_equal_the_fixed_units() {
         exp_bits: 6,
         modes: Some("4,6".parse().unwrap()),
         long: None,
+        narrow_pack: false,
     };
     let mixed_rtl = verilate(&mixed);
     for (mode, width) in [(0u64, 4u32), (1, 6)] {
@@ -247,6 +248,7 @@ fn dot_params() -> impl Strategy<Value = BfpDotParams> {
                 lanes: Some(lanes),
                 modes,
                 long,
+                narrow_pack: false,
             }
         },
     )
@@ -258,6 +260,31 @@ proptest! {
     #[test]
     fn bfp_dot_rtl_matches_model(p in dot_params(), seed in any::<u64>()) {
         check_unit(p, seed, 4000).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// `--narrow-pack` (issue 21): the RTL against the model (which tests/model check against
+/// the exact block sums), random modes on each block's first beat and junk on the later
+/// beats' `mode`, with binary32 and long accumulation, narrow blocks in one beat and more.
+#[test]
+fn narrow_pack_rtl_matches_model() {
+    for (block, lanes, mant_bits, modes, long) in [
+        (16, 8, 6, "4,6", None),
+        (16, 4, 6, "4,6", None),
+        (8, 2, 8, "4,8", Some(LongWindow { bits: 16, lsb: -4 })),
+        (12, 2, 5, "3,5", None),
+        (4, 1, 3, "2,3", Some(LongWindow { bits: 10, lsb: -2 })),
+    ] {
+        let p = BfpDotParams {
+            block,
+            lanes: Some(lanes),
+            mant_bits,
+            exp_bits: 5,
+            modes: Some(modes.parse().unwrap()),
+            long,
+            narrow_pack: true,
+        };
+        check_unit(p, u64::from(block), 4000).unwrap_or_else(|e| panic!("{p:?}: {e}"));
     }
 }
 
@@ -296,6 +323,7 @@ fn long_accumulation_matches_model() {
             exp_bits,
             modes: modes.map(|m: &str| m.parse().unwrap()),
             long: Some(LongWindow { bits, lsb }),
+            narrow_pack: false,
         };
         check_unit(p, u64::from(bits), 4000).unwrap_or_else(|e| panic!("{p:?}: {e}"));
     }

@@ -292,6 +292,20 @@ fn integer_and_block_references_match_the_models() {
                 15,
             )
         }),
+        // --narrow-pack at the density table's shape: 16 HBFP4 or 8 HBFP6 products a beat.
+        Box::new(|| {
+            check_golden(
+                &BfpDotParams {
+                    lanes: Some(8),
+                    mant_bits: 6,
+                    modes: Some("4,6".parse().expect("widths")),
+                    narrow_pack: true,
+                    ..BfpDotParams::default()
+                },
+                20_000,
+                17,
+            )
+        }),
         Box::new(|| {
             check_golden(
                 &BfpDotParams {

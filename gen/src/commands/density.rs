@@ -126,7 +126,7 @@ pub fn density_table(
 ) -> Result<(), Failure> {
     let mut rows = mac_baselines(&[12, 32], stderr)?;
     let shapes: &[(u32, u32)] = if quick {
-        &[(8, 4), (16, 4)]
+        &[(8, 4), (16, 4), (16, 6)]
     } else {
         &[
             (8, 4),
@@ -170,6 +170,25 @@ pub fn density_table(
             report: flow_up5k_or_hx8k(&p, stderr)?,
         });
     }
+    // issue 21: the packed 4/6 unit, 8 lanes: 8 HBFP6 products a cycle (a block in two
+    // beats) or 16 HBFP4 ones (a block a beat), one flow, a row for each mode.
+    let packed = BfpDotParams {
+        block: 16,
+        mant_bits: 6,
+        lanes: Some(8),
+        modes: Some("4,6".parse().expect("valid modes")),
+        narrow_pack: true,
+        ..BfpDotParams::default()
+    };
+    let _ = writeln!(stderr, "[density] packed 4/6: {}", packed.module_name());
+    let report = flow_up5k_or_hx8k(&packed, stderr)?;
+    for (mode, label) in [(0, "HBFP4 mode"), (1, "HBFP6 mode")] {
+        rows.push(DensityRow {
+            label: format!("HBFP4/6 packed dot, n 16, 8 lanes, {label}"),
+            macs_per_cycle: f64::from(packed.products_per_beat(mode)),
+            report: report.clone(),
+        });
+    }
     for (block, long, mhz) in [(16, false, 25.0), (32, false, 25.0), (32, true, 25.0)] {
         let p = BfpDotParams {
             block,
@@ -186,7 +205,8 @@ pub fn density_table(
     }
     let mut table = render_density(&rows);
     table += "\nOne block (n element products) per cycle for bfp_dot (lanes = n), one product per \
-              cycle for the MAC. LUTs, carries, FFs: the unit alone (Yosys 0.23 synth_ice40, no \
+              cycle for the MAC. The packed 4/6 unit (`--narrow-pack --lanes 8`) is one design \
+              shown in each mode: 16 HBFP4 or 8 HBFP6 products a cycle. LUTs, carries, FFs: the unit alone (Yosys 0.23 synth_ice40, no \
               DSPs); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40 place and route, \
               seed 1. \"vs int8 MAC\" compares with the first row. Rows with --freq are pipelined \
               by the delay model for that clock (depth in the module name, `_p<N>`); the \

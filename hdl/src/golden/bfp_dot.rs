@@ -19,10 +19,115 @@ use crate::ir::Result;
 /// registers (`g_conv_line_d<i>`, `g_sum_line_d<i>`, cleared by reset) before the state takes them.
 pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
     super::accepted(p)?;
-    let (mb, w, l) = (p.mant_bits, p.exp_bits, p.lanes());
+    let w = p.exp_bits;
+    let mut b = Body::new();
+    let sum = match p.packed_width() {
+        Some(nw) => packed_sum(&mut b, p, nw),
+        None => beat_sums(&mut b, p),
+    };
+    if let Some(window) = p.long {
+        long(&mut b, p, window, &sum);
+        return Ok(b.finish());
+    }
+    let (ea, eb) = (
+        Var::named("ea", Ty::u(w)).as_signed(),
+        Var::named("eb", Ty::u(w)).as_signed(),
+    );
+    let exp = format!("{} + {}", ea.ext(w + 1), eb.ext(w + 1));
+    let stages = (p.conversion_stages(), p.accumulation_stages());
+    binary32_stages(&mut b, &sum, (Ty::s(w + 1), &exp), None, stages);
+    Ok(b.finish())
+}
+
+/// `--narrow-pack` with narrow width `nw`, from docs/bfp.md: the block's mode is the `mode`
+/// of its first beat; a narrow block is n / 2L beats of 2L elements packed `nw` bits apart,
+/// a wide one n / L beats of L elements, each the low m bits of a 2nw-bit field. Each
+/// beat's products are summed exactly into the block's sum; returns the sum, valid with
+/// `g_last`.
+fn packed_sum(b: &mut Body, p: &BfpDotParams, nw: u32) -> Var {
+    let (mb, l, f) = (p.mant_bits, p.lanes(), p.field_bits());
+    let sum_t = Ty::s(p.sum_width());
+    let beats = p.beats_per_block();
+    let cw = model::int::index_bits(beats);
+    let count_t = Ty::u(cw);
+    let count = b.state_reg("beat_count", count_t);
+    let mode_q = b.state_reg("pack_mode_q", Ty::u(1));
+    // `narrow` and `beat_sum` are cut points (the RTL's wires of the same names and values).
+    let narrow = b.cut_wire(
+        "narrow",
+        Ty::u(1),
+        format!(
+            "({count} == {z} ? mode : {mode_q}) == 1'b0",
+            z = count_t.lit(0)
+        ),
+    );
+    b.text(format!(
+        "    wire g_last = in_valid && {count} == ({narrow} ? {nl} : {wl});
+    always @(posedge clk) begin
+        if (rst) begin
+            {count} <= {z};
+            {mode_q} <= 1'b0;
+        end else if (in_valid) begin
+            {count} <= g_last ? {z} : {count} + {one};
+            if ({count} == {z}) {mode_q} <= mode;
+        end
+    end
+",
+        z = count_t.lit(0),
+        one = count_t.lit(1),
+        nl = count_t.lit((beats / 2 - 1).into()),
+        wl = count_t.lit((beats - 1).into()),
+    ));
+    b.line("// The beat's exact sum of products: 2L narrow elements or L wide ones.");
+    b.line(format!("function {}g_el_wide;", Ty::s(mb).decl()));
+    b.line(format!("    input {}fw;", Ty::u(mb).decl()));
+    b.line("    g_el_wide = fw;");
+    b.line("endfunction");
+    b.line(format!("function {}g_el_small;", Ty::s(nw).decl()));
+    b.line(format!("    input {}fs;", Ty::u(nw).decl()));
+    b.line("    g_el_small = fs;");
+    b.line("endfunction");
+    let beat = b.reg("g_beat", sum_t);
+    b.text(format!(
+        "    integer g_i;
+    always @* begin
+        {beat} = {zero};
+        if ({narrow})
+            for (g_i = {k0}; g_i < {k2l}; g_i = g_i + {k1})
+                {beat} = {beat} + g_el_small(qa[{knw} * g_i +: {nw}]) * g_el_small(qb[{knw} * g_i +: {nw}]);
+        else
+            for (g_i = {k0}; g_i < {kl}; g_i = g_i + {k1})
+                {beat} = {beat} + g_el_wide(qa[{kf} * g_i +: {mb}]) * g_el_wide(qb[{kf} * g_i +: {mb}]);
+    end
+",
+        zero = sum_t.lit(0),
+        k0 = k(0),
+        k1 = k(1),
+        k2l = k(2 * l),
+        kl = k(l),
+        knw = k(nw),
+        kf = k(f),
+    ));
+    let beat = b.cut_wire("beat_sum", sum_t, beat);
+    let partial = b.state_reg("partial_q", sum_t);
+    let sum = b.wire("g_sum", sum_t, format!("{partial} + {beat}"));
+    b.text(format!(
+        "    always @(posedge clk) begin
+        if (rst) {partial} <= {z};
+        else if (in_valid) {partial} <= g_last ? {z} : {sum};
+    end
+",
+        z = sum_t.lit(0),
+    ));
+    sum
+}
+
+/// The block's sum without `--narrow-pack`: each beat's L products (the mode of the beat
+/// picking the width) summed exactly; returns the sum, valid with `g_last`.
+fn beat_sums(b: &mut Body, p: &BfpDotParams) -> Var {
+    let (mb, l) = (p.mant_bits, p.lanes());
     let sum_t = Ty::s(p.sum_width());
     let el_t = Ty::s(mb);
-    let mut b = Body::new();
 
     // An element: its m-bit field, or with --modes the low bits the mode selects,
     // sign-extended (past the list: the widest).
@@ -89,18 +194,7 @@ pub(crate) fn golden(p: &BfpDotParams) -> Result<GoldenModule> {
         ));
         sum
     };
-    if let Some(window) = p.long {
-        long(&mut b, p, window, &sum);
-        return Ok(b.finish());
-    }
-    let (ea, eb) = (
-        Var::named("ea", Ty::u(w)).as_signed(),
-        Var::named("eb", Ty::u(w)).as_signed(),
-    );
-    let exp = format!("{} + {}", ea.ext(w + 1), eb.ext(w + 1));
-    let stages = (p.conversion_stages(), p.accumulation_stages());
-    binary32_stages(&mut b, &sum, (Ty::s(w + 1), &exp), None, stages);
-    Ok(b.finish())
+    sum
 }
 
 /// Stages 1 to 3 of a block dot product's reference (`bfp_dot`, `mx_dot`), from the

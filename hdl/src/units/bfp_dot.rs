@@ -39,17 +39,23 @@ impl Generate for BfpDotParams {
         let (clk, rst, valid) = (io["clk"], io["rst"], io["in_valid"]);
         let s = self.sum_width();
 
-        m.note("Stage 0: element products, adder tree, and the block's partial sum.");
         let mode = io.get("mode").copied();
-        let mut products = Vec::new();
-        for i in 0..self.lanes() {
-            let a = element(&mut m, self, io["qa"], i, mode)?;
-            let b = element(&mut m, self, io["qb"], i, mode)?;
-            products.push(m.val(a * b)?); // 2m bits, exact
-        }
-        let beat_sum = adder_tree(&mut m, products)?;
-        let beat_sum = m.wire("beat_sum", beat_sum.resize(s))?;
-        let last = super::block_last(&mut m, self.beats_per_block(), clk, rst, valid)?;
+        let (beat_sum, last) = match (self.packed_width(), mode) {
+            (Some(w), Some(mode)) => packed_products(&mut m, self, w, (&io, mode))?,
+            _ => {
+                m.note("Stage 0: element products, adder tree, and the block's partial sum.");
+                let mut products = Vec::new();
+                for i in 0..self.lanes() {
+                    let a = element(&mut m, self, io["qa"], i, mode)?;
+                    let b = element(&mut m, self, io["qb"], i, mode)?;
+                    products.push(m.val(a * b)?); // 2m bits, exact
+                }
+                let beat_sum = adder_tree(&mut m, products)?;
+                let beat_sum = m.wire("beat_sum", beat_sum.resize(s))?;
+                let last = super::block_last(&mut m, self.beats_per_block(), clk, rst, valid)?;
+                (beat_sum, last)
+            }
+        };
         let block_sum = if self.beats_per_block() == 1 {
             beat_sum
         } else {
@@ -70,7 +76,7 @@ impl Generate for BfpDotParams {
         let stages = (
             self.conversion_stages(),
             self.accumulation_stages(),
-            self.beats_per_block(),
+            self.min_beats_per_block(),
         );
         let ports = (clk, rst, io["clear"], last);
         let (outputs, _) = binary32_stages(&mut m, ports, stages, block_sum, exp, None)?;
@@ -347,11 +353,29 @@ fn describe(m: &mut ModuleBuilder, p: &BfpDotParams) {
     ));
     m.comment("block sum, one binary32 conversion per block, binary32 accumulation (RNE,");
     m.comment("no subnormals, saturating; sticky uf/of until clear) (docs/bfp.md).");
-    if let Some(modes) = p.modes {
-        m.comment(format!(
-            "Mixed mantissa: mode k uses the k-th of the widths {modes}, read from the low bits"
-        ));
-        m.comment("of each element's field.");
+    match (p.packed_width(), p.modes) {
+        (Some(w), _) => {
+            m.comment(format!(
+                "Packed narrow mode: mode 0 (per block, from its first beat) reads two {w}-bit"
+            ));
+            m.comment(format!(
+                "elements from each lane's {}-bit field, {} products a beat and {} beat(s) a block;",
+                p.field_bits(),
+                2 * p.lanes(),
+                p.beats_per_block() / 2
+            ));
+            m.comment(format!(
+                "mode 1 one {}-bit element from the field's low bits.",
+                p.mant_bits
+            ));
+        }
+        (None, Some(modes)) => {
+            m.comment(format!(
+                "Mixed mantissa: mode k uses the k-th of the widths {modes}, read from the low bits"
+            ));
+            m.comment("of each element's field.");
+        }
+        (None, None) => {}
     }
     m.comment(format!(
         "Latency: {} cycles from a block's last beat to out_valid.",
@@ -567,6 +591,72 @@ fn inline(m: &mut ModuleBuilder, c: &Module, tag: &str, inputs: &[(&str, Sig)]) 
         .iter()
         .map(|(name, s)| Ok((name.clone(), get(&map, *s)?)))
         .collect()
+}
+
+/// Stage 0 with `--narrow-pack` (narrow width `w`): returns the beat's exact sum of products
+/// and the block's last beat. Each lane's field is 2w bits. The block's mode is sampled with
+/// its first beat (`mode` then, `pack_mode_q` after) and picks the block's beats: B = n / L
+/// wide, B / 2 narrow. Each lane has an m x m multiplier, fed the field's low m bits (wide)
+/// or its low w bits sign-extended (narrow), and a w x w multiplier fed the field's high w
+/// bits in the narrow mode and zero in the wide one, so a narrow beat does 2L products
+/// and a wide one L. This costs L small multipliers beside the L wide ones; the other way to
+/// get two w-bit products from one m x m array (re-routing its partial products by mode)
+/// needs a mux on every partial-product column and mode-dependent signedness, and Yosys
+/// maps a plain `*` of this size to LUTs and carries about as well (docs/bfp.md).
+fn packed_products(
+    m: &mut ModuleBuilder,
+    p: &BfpDotParams,
+    w: u32,
+    (io, mode): (&BTreeMap<String, Sig>, Sig),
+) -> Result<(Val, Sig)> {
+    let (clk, rst, valid) = (io["clk"], io["rst"], io["in_valid"]);
+    let (mb, f, beats) = (p.mant_bits, p.field_bits(), p.beats_per_block());
+    m.note(format!(
+        "Stage 0 (packed narrow mode): the block's mode from its first beat; {beats} beats \
+         a wide block, {} a narrow one.",
+        beats / 2
+    ));
+    let count_bits = model::int::index_bits(beats);
+    let count = m.reg("beat_count", count_bits, clk, Some((rst, 0)))?;
+    let first = m.val(count.equal(0))?;
+    let mode_q = m.reg("pack_mode_q", mode.width(), clk, Some((rst, 0)))?;
+    let load = m.val(valid & first)?;
+    m.next(mode_q, mode, Some(load.sig))?;
+    let block_mode = m.wire("block_mode", mux(first, mode, mode_q))?;
+    let narrow = m.wire("narrow", block_mode.equal(0))?;
+    let at_last = m.val(mux(
+        narrow,
+        count.equal(u64::from(beats / 2 - 1)),
+        count.equal(u64::from(beats - 1)),
+    ))?;
+    let next = m.val((count + 1u64).wrapping(count_bits))?; // below `beats`: no wrap
+    m.next(
+        count,
+        mux(at_last, lit(0, count_bits, false), next),
+        Some(valid),
+    )?;
+    let last = m.wire("block_last", valid & at_last)?;
+
+    m.note("Stage 0: two products per lane (the second only narrow), adder tree, partial sum.");
+    let mut products = Vec::new();
+    for i in 0..p.lanes() {
+        let mut ops = Vec::new();
+        for q in [io["qa"], io["qb"]] {
+            let field = m.val(q.bits(f * i + f - 1, f * i))?;
+            let wide = field.bits(mb - 1, 0).reinterpret_signed();
+            let low = field.bits(w - 1, 0).reinterpret_signed().resize(mb);
+            let high = field.bits(2 * w - 1, w).reinterpret_signed();
+            let big = m.val(mux(narrow, low, wide))?;
+            let small = m.val(mux(narrow, high, lit(0, w, true)))?;
+            ops.push((big, small));
+        }
+        let [(a, a2), (b, b2)] = [ops[0], ops[1]];
+        products.push(m.val(a * b)?); // 2m bits, exact
+        products.push(m.val((a2 * b2).resize(2 * mb))?); // 2w bits, exact, widened
+    }
+    let beat_sum = adder_tree(m, products)?;
+    let beat_sum = m.wire("beat_sum", beat_sum.resize(p.sum_width()))?;
+    Ok((beat_sum, last.sig))
 }
 
 /// Element `i` of a beat's field vector, as an m-bit signed value; with modes, the low

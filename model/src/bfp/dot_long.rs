@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::dot::{beat_sum, dot, BfpDotParams};
+use super::dot::{dot, BfpDotParams, BlockFeed};
 use super::Block;
 use crate::float::{FloatFormat, Rounded, Rounding};
 use crate::fpacc::{long_readout, ReadoutPipe};
@@ -154,8 +154,8 @@ impl LongDotSum {
 pub struct BfpDotLong {
     p: BfpDotParams,
     iface: Interface,
-    partial: i64,
-    beats: u32,
+    /// The block being received.
+    feed: BlockFeed,
     /// Stage 1: the placed value, its overflow and `clear`.
     block: Option<((i128, bool), bool)>,
     /// Stage 2: the long register and its sticky overflow.
@@ -169,8 +169,7 @@ impl BfpDotLong {
         Ok(BfpDotLong {
             p,
             iface: p.interface(),
-            partial: 0,
-            beats: 0,
+            feed: BlockFeed::default(),
             block: None,
             sum: LongDotSum::new(window),
             readout: ReadoutPipe::default(),
@@ -201,17 +200,11 @@ impl CycleModel for BfpDotLong {
         if !valid {
             return;
         }
-        self.partial += beat_sum(&p, &ins);
-        self.beats += 1;
-        if self.beats == p.beats_per_block() {
+        if let Some(sum) = self.feed.beat(&p, &ins) {
             let w = p.exp_bits;
             let exp = |e: &[u64]| int::from_bits(e[0].into(), w, true) as i32;
-            let value = self
-                .sum
-                .window
-                .place(self.partial, exp(ins[3]) + exp(ins[5]));
+            let value = self.sum.window.place(sum, exp(ins[3]) + exp(ins[5]));
             self.block = Some((value, clear));
-            (self.partial, self.beats) = (0, 0);
         }
     }
 }
