@@ -280,8 +280,9 @@ fn plot_points(doc: &Document, plot: &PlotSpec) -> Vec<Point> {
 }
 
 /// The plots of a document: its own, or by default Fmax against LUTs (sweep.svg) when
-/// rows were synthesized, and the error against LUTs (error.svg) when they were also
-/// studied; series by unit, and by device and tool build or K when there are several.
+/// rows were synthesized, and the error at the longest K against LUTs (error.svg) when
+/// they were also studied; series by unit, and by device and tool build when there are
+/// several.
 pub fn plots_for(doc: &Document) -> Vec<PlotSpec> {
     if !doc.plots.is_empty() {
         return doc.plots.clone();
@@ -322,15 +323,18 @@ pub fn plots_for(doc: &Document) -> Vec<PlotSpec> {
     if has("luts") {
         plots.push(base.clone());
         if has("snr_db") {
-            let mut s = series;
-            if distinct("k") > 1 {
-                s.push("k".into());
-            }
+            // A front compares designs on one workload: the longest dot products.
+            let k = doc
+                .rows
+                .iter()
+                .filter_map(|r| number(r, "k"))
+                .fold(0.0, f64::max);
             plots.push(PlotSpec {
                 y: "snr_db".into(),
-                series: s,
+                series,
+                filter: vec![("k".into(), vec![format!("{k}")])],
                 file: "error.svg".into(),
-                title: None,
+                title: Some(format!("SNR of K = {k} dot products against LUTs")),
                 ..base
             });
         }
