@@ -410,3 +410,36 @@ fn cosimulate<P: UnitParams>(
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hdl::Generate;
+    use model::mac::{MacParams, Overflow};
+
+    /// The cosim stage fails a design that differs from its model, naming the beat and
+    /// writing the waveform into the point's folder: the saturating MAC's model against
+    /// the wrapping MAC's RTL under the saturating MAC's name.
+    #[test]
+    fn the_cosim_stage_catches_a_design_that_differs_from_its_model() {
+        let sat = MacParams::default();
+        let wrap = MacParams {
+            overflow: Overflow::Wrap,
+            ..sat
+        };
+        let header = Header {
+            generator: "test".into(),
+            command: None,
+        };
+        let text = design_verilog(&wrap.rtl().unwrap(), &header)
+            .replace(&wrap.module_name(), &sat.module_name());
+        let dir = std::env::temp_dir().join(format!("lowbit-cosim-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = cosimulate(&sat, &sat.module_name(), &text, 5000, 1, &dir).unwrap_err();
+        assert!(e.contains("differs from the model at beat"), "{e}");
+        assert!(e.contains(".vcd"), "{e}");
+        let good = design_verilog(&sat.rtl().unwrap(), &header);
+        cosimulate(&sat, &sat.module_name(), &good, 5000, 1, &dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
