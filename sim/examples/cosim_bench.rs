@@ -1,5 +1,6 @@
 //! Co-simulation throughput for the default MAC (`gen --acc 12`), batch size 4096:
-//! the Rust harness (RTL only, and RTL + model + comparison on one and two threads)
+//! the Rust harness (RTL only, and RTL + model + comparison on one thread, two, and
+//! every core with the stream split at reset beats)
 //! against a plain C++ Verilator loop over the same Verilated model, both compiled with
 //! g++ `-O2` ([`Optimize::Run`]).
 //!
@@ -77,10 +78,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let model_rate = beats as f64 / t.elapsed().as_secs_f64();
 
-    // (c) Full co-simulation: RTL, model and comparison, on one thread and on two (the
-    // RTL on a second thread, a batch at a time).
+    // (c) Full co-simulation: RTL, model and comparison, on one thread; on two with one
+    // stream (the RTL on a second thread, a batch at a time); on two and on every core
+    // with the stream split at reset beats (a part per thread).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut cosim_rates = Vec::new();
-    for threads in [1, 2] {
+    for (threads, split) in [(1, false), (2, false), (2, true), (cores, true)] {
         let mut model = p.model()?;
         let t = Instant::now();
         cosim(
@@ -90,6 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &CosimOptions {
                 batch: BATCH,
                 threads,
+                split,
                 ..CosimOptions::default()
             },
         )?;
@@ -117,8 +121,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cosim_rates[0],
         ),
         (
-            "co-simulation: RTL + model + compare, 2 threads",
+            "co-simulation, 2 threads, one stream (RTL ahead of the model)",
             cosim_rates[1],
+        ),
+        (
+            "co-simulation, 2 threads, the stream split at resets",
+            cosim_rates[2],
+        ),
+        (
+            &format!("co-simulation, all {cores} cores, split at resets"),
+            cosim_rates[3],
         ),
     ] {
         println!("| {what} | {:.2} M | {:.2}x |", rate / 1e6, rate / plain);

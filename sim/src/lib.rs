@@ -17,7 +17,9 @@
 //!
 //! Every instance has its own `VerilatedContext`, and each library hides Verilator's
 //! runtime symbols, so several designs and instances can run in one process and in
-//! parallel threads.
+//! parallel threads. [`cosim`] uses that: on `threads` threads it cuts a stream at reset
+//! beats ([`split_points`]) and runs each part on its own fresh RTL instance and model
+//! copy; a mismatch in any part is reported as the unbroken run reports it.
 
 pub mod build;
 pub mod glue;
@@ -312,10 +314,16 @@ pub struct CosimOptions {
     pub window_after: usize,
     /// Where failure VCDs go; default `<cache>/failures`.
     pub vcd_dir: Option<PathBuf>,
-    /// Threads: 1 runs the RTL and the model one after the other; 2 (the default when
-    /// the machine has two cores or more) runs the RTL on a second thread, up to two
-    /// batches ahead of the model. The comparison is the same.
+    /// Threads: 1 runs the RTL and the model one after the other. With 2 or more (the
+    /// default: the number of cores), a stream with reset beats is split at up to
+    /// `threads - 1` of them ([`split_points`]) and each part runs on its own thread, on
+    /// its own fresh RTL instance and model copy, compared in that thread; a stream
+    /// without resets runs the RTL on a second thread, up to two batches ahead of the
+    /// model.
     pub threads: usize,
+    /// Split the stream at reset beats when `threads >= 2` (the default); false keeps
+    /// one stream, the RTL on a second thread.
+    pub split: bool,
 }
 
 impl Default for CosimOptions {
@@ -325,7 +333,8 @@ impl Default for CosimOptions {
             window_before: 16,
             window_after: 4,
             vcd_dir: None,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            split: true,
         }
     }
 }
@@ -437,6 +446,12 @@ pub fn cosim(
             stimulus.len()
         )));
     }
+    if opts.threads >= 2 && opts.split {
+        let starts = split_points(iface, stimulus, opts.threads);
+        if starts.len() > 1 {
+            return cosim_split(dut, model, stimulus, opts, &starts);
+        }
+    }
     let mut rtl = dut.instance()?;
     let batch = opts.batch.max(1) * iw;
     let mut expected = Vec::new();
@@ -450,6 +465,7 @@ pub fn cosim(
             return Err(mismatch(
                 dut,
                 stimulus,
+                0,
                 *done + i / ow,
                 &expected[i / ow * ow..][..ow],
                 &got[i / ow * ow..][..ow],
@@ -504,9 +520,108 @@ pub fn cosim(
     })
 }
 
+/// Where [`cosim`] splits a stream for `parts` threads: beat 0, then for each further
+/// part the first reset beat at or after its even share of the stream (none when the
+/// unit has no reset or the stream none there). A part starts fresh instances of RTL
+/// and model at its first beat; starting at a reset beat keeps what it checks what the
+/// unbroken stream checks, since after a reset a unit's outputs do not depend on what
+/// came before (docs/conventions.md); the comparison itself is exact either way.
+pub fn split_points(iface: &Interface, stimulus: &[u64], parts: usize) -> Vec<usize> {
+    let iw = iface.in_words().max(1);
+    let beats = stimulus.len() / iw;
+    let rst = iface
+        .beat_inputs()
+        .find(|p| p.role == model::iface::Role::Reset)
+        .and_then(|p| iface.in_offset(&p.name));
+    let mut starts = vec![0];
+    let Some(rst) = rst else { return starts };
+    // Parts shorter than this are not worth a thread.
+    let least = 4096;
+    for k in 1..parts.max(1) {
+        let target = (beats * k / parts).max(starts[starts.len() - 1] + least);
+        if let Some(b) = (target..beats).find(|&b| stimulus[b * iw + rst] & 1 == 1) {
+            if beats - b >= least {
+                starts.push(b);
+            }
+        }
+    }
+    starts
+}
+
+/// [`cosim`] on parts of the stream starting at `starts`, one thread each.
+fn cosim_split(
+    dut: &Verilated,
+    model: &mut dyn CycleModel,
+    stimulus: &[u64],
+    opts: &CosimOptions,
+    starts: &[usize],
+) -> Result<CosimStats, SimError> {
+    let iface = dut.interface();
+    let (iw, ow) = (iface.in_words(), iface.out_words());
+    let beats = stimulus.len() / iw;
+    let batch = opts.batch.max(1);
+    let parts: Vec<(usize, usize)> = starts
+        .iter()
+        .zip(starts.iter().skip(1).chain(std::iter::once(&beats)))
+        .map(|(&a, &b)| (a, b))
+        .collect();
+    // Each part: its first differing beat with the model's and the RTL's outputs.
+    type Found = Result<Option<(usize, Vec<u64>, Vec<u64>)>, SimError>;
+    let found: Vec<Found> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|&(from, to)| {
+                let mut m = model.boxed_clone();
+                s.spawn(move || -> Found {
+                    let mut rtl = dut.instance()?;
+                    let (mut got, mut expected) = (Vec::new(), Vec::new());
+                    let mut b = from;
+                    while b < to {
+                        let n = batch.min(to - b);
+                        let chunk = &stimulus[b * iw..(b + n) * iw];
+                        got.resize(n * ow, 0);
+                        expected.resize(n * ow, 0);
+                        rtl.run(chunk, &mut got);
+                        m.run(chunk, &mut expected);
+                        if got != expected {
+                            let i = (0..got.len())
+                                .find(|&i| got[i] != expected[i])
+                                .expect("the batches differ");
+                            let at = i / ow * ow;
+                            return Ok(Some((
+                                b + i / ow,
+                                expected[at..at + ow].to_vec(),
+                                got[at..at + ow].to_vec(),
+                            )));
+                        }
+                        b += n;
+                    }
+                    Ok(None)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a co-simulation thread panicked"))
+            .collect()
+    });
+    // The earliest difference of the earliest part that has one.
+    for ((from, _), f) in parts.iter().zip(found) {
+        if let Some((beat, expected, got)) = f? {
+            return Err(mismatch(dut, stimulus, *from, beat, &expected, &got, opts));
+        }
+    }
+    Ok(CosimStats {
+        beats: beats as u64,
+    })
+}
+
+/// The mismatch report for `beat` of a run that started fresh instances at beat `from`.
+#[allow(clippy::too_many_arguments)]
 fn mismatch(
     dut: &Verilated,
     stimulus: &[u64],
+    from: usize,
     beat: usize,
     expected: &[u64],
     got: &[u64],
@@ -514,7 +629,7 @@ fn mismatch(
 ) -> SimError {
     let iface = dut.interface();
     let iw = iface.in_words();
-    let history_from = beat.saturating_sub(HISTORY - 1);
+    let history_from = beat.saturating_sub(HISTORY - 1).max(from);
     let mut inputs: Vec<(String, Vec<String>)> = iface
         .beat_inputs()
         .map(|p| (p.name.clone(), Vec::new()))
@@ -535,7 +650,7 @@ fn mismatch(
         .zip(got)
         .map(|((n, e), (_, g))| (n, e, g))
         .collect();
-    let vcd = write_window_vcd(dut, stimulus, beat, opts).ok();
+    let vcd = write_window_vcd(dut, &stimulus[from * iw..], from, beat, opts).ok();
     SimError::Mismatch(Box::new(Mismatch {
         top: dut.top.clone(),
         beat: beat as u64,
@@ -546,18 +661,21 @@ fn mismatch(
     }))
 }
 
-/// Rerun from beat 0 on a fresh instance and trace only the window around `beat`.
+/// Rerun `stimulus` (the stream from beat `from` on) on a fresh instance and trace only
+/// the window around `beat`.
 fn write_window_vcd(
     dut: &Verilated,
     stimulus: &[u64],
+    from: usize,
     beat: usize,
     opts: &CosimOptions,
 ) -> Result<PathBuf, SimError> {
     let iface = dut.interface();
     let (iw, ow) = (iface.in_words(), iface.out_words());
     let total = stimulus.len() / iw;
-    let start = beat.saturating_sub(opts.window_before);
-    let end = (beat + opts.window_after + 1).min(total);
+    let beat_here = beat - from;
+    let start = beat_here.saturating_sub(opts.window_before);
+    let end = (beat_here + opts.window_after + 1).min(total);
     let dir = opts
         .vcd_dir
         .clone()

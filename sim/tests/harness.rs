@@ -150,3 +150,57 @@ fn ports_wider_than_64_bits() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stats.beats, 2000);
 }
+
+/// Split co-simulation: the stream is cut at reset beats, one part per thread, and a
+/// difference in a later part is reported at the same beat, with the same values, as
+/// the one-thread run finds it.
+#[test]
+fn split_runs_find_what_one_thread_finds() {
+    let dut = reference();
+    let iface = MacParams::default().interface();
+    let stream = mac_stream(200_000, 3);
+    let starts = sim::split_points(&iface, &stream, 4);
+    assert_eq!(starts.len(), 4, "{starts:?}");
+    assert_eq!(starts[0], 0);
+    for s in &starts[1..] {
+        assert_eq!(stream[s * 5], 1, "part at {s} starts on a reset beat");
+    }
+    // Agreeing streams pass whole.
+    let mut good = MacParams::default().model().unwrap();
+    let opts = |threads| CosimOptions {
+        threads,
+        vcd_dir: Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("split")),
+        ..CosimOptions::default()
+    };
+    assert_eq!(
+        cosim(&dut, good.as_mut(), &stream, &opts(4)).unwrap().beats,
+        200_000
+    );
+    // Zero operands for the first 70% of the stream: the wrapping model first differs
+    // from the saturating RTL in a later part.
+    let mut late = stream.clone();
+    for b in 0..140_000 {
+        late[b * 5 + 3] = 0;
+        late[b * 5 + 4] = 0;
+    }
+    let wrong = || {
+        MacParams {
+            overflow: Overflow::Wrap,
+            ..MacParams::default()
+        }
+        .model()
+        .unwrap()
+    };
+    let find = |threads| match cosim(&dut, wrong().as_mut(), &late, &opts(threads)) {
+        Err(SimError::Mismatch(m)) => m,
+        other => panic!("expected a mismatch, got {other:?}"),
+    };
+    let (one, four) = (find(1), find(4));
+    assert!(
+        one.beat >= 140_000 && one.beat > starts[1] as u64,
+        "{}",
+        one.beat
+    );
+    assert_eq!((one.beat, &one.outputs), (four.beat, &four.outputs));
+    assert!(four.vcd.is_some());
+}
