@@ -73,7 +73,7 @@ fn spec_worked_cases_on_the_rtl() {
 
     // 63.75 + 1 -> 63.75 with `of`: 10-bit operands with one fraction bit, 255/2 * 1/2.
     let p = FpaccParams {
-        operand: Operand::Int { bits: 10, frac: 1 },
+        operand: Operand::int(10, 1),
         ..FpaccParams::default()
     };
     let mut s = beat(true, true, 255, 1).to_vec();
@@ -87,7 +87,7 @@ fn spec_worked_cases_on_the_rtl() {
 
     // 2^-10 alone flushes to zero with `uf`: 8-bit operands with 5 fraction bits, 1 * 1.
     let p = FpaccParams {
-        operand: Operand::Int { bits: 8, frac: 5 },
+        operand: Operand::int(8, 5),
         ..FpaccParams::default()
     };
     let mut s = beat(true, true, 1, 1).to_vec();
@@ -209,7 +209,7 @@ fn format_near(
 
 fn params() -> impl Strategy<Value = FpaccParams> {
     let operand = prop_oneof![
-        (2u32..=16, 0u32..=12).prop_map(|(bits, frac)| Operand::Int { bits, frac }),
+        (2u32..=16, 0u32..=12).prop_map(|(bits, frac)| Operand::int(bits, frac)),
         (2u32..=6, 1u32..=10, -3i32..=3).prop_map(|(e, m, db)| Operand::Float {
             format: FloatFormat {
                 exp_bits: e,
@@ -256,7 +256,7 @@ fn params() -> impl Strategy<Value = FpaccParams> {
 fn interleaved_worked_case_on_the_rtl() {
     let f = Preset::Fp32.format();
     let p = FpaccParams {
-        operand: Operand::Int { bits: 16, frac: 0 },
+        operand: Operand::int(16, 0),
         product: f,
         acc: f,
         interleave: 2,
@@ -292,7 +292,7 @@ fn interleaved_sums_match_the_model() {
         reserve_top_exponent: false,
     };
     let four = FpaccParams {
-        operand: Operand::Int { bits: 4, frac: 0 },
+        operand: Operand::int(4, 0),
         product: narrow,
         acc: narrow,
         rounding: Rounding::Rz,
@@ -356,7 +356,7 @@ impl F32Reference {
 /// f32 value of an operand pair's exact product, rounded once (f64 holds it exactly).
 fn f32_product(op: &Operand, a: u64, b: u64) -> f32 {
     match op {
-        Operand::Int { bits, frac } => {
+        Operand::Int { bits, frac, .. } => {
             let v = |x: u64| int::from_bits(x.into(), *bits, true) as f64;
             (v(a) * v(b) * 2f64.powi(-2 * *frac as i32)) as f32
         }
@@ -380,7 +380,7 @@ proptest! {
         let operand = if float_operands {
             Operand::Float { format: FloatFormat { exp_bits: 5, man_bits: 10, bias: 15, reserve_top_exponent: false } }
         } else {
-            Operand::Int { bits: 16, frac }
+            Operand::int(16, frac)
         };
         let f = Preset::Fp32.format();
         let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, sr: None, chunk, interleave: 1 };
@@ -462,7 +462,7 @@ fn sr_mean_is_the_exact_sum_while_rne_and_rz_are_biased() {
     use model::fpacc::{FpaccSum, SrFields};
     let f = FloatFormat::finite(5, 7, 15);
     let p = FpaccParams {
-        operand: Operand::Int { bits: 12, frac: 0 },
+        operand: Operand::int(12, 0),
         product: f,
         acc: f,
         ..FpaccParams::default()

@@ -5,7 +5,7 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    format_tag, Fpacc, Operand, Preset, SrFields, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS,
+    format_tag, Fpacc, IntOperand, Operand, Preset, SrFields, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS,
     MAN_BITS, OPERAND_MAN_BITS,
 };
 use crate::float::{Exact, FloatFormat, RoundWith, Rounded, Rounding};
@@ -51,7 +51,7 @@ impl Default for FpaccParams {
     fn default() -> Self {
         let acc = Preset::Acc12.format();
         FpaccParams {
-            operand: Operand::Int { bits: 8, frac: 0 },
+            operand: Operand::int(8, 0),
             product: acc,
             acc,
             rounding: Rounding::Rne,
@@ -123,8 +123,11 @@ impl UnitParams for FpaccParams {
 
     fn validate(&self) -> Result<(), ParamError> {
         match &self.operand {
-            Operand::Int { bits, frac } => {
+            Operand::Int { bits, frac, b, .. } => {
                 check_range("--in", *bits, &INT_BITS)?;
+                if let Some(b) = b {
+                    check_range("--in-b", b.bits, &INT_BITS)?;
+                }
                 check_range("--in-frac", *frac, &FRAC_BITS)?;
             }
             Operand::Float { format } => {
@@ -303,7 +306,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
     fn proof_set() -> Vec<Self> {
         let f = FloatFormat::finite;
         let small = FpaccParams {
-            operand: Operand::Int { bits: 4, frac: 0 },
+            operand: Operand::int(4, 0),
             product: f(3, 3, 4),
             acc: f(3, 3, 4),
             ..FpaccParams::default()
@@ -319,7 +322,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
             bf16,
             small,
             FpaccParams {
-                operand: Operand::Int { bits: 5, frac: 0 },
+                operand: Operand::int(5, 0),
                 product: f(4, 4, 7),
                 acc: f(4, 4, 7),
                 ..small
@@ -331,7 +334,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 ..small
             },
             FpaccParams {
-                operand: Operand::Int { bits: 3, frac: 0 },
+                operand: Operand::int(3, 0),
                 product: f(4, 4, 6),
                 acc: f(3, 2, 3),
                 ..small
@@ -347,7 +350,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 ..small
             },
             FpaccParams {
-                operand: Operand::Int { bits: 3, frac: 0 },
+                operand: Operand::int(3, 0),
                 product: f(4, 4, 6),
                 acc: f(3, 2, 3),
                 sr: Some(SrFields { bits: 2 }),
@@ -371,9 +374,24 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 format.reserve_top_exponent = false;
                 Operand::Float { format }
             } else {
-                Operand::Int {
+                // Half the integer draws have operands of their own width and signedness.
+                let a = IntOperand {
                     bits: rng.int(INT_BITS),
-                    frac: rng.int(0..=8),
+                    signed: true,
+                };
+                let frac = rng.int(0..=8);
+                if rng.one_in(2) {
+                    let a = IntOperand {
+                        signed: rng.one_in(2),
+                        ..a
+                    };
+                    let b = IntOperand {
+                        bits: rng.int(INT_BITS),
+                        signed: rng.one_in(2),
+                    };
+                    Operand::mixed(a, b, frac)
+                } else {
+                    Operand::int(a.bits, frac)
                 }
             };
             let acc = sample_format(rng, EXP_BITS, MAN_BITS);
