@@ -118,7 +118,11 @@ pub type FpaccOut = (Vec<u64>, Vec<f64>, Vec<bool>, Vec<bool>);
 /// `what` names the port (`a` or `b`): mixed integer operands each have their own
 /// width and signedness.
 fn operand_bits(op: &Operand, xs: &[i64], what: &str) -> Result<Vec<u64>, Error> {
-    let w = if what == "b" { op.width_b() } else { op.width() };
+    let w = if what == "b" {
+        op.width_b()
+    } else {
+        op.width()
+    };
     match op {
         Operand::Int { .. } => {
             let (oa, ob) = op.ints().expect("integer operands");

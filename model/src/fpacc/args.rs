@@ -235,8 +235,7 @@ impl Params for FpaccParams {
         CHUNK_FLAG,
         INTERLEAVE_FLAG,
     ];
-    const CONFLICTS: &'static [(&'static Param, &'static Param)] =
-        &[
+    const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[
         (&IN_FLOAT, &IN),
         (&IN_FLOAT, &IN_FRAC),
         (&IN_FLOAT, &IN_A),

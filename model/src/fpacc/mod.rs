@@ -144,7 +144,10 @@ impl Operand {
 
     /// Integer operands that differ from signed operands of one width (`fpacc` only).
     pub fn is_mixed(&self) -> bool {
-        matches!(self, Operand::Int { signed: false, .. } | Operand::Int { b: Some(_), .. })
+        matches!(
+            self,
+            Operand::Int { signed: false, .. } | Operand::Int { b: Some(_), .. }
+        )
     }
 
     /// Width of port `a`.

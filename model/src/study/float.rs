@@ -238,6 +238,73 @@ pub(crate) mod tests {
         assert_eq!(fpacc(&p, &w).unwrap().rel_rms, 0.0);
     }
 
+    /// Mixed operands: each row quantized for its own operand. x = (1, -0.5) to an
+    /// unsigned 4-bit `a` clamps -0.5 to 0 (scale 1/15: codes 15, 0); w = (0.25, 1) to a
+    /// signed 4-bit `b` (scale 1/7: codes 2, 7); `--in-frac 2` reads q / 4: products
+    /// 30/16 and 0, sum 1.875 (exact in E4M7), times (4/15)(4/7).
+    #[test]
+    fn mixed_operands_quantize_each_their_own_way() {
+        use crate::fpacc::IntOperand;
+        let w = Workload::from_rows("t", 2, vec![1.0, -0.5], vec![0.25, 1.0]).unwrap();
+        let p = FpaccParams {
+            operand: Operand::mixed(
+                IntOperand {
+                    bits: 4,
+                    signed: false,
+                },
+                IntOperand {
+                    bits: 4,
+                    signed: true,
+                },
+                2,
+            ),
+            ..FpaccParams::default()
+        };
+        let (qa, fa) = operand_row(&p.operand, 'a', &[1.0, -0.5]);
+        let (qb, fb) = operand_row(&p.operand, 'b', &[0.25, 1.0]);
+        assert_eq!((qa, qb), (vec![15, 0], vec![2, 7]));
+        assert_eq!((fa, fb), (4.0 / 15.0, 4.0 / 7.0));
+        let e = fpacc(&p, &w).unwrap();
+        let got = 1.875 * (4.0 / 15.0) * (4.0 / 7.0);
+        assert!(
+            (e.rel_rms - (got + 0.25f64).abs() / 0.25).abs() < 1e-12,
+            "{e:?}"
+        );
+        // With binary32 sums (exact here), the study is the MAC's mixed-operand study:
+        // int4 x uint8 on Gaussian rows, the same quantization of each operand.
+        let w = Workload::synthetic(Dist::Gaussian, 64, 8, 3);
+        let (a, b) = (
+            IntOperand {
+                bits: 4,
+                signed: true,
+            },
+            IntOperand {
+                bits: 8,
+                signed: false,
+            },
+        );
+        let f = Preset::Fp32.format();
+        let p = FpaccParams {
+            operand: Operand::mixed(a, b, 0),
+            product: f,
+            acc: f,
+            ..FpaccParams::default()
+        };
+        let mac = crate::mac::MacParams {
+            in_bits: 4,
+            signed: true,
+            acc_bits: 32,
+            b: Some(b),
+            ..crate::mac::MacParams::default()
+        };
+        let (x, y) = (
+            fpacc(&p, &w).unwrap(),
+            crate::study::int::mac(&mac, &w).unwrap(),
+        );
+        assert!((x.rel_rms - y.rel_rms).abs() < 1e-12, "{x:?} {y:?}");
+        assert!(x.rel_rms > 0.1, "negative activations clamp: {x:?}");
+    }
+
     #[test]
     fn wider_accumulators_and_chunks_err_less() {
         let w = Workload::synthetic(Dist::Gaussian, 4096, 4, 1);
