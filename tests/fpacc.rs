@@ -5,7 +5,7 @@
 
 use lowbit_tests::{cases, check_unit_with, verilate, Rng};
 use model::float::{FloatFormat, Rounding};
-use model::fpacc::{FpaccParams, Operand, Preset, BIAS};
+use model::fpacc::{FpaccParams, IntOperand, Operand, Preset, BIAS};
 use model::int;
 use model::pipeline::Piped;
 use model::UnitParams;
@@ -73,7 +73,7 @@ fn spec_worked_cases_on_the_rtl() {
 
     // 63.75 + 1 -> 63.75 with `of`: 10-bit operands with one fraction bit, 255/2 * 1/2.
     let p = FpaccParams {
-        operand: Operand::Int { bits: 10, frac: 1 },
+        operand: Operand::int(10, 1),
         ..FpaccParams::default()
     };
     let mut s = beat(true, true, 255, 1).to_vec();
@@ -87,7 +87,7 @@ fn spec_worked_cases_on_the_rtl() {
 
     // 2^-10 alone flushes to zero with `uf`: 8-bit operands with 5 fraction bits, 1 * 1.
     let p = FpaccParams {
-        operand: Operand::Int { bits: 8, frac: 5 },
+        operand: Operand::int(8, 5),
         ..FpaccParams::default()
     };
     let mut s = beat(true, true, 1, 1).to_vec();
@@ -96,11 +96,16 @@ fn spec_worked_cases_on_the_rtl() {
     assert_eq!(last(&p, &out), (0.0, true, false, true));
 }
 
-/// An operand value for stream generation: mostly ordinary, often an extreme.
-fn operand(rng: &mut Rng, op: &Operand) -> u64 {
-    match op {
-        Operand::Int { bits, .. } => {
-            let (lo, hi) = (int::min_value(*bits, true), int::max_value(*bits, true));
+/// An operand value for stream generation for port `a` or `b`: mostly ordinary, often an
+/// extreme.
+fn operand(rng: &mut Rng, op: &Operand, port: char) -> u64 {
+    match op.ints() {
+        Some((oa, ob)) => {
+            let o = if port == 'b' { ob } else { oa };
+            let (lo, hi) = (
+                int::min_value(o.bits, o.signed),
+                int::max_value(o.bits, o.signed),
+            );
             let v = match rng.next_u64() % 8 {
                 0 => 0,
                 1 => 1,
@@ -110,9 +115,12 @@ fn operand(rng: &mut Rng, op: &Operand) -> u64 {
                 5 => (rng.next_u64() % 8) as i128 - 4,
                 _ => lo + (rng.next_u64() as i128).rem_euclid(hi - lo + 1),
             };
-            int::to_bits(v, *bits) as u64
+            int::to_bits(v.clamp(lo, hi), o.bits) as u64
         }
-        Operand::Float { format } => {
+        None => {
+            let Operand::Float { format } = op else {
+                unreachable!("float operands")
+            };
             let (e, m) = (format.exp_bits, format.man_bits);
             let top = (1u64 << e) - 1;
             let field = match rng.next_u64() % 8 {
@@ -127,14 +135,20 @@ fn operand(rng: &mut Rng, op: &Operand) -> u64 {
     }
 }
 
-/// The same operand with the other sign (so that `a*b` cancels a previous product).
+/// The same operand `a` with the other sign (so that `a*b` cancels a previous product;
+/// an unsigned `a` becomes 0).
 fn negate(op: &Operand, a: u64) -> u64 {
-    match op {
-        Operand::Int { bits, .. } => {
-            let v = int::from_bits(a.into(), *bits, true);
-            int::to_bits(int::saturate(-v, *bits, true), *bits) as u64
+    match op.ints() {
+        Some((o, _)) => {
+            let v = int::from_bits(a.into(), o.bits, o.signed);
+            int::to_bits(int::saturate(-v, o.bits, o.signed), o.bits) as u64
         }
-        Operand::Float { format } => a ^ (1 << (format.exp_bits + format.man_bits)),
+        None => {
+            let Operand::Float { format } = op else {
+                unreachable!("float operands")
+            };
+            a ^ (1 << (format.exp_bits + format.man_bits))
+        }
     }
 }
 
@@ -149,21 +163,30 @@ fn stream(p: &FpaccParams, beats: usize, seed: u64) -> Vec<u64> {
         match rng.next_u64() % 10 {
             0 => {
                 // A run of one product: swamping and repeated ties.
-                let (a, b) = (operand(&mut rng, &p.operand), operand(&mut rng, &p.operand));
+                let (a, b) = (
+                    operand(&mut rng, &p.operand, 'a'),
+                    operand(&mut rng, &p.operand, 'b'),
+                );
                 for _ in 0..(8 + rng.next_u64() % 56) {
                     s.extend(beat(!rng.one_in(9), false, a, b));
                 }
             }
             1 => {
                 // A product and its negation.
-                let (a, b) = (operand(&mut rng, &p.operand), operand(&mut rng, &p.operand));
+                let (a, b) = (
+                    operand(&mut rng, &p.operand, 'a'),
+                    operand(&mut rng, &p.operand, 'b'),
+                );
                 s.extend(beat(true, clear, a, b));
                 s.extend(beat(true, false, negate(&p.operand, a), b));
             }
             2 => s.extend(beat(false, false, 0, 0)),
             3 if rng.one_in(20) => s.extend([1, 1, 0, 0, 0]),
             _ => {
-                let (a, b) = (operand(&mut rng, &p.operand), operand(&mut rng, &p.operand));
+                let (a, b) = (
+                    operand(&mut rng, &p.operand, 'a'),
+                    operand(&mut rng, &p.operand, 'b'),
+                );
                 s.extend(beat(true, clear, a, b));
             }
         }
@@ -209,7 +232,26 @@ fn format_near(
 
 fn params() -> impl Strategy<Value = FpaccParams> {
     let operand = prop_oneof![
-        (2u32..=16, 0u32..=12).prop_map(|(bits, frac)| Operand::Int { bits, frac }),
+        (2u32..=16, 0u32..=12).prop_map(|(bits, frac)| Operand::int(bits, frac)),
+        // Mixed operands: each its own width and signedness.
+        (
+            2u32..=16,
+            any::<bool>(),
+            2u32..=16,
+            any::<bool>(),
+            0u32..=12
+        )
+            .prop_map(|(na, sa, nb, sb, frac)| Operand::mixed(
+                IntOperand {
+                    bits: na,
+                    signed: sa
+                },
+                IntOperand {
+                    bits: nb,
+                    signed: sb
+                },
+                frac
+            )),
         (2u32..=6, 1u32..=10, -3i32..=3).prop_map(|(e, m, db)| Operand::Float {
             format: FloatFormat {
                 exp_bits: e,
@@ -256,7 +298,7 @@ fn params() -> impl Strategy<Value = FpaccParams> {
 fn interleaved_worked_case_on_the_rtl() {
     let f = Preset::Fp32.format();
     let p = FpaccParams {
-        operand: Operand::Int { bits: 16, frac: 0 },
+        operand: Operand::int(16, 0),
         product: f,
         acc: f,
         interleave: 2,
@@ -292,7 +334,7 @@ fn interleaved_sums_match_the_model() {
         reserve_top_exponent: false,
     };
     let four = FpaccParams {
-        operand: Operand::Int { bits: 4, frac: 0 },
+        operand: Operand::int(4, 0),
         product: narrow,
         acc: narrow,
         rounding: Rounding::Rz,
@@ -356,7 +398,7 @@ impl F32Reference {
 /// f32 value of an operand pair's exact product, rounded once (f64 holds it exactly).
 fn f32_product(op: &Operand, a: u64, b: u64) -> f32 {
     match op {
-        Operand::Int { bits, frac } => {
+        Operand::Int { bits, frac, .. } => {
             let v = |x: u64| int::from_bits(x.into(), *bits, true) as f64;
             (v(a) * v(b) * 2f64.powi(-2 * *frac as i32)) as f32
         }
@@ -380,7 +422,7 @@ proptest! {
         let operand = if float_operands {
             Operand::Float { format: FloatFormat { exp_bits: 5, man_bits: 10, bias: 15, reserve_top_exponent: false } }
         } else {
-            Operand::Int { bits: 16, frac }
+            Operand::int(16, frac)
         };
         let f = Preset::Fp32.format();
         let p = FpaccParams { operand, product: f, acc: f, rounding: Rounding::Rne, sr: None, chunk, interleave: 1 };
@@ -462,7 +504,7 @@ fn sr_mean_is_the_exact_sum_while_rne_and_rz_are_biased() {
     use model::fpacc::{FpaccSum, SrFields};
     let f = FloatFormat::finite(5, 7, 15);
     let p = FpaccParams {
-        operand: Operand::Int { bits: 12, frac: 0 },
+        operand: Operand::int(12, 0),
         product: f,
         acc: f,
         ..FpaccParams::default()
@@ -510,4 +552,94 @@ fn sr_mean_is_the_exact_sum_while_rne_and_rz_are_biased() {
     );
     assert!((rne - exact).abs() > 20.0 * se, "RNE {rne} vs {exact}");
     assert!((rz - exact).abs() > 20.0 * se, "RZ {rz} vs {exact}");
+}
+
+/// `v` rounded to `sig` significant bits, RNE, by integer arithmetic alone.
+fn rne_integer(v: i64, sig: u32) -> i64 {
+    let m = v.unsigned_abs();
+    let len = 64 - m.leading_zeros();
+    if len <= sig {
+        return v;
+    }
+    let shift = len - sig;
+    let (mut q, rem, half) = (m >> shift, m & ((1 << shift) - 1), 1u64 << (shift - 1));
+    if rem > half || (rem == half && q & 1 == 1) {
+        q += 1;
+    }
+    let r = (q << shift) as i64;
+    if v < 0 {
+        -r
+    } else {
+        r
+    }
+}
+
+/// Mixed operands, every pair on the RTL (against the model on every beat too): int4 `a`
+/// by uint3 `b`. Into E4M5 (bias 7), which holds every product, `acc` is `a * b` exactly;
+/// into E3M2 (bias 4, largest 14), the product rounded to 3 significant bits (RNE) by
+/// integer arithmetic, saturated at 14 with `of`.
+#[test]
+fn mixed_operands_every_pair_on_the_rtl() {
+    let op = Operand::mixed(
+        IntOperand {
+            bits: 4,
+            signed: true,
+        },
+        IntOperand {
+            bits: 3,
+            signed: false,
+        },
+        0,
+    );
+    for (format, exact) in [
+        (FloatFormat::finite(4, 5, 7), true),
+        (FloatFormat::finite(3, 2, 4), false),
+    ] {
+        let p = FpaccParams {
+            operand: op,
+            product: format,
+            acc: format,
+            ..FpaccParams::default()
+        };
+        assert_eq!(
+            p.module_name(),
+            format!(
+                "fpacc_i4xu3_e{}m{}b{}_rne",
+                format.exp_bits, format.man_bits, format.bias
+            )
+        );
+        let pairs: Vec<(i64, i64)> = (-8..=7)
+            .flat_map(|a| (0..=7).map(move |b| (a, b)))
+            .collect();
+        let mut s = Vec::new();
+        for &(a, b) in &pairs {
+            s.extend(beat(true, true, int::to_bits(a.into(), 4) as u64, b as u64));
+        }
+        for _ in 0..p.latency() {
+            s.extend(beat(false, false, 0, 0));
+        }
+        let out = run(&p, &s);
+        let lat = p.latency() as usize;
+        for (i, &(a, b)) in pairs.iter().enumerate() {
+            let o = &out[(i + lat) * 4..(i + lat + 1) * 4];
+            let got = (
+                format.decode(o[0]).to_f64(),
+                o[1] == 1,
+                o[2] == 1,
+                o[3] == 1,
+            );
+            let v = a * b;
+            let want = if exact {
+                (v as f64, false, false, true)
+            } else {
+                let r = rne_integer(v, 3);
+                if r.abs() > 14 {
+                    (14f64.copysign(r as f64), false, true, true)
+                } else {
+                    (r as f64, false, false, true)
+                }
+            };
+            assert_eq!(got, want, "{a} * {b} into {format:?}");
+        }
+    }
 }

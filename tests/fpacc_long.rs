@@ -42,7 +42,7 @@ fn i16b(v: i64) -> u64 {
 #[test]
 fn worked_case_exact_sum_on_the_rtl() {
     let p = FpaccLongParams {
-        operand: Operand::Int { bits: 16, frac: 0 },
+        operand: Operand::int(16, 0),
         acc: Preset::Fp32.format(),
         ..FpaccLongParams::default()
     };
@@ -70,7 +70,7 @@ fn worked_case_exact_sum_on_the_rtl() {
 #[test]
 fn wrapping_register_sets_a_sticky_overflow_on_the_rtl() {
     let p = FpaccLongParams {
-        operand: Operand::Int { bits: 4, frac: 0 },
+        operand: Operand::int(4, 0),
         guard: 0,
         ..FpaccLongParams::default()
     };
@@ -119,14 +119,14 @@ fn wide_registers_match_the_model_on_random_streams() {
     };
     assert_eq!(wide.long_width(), 115);
     let int16 = FpaccLongParams {
-        operand: Operand::Int { bits: 16, frac: 3 },
+        operand: Operand::int(16, 3),
         acc: Preset::Bf16.format(),
         ..FpaccLongParams::default()
     };
     // A register narrower than the significand (17 bits into 21): read out exactly,
     // without rounding (CI found this one unbuilt, seed 18038097651269420897).
     let narrow = FpaccLongParams {
-        operand: Operand::Int { bits: 4, frac: 2 },
+        operand: Operand::int(4, 2),
         acc: FloatFormat {
             exp_bits: 2,
             man_bits: 20,

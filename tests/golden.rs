@@ -337,7 +337,21 @@ fn integer_and_block_references_match_the_models() {
 
 fn fpacc_params() -> impl Strategy<Value = Piped<FpaccParams>> {
     let operand = prop_oneof![
-        (2u32..=10, 0u32..=8).prop_map(|(bits, frac)| Operand::Int { bits, frac }),
+        (2u32..=10, 0u32..=8).prop_map(|(bits, frac)| Operand::int(bits, frac)),
+        // Mixed operands: each its own width and signedness.
+        (2u32..=10, any::<bool>(), 2u32..=10, any::<bool>(), 0u32..=8).prop_map(
+            |(na, sa, nb, sb, frac)| Operand::mixed(
+                model::fpacc::IntOperand {
+                    bits: na,
+                    signed: sa
+                },
+                model::fpacc::IntOperand {
+                    bits: nb,
+                    signed: sb
+                },
+                frac
+            )
+        ),
         (2u32..=5, 1u32..=6).prop_map(|(e, m)| Operand::Float {
             format: FloatFormat {
                 exp_bits: e,

@@ -103,7 +103,7 @@ fn scale(p: &FpaccParams) -> f64 {
 fn float_acc(preset: Preset, frac: u32, chunk: u32) -> FpaccParams {
     let f = preset.format();
     FpaccParams {
-        operand: Operand::Int { bits: 8, frac },
+        operand: Operand::int(8, frac),
         product: f,
         acc: f,
         chunk,

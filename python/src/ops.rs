@@ -115,11 +115,19 @@ pub type FpaccOut = (Vec<u64>, Vec<f64>, Vec<bool>, Vec<bool>);
 
 /// The raw port bits of operands: integer operands are two's-complement values of
 /// `bits` bits (checked, then masked), float operands raw codes of the format's width.
+/// `what` names the port (`a` or `b`): mixed integer operands each have their own
+/// width and signedness.
 fn operand_bits(op: &Operand, xs: &[i64], what: &str) -> Result<Vec<u64>, Error> {
-    let w = op.width();
+    let w = if what == "b" {
+        op.width_b()
+    } else {
+        op.width()
+    };
     match op {
-        Operand::Int { bits, .. } => {
-            check_ints(xs, *bits, true, what)?;
+        Operand::Int { .. } => {
+            let (oa, ob) = op.ints().expect("integer operands");
+            let o = if what == "b" { ob } else { oa };
+            check_ints(xs, o.bits, o.signed, what)?;
             Ok(xs
                 .iter()
                 .map(|&x| int::wrap(x.into(), w, false) as u64)

@@ -34,7 +34,35 @@ fn fixed_point(p: &FpaccParams) -> (i32, u32) {
 /// `(-1)^neg * mag * 2^exp`, `exp` signed.
 fn exact_product(b: &mut Body, p: &FpaccParams) -> (Var, Var, Var) {
     match &p.operand {
-        Operand::Int { bits, frac } => {
+        Operand::Int { frac, .. } if p.operand.is_mixed() => {
+            // Each operand read with its own signedness; the product extended to NA + NB
+            // bits (which hold every product) before multiplying, signed when either is.
+            let (oa, ob) = p.operand.ints().expect("integer operands");
+            let w = oa.bits + ob.bits;
+            let var = |name: &str, o: model::mac::Operand| {
+                let v = Var::named(name, Ty::u(o.bits));
+                if o.signed {
+                    v.as_signed()
+                } else {
+                    v
+                }
+            };
+            let (x, y) = (var("a", oa), var("b", ob));
+            let signed = oa.signed || ob.signed;
+            let ty = Ty { width: w, signed };
+            let e = -2 * i128::from(*frac);
+            let ab = b.wire("g_ab", ty, format!("{} * {}", x.ext(w), y.ext(w)));
+            let neg = if signed {
+                b.wire("g_neg", Ty::u(1), format!("{ab} < {}", ab.lit(0)))
+            } else {
+                b.wire("g_neg", Ty::u(1), "1'b0")
+            };
+            let mag = b.wire("g_mag", Ty::u(w), format!("{neg} ? -{ab} : {ab}"));
+            let xt = Ty::s(signed_width(e, 0).max(2));
+            let exp = b.wire("g_exp", xt, xt.lit(e));
+            (neg, mag, exp)
+        }
+        Operand::Int { bits, frac, .. } => {
             let n = *bits;
             let x = Var::named("a", Ty::u(n)).as_signed();
             let y = Var::named("b", Ty::u(n)).as_signed();

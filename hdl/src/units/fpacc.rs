@@ -2,7 +2,8 @@
 //! `model::fpacc`).
 //!
 //! Stages:
-//! 1. exact product: integers multiply into `2N` bits at the constant exponent `-2F`;
+//! 1. exact product: integers multiply into `2N` bits (`NA + NB` for mixed operands,
+//!    each of its own signedness) at the constant exponent `-2F`;
 //!    small floats multiply their significands and add their exponents;
 //! 2. `Q_prod`: normalise and round into the product format, flush or saturate with
 //!    flags (`crate::float::from_sign_magnitude`);
@@ -16,10 +17,10 @@
 //! so the loop holds only the accumulation.
 
 use model::float::FloatFormat;
-use model::fpacc::{FpaccParams, Operand};
+use model::fpacc::{FpaccParams, IntOperand, Operand};
 
 use crate::float::{self, signed_bits, FloatSig, Unpacked};
-use crate::ir::{lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Stage};
+use crate::ir::{lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Stage, Val};
 use crate::{start_unit, Generate, Module, UnitParams};
 
 /// The exact product `(-1)^neg * magnitude * 2^exp` as a stage: fields `prod_neg`,
@@ -33,8 +34,29 @@ fn exact_product(
 ) -> Result<Stage> {
     let (neg, magnitude, exp) = match &p.operand {
         Operand::Int { frac, .. } => {
-            let prod = m.val(a.s() * b.s())?; // 2N bits, exact
-                                              // |a*b| <= 2^(2N-2) fits.
+            let (oa, ob) = p.operand.ints().expect("integer operands");
+            let prod = if !p.operand.is_mixed() {
+                m.val(a.s() * b.s())? // 2N bits, exact: |a*b| <= 2^(2N-2) fits.
+            } else if oa.signed == ob.signed {
+                // NA + NB bits of the operands' common signedness, exact.
+                let typed = |s: Sig| Val {
+                    sig: s,
+                    signed: oa.signed,
+                };
+                m.val(typed(a) * typed(b))?
+            } else {
+                // Signed by unsigned: the typed layer zero-extends the unsigned operand by
+                // a bit, so the product has NA + NB + 1 bits; NA + NB hold every value
+                // (model::fpacc::Operand::int_product_bits), the top bit copies the sign.
+                let typed = |s: Sig, o: IntOperand| Val {
+                    sig: s,
+                    signed: o.signed,
+                };
+                let full = m.wire("prod_full", typed(a, oa) * typed(b, ob))?;
+                let bits = p.operand.int_product_bits().expect("integer operands");
+                m.narrow("prod", full, bits)?
+            };
+            // An unsigned product is its own magnitude (neg a constant 0).
             let (magnitude, neg) = m.abs("prod_magnitude", prod)?;
             let e = -2 * i64::from(*frac);
             (
@@ -460,9 +482,23 @@ fn describe(m: &mut ModuleBuilder, p: &FpaccParams) {
             }
         )
     };
+    let kind = |o: IntOperand| if o.signed { "signed" } else { "unsigned" };
     let operand = match &p.operand {
-        Operand::Int { bits, frac: 0 } => format!("signed {bits}-bit integers"),
-        Operand::Int { bits, frac } => {
+        Operand::Int { .. } if p.operand.is_mixed() => {
+            let (a, b) = p.operand.ints().expect("integer operands");
+            let Operand::Int { frac, .. } = p.operand else {
+                unreachable!("integer operands")
+            };
+            format!(
+                "a {} {}-bit, b {} {}-bit, {frac} fraction bits",
+                kind(a),
+                a.bits,
+                kind(b),
+                b.bits
+            )
+        }
+        Operand::Int { bits, frac: 0, .. } => format!("signed {bits}-bit integers"),
+        Operand::Int { bits, frac, .. } => {
             format!("signed {bits}-bit fixed point, {frac} fraction bits")
         }
         Operand::Float { format } => format!("floats {}", fmt(format)),

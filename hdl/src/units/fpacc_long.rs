@@ -257,8 +257,8 @@ impl crate::Reference for FpaccLongParams {
 
 fn describe(m: &mut ModuleBuilder, p: &FpaccLongParams) {
     let operand = match &p.operand {
-        Operand::Int { bits, frac: 0 } => format!("signed {bits}-bit integers"),
-        Operand::Int { bits, frac } => {
+        Operand::Int { bits, frac: 0, .. } => format!("signed {bits}-bit integers"),
+        Operand::Int { bits, frac, .. } => {
             format!("signed {bits}-bit fixed point, {frac} fraction bits")
         }
         Operand::Float { format } => format!(
@@ -306,8 +306,8 @@ mod tests {
             },
         };
         for (preset, operand) in [
-            (Preset::Acc12, Operand::Int { bits: 8, frac: 0 }),
-            (Preset::Fp32, Operand::Int { bits: 16, frac: 0 }),
+            (Preset::Acc12, Operand::int(8, 0)),
+            (Preset::Fp32, Operand::int(16, 0)),
             (Preset::Bf16, e4m3),
         ] {
             let p = FpaccLongParams {

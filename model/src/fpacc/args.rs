@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{FpaccParams, Operand, Preset};
+use super::{FpaccParams, IntOperand, Operand, Preset};
 use crate::float::{FloatFormat, Rounding};
 use crate::param::{Flags, Param, Params};
 use crate::unit::ParamError;
@@ -107,6 +107,33 @@ pub const IN: Param = Param::int(
     Some(8),
     "Signed integer operands of BITS bits",
 );
+/// `--in-a`: operand `a`'s width, overriding `--in` for `a`.
+pub const IN_A: Param = Param::int(
+    "--in-a",
+    "BITS",
+    2..=16,
+    None,
+    "Width of integer operand a in bits (default: --in)",
+);
+/// `--in-b`: operand `b`'s width, overriding `--in` for `b`.
+pub const IN_B: Param = Param::int(
+    "--in-b",
+    "BITS",
+    2..=16,
+    None,
+    "Width of integer operand b in bits (default: --in)",
+);
+/// `--a-unsigned`: integer operand `a` unsigned.
+pub const A_UNSIGNED: Param = Param::switch(
+    "--a-unsigned",
+    "Integer operand a unsigned (b stays signed unless --b-unsigned)",
+);
+/// `--b-unsigned`: integer operand `b` unsigned.
+pub const B_UNSIGNED: Param = Param::switch(
+    "--b-unsigned",
+    "Integer operand b unsigned, e.g. activations after a ReLU (a stays signed unless \
+     --a-unsigned)",
+);
 /// `--in-frac`: fraction bits of integer operands.
 pub const IN_FRAC: Param = Param::int(
     "--in-frac",
@@ -196,6 +223,10 @@ impl Params for FpaccParams {
         PROD_MAN,
         PROD_BIAS,
         IN,
+        IN_A,
+        IN_B,
+        A_UNSIGNED,
+        B_UNSIGNED,
         IN_FRAC,
         IN_FLOAT,
         IN_BIAS,
@@ -204,8 +235,14 @@ impl Params for FpaccParams {
         CHUNK_FLAG,
         INTERLEAVE_FLAG,
     ];
-    const CONFLICTS: &'static [(&'static Param, &'static Param)] =
-        &[(&IN_FLOAT, &IN), (&IN_FLOAT, &IN_FRAC)];
+    const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[
+        (&IN_FLOAT, &IN),
+        (&IN_FLOAT, &IN_FRAC),
+        (&IN_FLOAT, &IN_A),
+        (&IN_FLOAT, &IN_B),
+        (&IN_FLOAT, &A_UNSIGNED),
+        (&IN_FLOAT, &B_UNSIGNED),
+    ];
 
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
         let preset = match PRESET.choice_value(flags)? {
@@ -248,10 +285,16 @@ impl Params for FpaccParams {
                 if let Some(b) = in_bias {
                     return Err(IN_BIAS.error_because(b, "only with --in-float"));
                 }
-                Operand::Int {
-                    bits: IN.u32(flags)?,
-                    frac: IN_FRAC.u32(flags)?,
-                }
+                let n = IN.u32(flags)?;
+                let a = IntOperand {
+                    bits: IN_A.opt_u32(flags)?.unwrap_or(n),
+                    signed: !A_UNSIGNED.is_on(flags),
+                };
+                let b = IntOperand {
+                    bits: IN_B.opt_u32(flags)?.unwrap_or(n),
+                    signed: !B_UNSIGNED.is_on(flags),
+                };
+                Operand::mixed(a, b, IN_FRAC.u32(flags)?)
             }
         };
         let rounding = ROUNDING_SR.choice_value(flags)?;

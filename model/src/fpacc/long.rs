@@ -83,7 +83,7 @@ impl Default for FpaccLongParams {
     /// Signed 8-bit integer operands, the acc12 output format, RNE, 8 guard bits.
     fn default() -> Self {
         FpaccLongParams {
-            operand: Operand::Int { bits: 8, frac: 0 },
+            operand: Operand::int(8, 0),
             acc: Preset::Acc12.format(),
             rounding: Rounding::Rne,
             guard: GUARD.default_u32(),
@@ -171,6 +171,13 @@ impl UnitParams for FpaccLongParams {
             interleave: 1,
         };
         as_fpacc.validate()?;
+        if self.operand.is_mixed() {
+            return Err(ParamError {
+                param: "--in",
+                value: self.operand.tag(),
+                allowed: "signed operands of one width (mixed operands are fpacc's)".into(),
+            });
+        }
         GUARD.check(self.guard)?;
         let w = self.long_width();
         if w > MAX_LONG_BITS {
@@ -383,7 +390,7 @@ FPLargeAcc. The loop is only that integer add; the sum is rounded once into the 
     fn proof_set() -> Vec<Self> {
         let f = FloatFormat::finite;
         let small = FpaccLongParams {
-            operand: Operand::Int { bits: 4, frac: 0 },
+            operand: Operand::int(4, 0),
             acc: f(3, 3, 4),
             guard: 2,
             ..FpaccLongParams::default()
@@ -397,7 +404,7 @@ FPLargeAcc. The loop is only that integer add; the sum is rounded once into the 
                 ..small
             },
             FpaccLongParams {
-                operand: Operand::Int { bits: 5, frac: 3 },
+                operand: Operand::int(5, 3),
                 acc: Preset::Bf16.format(),
                 guard: 0,
                 ..small
@@ -426,10 +433,7 @@ FPLargeAcc. The loop is only that integer add; the sum is rounded once into the 
                     },
                 }
             } else {
-                Operand::Int {
-                    bits: rng.int(2..=12),
-                    frac: rng.int(0..=8),
-                }
+                Operand::int(rng.int(2..=12), rng.int(0..=8))
             };
             let exp_bits = rng.int(EXP_BITS);
             let acc = FloatFormat {
@@ -455,7 +459,7 @@ mod tests {
 
     fn fp32_in16() -> FpaccLongParams {
         FpaccLongParams {
-            operand: Operand::Int { bits: 16, frac: 0 },
+            operand: Operand::int(16, 0),
             acc: Preset::Fp32.format(),
             ..FpaccLongParams::default()
         }
@@ -537,7 +541,7 @@ mod tests {
     #[test]
     fn wrap_sets_sticky_overflow() {
         let p = FpaccLongParams {
-            operand: Operand::Int { bits: 4, frac: 0 },
+            operand: Operand::int(4, 0),
             guard: 0,
             ..FpaccLongParams::default()
         };

@@ -4,7 +4,8 @@
 //!
 //! Per accepted beat, in beat order:
 //! - the exact product of the operands (signed N-bit integers, optionally fixed point
-//!   with `frac` fraction bits, or small floats ExMy) is rounded into the product format
+//!   with `frac` fraction bits, each operand optionally of its own width and signedness,
+//!   or small floats ExMy) is rounded into the product format
 //!   (`Q_prod`);
 //! - without chunking, `acc <= Q_acc((clear ? 0 : acc) + product)`;
 //! - with chunks of n, an inner accumulator sums the products of a chunk from zero with
@@ -68,18 +69,88 @@ pub const BIAS: RangeInclusive<i32> = args::BIAS_FLAG.range_i32();
 /// Allowed chunk sizes (0 = no chunking).
 pub const CHUNK: RangeInclusive<u32> = args::CHUNK_FLAG.range();
 
+/// One integer operand's width and signedness (the type `mac` uses for its operands).
+pub use crate::mac::Operand as IntOperand;
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(v: &bool) -> bool {
+    *v
+}
+
 /// The operands' number format.
+///
+/// Integer operands: `bits` and `signed` describe operand `a`, and `b` too unless `b`
+/// says otherwise (mixed operands, `--in-a`/`--in-b`/`--a-unsigned`/`--b-unsigned`, the
+/// rules of `mac`); both share the fraction bits `frac`. `signed` defaults to true and
+/// `b` to `None` and neither is written when so, so a design whose operands agree keeps
+/// its parameters, name and metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Operand {
-    /// Two's-complement integers of `bits` bits with value `q * 2^-frac`.
-    Int { bits: u32, frac: u32 },
+    /// Integers of `bits` bits (two's complement unless `signed` is false) with value
+    /// `q * 2^-frac`; operand `b` as `b` says when set.
+    Int {
+        bits: u32,
+        frac: u32,
+        #[serde(default = "yes", skip_serializing_if = "is_yes")]
+        signed: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        b: Option<IntOperand>,
+    },
     /// Small floats (no subnormals, every exponent field finite).
     Float { format: FloatFormat },
 }
 
 impl Operand {
-    /// Width of one operand port.
+    /// Signed `bits`-bit integer operands (both alike) with `frac` fraction bits.
+    pub const fn int(bits: u32, frac: u32) -> Operand {
+        Operand::Int {
+            bits,
+            frac,
+            signed: true,
+            b: None,
+        }
+    }
+
+    /// Integer operands `a` and `b` with `frac` fraction bits; `b` is stored only when
+    /// it differs from `a`, so equal operands give [`Operand::int`]'s value.
+    pub fn mixed(a: IntOperand, b: IntOperand, frac: u32) -> Operand {
+        Operand::Int {
+            bits: a.bits,
+            frac,
+            signed: a.signed,
+            b: (b != a).then_some(b),
+        }
+    }
+
+    /// The integer operands `(a, b)`, or `None` for float operands.
+    pub fn ints(&self) -> Option<(IntOperand, IntOperand)> {
+        match self {
+            Operand::Int {
+                bits, signed, b, ..
+            } => {
+                let a = IntOperand {
+                    bits: *bits,
+                    signed: *signed,
+                };
+                Some((a, b.unwrap_or(a)))
+            }
+            Operand::Float { .. } => None,
+        }
+    }
+
+    /// Integer operands that differ from signed operands of one width (`fpacc` only).
+    pub fn is_mixed(&self) -> bool {
+        matches!(
+            self,
+            Operand::Int { signed: false, .. } | Operand::Int { b: Some(_), .. }
+        )
+    }
+
+    /// Width of port `a`.
     pub fn width(&self) -> u32 {
         match self {
             Operand::Int { bits, .. } => *bits,
@@ -87,12 +158,27 @@ impl Operand {
         }
     }
 
+    /// Width of port `b`.
+    pub fn width_b(&self) -> u32 {
+        match self.ints() {
+            Some((_, b)) => b.bits,
+            None => self.width(),
+        }
+    }
+
+    /// Bits of the exact integer product `a * b` (`NA + NB`, which hold every product
+    /// of either signedness), or `None` for float operands.
+    pub fn int_product_bits(&self) -> Option<u32> {
+        self.ints().map(|(a, b)| a.bits + b.bits)
+    }
+
     /// The exact product of two operands given as raw port bits.
     pub fn product(&self, a: u64, b: u64) -> Exact {
         match self {
-            Operand::Int { bits, frac } => {
-                let v = |x: u64| int::from_bits(x.into(), *bits, true);
-                Exact::from_int(v(a) * v(b), -2 * *frac as i32)
+            Operand::Int { frac, .. } => {
+                let (oa, ob) = self.ints().expect("integer operands");
+                let v = |x: u64, o: IntOperand| int::from_bits(x.into(), o.bits, o.signed);
+                Exact::from_int(v(a, oa) * v(b, ob), -2 * *frac as i32)
             }
             Operand::Float { format } => {
                 let (x, y) = (format.decode(a), format.decode(b));
@@ -108,11 +194,26 @@ impl Operand {
         }
     }
 
-    /// Short name for module names: `i8`, `i8f7`, `e4m3b7`.
+    /// Short name for module names: `i8`, `i8f7`, `e4m3b7`; mixed integer operands as
+    /// `mac` names them, `i` for signed and `u` for unsigned: `i4x8` (widths differ),
+    /// `i4xu8` (signedness differs, each its letter), `u8` (both unsigned), `i4xu8f2`.
     fn tag(&self) -> String {
         match self {
-            Operand::Int { bits, frac: 0 } => format!("i{bits}"),
-            Operand::Int { bits, frac } => format!("i{bits}f{frac}"),
+            Operand::Int { frac, .. } => {
+                let (a, b) = self.ints().expect("integer operands");
+                let letter = |o: IntOperand| if o.signed { 'i' } else { 'u' };
+                let mut t = if a == b {
+                    format!("{}{}", letter(a), a.bits)
+                } else if a.signed == b.signed {
+                    format!("{}{}x{}", letter(a), a.bits, b.bits)
+                } else {
+                    format!("{}{}x{}{}", letter(a), a.bits, letter(b), b.bits)
+                };
+                if *frac > 0 {
+                    t += &format!("f{frac}");
+                }
+                t
+            }
             Operand::Float { format } => format_tag(format),
         }
     }
@@ -170,9 +271,13 @@ pub(crate) fn accumulator_interface(
     acc: &FloatFormat,
 ) -> crate::iface::Interface {
     use crate::iface::{Dir, Interface, Port, Role};
-    let port = |name: &str| match operand {
-        Operand::Int { bits, .. } => Port::int(name, Dir::In, *bits, true),
-        Operand::Float { format } => Port::float(name, Dir::In, format),
+    let port = |name: &str| match (operand.ints(), operand) {
+        (Some((a, b)), _) => {
+            let o = if name == "a" { a } else { b };
+            Port::int(name, Dir::In, o.bits, o.signed)
+        }
+        (None, Operand::Float { format }) => Port::float(name, Dir::In, format),
+        (None, Operand::Int { .. }) => unreachable!("integer operands have ints()"),
     };
     Interface {
         ports: vec![

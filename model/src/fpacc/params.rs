@@ -5,8 +5,8 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    format_tag, Fpacc, Operand, Preset, SrFields, BIAS, CHUNK, EXP_BITS, FRAC_BITS, INT_BITS,
-    MAN_BITS, OPERAND_MAN_BITS,
+    format_tag, Fpacc, IntOperand, Operand, Preset, SrFields, BIAS, CHUNK, EXP_BITS, FRAC_BITS,
+    INT_BITS, MAN_BITS, OPERAND_MAN_BITS,
 };
 use crate::float::{Exact, FloatFormat, RoundWith, Rounded, Rounding};
 use crate::iface::{CycleModel, Interface};
@@ -51,7 +51,7 @@ impl Default for FpaccParams {
     fn default() -> Self {
         let acc = Preset::Acc12.format();
         FpaccParams {
-            operand: Operand::Int { bits: 8, frac: 0 },
+            operand: Operand::int(8, 0),
             product: acc,
             acc,
             rounding: Rounding::Rne,
@@ -123,8 +123,11 @@ impl UnitParams for FpaccParams {
 
     fn validate(&self) -> Result<(), ParamError> {
         match &self.operand {
-            Operand::Int { bits, frac } => {
+            Operand::Int { bits, frac, b, .. } => {
                 check_range("--in", *bits, &INT_BITS)?;
+                if let Some(b) = b {
+                    check_range("--in-b", b.bits, &INT_BITS)?;
+                }
                 check_range("--in-frac", *frac, &FRAC_BITS)?;
             }
             Operand::Float { format } => {
@@ -272,7 +275,8 @@ impl crate::unit::Unit for FpaccParams {
     const COMMAND: &'static str = "fpacc";
     const SUMMARY: &'static str =
         "Low-precision floating-point accumulator: acc <= Q_acc(Q_prod(a*b) + acc)";
-    const ABOUT: &'static str = "Multiplies integer or small-float operands exactly, rounds the \
+    const ABOUT: &'static str = "Multiplies integer (each operand its own width and signedness \
+with --in-a/--in-b/--a-unsigned/--b-unsigned) or small-float operands exactly, rounds the \
 product into the product format and adds it into a narrow floating-point accumulator (RNE or \
 RZ), with no subnormals (flush, sticky `uf`) and saturation (sticky `of`); optional chunks of \
 n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
@@ -294,16 +298,21 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
             "--preset fp32 --pipeline 1",
             "binary32 accumulator (no subnormals), pipelined",
         ),
+        (
+            "--in-a 4 --in-b 8 --b-unsigned --in-frac 4",
+            "W4A8: int4 weights (a) x uint8 activations (b) into E4M7",
+        ),
     ];
 
     /// The default (8-bit operands into E4M7), the bf16 preset (PDR, about 30 s; the fp32
     /// preset takes equiv_induct about 2 minutes and is left to `gen prove fpacc --preset
     /// fp32`), and narrow ones in each mode (chunks, float operands, RZ, a
-    /// product wider than the accumulator, two interleaved partial sums).
+    /// product wider than the accumulator, two interleaved partial sums, stochastic
+    /// rounding, mixed integer operands).
     fn proof_set() -> Vec<Self> {
         let f = FloatFormat::finite;
         let small = FpaccParams {
-            operand: Operand::Int { bits: 4, frac: 0 },
+            operand: Operand::int(4, 0),
             product: f(3, 3, 4),
             acc: f(3, 3, 4),
             ..FpaccParams::default()
@@ -319,7 +328,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
             bf16,
             small,
             FpaccParams {
-                operand: Operand::Int { bits: 5, frac: 0 },
+                operand: Operand::int(5, 0),
                 product: f(4, 4, 7),
                 acc: f(4, 4, 7),
                 ..small
@@ -331,7 +340,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 ..small
             },
             FpaccParams {
-                operand: Operand::Int { bits: 3, frac: 0 },
+                operand: Operand::int(3, 0),
                 product: f(4, 4, 6),
                 acc: f(3, 2, 3),
                 ..small
@@ -347,10 +356,26 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 ..small
             },
             FpaccParams {
-                operand: Operand::Int { bits: 3, frac: 0 },
+                operand: Operand::int(3, 0),
                 product: f(4, 4, 6),
                 acc: f(3, 2, 3),
                 sr: Some(SrFields { bits: 2 }),
+                ..small
+            },
+            // Mixed operands, W4A8 narrowed: int4 weights by uint3 activations (PDR,
+            // about 3 s; 5 s at --pipeline 2).
+            FpaccParams {
+                operand: Operand::mixed(
+                    IntOperand {
+                        bits: 4,
+                        signed: true,
+                    },
+                    IntOperand {
+                        bits: 3,
+                        signed: false,
+                    },
+                    0,
+                ),
                 ..small
             },
         ]
@@ -371,9 +396,24 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 format.reserve_top_exponent = false;
                 Operand::Float { format }
             } else {
-                Operand::Int {
+                // Half the integer draws have operands of their own width and signedness.
+                let a = IntOperand {
                     bits: rng.int(INT_BITS),
-                    frac: rng.int(0..=8),
+                    signed: true,
+                };
+                let frac = rng.int(0..=8);
+                if rng.one_in(2) {
+                    let a = IntOperand {
+                        signed: rng.one_in(2),
+                        ..a
+                    };
+                    let b = IntOperand {
+                        bits: rng.int(INT_BITS),
+                        signed: rng.one_in(2),
+                    };
+                    Operand::mixed(a, b, frac)
+                } else {
+                    Operand::int(a.bits, frac)
                 }
             };
             let acc = sample_format(rng, EXP_BITS, MAN_BITS);
@@ -442,5 +482,125 @@ mod tests {
             ..p
         };
         assert_eq!(bad.validate().unwrap_err().param, "--man");
+    }
+
+    fn int_op(bits: u32, signed: bool) -> IntOperand {
+        IntOperand { bits, signed }
+    }
+
+    /// Mixed operands: names as `mac` gives them, ports of each operand's own width and
+    /// signedness, the exact product of a signed and an unsigned operand, and equal
+    /// operands giving today's value.
+    #[test]
+    fn mixed_operands() {
+        let d = FpaccParams::default();
+        let w4a8 = FpaccParams {
+            operand: Operand::mixed(int_op(4, true), int_op(8, false), 4),
+            ..d
+        };
+        assert_eq!(w4a8.module_name(), "fpacc_i4xu8f4_e4m7b10_rne");
+        assert!(w4a8.validate().is_ok());
+        let i = w4a8.interface();
+        let port = |n: &str| i.ports.iter().find(|p| p.name == n).unwrap().clone();
+        assert_eq!(
+            port("a"),
+            crate::iface::Port::int("a", crate::iface::Dir::In, 4, true)
+        );
+        assert_eq!(
+            port("b"),
+            crate::iface::Port::int("b", crate::iface::Dir::In, 8, false)
+        );
+        // -8 * 255 * 2^-8 = -7.96875, in E4M7 -7.96875 exactly (8 significant bits).
+        let q = w4a8.q_prod(0x8, 0xff);
+        assert_eq!(w4a8.product.decode(q.bits).to_f64(), -7.96875);
+        assert_eq!(
+            w4a8.operand.product(0x7, 0xff).to_f64(),
+            7.0 * 255.0 / 256.0
+        );
+        for (a, b, name) in [
+            (int_op(3, false), int_op(4, true), "fpacc_u3xi4_e4m7b10_rne"),
+            (int_op(4, true), int_op(3, true), "fpacc_i4x3_e4m7b10_rne"),
+            (int_op(4, false), int_op(3, false), "fpacc_u4x3_e4m7b10_rne"),
+            (int_op(5, false), int_op(5, false), "fpacc_u5_e4m7b10_rne"),
+        ] {
+            let p = FpaccParams {
+                operand: Operand::mixed(a, b, 0),
+                ..d
+            };
+            assert_eq!(p.module_name(), name);
+            assert_eq!(p.operand.ints(), Some((a, b)));
+        }
+        // Equal signed operands are today's value, JSON included.
+        assert_eq!(
+            Operand::mixed(int_op(8, true), int_op(8, true), 0),
+            d.operand
+        );
+        assert_eq!(
+            serde_json::to_string(&d.operand).unwrap(),
+            r#"{"kind":"int","bits":8,"frac":0}"#
+        );
+        let json = serde_json::to_string(&w4a8).unwrap();
+        assert_eq!(serde_json::from_str::<FpaccParams>(&json).unwrap(), w4a8);
+        let bad = FpaccParams {
+            operand: Operand::mixed(int_op(4, true), int_op(17, false), 0),
+            ..d
+        };
+        assert_eq!(bad.validate().unwrap_err().param, "--in-b");
+    }
+
+    /// The flags: `--in-a`/`--in-b`/`--a-unsigned`/`--b-unsigned` as in `mac`, `b` left
+    /// `None` when it equals `a`.
+    #[test]
+    fn operand_flags() {
+        use crate::param::{Given, Params};
+        let given = |flags: &[(&str, &str)]| {
+            FpaccParams::from_flags(&Given(
+                flags
+                    .iter()
+                    .map(|(f, v)| (f.to_string(), v.to_string()))
+                    .collect(),
+            ))
+        };
+        let d = FpaccParams::default();
+        assert_eq!(given(&[]).unwrap(), d);
+        assert_eq!(given(&[("in-a", "8"), ("in-b", "8")]).unwrap(), d);
+        assert_eq!(
+            given(&[("in-a", "4"), ("b-unsigned", ""), ("in-frac", "4")])
+                .unwrap()
+                .operand,
+            Operand::mixed(int_op(4, true), int_op(8, false), 4)
+        );
+        let u = given(&[("in", "6"), ("a-unsigned", ""), ("b-unsigned", "")]).unwrap();
+        assert_eq!(
+            u.operand,
+            Operand::Int {
+                bits: 6,
+                frac: 0,
+                signed: false,
+                b: None
+            }
+        );
+        assert_eq!(u.module_name(), "fpacc_u6_e4m7b10_rne");
+    }
+
+    /// The sampler draws mixed operands of both kinds (own width, own signedness), and
+    /// never a `b` equal to `a`.
+    #[test]
+    fn sampler_draws_mixed_operands() {
+        use crate::unit::{Sampler, Unit};
+        let mut rng = Sampler::new(7);
+        let draws: Vec<FpaccParams> = (0..300).map(|_| FpaccParams::sample(&mut rng)).collect();
+        assert!(draws.iter().all(|p| p.validate().is_ok()));
+        let ints: Vec<(IntOperand, IntOperand)> =
+            draws.iter().filter_map(|p| p.operand.ints()).collect();
+        assert!(draws.iter().all(|p| !matches!(
+            p.operand,
+            Operand::Int { bits, signed, b: Some(b), .. } if b == int_op(bits, signed)
+        )));
+        assert!(ints.iter().any(|(a, b)| a == b && a.signed));
+        assert!(ints.iter().any(|(a, b)| a.signed != b.signed));
+        assert!(ints
+            .iter()
+            .any(|(a, b)| a.signed == b.signed && a.bits != b.bits));
     }
 }

@@ -282,7 +282,7 @@ mod tests {
 
         // 63.75 + 1 saturates at 63.75 and sets `of`: integer operands 63.75 = 255 * 2^-2.
         let p = FpaccParams {
-            operand: Operand::Int { bits: 10, frac: 1 },
+            operand: Operand::int(10, 1),
             ..FpaccParams::default()
         };
         let mut s = FpaccSum::new(p);
@@ -292,7 +292,7 @@ mod tests {
         assert_eq!((value(&s), s.of), (63.75, true));
         // 2^-10 alone flushes to zero and sets `uf`.
         let p = FpaccParams {
-            operand: Operand::Int { bits: 8, frac: 5 },
+            operand: Operand::int(8, 5),
             ..FpaccParams::default()
         };
         let mut s = FpaccSum::new(p);

@@ -3,7 +3,8 @@
 //! `fpacc`: each row's activations `x` go to operand `a`, weights `w` to `b`.
 //! - Integer operands (`--in N --in-frac F`): the MAC's per-row symmetric quantization
 //!   ([`super::int::quantize_row`]: scale `amax(row) / (2^(N-1) - 1)`, RNE, clamped), the
-//!   code `q` read by the unit as `q * 2^-F`; so `--in-frac` places the products in the
+//!   code `q` read by the unit as `q * 2^-F`; mixed operands each with their own width and
+//!   signedness (an unsigned one: scale `max(row) / (2^N - 1)`, negatives clamped to 0); so `--in-frac` places the products in the
 //!   accumulator's range (acc12 wants `--in-frac 7` with int8, as in `gen acc-error`).
 //! - Float operands (`--in-float E,M`): a per-row power-of-two scale that puts the row's
 //!   largest magnitude in the operand format's top binade, then RNE into the format
@@ -66,15 +67,17 @@ pub fn workload_seed(w: &Workload) -> u64 {
 
 /// A row as `fpacc` operand codes (port bits) and the factor a code's value is scaled
 /// by to stand for the real value (module docs).
-pub fn operand_row(op: &Operand, row: &[f64]) -> (Vec<u64>, f64) {
+///
+/// `port` is `'a'` or `'b'`: mixed integer operands are each quantized for their own
+/// width and signedness (an unsigned operand clamps negative values to 0, as the MAC's
+/// study does).
+pub fn operand_row(op: &Operand, port: char, row: &[f64]) -> (Vec<u64>, f64) {
     match op {
-        Operand::Int { bits, frac } => {
-            let o = crate::mac::Operand {
-                bits: *bits,
-                signed: true,
-            };
+        Operand::Int { frac, .. } => {
+            let (oa, ob) = op.ints().expect("integer operands");
+            let o = if port == 'b' { ob } else { oa };
             let (q, scale) = super::int::quantize_row(row, o);
-            let mask = (1u64 << bits) - 1;
+            let mask = (1u64 << o.bits) - 1;
             let codes = q.iter().map(|v| *v as u64 & mask).collect();
             (codes, scale * 2f64.powi(*frac as i32))
         }
@@ -138,8 +141,8 @@ pub fn fpacc(p: &FpaccParams, w: &Workload) -> Result<Errors, StudyError> {
         .zip(w.w_rows())
         .zip(exact)
         .map(|((x, wt), exact)| {
-            let (qa, fa) = operand_row(&p.operand, x);
-            let (qb, fb) = operand_row(&p.operand, wt);
+            let (qa, fa) = operand_row(&p.operand, 'a', x);
+            let (qb, fb) = operand_row(&p.operand, 'b', wt);
             let (v, flag) = fpacc_row(p, &qa, &qb, &mut rng);
             (v * fa * fb, exact, flag)
         })
@@ -155,8 +158,8 @@ pub fn fpacc_long(p: &FpaccLongParams, w: &Workload) -> Result<Errors, StudyErro
         .zip(w.w_rows())
         .zip(exact)
         .map(|((x, wt), exact)| {
-            let (qa, fa) = operand_row(&p.operand, x);
-            let (qb, fb) = operand_row(&p.operand, wt);
+            let (qa, fa) = operand_row(&p.operand, 'a', x);
+            let (qb, fb) = operand_row(&p.operand, 'b', wt);
             let mut s = FpaccLongSum::new(*p);
             for (i, (a, b)) in qa.iter().zip(&qb).enumerate() {
                 s.push(i == 0, *a, *b);
@@ -203,7 +206,7 @@ pub(crate) mod tests {
 
     fn acc12_int8() -> FpaccParams {
         FpaccParams {
-            operand: Operand::Int { bits: 8, frac: 7 },
+            operand: Operand::int(8, 7),
             ..FpaccParams::default()
         }
     }
@@ -215,7 +218,7 @@ pub(crate) mod tests {
         // -28/16 = -1.75 (exact in E4M7), sum -0.875; times (4/7)^2 = -0.2857...
         let w = Workload::from_rows("t", 2, vec![1.0, -0.5], vec![0.25, 1.0]).unwrap();
         let p = FpaccParams {
-            operand: Operand::Int { bits: 4, frac: 2 },
+            operand: Operand::int(4, 2),
             ..FpaccParams::default()
         };
         let e = fpacc(&p, &w).unwrap();
@@ -235,13 +238,80 @@ pub(crate) mod tests {
         assert_eq!(fpacc(&p, &w).unwrap().rel_rms, 0.0);
     }
 
+    /// Mixed operands: each row quantized for its own operand. x = (1, -0.5) to an
+    /// unsigned 4-bit `a` clamps -0.5 to 0 (scale 1/15: codes 15, 0); w = (0.25, 1) to a
+    /// signed 4-bit `b` (scale 1/7: codes 2, 7); `--in-frac 2` reads q / 4: products
+    /// 30/16 and 0, sum 1.875 (exact in E4M7), times (4/15)(4/7).
+    #[test]
+    fn mixed_operands_quantize_each_their_own_way() {
+        use crate::fpacc::IntOperand;
+        let w = Workload::from_rows("t", 2, vec![1.0, -0.5], vec![0.25, 1.0]).unwrap();
+        let p = FpaccParams {
+            operand: Operand::mixed(
+                IntOperand {
+                    bits: 4,
+                    signed: false,
+                },
+                IntOperand {
+                    bits: 4,
+                    signed: true,
+                },
+                2,
+            ),
+            ..FpaccParams::default()
+        };
+        let (qa, fa) = operand_row(&p.operand, 'a', &[1.0, -0.5]);
+        let (qb, fb) = operand_row(&p.operand, 'b', &[0.25, 1.0]);
+        assert_eq!((qa, qb), (vec![15, 0], vec![2, 7]));
+        assert_eq!((fa, fb), (4.0 / 15.0, 4.0 / 7.0));
+        let e = fpacc(&p, &w).unwrap();
+        let got = 1.875 * (4.0 / 15.0) * (4.0 / 7.0);
+        assert!(
+            (e.rel_rms - (got + 0.25f64).abs() / 0.25).abs() < 1e-12,
+            "{e:?}"
+        );
+        // With binary32 sums (exact here), the study is the MAC's mixed-operand study:
+        // int4 x uint8 on Gaussian rows, the same quantization of each operand.
+        let w = Workload::synthetic(Dist::Gaussian, 64, 8, 3);
+        let (a, b) = (
+            IntOperand {
+                bits: 4,
+                signed: true,
+            },
+            IntOperand {
+                bits: 8,
+                signed: false,
+            },
+        );
+        let f = Preset::Fp32.format();
+        let p = FpaccParams {
+            operand: Operand::mixed(a, b, 0),
+            product: f,
+            acc: f,
+            ..FpaccParams::default()
+        };
+        let mac = crate::mac::MacParams {
+            in_bits: 4,
+            signed: true,
+            acc_bits: 32,
+            b: Some(b),
+            ..crate::mac::MacParams::default()
+        };
+        let (x, y) = (
+            fpacc(&p, &w).unwrap(),
+            crate::study::int::mac(&mac, &w).unwrap(),
+        );
+        assert!((x.rel_rms - y.rel_rms).abs() < 1e-12, "{x:?} {y:?}");
+        assert!(x.rel_rms > 0.1, "negative activations clamp: {x:?}");
+    }
+
     #[test]
     fn wider_accumulators_and_chunks_err_less() {
         let w = Workload::synthetic(Dist::Gaussian, 4096, 4, 1);
         let with = |preset: Preset, frac: u32, chunk: u32| {
             let f = preset.format();
             let p = FpaccParams {
-                operand: Operand::Int { bits: 8, frac },
+                operand: Operand::int(8, frac),
                 product: f,
                 acc: f,
                 chunk,
@@ -289,7 +359,7 @@ pub(crate) mod tests {
         // output): the exact sum -0.875 rounds to itself.
         let w = Workload::from_rows("t", 2, vec![1.0, -0.5], vec![0.25, 1.0]).unwrap();
         let p = FpaccLongParams {
-            operand: Operand::Int { bits: 4, frac: 2 },
+            operand: Operand::int(4, 2),
             ..FpaccLongParams::default()
         };
         let got = -0.875 * (4.0 / 7.0) * (4.0 / 7.0);
@@ -301,7 +371,7 @@ pub(crate) mod tests {
         // At K = 4096 one rounding into acc12 beats a rounding per product.
         let w = Workload::synthetic(Dist::Gaussian, 4096, 4, 1);
         let long = FpaccLongParams {
-            operand: Operand::Int { bits: 8, frac: 7 },
+            operand: Operand::int(8, 7),
             guard: 12,
             ..FpaccLongParams::default()
         };
@@ -336,8 +406,8 @@ pub(crate) mod tests {
         ] {
             let x: Vec<f64> = w.x_rows().next().unwrap().to_vec();
             let wt: Vec<f64> = w.w_rows().next().unwrap().to_vec();
-            let (qa, fa) = operand_row(&p.operand, &x);
-            let (qb, fb) = operand_row(&p.operand, &wt);
+            let (qa, fa) = operand_row(&p.operand, 'a', &x);
+            let (qb, fb) = operand_row(&p.operand, 'b', &wt);
             let (v, flag) = fpacc_row(&p, &qa, &qb, &mut Sampler::new(0));
             let n = p.operand.width();
             let beats: Vec<_> = qa
