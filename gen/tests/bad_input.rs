@@ -803,8 +803,8 @@ fn sweep() {
             with_file(
                 &["sweep", "s.toml", "--stages", "emit,error"],
                 "s.toml",
-                spec("[[unit]]\nname = \"mac\"\n"),
-                &["'--stages'", "'error' stage is not implemented yet"],
+                spec("[workload]\nx = \"a.npy\"\nw = \"b.npy\"\n[[unit]]\nname = \"mac\"\n"),
+                &["[workload] key 'x'", "a.npy"],
             ),
             with_file(
                 &["sweep", "s.toml"],
