@@ -169,8 +169,7 @@ fn count_lanes(
                 (_, Some(a)) if (a..a + codes).contains(&k) => m.val(counting & ea.equal(k - a))?,
                 _ => counting,
             };
-            let step =
-                m.val(cat([(hit & negative).into(), Expr::from(hit)]).reinterpret_signed())?;
+            let step = m.val(cat([hit & negative, Expr::from(hit)]).reinterpret_signed())?;
             steps.push((step, 1u32));
         }
         let delta = tree(m, &format!("count_{k}_delta"), steps)?;
