@@ -229,6 +229,21 @@ fn integer_and_block_references_match_the_models() {
             )
         }),
         Box::new(|| check_golden(&ExpqDotParams::default(), 20_000, 6)),
+        // Lanes with both offsets: the reference's loop over the lanes against the trees.
+        Box::new(|| {
+            check_golden(
+                &ExpqDotParams {
+                    exp_bits: 2,
+                    k_max: 20,
+                    lanes: 5,
+                    offset_w: "0.25".parse().expect("a decimal offset"),
+                    offset_a: "1".parse().expect("a decimal offset"),
+                    ..ExpqDotParams::default()
+                },
+                20_000,
+                23,
+            )
+        }),
         // Both offsets: every group of counters (exponent sums, weight and activation
         // exponents, the sign counter).
         Box::new(|| {

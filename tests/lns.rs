@@ -281,6 +281,49 @@ fn expq_dot_offset_worked_case_on_the_rtl() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// docs/log-domain.md's worked case in one beat of `--lanes 4` (the fourth lane's zero
+/// flag set): the same counters and y = 6, 18 cycles after the one beat.
+#[test]
+fn expq_dot_worked_case_in_one_multi_lane_beat() {
+    let p = ExpqDotParams {
+        frac_bits: 0,
+        k_max: 3,
+        lanes: 4,
+        ..ExpqDotParams::default()
+    };
+    // Lanes 0..3 of (sw, zw, ew, sa, za, ea): (+,1)(+,2), (-,2)(+,0), (+,0)(+,1), zero.
+    let field = |v: [u64; 4], w: u32| {
+        v.iter()
+            .enumerate()
+            .map(|(l, x)| x << (l as u32 * w))
+            .sum::<u64>()
+    };
+    let beat = [
+        0,
+        1,
+        1,
+        field([0, 1, 0, 0], 1),
+        field([0, 0, 0, 1], 1),
+        field([1, 2, 0, 0], 3),
+        field([0, 0, 0, 0], 1),
+        field([0, 0, 0, 0], 1),
+        field([2, 0, 1, 0], 3),
+    ];
+    let mut stimulus = beat.to_vec();
+    stimulus.extend([0u64; 9 * 20]);
+    let beats = stimulus.len() / 9;
+    let dut = verilate(&p);
+    let mut out = vec![0u64; 2 * beats];
+    dut.instance().unwrap().run(&stimulus, &mut out);
+    assert_eq!(p.latency(), 18);
+    let valid: Vec<usize> = (0..beats).filter(|b| out[2 * b + 1] == 1).collect();
+    assert_eq!(valid, vec![18]);
+    assert_eq!(out[2 * 18], 6);
+    let mut model = p.model().unwrap();
+    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 fn expq_params() -> impl Strategy<Value = ExpqDotParams> {
     let base = prop::sample::select(vec!["2", "1.5", "1.1892", "3", "1.25", "16"]);
     let offset = prop::sample::select(vec!["0", "0", "0.5", "0.25", "1", "0.3", "2.75"]);
@@ -292,9 +335,10 @@ fn expq_params() -> impl Strategy<Value = ExpqDotParams> {
         1u32..=300,
         any::<bool>(),
         (offset.clone(), offset),
+        prop::sample::select(vec![1u32, 1, 2, 3, 4, 7, 16]),
     )
         .prop_map(
-            |(exp_bits, base, exp_min, frac_bits, k_max, wider, (ow, oa))| {
+            |(exp_bits, base, exp_min, frac_bits, k_max, wider, (ow, oa), lanes)| {
                 let mut p = ExpqDotParams {
                     exp_bits,
                     base: base.parse().unwrap(),
@@ -304,6 +348,7 @@ fn expq_params() -> impl Strategy<Value = ExpqDotParams> {
                     out_bits: None,
                     offset_w: ow.parse().unwrap(),
                     offset_a: oa.parse().unwrap(),
+                    lanes,
                 };
                 if wider {
                     p.out_bits = Some((p.min_out_bits() + 3).min(96));

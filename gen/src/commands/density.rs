@@ -251,6 +251,21 @@ pub fn lns_density_table(
             report: flow_up5k_or_hx8k(&p, stderr)?,
         });
     }
+    // Issue 21: L pairs a beat into one set of counters, 4-bit codes at e_min = -7.
+    for lanes in [1, 4, 8, 16] {
+        let p = ExpqDotParams {
+            exp_bits: 3,
+            exp_min: -7,
+            lanes,
+            ..ExpqDotParams::default()
+        };
+        let _ = writeln!(stderr, "[density] {}", p.module_name());
+        rows.push(DensityRow {
+            label: format!("DNA-TEQ dot, 4-bit codes, e_min -7, K 64, {lanes} lane(s)"),
+            macs_per_cycle: p.macs_per_cycle(),
+            report: flow_up5k_or_hx8k(&p, stderr)?,
+        });
+    }
     let lns = LnsMacParams {
         exp_bits: 4,
         ..LnsMacParams::default()
@@ -276,7 +291,8 @@ pub fn lns_density_table(
               cycle. expq_dot: base 2, codes centred on 1.0 (e_min = 1 - 2^(E-1)), 8 fractional bits, \
               dot products of K = 64 pairs, one pair \
               per cycle and then a walk of one cycle per counter, so it sustains K / (K + walk) \
-              products per cycle. LUTs, carries, FFs, DSPs: the unit alone (Yosys 0.23 \
+              products per cycle; with L lanes, L pairs a beat into the same counters, K / \
+              (ceil(K / L) + walk). LUTs, carries, FFs, DSPs: the unit alone (Yosys 0.23 \
               synth_ice40); LCs and Fmax: inside the 4-pin wrapper after nextpnr-ice40, seed 1. \
               Rows with --freq are pipelined by the delay model for that clock (`_p<N>`: N \
               stages). \"vs int8 MAC\" compares with the first row.\n";

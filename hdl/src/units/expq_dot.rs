@@ -18,14 +18,17 @@
 
 use model::expq::ExpqDotParams;
 
-use crate::ir::{lit, mux, ExprOps, ModuleBuilder, Result};
+use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Sig, Val};
 use crate::{start_unit, Generate, Module, UnitParams};
+
+/// The unit's ports by name.
+type Io = std::collections::BTreeMap<String, Sig>;
 
 impl Generate for ExpqDotParams {
     fn rtl(&self) -> Result<Module> {
         let (mut m, io) = start_unit(self)?;
         describe(&mut m, self);
-        let (clk, rst, valid, flush) = (io["clk"], io["rst"], io["in_valid"], io["flush"]);
+        let (clk, rst, flush) = (io["clk"], io["rst"], io["flush"]);
         let (n, cw, ow) = (self.counters(), self.counter_bits(), self.out_bits());
         // Index of a counter: exp_bits + 1 bits without offsets.
         let iw = model::int::index_bits(n);
@@ -39,36 +42,11 @@ impl Generate for ExpqDotParams {
         let advanced = mux(walking, (index + 1).wrapping(iw), 0);
         m.next(index, mux(finishing, 0, advanced), None)?;
 
-        m.note(if n == self.sum_counters() {
-            "Stage 1: count the product's exponent sum."
+        let counters = if self.lanes == 1 {
+            count_one_lane(&mut m, self, &io, walking, index)?
         } else {
-            "Stage 1: count the product's exponent sum, exponents and sign."
-        });
-        let counting = m.wire("count_beat", valid & !(io["zw"] | io["za"]) & !walking)?;
-        let sum = m.wire("exp_sum", io["ew"] + io["ea"])?;
-        let minus_one = lit((1 << cw) - 1, cw, false);
-        let step = m.wire("count_step", mux(io["sw"] ^ io["sa"], minus_one, 1))?;
-        let mut counters = Vec::new();
-        let codes = 1u32 << self.exp_bits;
-        for k in 0..n {
-            let c = m.reg(&format!("count_{k}_q"), cw, clk, Some((rst, 0)))?;
-            let clear = m.val(walking & index.equal(k))?;
-            // The exponent sum k, or the weight exponent, the activation exponent, or
-            // every product (the sign counter).
-            let hit = match (self.weight_counters(), self.activation_counters()) {
-                _ if k < self.sum_counters() => m.val(counting & sum.equal(k))?,
-                (Some(w), _) if (w..w + codes).contains(&k) => {
-                    m.val(counting & io["ew"].equal(k - w))?
-                }
-                (_, Some(a)) if (a..a + codes).contains(&k) => {
-                    m.val(counting & io["ea"].equal(k - a))?
-                }
-                _ => counting,
-            };
-            let load = m.val(clear | hit)?;
-            m.next(c, mux(clear, 0, (c + step).wrapping(cw)), Some(load.sig))?;
-            counters.push(c);
-        }
+            count_lanes(&mut m, self, &io, walking, index)?
+        };
 
         m.note("Stage 2a: the walk reads c_k (0 while idle) and T[k].");
         let selected = super::select(&mut m, "walk_selected", &counters, index)?;
@@ -97,6 +75,138 @@ impl Generate for ExpqDotParams {
         m.out("out_valid", out_valid)?;
         m.finish()
     }
+}
+
+/// Stage 1 with one lane: each counter takes `+-1` when the beat's product selects it.
+fn count_one_lane(
+    m: &mut ModuleBuilder,
+    p: &ExpqDotParams,
+    io: &Io,
+    walking: Sig,
+    index: Sig,
+) -> Result<Vec<Sig>> {
+    let (clk, rst, valid) = (io["clk"], io["rst"], io["in_valid"]);
+    let (n, cw) = (p.counters(), p.counter_bits());
+    m.note(if n == p.sum_counters() {
+        "Stage 1: count the product's exponent sum."
+    } else {
+        "Stage 1: count the product's exponent sum, exponents and sign."
+    });
+    let counting = m.wire("count_beat", valid & !(io["zw"] | io["za"]) & !walking)?;
+    let sum = m.wire("exp_sum", io["ew"] + io["ea"])?;
+    let minus_one = lit((1 << cw) - 1, cw, false);
+    let step = m.wire("count_step", mux(io["sw"] ^ io["sa"], minus_one, 1))?;
+    let mut counters = Vec::new();
+    let codes = 1u32 << p.exp_bits;
+    for k in 0..n {
+        let c = m.reg(&format!("count_{k}_q"), cw, clk, Some((rst, 0)))?;
+        let clear = m.val(walking & index.equal(k))?;
+        // The exponent sum k, or the weight exponent, the activation exponent, or
+        // every product (the sign counter).
+        let hit = match (p.weight_counters(), p.activation_counters()) {
+            _ if k < p.sum_counters() => m.val(counting & sum.equal(k))?,
+            (Some(w), _) if (w..w + codes).contains(&k) => {
+                m.val(counting & io["ew"].equal(k - w))?
+            }
+            (_, Some(a)) if (a..a + codes).contains(&k) => {
+                m.val(counting & io["ea"].equal(k - a))?
+            }
+            _ => counting,
+        };
+        let load = m.val(clear | hit)?;
+        m.next(c, mux(clear, 0, (c + step).wrapping(cw)), Some(load.sig))?;
+        counters.push(c);
+    }
+    Ok(counters)
+}
+
+/// Stage 1 with L lanes: lane l's fields of the operand buses; per counter, each lane's
+/// `+1`, `-1` or 0 as a 2-bit signed value `{hit & negative, hit}`, summed by a balanced
+/// tree whose every node has exactly the bits of `-n ..= n` for its n lanes; the counter
+/// adds the sum (modulo 2^W: the counter width, or the sum's if that is narrower).
+fn count_lanes(
+    m: &mut ModuleBuilder,
+    p: &ExpqDotParams,
+    io: &Io,
+    walking: Sig,
+    index: Sig,
+) -> Result<Vec<Sig>> {
+    let (clk, rst, valid) = (io["clk"], io["rst"], io["in_valid"]);
+    let (n, cw, e) = (p.counters(), p.counter_bits(), p.exp_bits);
+    let codes = 1u32 << e;
+    m.note(format!(
+        "Stage 1: {} lanes; each lane's product counts its exponent sum{}.",
+        p.lanes,
+        if n == p.sum_counters() {
+            ""
+        } else {
+            ", exponents and sign"
+        }
+    ));
+    let mut lanes = Vec::new();
+    for l in 0..p.lanes {
+        let field = |m: &mut ModuleBuilder, port: &str, w: u32| -> Result<Val> {
+            m.wire(&format!("{port}_{l}"), io[port].bits(l * w + w - 1, l * w))
+        };
+        let (sw, zw, ew) = (field(m, "sw", 1)?, field(m, "zw", 1)?, field(m, "ew", e)?);
+        let (sa, za, ea) = (field(m, "sa", 1)?, field(m, "za", 1)?, field(m, "ea", e)?);
+        let counting = m.wire(&format!("count_beat_{l}"), valid & !(zw | za) & !walking)?;
+        let negative = m.wire(&format!("count_negative_{l}"), sw ^ sa)?;
+        let sum = m.wire(&format!("exp_sum_{l}"), ew + ea)?;
+        lanes.push((counting, negative, sum, ew, ea));
+    }
+    let mut counters = Vec::new();
+    for k in 0..n {
+        let c = m.reg(&format!("count_{k}_q"), cw, clk, Some((rst, 0)))?;
+        let clear = m.val(walking & index.equal(k))?;
+        let mut steps = Vec::new();
+        for &(counting, negative, sum, ew, ea) in &lanes {
+            // The exponent sum k, or the weight exponent, the activation exponent, or
+            // every product (the sign counter).
+            let hit = match (p.weight_counters(), p.activation_counters()) {
+                _ if k < p.sum_counters() => m.val(counting & sum.equal(k))?,
+                (Some(w), _) if (w..w + codes).contains(&k) => m.val(counting & ew.equal(k - w))?,
+                (_, Some(a)) if (a..a + codes).contains(&k) => m.val(counting & ea.equal(k - a))?,
+                _ => counting,
+            };
+            let step = m.val(cat([hit & negative, Expr::from(hit)]).reinterpret_signed())?;
+            steps.push((step, 1u32));
+        }
+        let delta = tree(m, &format!("count_{k}_delta"), steps)?;
+        let delta = if delta.width() > cw {
+            m.narrow(&format!("count_{k}_step"), delta, cw)?
+        } else {
+            delta
+        };
+        m.next(c, mux(clear, 0, (c + delta).wrapping(cw)), None)?;
+        counters.push(c);
+    }
+    Ok(counters)
+}
+
+/// A balanced adder tree of signed counts, each with the number of lanes it sums: pairs
+/// added level by level (`<name>_<level>_<i>`), each sum in exactly the signed bits of
+/// `-n ..= n` for its n lanes.
+fn tree(m: &mut ModuleBuilder, name: &str, mut level: Vec<(Val, u32)>) -> Result<Val> {
+    let mut depth = 0;
+    while level.len() > 1 {
+        depth += 1;
+        let mut next = Vec::new();
+        for (i, pair) in level.chunks(2).enumerate() {
+            next.push(match pair {
+                [(a, na), (b, nb)] => {
+                    let lanes = na + nb;
+                    let bits = model::int::unsigned_bits(lanes.into()) + 1;
+                    let s = m.wire(&format!("{name}_{depth}_{i}"), (*a + *b).wrapping(bits))?;
+                    (s, lanes)
+                }
+                [a] => *a,
+                _ => unreachable!("chunks of two"),
+            });
+        }
+        level = next;
+    }
+    Ok(level[0].0)
 }
 
 /// The behavioural reference: `crate::golden::expq_dot`.

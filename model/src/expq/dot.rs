@@ -4,7 +4,7 @@ use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 
 use super::{div_rne, Base, Offset, BASE, EXP_BITS_FLAG, EXP_MIN};
-use crate::iface::{CycleModel, Dir, Interface, Port, Role};
+use crate::iface::{get_field, split, CycleModel, Dir, Interface, Port, Role};
 use crate::int;
 use crate::param::{Flags, Param, Params};
 use crate::unit::{ParamError, UnitParams};
@@ -50,6 +50,24 @@ pub const OFFSET_A: Param = Param::text(
 )
 .samples(&["0", "0.5", "0.25", "1", "0.125", "2.75"]);
 
+/// `--lanes`: operand pairs per beat.
+pub const LANES: Param = Param::int(
+    "--lanes",
+    "L",
+    1..=16,
+    Some(1),
+    "Operand pairs per beat, all counted into one set of counters (sw, zw, ew, sa, za, ea \
+     carry L fields, lane 0 lowest); one walk per dot product",
+);
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(v: &u32) -> bool {
+    *v == 1
+}
+
 /// `--out-bits`: the width of `y`.
 pub const OUT_BITS: Param = Param::int(
     "--out-bits",
@@ -82,6 +100,9 @@ pub struct ExpqDotParams {
     /// Offset o_a of the activations' levels, a decimal in [0, 16] (0: no offset).
     #[serde(default, skip_serializing_if = "Offset::is_zero")]
     pub offset_a: Offset,
+    /// Operand pairs per beat, 1..=16, all counted into the one set of counters.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub lanes: u32,
 }
 
 impl Params for ExpqDotParams {
@@ -93,6 +114,7 @@ impl Params for ExpqDotParams {
         OFFSET_A,
         FRAC_BITS_FLAG,
         K_MAX_FLAG,
+        LANES,
         OUT_BITS,
     ];
 
@@ -112,6 +134,7 @@ impl Params for ExpqDotParams {
             offset_a: OFFSET_A
                 .parse(flags, |t| t.parse::<Offset>())?
                 .expect("--offset-a has a default"),
+            lanes: LANES.u32(flags)?,
         })
     }
 }
@@ -128,6 +151,7 @@ impl Default for ExpqDotParams {
             out_bits: None,
             offset_w: Offset::zero(),
             offset_a: Offset::zero(),
+            lanes: 1,
         }
     }
 }
@@ -277,6 +301,7 @@ impl UnitParams for ExpqDotParams {
         FRAC_BITS_FLAG.check(self.frac_bits)?;
         K_MAX_FLAG.check(self.k_max)?;
         EXP_MIN.check(self.exp_min)?;
+        LANES.check(self.lanes)?;
         // Constants must stay within 64 bits (and y within 96) for the RTL.
         let min = self.min_out_bits();
         if self.table_bits() > 64 || min > 96 {
@@ -349,24 +374,28 @@ impl UnitParams for ExpqDotParams {
                 name += &format!("_{tag}{}", o.to_string().replace('.', "p"));
             }
         }
+        if self.lanes != 1 {
+            name += &format!("_l{}", self.lanes);
+        }
         name
     }
 
-    /// clk, rst, in_valid, flush, sw, zw, ew, sa, za, ea -> y, out_valid.
+    /// clk, rst, in_valid, flush, sw, zw, ew, sa, za, ea -> y, out_valid; with `--lanes
+    /// L` the six operand ports are vectors of L fields, lane 0 lowest.
     fn interface(&self) -> Interface {
-        let e = self.exp_bits;
+        let (e, l) = (self.exp_bits, self.lanes);
         Interface {
             ports: vec![
                 Port::bit("clk", Dir::In, Role::Clock),
                 Port::bit("rst", Dir::In, Role::Reset),
                 Port::bit("in_valid", Dir::In, Role::InValid),
                 Port::bit("flush", Dir::In, Role::Clear),
-                Port::int("sw", Dir::In, 1, false),
-                Port::int("zw", Dir::In, 1, false),
-                Port::int("ew", Dir::In, e, false),
-                Port::int("sa", Dir::In, 1, false),
-                Port::int("za", Dir::In, 1, false),
-                Port::int("ea", Dir::In, e, false),
+                Port::int_or_vec("sw", Dir::In, 1, false, l),
+                Port::int_or_vec("zw", Dir::In, 1, false, l),
+                Port::int_or_vec("ew", Dir::In, e, false, l),
+                Port::int_or_vec("sa", Dir::In, 1, false, l),
+                Port::int_or_vec("za", Dir::In, 1, false, l),
+                Port::int_or_vec("ea", Dir::In, e, false, l),
                 Port::int("y", Dir::Out, self.out_bits(), true),
                 Port::bit("out_valid", Dir::Out, Role::OutValid),
             ],
@@ -379,12 +408,13 @@ impl UnitParams for ExpqDotParams {
         self.counters() + WALK_STAGES as u32 + 1
     }
 
-    /// `K_max` pairs, then the walk's read of every counter; the next dot product's
-    /// pairs may come while the last terms are still in the walk's stages, so the
-    /// counters and not the latency: `K / (K + counters)`.
+    /// `K_max` pairs in `ceil(K_max / L)` beats, then the walk's read of every counter;
+    /// the next dot product's pairs may come while the last terms are still in the
+    /// walk's stages, so the counters and not the latency: `K / (ceil(K / L) +
+    /// counters)`.
     fn macs_per_cycle(&self) -> f64 {
-        let k = f64::from(self.k_max);
-        k / (k + f64::from(self.counters()))
+        let beats = self.k_max.div_ceil(self.lanes);
+        f64::from(self.k_max) / f64::from(beats + self.counters())
     }
 
     fn model(&self) -> Result<Box<dyn CycleModel + Send>, ParamError> {
@@ -471,16 +501,21 @@ impl CycleModel for ExpqDot {
             self.walk = if last { None } else { Some(k + 1) };
             return;
         }
-        let zero = inputs[4] & 1 == 1 || inputs[7] & 1 == 1;
-        if valid && !zero {
-            let step = if (inputs[3] ^ inputs[6]) & 1 == 1 {
-                -1
-            } else {
-                1
-            };
+        if valid {
+            // rst, in_valid, flush, sw, zw, ew, sa, za, ea: lane l at field l.
+            let ins = split(self.iface.beat_inputs(), inputs);
+            let e = self.p.exp_bits;
             let w = self.p.counter_bits();
-            for k in self.p.counters_of(inputs[5] as u32, inputs[8] as u32) {
-                self.counters[k] = int::wrap(self.counters[k] + step, w, true);
+            for l in 0..self.p.lanes {
+                let bit = |port: usize| get_field(ins[port], l, 1) == 1;
+                if bit(4) || bit(7) {
+                    continue;
+                }
+                let step = if bit(3) != bit(6) { -1 } else { 1 };
+                let (ew, ea) = (get_field(ins[5], l * e, e), get_field(ins[8], l * e, e));
+                for k in self.p.counters_of(ew as u32, ea as u32) {
+                    self.counters[k] = int::wrap(self.counters[k] + step, w, true);
+                }
             }
         }
         if flush {
@@ -508,8 +543,9 @@ counters and accumulates c_k * RNE(b^k * 2^F) in k order into `y`, for any base 
         ),
     ];
 
-    /// The default, a base that is not a power of two, and offsets on both operands
-    /// (every group of counters).
+    /// The default, a base that is not a power of two, offsets on both operands (every
+    /// group of counters), and two lanes (the adder trees; 2.1 s, 2.5 s at `--pipeline
+    /// 2`).
     fn proof_set() -> Vec<Self> {
         let d = ExpqDotParams::default();
         let mut odd = d.clone();
@@ -519,7 +555,12 @@ counters and accumulates c_k * RNE(b^k * 2^F) in k order into `y`, for any base 
         offset.exp_bits = 2;
         offset.offset_w = "0.5".parse().expect("a decimal offset");
         offset.offset_a = "0.375".parse().expect("a decimal offset");
-        vec![d, odd, offset]
+        let lanes = ExpqDotParams {
+            exp_bits: 2,
+            lanes: 2,
+            ..d.clone()
+        };
+        vec![d, odd, offset, lanes]
     }
 
     /// Rows coded on the levels, through the cycle model (`crate::study::log`).
@@ -549,6 +590,7 @@ counters and accumulates c_k * RNE(b^k * 2^F) in k order into `y`, for any base 
                 .pick(&["0", "0", "0.5", "0.125", "1", "0.3", "3"])
                 .parse()
                 .expect("a decimal offset"),
+            lanes: rng.pick(&[1, 1, 1, 2, 3, 4, 8, 16]),
         })
     }
 }
@@ -556,6 +598,7 @@ counters and accumulates c_k * RNE(b^k * 2^F) in k order into `y`, for any base 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::iface::set_field;
 
     /// docs/log-domain.md: b = 2, weights (+,1), (-,2), (+,0) with activations (+,2),
     /// (+,0), (+,1) give c3 = +1, c2 = -1, c1 = +1 and 8 - 4 + 2 = 6.
@@ -770,6 +813,78 @@ mod tests {
             let lhs = scaled.magnitude() * 2u32;
             let rhs = (&exact.1 * BigInt::from(nonzero * per)).magnitude().clone();
             assert!(lhs <= rhs, "{p:?}: y = {y}, exact {exact:?}");
+        }
+    }
+
+    /// L lanes a beat count what one lane counts over L beats: random pairs (zero flags
+    /// included) through an L-lane model and through the one-lane model, same y; and
+    /// the MAC/cycle counts ceil(K / L) beats.
+    #[test]
+    fn lanes_count_what_one_lane_counts() {
+        let mut rng = crate::unit::Sampler::new(7);
+        for lanes in [2u32, 3, 5, 16] {
+            let mut p = ExpqDotParams {
+                exp_bits: rng.int(1..=4),
+                k_max: 40,
+                ..ExpqDotParams::default()
+            };
+            offset(&mut p, "0.5", rng.pick(&["0", "0.25"]));
+            let one = p.clone();
+            p.lanes = lanes;
+            assert_eq!(p.latency(), one.latency());
+            let beats = 40u32.div_ceil(lanes);
+            let want = 40.0 / f64::from(beats + p.counters());
+            assert_eq!(p.macs_per_cycle(), want);
+            let (mut ml, mut m1) = (ExpqDot::new(p.clone()).unwrap(), ExpqDot::new(one).unwrap());
+            let iface = ml.interface().clone();
+            let at = |n: &str| iface.in_offset(n).unwrap() as u32 * 64;
+            let e = p.exp_bits;
+            let (mut ol, mut o1) = (vec![0u64; 2], vec![0u64; 2]);
+            let mut ins = vec![0u64; iface.in_words()];
+            let n = rng.int(1..=40);
+            let nbeats = n.div_ceil(lanes);
+            for b in 0..nbeats {
+                ins.fill(0);
+                set_field(&mut ins, at("in_valid"), 1, 1);
+                set_field(&mut ins, at("flush"), 1, u64::from(b + 1 == nbeats));
+                for l in 0..lanes {
+                    let i = b * lanes + l;
+                    let pair = [
+                        rng.int(0..=1),
+                        u32::from(i >= n || rng.int(0..=5) == 0),
+                        rng.int(0..=(1 << e) - 1),
+                        rng.int(0..=1),
+                        u32::from(rng.int(0..=5) == 0),
+                        rng.int(0..=(1 << e) - 1),
+                    ]
+                    .map(u64::from);
+                    for (j, port) in ["sw", "zw", "ew", "sa", "za", "ea"].iter().enumerate() {
+                        let w = if j % 3 == 2 { e } else { 1 };
+                        set_field(&mut ins, at(port) + l * w, w, pair[j]);
+                    }
+                    if i < n {
+                        let flush = u64::from(i + 1 == n);
+                        let mut beat = [0, 1, flush, 0, 0, 0, 0, 0, 0];
+                        beat[3..].copy_from_slice(&pair);
+                        m1.step(&beat, &mut o1);
+                    }
+                }
+                ml.step(&ins, &mut ol);
+            }
+            let idle = vec![0u64; iface.in_words()];
+            let (mut yl, mut y1) = (None, None);
+            for _ in 0..p.latency() + 16 {
+                ml.step(&idle, &mut ol);
+                m1.step(&[0; 9], &mut o1);
+                if ol[1] == 1 {
+                    yl = Some(ol[0]);
+                }
+                if o1[1] == 1 {
+                    y1 = Some(o1[0]);
+                }
+            }
+            assert!(yl.is_some());
+            assert_eq!(yl, y1, "--lanes {lanes}");
         }
     }
 

@@ -12,7 +12,8 @@
 //!   DNA-TEQ's per-tensor scale, applied outside the unit), the
 //!   codes by `expq_quant`'s rule (nearest level `b^(e + e_min) + o`, ties to the smaller
 //!   magnitude, zero at or below half the smallest level), then the unit's cycle model
-//!   ([`ExpqDot`]: counters, flush, walk); `y * 2^-F` times both scales. Rows longer than
+//!   ([`ExpqDot`]: counters, flush, walk), `--lanes L` pairs a beat (the last beat's
+//!   missing lanes with zero flags); `y * 2^-F` times both scales. Rows longer than
 //!   `--k-max` are refused (the counters would wrap).
 //! - `expq-quant` (one result per element of `x`; `w` unused): `x` as the unit's input,
 //!   `RNE(x * 2^F)` saturated to N bits (flagged when it saturates), coded by
@@ -138,14 +139,22 @@ pub fn expq_dot(p: &ExpqDotParams, w: &Workload) -> Result<Errors, StudyError> {
     for ((x, wt), exact) in w.x_rows().zip(w.w_rows()).zip(w.exact_dots()) {
         let (a, sa) = expq_row(p, x, p.offset_a.to_f64());
         let (b, sb) = expq_row(p, wt, p.offset_w.to_f64());
-        for (i, (ca, cw)) in a.iter().zip(&b).enumerate() {
+        // L pairs a beat, lane 0 first; the last beat's missing lanes carry zero flags.
+        let lanes = p.lanes as usize;
+        let beats = a.len().div_ceil(lanes);
+        for i in 0..beats {
             ins.fill(0);
             set_field(&mut ins, valid, 1, 1);
-            set_field(&mut ins, flush, 1, u64::from(i + 1 == a.len()));
-            for ((s_at, z_at, e_at), (s, z, e)) in ports.iter().zip([ca, cw]) {
-                set_field(&mut ins, *s_at, 1, u64::from(*s));
-                set_field(&mut ins, *z_at, 1, u64::from(*z));
-                set_field(&mut ins, *e_at, e_bits, *e);
+            set_field(&mut ins, flush, 1, u64::from(i + 1 == beats));
+            for l in 0..lanes {
+                let pair = a.get(i * lanes + l).zip(b.get(i * lanes + l));
+                let (ca, cw) = pair.map_or(((false, true, 0), (false, true, 0)), |(x, y)| (*x, *y));
+                let l = l as u32;
+                for ((s_at, z_at, e_at), (s, z, e)) in ports.iter().zip([ca, cw]) {
+                    set_field(&mut ins, s_at + l, 1, u64::from(s));
+                    set_field(&mut ins, z_at + l, 1, u64::from(z));
+                    set_field(&mut ins, e_at + l * e_bits, e_bits, e);
+                }
             }
             m.step(&ins, &mut out);
         }
@@ -267,6 +276,24 @@ mod tests {
         let w = Workload::synthetic(Dist::Gaussian, 65, 1, 1);
         let e = expq_dot(&ExpqDotParams::default(), &w).unwrap_err();
         assert!(e.0.contains("K = 65") && e.0.contains("--k-max 64"), "{e}");
+    }
+
+    /// The lanes change the beats, not the sums: every lane count gives the one-lane
+    /// unit's results, also when K is not a multiple of L (the last beat padded).
+    #[test]
+    fn lanes_fill_the_beats_and_keep_the_results() {
+        let w = Workload::synthetic(Dist::Laplace, 37, 5, 2);
+        let mut p = ExpqDotParams {
+            offset_w: "0.5".parse().unwrap(),
+            offset_a: "0.25".parse().unwrap(),
+            ..ExpqDotParams::default()
+        };
+        let one = expq_dot(&p, &w).unwrap();
+        assert!(one.rel_rms > 0.0);
+        for lanes in [2, 3, 8, 16] {
+            p.lanes = lanes;
+            assert_eq!(expq_dot(&p, &w).unwrap(), one, "--lanes {lanes}");
+        }
     }
 
     #[test]
