@@ -90,10 +90,12 @@ fn row_json(task: &Task, row: &Row) -> Map<String, Value> {
     let errors = study
         .and_then(|s| s.1.as_ref().ok())
         .and_then(|e| e.as_ref());
-    let round = |v: f64| (v * 1e6).round() / 1e6;
-    m.insert("snr_db".into(), errors.map(|e| round(e.snr_db)).into());
-    m.insert("rel_rms".into(), errors.map(|e| e.rel_rms).into());
-    m.insert("max_rel".into(), errors.map(|e| e.max_rel).into());
+    // Ten significant digits: what the workload can tell apart, and the same text from
+    // builds whose floating-point code differs in the last bit.
+    let digits = |v: f64| format!("{v:.9e}").parse::<f64>().unwrap_or(v);
+    m.insert("snr_db".into(), errors.map(|e| digits(e.snr_db)).into());
+    m.insert("rel_rms".into(), errors.map(|e| digits(e.rel_rms)).into());
+    m.insert("max_rel".into(), errors.map(|e| digits(e.max_rel)).into());
     m.insert("flagged".into(), errors.map(|e| e.flagged).into());
     m.insert("cached".into(), row.cached.into());
     m.insert("error".into(), row.error().into());

@@ -103,16 +103,7 @@ pub fn bfp_dot_row(p: &BfpDotParams, x: &[f64], w: &[f64]) -> (f64, bool) {
 pub fn bfp_dot(p: &BfpDotParams, w: &Workload) -> Result<Errors, StudyError> {
     check_binary32(w, &w.x)?;
     check_binary32(w, &w.w)?;
-    let results: Vec<_> = w
-        .x_rows()
-        .zip(w.w_rows())
-        .zip(w.exact_dots())
-        .map(|((x, wt), exact)| {
-            let (v, flag) = bfp_dot_row(p, x, wt);
-            (v, exact, flag)
-        })
-        .collect();
-    Ok(Errors::of(&results))
+    Ok(w.dot_errors(|x, wt| bfp_dot_row(p, x, wt)))
 }
 
 /// `mx-dot`'s result on one row pair (binary32 value, flag).
@@ -137,16 +128,7 @@ pub fn mx_dot_row(p: &MxDotParams, x: &[f64], w: &[f64]) -> (f64, bool) {
 pub fn mx_dot(p: &MxDotParams, w: &Workload) -> Result<Errors, StudyError> {
     check_binary32(w, &w.x)?;
     check_binary32(w, &w.w)?;
-    let results: Vec<_> = w
-        .x_rows()
-        .zip(w.w_rows())
-        .zip(w.exact_dots())
-        .map(|((x, wt), exact)| {
-            let (v, flag) = mx_dot_row(p, x, wt);
-            (v, exact, flag)
-        })
-        .collect();
-    Ok(Errors::of(&results))
+    Ok(w.dot_errors(|x, wt| mx_dot_row(p, x, wt)))
 }
 
 /// Random words of `bits` bits, one per element, for a stochastic converter.
@@ -255,38 +237,32 @@ pub fn palq_pe(p: &PalqPeParams, w: &Workload) -> Result<Errors, StudyError> {
     let mut pe = PalqPe::new(*p).map_err(|e| StudyError(e.to_string()))?;
     let m = f64::from(p.levels - 1);
     let code = |v: f64| v.round_ties_even().clamp(0.0, m) as u32;
-    let results: Vec<_> = w
-        .x_rows()
-        .zip(w.w_rows())
-        .zip(w.exact_dots())
-        .map(|((x, wt), exact)| {
-            let sw = super::amax(wt);
-            let sa = x.iter().fold(0.0f64, |t, v| t.max(*v));
-            let k: Vec<u32> = wt
-                .iter()
-                .map(|v| {
-                    if sw == 0.0 {
-                        0
-                    } else {
-                        code((v / sw + 1.0) * m / 2.0)
-                    }
-                })
-                .collect();
-            let j: Vec<u32> = x
-                .iter()
-                .map(|v| if sa == 0.0 { 0 } else { code(v / sa * m) })
-                .collect();
-            for t in 0..beats {
-                let lane = |c: &[u32], i: usize| c.get(t * n + i).copied().unwrap_or(0);
-                let kb: Vec<u32> = (0..n).map(|i| lane(&k, i)).collect();
-                let jb: Vec<u32> = (0..n).map(|i| lane(&j, i)).collect();
-                pe.clock(false, true, t == 0, &kb, &jb);
-            }
-            let y: i128 = (0..p.groups as usize).map(|g| pe.result(g)).sum();
-            (y as f64 / (m * m) * sa * sw, exact, false)
-        })
-        .collect();
-    Ok(Errors::of(&results))
+    Ok(w.dot_errors(|x, wt| {
+        let sw = super::amax(wt);
+        let sa = x.iter().fold(0.0f64, |t, v| t.max(*v));
+        let k: Vec<u32> = wt
+            .iter()
+            .map(|v| {
+                if sw == 0.0 {
+                    0
+                } else {
+                    code((v / sw + 1.0) * m / 2.0)
+                }
+            })
+            .collect();
+        let j: Vec<u32> = x
+            .iter()
+            .map(|v| if sa == 0.0 { 0 } else { code(v / sa * m) })
+            .collect();
+        for t in 0..beats {
+            let lane = |c: &[u32], i: usize| c.get(t * n + i).copied().unwrap_or(0);
+            let kb: Vec<u32> = (0..n).map(|i| lane(&k, i)).collect();
+            let jb: Vec<u32> = (0..n).map(|i| lane(&j, i)).collect();
+            pe.clock(false, true, t == 0, &kb, &jb);
+        }
+        let y: i128 = (0..p.groups as usize).map(|g| pe.result(g)).sum();
+        (y as f64 / (m * m) * sa * sw, false)
+    }))
 }
 
 #[cfg(test)]

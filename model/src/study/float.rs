@@ -135,41 +135,27 @@ pub fn fpacc_row(p: &FpaccParams, a: &[u64], b: &[u64], rng: &mut Sampler) -> (f
 /// `fpacc`'s error on `w` (module docs).
 pub fn fpacc(p: &FpaccParams, w: &Workload) -> Result<Errors, StudyError> {
     let mut rng = Sampler::new(workload_seed(w));
-    let exact = w.exact_dots();
-    let results: Vec<(f64, f64, bool)> = w
-        .x_rows()
-        .zip(w.w_rows())
-        .zip(exact)
-        .map(|((x, wt), exact)| {
-            let (qa, fa) = operand_row(&p.operand, 'a', x);
-            let (qb, fb) = operand_row(&p.operand, 'b', wt);
-            let (v, flag) = fpacc_row(p, &qa, &qb, &mut rng);
-            (v * fa * fb, exact, flag)
-        })
-        .collect();
-    Ok(Errors::of(&results))
+    Ok(w.dot_errors(|x, wt| {
+        let (qa, fa) = operand_row(&p.operand, 'a', x);
+        let (qb, fb) = operand_row(&p.operand, 'b', wt);
+        let (v, flag) = fpacc_row(p, &qa, &qb, &mut rng);
+        (v * fa * fb, flag)
+    }))
 }
 
 /// `fpacc-long`'s error on `w` (module docs).
 pub fn fpacc_long(p: &FpaccLongParams, w: &Workload) -> Result<Errors, StudyError> {
-    let exact = w.exact_dots();
-    let results: Vec<(f64, f64, bool)> = w
-        .x_rows()
-        .zip(w.w_rows())
-        .zip(exact)
-        .map(|((x, wt), exact)| {
-            let (qa, fa) = operand_row(&p.operand, 'a', x);
-            let (qb, fb) = operand_row(&p.operand, 'b', wt);
-            let mut s = FpaccLongSum::new(*p);
-            for (i, (a, b)) in qa.iter().zip(&qb).enumerate() {
-                s.push(i == 0, *a, *b);
-            }
-            let r = s.readout();
-            let v = p.acc.decode(r.bits).to_f64();
-            (v * fa * fb, exact, r.underflow || r.overflow)
-        })
-        .collect();
-    Ok(Errors::of(&results))
+    Ok(w.dot_errors(|x, wt| {
+        let (qa, fa) = operand_row(&p.operand, 'a', x);
+        let (qb, fb) = operand_row(&p.operand, 'b', wt);
+        let mut s = FpaccLongSum::new(*p);
+        for (i, (a, b)) in qa.iter().zip(&qb).enumerate() {
+            s.push(i == 0, *a, *b);
+        }
+        let r = s.readout();
+        let v = p.acc.decode(r.bits).to_f64();
+        (v * fa * fb, r.underflow || r.overflow)
+    }))
 }
 
 #[cfg(test)]

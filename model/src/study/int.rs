@@ -40,22 +40,15 @@ pub fn quantize_row(row: &[f64], o: Operand) -> (Vec<i64>, f64) {
 
 /// The MAC's error on `w` (module docs).
 pub fn mac(p: &MacParams, w: &Workload) -> Result<Errors, StudyError> {
-    let exact = w.exact_dots();
-    let results: Vec<(f64, f64, bool)> = w
-        .x_rows()
-        .zip(w.w_rows())
-        .zip(exact)
-        .map(|((x, wt), exact)| {
-            let (qa, sa) = quantize_row(x, p.a());
-            let (qb, sb) = quantize_row(wt, p.b());
-            let (mut acc, mut ovf) = (0i128, false);
-            for (i, (a, b)) in qa.iter().zip(&qb).enumerate() {
-                (acc, ovf) = mac_step(p, acc, ovf, i == 0, i128::from(*a), i128::from(*b));
-            }
-            (acc as f64 * sa * sb, exact, ovf)
-        })
-        .collect();
-    Ok(Errors::of(&results))
+    Ok(w.dot_errors(|x, wt| {
+        let (qa, sa) = quantize_row(x, p.a());
+        let (qb, sb) = quantize_row(wt, p.b());
+        let (mut acc, mut ovf) = (0i128, false);
+        for (i, (a, b)) in qa.iter().zip(&qb).enumerate() {
+            (acc, ovf) = mac_step(p, acc, ovf, i == 0, i128::from(*a), i128::from(*b));
+        }
+        (acc as f64 * sa * sb, ovf)
+    }))
 }
 
 #[cfg(test)]

@@ -63,21 +63,15 @@ pub fn lns_row(p: &LnsMacParams, row: &[f64]) -> (Vec<Code>, f64) {
 pub fn lns_mac(p: &LnsMacParams, w: &Workload) -> Result<Errors, StudyError> {
     let table = p.table();
     let unit = 2f64.powi(1 - p.table_bits as i32);
-    let results: Vec<_> = w
-        .x_rows()
-        .zip(w.w_rows())
-        .zip(w.exact_dots())
-        .map(|((x, wt), exact)| {
-            let ((a, sa), (b, sb)) = (lns_row(p, x), lns_row(p, wt));
-            let (mut acc, mut ovf) = (0i128, false);
-            for (i, (ca, cb)) in a.iter().zip(&b).enumerate() {
-                let term = p.term(&table, *ca, *cb);
-                (acc, ovf) = accumulate(acc, ovf, i == 0, term, p.acc_bits, true, p.overflow);
-            }
-            (acc as f64 * unit * sa * sb, exact, ovf)
-        })
-        .collect();
-    Ok(Errors::of(&results))
+    Ok(w.dot_errors(|x, wt| {
+        let ((a, sa), (b, sb)) = (lns_row(p, x), lns_row(p, wt));
+        let (mut acc, mut ovf) = (0i128, false);
+        for (i, (ca, cb)) in a.iter().zip(&b).enumerate() {
+            let term = p.term(&table, *ca, *cb);
+            (acc, ovf) = accumulate(acc, ovf, i == 0, term, p.acc_bits, true, p.overflow);
+        }
+        (acc as f64 * unit * sa * sb, ovf)
+    }))
 }
 
 /// An `expq` code: sign, zero, exponent.
@@ -135,8 +129,7 @@ pub fn expq_dot(p: &ExpqDotParams, w: &Workload) -> Result<Errors, StudyError> {
     ];
     let mut out = vec![0u64; ow];
     let mut ins = vec![0u64; iw];
-    let mut results = Vec::with_capacity(w.trials);
-    for ((x, wt), exact) in w.x_rows().zip(w.w_rows()).zip(w.exact_dots()) {
+    Ok(w.dot_errors(|x, wt| {
         let (a, sa) = expq_row(p, x, p.offset_a.to_f64());
         let (b, sb) = expq_row(p, wt, p.offset_w.to_f64());
         // L pairs a beat, lane 0 first; the last beat's missing lanes carry zero flags.
@@ -174,9 +167,8 @@ pub fn expq_dot(p: &ExpqDotParams, w: &Workload) -> Result<Errors, StudyError> {
             }
         }
         let y = y.expect("expq_dot shows y after its walk");
-        results.push((y as f64 * unit * sa * sb, exact, false));
-    }
-    Ok(Errors::of(&results))
+        (y as f64 * unit * sa * sb, false)
+    }))
 }
 
 /// `expq-quant`'s error on `w`'s activations (module docs).

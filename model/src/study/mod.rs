@@ -156,6 +156,22 @@ impl Workload {
         self.w.chunks_exact(self.k)
     }
 
+    /// The metrics of a dot-product unit on this workload: `row(x, w)` gives the unit's
+    /// real result and whether it flagged it, for one row pair; each is compared with
+    /// the exact dot product.
+    pub fn dot_errors(&self, mut row: impl FnMut(&[f64], &[f64]) -> (f64, bool)) -> Errors {
+        let results: Vec<(f64, f64, bool)> = self
+            .x_rows()
+            .zip(self.w_rows())
+            .zip(self.exact_dots())
+            .map(|((x, w), exact)| {
+                let (got, flagged) = row(x, w);
+                (got, exact, flagged)
+            })
+            .collect();
+        Errors::of(&results)
+    }
+
     /// The exact (f64) dot product of each row pair.
     pub fn exact_dots(&self) -> Vec<f64> {
         self.x_rows()
