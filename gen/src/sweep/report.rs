@@ -214,15 +214,18 @@ pub fn write_document(out: &Path, doc: &Document) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A cell of a row as a number: a result column, or a parameter that reads as one
-/// (`true`/`false` as 1/0).
-fn number(row: &Map<String, Value>, column: &str) -> Option<f64> {
-    let v = row.get(column).or_else(|| {
+/// A row's cell: a result column, else a parameter.
+fn cell<'a>(row: &'a Map<String, Value>, column: &str) -> Option<&'a Value> {
+    row.get(column).or_else(|| {
         row.get("params")
             .and_then(Value::as_object)
             .and_then(|p| p.get(column))
-    })?;
-    match v {
+    })
+}
+
+/// A cell as a number (a parameter `true`/`false` as 1/0).
+fn number(row: &Map<String, Value>, column: &str) -> Option<f64> {
+    match cell(row, column)? {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => match s.as_str() {
             "true" => Some(1.0),
@@ -235,12 +238,7 @@ fn number(row: &Map<String, Value>, column: &str) -> Option<f64> {
 
 /// A cell as text, for series names.
 fn text(row: &Map<String, Value>, column: &str) -> Option<String> {
-    let v = row.get(column).or_else(|| {
-        row.get("params")
-            .and_then(Value::as_object)
-            .and_then(|p| p.get(column))
-    })?;
-    match v {
+    match cell(row, column)? {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
