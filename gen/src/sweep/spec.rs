@@ -11,97 +11,15 @@ use clap::ValueEnum;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use model::study::Dist;
-
 use crate::synth::{Device, Tools};
 
-/// The columns a row has besides its parameters that hold numbers, with the stage that
-/// fills them (for plots).
-pub const NUMERIC_COLUMNS: [(&str, Option<Stage>); 15] = [
-    ("pipeline", None),
-    ("latency", None),
-    ("macs_per_cycle", None),
-    ("luts", Some(Stage::Synth)),
-    ("carries", Some(Stage::Synth)),
-    ("ffs", Some(Stage::Synth)),
-    ("dsps", Some(Stage::Synth)),
-    ("logic_cells", Some(Stage::Synth)),
-    ("fmax_mhz", Some(Stage::Synth)),
-    ("mmacs_per_lut", Some(Stage::Synth)),
-    ("k", Some(Stage::Error)),
-    ("snr_db", Some(Stage::Error)),
-    ("rel_rms", Some(Stage::Error)),
-    ("max_rel", Some(Stage::Error)),
-    ("flagged", Some(Stage::Error)),
-];
+mod json;
+mod plots;
+mod workload;
 
-/// Text columns a plot may group its series by, besides the parameters.
-pub const TEXT_COLUMNS: [&str; 4] = ["unit", "device", "tools", "module"];
-
-/// Where the error stage's values come from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Source {
-    /// A named distribution ([`Dist`]), `trials` rows of each length in `ks`.
-    Synthetic(Dist),
-    /// Two `.npy` files of the same shape: activations and weights, rows of K values
-    /// (a 1-D array is one row). Paths as written, relative to the spec's folder.
-    Files { x: String, w: String },
-}
-
-/// The `[workload]` table: what the error stage measures the units on.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WorkloadSpec {
-    pub source: Source,
-    /// Dot-product lengths (synthetic workloads only).
-    pub ks: Vec<usize>,
-    /// Rows per length (synthetic workloads only).
-    pub trials: usize,
-    /// The line of `[workload]`, if given.
-    pub line: Option<usize>,
-}
-
-impl Default for WorkloadSpec {
-    fn default() -> Self {
-        WorkloadSpec {
-            source: Source::Synthetic(Dist::Gaussian),
-            ks: vec![1024],
-            trials: 100,
-            line: None,
-        }
-    }
-}
-
-/// Which way a plot's Pareto front goes: the points no other point beats with a
-/// smaller-or-equal x and a better-or-equal y.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Front {
-    /// Larger y is better (SNR, Fmax, MAC/s per LUT).
-    Max,
-    /// Smaller y is better (an error).
-    Min,
-}
-
-/// A `[[plot]]` table: one SVG of column `y` against column `x`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PlotSpec {
-    pub x: String,
-    pub y: String,
-    /// Columns whose values name a row's series (its colour), joined by spaces.
-    pub series: Vec<String>,
-    pub front: Option<Front>,
-    pub log_x: bool,
-    pub log_y: bool,
-    /// Join each series' points by increasing x.
-    pub lines: bool,
-    /// Only the rows whose column holds one of the values (`where = { k = 4096 }`).
-    #[serde(default, rename = "where")]
-    pub filter: Vec<(String, Vec<String>)>,
-    /// The file name in the output folder, e.g. `error-vs-luts.svg`.
-    pub file: String,
-    pub title: Option<String>,
-    pub line: usize,
-}
+pub use json::SpecText;
+pub use plots::{check_plots, Front, PlotSpec, NUMERIC_COLUMNS, TEXT_COLUMNS};
+pub use workload::{Source, WorkloadSpec};
 
 /// What a sweep runs on each point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -215,88 +133,6 @@ impl SpecError {
     }
 }
 
-/// A spec file's text as the TOML reader sees it: the file itself, or for a `.json` spec
-/// the same document written as TOML (key order kept), with the place in the JSON
-/// document that each TOML line comes from, for messages.
-pub struct SpecText {
-    pub toml: String,
-    /// For JSON: per TOML line (0-based), its path in the JSON (`unit[1].acc`).
-    paths: Option<Vec<String>>,
-}
-
-impl SpecText {
-    /// A spec read from `file`: JSON when its name ends in `.json`, else TOML.
-    pub fn new(file: &Path, text: String) -> Result<SpecText, SpecError> {
-        if file.extension().and_then(|e| e.to_str()) != Some("json") {
-            return Ok(SpecText {
-                toml: text,
-                paths: None,
-            });
-        }
-        let table: toml::Table = serde_json::from_str(&text).map_err(|e| SpecError {
-            line: Some(e.line()),
-            message: format!("not a valid JSON spec: {e}"),
-        })?;
-        let toml = toml::to_string(&table).map_err(|e| SpecError {
-            line: None,
-            message: format!("the JSON spec has no TOML form: {e}"),
-        })?;
-        let paths = json_paths(&toml);
-        Ok(SpecText {
-            toml,
-            paths: Some(paths),
-        })
-    }
-
-    /// An error's message as `gen` prints it: `FILE:LINE: message`, or for a JSON spec
-    /// `FILE: at PATH: message`.
-    pub fn render(&self, file: &Path, e: &SpecError) -> String {
-        match (&self.paths, e.line) {
-            (Some(paths), Some(l)) => match paths.get(l.wrapping_sub(1)) {
-                Some(p) if !p.is_empty() => format!("{}: at {p}: {}", file.display(), e.message),
-                _ => format!("{}: {}", file.display(), e.message),
-            },
-            (Some(_), None) | (None, None) => format!("{}: {}", file.display(), e.message),
-            (None, Some(l)) => format!("{}:{l}: {}", file.display(), e.message),
-        }
-    }
-}
-
-/// For TOML written by `toml::to_string` from a JSON document: each line's path in the
-/// JSON (`seed`, `workload.k`, `unit[0].acc`, `unit[0].acc.from`).
-fn json_paths(toml: &str) -> Vec<String> {
-    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut section = String::new();
-    toml.lines()
-        .map(|line| {
-            let t = line.trim();
-            if let Some(name) = t.strip_prefix("[[").and_then(|r| r.strip_suffix("]]")) {
-                let n = counts.entry(name.to_string()).or_insert(0);
-                section = format!("{name}[{n}]");
-                *n += 1;
-                section.clone()
-            } else if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-                // A table inside the last array element: `[unit.acc]` is `unit[i].acc`.
-                let (head, rest) = name.split_once('.').unwrap_or((name, ""));
-                section = match counts.get(head) {
-                    Some(n) if !rest.is_empty() => format!("{head}[{}].{rest}", n - 1),
-                    _ => name.to_string(),
-                };
-                section.clone()
-            } else if let Some((key, _)) = t.split_once(" = ") {
-                let key = key.trim().trim_matches('"');
-                if section.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{section}.{key}")
-                }
-            } else {
-                section.clone()
-            }
-        })
-        .collect()
-}
-
 /// The 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())]
@@ -392,7 +228,7 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
                 let table = value.get_ref().as_table().ok_or_else(|| {
                     SpecError::at(line, "'workload' must be a table: write it as [workload]")
                 })?;
-                spec.workload = workload(&lines, line, table)?;
+                spec.workload = workload::workload(&lines, line, table)?;
             }
             "cosim" => {
                 let table = value.get_ref().as_table().ok_or_else(|| {
@@ -426,7 +262,7 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
                             "each 'plot' must be a table: write each as [[plot]]",
                         ));
                     };
-                    spec.plots.push(plot(&lines, lines.of(t), table)?);
+                    spec.plots.push(plots::plot(&lines, lines.of(t), table)?);
                 }
             }
             other => {
@@ -448,80 +284,6 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
     }
     check_plots(&spec)?;
     Ok(spec)
-}
-
-/// Every plot's columns exist: a result column or a unit table's key.
-pub fn check_plots(spec: &Spec) -> Result<(), SpecError> {
-    let keys: Vec<&str> = spec
-        .units
-        .iter()
-        .flat_map(|u| u.keys.iter().map(|(k, _)| k.as_str()))
-        .collect();
-    let numeric: Vec<&str> = NUMERIC_COLUMNS.iter().map(|c| c.0).collect();
-    for p in &spec.plots {
-        for (what, col) in [("x", &p.x), ("y", &p.y)] {
-            if !numeric.contains(&col.as_str()) && !keys.contains(&col.as_str()) {
-                return Err(SpecError::at(
-                    p.line,
-                    format!(
-                        "[[plot]] key '{what}': no column '{col}': allowed {} or a unit key \
-                         ({})",
-                        numeric.join(", "),
-                        if keys.is_empty() {
-                            "none".to_string()
-                        } else {
-                            keys.join(", ")
-                        }
-                    ),
-                ));
-            }
-            if let Some(stage) = stage_of(col).filter(|s| !spec.stages.contains(s)) {
-                return Err(SpecError::at(
-                    p.line,
-                    format!(
-                        "[[plot]] key '{what}': column '{col}' comes from the {} stage, which \
-                         the sweep does not run (stages = {:?})",
-                        stage.name(),
-                        spec.stages.iter().map(|s| s.name()).collect::<Vec<_>>()
-                    ),
-                ));
-            }
-        }
-        for col in p.series.iter().chain(p.filter.iter().map(|f| &f.0)) {
-            if !TEXT_COLUMNS.contains(&col.as_str())
-                && !numeric.contains(&col.as_str())
-                && !keys.contains(&col.as_str())
-            {
-                return Err(SpecError::at(
-                    p.line,
-                    format!(
-                        "[[plot]] key 'series' or 'where': no column '{col}': allowed {}, a \
-                         result column or a unit key",
-                        TEXT_COLUMNS.join(", ")
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The stage that fills a numeric column, if one does.
-fn stage_of(column: &str) -> Option<Stage> {
-    NUMERIC_COLUMNS
-        .iter()
-        .find(|c| c.0 == column)
-        .and_then(|c| c.1)
-}
-
-impl PlotSpec {
-    /// A stage the plot's axes need that is not among `stages`.
-    pub fn missing_stage(&self, stages: &[Stage]) -> Option<Stage> {
-        [&self.x, &self.y]
-            .into_iter()
-            .filter_map(|c| stage_of(c))
-            .find(|s| !stages.contains(s))
-    }
 }
 
 /// An integer in `lo..=hi`.
@@ -572,200 +334,6 @@ fn boolean(lines: &Lines, key: &str, value: &Spanned<DeValue>) -> Result<bool, S
             ),
         )
     })
-}
-
-/// The `[workload]` table.
-fn workload(lines: &Lines, line: usize, table: &DeTable) -> Result<WorkloadSpec, SpecError> {
-    let mut w = WorkloadSpec {
-        line: Some(line),
-        ..WorkloadSpec::default()
-    };
-    let (mut dist, mut x, mut w_file, mut ks_given) = (None, None, None, None);
-    for (k, v) in table.iter() {
-        let key = k.get_ref().as_ref_str();
-        match key {
-            "dist" => {
-                let name = string(lines, "dist", v)?;
-                let allowed: Vec<&str> = Dist::ALL.iter().map(|d| d.name()).collect();
-                dist = Some(Dist::from_name(&name).ok_or_else(|| {
-                    SpecError::at(
-                        lines.of(v),
-                        format!(
-                            "key 'dist': '{name}' is not allowed: allowed {}",
-                            allowed.join(", ")
-                        ),
-                    )
-                })?);
-            }
-            "x" => x = Some(string(lines, "x", v)?),
-            "w" => w_file = Some(string(lines, "w", v)?),
-            "k" => {
-                let values = axis(lines, "k", v)?;
-                let mut ks = Vec::new();
-                for (value, l) in values {
-                    let n = match &value {
-                        Value::Text(t) => t.parse::<usize>().ok(),
-                        Value::Switch(_) => None,
-                    }
-                    .filter(|n| (1..=65_536).contains(n))
-                    .ok_or_else(|| {
-                        SpecError::at(
-                            l,
-                            format!(
-                                "key 'k': {} is not allowed: allowed an integer in 1..=65536",
-                                value.show()
-                            ),
-                        )
-                    })?;
-                    ks.push(n);
-                }
-                ks_given = Some(lines.of(k));
-                w.ks = ks;
-            }
-            "trials" => w.trials = integer(lines, "trials", v, 1, 100_000)? as usize,
-            other => {
-                return Err(SpecError::at(
-                    lines.of(k),
-                    format!("unknown key '{other}' in [workload]: allowed dist, k, trials, x, w"),
-                ))
-            }
-        }
-    }
-    match (x, w_file) {
-        (None, None) => w.source = Source::Synthetic(dist.unwrap_or(Dist::Gaussian)),
-        (Some(x), Some(wf)) => {
-            if dist.is_some() {
-                return Err(SpecError::at(
-                    line,
-                    "[workload]: give either 'dist' or the files 'x' and 'w', not both",
-                ));
-            }
-            if let Some(l) = ks_given {
-                return Err(SpecError::at(
-                    l,
-                    "key 'k': a workload read from files takes K from their rows; leave 'k' out",
-                ));
-            }
-            w.source = Source::Files { x, w: wf };
-        }
-        _ => {
-            return Err(SpecError::at(
-                line,
-                "[workload]: 'x' and 'w' go together (activations and weights, .npy files of \
-                 the same shape)",
-            ))
-        }
-    }
-    Ok(w)
-}
-
-/// A `[[plot]]` table.
-fn plot(lines: &Lines, line: usize, table: &DeTable) -> Result<PlotSpec, SpecError> {
-    let mut p = PlotSpec {
-        x: String::new(),
-        y: String::new(),
-        series: vec!["unit".into()],
-        front: None,
-        log_x: false,
-        log_y: false,
-        lines: false,
-        filter: Vec::new(),
-        file: String::new(),
-        title: None,
-        line,
-    };
-    for (k, v) in table.iter() {
-        match k.get_ref().as_ref_str() {
-            "x" => p.x = string(lines, "x", v)?,
-            "y" => p.y = string(lines, "y", v)?,
-            "series" => {
-                p.series = match v.get_ref() {
-                    DeValue::Array(a) => a
-                        .iter()
-                        .map(|i| string(lines, "series", i))
-                        .collect::<Result<_, _>>()?,
-                    _ => vec![string(lines, "series", v)?],
-                }
-            }
-            "front" => {
-                p.front = match string(lines, "front", v)?.as_str() {
-                    "max" => Some(Front::Max),
-                    "min" => Some(Front::Min),
-                    "none" => None,
-                    other => {
-                        return Err(SpecError::at(
-                            lines.of(v),
-                            format!(
-                                "key 'front': '{other}' is not allowed: allowed max (larger y \
-                                 is better), min, none"
-                            ),
-                        ))
-                    }
-                }
-            }
-            "log_x" => p.log_x = boolean(lines, "log_x", v)?,
-            "log_y" => p.log_y = boolean(lines, "log_y", v)?,
-            "lines" => p.lines = boolean(lines, "lines", v)?,
-            "where" => {
-                let t = v.get_ref().as_table().ok_or_else(|| {
-                    SpecError::at(
-                        lines.of(v),
-                        "key 'where': a table of columns and values, e.g. where = { k = 4096 }",
-                    )
-                })?;
-                for (col, vals) in t.iter() {
-                    let col = col.get_ref().as_ref_str().to_string();
-                    let values = axis(lines, &col, vals)?
-                        .into_iter()
-                        .map(|(v, _)| v.show())
-                        .collect();
-                    p.filter.push((col, values));
-                }
-            }
-            "file" => {
-                let f = string(lines, "file", v)?;
-                let plain = !f.is_empty()
-                    && f.ends_with(".svg")
-                    && f.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                    && !f.starts_with('.');
-                if !plain {
-                    return Err(SpecError::at(
-                        lines.of(v),
-                        format!(
-                            "key 'file': '{f}' is not allowed: a file name ending in .svg, of \
-                             letters, digits, '-', '_' and '.' (it goes in the output folder)"
-                        ),
-                    ));
-                }
-                p.file = f;
-            }
-            "title" => p.title = Some(string(lines, "title", v)?),
-            other => {
-                return Err(SpecError::at(
-                    lines.of(k),
-                    format!(
-                        "unknown key '{other}' in [[plot]]: allowed x, y, series, front, log_x, \
-                         log_y, lines, where, file, title"
-                    ),
-                ))
-            }
-        }
-    }
-    for (key, v) in [("x", &p.x), ("y", &p.y)] {
-        if v.is_empty() {
-            return Err(SpecError::at(
-                line,
-                format!(
-                    "[[plot]] without '{key}': give a column, e.g. x = \"luts\", y = \"snr_db\""
-                ),
-            ));
-        }
-    }
-    if p.file.is_empty() {
-        p.file = format!("{}-vs-{}.svg", p.y, p.x);
-    }
-    Ok(p)
 }
 
 trait AsRefStr {
