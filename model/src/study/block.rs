@@ -138,57 +138,65 @@ fn random_words(rng: &mut Sampler, n: u32, bits: u32) -> Vec<u64> {
         .collect()
 }
 
-/// `bfp-quant`'s error on `w`'s activations (module docs).
-pub fn bfp_quant(p: &BfpQuantParams, w: &Workload) -> Result<Errors, StudyError> {
+/// The metrics of a block quantizer on `w`'s activations: each row cut into blocks of
+/// `block` values, each block as binary32 with its random words (`rnd_bits` each, from
+/// the workload's stream, when `stochastic`) given to `convert`, which returns every
+/// element's value back and whether it flagged it; compared with the elements.
+fn block_quantizer_errors(
+    w: &Workload,
+    block: u32,
+    stochastic: bool,
+    rnd_bits: u32,
+    mut convert: impl FnMut(&[u32], &[u64]) -> Vec<(f64, bool)>,
+) -> Result<Errors, StudyError> {
     check_binary32(w, &w.x)?;
     let mut rng = Sampler::new(workload_seed(w));
-    let f = p.format();
     let mut results = Vec::with_capacity(w.x.len());
     for row in w.x_rows() {
-        for (vals, bits) in row
-            .chunks(p.block as usize)
-            .zip(binary32_blocks(row, p.block))
-        {
-            let rnd = if p.stochastic() {
-                random_words(&mut rng, p.block, p.rnd_bits)
+        for (vals, bits) in row.chunks(block as usize).zip(binary32_blocks(row, block)) {
+            let rnd = if stochastic {
+                random_words(&mut rng, block, rnd_bits)
             } else {
                 Vec::new()
             };
-            let q = quantize_with_rule(&f, &bits, p.rounding, &rnd, p.rnd_bits, p.exp_rule);
-            let scale = 2f64.powi(q.block.exp);
-            for (v, code) in vals.iter().zip(&q.block.q) {
-                results.push((*code as f64 * scale, *v, q.inv));
+            for (v, (got, flag)) in vals.iter().zip(convert(&bits, &rnd)) {
+                results.push((got, *v, flag));
             }
         }
     }
     Ok(Errors::of(&results))
 }
 
+/// `bfp-quant`'s error on `w`'s activations (module docs).
+pub fn bfp_quant(p: &BfpQuantParams, w: &Workload) -> Result<Errors, StudyError> {
+    let f = p.format();
+    block_quantizer_errors(w, p.block, p.stochastic(), p.rnd_bits, |bits, rnd| {
+        let q = quantize_with_rule(&f, bits, p.rounding, rnd, p.rnd_bits, p.exp_rule);
+        let scale = 2f64.powi(q.block.exp);
+        q.block
+            .q
+            .iter()
+            .map(|code| (*code as f64 * scale, q.inv))
+            .collect()
+    })
+}
+
 /// `mx-quant`'s error on `w`'s activations (module docs).
 pub fn mx_quant(p: &MxQuantParams, w: &Workload) -> Result<Errors, StudyError> {
-    check_binary32(w, &w.x)?;
-    let mut rng = Sampler::new(workload_seed(w));
-    let mut results = Vec::with_capacity(w.x.len());
-    for row in w.x_rows() {
-        for (vals, bits) in row
-            .chunks(p.block as usize)
-            .zip(binary32_blocks(row, p.block))
-        {
-            let rnd = if p.stochastic() {
-                random_words(&mut rng, p.block, p.rnd_bits)
-            } else {
-                Vec::new()
-            };
-            let b = mx::quantize(p.elem, &bits, p.rounding, &rnd, p.rnd_bits);
-            for (v, code) in vals.iter().zip(&b.codes) {
+    block_quantizer_errors(w, p.block, p.stochastic(), p.rnd_bits, |bits, rnd| {
+        let b = mx::quantize(p.elem, bits, p.rounding, rnd, p.rnd_bits);
+        b.codes
+            .iter()
+            .map(|code| {
                 let r = mx::dequantize(p.elem, b.scale, *code)
                     .expect("finite binary32 blocks have finite scales and codes");
-                let got = f64::from(f32::from_bits(r.bits as u32));
-                results.push((got, *v, r.underflow || r.overflow));
-            }
-        }
-    }
-    Ok(Errors::of(&results))
+                (
+                    f64::from(f32::from_bits(r.bits as u32)),
+                    r.underflow || r.overflow,
+                )
+            })
+            .collect()
+    })
 }
 
 /// `q8-quant`'s error on `w`'s activations (module docs).
