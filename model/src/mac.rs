@@ -426,7 +426,7 @@ impl CycleModel for Mac {
     /// `batch_is_step_beat_by_beat` holds the two equal.
     fn run(&mut self, inputs: &[u64], outputs: &mut [u64]) {
         assert!(
-            inputs.len() % 5 == 0 && outputs.len() == inputs.len() / 5 * 3,
+            inputs.len().is_multiple_of(5) && outputs.len() == inputs.len() / 5 * 3,
             "a batch of whole beats with an output buffer to match"
         );
         match MacBatch::new(&self.params) {
