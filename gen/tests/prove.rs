@@ -84,10 +84,15 @@ fn every_unit_with_a_reference_is_proven() {
         }
         assert!(proven, "{}: {stdout}", unit.command);
     }
-    // Every long configuration is a member of some unit's proof set: a renamed module
-    // would otherwise drop out of the quick run's exclusions unnoticed.
+    // Every configuration named in the lists of long proofs and of engine order is a
+    // member of some unit's proof set: a renamed module would otherwise drop out of
+    // them unnoticed.
     let all = gen::registry::proof_modules();
-    for m in gen::prove::LONG_PROOFS {
+    for m in gen::prove::LONG_PROOFS
+        .iter()
+        .chain(gen::prove::EQUIV_ALONE)
+        .chain(gen::prove::PDR_FIRST)
+    {
         assert!(
             all.iter().any(|a| a == m),
             "{m} is in no proof set: {all:?}"
@@ -272,4 +277,79 @@ fn each_engine_and_the_bounded_fallback_decide_what_they_should() {
             report.summary()
         );
     }
+}
+
+/// `gen prove-all`'s staggered portfolio: the first engine alone, the second as soon as
+/// the first gives up (here long before the stagger ends) or when the stagger ends while
+/// the first still runs; an engine that decides first leaves the other unstarted.
+#[test]
+fn a_staggered_engine_joins_when_the_first_gives_up_or_its_time_is_over() {
+    require_yosys();
+    let long = std::time::Duration::from_secs(3600);
+    let staggered = |engines: &[Engine], stagger| Options {
+        engines: engines.to_vec(),
+        stagger: Some(stagger),
+        ..Options::default()
+    };
+    // equiv gives up on the differently encoded counters: PDR starts then and proves
+    // them, well before the hour's stagger.
+    let t = std::time::Instant::now();
+    let report = counters(
+        DOWN,
+        staggered(&[Engine::Equiv, Engine::Pdr], long),
+        "stagger",
+    );
+    assert!(
+        matches!(report.verdict, Verdict::Reachability { .. }),
+        "{}",
+        report.summary()
+    );
+    assert!(
+        report.attempts.len() == 1 && report.attempts[0].contains("equiv_induct left"),
+        "{:?}",
+        report.attempts
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(600));
+    // equiv decides identical counters (their register matched by name) alone; PDR never starts, so nothing of it is
+    // in the proof's folder.
+    let dir = scratch("stagger_same");
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = vec![("cnt.v".to_string(), UP.to_string())];
+    let interface = Interface {
+        ports: vec![
+            Port::bit("clk", Dir::In, Role::Clock),
+            Port::bit("rst", Dir::In, Role::Reset),
+            Port::bit("o", Dir::Out, Role::Flag),
+        ],
+    };
+    let state = ["c".to_string()];
+    let pair = Pair {
+        top: "cnt",
+        golden: UP,
+        gate: &files,
+        cuts: &[],
+        scope: None,
+        state: &state,
+        latency: 1,
+        interface: &interface,
+    };
+    let same = prove(&dir, &pair, &staggered(&[Engine::Equiv, Engine::Pdr], long)).unwrap();
+    assert!(
+        matches!(same.verdict, Verdict::Induction { .. }),
+        "{}",
+        same.summary()
+    );
+    assert!(dir.join("equiv.log").is_file());
+    assert!(!dir.join("miter.v").exists(), "PDR started");
+    // A zero stagger starts both at once, as without one: PDR decides.
+    let zero = counters(
+        DOWN,
+        staggered(&[Engine::Equiv, Engine::Pdr], std::time::Duration::ZERO),
+        "stagger_zero",
+    );
+    assert!(
+        matches!(zero.verdict, Verdict::Reachability { .. }),
+        "{}",
+        zero.summary()
+    );
 }

@@ -127,7 +127,9 @@ pub enum Tool {
         output: Option<PathBuf>,
         #[command(flatten)]
         engines: EngineArgs,
-        /// Configurations proven at once (each runs its engines side by side).
+        /// Configurations proven at once. With the default engines each starts one engine
+        /// (equiv, or PDR where it is known to win) and the other joins when the first
+        /// gives up or after 60 s; engines given with --engine run side by side.
         #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true,
               value_parser = clap::value_parser!(u32).range(1..=64))]
         jobs: u32,
@@ -328,6 +330,7 @@ impl EngineArgs {
             engines: self.engine.clone(),
             equiv_limit: Duration::from_secs(self.equiv_limit),
             pdr_limit: Duration::from_secs(self.pdr_limit),
+            stagger: None,
         }
     }
 }
