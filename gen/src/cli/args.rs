@@ -242,7 +242,7 @@ Examples:
   gen density bfp --quick
       the smallest block-floating-point rows (slow: about 1.5 minutes of place and route)
   gen density lns --output build/density-lns.md
-      log-domain units against the MAC, also written as Markdown (slow: about 2 minutes)
+      log-domain units against the MAC, also written as Markdown (slow: about 1.5 minutes)
   gen density fpacc
       the acc12, bf16 and fp32 accumulators against the MAC (slow: about 2 minutes)
   gen density palq --output build/density-palq.md
