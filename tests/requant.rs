@@ -2,7 +2,9 @@
 //! reference functions written here, apart from the model: random and corner operands
 //! (INT32_MIN, the saturating product, every shift the 6-bit port carries, ties at every
 //! rounding point), signed and unsigned outputs, several widths, channels and lanes; and
-//! the worked cases of the docs page on the RTL and on the model.
+//! the worked cases of the docs page on the RTL and on the model; and two chains from a
+//! MAC into the requantizer: int8 x int8, and W4A8 (int4 weights x uint8 activations)
+//! against TFLite's `QuantizeMultiplier` and `MultiplyByQuantizedMultiplier`.
 
 use lowbit_tests::{verilate, Rng};
 use model::requant::{rdbpot, requantize, srdhm, RequantParams};
@@ -490,5 +492,300 @@ fn int8_matrix_vector_product_end_to_end() {
             approx::abs_diff_eq!(y_model[r] as f64, want, epsilon = 1.0),
             "row {r}: {real} vs {y_model:?}"
         );
+    }
+}
+
+/// TFLite's `QuantizeMultiplier` (tensorflow/lite/kernels/internal/quantization_util.cc,
+/// the default double-rounding build): a positive real multiplier `m` as a Q0.31
+/// `mult` in [2^30, 2^31) and a power-of-two exponent `shift` (positive: left), so that
+/// `m ~ mult * 2^(shift - 31)`. `frexp` is written out on the f64's exponent field (the
+/// multipliers here are normal numbers); the fraction is rounded half away from zero
+/// (`TfLiteRound`, i.e. `std::round`), a fraction that rounds up to 1.0 is halved with
+/// the exponent raised, and an exponent below -31 gives the zero multiplier.
+fn quantize_multiplier(m: f64) -> (i32, i32) {
+    if m == 0.0 {
+        return (0, 0);
+    }
+    assert!(m.is_normal() && m > 0.0, "multiplier {m}");
+    // frexp: m = q * 2^shift with q in [0.5, 1).
+    let mut shift = ((m.to_bits() >> 52) & 0x7ff) as i32 - 1022;
+    let q = m / 2f64.powi(shift);
+    assert!((0.5..1.0).contains(&q), "frexp({m}) = {q} * 2^{shift}");
+    let mut q_fixed = (q * 2f64.powi(31)).round() as i64;
+    assert!(q_fixed <= 1 << 31);
+    if q_fixed == 1 << 31 {
+        q_fixed /= 2;
+        shift += 1;
+    }
+    if shift < -31 {
+        shift = 0;
+        q_fixed = 0;
+    }
+    (i32::try_from(q_fixed).unwrap(), shift)
+}
+
+/// TFLite's `MultiplyByQuantizedMultiplier(x, quantized_multiplier, shift)`: the left
+/// part of the shift as a 32-bit multiply, SRDHM, then RDBPOT by the right part, with
+/// gemmlowp's functions as written at the top of this file.
+fn multiply_by_quantized_multiplier(x: i32, quantized_multiplier: i32, shift: i32) -> i32 {
+    assert!(
+        (-31..=30).contains(&shift),
+        "TFLite's shifts stay in -31..=30"
+    );
+    let left_shift = shift.max(0);
+    let right_shift = (-shift).max(0);
+    ref_rdbpot(
+        ref_srdhm(x.wrapping_mul(1 << left_shift), quantized_multiplier),
+        right_shift as u32,
+    )
+}
+
+/// Run `stim` (whole input records) through the Verilated RTL of `p` and through its
+/// cycle model, check that every output word agrees at every beat, and return the
+/// outputs (one record per beat).
+fn rtl_equals_model_every_beat<P: hdl::Generate>(p: &P, stim: &[u64]) -> Vec<Vec<u64>> {
+    let iface = p.interface();
+    let (iw, ow) = (iface.in_words(), iface.out_words());
+    assert_eq!(stim.len() % iw, 0);
+    let n = stim.len() / iw;
+    let mut rtl = vec![0u64; n * ow];
+    verilate(p).instance().unwrap().run(stim, &mut rtl);
+    let mut model = p.model().unwrap();
+    let mut want = vec![0u64; n * ow];
+    model.run(stim, &mut want);
+    for t in 0..n {
+        assert_eq!(
+            rtl[t * ow..][..ow],
+            want[t * ow..][..ow],
+            "{}: RTL (left) differs from the model (right) at beat {t}",
+            p.module_name()
+        );
+    }
+    rtl.chunks(ow).map(<[u64]>::to_vec).collect()
+}
+
+/// W4A8 end to end (issue 21 item 5, docs/requant.md "Mixed operands upstream (W4A8)"):
+/// int4 weights times uint8 activations on `gen mac --in-a 4 --in-b 8 --b-unsigned --acc
+/// 32`, one dot product (row) after the other with `clear` and random idle beats, then
+/// each 32-bit sum, plus the row's folded bias, through `gen requant` (int8 output, one
+/// parameter set per beat). Both units run on their Verilated RTL and on their cycle
+/// models, unpipelined and pipelined, and must agree at every beat; the int8 outputs
+/// must equal an independent computation: the exact integer dot product of the weights
+/// with the *centred* activations `x - zp_x` plus the bias, then TFLite's
+/// `MultiplyByQuantizedMultiplier` with `(mult, shift)` from the real scales by
+/// TFLite's `QuantizeMultiplier`, the output zero point and the int8 clamp.
+///
+/// The activation zero point is folded into the bias, as TFLite does offline for
+/// constant weights with a zero weight zero point: `bias' = bias - zp_x * sum_k w_k`, so
+/// `sum_k w_k * x_k + bias' = sum_k w_k * (x_k - zp_x) + bias`. Neither unit has a bias
+/// port; the one 32-bit add of `bias'` between them is the test's (where an accelerator
+/// has its bias stage). The rows include the two extremes `gen accwidth --in-a 4 --in-b
+/// 8 --b-unsigned --k 4096` reports (all weights -8 or all 7, all activations 255).
+#[test]
+fn w4a8_mac_into_requant_end_to_end() {
+    use model::accwidth::worst_case_k_mixed;
+    use model::mac::{MacParams, Operand, Overflow};
+    use model::pipeline::Piped;
+
+    const K_WORST: usize = 4096;
+    let mac = MacParams {
+        in_bits: 4,
+        signed: true,
+        acc_bits: 32,
+        overflow: Overflow::Saturate,
+        b: Some(Operand {
+            bits: 8,
+            signed: false,
+        }),
+    };
+    assert_eq!(mac.module_name(), "mac_s4xu8_acc32_sat");
+    let rq = RequantParams::default(); // int32 -> int8, one channel, one lane
+    assert_eq!((rq.out_bits, rq.signed), (8, true));
+    let worst = worst_case_k_mixed(K_WORST as u64, 8, false, 4, true);
+    assert_eq!((worst.min, worst.max), (-8 * 255 * 4096, 7 * 255 * 4096));
+    assert_eq!(worst.accumulator_width(), 24);
+
+    // Rows: random lengths up to 1024 with corner-biased operands, then the two extremes.
+    let mut rng = Rng::new(0x4a8);
+    let weight = |rng: &mut Rng| match rng.next_u64() % 8 {
+        0 => -8,
+        1 => 7,
+        _ => (rng.next_u64() % 16) as i64 - 8,
+    };
+    let act = |rng: &mut Rng| match rng.next_u64() % 8 {
+        0 => 0,
+        1 => 255,
+        _ => (rng.next_u64() % 256) as i64,
+    };
+    let mut rows: Vec<(Vec<i64>, Vec<i64>)> = (0..40)
+        .map(|r| {
+            let k = [1, 2, 7, 16, 64, 100, 300, 1024][r % 8];
+            let w = (0..k).map(|_| weight(&mut rng)).collect();
+            let x = (0..k).map(|_| act(&mut rng)).collect();
+            (w, x)
+        })
+        .collect();
+    let random_rows = rows.len();
+    rows.push((vec![-8; K_WORST], vec![255; K_WORST]));
+    rows.push((vec![7; K_WORST], vec![255; K_WORST]));
+
+    // Real-valued quantization: per-row (per output channel) weight scales, one
+    // activation scale and zero point, int32 biases in units of s_w * s_x, an int8
+    // output whose scale is calibrated so the random rows span about +-100.
+    let zp_x: i64 = 113;
+    let s_x = 0.0197;
+    let s_w: Vec<f64> = (0..rows.len())
+        .map(|_| 0.002 + (rng.next_u64() % 1000) as f64 * 0.000_018)
+        .collect();
+    let bias: Vec<i64> = (0..rows.len())
+        .map(|_| (rng.next_u64() % 200_001) as i64 - 100_000)
+        .collect();
+    // The exact integer dot product of the weights with the centred activations.
+    let centred: Vec<i64> = rows
+        .iter()
+        .zip(&bias)
+        .map(|((w, x), b)| w.iter().zip(x).map(|(w, x)| w * (x - zp_x)).sum::<i64>() + b)
+        .collect();
+    let s_y = (0..random_rows)
+        .map(|r| (s_w[r] * s_x * centred[r] as f64).abs())
+        .fold(0.0, f64::max)
+        / 100.0;
+    let zp_y: i32 = -5;
+    let scales: Vec<(i32, i32)> = s_w
+        .iter()
+        .map(|s| quantize_multiplier(s * s_x / s_y))
+        .collect();
+
+    // The independent result per row.
+    let want: Vec<i64> = centred
+        .iter()
+        .zip(&scales)
+        .map(|(&c, &(mult, shift))| {
+            let c = i32::try_from(c).expect("the centred sum fits int32");
+            (i64::from(multiply_by_quantized_multiplier(c, mult, shift)) + i64::from(zp_y))
+                .clamp(-128, 127)
+        })
+        .collect();
+    // It is the real-valued result rounded (within one step) and clamped, and it is not
+    // degenerate: many distinct values, some clamped, most inside the range.
+    for r in 0..rows.len() {
+        let real = s_w[r] * s_x / s_y * centred[r] as f64 + f64::from(zp_y);
+        assert!(
+            (want[r] as f64 - real.round().clamp(-128.0, 127.0)).abs() <= 1.0,
+            "row {r}: {} vs real {real}",
+            want[r]
+        );
+    }
+    let distinct: std::collections::BTreeSet<i64> = want.iter().copied().collect();
+    assert!(distinct.len() >= 20, "{want:?}");
+    assert!(want[random_rows..].iter().all(|&y| y == -128 || y == 127));
+    assert!(
+        want[..random_rows].iter().all(|&y| -128 < y && y < 127),
+        "{want:?}"
+    );
+
+    // The folded bias: bias' = bias - zp_x * sum_k w_k, from the weights alone.
+    let folded: Vec<i32> = rows
+        .iter()
+        .zip(&bias)
+        .map(|((w, _), b)| i32::try_from(b - zp_x * w.iter().sum::<i64>()).unwrap())
+        .collect();
+
+    for (mac_depth, rq_depth) in [(0, 0), (2, 2)] {
+        let mac_p = Piped::new(mac, mac_depth);
+        let rq_p = Piped::new(rq, rq_depth);
+        let mut rng = Rng::new(21 + u64::from(mac_depth));
+
+        // The MAC: reset, each row's beats with `clear` on the first, idle beats (with
+        // garbage operands) sprinkled in; record each row's last valid beat.
+        let mut stim: Vec<u64> = vec![1, 0, 0, 0, 0];
+        let mut last = Vec::new();
+        for (w, x) in &rows {
+            for (j, (wj, xj)) in w.iter().zip(x).enumerate() {
+                while rng.one_in(8) {
+                    stim.extend([
+                        0,
+                        0,
+                        rng.next_u64() & 1,
+                        rng.next_u64() & 0xf,
+                        rng.next_u64() & 0xff,
+                    ]);
+                }
+                stim.extend([0, 1, (j == 0) as u64, (*wj as u64) & 0xf, *xj as u64]);
+            }
+            last.push(stim.len() / 5 - 1);
+        }
+        stim.extend(vec![0; 5 * (mac_depth as usize + 2)]);
+        let out = rtl_equals_model_every_beat(&mac_p, &stim);
+        let lat = mac_p.latency() as usize;
+        assert_eq!(lat, 1 + mac_depth as usize);
+        let sums: Vec<i32> = last
+            .iter()
+            .zip(&rows)
+            .map(|(&t, (w, x))| {
+                let o = &out[t + lat];
+                assert_eq!((o[1], o[2]), (0, 1), "no overflow, out_valid");
+                let s = model::int::from_bits(o[0].into(), 32, true);
+                let plain: i64 = w.iter().zip(x).map(|(w, x)| w * x).sum();
+                assert_eq!(
+                    s,
+                    i128::from(plain),
+                    "the MAC's sum is the exact dot product"
+                );
+                s as i32
+            })
+            .collect();
+        assert_eq!(sums[random_rows..], [worst.min as i32, worst.max as i32]);
+
+        // The requantizer: one beat per row, acc = sum + bias', the row's (mult, shift),
+        // the output zero point; idle beats sprinkled in.
+        let beat = |valid: bool, acc: i32, (mult, shift): (i32, i32)| {
+            let mut v = vec![0, valid as u64];
+            pack(&mut v, &[acc], 32);
+            pack(&mut v, &[mult], 32);
+            pack(&mut v, &[shift], 6);
+            pack(&mut v, &[zp_y], 32);
+            v
+        };
+        let iw = rq_p.interface().in_words();
+        let mut stim = beat(false, 0, (0, 0));
+        stim[0] = 1;
+        let mut at = Vec::new();
+        for r in 0..rows.len() {
+            while rng.one_in(4) {
+                stim.extend(beat(false, rng.next_u64() as i32, (1 << 30, -3)));
+            }
+            let acc = sums[r]
+                .checked_add(folded[r])
+                .expect("sum + bias' fits int32");
+            assert_eq!(
+                i64::from(acc),
+                centred[r],
+                "the folded bias moves the sum exactly"
+            );
+            at.push(stim.len() / iw);
+            stim.extend(beat(true, acc, scales[r]));
+        }
+        for _ in 0..rq_depth + 2 {
+            stim.extend(beat(false, 0, (0, 0)));
+        }
+        let out = rtl_equals_model_every_beat(&rq_p, &stim);
+        let lat = rq_p.latency() as usize;
+        assert_eq!(lat, 1 + rq_depth as usize);
+        let got: Vec<i64> = at
+            .iter()
+            .map(|&t| {
+                let o = &out[t + lat];
+                assert_eq!(o[1], 1, "out_valid");
+                model::int::from_bits(o[0].into(), 8, true) as i64
+            })
+            .collect();
+        assert_eq!(got, want, "depths {mac_depth}, {rq_depth}: int8 outputs");
+        // The model's own functions give the same (the chain, not only the units).
+        for r in 0..rows.len() {
+            let (mult, shift) = scales[r];
+            let acc = sums[r] + folded[r];
+            assert_eq!(requantize(acc, mult, shift, zp_y, 8, true), want[r]);
+        }
     }
 }

@@ -87,7 +87,7 @@ pub enum Tool {
     /// Against the integer MAC at acc 12 and 32: `bfp`
     /// synthesizes `bfp_dot` for n in 8, 16, 32 and m in 4, 6, 8 (one block per cycle)
     /// and the mixed 4/6 unit; `lns` synthesizes `lns_mac` and `expq_dot` at 4-, 5- and
-    /// 6-bit codes; `fpacc` the acc12, bf16 and fp32 accumulators fed by 8x8 products,
+    /// 6-bit codes and the 4-bit `expq_dot` with 1, 4, 8 and 16 lanes; `fpacc` the acc12, bf16 and fp32 accumulators fed by 8x8 products,
     /// with and without DSPs; `mx` the MX dot products; `palq` the 2-bit PalQuant array
     /// (G 4, P 8) against 4-bit `palq-pe` and an array of 4-bit MACs with about its LUTs.
     /// LUTs, Fmax and multiply-accumulates per cycle per LUT; UP5K, or HX8K for designs
@@ -244,7 +244,7 @@ Examples:
   gen density bfp --quick
       the smallest block-floating-point rows (slow: about 1.5 minutes of place and route)
   gen density lns --output build/density-lns.md
-      log-domain units against the MAC, also written as Markdown (slow: about 5 minutes)
+      log-domain units against the MAC, also written as Markdown (slow: about 1.5 minutes)
   gen density fpacc
       the acc12, bf16 and fp32 accumulators against the MAC (slow: about 2 minutes)
   gen density palq --output build/density-palq.md
