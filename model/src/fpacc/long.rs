@@ -649,6 +649,21 @@ mod tests {
         }
     }
 
+    /// The proof set holds one mixed configuration, int4 x uint3, which with the fewest
+    /// input bits is also the one proven at `--pipeline 2` (docs/verification.md).
+    #[test]
+    fn proof_set_has_one_mixed_configuration() {
+        use crate::unit::Unit;
+        let set = FpaccLongParams::proof_set();
+        let mixed: Vec<_> = set.iter().filter(|p| p.operand.is_mixed()).collect();
+        assert_eq!(mixed.len(), 1);
+        assert_eq!(mixed[0].module_name(), "fpacc_long_i4xu3_e3m3b4_rne_g2");
+        assert_eq!(
+            FpaccLongParams::pipelined_proof(&set).as_ref(),
+            Some(mixed[0])
+        );
+    }
+
     /// The flags `--in-a`/`--in-b`/`--a-unsigned`/`--b-unsigned`, read as `fpacc` reads
     /// them; `b` left `None` when it equals `a`, so the default is unchanged.
     #[test]
