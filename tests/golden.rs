@@ -439,6 +439,54 @@ fn fpacc_preset_references_match_the_model() {
     }
 }
 
+/// `fpacc-long`'s reference against the model with mixed integer operands: int4 x uint8
+/// with fraction bits (W4A8), two unsigned operands with no guard bits (the register
+/// wraps) pipelined, uint3 x int6 into bf16 with RZ, and signed operands of two widths.
+#[test]
+fn fpacc_long_mixed_references_match_the_model() {
+    use model::fpacc::{FpaccLongParams, IntOperand};
+    let op = |bits, signed| IntOperand { bits, signed };
+    let d = FpaccLongParams::default();
+    let sets = [
+        Piped::new(
+            FpaccLongParams {
+                operand: Operand::mixed(op(4, true), op(8, false), 4),
+                ..d
+            },
+            0,
+        ),
+        Piped::new(
+            FpaccLongParams {
+                operand: Operand::mixed(op(5, false), op(5, false), 0),
+                guard: 0,
+                ..d
+            },
+            2,
+        ),
+        Piped::new(
+            FpaccLongParams {
+                operand: Operand::mixed(op(3, false), op(6, true), 2),
+                acc: Preset::Bf16.format(),
+                rounding: Rounding::Rz,
+                guard: 1,
+            },
+            1,
+        ),
+        Piped::new(
+            FpaccLongParams {
+                operand: Operand::mixed(op(7, true), op(3, true), 0),
+                guard: 2,
+                ..d
+            },
+            0,
+        ),
+    ];
+    for (i, p) in sets.iter().enumerate() {
+        assert!(p.unit.operand.is_mixed());
+        check_golden(p, 20_000, 30 + i as u64).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(6), max_shrink_iters: 8, failure_persistence: lowbit_tests::regressions!("golden.txt"), ..ProptestConfig::default() })]
 

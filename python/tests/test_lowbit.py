@@ -200,6 +200,13 @@ def test_fpacc_worked_cases_docs_fpacc_md():
     a, b = [4096, 1, -4096], [4096, 1, 4096]
     assert lowbit.fpacc(a, b, preset="fp32", in_=16)[1] == 0.0
     assert lowbit.fpacc_long(a, b, preset="fp32", in_=16)[1] == 1.0
+    # fpacc_long with mixed operands (W4A8): int4 a by uint8 b, summed exactly; -8 * 255
+    # + 7 * 255 is -255 in binary32; a uint8 operand out of its range is refused.
+    kw = dict(preset="fp32", in_a=4, in_b=8, b_unsigned=True)
+    bits, v, uf, of = lowbit.fpacc_long([-8, 7], [255, 255], **kw)
+    assert v == -255.0 and not uf and not of
+    with pytest.raises(ValueError, match="'b'"):
+        lowbit.fpacc_long([1], [-1], **kw)
 
 
 # --- the functions against the cycle models on random data ---------------------------

@@ -15,6 +15,24 @@ use crate::ir::Result;
 fn fixed_product(b: &mut Body, p: &FpaccLongParams) -> Var {
     let w = p.long_width();
     match &p.operand {
+        Operand::Int { .. } if p.operand.is_mixed() => {
+            // Each operand extended by its own signedness to the product's width (which
+            // holds every product), read as signed there; their product at that width is
+            // exact.
+            let (oa, ob) = p.operand.ints().expect("integer operands");
+            let pw = p.product_width();
+            let ext = |name: &str, o: model::fpacc::IntOperand| {
+                let v = Var::named(name, Ty::u(o.bits));
+                if o.signed {
+                    v.as_signed().ext(pw)
+                } else {
+                    format!("$signed({})", v.ext(pw))
+                }
+            };
+            let (x, y) = (ext("a", oa), ext("b", ob));
+            let ab = b.wire("g_ab", Ty::s(pw), format!("{x} * {y}"));
+            b.wire("g_prod", Ty::s(w), ab.ext(w))
+        }
         Operand::Int { bits, .. } => {
             let n = *bits;
             let x = Var::named("a", Ty::u(n)).as_signed();

@@ -2,7 +2,8 @@
 //! accumulator"; the model is `model::fpacc::FpaccLongParams`).
 //!
 //! 1. exact product in LSB units of the long register, sign-extended to its width:
-//!    integers multiply; small floats multiply their significands and shift the product
+//!    integers multiply (mixed operands each of its own width and signedness, the
+//!    product narrowed to `FpaccLongParams::product_width` bits); small floats multiply their significands and shift the product
 //!    left by the sum of their exponent fields minus two;
 //! 2. the loop: `long_q <= (clear ? 0 : long_q) + product` on a valid beat, the sticky
 //!    `long_of_q` set when the sum leaves the register's range. Nothing else is in it;
@@ -17,7 +18,7 @@
 //!
 //! Stage 1 depends on the beat alone: `--pipeline` cuts it (`crate::pipeline`).
 
-use model::fpacc::{FpaccLongParams, Operand, READOUT_STAGES};
+use model::fpacc::{FpaccLongParams, IntOperand, Operand, READOUT_STAGES};
 
 use crate::float;
 use crate::ir::{cat, lit, mux, Expr, ExprOps, ModuleBuilder, Result, Round, Sig, Val};
@@ -50,6 +51,21 @@ fn shift_up(
 fn fixed_product(m: &mut ModuleBuilder, p: &FpaccLongParams, a: Sig, b: Sig) -> Result<Val> {
     let w = p.long_width();
     match &p.operand {
+        Operand::Int { .. } if p.operand.is_mixed() => {
+            // Each operand of its own signedness. The typed layer multiplies two alike
+            // into NA + NB bits of that signedness and signed by unsigned into NA + NB + 1
+            // signed bits; as a signed value the product then has `product_width` bits
+            // (NA + NB, one more for two unsigned operands), which hold every product:
+            // the bits above them only copy the sign.
+            let (oa, ob) = p.operand.ints().expect("integer operands");
+            let typed = |s: Sig, o: IntOperand| Val {
+                sig: s,
+                signed: o.signed,
+            };
+            let full = m.wire("product_full", (typed(a, oa) * typed(b, ob)).sint())?;
+            let exact = m.narrow("product_exact", full, p.product_width())?;
+            m.wire("product", exact.resize(w))
+        }
         Operand::Int { .. } => {
             let prod = m.val(a.s() * b.s())?; // 2N bits, exact
             m.wire("product", prod.resize(w))
@@ -256,7 +272,18 @@ impl crate::Reference for FpaccLongParams {
 }
 
 fn describe(m: &mut ModuleBuilder, p: &FpaccLongParams) {
+    let kind = |o: IntOperand| if o.signed { "signed" } else { "unsigned" };
     let operand = match &p.operand {
+        Operand::Int { frac, .. } if p.operand.is_mixed() => {
+            let (a, b) = p.operand.ints().expect("integer operands");
+            format!(
+                "a {} {}-bit, b {} {}-bit, {frac} fraction bits",
+                kind(a),
+                a.bits,
+                kind(b),
+                b.bits
+            )
+        }
         Operand::Int { bits, frac: 0, .. } => format!("signed {bits}-bit integers"),
         Operand::Int { bits, frac, .. } => {
             format!("signed {bits}-bit fixed point, {frac} fraction bits")

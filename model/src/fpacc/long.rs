@@ -26,9 +26,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::args::{
-    default_bias, BIAS_FLAG, EXP, IN, IN_BIAS, IN_FLOAT, IN_FRAC, MAN, PRESET, ROUNDING,
+    default_bias, A_UNSIGNED, BIAS_FLAG, B_UNSIGNED, EXP, IN, IN_A, IN_B, IN_BIAS, IN_FLOAT,
+    IN_FRAC, MAN, PRESET, ROUNDING,
 };
-use super::{format_tag, Operand, Preset, EXP_BITS};
+use super::{format_tag, IntOperand, Operand, Preset, EXP_BITS};
 use crate::float::{Exact, FloatFormat, Rounded, Rounding};
 use crate::iface::{split, CycleModel, Interface};
 use crate::param::{Flags, Param, Params};
@@ -100,22 +101,40 @@ impl FpaccLongParams {
         }
     }
 
-    /// Bits (sign included) of the largest product magnitude in LSB units, as a signed
-    /// value: `2N` for N-bit integers (`|a*b| <= 2^(2N-2)`); for floats the significand
-    /// product (below `2^(2M+2)`) shifted by at most `2 (max field - 1)`, so below
-    /// `2^(2M + 2 max field)`, one more bit for the sign.
+    /// Bits (sign included) of the products in LSB units, as signed values. Integers of
+    /// `NA` and `NB` bits: `NA + NB` when either is signed (`-2^(NA-1) * -2^(NB-1) =
+    /// 2^(NA+NB-2)` for two signed ones, `|a*b| < 2^(NA+NB-1)` for signed by unsigned),
+    /// `NA + NB + 1` when both are unsigned (`a*b <= (2^NA-1)(2^NB-1)`, which reaches
+    /// `2^(NA+NB-1)`, and a sign bit); `2N` for the usual signed `N`-bit pair. Floats: the
+    /// significand product (below `2^(2M+2)`) shifted by at most `2 (max field - 1)`, so
+    /// below `2^(2M + 2 max field)`, one more bit for the sign.
+    ///
+    /// Panics on widths whose sum leaves `u32` (never for validated parameters).
     pub fn product_width(&self) -> u32 {
-        match &self.operand {
-            Operand::Int { bits, .. } => 2 * bits,
-            Operand::Float { format } => {
-                2 * format.man_bits + 2 * format.max_field().max(0) as u32 + 1
+        let width = match (&self.operand, self.operand.ints()) {
+            (_, Some((a, b))) => a
+                .bits
+                .checked_add(b.bits)
+                .and_then(|n| n.checked_add(u32::from(!a.signed && !b.signed))),
+            (Operand::Float { format }, None) => {
+                let field = u32::try_from(format.max_field().max(0)).ok();
+                field
+                    .and_then(|f| f.checked_add(format.man_bits))
+                    .and_then(|n| n.checked_mul(2))
+                    .and_then(|n| n.checked_add(1))
             }
-        }
+            (Operand::Int { .. }, None) => unreachable!("integer operands have ints()"),
+        };
+        width.expect("product width overflows u32")
     }
 
     /// Bits of the long register, sign included: the product width plus the guard bits.
+    ///
+    /// Panics when the sum leaves `u32` (never for validated parameters).
     pub fn long_width(&self) -> u32 {
-        self.product_width() + self.guard
+        self.product_width()
+            .checked_add(self.guard)
+            .expect("long register width overflows u32")
     }
 
     /// The exact product of two operands (raw port bits) in LSB units of the long
@@ -171,13 +190,6 @@ impl UnitParams for FpaccLongParams {
             interleave: 1,
         };
         as_fpacc.validate()?;
-        if self.operand.is_mixed() {
-            return Err(ParamError {
-                param: "--in",
-                value: self.operand.tag(),
-                allowed: "signed operands of one width (mixed operands are fpacc's)".into(),
-            });
-        }
         GUARD.check(self.guard)?;
         let w = self.long_width();
         if w > MAX_LONG_BITS {
@@ -230,10 +242,17 @@ impl UnitParams for FpaccLongParams {
 
 impl Params for FpaccLongParams {
     const PARAMS: &'static [Param] = &[
-        PRESET, EXP, MAN, BIAS_FLAG, IN, IN_FRAC, IN_FLOAT, IN_BIAS, ROUNDING, GUARD,
+        PRESET, EXP, MAN, BIAS_FLAG, IN, IN_A, IN_B, A_UNSIGNED, B_UNSIGNED, IN_FRAC, IN_FLOAT,
+        IN_BIAS, ROUNDING, GUARD,
     ];
-    const CONFLICTS: &'static [(&'static Param, &'static Param)] =
-        &[(&IN_FLOAT, &IN), (&IN_FLOAT, &IN_FRAC)];
+    const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[
+        (&IN_FLOAT, &IN),
+        (&IN_FLOAT, &IN_FRAC),
+        (&IN_FLOAT, &IN_A),
+        (&IN_FLOAT, &IN_B),
+        (&IN_FLOAT, &A_UNSIGNED),
+        (&IN_FLOAT, &B_UNSIGNED),
+    ];
 
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
         // `fpacc`'s reading of the shared flags, shown only the flags this unit has (its
@@ -364,7 +383,8 @@ impl crate::unit::Unit for FpaccLongParams {
     const COMMAND: &'static str = "fpacc-long";
     const SUMMARY: &'static str =
         "Long fixed-point (Kulisch) accumulator: exact sum of a*b, rounded once on read-out";
-    const ABOUT: &'static str = "Multiplies integer or small-float operands exactly and adds \
+    const ABOUT: &'static str = "Multiplies integer (each operand its own width and signedness \
+with --in-a/--in-b/--a-unsigned/--b-unsigned) or small-float operands exactly and adds \
 each product exactly into a wide two's-complement register (the smallest product's LSB, the \
 largest product plus --guard bits; wraps with a sticky `of` beyond), after FloPoCo's \
 FPLargeAcc. The loop is only that integer add; the sum is rounded once into the output format \
@@ -383,10 +403,16 @@ FPLargeAcc. The loop is only that integer add; the sum is rounded once into the 
             "--preset bf16 --in-float 4,3 --guard 12",
             "E4M3 operands, 4096 products without overflow, bfloat16 read-out",
         ),
+        (
+            "--in-a 4 --in-b 8 --b-unsigned --in-frac 4 --guard 12",
+            "W4A8: int4 weights (a) x uint8 activations (b), 4096 products exactly, read out \
+             in E4M7",
+        ),
     ];
 
     /// The default (int8 into acc12), 4-bit integers into a small format, E2M2 operands
-    /// with RZ, and fixed point into bf16 with no guard bits (the register can wrap).
+    /// with RZ, fixed point into bf16 with no guard bits (the register can wrap), and
+    /// mixed operands (int4 by uint3, W4A8 narrowed) into the small format.
     fn proof_set() -> Vec<Self> {
         let f = FloatFormat::finite;
         let small = FpaccLongParams {
@@ -407,6 +433,20 @@ FPLargeAcc. The loop is only that integer add; the sum is rounded once into the 
                 operand: Operand::int(5, 3),
                 acc: Preset::Bf16.format(),
                 guard: 0,
+                ..small
+            },
+            FpaccLongParams {
+                operand: Operand::mixed(
+                    IntOperand {
+                        bits: 4,
+                        signed: true,
+                    },
+                    IntOperand {
+                        bits: 3,
+                        signed: false,
+                    },
+                    0,
+                ),
                 ..small
             },
         ]
@@ -432,6 +472,16 @@ FPLargeAcc. The loop is only that integer add; the sum is rounded once into the 
                         reserve_top_exponent: false,
                     },
                 }
+            } else if rng.one_in(2) {
+                // Operands of their own width and signedness (`Operand::mixed` keeps `b`
+                // only when it differs from `a`).
+                let int = |rng: &mut crate::unit::Sampler| IntOperand {
+                    bits: rng.int(2..=12),
+                    signed: rng.one_in(2),
+                };
+                let a = int(rng);
+                let b = int(rng);
+                Operand::mixed(a, b, rng.int(0..=8))
             } else {
                 Operand::int(rng.int(2..=12), rng.int(0..=8))
             };
@@ -535,6 +585,138 @@ mod tests {
         assert_eq!(e8.validate().unwrap_err().param, "--in-float");
         let wide = FpaccLongParams { guard: 33, ..p };
         assert_eq!(wide.validate().unwrap_err().param, "--guard");
+    }
+
+    fn int_op(bits: u32, signed: bool) -> IntOperand {
+        IntOperand { bits, signed }
+    }
+
+    /// Mixed operands are accepted: the name as `fpacc` gives it, the ports of each
+    /// operand's own width and signedness, and a product width that holds every product
+    /// of every small pair and is needed by one (so it is exact, not just enough).
+    #[test]
+    fn mixed_operands_product_width_is_exact() {
+        let d = FpaccLongParams::default();
+        let w4a8 = FpaccLongParams {
+            operand: Operand::mixed(int_op(4, true), int_op(8, false), 4),
+            ..d
+        };
+        assert!(w4a8.validate().is_ok());
+        assert_eq!(w4a8.module_name(), "fpacc_long_i4xu8f4_e4m7b10_rne_g8");
+        assert_eq!((w4a8.long_lsb(), w4a8.product_width()), (-8, 12));
+        let i = w4a8.interface();
+        let port = |n: &str| i.ports.iter().find(|p| p.name == n).unwrap().clone();
+        assert_eq!(
+            port("a"),
+            crate::iface::Port::int("a", crate::iface::Dir::In, 4, true)
+        );
+        assert_eq!(
+            port("b"),
+            crate::iface::Port::int("b", crate::iface::Dir::In, 8, false)
+        );
+        // -8 * 255 = -2040 in units of 2^-8.
+        assert_eq!(w4a8.fixed_product(0x8, 0xff), -2040);
+        for na in 2..=6 {
+            for nb in 2..=6 {
+                for (sa, sb) in [(true, true), (true, false), (false, true), (false, false)] {
+                    let (oa, ob) = (int_op(na, sa), int_op(nb, sb));
+                    let p = FpaccLongParams {
+                        operand: Operand::mixed(oa, ob, 0),
+                        guard: 0,
+                        ..d
+                    };
+                    assert!(p.validate().is_ok(), "{p:?}");
+                    let w = p.product_width();
+                    let mut widest = 0;
+                    for a in 0..1u64 << na {
+                        for b in 0..1u64 << nb {
+                            let v = crate::int::from_bits(a.into(), na, sa)
+                                * crate::int::from_bits(b.into(), nb, sb);
+                            let x = p.fixed_product(a, b);
+                            assert_eq!(x, v, "{p:?} {a} {b}");
+                            // Bits of x as a signed value.
+                            let bits = 129 - if x < 0 { !x } else { x }.leading_zeros();
+                            widest = widest.max(bits);
+                        }
+                    }
+                    assert_eq!(widest, w, "{oa:?} x {ob:?}");
+                    // No guard bits: adding the product to zero never wraps.
+                    let mut s = FpaccLongSum::new(p);
+                    s.push(true, (1 << na) - 1, (1 << nb) - 1);
+                    assert!(!s.of);
+                }
+            }
+        }
+    }
+
+    /// The proof set holds one mixed configuration, int4 x uint3, which with the fewest
+    /// input bits is also the one proven at `--pipeline 2` (docs/verification.md).
+    #[test]
+    fn proof_set_has_one_mixed_configuration() {
+        use crate::unit::Unit;
+        let set = FpaccLongParams::proof_set();
+        let mixed: Vec<_> = set.iter().filter(|p| p.operand.is_mixed()).collect();
+        assert_eq!(mixed.len(), 1);
+        assert_eq!(mixed[0].module_name(), "fpacc_long_i4xu3_e3m3b4_rne_g2");
+        assert_eq!(
+            FpaccLongParams::pipelined_proof(&set).as_ref(),
+            Some(mixed[0])
+        );
+    }
+
+    /// The flags `--in-a`/`--in-b`/`--a-unsigned`/`--b-unsigned`, read as `fpacc` reads
+    /// them; `b` left `None` when it equals `a`, so the default is unchanged.
+    #[test]
+    fn mixed_operand_flags() {
+        use crate::param::{Given, Params};
+        let given = |flags: &[(&str, &str)]| {
+            FpaccLongParams::from_flags(&Given(
+                flags
+                    .iter()
+                    .map(|(f, v)| (f.to_string(), v.to_string()))
+                    .collect(),
+            ))
+        };
+        let d = FpaccLongParams::default();
+        assert_eq!(given(&[]).unwrap(), d);
+        assert_eq!(given(&[("in-a", "8"), ("in-b", "8")]).unwrap(), d);
+        let p = given(&[
+            ("in-a", "4"),
+            ("b-unsigned", ""),
+            ("in-frac", "4"),
+            ("guard", "12"),
+        ])
+        .unwrap();
+        assert_eq!(
+            p.operand,
+            Operand::mixed(int_op(4, true), int_op(8, false), 4)
+        );
+        assert_eq!(p.guard, 12);
+        let u = given(&[("in", "6"), ("a-unsigned", ""), ("b-unsigned", "")]).unwrap();
+        assert_eq!(u.module_name(), "fpacc_long_u6_e4m7b10_rne_g8");
+        assert_eq!(u.long_width(), 13 + 8);
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<FpaccLongParams>(&json).unwrap(), p);
+    }
+
+    /// The sampler draws mixed operands of both kinds, and operands of one width and
+    /// signedness.
+    #[test]
+    fn sampler_draws_mixed_operands() {
+        use crate::unit::{Sampler, Unit};
+        let mut rng = Sampler::new(11);
+        let draws: Vec<FpaccLongParams> = (0..300)
+            .map(|_| FpaccLongParams::sample(&mut rng))
+            .collect();
+        assert!(draws.iter().all(|p| p.validate().is_ok()));
+        let ints: Vec<(IntOperand, IntOperand)> =
+            draws.iter().filter_map(|p| p.operand.ints()).collect();
+        assert!(ints.iter().any(|(a, b)| a == b && a.signed));
+        assert!(ints.iter().any(|(a, b)| a.signed != b.signed));
+        assert!(ints.iter().any(|(a, b)| !a.signed && !b.signed));
+        assert!(ints
+            .iter()
+            .any(|(a, b)| a.signed == b.signed && a.bits != b.bits));
     }
 
     /// With no guard bits, two largest products wrap: `of` sticks until `clear`.

@@ -142,7 +142,7 @@ impl Operand {
         }
     }
 
-    /// Integer operands that differ from signed operands of one width (`fpacc` only).
+    /// Integer operands that differ from signed operands of one width.
     pub fn is_mixed(&self) -> bool {
         matches!(
             self,

@@ -16,9 +16,9 @@
 //! stream seeded by [`workload_seed`] (the workload's shape and values), so a study repeats.
 //! The result is the decoded accumulator times both rows' scales, flagged on `uf` or `of`.
 //!
-//! `fpacc-long`: the same operand mapping; every exact product into [`FpaccLongSum`], the
-//! one read-out rounding decoded and scaled, flagged on `uf` or `of` (register overflow
-//! included).
+//! `fpacc-long`: the same operand mapping (mixed operands too); every exact product into
+//! [`FpaccLongSum`], the one read-out rounding decoded and scaled, flagged on `uf` or `of`
+//! (register overflow included).
 
 use super::{amax, Errors, StudyError, Workload};
 use crate::float::Exact;
@@ -366,6 +366,47 @@ pub(crate) mod tests {
             fpacc(&acc12_int8(), &w).unwrap(),
         );
         assert!(el.rel_rms < ep.rel_rms / 2.0, "{el:?} {ep:?}");
+    }
+
+    /// `fpacc-long` with mixed operands quantizes each operand its own way: the worked
+    /// row of `mixed_operands_quantize_each_their_own_way` (uint4 x int4, `--in-frac 2`:
+    /// sum 1.875, exact in E4M7), and with a binary32 read-out (exact here) the MAC's
+    /// mixed-operand study, int4 x uint8 on Gaussian rows.
+    #[test]
+    fn the_long_accumulator_quantizes_mixed_operands_each_their_own_way() {
+        use crate::fpacc::IntOperand;
+        let op = |bits, signed| IntOperand { bits, signed };
+        let w = Workload::from_rows("t", 2, vec![1.0, -0.5], vec![0.25, 1.0]).unwrap();
+        let p = FpaccLongParams {
+            operand: Operand::mixed(op(4, false), op(4, true), 2),
+            ..FpaccLongParams::default()
+        };
+        let e = fpacc_long(&p, &w).unwrap();
+        let got = 1.875 * (4.0 / 15.0) * (4.0 / 7.0);
+        assert!(
+            (e.rel_rms - (got + 0.25f64).abs() / 0.25).abs() < 1e-12,
+            "{e:?}"
+        );
+        let w = Workload::synthetic(Dist::Gaussian, 64, 8, 3);
+        let (a, b) = (op(4, true), op(8, false));
+        let p = FpaccLongParams {
+            operand: Operand::mixed(a, b, 0),
+            acc: Preset::Fp32.format(),
+            ..FpaccLongParams::default()
+        };
+        let mac = crate::mac::MacParams {
+            in_bits: 4,
+            signed: true,
+            acc_bits: 32,
+            b: Some(b),
+            ..crate::mac::MacParams::default()
+        };
+        let (x, y) = (
+            fpacc_long(&p, &w).unwrap(),
+            crate::study::int::mac(&mac, &w).unwrap(),
+        );
+        assert!((x.rel_rms - y.rel_rms).abs() < 1e-12, "{x:?} {y:?}");
+        assert!(x.rel_rms > 0.1, "negative activations clamp: {x:?}");
     }
 
     #[test]
