@@ -554,26 +554,6 @@ fn sr_mean_is_the_exact_sum_while_rne_and_rz_are_biased() {
     assert!((rz - exact).abs() > 20.0 * se, "RZ {rz} vs {exact}");
 }
 
-/// `v` rounded to `sig` significant bits, RNE, by integer arithmetic alone.
-fn rne_integer(v: i64, sig: u32) -> i64 {
-    let m = v.unsigned_abs();
-    let len = 64 - m.leading_zeros();
-    if len <= sig {
-        return v;
-    }
-    let shift = len - sig;
-    let (mut q, rem, half) = (m >> shift, m & ((1 << shift) - 1), 1u64 << (shift - 1));
-    if rem > half || (rem == half && q & 1 == 1) {
-        q += 1;
-    }
-    let r = (q << shift) as i64;
-    if v < 0 {
-        -r
-    } else {
-        r
-    }
-}
-
 /// Mixed operands, every pair on the RTL (against the model on every beat too): int4 `a`
 /// by uint3 `b`. Into E4M5 (bias 7), which holds every product, `acc` is `a * b` exactly;
 /// into E3M2 (bias 4, largest 14), the product rounded to 3 significant bits (RNE) by
@@ -608,9 +588,7 @@ fn mixed_operands_every_pair_on_the_rtl() {
                 format.exp_bits, format.man_bits, format.bias
             )
         );
-        let pairs: Vec<(i64, i64)> = (-8..=7)
-            .flat_map(|a| (0..=7).map(move |b| (a, b)))
-            .collect();
+        let pairs: Vec<(i64, i64)> = lowbit_tests::int4_by_uint3_pairs();
         let mut s = Vec::new();
         for &(a, b) in &pairs {
             s.extend(beat(true, true, int::to_bits(a.into(), 4) as u64, b as u64));
@@ -619,27 +597,6 @@ fn mixed_operands_every_pair_on_the_rtl() {
             s.extend(beat(false, false, 0, 0));
         }
         let out = run(&p, &s);
-        let lat = p.latency() as usize;
-        for (i, &(a, b)) in pairs.iter().enumerate() {
-            let o = &out[(i + lat) * 4..(i + lat + 1) * 4];
-            let got = (
-                format.decode(o[0]).to_f64(),
-                o[1] == 1,
-                o[2] == 1,
-                o[3] == 1,
-            );
-            let v = a * b;
-            let want = if exact {
-                (v as f64, false, false, true)
-            } else {
-                let r = rne_integer(v, 3);
-                if r.abs() > 14 {
-                    (14f64.copysign(r as f64), false, true, true)
-                } else {
-                    (r as f64, false, false, true)
-                }
-            };
-            assert_eq!(got, want, "{a} * {b} into {format:?}");
-        }
+        lowbit_tests::check_lone_products(&out, p.latency() as usize, &pairs, format, exact);
     }
 }

@@ -171,26 +171,6 @@ fn wide_registers_match_the_model_on_random_streams() {
     }
 }
 
-/// `v` rounded to `sig` significant bits, RNE, by integer arithmetic alone.
-fn rne_integer(v: i64, sig: u32) -> i64 {
-    let m = v.unsigned_abs();
-    let len = 64 - m.leading_zeros();
-    if len <= sig {
-        return v;
-    }
-    let shift = len - sig;
-    let (mut q, rem, half) = (m >> shift, m & ((1 << shift) - 1), 1u64 << (shift - 1));
-    if rem > half || (rem == half && q & 1 == 1) {
-        q += 1;
-    }
-    let r = (q << shift) as i64;
-    if v < 0 {
-        -r
-    } else {
-        r
-    }
-}
-
 fn int4_by_uint3() -> Operand {
     Operand::mixed(
         IntOperand {
@@ -214,9 +194,7 @@ fn int4_by_uint3() -> Operand {
 ///   integer sum after each beat (E5M12 holds every partial sum, below 2^13).
 #[test]
 fn mixed_operands_every_pair_on_the_rtl() {
-    let pairs: Vec<(i64, i64)> = (-8..=7)
-        .flat_map(|a| (0..=7).map(move |b| (a, b)))
-        .collect();
+    let pairs: Vec<(i64, i64)> = lowbit_tests::int4_by_uint3_pairs();
     let bits = |&(a, b): &(i64, i64)| (int::to_bits(a.into(), 4) as u64, b as u64);
     let exact = FloatFormat::finite(5, 12, 15);
     for (format, holds_all) in [(exact, true), (FloatFormat::finite(3, 2, 4), false)] {
@@ -240,28 +218,7 @@ fn mixed_operands_every_pair_on_the_rtl() {
             })
             .collect();
         let out = run_all(&p, &beats);
-        let lat = p.latency() as usize;
-        for (i, &(a, b)) in pairs.iter().enumerate() {
-            let o = &out[(i + lat) * 4..(i + lat + 1) * 4];
-            let got = (
-                format.decode(o[0]).to_f64(),
-                o[1] == 1,
-                o[2] == 1,
-                o[3] == 1,
-            );
-            let v = a * b;
-            let want = if holds_all {
-                (v as f64, false, false, true)
-            } else {
-                let r = rne_integer(v, 3);
-                if r.abs() > 14 {
-                    (14f64.copysign(r as f64), false, true, true)
-                } else {
-                    (r as f64, false, false, true)
-                }
-            };
-            assert_eq!(got, want, "{a} * {b} into {format:?}");
-        }
+        lowbit_tests::check_lone_products(&out, p.latency() as usize, &pairs, format, holds_all);
     }
 
     let p = FpaccLongParams {

@@ -273,6 +273,68 @@ pub fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> T + Send + '_>>) -> Vec<T
         .collect()
 }
 
+/// `v` rounded to `sig` significant bits, ties to even, by integer arithmetic alone.
+pub fn rne_integer(v: i64, sig: u32) -> i64 {
+    let m = v.unsigned_abs();
+    let len = 64 - m.leading_zeros();
+    if len <= sig {
+        return v;
+    }
+    let shift = len - sig;
+    let (mut q, rem, half) = (m >> shift, m & ((1 << shift) - 1), 1u64 << (shift - 1));
+    if rem > half || (rem == half && q & 1 == 1) {
+        q += 1;
+    }
+    let r = (q << shift) as i64;
+    if v < 0 {
+        -r
+    } else {
+        r
+    }
+}
+
+/// Every int4 `a` by uint3 `b` pair, `a` major: what the fpacc family's mixed-operand
+/// tests walk.
+pub fn int4_by_uint3_pairs() -> Vec<(i64, i64)> {
+    (-8..=7)
+        .flat_map(|a| (0..=7).map(move |b| (a, b)))
+        .collect()
+}
+
+/// The outputs (acc, nan, of, out_valid: four words a beat) of an fpacc-family unit fed
+/// one `pairs` product a beat from a clear, `latency` beats late: each `acc` is `a * b`
+/// exactly when `exact` (a format that holds every product), else rounded to 3
+/// significant bits (RNE) and saturated at 14 with `of` (E3M2, bias 4).
+pub fn check_lone_products(
+    out: &[u64],
+    latency: usize,
+    pairs: &[(i64, i64)],
+    format: model::float::FloatFormat,
+    exact: bool,
+) {
+    for (i, &(a, b)) in pairs.iter().enumerate() {
+        let o = &out[(i + latency) * 4..(i + latency + 1) * 4];
+        let got = (
+            format.decode(o[0]).to_f64(),
+            o[1] == 1,
+            o[2] == 1,
+            o[3] == 1,
+        );
+        let v = a * b;
+        let want = if exact {
+            (v as f64, false, false, true)
+        } else {
+            let r = rne_integer(v, 3);
+            if r.abs() > 14 {
+                (14f64.copysign(r as f64), false, true, true)
+            } else {
+                (r as f64, false, false, true)
+            }
+        };
+        assert_eq!(got, want, "{a} * {b} into {format:?}");
+    }
+}
+
 #[cfg(test)]
 mod lint_tests {
     use super::*;

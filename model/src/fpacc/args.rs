@@ -213,6 +213,17 @@ pub(super) fn default_bias(exp_bits: u32) -> i32 {
     }
 }
 
+/// Float operands (`--in-float`) against every integer operand flag: what `fpacc` and
+/// `fpacc-long` both refuse together.
+pub const OPERAND_CONFLICTS: &[(&Param, &Param)] = &[
+    (&IN_FLOAT, &IN),
+    (&IN_FLOAT, &IN_FRAC),
+    (&IN_FLOAT, &IN_A),
+    (&IN_FLOAT, &IN_B),
+    (&IN_FLOAT, &A_UNSIGNED),
+    (&IN_FLOAT, &B_UNSIGNED),
+];
+
 impl Params for FpaccParams {
     const PARAMS: &'static [Param] = &[
         PRESET,
@@ -235,14 +246,7 @@ impl Params for FpaccParams {
         CHUNK_FLAG,
         INTERLEAVE_FLAG,
     ];
-    const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[
-        (&IN_FLOAT, &IN),
-        (&IN_FLOAT, &IN_FRAC),
-        (&IN_FLOAT, &IN_A),
-        (&IN_FLOAT, &IN_B),
-        (&IN_FLOAT, &A_UNSIGNED),
-        (&IN_FLOAT, &B_UNSIGNED),
-    ];
+    const CONFLICTS: &'static [(&'static Param, &'static Param)] = OPERAND_CONFLICTS;
 
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
         let preset = match PRESET.choice_value(flags)? {

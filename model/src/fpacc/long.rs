@@ -245,14 +245,7 @@ impl Params for FpaccLongParams {
         PRESET, EXP, MAN, BIAS_FLAG, IN, IN_A, IN_B, A_UNSIGNED, B_UNSIGNED, IN_FRAC, IN_FLOAT,
         IN_BIAS, ROUNDING, GUARD,
     ];
-    const CONFLICTS: &'static [(&'static Param, &'static Param)] = &[
-        (&IN_FLOAT, &IN),
-        (&IN_FLOAT, &IN_FRAC),
-        (&IN_FLOAT, &IN_A),
-        (&IN_FLOAT, &IN_B),
-        (&IN_FLOAT, &A_UNSIGNED),
-        (&IN_FLOAT, &B_UNSIGNED),
-    ];
+    const CONFLICTS: &'static [(&'static Param, &'static Param)] = super::args::OPERAND_CONFLICTS;
 
     fn from_flags(flags: &dyn Flags) -> Result<Self, ParamError> {
         // `fpacc`'s reading of the shared flags, shown only the flags this unit has (its
