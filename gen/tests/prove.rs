@@ -202,6 +202,16 @@ endmodule
 ";
 
 fn counters(gate: &str, options: Options, name: &str) -> gen::prove::ProofReport {
+    counters_in(&scratch(name), gate, options, &[])
+}
+
+/// [`counters`] in `dir`, with `state` the registers `equiv` pairs by name.
+fn counters_in(
+    dir: &std::path::Path,
+    gate: &str,
+    options: Options,
+    state: &[String],
+) -> gen::prove::ProofReport {
     let interface = Interface {
         ports: vec![
             Port::bit("clk", Dir::In, Role::Clock),
@@ -216,11 +226,11 @@ fn counters(gate: &str, options: Options, name: &str) -> gen::prove::ProofReport
         gate: &files,
         cuts: &[],
         scope: None,
-        state: &[],
+        state,
         latency: 1,
         interface: &interface,
     };
-    prove(&scratch(name), &pair, &options).unwrap()
+    prove(dir, &pair, &options).unwrap()
 }
 
 fn engines(engines: &[Engine]) -> Options {
@@ -314,26 +324,12 @@ fn a_staggered_engine_joins_when_the_first_gives_up_or_its_time_is_over() {
     // in the proof's folder.
     let dir = scratch("stagger_same");
     let _ = std::fs::remove_dir_all(&dir);
-    let files = vec![("cnt.v".to_string(), UP.to_string())];
-    let interface = Interface {
-        ports: vec![
-            Port::bit("clk", Dir::In, Role::Clock),
-            Port::bit("rst", Dir::In, Role::Reset),
-            Port::bit("o", Dir::Out, Role::Flag),
-        ],
-    };
-    let state = ["c".to_string()];
-    let pair = Pair {
-        top: "cnt",
-        golden: UP,
-        gate: &files,
-        cuts: &[],
-        scope: None,
-        state: &state,
-        latency: 1,
-        interface: &interface,
-    };
-    let same = prove(&dir, &pair, &staggered(&[Engine::Equiv, Engine::Pdr], long)).unwrap();
+    let same = counters_in(
+        &dir,
+        UP,
+        staggered(&[Engine::Equiv, Engine::Pdr], long),
+        &["c".to_string()],
+    );
     assert!(
         matches!(same.verdict, Verdict::Induction { .. }),
         "{}",
