@@ -167,6 +167,21 @@ pub(crate) mod tests {
     use crate::study::Dist;
     use crate::unit::UnitParams;
 
+    /// An fpacc-family study of int4 x `b` operands with exact sums equals the MAC's
+    /// study of the same operands on the same rows (each operand quantized alike).
+    fn equals_the_w4a8_mac(x: &Errors, b: crate::fpacc::IntOperand, w: &Workload) {
+        let mac = crate::mac::MacParams {
+            in_bits: 4,
+            signed: true,
+            acc_bits: 32,
+            b: Some(b),
+            ..crate::mac::MacParams::default()
+        };
+        let y = crate::study::int::mac(&mac, w).unwrap();
+        assert!((x.rel_rms - y.rel_rms).abs() < 1e-12, "{x:?} {y:?}");
+        assert!(x.rel_rms > 0.1, "negative activations clamp: {x:?}");
+    }
+
     /// Drive `m` with `beats` (each a list of `(port, bit offset in the port, width,
     /// value)`; unnamed inputs 0), then `idle` cycles without a beat; the outputs of the
     /// last cycle.
@@ -276,19 +291,7 @@ pub(crate) mod tests {
             acc: f,
             ..FpaccParams::default()
         };
-        let mac = crate::mac::MacParams {
-            in_bits: 4,
-            signed: true,
-            acc_bits: 32,
-            b: Some(b),
-            ..crate::mac::MacParams::default()
-        };
-        let (x, y) = (
-            fpacc(&p, &w).unwrap(),
-            crate::study::int::mac(&mac, &w).unwrap(),
-        );
-        assert!((x.rel_rms - y.rel_rms).abs() < 1e-12, "{x:?} {y:?}");
-        assert!(x.rel_rms > 0.1, "negative activations clamp: {x:?}");
+        equals_the_w4a8_mac(&fpacc(&p, &w).unwrap(), b, &w);
     }
 
     #[test]
@@ -394,19 +397,7 @@ pub(crate) mod tests {
             acc: Preset::Fp32.format(),
             ..FpaccLongParams::default()
         };
-        let mac = crate::mac::MacParams {
-            in_bits: 4,
-            signed: true,
-            acc_bits: 32,
-            b: Some(b),
-            ..crate::mac::MacParams::default()
-        };
-        let (x, y) = (
-            fpacc_long(&p, &w).unwrap(),
-            crate::study::int::mac(&mac, &w).unwrap(),
-        );
-        assert!((x.rel_rms - y.rel_rms).abs() < 1e-12, "{x:?} {y:?}");
-        assert!(x.rel_rms > 0.1, "negative activations clamp: {x:?}");
+        equals_the_w4a8_mac(&fpacc_long(&p, &w).unwrap(), b, &w);
     }
 
     #[test]
