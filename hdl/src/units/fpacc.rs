@@ -468,6 +468,29 @@ fn interleaved(
     Ok((acc, uf_out, of_out, out_valid))
 }
 
+/// The operands as the header comment of `fpacc` and `fpacc-long` names them, float
+/// formats written by `float`.
+pub(crate) fn describe_operand(op: &Operand, float: impl Fn(&FloatFormat) -> String) -> String {
+    let kind = |o: IntOperand| if o.signed { "signed" } else { "unsigned" };
+    match op {
+        Operand::Int { frac, .. } if op.is_mixed() => {
+            let (a, b) = op.ints().expect("integer operands");
+            format!(
+                "a {} {}-bit, b {} {}-bit, {frac} fraction bits",
+                kind(a),
+                a.bits,
+                kind(b),
+                b.bits
+            )
+        }
+        Operand::Int { bits, frac: 0, .. } => format!("signed {bits}-bit integers"),
+        Operand::Int { bits, frac, .. } => {
+            format!("signed {bits}-bit fixed point, {frac} fraction bits")
+        }
+        Operand::Float { format } => format!("floats {}", float(format)),
+    }
+}
+
 fn describe(m: &mut ModuleBuilder, p: &FpaccParams) {
     let fmt = |f: &FloatFormat| {
         format!(
@@ -482,27 +505,7 @@ fn describe(m: &mut ModuleBuilder, p: &FpaccParams) {
             }
         )
     };
-    let kind = |o: IntOperand| if o.signed { "signed" } else { "unsigned" };
-    let operand = match &p.operand {
-        Operand::Int { .. } if p.operand.is_mixed() => {
-            let (a, b) = p.operand.ints().expect("integer operands");
-            let Operand::Int { frac, .. } = p.operand else {
-                unreachable!("integer operands")
-            };
-            format!(
-                "a {} {}-bit, b {} {}-bit, {frac} fraction bits",
-                kind(a),
-                a.bits,
-                kind(b),
-                b.bits
-            )
-        }
-        Operand::Int { bits, frac: 0, .. } => format!("signed {bits}-bit integers"),
-        Operand::Int { bits, frac, .. } => {
-            format!("signed {bits}-bit fixed point, {frac} fraction bits")
-        }
-        Operand::Float { format } => format!("floats {}", fmt(format)),
-    };
+    let operand = describe_operand(&p.operand, fmt);
     m.comment(format!(
         "Floating-point accumulator: acc <= Q_acc(Q_prod(a*b) + acc) (docs/fpacc.md); operands {operand},"
     ));

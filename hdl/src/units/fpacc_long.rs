@@ -272,27 +272,9 @@ impl crate::Reference for FpaccLongParams {
 }
 
 fn describe(m: &mut ModuleBuilder, p: &FpaccLongParams) {
-    let kind = |o: IntOperand| if o.signed { "signed" } else { "unsigned" };
-    let operand = match &p.operand {
-        Operand::Int { frac, .. } if p.operand.is_mixed() => {
-            let (a, b) = p.operand.ints().expect("integer operands");
-            format!(
-                "a {} {}-bit, b {} {}-bit, {frac} fraction bits",
-                kind(a),
-                a.bits,
-                kind(b),
-                b.bits
-            )
-        }
-        Operand::Int { bits, frac: 0, .. } => format!("signed {bits}-bit integers"),
-        Operand::Int { bits, frac, .. } => {
-            format!("signed {bits}-bit fixed point, {frac} fraction bits")
-        }
-        Operand::Float { format } => format!(
-            "floats E{}M{} bias {}",
-            format.exp_bits, format.man_bits, format.bias
-        ),
-    };
+    let operand = super::fpacc::describe_operand(&p.operand, |f| {
+        format!("E{}M{} bias {}", f.exp_bits, f.man_bits, f.bias)
+    });
     m.comment(format!(
         "Long accumulator: long <= (clear ? 0 : long) + a*b exactly (docs/fpacc.md); operands {operand};"
     ));
