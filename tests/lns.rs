@@ -217,6 +217,24 @@ proptest! {
     }
 }
 
+/// `expq_dot`'s beats (9 words each), then `idle` idle beats, on `p`'s Verilated RTL,
+/// checked against its model at every beat; returns the RTL's `y` per beat and the
+/// beats where `y_valid` is high.
+fn expq_run(p: &ExpqDotParams, stimulus: &[u64], idle: usize) -> (Vec<u64>, Vec<usize>) {
+    let mut stimulus = stimulus.to_vec();
+    stimulus.extend(vec![0u64; 9 * idle]);
+    let beats = stimulus.len() / 9;
+    let dut = verilate(p);
+    let mut out = vec![0u64; 2 * beats];
+    dut.instance().unwrap().run(&stimulus, &mut out);
+    let mut model = p.model().unwrap();
+    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let y = out.iter().step_by(2).copied().collect();
+    let valid = (0..beats).filter(|b| out[2 * b + 1] == 1).collect();
+    (y, valid)
+}
+
 /// docs/log-domain.md's worked case on the RTL: b = 2, weights (+,1), (-,2), (+,0) with
 /// activations (+,2), (+,0), (+,1): counters c3 = +1, c2 = -1, c1 = +1, y = 8 - 4 + 2 = 6.
 #[test]
@@ -227,27 +245,19 @@ fn expq_dot_worked_case_on_the_rtl() {
         ..ExpqDotParams::default()
     };
     // rst, in_valid, flush, sw, zw, ew, sa, za, ea; the last pair comes with flush.
-    let mut stimulus = [
+    let stimulus = [
         [0u64, 1, 0, 0, 0, 1, 0, 0, 2],
         [0, 1, 0, 1, 0, 2, 0, 0, 0],
         [0, 1, 1, 0, 0, 0, 0, 0, 1],
     ]
     .concat();
-    stimulus.extend([0u64; 9 * 19]);
-    let beats = stimulus.len() / 9;
-    let dut = verilate(&p);
-    let mut out = vec![0u64; 2 * beats];
-    dut.instance().unwrap().run(&stimulus, &mut out);
+    let (y, valid) = expq_run(&p, &stimulus, 19);
     // 15 counters walked after the flush beat (beat 2), two walk stages: y valid in
     // beat 2 + 18.
     assert_eq!(p.latency(), 18);
-    let valid: Vec<usize> = (0..beats).filter(|b| out[2 * b + 1] == 1).collect();
     assert_eq!(valid, vec![20]);
-    assert_eq!(out[2 * 20], 6);
-    assert_eq!(out[2 * 21], 6, "y holds");
-    let mut model = p.model().unwrap();
-    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(y[20], 6);
+    assert_eq!(y[21], 6, "y holds");
 }
 
 /// Issue 21's offset case on the RTL: b = 2, alpha 1, beta 0.5 on both operands, pairs
@@ -264,21 +274,13 @@ fn expq_dot_offset_worked_case_on_the_rtl() {
         ..ExpqDotParams::default()
     };
     // rst, in_valid, flush, sw, zw, ew, sa, za, ea; the second pair comes with flush.
-    let mut stimulus = [[0u64, 1, 0, 0, 0, 0, 0, 0, 0], [0, 1, 1, 0, 0, 1, 0, 0, 0]].concat();
-    stimulus.extend([0u64; 9 * 14]);
-    let beats = stimulus.len() / 9;
-    let dut = verilate(&p);
-    let mut out = vec![0u64; 2 * beats];
-    dut.instance().unwrap().run(&stimulus, &mut out);
+    let stimulus = [[0u64, 1, 0, 0, 0, 0, 0, 0, 0], [0, 1, 1, 0, 0, 1, 0, 0, 0]].concat();
+    let (y, valid) = expq_run(&p, &stimulus, 14);
     // 3 exponent sums, 2 + 2 exponent counters and the sign counter walked, two walk
     // stages: y valid 11 beats after the flush beat (beat 1).
     assert_eq!(p.latency(), 11);
-    let valid: Vec<usize> = (0..beats).filter(|b| out[2 * b + 1] == 1).collect();
     assert_eq!(valid, vec![12]);
-    assert_eq!(out[2 * 12], 24);
-    let mut model = p.model().unwrap();
-    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(y[12], 24);
 }
 
 /// docs/log-domain.md's worked case in one beat of `--lanes 4` (the fourth lane's zero
@@ -309,19 +311,10 @@ fn expq_dot_worked_case_in_one_multi_lane_beat() {
         field([0, 0, 0, 0], 1),
         field([2, 0, 1, 0], 3),
     ];
-    let mut stimulus = beat.to_vec();
-    stimulus.extend([0u64; 9 * 20]);
-    let beats = stimulus.len() / 9;
-    let dut = verilate(&p);
-    let mut out = vec![0u64; 2 * beats];
-    dut.instance().unwrap().run(&stimulus, &mut out);
+    let (y, valid) = expq_run(&p, &beat, 20);
     assert_eq!(p.latency(), 18);
-    let valid: Vec<usize> = (0..beats).filter(|b| out[2 * b + 1] == 1).collect();
     assert_eq!(valid, vec![18]);
-    assert_eq!(out[2 * 18], 6);
-    let mut model = p.model().unwrap();
-    cosim(&dut, model.as_mut(), &stimulus, &CosimOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(y[18], 6);
 }
 
 fn expq_params() -> impl Strategy<Value = ExpqDotParams> {
