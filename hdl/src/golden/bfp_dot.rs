@@ -109,6 +109,12 @@ fn packed_sum(b: &mut Body, p: &BfpDotParams, nw: u32) -> Var {
         kf = k(f),
     ));
     let beat = b.cut_wire("beat_sum", sum_t, beat);
+    running_sum(b, sum_t, &beat)
+}
+
+/// A block of several beats (`bfp_dot`, `mx_dot`): `partial_q` holds the sum of the
+/// block's earlier beats and clears after `g_last`; returns `g_sum`, it plus `beat`.
+pub(crate) fn running_sum(b: &mut Body, sum_t: Ty, beat: &Var) -> Var {
     let partial = b.state_reg("partial_q", sum_t);
     let sum = b.wire("g_sum", sum_t, format!("{partial} + {beat}"));
     b.text(format!(
@@ -179,22 +185,11 @@ fn beat_sums(b: &mut Body, p: &BfpDotParams) -> Var {
     let (last, last_state) = block_last(beats);
     b.text(last);
     b.add_state(last_state);
-    let sum = if beats == 1 {
+    if beats == 1 {
         b.wire("g_sum", sum_t, &beat)
     } else {
-        let partial = b.state_reg("partial_q", sum_t);
-        let sum = b.wire("g_sum", sum_t, format!("{partial} + {beat}"));
-        b.text(format!(
-            "    always @(posedge clk) begin
-        if (rst) {partial} <= {z};
-        else if (in_valid) {partial} <= g_last ? {z} : {sum};
-    end
-",
-            z = sum_t.lit(0),
-        ));
-        sum
-    };
-    sum
+        running_sum(b, sum_t, &beat)
+    }
 }
 
 /// Stages 1 to 3 of a block dot product's reference (`bfp_dot`, `mx_dot`), from the

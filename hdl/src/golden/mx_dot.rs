@@ -2,7 +2,7 @@
 
 use model::mx::{Elem, MxDotParams};
 
-use super::bfp_dot::binary32_stages;
+use super::bfp_dot::{binary32_stages, running_sum};
 use super::{block_last, k, lit, slit, Body, GoldenModule, Ty, Var};
 use crate::ir::Result;
 
@@ -71,16 +71,7 @@ pub(crate) fn golden(p: &MxDotParams) -> Result<GoldenModule> {
         let sum = b.wire("g_sum", sum_t, &beat);
         (sum, beat_nan.map(|n| n.to_string()))
     } else {
-        let partial = b.state_reg("partial_q", sum_t);
-        let sum = b.wire("g_sum", sum_t, format!("{partial} + {beat}"));
-        b.text(format!(
-            "    always @(posedge clk) begin
-        if (rst) {partial} <= {z};
-        else if (in_valid) {partial} <= g_last ? {z} : {sum};
-    end
-",
-            z = sum_t.lit(0),
-        ));
+        let sum = running_sum(&mut b, sum_t, &beat);
         let nan = beat_nan.map(|beat_nan| {
             let seen = b.state_reg("partial_nan_q", Ty::u(1));
             let nan = b.wire("g_partial_nan", Ty::u(1), format!("{seen} | {beat_nan}"));
