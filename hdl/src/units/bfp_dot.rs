@@ -683,18 +683,8 @@ fn element(
 }
 
 /// Balanced tree of exact signed additions, widths growing one bit per level.
-pub(crate) fn adder_tree(m: &mut ModuleBuilder, mut level: Vec<Val>) -> Result<Val> {
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [a, b] => m.val(*a + *b),
-                [a] => Ok(*a),
-                _ => unreachable!("chunks of two"),
-            })
-            .collect::<Result<Vec<_>>>()?;
-    }
-    Ok(level[0])
+pub(crate) fn adder_tree(m: &mut ModuleBuilder, level: Vec<Val>) -> Result<Val> {
+    super::balanced_tree(level, |_, _, a, b| m.val(a + b))
 }
 
 #[cfg(test)]

@@ -187,26 +187,14 @@ fn count_lanes(
 /// A balanced adder tree of signed counts, each with the number of lanes it sums: pairs
 /// added level by level (`<name>_<level>_<i>`), each sum in exactly the signed bits of
 /// `-n ..= n` for its n lanes.
-fn tree(m: &mut ModuleBuilder, name: &str, mut level: Vec<(Val, u32)>) -> Result<Val> {
-    let mut depth = 0;
-    while level.len() > 1 {
-        depth += 1;
-        let mut next = Vec::new();
-        for (i, pair) in level.chunks(2).enumerate() {
-            next.push(match pair {
-                [(a, na), (b, nb)] => {
-                    let lanes = na + nb;
-                    let bits = model::int::unsigned_bits(lanes.into()) + 1;
-                    let s = m.wire(&format!("{name}_{depth}_{i}"), (*a + *b).wrapping(bits))?;
-                    (s, lanes)
-                }
-                [a] => *a,
-                _ => unreachable!("chunks of two"),
-            });
-        }
-        level = next;
-    }
-    Ok(level[0].0)
+fn tree(m: &mut ModuleBuilder, name: &str, level: Vec<(Val, u32)>) -> Result<Val> {
+    let (sum, _) = super::balanced_tree(level, |depth, i, (a, na), (b, nb)| {
+        let lanes = na + nb;
+        let bits = model::int::unsigned_bits(lanes.into()) + 1;
+        let s = m.wire(&format!("{name}_{depth}_{i}"), (a + b).wrapping(bits))?;
+        Ok((s, lanes))
+    })?;
+    Ok(sum)
 }
 
 /// The behavioural reference: `crate::golden::expq_dot`.

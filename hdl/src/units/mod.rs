@@ -55,6 +55,29 @@ pub(crate) fn registered_outputs<const N: usize>(
     m.out("out_valid", out_valid)
 }
 
+/// A balanced tree over `level`: pairs joined left to right, level by level, an odd one
+/// out passed up as it is. `join` gets the level (from 1), the pair's index in it and
+/// the two items (the adder trees of `bfp_dot`, `mx_dot`, `palq_pe` and `expq_dot`).
+pub(crate) fn balanced_tree<T: Copy>(
+    mut level: Vec<T>,
+    mut join: impl FnMut(usize, usize, T, T) -> Result<T>,
+) -> Result<T> {
+    let mut depth = 0;
+    while level.len() > 1 {
+        depth += 1;
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        for (i, pair) in level.chunks(2).enumerate() {
+            next.push(match *pair {
+                [a, b] => join(depth, i, a, b)?,
+                [a] => a,
+                _ => unreachable!("chunks of two"),
+            });
+        }
+        level = next;
+    }
+    Ok(level[0])
+}
+
 /// For units that take a block in `beats` valid beats: a beat counter (reset by `rst`)
 /// and the strobe that is high on a block's last valid beat.
 pub(crate) fn block_last(

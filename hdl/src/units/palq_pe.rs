@@ -81,21 +81,10 @@ impl Generate for PalqPeParams {
 
 /// A balanced adder tree: pairs added level by level (`<name>_<level>_<i>`), each sum
 /// one bit wider than its wider addend, so exact.
-fn tree(m: &mut ModuleBuilder, name: &str, mut level: Vec<Val>) -> Result<Val> {
-    let mut depth = 0;
-    while level.len() > 1 {
-        depth += 1;
-        let mut next = Vec::new();
-        for (i, pair) in level.chunks(2).enumerate() {
-            next.push(match pair {
-                [a, b] => m.wire(&format!("{name}_{depth}_{i}"), *a + *b)?,
-                [a] => *a,
-                _ => unreachable!("chunks of two"),
-            });
-        }
-        level = next;
-    }
-    Ok(level[0])
+fn tree(m: &mut ModuleBuilder, name: &str, level: Vec<Val>) -> Result<Val> {
+    super::balanced_tree(level, |depth, i, a, b| {
+        m.wire(&format!("{name}_{depth}_{i}"), a + b)
+    })
 }
 
 /// The behavioural reference: `crate::golden::palq_pe`.
