@@ -295,6 +295,18 @@ pub trait Flags {
 #[derive(Clone, Debug, Default)]
 pub struct Given(pub Vec<(String, String)>);
 
+impl Given {
+    /// Flags from `(flag, value)` pairs (a switch's value is ignored).
+    pub fn of(flags: &[(&str, &str)]) -> Given {
+        Given(
+            flags
+                .iter()
+                .map(|(f, v)| (f.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+}
+
 impl Flags for Given {
     fn given(&self, flag: &str) -> Option<String> {
         self.0

@@ -662,14 +662,7 @@ mod tests {
     #[test]
     fn mixed_operand_flags() {
         use crate::param::{Given, Params};
-        let given = |flags: &[(&str, &str)]| {
-            FpaccLongParams::from_flags(&Given(
-                flags
-                    .iter()
-                    .map(|(f, v)| (f.to_string(), v.to_string()))
-                    .collect(),
-            ))
-        };
+        let given = |flags: &[(&str, &str)]| FpaccLongParams::from_flags(&Given::of(flags));
         let d = FpaccLongParams::default();
         assert_eq!(given(&[]).unwrap(), d);
         assert_eq!(given(&[("in-a", "8"), ("in-b", "8")]).unwrap(), d);

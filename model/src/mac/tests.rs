@@ -196,15 +196,7 @@ fn mixed_operands_multiply_exactly() {
 #[test]
 fn operand_flags() {
     use crate::param::Given;
-    let given = |flags: &[(&str, &str)]| {
-        MacParams::from_flags(&Given(
-            flags
-                .iter()
-                .map(|(f, v)| (f.to_string(), v.to_string()))
-                .collect(),
-        ))
-        .unwrap()
-    };
+    let given = |flags: &[(&str, &str)]| MacParams::from_flags(&Given::of(flags)).unwrap();
     assert_eq!(given(&[]), MacParams::default());
     assert_eq!(given(&[("in-a", "8"), ("in-b", "8")]), MacParams::default());
     let u = given(&[("unsigned", ""), ("a-unsigned", "")]);

@@ -351,20 +351,12 @@ mod tests {
     use super::*;
     use crate::param::Given;
 
-    fn given(v: &[(&str, &str)]) -> Given {
-        Given(
-            v.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn flags_names_and_widths() {
-        let p = MxDotParams::from_flags(&given(&[("elem", "e2m1")])).unwrap();
+        let p = MxDotParams::from_flags(&Given::of(&[("elem", "e2m1")])).unwrap();
         assert_eq!((p.elem_a, p.elem_b, p.block), (Elem::E2m1, Elem::E2m1, 32));
         assert_eq!(p.module_name(), "mx_dot_e2m1_n32");
-        let p = MxDotParams::from_flags(&given(&[
+        let p = MxDotParams::from_flags(&Given::of(&[
             ("elem", "e4m3"),
             ("elem-b", "int8"),
             ("lanes", "8"),
@@ -372,7 +364,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.module_name(), "mx_dot_e4m3_int8_n32_l8");
         assert_eq!(p.latency(), 3 + 1 + 3);
-        let e = MxDotParams::from_flags(&given(&[("elem-b", "e9m9")])).unwrap_err();
+        let e = MxDotParams::from_flags(&Given::of(&[("elem-b", "e9m9")])).unwrap_err();
         assert_eq!(e.param, "--elem-b");
         // E5M2 x E5M2 over 64 elements: 33 + 33 + 6 bits.
         let p = MxDotParams {

@@ -296,22 +296,15 @@ fn long_mode_names_latency_and_flags() {
     };
     assert_eq!(bad.validate().unwrap_err().param, "--long-bits");
     use crate::param::Given;
-    let given = |v: &[(&str, &str)]| {
-        Given(
-            v.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        )
-    };
-    let e = BfpDotParams::from_flags(&given(&[("long-bits", "32")])).unwrap_err();
+    let e = BfpDotParams::from_flags(&Given::of(&[("long-bits", "32")])).unwrap_err();
     assert_eq!(e.param, "--long-bits");
-    let e =
-        BfpDotParams::from_flags(&given(&[("acc", "long"), ("long-lsb", "200000")])).unwrap_err();
+    let e = BfpDotParams::from_flags(&Given::of(&[("acc", "long"), ("long-lsb", "200000")]))
+        .unwrap_err();
     assert_eq!(
         (e.param, e.allowed.as_str()),
         ("--long-lsb", "-140000..=140000")
     );
-    let ok = BfpDotParams::from_flags(&given(&[("acc", "long"), ("long-bits", "32")])).unwrap();
+    let ok = BfpDotParams::from_flags(&Given::of(&[("acc", "long"), ("long-bits", "32")])).unwrap();
     assert_eq!(ok.long, Some(LongWindow { bits: 32, lsb: -12 }));
 }
 
