@@ -109,10 +109,7 @@ fn w4a8_worked_case_on_the_rtl() {
     let p = MacParams {
         in_bits: 4,
         acc_bits: 12,
-        b: Some(Operand {
-            bits: 8,
-            signed: false,
-        }),
+        b: Some(Operand::unsigned(8)),
         ..MacParams::default()
     };
     let dut = lowbit_tests::verilate(&p);

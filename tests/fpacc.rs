@@ -560,17 +560,7 @@ fn sr_mean_is_the_exact_sum_while_rne_and_rz_are_biased() {
 /// integer arithmetic, saturated at 14 with `of`.
 #[test]
 fn mixed_operands_every_pair_on_the_rtl() {
-    let op = Operand::mixed(
-        IntOperand {
-            bits: 4,
-            signed: true,
-        },
-        IntOperand {
-            bits: 3,
-            signed: false,
-        },
-        0,
-    );
+    let op = Operand::mixed(IntOperand::signed(4), IntOperand::unsigned(3), 0);
     for (format, exact) in [
         (FloatFormat::finite(4, 5, 7), true),
         (FloatFormat::finite(3, 2, 4), false),

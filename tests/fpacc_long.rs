@@ -172,17 +172,7 @@ fn wide_registers_match_the_model_on_random_streams() {
 }
 
 fn int4_by_uint3() -> Operand {
-    Operand::mixed(
-        IntOperand {
-            bits: 4,
-            signed: true,
-        },
-        IntOperand {
-            bits: 3,
-            signed: false,
-        },
-        0,
-    )
+    Operand::mixed(IntOperand::signed(4), IntOperand::unsigned(3), 0)
 }
 
 /// Mixed operands, every pair on the RTL (against the model on every cycle too): int4
@@ -253,10 +243,7 @@ fn mixed_operands_every_pair_on_the_rtl() {
 /// bits holds 7 * 7 = 49 (7 bits, sign included) without `of`, and wraps on the second.
 #[test]
 fn unsigned_operands_fill_their_register_on_the_rtl() {
-    let u3 = IntOperand {
-        bits: 3,
-        signed: false,
-    };
+    let u3 = IntOperand::unsigned(3);
     let p = FpaccLongParams {
         operand: Operand::mixed(u3, u3, 0),
         guard: 0,

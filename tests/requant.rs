@@ -593,10 +593,7 @@ fn w4a8_mac_into_requant_end_to_end() {
         signed: true,
         acc_bits: 32,
         overflow: Overflow::Saturate,
-        b: Some(Operand {
-            bits: 8,
-            signed: false,
-        }),
+        b: Some(Operand::unsigned(8)),
     };
     assert_eq!(mac.module_name(), "mac_s4xu8_acc32_sat");
     let rq = RequantParams::default(); // int32 -> int8, one channel, one lane

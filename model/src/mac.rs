@@ -118,6 +118,21 @@ pub struct Operand {
     pub signed: bool,
 }
 
+impl Operand {
+    /// A two's-complement operand of `bits` bits.
+    pub const fn signed(bits: u32) -> Operand {
+        Operand { bits, signed: true }
+    }
+
+    /// An unsigned operand of `bits` bits.
+    pub const fn unsigned(bits: u32) -> Operand {
+        Operand {
+            bits,
+            signed: false,
+        }
+    }
+}
+
 /// Parameters of the integer MAC. One value of this type gives the model, the RTL, the
 /// metadata and the command-line flags (`gen mac --help`).
 ///
@@ -586,10 +601,7 @@ The default unit: `gen --acc 12` and `gen mac --acc 12` build the same design.";
             MacParams {
                 in_bits: 4,
                 acc_bits: 10,
-                b: Some(Operand {
-                    bits: 6,
-                    signed: false,
-                }),
+                b: Some(Operand::unsigned(6)),
                 ..d
             },
         ]

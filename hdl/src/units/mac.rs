@@ -215,10 +215,7 @@ mod tests {
     fn mixed_product_is_exact_and_narrowed() {
         let p = MacParams {
             in_bits: 4,
-            b: Some(Operand {
-                bits: 8,
-                signed: false,
-            }),
+            b: Some(Operand::unsigned(8)),
             ..MacParams::default()
         };
         let v = module_verilog(&p.rtl().unwrap());

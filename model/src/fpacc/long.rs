@@ -429,17 +429,7 @@ FPLargeAcc. The loop is only that integer add; the sum is rounded once into the 
                 ..small
             },
             FpaccLongParams {
-                operand: Operand::mixed(
-                    IntOperand {
-                        bits: 4,
-                        signed: true,
-                    },
-                    IntOperand {
-                        bits: 3,
-                        signed: false,
-                    },
-                    0,
-                ),
+                operand: Operand::mixed(IntOperand::signed(4), IntOperand::unsigned(3), 0),
                 ..small
             },
         ]

@@ -365,17 +365,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
             // Mixed operands, W4A8 narrowed: int4 weights by uint3 activations (PDR,
             // about 3 s; 5 s at --pipeline 2).
             FpaccParams {
-                operand: Operand::mixed(
-                    IntOperand {
-                        bits: 4,
-                        signed: true,
-                    },
-                    IntOperand {
-                        bits: 3,
-                        signed: false,
-                    },
-                    0,
-                ),
+                operand: Operand::mixed(IntOperand::signed(4), IntOperand::unsigned(3), 0),
                 ..small
             },
         ]
@@ -397,10 +387,7 @@ n products summed apart first. Presets: acc12 (E4M7), bf16 and fp32.";
                 Operand::Float { format }
             } else {
                 // Half the integer draws have operands of their own width and signedness.
-                let a = IntOperand {
-                    bits: rng.int(INT_BITS),
-                    signed: true,
-                };
+                let a = IntOperand::signed(rng.int(INT_BITS));
                 let frac = rng.int(0..=8);
                 if rng.one_in(2) {
                     let a = IntOperand {

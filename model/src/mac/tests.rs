@@ -134,10 +134,7 @@ fn w4a8(acc_bits: u32, overflow: Overflow) -> MacParams {
         in_bits: 4,
         acc_bits,
         overflow,
-        b: Some(Operand {
-            bits: 8,
-            signed: false,
-        }),
+        b: Some(Operand::unsigned(8)),
         ..MacParams::default()
     }
 }
@@ -169,10 +166,7 @@ fn mixed_operands_multiply_exactly() {
     let q = MacParams {
         in_bits: 8,
         signed: false,
-        b: Some(Operand {
-            bits: 4,
-            signed: true,
-        }),
+        b: Some(Operand::signed(4)),
         ..p
     };
     assert_eq!(q.module_name(), "mac_u8xs4_acc12_sat");
@@ -180,10 +174,7 @@ fn mixed_operands_multiply_exactly() {
     // Both unsigned, different widths: an unsigned accumulator.
     let u = MacParams {
         signed: false,
-        b: Some(Operand {
-            bits: 8,
-            signed: false,
-        }),
+        b: Some(Operand::unsigned(8)),
         ..p
     };
     assert_eq!(u.module_name(), "mac_u4x8_acc12_sat");

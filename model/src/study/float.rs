@@ -248,17 +248,7 @@ pub(crate) mod tests {
         use crate::fpacc::IntOperand;
         let w = Workload::from_rows("t", 2, vec![1.0, -0.5], vec![0.25, 1.0]).unwrap();
         let p = FpaccParams {
-            operand: Operand::mixed(
-                IntOperand {
-                    bits: 4,
-                    signed: false,
-                },
-                IntOperand {
-                    bits: 4,
-                    signed: true,
-                },
-                2,
-            ),
+            operand: Operand::mixed(IntOperand::unsigned(4), IntOperand::signed(4), 2),
             ..FpaccParams::default()
         };
         let (qa, fa) = operand_row(&p.operand, 'a', &[1.0, -0.5]);
@@ -274,16 +264,7 @@ pub(crate) mod tests {
         // With binary32 sums (exact here), the study is the MAC's mixed-operand study:
         // int4 x uint8 on Gaussian rows, the same quantization of each operand.
         let w = Workload::synthetic(Dist::Gaussian, 64, 8, 3);
-        let (a, b) = (
-            IntOperand {
-                bits: 4,
-                signed: true,
-            },
-            IntOperand {
-                bits: 8,
-                signed: false,
-            },
-        );
+        let (a, b) = (IntOperand::signed(4), IntOperand::unsigned(8));
         let f = Preset::Fp32.format();
         let p = FpaccParams {
             operand: Operand::mixed(a, b, 0),
